@@ -1,0 +1,1 @@
+"""The `forensics` command."""

@@ -1,0 +1,43 @@
+"""Canonical JSON and named digests: the forms of everything that is hashed or signed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+
+def canonical_json(value: Any) -> bytes:
+    """Returns `value` as canonical JSON bytes: UTF-8, sorted keys, no spaces (RFC 8785 style).
+
+    NaN and infinities are refused: they have no JSON form. Records keep
+    exact quantities (sizes, nanosecond times) as integers.
+    """
+    _refuse_non_finite(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
+
+
+def _refuse_non_finite(value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"canonical JSON has no form for {value!r}")
+    if isinstance(value, dict):
+        for item in value.values():
+            _refuse_non_finite(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _refuse_non_finite(item)
+
+
+def sha256_digest(data: bytes) -> str:
+    """Returns the SHA-256 of `data` named by its algorithm: "sha256:<64 hex>"."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def digest_hex(named: str, algorithm: str = "sha256") -> str:
+    """Returns the hex part of a named digest, checking that it names `algorithm`."""
+    prefix = algorithm + ":"
+    if not named.startswith(prefix):
+        raise ValueError(f"expected a {algorithm} digest, got {named!r}")
+    return named[len(prefix):]

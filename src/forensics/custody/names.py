@@ -1,0 +1,41 @@
+"""Names as received (any bytes) and the safe names the case stores them under."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_EXTENSION = re.compile(rb"\.([A-Za-z0-9]{1,8})$")
+
+
+def safe_name(text: str, *, max_len: int = 64) -> str:
+    """Returns `text` reduced to a portable file name: letters, digits, dot, dash, underscore."""
+    name = _UNSAFE.sub("-", text).strip(".-") or "unnamed"
+    return name[:max_len]
+
+
+def received_name(raw: bytes) -> dict[str, str]:
+    """Returns a name as received for JSON: the text, and its exact bytes when they are not UTF-8.
+
+    A name may hold newlines or bytes that are no UTF-8; JSON cannot carry the
+    latter, so `name` shows them escaped (\\xff) and `name_b64` keeps the bytes.
+    """
+    try:
+        return {"name": raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"name": raw.decode("utf-8", "backslashreplace"),
+                "name_b64": base64.b64encode(raw).decode("ascii")}
+
+
+def name_bytes(record: dict[str, str]) -> bytes:
+    """Returns the exact bytes of a name recorded by `received_name`."""
+    if "name_b64" in record:
+        return base64.b64decode(record["name_b64"])
+    return record["name"].encode("utf-8")
+
+
+def extension_of(raw: bytes) -> str:
+    """Returns the lower-case extension of a received name, with its dot, or "" when it has none that is safe."""
+    m = _EXTENSION.search(raw.rsplit(b"/", 1)[-1])
+    return "." + m.group(1).decode("ascii").lower() if m else ""

@@ -1,0 +1,115 @@
+"""The use case: take a raw folder into a case, file by file, then analyse what came in."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forensics.custody.case import Case, check_incident, open_case
+from forensics.custody.names import received_name, safe_name
+from forensics.custody.signing import SigningKey
+from forensics.custody.sources import SourceEntry, count_sources, walk_sources
+from forensics.errors import ParameterError, SourceError
+from forensics.media.sniff import media_type_of
+from forensics.progress import ProgressCallback, report
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = ("added", "duplicate", "already-present", "skipped", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What an ingest did: counts per outcome, and every file not taken in with its reason."""
+
+    case: str
+    incident: str
+    counts: Mapping[str, int]  # by OUTCOMES: added (new content), duplicate (known content, new name), ...
+    bytes_copied: int
+    problems: tuple[dict[str, Any], ...] = field(default=())  # {name, result, reason}
+    log_head: str = ""
+
+    @property
+    def added_nothing(self) -> bool:
+        return self.counts.get("added", 0) == 0 and self.counts.get("duplicate", 0) == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"case": self.case, "incident": self.incident, "counts": {k: self.counts.get(k, 0) for k in OUTCOMES},
+                "bytes_copied": self.bytes_copied, "problems": list(self.problems), "log_head": self.log_head}
+
+
+def default_incident(sources: Sequence[Path]) -> str:
+    """Returns an incident id made from the first source folder's name."""
+    first = Path(os.path.abspath(sources[0]))
+    name = safe_name(first.name if first.is_dir() else first.parent.name, max_len=120)
+    return name if name[0].isalnum() else f"incident-{name}"
+
+
+def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, incident: str | None = None,
+           note: str | None = None, bag_info: Mapping[str, str] | None = None,
+           progress: ProgressCallback | None = None) -> IngestReport:
+    """Takes every file under `sources` into the case at `case_path` (made when missing) and logs each step.
+
+    Files already in the case under the same name, size and mtime are not read
+    again, so a second run over the same folder adds nothing. A file that
+    cannot be taken in gets its own logged error; the rest go on.
+    """
+    if not sources:
+        raise ParameterError("name at least one source folder or file")
+    incident = check_incident(incident or default_incident(sources))
+    counts: Counter[str] = Counter()
+    problems: list[dict[str, Any]] = []
+    copied = 0
+    with open_case(case_path, key, bag_info=bag_info) as case:
+        total = count_sources(sources, exclude=[case.path])
+        for done, entry in enumerate(walk_sources(sources, exclude=[case.path])):
+            report(progress, done, total, received_name(entry.rel)["name"])
+            outcome, reason, size = _take_in(case, entry, incident)
+            counts[outcome] += 1
+            copied += size
+            if reason is not None:
+                problems.append({**received_name(entry.rel), "result": outcome, "reason": reason})
+        report(progress, total, total, "")
+        head = case.record("ingested", incident=incident, details={
+            "sources": [received_name(os.fsencode(os.path.abspath(s)))["name"] for s in sources],
+            "counts": {k: counts.get(k, 0) for k in OUTCOMES}, "bytes_copied": copied, "note": note or ""})
+    return IngestReport(str(case.path), incident, dict(counts), copied, tuple(problems), head.line_hash)
+
+
+def _take_in(case: Case, entry: SourceEntry, incident: str) -> tuple[str, str | None, int]:
+    """Takes one source entry in; returns (outcome, reason when not taken in, bytes copied)."""
+    if entry.error is not None:
+        case.record_problem(entry, incident=incident, result="error", reason=entry.error)
+        return "error", entry.error, 0
+    if entry.kind != "file":
+        reason = _skip_reason(entry)
+        if (incident, entry.rel, reason) not in case.state.skipped_seen:
+            extra = {"link_target": received_name(entry.link_target)} if entry.link_target is not None else None
+            case.record_problem(entry, incident=incident, result="skipped", reason=reason, extra=extra)
+        return "skipped", reason, 0
+    seen = case.state.seen.get((incident, entry.rel))
+    if seen is not None and entry.stat is not None and seen[:2] == (entry.stat.st_size, entry.stat.st_mtime_ns):
+        return "already-present", None, 0
+    try:
+        pending = case.copy_in(entry)
+    except SourceError as ex:
+        case.record_problem(entry, incident=incident, result="error", reason=str(ex))
+        return "error", str(ex), 0
+    if seen is not None and seen[2] == pending.digests.sha256:
+        pending.temp_path.unlink(missing_ok=True)  # touched, but the same bytes: nothing new
+        return "already-present", None, pending.digests.size
+    media_type, mime = media_type_of(pending.head)
+    _item, stored_now = case.commit_original(pending, incident=incident, media_type=media_type, mime=mime)
+    return ("added" if stored_now else "duplicate"), None, pending.digests.size
+
+
+def _skip_reason(entry: SourceEntry) -> str:
+    if entry.kind == "symlink":
+        where = "inside" if entry.link_inside else "outside"
+        return f"symbolic link to a target {where} the source folder; links are recorded, never followed"
+    return f"{entry.kind}: not a regular file, so it was not opened"
