@@ -21,7 +21,7 @@ EXIT_USAGE = 2  # click's own code for bad arguments
 EXIT_FAILED = 3  # the command could not run (see the message)
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another process holds the case; try again later
 
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 stdout = Console(highlight=False, soft_wrap=True)
 
 
@@ -34,7 +34,8 @@ def emit_json(value: Any) -> None:
 
 def fail(ex: ForensicsError) -> None:
     """Prints a library error for a person and exits with the code that fits it."""
-    stderr.print(f"[bold red]error:[/] {click.style(str(ex), bold=False)}", markup=True, highlight=False)
+    # click.echo drops the colour when stderr is no terminal, and never wraps: scripts grep this line.
+    click.echo(f"{click.style('error:', fg='red', bold=True)} {ex}", err=True)
     if isinstance(ex, CaseLocked):
         sys.exit(EXIT_LOCKED)
     if isinstance(ex, ParameterError):

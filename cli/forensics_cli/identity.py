@@ -9,7 +9,7 @@ import click
 from forensics.custody.signing import SigningKey, key_for
 from forensics_cli.console import stderr
 
-actor_option = click.option("--actor", metavar="NAME", envvar="FORENSICS_ACTOR",
+actor_option = click.option("--actor", metavar="NAME",
                             help="Who acts, as the custody log names them [default: the key's actor, "
                                  "else $FORENSICS_ACTOR, else your login name].")
 key_option = click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), metavar="KEYFILE",

@@ -103,4 +103,6 @@ def count_sources(sources: Sequence[Path], *, exclude: Sequence[Path] = ()) -> i
 
 
 def _reason(ex: OSError) -> str:
+    if isinstance(ex, FileNotFoundError):
+        return "vanished before it could be read"
     return ex.strerror or str(ex)

@@ -1,0 +1,84 @@
+"""The custody commands as a script or a person uses them: --help, --json, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from forensics_cli.main import cli
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["ingest"], ["verify"], ["seal"], ["key"], ["key", "new"]])
+def test_every_command_has_help(command):
+    code, out, _ = run(*command, "--help")
+    assert code == 0 and "Usage: " in out
+
+
+def test_key_new_then_ingest_and_verify_with_json(tmp_path):
+    code, out, _ = run("key", "new", "--actor", "Amina K.", "--out", str(tmp_path / "amina.key"), "--json")
+    key = json.loads(out)
+    assert code == 0 and key["key_id"].startswith("ed25519:") and os.stat(tmp_path / "amina.key").st_mode & 0o777 == 0o600
+    src = tmp_path / "raw"
+    src.mkdir()
+    (src / "clip.mp4").write_bytes(b"footage")
+    (src / "pipe").symlink_to("/nonexistent")
+    code, out, _ = run("ingest", str(src), "--case", str(tmp_path / "case"), "--key", str(tmp_path / "amina.key"),
+                       "--incident", "strike-01", "--org", "Syrian Archive", "--json")
+    summary = json.loads(out)
+    assert code == 0
+    assert summary["counts"]["added"] == 1 and summary["counts"]["skipped"] == 1 and summary["incident"] == "strike-01"
+    assert "Source-Organization: Syrian Archive" in (tmp_path / "case/bag-info.txt").read_text()
+    code, out, _ = run("verify", str(tmp_path / "case"), "--json", "--trust", key["key_id"])
+    result = json.loads(out)
+    assert code == 0 and result["intact"] and result["signers"][0]["actor"] == "Amina K."
+
+
+def test_verify_exits_1_and_names_what_was_altered(tmp_path):
+    src = tmp_path / "raw"
+    src.mkdir()
+    (src / "clip.mp4").write_bytes(b"footage")
+    assert run("ingest", str(src), "--case", str(tmp_path / "case"), "--quiet")[0] == 0
+    stored = next((tmp_path / "case/data/originals").rglob("*.mp4"))
+    stored.chmod(0o644)
+    stored.write_bytes(b"f00tage")
+    code, out, _ = run("verify", str(tmp_path / "case"))
+    assert code == 1
+    assert f"payload-modified {stored.relative_to(tmp_path / 'case').as_posix()}" in out
+
+
+def test_ingest_exits_1_when_a_file_could_not_be_taken_in(tmp_path, monkeypatch):
+    src = tmp_path / "raw"
+    src.mkdir()
+    (src / "ok.mp4").write_bytes(b"fine")
+    (src / "bad.mp4").write_bytes(b"unreadable")
+    from forensics.custody import case as case_module
+
+    real = case_module.open_for_reading
+    monkeypatch.setattr(case_module, "open_for_reading",
+                        lambda p: (_ for _ in ()).throw(PermissionError(13, "Permission denied"))
+                        if os.fsencode(p).endswith(b"bad.mp4") else real(p))
+    code, out, _ = run("ingest", str(src), "--case", str(tmp_path / "case"))
+    assert code == 1
+    assert "'bad.mp4': unreadable: Permission denied" in out
+
+
+def test_clear_errors_for_bad_arguments(tmp_path):
+    (tmp_path / "not-a-case").mkdir()
+    (tmp_path / "not-a-case" / "x").write_text("x")
+    code, _, err = run("ingest", str(tmp_path), "--case", str(tmp_path / "not-a-case"))
+    assert code == 3 and "not a case" in err
+    code, _, err = run("ingest", str(tmp_path), "--case", str(tmp_path / "c"), "--incident", "../escape")
+    assert code == 2 and "incident id" in err
+    code, _, err = run("verify", str(tmp_path / "not-a-case"))
+    assert code == 3 and "not a case folder" in err
+    code, _, err = run("ingest", str(tmp_path), "--case", str(tmp_path / "c2"), "--key", str(tmp_path / "missing.key"))
+    assert code == 3 and "forensics key new" in err

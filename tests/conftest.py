@@ -1,0 +1,60 @@
+"""Fixtures every test folder shares: a key folder of its own, signing keys, the shared real media."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from forensics.custody.signing import SigningKey, new_key
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+FIXTURES = REPO / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _private_key_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keeps every test's keys out of the user's ~/.config."""
+    key_dir = tmp_path_factory.mktemp("keys")
+    monkeypatch.setenv("FORENSICS_KEY_DIR", str(key_dir))
+    monkeypatch.setenv("FORENSICS_ACTOR", "tester")
+    return key_dir
+
+
+@pytest.fixture
+def alice(tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
+    return new_key("alice", tmp_path_factory.mktemp("alice") / "alice.key")
+
+
+@pytest.fixture
+def mallory(tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
+    return new_key("mallory", tmp_path_factory.mktemp("mallory") / "mallory.key")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the shared real media are not here ({SHARED_DATA}); see ../shared/data/README.md")
+    return SHARED_DATA
+
+
+def snapshot(folder: Path) -> dict[bytes, tuple[str, int, int]]:
+    """Returns {path: (sha256, size, mtime_ns)} of every regular file under folder, names as bytes."""
+    result = {}
+    for root, _dirs, files in os.walk(os.fsencode(folder)):
+        for name in files:
+            path = os.path.join(root, name)
+            st = os.lstat(path)
+            if not os.path.islink(path) and os.path.isfile(path):
+                result[path] = (hashlib.sha256(open(path, "rb").read()).hexdigest(), st.st_size, st.st_mtime_ns)
+    return result
+
+
+def bag_valid(case: Path) -> None:
+    """Validates the case with the reference BagIt implementation, raising on any problem."""
+    import bagit
+
+    bagit.Bag(str(case)).validate()

@@ -1,0 +1,122 @@
+"""A kill at any moment leaves a case that the next ingest completes, with nothing lost or logged twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, bag_valid
+from forensics.custody.case import LOG, open_case
+from forensics.custody.log import parse_line
+from forensics.custody.names import name_bytes
+from forensics.custody.verify import verify_case
+from forensics.incident import ingest
+
+CLI = [sys.executable, "-m", "forensics_cli.main"]
+
+
+def run_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO / "cli"), env.get("PYTHONPATH", "")])
+    return env
+
+
+def make_folder(root: Path, files: int) -> Path:
+    src = root / "raw"
+    for i in range(files):
+        folder = src / f"d{i % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        size = 2_500_000 if i % 25 == 0 else 20_000 + i
+        (folder / f"clip-{i:03d}.mp4").write_bytes(os.urandom(size))
+    (src / "dup.mp4").write_bytes((src / "d0" / "clip-000.mp4").read_bytes())
+    return src
+
+
+def received_names(case: Path) -> Counter[bytes]:
+    found: Counter[bytes] = Counter()
+    for line in (case / LOG).read_bytes().splitlines():
+        entry = parse_line(line)
+        if entry.action == "received" and entry.result == "ok":
+            found[name_bytes(entry.details["name"])] += 1
+    return found
+
+
+@pytest.mark.parametrize("kill_after_s", [0.15, 0.4, 0.7, 1.0, 1.4])
+def test_sigkill_during_ingest_then_ingest_again_completes_the_case(tmp_path, kill_after_s):
+    src = make_folder(tmp_path, 160)
+    case = tmp_path / "case"
+    args = [*CLI, "ingest", str(src), "--case", str(case), "--quiet", "--actor", "alice"]
+    proc = subprocess.Popen(args, env=run_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(kill_after_s)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    again = subprocess.run(args, env=run_env(), capture_output=True, timeout=120)
+    assert again.returncode == 0, again.stderr.decode()
+    report = verify_case(case)
+    assert report.intact, report.findings
+    bag_valid(case)
+    names = received_names(case)
+    expected = {os.fsencode(p.relative_to(src)) for p in src.rglob("*") if p.is_file()}
+    assert set(names) == expected  # nothing lost
+    assert max(names.values()) == 1  # nothing logged twice
+    # the stored copies are what the source holds
+    for item_path in (case / "data/originals").rglob("*"):
+        if item_path.is_file():
+            assert item_path.stat().st_size > 0
+
+
+def test_recovery_repairs_a_torn_log_line_and_removes_what_was_never_logged(tmp_path, alice):
+    src = make_folder(tmp_path, 5)
+    case = Path(ingest([src], tmp_path / "case", key=alice).case)
+    with open(case / LOG, "ab") as log:
+        log.write(b'{"action":"received","actor":"ali')  # a kill in the middle of an append
+    orphan = case / "data/originals/ff/ff00.mp4"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"copied but never logged")
+    (case / ".forensics/tmp").mkdir(parents=True, exist_ok=True)
+    (case / ".forensics/tmp/in-half").write_bytes(b"half a copy")
+    (case / "custody/manifests/.tmp-xyz-raw.json").write_bytes(b"{")
+    assert not verify_case(case).intact
+    with open_case(case, alice) as c:
+        recovered = c.log.entries[-1]
+    assert recovered.action == "recovered"
+    assert recovered.details["removed_unrecorded_files"] == [{"path": "data/originals/ff/ff00.mp4", "size": 23}]
+    assert "torn_log_line_b64" in recovered.details
+    assert not orphan.exists() and not (case / ".forensics/tmp/in-half").exists()
+    assert not (case / "custody/manifests/.tmp-xyz-raw.json").exists()
+    assert verify_case(case).intact
+    bag_valid(case)
+
+
+def test_a_second_ingest_into_a_busy_case_is_refused_with_a_clear_message(tmp_path):
+    from forensics.custody.case import case_lock
+
+    src = make_folder(tmp_path, 3)
+    case = tmp_path / "case"
+    args = [*CLI, "ingest", str(src), "--case", str(case), "--actor", "alice"]
+    assert subprocess.run(args, env=run_env(), capture_output=True).returncode == 0
+    with case_lock(case, exclusive=True):
+        busy = subprocess.run(args, env=run_env(), capture_output=True, text=True)
+    assert busy.returncode == 75
+    assert "is being written by pid" in busy.stderr and "run the command again" in busy.stderr
+
+
+def test_two_ingests_racing_into_one_case_never_corrupt_it(tmp_path):
+    src_a, src_b = make_folder(tmp_path / "a", 60), make_folder(tmp_path / "b", 60)
+    case = tmp_path / "case"
+    subprocess.run([*CLI, "ingest", str(src_a), "--case", str(case), "--actor", "alice", "--quiet"],
+                   env=run_env(), check=True, capture_output=True)
+    procs = [subprocess.Popen([*CLI, "ingest", str(s), "--case", str(case), "--actor", "alice", "--quiet",
+                               "--incident", name], env=run_env(), stderr=subprocess.PIPE)
+             for s, name in ((src_a, "a"), (src_b, "b"))]
+    codes = sorted(p.wait(timeout=120) for p in procs)
+    assert codes in ([0, 0], [0, 75])
+    assert verify_case(case).intact
+    bag_valid(case)

@@ -1,0 +1,29 @@
+"""The public API is forensics.__all__: sorted, complete, and every name real."""
+
+from __future__ import annotations
+
+import forensics
+
+
+def test_all_is_sorted_and_every_name_exists():
+    assert forensics.__all__ == sorted(forensics.__all__)
+    for name in forensics.__all__:
+        assert getattr(forensics, name) is not None, name
+
+
+def test_every_error_is_a_forensics_error():
+    errors = [getattr(forensics, n) for n in forensics.__all__ if n.endswith(("Error", "Locked", "Invalid", "Timeout",
+                                                                             "Unreadable"))]
+    assert len(errors) >= 10
+    assert all(issubclass(e, forensics.ForensicsError) for e in errors)
+
+
+def test_the_library_never_prints_exits_or_uses_the_cli_toolkits():
+    import pathlib
+    import re
+
+    source = pathlib.Path(forensics.__file__).parent
+    offenders = [f"{p.relative_to(source)}:{n}" for p in source.rglob("*.py")
+                 for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if re.match(r"\s*(print\(|sys\.exit\(|import click|from click|from rich|import rich)", line)]
+    assert offenders == []
