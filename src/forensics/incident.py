@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forensics.custody.case import Case, check_incident, open_case
+from forensics.custody.case import Case, PendingOriginal, check_incident, open_case
 from forensics.custody.names import received_name, safe_name
 from forensics.custody.signing import SigningKey
 from forensics.custody.sources import SourceEntry, count_sources, walk_sources
@@ -52,12 +53,13 @@ def default_incident(sources: Sequence[Path]) -> str:
 
 def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, incident: str | None = None,
            note: str | None = None, bag_info: Mapping[str, str] | None = None,
-           progress: ProgressCallback | None = None) -> IngestReport:
+           progress: ProgressCallback | None = None, workers: int = 2) -> IngestReport:
     """Takes every file under `sources` into the case at `case_path` (made when missing) and logs each step.
 
     Files already in the case under the same name, size and mtime are not read
     again, so a second run over the same folder adds nothing. A file that
-    cannot be taken in gets its own logged error; the rest go on.
+    cannot be taken in gets its own logged error; the rest go on. `workers`
+    threads copy and hash ahead of the one that records, in the order found.
     """
     if not sources:
         raise ParameterError("name at least one source folder or file")
@@ -67,13 +69,27 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
     copied = 0
     with open_case(case_path, key, bag_info=bag_info) as case:
         total = count_sources(sources, exclude=[case.path])
-        for done, entry in enumerate(walk_sources(sources, exclude=[case.path])):
-            report(progress, done, total, received_name(entry.rel)["name"])
-            outcome, reason, size = _take_in(case, entry, incident)
-            counts[outcome] += 1
-            copied += size
-            if reason is not None:
-                problems.append({**received_name(entry.rel), "result": outcome, "reason": reason})
+        in_flight: deque[tuple[SourceEntry, Future[_Copied] | None]] = deque()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest-copy") as pool:
+            walk = iter(walk_sources(sources, exclude=[case.path]))
+            while True:
+                entry = next(walk, None)
+                if entry is not None:
+                    in_flight.append((entry, _start(case, pool, entry, incident)))
+                    if len(in_flight) < _WINDOW:
+                        continue
+                if not in_flight:
+                    break
+                entry, future = in_flight.popleft()
+                done = sum(counts.values())
+                report(progress, done, total, received_name(entry.rel)["name"])
+                outcome, reason, size = _finish(case, entry, incident, future)
+                counts[outcome] += 1
+                copied += size
+                if reason is not None:
+                    problems.append({**received_name(entry.rel), "result": outcome, "reason": reason})
+                if done % _SYNC_EVERY == _SYNC_EVERY - 1:
+                    case.sync()
         report(progress, total, total, "")
         head = case.record("ingested", incident=incident, details={
             "sources": [received_name(os.fsencode(os.path.abspath(s)))["name"] for s in sources],
@@ -81,8 +97,37 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
     return IngestReport(str(case.path), incident, dict(counts), copied, tuple(problems), head.line_hash)
 
 
-def _take_in(case: Case, entry: SourceEntry, incident: str) -> tuple[str, str | None, int]:
-    """Takes one source entry in; returns (outcome, reason when not taken in, bytes copied)."""
+# Files copied ahead of the one being committed: enough to keep both cores busy on small
+# files, few enough that memory stays a few chunks per worker whatever the folder holds.
+_WINDOW = 16
+_SYNC_EVERY = 64  # originals per group commit (see Case.sync)
+
+
+@dataclass(frozen=True, slots=True)
+class _Copied:
+    pending: PendingOriginal
+    media_type: str
+    mime: str | None
+
+
+def _copy_and_sniff(case: Case, entry: SourceEntry) -> _Copied:
+    pending = case.copy_in(entry)
+    return _Copied(pending, *media_type_of(pending.head))
+
+
+def _start(case: Case, pool: ThreadPoolExecutor, entry: SourceEntry, incident: str) -> Future[_Copied] | None:
+    """Starts copying an entry that needs reading; None for those decided without reading."""
+    if entry.error is not None or entry.kind != "file":
+        return None
+    seen = case.state.seen.get((incident, entry.rel))
+    if seen is not None and entry.stat is not None and seen[:2] == (entry.stat.st_size, entry.stat.st_mtime_ns):
+        return None
+    return pool.submit(_copy_and_sniff, case, entry)
+
+
+def _finish(case: Case, entry: SourceEntry, incident: str,
+            future: Future[_Copied] | None) -> tuple[str, str | None, int]:
+    """Records one source entry, in walk order; returns (outcome, reason when not taken in, bytes copied)."""
     if entry.error is not None:
         case.record_problem(entry, incident=incident, result="error", reason=entry.error)
         return "error", entry.error, 0
@@ -92,19 +137,20 @@ def _take_in(case: Case, entry: SourceEntry, incident: str) -> tuple[str, str | 
             extra = {"link_target": received_name(entry.link_target)} if entry.link_target is not None else None
             case.record_problem(entry, incident=incident, result="skipped", reason=reason, extra=extra)
         return "skipped", reason, 0
-    seen = case.state.seen.get((incident, entry.rel))
-    if seen is not None and entry.stat is not None and seen[:2] == (entry.stat.st_size, entry.stat.st_mtime_ns):
+    if future is None:
         return "already-present", None, 0
     try:
-        pending = case.copy_in(entry)
+        copied = future.result()
     except SourceError as ex:
         case.record_problem(entry, incident=incident, result="error", reason=str(ex))
         return "error", str(ex), 0
+    pending = copied.pending
+    seen = case.state.seen.get((incident, entry.rel))
     if seen is not None and seen[2] == pending.digests.sha256:
         pending.temp_path.unlink(missing_ok=True)  # touched, but the same bytes: nothing new
         return "already-present", None, pending.digests.size
-    media_type, mime = media_type_of(pending.head)
-    _item, stored_now = case.commit_original(pending, incident=incident, media_type=media_type, mime=mime)
+    _item, stored_now = case.commit_original(pending, incident=incident, media_type=copied.media_type,
+                                             mime=copied.mime)
     return ("added" if stored_now else "duplicate"), None, pending.digests.size
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from forensics.custody import hashing
-from forensics.custody.case import LOG
+from forensics.custody.case import LOG, Case
 from forensics.custody.log import parse_line
 from forensics.custody.names import name_bytes
 from forensics.custody.verify import verify_case
@@ -160,13 +160,17 @@ def test_unreadable_vanished_and_changing_files_get_errors_and_the_rest_goes_on(
                 f.write(b"appended by the camera app")
         return chunk
 
-    def delete_vanishing(progress):
-        if progress.label == "day1/clip.mp4":
-            (src / "vanishing.mp4").unlink()
+    real_copy_in = Case.copy_in
+
+    def vanish_first(case, entry):
+        if entry.rel == b"vanishing.mp4":
+            (src / "vanishing.mp4").unlink()  # deleted after the folder was listed, before it is read
+        return real_copy_in(case, entry)
 
     monkeypatch.setattr("forensics.custody.case.open_for_reading", refuse_locked)
     monkeypatch.setattr(hashing, "_read_chunk", grow_while_read)
-    result = ingest([src], tmp_path / "case", key=alice, progress=delete_vanishing)
+    monkeypatch.setattr(Case, "copy_in", vanish_first)
+    result = ingest([src], tmp_path / "case", key=alice)
     reasons = {p["name"]: p["reason"] for p in result.problems}
     assert "Permission denied" in reasons["locked.mp4"]
     assert "vanished" in reasons["vanishing.mp4"]

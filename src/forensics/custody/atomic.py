@@ -33,15 +33,16 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     fsync_dir(path.parent)
 
 
-def append_line(path: Path, line: bytes) -> None:
-    """Appends one newline-terminated line with a single write, then fsyncs it.
+def append_lines(path: Path, lines: bytes) -> None:
+    """Appends newline-terminated lines with a single write, then fsyncs them.
 
     One write() on an O_APPEND descriptor keeps lines whole against other
     appenders; a kill can still leave a torn last line, which the log repairs
     on its next open because that line was never acknowledged.
     """
-    if not line.endswith(b"\n") or b"\n" in line[:-1]:
-        raise ValueError("a log line is exactly one newline-terminated line")
+    if not lines.endswith(b"\n"):
+        raise ValueError("log lines end with a newline")
+    line = lines
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         written = os.write(fd, line)

@@ -79,6 +79,8 @@ class Case:
         self.log = CustodyLog(path / LOG)
         self.state = CaseState.from_entries(self.log.entries)
         self.tmp_dir = path / bag.WORK_DIR / "tmp"
+        self._unsynced_dirs: set[Path] = set()
+        self._made_dirs: set[Path] = set()
 
     # -- the log --------------------------------------------------------------------------------
     def record(self, action: str, **fields: Any) -> LogEntry:
@@ -86,6 +88,24 @@ class Case:
         entry = self.log.append(self.key, action, **fields)
         self.state.apply(entry)
         return entry
+
+    def _mkdir(self, folder: Path) -> None:
+        if folder not in self._made_dirs:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(folder)
+
+    def sync(self) -> None:
+        """Makes everything recorded so far durable: renamed files' folders, then the log.
+
+        Ingest commits originals in groups: each copy is fsynced before it is
+        renamed into place, and the folders and the log are fsynced once per
+        group, so a power cut can lose only entries whose files recovery then
+        removes, never a logged file.
+        """
+        for folder in sorted(self._unsynced_dirs):
+            fsync_dir(folder)
+        self._unsynced_dirs.clear()
+        self.log.sync()
 
     # -- originals ------------------------------------------------------------------------------
     def copy_in(self, source: SourceEntry) -> PendingOriginal:
@@ -107,7 +127,7 @@ class Case:
             if ex.errno == errno.ELOOP:
                 raise SourceError("was replaced by a symbolic link before it could be read") from ex
             raise SourceError(f"unreadable: {ex.strerror}") from ex
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self._mkdir(self.tmp_dir)
         tmp_fd, tmp_name = tempfile.mkstemp(dir=self.tmp_dir, prefix="in-")
         try:
             opened = os.fstat(fd)
@@ -141,10 +161,10 @@ class Case:
         if item is None:
             rel = f"data/originals/{d.sha256[:2]}/{d.sha256}{extension_of(pending.source.rel)}"
             target = self.path / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self._mkdir(target.parent)
             os.chmod(pending.temp_path, 0o444)  # evidence copies are read-only
             os.replace(pending.temp_path, target)
-            fsync_dir(target.parent)
+            self._unsynced_dirs.add(target.parent)
         else:
             rel = item.stored.path
             pending.temp_path.unlink(missing_ok=True)
@@ -154,7 +174,8 @@ class Case:
                     details={"name": received_name(pending.source.rel),
                              "source_root": received_name(pending.source.root)["name"],
                              "stat": stat_record(pending.stat), "media_type": media_type, "mime": mime,
-                             "stored_now": item is None})
+                             "stored_now": item is None},
+                    durable=False)
         return self.state.items[d.sha256], item is None
 
     def record_problem(self, source: SourceEntry, *, incident: str, result: str, reason: str,
@@ -165,7 +186,7 @@ class Case:
                                    "kind": source.kind, "reason": reason, **(extra or {})}
         if source.stat is not None:
             details["stat"] = stat_record(source.stat)
-        return self.record("received", incident=incident, result=result, details=details)
+        return self.record("received", incident=incident, result=result, details=details, durable=False)
 
     # -- derived files and records ----------------------------------------------------------------
     def add_derived(self, source_sha256: str, data: bytes, *, name: str, operation: str,
@@ -257,6 +278,7 @@ class Case:
 
     def finalize(self) -> None:
         """Rewrites every projection (manifests, bag files, head) from the log; the bag is valid after it."""
+        self.sync()
         state, head = self.state, self.log.entries[-1]
         for incident in state.incidents:
             write_if_changed(self.path / manifest_name(incident), canonical_json(incident_manifest(state, incident, head)))

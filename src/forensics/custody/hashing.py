@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 4 << 20  # larger chunks measured no faster; smaller cost more hand-offs
 HEAD_BYTES = 64 << 10  # what media-type sniffing gets to look at
 
 

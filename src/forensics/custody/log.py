@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import forensics
-from forensics.custody.atomic import append_line
+from forensics.custody.atomic import append_lines as append_line
 from forensics.custody.canonical import canonical_json, sha256_digest
 from forensics.custody.signing import SigningKey
 
@@ -89,6 +89,7 @@ class CustodyLog:
         self.path = path
         self.entries: list[LogEntry] = []
         self.torn_tail: bytes = b""  # an unfinished last line found (and cut) on open
+        self._unwritten: list[bytes] = []  # appended with durable=False, written by sync()
         if path.exists():
             self._load()
 
@@ -111,8 +112,14 @@ class CustodyLog:
 
     def append(self, key: SigningKey, action: str, *, objects: Sequence[Mapping[str, Any]] = (),
                details: Mapping[str, Any] | None = None, result: str = "ok",
-               incident: str | None = None) -> LogEntry:
-        """Signs and appends one entry, durable when this returns."""
+               incident: str | None = None, durable: bool = True) -> LogEntry:
+        """Signs and appends one entry; durable when this returns, unless `durable` is False.
+
+        Entries appended with durable=False are held and written, all in one
+        write, by the next `sync` or durable append: the caller makes the files
+        they name durable first, so no entry can reach the disk before its
+        file. A kill before then loses them, and recovery undoes their files.
+        """
         if result not in RESULTS:
             raise ValueError(f"result must be one of {RESULTS}")
         unsigned = LogEntry(seq=len(self.entries) + 1, time=utc_now(), actor=key.actor, host=socket.gethostname(),
@@ -122,7 +129,15 @@ class CustodyLog:
         body = unsigned.to_json()
         body["signature"] = key.sign(unsigned.signed_message())
         line = canonical_json(body)
-        append_line(self.path, line + b"\n")
         entry = parse_line(line)
+        self._unwritten.append(line + b"\n")
+        if durable:
+            self.sync()
         self.entries.append(entry)
         return entry
+
+    def sync(self) -> None:
+        """Writes every held entry in one append and makes the log durable."""
+        if self._unwritten:
+            append_line(self.path, b"".join(self._unwritten))
+            self._unwritten.clear()

@@ -10,10 +10,16 @@ log = logging.getLogger(__name__)
 
 MEDIA_TYPES = ("video", "image", "audio", "other")
 
-# Containers that puremagic names without a media prefix, or that its signatures miss.
+# Containers that puremagic names without a media prefix.
 _BY_MIME = {"application/mp4": "video", "application/ogg": "audio", "application/mxf": "video",
             "application/vnd.rn-realmedia": "video", "application/x-shockwave-flash": "video"}
+# The common kinds, checked before puremagic (which costs a fixed 0.2 ms a file), and some it misses.
 _SIGNATURES = (
+    (0, b"\xff\xd8\xff", "image", "image/jpeg"),
+    (0, b"\x89PNG\r\n\x1a\n", "image", "image/png"),
+    (0, b"GIF8", "image", "image/gif"),
+    (0, b"II*\x00", "image", "image/tiff"),
+    (0, b"MM\x00*", "image", "image/tiff"),
     (0, b"\x1aE\xdf\xa3", "video", "video/x-matroska"),
     (0, b"#!AMR", "audio", "audio/amr"),
     (0, b"fLaC", "audio", "audio/flac"),
@@ -39,6 +45,9 @@ def media_type_of(head: bytes) -> tuple[str, str | None]:
         return riff
     if _is_mpeg_ts(head):
         return "video", "video/mp2t"
+    for offset, magic, media_type, sig_mime in _SIGNATURES:
+        if head[offset:offset + len(magic)] == magic:
+            return media_type, sig_mime
     try:
         mime = puremagic.from_string(head, mime=True)
     except (puremagic.PureError, ValueError) as ex:
@@ -51,9 +60,6 @@ def media_type_of(head: bytes) -> tuple[str, str | None]:
         if mime in _BY_MIME:
             return _BY_MIME[mime], mime
         return "other", mime
-    for offset, magic, media_type, sig_mime in _SIGNATURES:
-        if head[offset:offset + len(magic)] == magic:
-            return media_type, sig_mime
     return "other", None
 
 
