@@ -82,3 +82,22 @@ def test_clear_errors_for_bad_arguments(tmp_path):
     assert code == 3 and "not a case folder" in err
     code, _, err = run("ingest", str(tmp_path), "--case", str(tmp_path / "c2"), "--key", str(tmp_path / "missing.key"))
     assert code == 3 and "forensics key new" in err
+
+
+def test_the_reference_bagit_validator_accepts_the_case_after_every_command(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    bagit_script = shutil.which("bagit.py") or str(Path(sys.executable).parent / "bagit.py")
+    src = tmp_path / "raw"
+    src.mkdir()
+    (src / "clip.mp4").write_bytes(b"footage")
+    case = tmp_path / "case"
+    for step in (["ingest", str(src), "--case", str(case), "--quiet"],
+                 ["key", "new", "--actor", "bob", "--out", str(tmp_path / "bob.key")],
+                 ["ingest", str(src), "--case", str(case), "--quiet", "--key", str(tmp_path / "bob.key")],
+                 ["verify", str(case)]):
+        assert run(*step)[0] == 0
+        checked = subprocess.run([sys.executable, bagit_script, "--validate", str(case)], capture_output=True, text=True)
+        assert checked.returncode == 0 and "is valid" in checked.stderr, checked.stderr

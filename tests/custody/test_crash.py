@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -33,7 +34,7 @@ def make_folder(root: Path, files: int) -> Path:
     for i in range(files):
         folder = src / f"d{i % 7}"
         folder.mkdir(parents=True, exist_ok=True)
-        size = 2_500_000 if i % 25 == 0 else 20_000 + i
+        size = 2_500_000 if i % 50 == 0 else 20_000 + i
         (folder / f"clip-{i:03d}.mp4").write_bytes(os.urandom(size))
     (src / "dup.mp4").write_bytes((src / "d0" / "clip-000.mp4").read_bytes())
     return src
@@ -48,15 +49,42 @@ def received_names(case: Path) -> Counter[bytes]:
     return found
 
 
-@pytest.mark.parametrize("kill_after_s", [0.15, 0.4, 0.7, 1.0, 1.4])
-def test_sigkill_during_ingest_then_ingest_again_completes_the_case(tmp_path, kill_after_s):
-    src = make_folder(tmp_path, 160)
+def stored_copies(case: Path) -> int:
+    originals = case / "data" / "originals"
+    try:
+        return sum(len(os.listdir(originals / d)) for d in os.listdir(originals))
+    except OSError:
+        return 0
+
+
+def log_entries(case: Path) -> int:
+    try:
+        return (case / LOG).read_bytes().count(b"\n")
+    except OSError:
+        return 0
+
+
+# Points in an ingest of 300 files: while the case is made, after N copies are stored (before
+# and after the first group commit of the log), and while the bag files are rewritten at the end.
+KILL_POINTS = [("case being made", lambda c: (c / "bagit.txt").exists()),
+               ("5 copies stored", lambda c: stored_copies(c) >= 5),
+               ("100 copies stored", lambda c: stored_copies(c) >= 100),
+               ("200 log entries", lambda c: log_entries(c) >= 200),
+               ("finishing the bag", lambda c: (c / "custody/manifests").exists())]
+
+
+@pytest.mark.parametrize("point", KILL_POINTS, ids=[name for name, _ in KILL_POINTS])
+def test_sigkill_during_ingest_then_ingest_again_completes_the_case(tmp_path, point):
+    name, reached = point
+    src = make_folder(tmp_path, 300)
     case = tmp_path / "case"
     args = [*CLI, "ingest", str(src), "--case", str(case), "--quiet", "--actor", "alice"]
     proc = subprocess.Popen(args, env=run_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(kill_after_s)
+    deadline = time.monotonic() + 60
+    while not reached(case) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.001)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    assert proc.wait() == -signal.SIGKILL, f"the ingest ended before it could be killed at '{name}'"
     again = subprocess.run(args, env=run_env(), capture_output=True, timeout=120)
     assert again.returncode == 0, again.stderr.decode()
     report = verify_case(case)
@@ -66,10 +94,10 @@ def test_sigkill_during_ingest_then_ingest_again_completes_the_case(tmp_path, ki
     expected = {os.fsencode(p.relative_to(src)) for p in src.rglob("*") if p.is_file()}
     assert set(names) == expected  # nothing lost
     assert max(names.values()) == 1  # nothing logged twice
-    # the stored copies are what the source holds
-    for item_path in (case / "data/originals").rglob("*"):
-        if item_path.is_file():
-            assert item_path.stat().st_size > 0
+    for path in src.rglob("*"):
+        if path.is_file():  # and every stored copy holds the bytes of its source
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            assert next((case / "data/originals" / digest[:2]).glob(digest + "*")).read_bytes() == path.read_bytes()
 
 
 def test_recovery_repairs_a_torn_log_line_and_removes_what_was_never_logged(tmp_path, alice):
