@@ -24,9 +24,9 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from forensics_cli import ingest, key, seal, verify
+    from forensics_cli import frames, ingest, key, probe, seal, verify
 
-    for module in (ingest, key, seal, verify):
+    for module in (frames, ingest, key, probe, seal, verify):
         cli.add_command(module.command)
 
 

@@ -14,6 +14,12 @@ from forensics.custody.verify import Finding, VerifyReport, verify_case
 from forensics.errors import (CaseError, CaseInvalid, CaseLocked, ForensicsError, MediaError, MediaTimeout,
                               MediaUnreadable, ParameterError, SigningKeyError, SourceError, TimestampError)
 from forensics.incident import IngestReport, ingest
+from forensics.media.contact_sheet import contact_sheet, thumbnail
+from forensics.media.frames import Frame, FrameSet, Shot, extract_frames
+from forensics.media.image_encoding import encode_image
+from forensics.media.metadata import MediaRecord
+from forensics.media.probe import media_files, probe_many, probe_media
+from forensics.media.rotation import display_rotation_deg
 from forensics.progress import Progress, ProgressCallback
 
 __all__ = [
@@ -23,23 +29,35 @@ __all__ = [
     "CaseLocked",
     "Finding",
     "ForensicsError",
+    "Frame",
+    "FrameSet",
     "IngestReport",
     "MediaError",
+    "MediaRecord",
     "MediaTimeout",
     "MediaUnreadable",
     "ParameterError",
     "Progress",
     "ProgressCallback",
+    "Shot",
     "SigningKey",
     "SigningKeyError",
     "SourceError",
     "TimestampError",
     "VerifyReport",
+    "contact_sheet",
+    "display_rotation_deg",
+    "encode_image",
+    "extract_frames",
     "ingest",
     "key_for",
     "load_key",
+    "media_files",
     "new_key",
     "open_case",
+    "probe_many",
+    "probe_media",
     "seal_case",
+    "thumbnail",
     "verify_case",
 ]

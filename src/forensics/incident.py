@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forensics.analyses import FRAMES, METADATA, items_of, record_frames, record_metadata
 from forensics.custody.case import Case, PendingOriginal, check_incident, open_case
 from forensics.custody.names import received_name, safe_name
 from forensics.custody.signing import SigningKey
@@ -34,6 +35,7 @@ class IngestReport:
     bytes_copied: int
     problems: tuple[dict[str, Any], ...] = field(default=())  # {name, result, reason}
     log_head: str = ""
+    analysed: Mapping[str, int] = field(default_factory=dict)  # records made per analysis step
 
     @property
     def added_nothing(self) -> bool:
@@ -41,7 +43,8 @@ class IngestReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"case": self.case, "incident": self.incident, "counts": {k: self.counts.get(k, 0) for k in OUTCOMES},
-                "bytes_copied": self.bytes_copied, "problems": list(self.problems), "log_head": self.log_head}
+                "bytes_copied": self.bytes_copied, "problems": list(self.problems), "log_head": self.log_head,
+                "analysed": dict(self.analysed)}
 
 
 def default_incident(sources: Sequence[Path]) -> str:
@@ -53,13 +56,15 @@ def default_incident(sources: Sequence[Path]) -> str:
 
 def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, incident: str | None = None,
            note: str | None = None, bag_info: Mapping[str, str] | None = None,
-           progress: ProgressCallback | None = None, workers: int = 2) -> IngestReport:
+           progress: ProgressCallback | None = None, workers: int = 2, analyse: bool = True) -> IngestReport:
     """Takes every file under `sources` into the case at `case_path` (made when missing) and logs each step.
 
     Files already in the case under the same name, size and mtime are not read
     again, so a second run over the same folder adds nothing. A file that
     cannot be taken in gets its own logged error; the rest go on. `workers`
     threads copy and hash ahead of the one that records, in the order found.
+    With `analyse`, every media item of the incident that lacks them then gets
+    its metadata record and, for videos, its frames (see forensics.analyses).
     """
     if not sources:
         raise ParameterError("name at least one source folder or file")
@@ -91,10 +96,17 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
                 if done % _SYNC_EVERY == _SYNC_EVERY - 1:
                     case.sync()
         report(progress, total, total, "")
+        case.sync()
+        analysed = {}
+        if analyse:
+            items = items_of(case, incident)
+            analysed = {METADATA: record_metadata(case, items, progress=progress),
+                        FRAMES: record_frames(case, items, progress=progress)}
         head = case.record("ingested", incident=incident, details={
             "sources": [received_name(os.fsencode(os.path.abspath(s)))["name"] for s in sources],
-            "counts": {k: counts.get(k, 0) for k in OUTCOMES}, "bytes_copied": copied, "note": note or ""})
-    return IngestReport(str(case.path), incident, dict(counts), copied, tuple(problems), head.line_hash)
+            "counts": {k: counts.get(k, 0) for k in OUTCOMES}, "bytes_copied": copied, "analysed": analysed,
+            "note": note or ""})
+    return IngestReport(str(case.path), incident, dict(counts), copied, tuple(problems), head.line_hash, analysed)
 
 
 # Files copied ahead of the one being committed: enough to keep both cores busy on small

@@ -65,3 +65,20 @@ def test_an_analysis_record_is_stored_once_and_replaced_when_it_changes(tmp_path
     assert item["records"]["metadata"]["sha256"] == second.sha256
     assert json.loads((case_path / second.path).read_bytes()) == {"gps": {"latitude": 36.2}}
     assert verify_case(case_path).intact
+
+
+def test_equal_bytes_derived_from_two_sources_are_both_kept(tmp_path, alice):
+    """Two black thumbnails of two videos are the same bytes; each is its own derived file."""
+    src = tmp_path / "raw"
+    src.mkdir()
+    (src / "a.mp4").write_bytes(b"video a")
+    (src / "b.mp4").write_bytes(b"video b")
+    case_path = Path(ingest([src], tmp_path / "case", key=alice, analyse=False).case)
+    a, b = (hashlib.sha256(x).hexdigest() for x in (b"video a", b"video b"))
+    with open_case(case_path, alice) as case:
+        first = case.add_derived(a, b"black thumbnail", name="thumbnail.jpg", operation="frames.thumbnail", parameters={})
+        second = case.add_derived(b, b"black thumbnail", name="thumbnail.jpg", operation="frames.thumbnail", parameters={})
+    assert first.stored.path != second.stored.path
+    assert (case_path / first.stored.path).exists() and (case_path / second.stored.path).exists()
+    assert verify_case(case_path).intact
+    bag_valid(case_path)

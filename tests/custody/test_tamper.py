@@ -24,7 +24,7 @@ def case(tmp_path, alice) -> Path:
     (src / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(20_000))
     (src / "photo.jpg").write_bytes(b"\xff\xd8\xff" + os.urandom(3_000))
     (src / "notes.txt").write_text("heard jets at 14:02")
-    path = Path(ingest([src], tmp_path / "case", key=alice, incident="strike").case)
+    path = Path(ingest([src], tmp_path / "case", key=alice, incident="strike", analyse=False).case)
     with open_case(path, alice) as c:
         item = next(iter(c.state.items))
         c.add_derived(item, b"\x89PNG fake frame bytes", name="frame-000.png", operation="frames.keyframes",

@@ -200,9 +200,9 @@ class Case:
         if not self.state.object_known(source_sha256):
             raise ParameterError(f"no object with sha256 {source_sha256} in the case")
         digests = _digests_of(data)
-        known = self.state.derived.get(digests.sha256)
-        if known is not None and known.source_sha256 == source_sha256 and known.operation == operation:
-            return known
+        for known in self.state.derived_by_sha256.get(digests.sha256, ()):
+            if known.source_sha256 == source_sha256 and known.operation == operation:
+                return known
         folder = f"data/derived/{source_sha256[:2]}/{source_sha256}"
         base = safe_name(name, max_len=96)
         rel = f"{folder}/{base}"
@@ -214,7 +214,7 @@ class Case:
                                         {"role": "derived", "path": rel, "sha256": digests.sha256,
                                          "sha512": digests.sha512, "size": digests.size}],
                     details={"operation": operation, "parameters": dict(parameters)})
-        return self.state.derived[digests.sha256]
+        return self.state.derived[rel]
 
     def add_record(self, source_sha256: str, kind: str, record: Mapping[str, Any]) -> RecordFile:
         """Stores an analysis record (canonical JSON) about a case object and logs it as analysed."""

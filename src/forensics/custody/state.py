@@ -63,7 +63,8 @@ class CaseState:
     bag_info: dict[str, str] = field(default_factory=dict)
     keys: dict[str, dict[str, str]] = field(default_factory=dict)  # key_id -> {actor, public_key}
     items: dict[str, Item] = field(default_factory=dict)  # by sha256
-    derived: dict[str, DerivedFile] = field(default_factory=dict)  # by sha256
+    derived: dict[str, DerivedFile] = field(default_factory=dict)  # by path: equal bytes may be derived twice
+    derived_by_sha256: dict[str, list[DerivedFile]] = field(default_factory=dict)
     records: dict[str, RecordFile] = field(default_factory=dict)  # by path
     problems: list[dict[str, Any]] = field(default_factory=list)  # files not taken in, each with its reason
     incidents: list[str] = field(default_factory=list)  # in order of first appearance
@@ -95,7 +96,8 @@ class CaseState:
         elif entry.action == "derived" and entry.result == "ok":
             source, out = entry.objects
             derived = DerivedFile(_stored(out, entry.seq), source["sha256"], d["operation"], dict(d["parameters"]))
-            self.derived[derived.stored.sha256] = derived
+            self.derived[derived.stored.path] = derived
+            self.derived_by_sha256.setdefault(derived.stored.sha256, []).append(derived)
             owner = self.owner_item(source["sha256"])
             if owner is not None:
                 owner.derived.append(derived)
@@ -133,9 +135,9 @@ class CaseState:
     def owner_item(self, sha256: str) -> Item | None:
         """Returns the evidence item an object comes from, following derived files back to it."""
         seen: set[str] = set()
-        while sha256 not in self.items and sha256 in self.derived and sha256 not in seen:
+        while sha256 not in self.items and sha256 in self.derived_by_sha256 and sha256 not in seen:
             seen.add(sha256)
-            sha256 = self.derived[sha256].source_sha256
+            sha256 = self.derived_by_sha256[sha256][0].source_sha256
         return self.items.get(sha256)
 
     def payload(self) -> list[StoredFile]:
@@ -145,7 +147,7 @@ class CaseState:
         return sorted(files, key=lambda f: f.path)
 
     def object_known(self, sha256: str) -> bool:
-        return sha256 in self.items or sha256 in self.derived
+        return sha256 in self.items or sha256 in self.derived_by_sha256
 
 
 def _stored(obj: dict[str, Any], seq: int) -> StoredFile:

@@ -1,0 +1,145 @@
+"""`forensics frames`: stills from videos, with their exact times, a contact sheet and a thumbnail."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from forensics.errors import MediaError, ParameterError
+from forensics.media.contact_sheet import contact_sheet, format_time, thumbnail
+from forensics.media.frames import FrameSet, extract_frames, parse_mode
+from forensics.media.gop_decoder import cores_available
+from forensics.media.image_encoding import IMAGE_FORMATS, SUFFIXES, encode_image, encode_images
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, fail, library_errors, progress_bar,
+                                   show_progress, stderr, stdout)
+
+
+@click.command("frames")
+@click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write into; each video gets a subfolder named after it.")
+@click.option("--mode", default="keyframes", show_default=True,
+              help="keyframes | scenes (one frame per shot) | keyframes+scenes | every:SECONDS")
+@click.option("--max", "max_frames", type=click.IntRange(min=1), default=None,
+              help="At most N frames per video, spread over the whole video.")
+@click.option("--size", "size_px", type=click.IntRange(min=16), default=None,
+              help="Longest side of each frame in pixels (never enlarged). Default: full size.")
+@click.option("--format", "image_format", type=click.Choice(IMAGE_FORMATS), default="png", show_default=True,
+              help="png keeps every pixel; jpeg is a tenth of the size.")
+@click.option("--no-rotate", is_flag=True, help="Keep frames as coded, ignoring the display rotation.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary lines.")
+def command(videos: tuple[Path, ...], out_dir: Path, mode: str, max_frames: int | None, size_px: int | None,
+            image_format: str, no_rotate: bool, as_json: bool, quiet: bool) -> None:
+    """Extract frames from each VIDEO, with their presentation times, into --out.
+
+    Writes per video: one picture per frame (frame-<number>-<milliseconds>ms), a contact
+    sheet (contact-sheet.png) with each frame's time printed, a thumbnail, and frames.json.
+    A video that cannot be read is reported and skipped; the exit code is then 1.
+    """
+    with library_errors():
+        mode_name, every_s = parse_mode(mode)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reports: list[dict[str, Any]] = []
+    problems = 0
+    used_names: set[str] = set()
+    for video in videos:
+        folder = out_dir / _unique_name(video, used_names)
+        try:
+            with progress_bar(show_progress(quiet), f"frames {video.name}") as progress:
+                frameset = extract_frames(video, mode=mode_name, every_s=every_s, max_frames=max_frames,
+                                          size_px=size_px, progress=progress, apply_rotation=not no_rotate)
+            report = _write(frameset, folder, image_format)
+        except ParameterError as ex:
+            fail(ex)
+        except (MediaError, OSError) as ex:
+            problems += 1
+            stderr.print(f"[bold red]error:[/] {video}: {ex}", highlight=False)
+            reports.append({"source": str(video), "error": str(ex)})
+            continue
+        reports.append(report)
+        if not quiet and not as_json:
+            _summarise(frameset, folder)
+    if as_json:
+        emit_json(reports)
+    raise SystemExit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+def _unique_name(video: Path, used: set[str]) -> str:
+    """Gives a subfolder name for `video`: its name, numbered when two videos share one."""
+    base = video.name
+    name, number = base, 2
+    while name in used:
+        name, number = f"{base}-{number}", number + 1
+    used.add(name)
+    return name
+
+
+def _write(frameset: FrameSet, folder: Path, image_format: str) -> dict[str, Any]:
+    """Writes the frames, the contact sheet, the thumbnail and frames.json; gives the JSON report."""
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = SUFFIXES[image_format]
+    listed = []
+    encoded = encode_images([frame.image for frame in frameset.frames], format=image_format,
+                            workers=cores_available())
+    for frame, data in zip(frameset.frames, encoded):
+        millis = round((frame.pts_s - frameset.start_s) * 1000)
+        name = f"frame-{frame.index:06d}-{millis:09d}ms{suffix}"
+        _write_atomically(folder / name, data)
+        listed.append({"file": name, "pts_s": frame.pts_s, "pts": frame.pts,
+                       "time_from_start_s": frame.pts_s - frameset.start_s,
+                       "time": format_time(frame.pts_s - frameset.start_s), "index": frame.index,
+                       "frame_type": frame.frame_type, "key_frame": frame.key_frame,
+                       "width_px": int(frame.image.shape[1]), "height_px": int(frame.image.shape[0])})
+    sheet_name = thumb_name = None
+    if frameset.frames:
+        sheet_name, thumb_name = "contact-sheet.png", "thumbnail.jpg"
+        _write_atomically(folder / sheet_name, encode_image(contact_sheet(frameset), format="png"))
+        _write_atomically(folder / thumb_name, encode_image(thumbnail(frameset), format="jpeg"))
+    parameters = frameset.parameters
+    report = {
+        "source": str(frameset.source), "folder": str(folder), "mode": parameters.mode,
+        "parameters": {"every_s": parameters.every_s, "max_frames": parameters.max_frames,
+                       "size_px": parameters.size_px, "apply_rotation": parameters.apply_rotation,
+                       "skip_loop_filter": parameters.skip_loop_filter, "format": image_format},
+        "rotation_deg": frameset.rotation_deg, "mirrored": frameset.mirrored,
+        "rotation_applied": frameset.rotation_applied, "start_s": frameset.start_s,
+        "duration_s": frameset.duration_s, "frame_count": frameset.frame_count,
+        "time_base": str(frameset.time_base), "notes": list(frameset.notes), "frames": listed,
+        "shots": [{"start_s": shot.start_s, "end_s": shot.end_s, "first_index": shot.first_index,
+                   "frame_count": shot.frame_count, "began_with": shot.began_with,
+                   "representative_index": shot.representative.index if shot.representative else None}
+                  for shot in frameset.shots],
+        "contact_sheet": sheet_name, "thumbnail": thumb_name,
+    }
+    _write_atomically(folder / "frames.json",
+                      (json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+    return report
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Writes via a temporary file and a rename, so a crash never leaves half a picture."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _summarise(frameset: FrameSet, folder: Path) -> None:
+    details = [f"{len(frameset.frames)} frame(s)", frameset.parameters.mode]
+    if frameset.shots:
+        details.append(f"{len(frameset.shots)} shot(s)")
+    if frameset.rotation_applied:
+        details.append(f"turned {frameset.rotation_deg:+d}°" + (" and mirrored" if frameset.mirrored else ""))
+    stdout.print(f"{frameset.source.name}: {', '.join(details)} -> {folder}")
+    for note in frameset.notes:
+        stdout.print(f"  note: {note}")

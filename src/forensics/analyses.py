@@ -1,0 +1,113 @@
+"""The analysis steps ingest runs on each evidence item, and how their results become case records.
+
+Each step is resumable: it runs only for items that lack its record, and
+what it derives is deterministic, so a run killed half-way is completed by
+the next without a second copy of anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from forensics.custody.case import Case
+from forensics.custody.state import Item
+from forensics.errors import MediaError
+from forensics.media.contact_sheet import contact_sheet, thumbnail
+from forensics.media.frames import INGEST_MAX_FRAMES, INGEST_MODE, Frame, FrameSet, extract_frames
+from forensics.media.image_encoding import encode_image, encode_images
+from forensics.media.probe import probe_many
+from forensics.progress import ProgressCallback, report
+
+log = logging.getLogger(__name__)
+
+METADATA = "metadata"
+FRAMES = "frames"
+_MEDIA = ("video", "image", "audio")
+
+
+def items_of(case: Case, incident: str) -> list[Item]:
+    return [item for item in case.state.items.values() if any(r["incident"] == incident for r in item.receipts)]
+
+
+def record_metadata(case: Case, items: Sequence[Item], *, progress: ProgressCallback | None = None) -> int:
+    """Probes every media item that has no metadata record yet and stores the records; returns how many."""
+    todo = [i for i in items if METADATA not in i.records and i.media_type in _MEDIA]
+    if not todo:
+        return 0
+    by_path = {case.path / i.stored.path: i for i in todo}
+    mtimes = {p: _iso(i.receipts[0]["stat"]["mtime_ns"]) for p, i in by_path.items()}
+    digests = {p: i.stored.sha256 for p, i in by_path.items()}
+    for done, record in enumerate(probe_many(list(by_path), sha256_by_path=digests, fs_mtime_utc_by_path=mtimes)):
+        item = by_path[Path(record.path)]
+        report(progress, done, len(todo), item.receipts[0]["name"], unit="probes")
+        # The record names the file as it was received, not where the case keeps it.
+        named = dataclasses.replace(record, path=item.receipts[0]["name"])
+        case.add_record(item.stored.sha256, METADATA, named.to_json())
+    return len(todo)
+
+
+def record_frames(case: Case, items: Sequence[Item], *, progress: ProgressCallback | None = None) -> int:
+    """Extracts keyframes and scene frames of every video without a frames record; stores them as derived files."""
+    todo = [i for i in items if FRAMES not in i.records and _is_video(case, i)]
+    for done, item in enumerate(todo):
+        report(progress, done, len(todo), item.receipts[0]["name"], unit="videos")
+        try:
+            frameset = extract_frames(case.path / item.stored.path, mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES)
+        except MediaError as ex:
+            # Recorded, so a later run does not retry a file that cannot be decoded.
+            case.add_record(item.stored.sha256, FRAMES, {"error": str(ex)})
+            continue
+        except Exception as ex:  # noqa: BLE001 - a decoder bug on one hostile file must not end the run
+            log.exception("frame extraction failed on %s", item.stored.path)
+            case.add_record(item.stored.sha256, FRAMES,
+                            {"error": f"frame extraction failed unexpectedly ({type(ex).__name__}: {ex})"})
+            continue
+        case.add_record(item.stored.sha256, FRAMES, _store_frames(case, item.stored.sha256, frameset))
+    return len(todo)
+
+
+def _store_frames(case: Case, source: str, frameset: FrameSet) -> dict[str, Any]:
+    operation = f"frames.{INGEST_MODE}"
+    common = {**dataclasses.asdict(frameset.parameters), "time_base": str(frameset.time_base),
+              "rotation_deg": frameset.rotation_deg, "rotation_applied": frameset.rotation_applied}
+    frames = []
+    for frame, png in zip(frameset.frames, encode_images([f.image for f in frameset.frames], format="png")):
+        stored = case.add_derived(source, png, name=f"frame-{frame.index:06d}-{round(frame.pts_s * 1000):d}ms.png",
+                                  operation=operation, parameters={**common, **_frame_json(frame)})
+        frames.append({**_frame_json(frame), "path": stored.stored.path, "sha256": stored.stored.sha256})
+    sheet = case.add_derived(source, encode_image(contact_sheet(frameset), format="png"), name="contact-sheet.png",
+                             operation="frames.contact_sheet", parameters={**common, "frames": len(frames)})
+    thumb = case.add_derived(source, encode_image(thumbnail(frameset), format="jpeg"), name="thumbnail.jpg",
+                             operation="frames.thumbnail", parameters=common)
+    return {"parameters": common, "frames": frames,
+            "shots": [{"start_s": s.start_s, "end_s": s.end_s, "first_index": s.first_index,
+                       "frame_count": s.frame_count, "began_with": s.began_with,
+                       "representative_index": s.representative.index if s.representative else None}
+                      for s in frameset.shots],
+            "mirrored": frameset.mirrored, "start_s": frameset.start_s, "duration_s": frameset.duration_s,
+            "frame_count": frameset.frame_count, "notes": list(frameset.notes),
+            "contact_sheet": sheet.stored.path, "thumbnail": thumb.stored.path}
+
+
+def _frame_json(frame: Frame) -> dict[str, Any]:
+    return {"pts": frame.pts, "pts_s": frame.pts_s, "index": frame.index, "frame_type": frame.frame_type,
+            "key_frame": frame.key_frame}
+
+
+def _is_video(case: Case, item: Item) -> bool:
+    """Whether the item's metadata record (streams, not just the signature) says it is a video."""
+    record = item.records.get(METADATA)
+    if record is None:
+        return False
+    data = json.loads((case.path / record.path).read_bytes())
+    return data.get("media_type") == "video" and not data.get("error")
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat().replace("+00:00", "Z")

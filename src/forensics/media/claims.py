@@ -1,0 +1,184 @@
+"""What a file claims about when, where and with what it was made, from its raw tags.
+
+Each claim names the tag it came from. Where several tags could answer, the order of
+preference is the one a verifier would use: the camera's own EXIF first, then the
+phone's QuickTime keys, then XMP and IPTC (often rewritten by editors), and the
+container's creation time last, since muxers rewrite it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from forensics.media.isobmff import MovieHeader
+from forensics.media.location import dms_to_degrees, parse_iso6709, parse_xmp_coordinate
+from forensics.media.metadata import Device, Gps, TimeClaim, offset_text, to_utc
+from forensics.media.stills import ratio_value
+from forensics.media.timestamps import gps_datetime, parse_datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TagSources:
+    """The raw tag groups of one file, as the readers rendered them."""
+
+    exif: dict[str, Any] = field(default_factory=dict)  # "IFD Tag" -> rendered value
+    xmp: dict[str, Any] = field(default_factory=dict)  # "prefix:Name" -> text or list
+    iptc: dict[str, Any] = field(default_factory=dict)
+    format_tags: dict[str, str] = field(default_factory=dict)  # libavformat container tags
+    movie: MovieHeader | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """The chosen capture time and the tag it came from."""
+
+    claim: TimeClaim | None
+    utc_offset: str | None  # the zone the file states for its clock
+
+
+# Kinds in order of preference for the capture time.
+_CAPTURE_ORDER = ("capture", "digitized", "modified", "container")
+
+
+def time_claims(tags: TagSources) -> tuple[TimeClaim, ...]:
+    """Every time stamp the file states, capture candidates first in order of preference."""
+    exif, xmp, fmt = tags.exif, tags.xmp, tags.format_tags
+    claims: list[TimeClaim] = []
+
+    def add(kind: str, source: str, text: Any, **parse: Any) -> None:
+        if not isinstance(text, str) or not text.strip("\x00 "):
+            return
+        value = parse_datetime(text, **parse)
+        if value is None and source.startswith("XMP") and "," in text:
+            # Some writers (GIMP) join two forms in one value: "2009-09-09T17:00:00, 2009-09-09".
+            value = parse_datetime(text.split(",")[0], **parse)
+        claims.append(TimeClaim(kind, source, text, value, to_utc(value)))
+
+    add("capture", "EXIF DateTimeOriginal", exif.get("EXIF DateTimeOriginal"),
+        subsec=_text(exif.get("EXIF SubSecTimeOriginal")), offset=_text(exif.get("EXIF OffsetTimeOriginal")))
+    add("capture", "QuickTime com.apple.quicktime.creationdate", fmt.get("com.apple.quicktime.creationdate"))
+    add("capture", "XMP exif:DateTimeOriginal", xmp.get("exif:DateTimeOriginal"))
+    add("capture", "XMP photoshop:DateCreated", xmp.get("photoshop:DateCreated"))
+    add("capture", "QuickTime date", fmt.get("date"))
+    add("digitized", "EXIF DateTimeDigitized", exif.get("EXIF DateTimeDigitized"),
+        subsec=_text(exif.get("EXIF SubSecTimeDigitized")), offset=_text(exif.get("EXIF OffsetTimeDigitized")))
+    add("digitized", "XMP xmp:CreateDate", xmp.get("xmp:CreateDate"))
+    add("modified", "EXIF IFD0 DateTime", exif.get("Image DateTime"),
+        subsec=_text(exif.get("EXIF SubSecTime")), offset=_text(exif.get("EXIF OffsetTime")))
+    add("modified", "XMP xmp:ModifyDate", xmp.get("xmp:ModifyDate"))
+    movie = tags.movie
+    if movie is not None and movie.created_at is not None:
+        text = movie.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        claims.append(TimeClaim("container", "QuickTime mvhd creation time (UTC by spec)", text,
+                                movie.created_at, movie.created_at))
+    else:
+        add("container", "container creation_time (UTC by spec)", fmt.get("creation_time"), assume_utc=True)
+    gps_time = _gps_time(exif)
+    if gps_time is not None:
+        claims.append(gps_time)
+    return tuple(claims)
+
+
+def choose_capture(claims: tuple[TimeClaim, ...]) -> Capture:
+    """The first usable claim in order of preference; the container time only as a last resort."""
+    for kind in _CAPTURE_ORDER:
+        for claim in claims:
+            if claim.kind == kind and claim.value is not None and claim.value.year > 1904:
+                # A container time is UTC by spec, which says nothing of the local zone.
+                offset = offset_text(claim.value) if kind != "container" else None
+                return Capture(claim, offset)
+    return Capture(None, None)
+
+
+def _gps_time(exif: dict[str, Any]) -> TimeClaim | None:
+    date_text = _text(exif.get("GPS GPSDate"))
+    stamp = exif.get("GPS GPSTimeStamp")
+    if not date_text or not isinstance(stamp, list):
+        return None
+    parts = [ratio_value(v) for v in stamp]
+    if any(p is None for p in parts):
+        return None
+    value = gps_datetime(date_text, parts)  # type: ignore[arg-type]
+    text = f"{date_text} {':'.join(str(v) for v in stamp)}"
+    return TimeClaim("gps", "EXIF GPSDateStamp + GPSTimeStamp (UTC by spec)", text, value, value)
+
+
+def gps_claim(tags: TagSources) -> Gps | None:
+    """The position the file claims, EXIF first, then XMP, then the QuickTime/MP4 keys."""
+    exif, xmp, fmt = tags.exif, tags.xmp, tags.format_tags
+    lat = dms_to_degrees(_ratios(exif.get("GPS GPSLatitude")), _text(exif.get("GPS GPSLatitudeRef")))
+    lon = dms_to_degrees(_ratios(exif.get("GPS GPSLongitude")), _text(exif.get("GPS GPSLongitudeRef")))
+    if lat is not None and lon is not None:
+        altitude = _first(_ratios(exif.get("GPS GPSAltitude")))
+        if altitude is not None and _first_int(exif.get("GPS GPSAltitudeRef")) == 1:
+            altitude = -altitude  # reference 1: below sea level
+        gps_time = _gps_time(exif)
+        return Gps(lat, lon, altitude, "EXIF GPS", gps_time.value if gps_time else None)
+    lat = parse_xmp_coordinate(_text(xmp.get("exif:GPSLatitude")))
+    lon = parse_xmp_coordinate(_text(xmp.get("exif:GPSLongitude")))
+    if lat is not None and lon is not None:
+        altitude = ratio_value(xmp.get("exif:GPSAltitude"))
+        if altitude is not None and _text(xmp.get("exif:GPSAltitudeRef")) == "1":
+            altitude = -altitude
+        return Gps(lat, lon, altitude, "XMP exif:GPSLatitude/GPSLongitude")
+    for key in ("com.apple.quicktime.location.ISO6709", "location", "location-eng"):
+        parsed = parse_iso6709(fmt.get(key))
+        if parsed is not None:
+            source = f"QuickTime {key}" if key.startswith("com.") else f"MP4 {key} (\u00a9xyz, ISO 6709)"
+            return Gps(parsed[0], parsed[1], parsed[2], source)
+    return None
+
+
+def device_claim(tags: TagSources) -> Device:
+    """Make, model, software, lens and firmware, each from the first tag that has it."""
+    exif, xmp, fmt = tags.exif, tags.xmp, tags.format_tags
+
+    def first(*values: Any) -> str | None:
+        for value in values:
+            text = _text(value)
+            if text:
+                return text
+        return None
+
+    vendor = tuple(sorted((k, v) for k, v in fmt.items() if k.startswith(("com.apple.quicktime.", "com.android."))))
+    return Device(
+        make=first(exif.get("Image Make"), fmt.get("com.apple.quicktime.make"), xmp.get("tiff:Make"),
+                   fmt.get("make"), fmt.get("com.android.manufacturer")),
+        model=first(exif.get("Image Model"), fmt.get("com.apple.quicktime.model"), xmp.get("tiff:Model"),
+                    fmt.get("model"), fmt.get("com.android.model")),
+        software=first(exif.get("Image Software"), fmt.get("com.apple.quicktime.software"),
+                       xmp.get("xmp:CreatorTool"), fmt.get("com.android.version")),
+        lens=first(exif.get("EXIF LensModel"), fmt.get("com.apple.quicktime.camera.lens_model"),
+                   xmp.get("exifEX:LensModel"), xmp.get("aux:Lens")),
+        firmware=first(exif.get("MakerNote FirmwareVersion"), xmp.get("aux:Firmware")),
+        vendor_tags=vendor,
+    )
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, str):
+        return None
+    text = value.replace("\x00", "").strip()
+    return text or None
+
+
+def _ratios(value: Any) -> list[float] | None:
+    values = value if isinstance(value, list) else [value] if value is not None else []
+    # 0/0 is what a GPS chip without a fix writes: read it as 0, so null island is flagged.
+    parsed = [0.0 if v == "0/0" else ratio_value(v) for v in values]
+    if not parsed or any(p is None for p in parsed):
+        return None
+    return parsed  # type: ignore[return-value]
+
+
+def _first(values: list[float] | None) -> float | None:
+    return values[0] if values else None
+
+
+def _first_int(value: Any) -> int | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, int) else None

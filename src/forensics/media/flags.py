@@ -1,0 +1,273 @@
+"""The warnings verifiers act on, computed from a finished record: leads, never verdicts.
+
+Every rule says what it saw and by how much, so a verifier can judge it; none says
+"fake". Thresholds are keyword arguments of `flags_for` with their defaults there.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from forensics.media.location import is_null_island, is_valid_position
+from forensics.media.metadata import Flag, MediaRecord, TimeClaim
+from forensics.media.timestamps import is_epoch_date, is_zero_date
+
+# Software that edits pictures or video (lower case); a camera's firmware string never matches.
+_EDITORS = re.compile(
+    r"photoshop|lightroom|gimp|paint\.net|paintshop|affinity|pixelmator|snapseed|picsart|facetune|vsco|"
+    r"canva|capture one|luminar|darktable|rawtherapee|acdsee|picasa|photoscape|fotor|befunky|polarr|"
+    r"photo editor|photos? gallery|imagemagick|graphicsmagick|corel|inshot|kinemaster|capcut|premiere|"
+    r"final cut|imovie|davinci|handbrake|shotcut|openshot|movavi|filmora|after effects|adobe"
+)
+_FFMPEG_BRANDS = ("isom", "iso2", "avc1", "mp41")  # the default ftyp of ffmpeg's mp4 muxer
+_FFMPEG_HANDLERS = {"VideoHandler", "SoundHandler"}  # Android writes "VideoHandle", without the r
+_MESSENGER_BRANDS = {"mp42", "isom", "mp41"}
+_PHONE_MAKES = re.compile(r"apple|samsung|google|huawei|xiaomi|oneplus|oppo|vivo|motorola|nokia|sony|lg|htc",
+                          re.I)
+
+
+def flags_for(record: MediaRecord, *, max_gps_skew_s: float = 120.0, max_container_skew_s: float = 300.0,
+              max_modified_skew_s: float = 1.0, max_fs_skew_s: float = 60.0,
+              messenger_max_long_side_px: int = 2560, messenger_max_image_bits_per_px: float = 2.5,
+              messenger_max_video_long_side_px: int = 1280, messenger_max_video_bit_rate_bps: int = 2_500_000,
+              min_thumbnail_similarity: float = 0.6) -> tuple[Flag, ...]:
+    """The flags that apply to `record`, in a fixed order."""
+    flags: list[Flag] = []
+    flags += _no_metadata(record)
+    flags += _editing_software(record)
+    flags += _modified_after_capture(record, max_modified_skew_s)
+    flags += _time_mismatches(record, max_gps_skew_s, max_container_skew_s, max_fs_skew_s)
+    flags += _zero_dates(record)
+    flags += _bad_gps(record)
+    flags += _ffmpeg(record)
+    flags += _messenger(record, messenger_max_long_side_px, messenger_max_image_bits_per_px,
+                        messenger_max_video_long_side_px, messenger_max_video_bit_rate_bps)
+    flags += _thumbnail(record, min_thumbnail_similarity)
+    flags += _rotation_baked_in(record)
+    return tuple(flags)
+
+
+def duration_text(seconds: float) -> str:
+    """'3 d 2 h', '5 h 12 min', '17 s': the gap in the unit a person reads at a glance."""
+    seconds = abs(seconds)
+    if seconds >= 86400:
+        return f"{int(seconds // 86400)} d {int(seconds % 86400 // 3600)} h"
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
+    if seconds >= 60:
+        return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+    return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.2f} s"
+
+
+def _has_claims(record: MediaRecord) -> bool:
+    d = record.device
+    return bool(record.captured_at or record.gps or d.make or d.model or d.software or d.vendor_tags
+                or record.raw.get("exif") or record.raw.get("xmp") or record.raw.get("iptc"))
+
+
+def _no_metadata(record: MediaRecord) -> list[Flag]:
+    # A file the readers could not get through may hold tags they never reached.
+    if record.media_type == "other" or record.error or _has_claims(record):
+        return []
+    return [Flag("no_metadata", "The file states no capture time, place or device, and has no EXIF, XMP or "
+                                "IPTC: typical of screenshots, messenger copies and re-saved files.")]
+
+
+def _editing_software(record: MediaRecord) -> list[Flag]:
+    xmp = record.raw.get("xmp") or {}
+    candidates = [("Software", record.device.software), ("XMP CreatorTool", xmp.get("xmp:CreatorTool"))]
+    history = xmp.get("xmpMM:History")
+    if isinstance(history, list):
+        candidates += [("XMP history", h.get("stEvt:softwareAgent")) for h in history if isinstance(h, dict)]
+    for label, value in candidates:
+        if isinstance(value, str) and _EDITORS.search(value.lower()):
+            return [Flag("editing_software", f"{label} names an editor ({value.strip()}): the file was saved "
+                                             "by it after capture.")]
+    return []
+
+
+def _claim(record: MediaRecord, source: str) -> TimeClaim | None:
+    return next((t for t in record.times if t.source == source and t.value is not None), None)
+
+
+def _seconds_between(a: datetime, b: datetime) -> float | None:
+    """a - b in seconds; None when one is naive and the other aware."""
+    if (a.tzinfo is None) != (b.tzinfo is None):
+        return None
+    return (a - b).total_seconds()
+
+
+def _modified_after_capture(record: MediaRecord, max_skew_s: float) -> list[Flag]:
+    original = _claim(record, "EXIF DateTimeOriginal")
+    modified = _claim(record, "EXIF IFD0 DateTime")
+    if original is None or modified is None:
+        return []
+    # Both are the camera's wall clock; OffsetTimeOriginal often comes without OffsetTime, so one
+    # may carry a zone and the other not. Compared as wall-clock times, that does not matter.
+    delta = (modified.value.replace(tzinfo=None) - original.value.replace(tzinfo=None)).total_seconds()  # type: ignore[union-attr]
+    if abs(delta) <= max_skew_s:
+        return []
+    when = "after" if delta > 0 else "before"
+    return [Flag("datetime_modified", f"EXIF DateTime ({modified.text}) is {duration_text(delta)} {when} "
+                                      f"DateTimeOriginal ({original.text}): the file was re-saved after capture.")]
+
+
+def _zone_residual_s(delta_s: float) -> float:
+    """How far a local-minus-UTC gap is from a whole time zone (a multiple of 15 minutes)."""
+    if abs(delta_s) > 14 * 3600 + 900:
+        return abs(delta_s)
+    return abs(delta_s - round(delta_s / 900) * 900)
+
+
+def _time_mismatches(record: MediaRecord, max_gps_s: float, max_container_s: float, max_fs_s: float) -> list[Flag]:
+    flags: list[Flag] = []
+    capture = record.captured_at
+    source = record.captured_at_source or "capture time"
+    if capture is None:
+        return flags
+    gps = next((t for t in record.times if t.kind == "gps" and t.value is not None), None)
+    if gps is not None and gps.value is not None:
+        if capture.tzinfo is not None:
+            gap = abs((capture - gps.value).total_seconds())
+            off = gap
+        else:  # a local clock with no zone: only a gap that no time zone explains is suspect
+            gap = abs((capture - gps.value.replace(tzinfo=None)).total_seconds())
+            off = _zone_residual_s(gap)
+        if off > max_gps_s:
+            zone_note = "" if capture.tzinfo else ", which no time-zone offset explains"
+            flags.append(Flag("time_gps_mismatch", f"{source} ({capture:%Y-%m-%d %H:%M:%S}) and the GPS time "
+                              f"({gps.value:%Y-%m-%d %H:%M:%S} UTC) are {duration_text(gap)} apart{zone_note}."))
+    container = next((t for t in record.times if t.kind == "container" and t.value is not None), None)
+    if container is not None and not is_epoch_date(container.value) and not source.startswith("QuickTime mvhd") \
+            and not source.startswith("container"):
+        duration = record.container.duration_s if record.container and record.container.duration_s else 0.0
+        if capture.tzinfo is not None:
+            gap = _seconds_between(container.value, capture)  # type: ignore[arg-type]
+            # Phones stamp the container when recording ends: allow the clip's length.
+            if gap is not None and abs(gap) > max_container_s + duration:
+                hint = " (a whole time-zone offset: the muxer may have written local time, against the spec)" \
+                    if _zone_residual_s(gap) < 60 else ""
+                flags.append(Flag("time_container_mismatch", f"{source} and the container creation time differ "
+                                  f"by {duration_text(gap)}{hint}."))
+    fs = record.filesystem_modified_at
+    if fs is not None:
+        # A file cannot be last written before it was captured; a zone-less clock gets 14 h of doubt.
+        slack = max_fs_s + (0 if capture.tzinfo else 14 * 3600)
+        capture_utc = capture if capture.tzinfo else capture.replace(tzinfo=fs.tzinfo)
+        gap = (capture_utc - fs).total_seconds()
+        if gap > slack:
+            flags.append(Flag("time_filesystem_mismatch", f"The file system says the file was last written "
+                              f"{duration_text(gap)} before its {source}: a clock was wrong or a time was edited."))
+    return flags
+
+
+def _zero_dates(record: MediaRecord) -> list[Flag]:
+    flags: list[Flag] = []
+    for claim in record.times:
+        if is_zero_date(claim.text):
+            flags.append(Flag("date_zero", f"{claim.source} is all zeros ({claim.text.strip()}): the clock was "
+                                           "never set or the tag was blanked."))
+        elif claim.value is not None and is_epoch_date(claim.value):
+            flags.append(Flag("date_epoch", f"{claim.source} is {claim.value:%Y-%m-%d}, the format's zero: "
+                                            "the writer set no date (typical of ffmpeg and editors)."))
+    return flags
+
+
+def _bad_gps(record: MediaRecord) -> list[Flag]:
+    gps = record.gps
+    if gps is None:
+        return []
+    if not is_valid_position(gps.latitude_deg, gps.longitude_deg):
+        return [Flag("gps_invalid", f"{gps.source} gives an impossible position ({gps.latitude_deg}, "
+                                    f"{gps.longitude_deg}).")]
+    if is_null_island(gps.latitude_deg, gps.longitude_deg):
+        return [Flag("gps_null_island", f"{gps.source} is 0, 0 ('null island', in the Gulf of Guinea): the "
+                                        "default written when there is no fix, not a place.")]
+    return []
+
+
+def _ffmpeg(record: MediaRecord) -> list[Flag]:
+    c = record.container
+    if c is None:
+        return []
+    signs = []
+    if c.encoder and c.encoder.startswith("Lavf"):
+        signs.append(f"encoder {c.encoder}")
+    if c.major_brand == "isom" and tuple(c.compatible_brands) == _FFMPEG_BRANDS:
+        signs.append("brands " + "".join(c.compatible_brands))
+    handlers = sorted(set(c.handler_names) & _FFMPEG_HANDLERS)
+    if handlers:
+        signs.append("handler " + ", ".join(handlers))
+    encoders = sorted({v for k, tags in record.raw.items() if k.startswith("stream:") and isinstance(tags, dict)
+                       for key, v in tags.items() if key == "encoder" and str(v).startswith("Lav")})
+    if encoders:
+        signs.append("stream encoder " + ", ".join(encoders))
+    if not signs:
+        return []
+    return [Flag("ffmpeg_written", f"Written by ffmpeg/libavformat ({'; '.join(signs)}): re-muxed or "
+                                   "re-encoded, not as the camera wrote it.")]
+
+
+def _messenger(record: MediaRecord, max_side: int, max_bpp: float, max_video_side: int,
+               max_video_bps: int) -> list[Flag]:
+    d = record.device
+    if d.make or d.model or d.vendor_tags or record.gps is not None:
+        return []
+    if record.media_type == "image" and record.image is not None and record.detected_format == "image/jpeg":
+        w, h = record.image.width_px, record.image.height_px
+        if not w or not h or not record.size_bytes or record.raw.get("exif"):
+            return []
+        bpp = record.size_bytes * 8 / (w * h)
+        if max(w, h) <= max_side and bpp <= max_bpp:
+            return [Flag("messenger_like", f"No EXIF, {max(w, h)} px long side, {bpp:.2f} bits per pixel: looks "
+                                           "like a messenger copy (WhatsApp, Telegram, Signal), not an original.")]
+    if record.media_type == "video":
+        video = next((s for s in record.streams if s.kind == "video"), None)
+        # Messengers send H.264 (or HEVC) in plain MP4; other codecs and containers point elsewhere.
+        c = record.container
+        if video is None or not video.coded_width_px or not video.coded_height_px \
+                or video.codec not in ("h264", "hevc") or c is None or c.major_brand not in _MESSENGER_BRANDS:
+            return []
+        side = max(video.coded_width_px, video.coded_height_px)
+        rate = video.bit_rate_bps or (record.container.bit_rate_bps if record.container else None)
+        if rate and side <= max_video_side and rate <= max_video_bps and record.captured_at_source in (
+                None, "QuickTime mvhd creation time (UTC by spec)", "container creation_time (UTC by spec)"):
+            return [Flag("messenger_like", f"No device or GPS tags, {side} px long side, {rate / 1e6:.2f} Mbit/s: "
+                                           "looks like a messenger re-encode, not an original.")]
+    return []
+
+
+def _thumbnail(record: MediaRecord, min_similarity: float) -> list[Flag]:
+    image = record.image
+    if image is None or image.thumbnail_similarity is None:
+        return []
+    if image.thumbnail_rotation_deg not in (0, None):
+        return [Flag("thumbnail_mismatch", f"The EXIF thumbnail shows the picture turned by "
+                                           f"{image.thumbnail_rotation_deg} degrees: the main image was rotated "
+                                           "after the thumbnail was made.")]
+    if image.thumbnail_similarity < min_similarity:
+        return [Flag("thumbnail_mismatch", f"The EXIF thumbnail does not show the main image (similarity "
+                                           f"{image.thumbnail_similarity:.2f}): the picture was edited or replaced "
+                                           "after capture.")]
+    return []
+
+
+def _rotation_baked_in(record: MediaRecord) -> list[Flag]:
+    image = record.image
+    exif = record.raw.get("exif") or {}
+    if image is not None and image.width_px and image.height_px and image.width_px != image.height_px:
+        ew, eh = exif.get("EXIF ExifImageWidth"), exif.get("EXIF ExifImageLength")
+        if isinstance(ew, int) and isinstance(eh, int) and (ew, eh) == (image.height_px, image.width_px):
+            return [Flag("rotation_baked_in", f"EXIF says {ew}x{eh} but the pixels are {image.width_px}x"
+                                              f"{image.height_px}: software turned the pixels after capture"
+                                              + (" and kept the Orientation tag, so viewers may turn it twice."
+                                                 if image.orientation not in (None, 1) else "."))]
+    video = next((s for s in record.streams if s.kind == "video"), None)
+    phone = bool(record.device.vendor_tags) or bool(record.device.make and _PHONE_MAKES.search(record.device.make))
+    if record.media_type == "video" and video is not None and phone and not video.rotation_deg \
+            and video.coded_width_px and video.coded_height_px and video.coded_height_px > video.coded_width_px:
+        return [Flag("rotation_baked_in", f"A phone video coded upright ({video.coded_width_px}x"
+                                          f"{video.coded_height_px}) with no display rotation: phones record "
+                                          "landscape frames and rotate on playback, so this was re-encoded.")]
+    return []

@@ -1,0 +1,248 @@
+"""The normalised metadata record of one media file: what it claims, what looks wrong, the raw tags.
+
+`MediaRecord.to_json()` gives the record as stored in a case manifest and printed by
+`forensics probe --json`. Times travel as `datetime` inside the dataclasses and become
+ISO 8601 text only there: aware times keep their offset, UTC times end in `Z`, and a
+naive time (an EXIF clock with no offset tag) is written without any offset, because
+the file does not say which zone its clock was in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+MEDIA_TYPES = ("video", "image", "audio", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """A lead for the verifier: a stable code and one sentence, never a verdict."""
+
+    code: str  # snake_case, stable across versions: scripts filter on it
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimeClaim:
+    """One time stamp the file states, with the tag it came from."""
+
+    kind: str  # "capture", "digitized", "modified", "container", "track", "gps"
+    source: str  # the tag, e.g. "EXIF DateTimeOriginal"
+    text: str  # verbatim as read
+    value: datetime | None  # None when the text is not a usable date (zero, garbage)
+    utc: datetime | None  # the same instant in UTC, when the file gives an offset or is UTC by spec
+
+
+@dataclass(frozen=True, slots=True)
+class Gps:
+    """A position the file claims, in WGS84 decimal degrees and metres."""
+
+    latitude_deg: float
+    longitude_deg: float
+    altitude_m: float | None
+    source: str  # "EXIF GPS", "QuickTime com.apple.quicktime.location.ISO6709", ...
+    time_utc: datetime | None = None  # EXIF GPSDateStamp + GPSTimeStamp, UTC by spec
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """The device and software the file names; every field is None when absent."""
+
+    make: str | None = None
+    model: str | None = None
+    software: str | None = None
+    lens: str | None = None
+    firmware: str | None = None
+    # com.apple.quicktime.* and com.android.* container tags, verbatim, sorted by key
+    vendor_tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerFacts:
+    """What the container (MP4, MOV, MKV, JPEG pipe...) says about itself."""
+
+    format_name: str
+    format_long_name: str | None = None
+    major_brand: str | None = None
+    minor_version: str | None = None
+    compatible_brands: tuple[str, ...] = ()
+    encoder: str | None = None
+    duration_s: float | None = None
+    bit_rate_bps: int | None = None
+    handler_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFacts:
+    """One stream of a container; video-only and audio-only fields are None for the other kinds."""
+
+    index: int
+    kind: str  # "video", "audio", "subtitle", "data", "attachment", "attached_picture" (cover art)
+    codec: str | None = None
+    profile: str | None = None
+    bit_rate_bps: int | None = None
+    duration_s: float | None = None
+    handler_name: str | None = None
+    language: str | None = None
+    coded_width_px: int | None = None
+    coded_height_px: int | None = None
+    display_width_px: int | None = None  # after the display matrix is applied
+    display_height_px: int | None = None
+    rotation_deg: int | None = None  # counter-clockwise, as ffprobe reports it (-90 for an upright iPhone)
+    frame_count: int | None = None
+    frame_rate_avg_fps: float | None = None  # frames / duration
+    frame_rate_real_fps: float | None = None  # the base rate that all time stamps fit (ffprobe r_frame_rate)
+    variable_frame_rate: bool | None = None  # None when the frame times could not be read
+    channels: int | None = None
+    channel_layout: str | None = None
+    sample_rate_hz: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """The pixel size of a still and how EXIF says to turn it for display."""
+
+    width_px: int | None
+    height_px: int | None
+    orientation: int | None  # EXIF Orientation 1..8
+    display_width_px: int | None
+    display_height_px: int | None
+    rotation_deg: int | None  # clockwise turn that EXIF Orientation asks for
+    thumbnail_similarity: float | None = None  # EXIF thumbnail vs main image, -1..1 (thumbnail.py)
+    thumbnail_rotation_deg: int | None = None  # turn of the main image that fits its thumbnail best
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRecord:
+    """Everything `probe_media` learned about one file; `error` says what could not be read."""
+
+    path: str
+    sha256: str | None  # "sha256:<hex>"
+    size_bytes: int | None
+    media_type: str  # one of MEDIA_TYPES, from the content, never the file name
+    detected_format: str | None  # MIME type guessed from the magic bytes
+    captured_at: datetime | None
+    captured_at_source: str | None
+    utc_offset: str | None  # "+03:00", when the file states the zone of its capture clock
+    created_at: datetime | None  # container creation time, UTC
+    created_at_source: str | None
+    filesystem_modified_at: datetime | None  # UTC
+    times: tuple[TimeClaim, ...]
+    gps: Gps | None
+    device: Device
+    container: ContainerFacts | None
+    streams: tuple[StreamFacts, ...]
+    image: ImageFacts | None
+    # Every tag as read, grouped by source ("exif", "xmp", "iptc", "format", "stream:0"...);
+    # JSON-safe already: binary values are hex text, see BINARY_NOTE.
+    raw: dict[str, Any] = field(default_factory=dict)
+    flags: tuple[Flag, ...] = ()
+    error: str | None = None
+
+    @property
+    def captured_at_utc(self) -> datetime | None:
+        """The capture instant in UTC, when the file gives an offset or the tag is UTC by spec."""
+        return to_utc(self.captured_at)
+
+    @property
+    def audio_track_count(self) -> int:
+        return sum(1 for s in self.streams if s.kind == "audio")
+
+    def to_json(self) -> dict[str, Any]:
+        """Gives the record as plain JSON values (no NaN, no bytes), ready for canonical JSON."""
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "media_type": self.media_type,
+            "detected_format": self.detected_format,
+            "captured_at": iso(self.captured_at),
+            "captured_at_utc": iso(self.captured_at_utc),
+            "captured_at_source": self.captured_at_source,
+            "utc_offset": self.utc_offset,
+            "created_at": iso(self.created_at),
+            "created_at_source": self.created_at_source,
+            "filesystem_modified_at": iso(self.filesystem_modified_at),
+            "times": [_claim_json(t) for t in self.times],
+            "gps": _gps_json(self.gps),
+            "device": _device_json(self.device),
+            "container": _plain(self.container),
+            "streams": [_plain(s) for s in self.streams],
+            "audio_track_count": self.audio_track_count,
+            "image": _plain(self.image),
+            "raw": self.raw,
+            "flags": [{"code": f.code, "message": f.message} for f in self.flags],
+            "error": self.error,
+        }
+
+
+BINARY_NOTE = ("binary tag values are written as 'hex:' + lowercase hex; values longer than "
+               "the cap are written as {'hex_prefix', 'size_bytes', 'sha256'} because the "
+               "evidence file itself is kept")
+
+
+def to_utc(value: datetime | None) -> datetime | None:
+    """The same instant in UTC, or None for a naive (zone-less) time."""
+    if value is None or value.tzinfo is None:
+        return None
+    return value.astimezone(timezone.utc)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 text: `Z` for UTC, `+hh:mm` for other offsets, nothing for a naive time."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    if value.tzinfo is not None and value.utcoffset() == timedelta(0):
+        text = text[: -len("+00:00")] + "Z"
+    return text
+
+
+def offset_text(value: datetime | None) -> str | None:
+    """'+03:00' for an aware time, None for a naive one."""
+    if value is None or value.tzinfo is None:
+        return None
+    minutes = int(value.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _claim_json(t: TimeClaim) -> dict[str, Any]:
+    return {"kind": t.kind, "source": t.source, "text": t.text, "value": iso(t.value), "utc": iso(t.utc)}
+
+
+def _gps_json(g: Gps | None) -> dict[str, Any] | None:
+    if g is None:
+        return None
+    return {"latitude_deg": _finite(g.latitude_deg), "longitude_deg": _finite(g.longitude_deg),
+            "altitude_m": _finite(g.altitude_m), "source": g.source, "time_utc": iso(g.time_utc)}
+
+
+def _device_json(d: Device) -> dict[str, Any]:
+    return {"make": d.make, "model": d.model, "software": d.software, "lens": d.lens,
+            "firmware": d.firmware, "vendor_tags": dict(d.vendor_tags)}
+
+
+def _plain(obj: Any) -> dict[str, Any] | None:
+    """A flat dataclass as a dict, tuples as lists, floats made JSON-safe."""
+    if obj is None:
+        return None
+    out: dict[str, Any] = {}
+    for name in obj.__slots__:
+        value = getattr(obj, name)
+        if isinstance(value, float):
+            value = _finite(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    return out
+
+
+def _finite(value: float | None) -> float | None:
+    # Canonical JSON has no NaN or Infinity; an unknown number is null.
+    if value is None or not math.isfinite(value):
+        return None
+    return round(value, 9)

@@ -1,0 +1,164 @@
+"""The readers run on one file, in order, inside an isolated worker process.
+
+`read_file` is what a worker executes: it yields each reader's result (a frozen
+dataclass: Fingerprint, ExifRead, ThumbnailCheck, JpegRead, XmpRead, ContainerRead,
+MovieHeader) as soon as it has it, so a reader that hangs or kills the process costs
+only the readers after it, and the parent still has the hash and whatever was read
+before. Every reader's exception is caught and yielded as a `ReaderFailure`: one broken
+tag block must not hide the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from exifread.core.xmp import find_xmp_data
+
+from forensics.errors import ForensicsError
+from forensics.media.container import ContainerRead, read_container
+from forensics.media.content_type import HEAD_BYTES, ContentType, sniff
+from forensics.media.iptc import parse_photoshop_iptc
+from forensics.media.isolation import RESTART_CLOCK
+from forensics.media.isobmff import MovieHeader, read_movie_header
+from forensics.media.jpeg_segments import read_jpeg_header
+from forensics.media.stills import ExifRead, read_exif
+from forensics.media.thumbnail import ThumbnailCheck, compare_thumbnail
+from forensics.media.xmp import parse_xmp
+
+log = logging.getLogger(__name__)
+
+_HASH_CHUNK_BYTES = 1 << 20
+_MAX_XMP_SCAN_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderFailure:
+    """One reader could not finish on this file."""
+
+    reader: str  # "exif", "container", ...
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """Hash, size and kind of the file, as the worker saw them."""
+
+    sha256: str  # hex, no prefix
+    size_bytes: int
+    content: ContentType
+
+
+@dataclass(frozen=True, slots=True)
+class XmpRead:
+    """An XMP packet found outside JPEG segments (HEIC, WebP, PNG, TIFF, sidecar files)."""
+
+    properties: dict[str, Any]  # flattened, see xmp.parse_xmp
+
+
+def read_file(job: tuple[str, str | None]) -> Iterator[Any]:
+    """Yields the Fingerprint of one file, then each reader's result or ReaderFailure.
+
+    `job` is (path, sha256 hex or None); with a hash given the file is not hashed again.
+    """
+    path_text, known_sha256 = job
+    path = Path(path_text)
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+        size = os.fstat(fh.fileno()).st_size
+        sha256 = known_sha256 or _sha256(fh)
+    yield RESTART_CLOCK  # the time limit is for the readers; hashing a big file is slow, not stuck
+    content = sniff(head)
+    yield Fingerprint(sha256, size, content)
+    if content.family == "image":
+        yield from _guarded("exif", _read_exif, path, content.format == "jpeg")
+        if content.format == "jpeg":
+            yield from _guarded("jpeg", _read_jpeg_header, path)
+        else:
+            yield from _guarded("xmp", _scan_xmp, path, size)
+    if content.family == "unknown" and _looks_like_xmp(head):
+        yield from _guarded("xmp", _scan_xmp, path, size)  # an XMP sidecar (.xmp, .xml, InDesign)
+    if content.family in ("av", "unknown") or content.format in ("heif", "avif", "webp", "png", "gif", "tiff",
+                                                                  "bmp"):
+        # Stills too: libavformat gives their pixel size and codec without decoding.
+        yield from _guarded("container", _read_container, path, quiet=content.family == "unknown")
+    if content.format in ("mp4", "quicktime", "3gp", "m4a", "heif", "avif"):
+        yield from _guarded("movie", _read_movie_header, path)
+
+
+def _looks_like_xmp(head: bytes) -> bool:
+    # XMP sidecars, and XML documents (InDesign, SVG) that carry a packet further down.
+    return b"<x:xmpmeta" in head or b"<rdf:RDF" in head or b"<?xpacket" in head \
+        or head.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"<?xml")
+
+
+def _sha256(fh: Any) -> str:
+    fh.seek(0)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: fh.read(_HASH_CHUNK_BYTES), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _guarded(name: str, reader: Callable[..., Any], *args: Any, quiet: bool = False) -> Iterator[Any]:
+    try:
+        result = reader(*args)
+        yield from (r for r in (result if isinstance(result, tuple) else (result,)) if r is not None)
+    except Exception as ex:  # noqa: BLE001 - third-party readers raise anything on hostile files
+        if not quiet:
+            log.debug("%s reader failed on %s: %r", name, args[0], ex)
+            # Our own errors already say what went wrong; a third party's needs its type to mean anything.
+            text = str(ex) if isinstance(ex, ForensicsError) else f"{type(ex).__name__} {ex}".strip()
+            yield ReaderFailure(name, text[:500])
+
+
+@dataclass(frozen=True, slots=True)
+class JpegRead:
+    """The JPEG header segments: frame size, APP markers, XMP and IPTC."""
+
+    width_px: int | None
+    height_px: int | None
+    app_markers: tuple[str, ...]
+    xmp: dict[str, Any]
+    iptc: dict[str, Any]
+
+
+def _read_exif(path: Path, is_jpeg: bool) -> tuple[ExifRead, ThumbnailCheck | None]:
+    with open(path, "rb") as fh:
+        result = read_exif(fh)
+    # The main image must be a JPEG for the cheap reduced decode the comparison relies on.
+    check = compare_thumbnail(result.thumbnail, path) if result.thumbnail and is_jpeg else None
+    # The thumbnail bytes stay in the worker: only the outcome of the comparison travels.
+    return replace(result, thumbnail=None), check
+
+
+def _read_jpeg_header(path: Path) -> JpegRead | None:
+    with open(path, "rb") as fh:
+        header = read_jpeg_header(fh)
+    if header is None:
+        return None
+    return JpegRead(header.width_px, header.height_px, header.app_markers, parse_xmp(header.xmp),
+                    parse_photoshop_iptc(header.photoshop))
+
+
+def _scan_xmp(path: Path, size: int) -> XmpRead:
+    # HEIC, WebP, PNG and TIFF keep XMP in boxes, chunks or tags; exifread's scan for the
+    # packet markers finds it in all of them, at the cost of reading the file once.
+    if size > _MAX_XMP_SCAN_BYTES:
+        return XmpRead({})
+    with open(path, "rb") as fh:
+        return XmpRead(parse_xmp(find_xmp_data(fh)))
+
+
+def _read_container(path: Path) -> ContainerRead:
+    return read_container(path)
+
+
+def _read_movie_header(path: Path) -> MovieHeader | None:
+    with open(path, "rb") as fh:
+        return read_movie_header(fh)

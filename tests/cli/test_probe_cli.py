@@ -1,0 +1,64 @@
+"""`forensics probe`: JSON and table output, folders, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from forensics_cli.probe import command
+
+
+@pytest.fixture(scope="module")
+def evidence(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with an edited JPEG, a short MP4, a note, and a truncated MP4 in a sub-folder."""
+    folder = tmp_path_factory.mktemp("evidence")
+    image = Image.new("RGB", (64, 48), (200, 40, 40))
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0131] = "Apple", "iPhone 12", "Adobe Photoshop 25.0"
+    image.save(folder / "photo.jpg", exif=exif)
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc=size=160x120:rate=10:duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                    str(folder / "clip.mp4")], check=True)
+    (folder / "note.txt").write_text("received by messenger\n")
+    (folder / "broken").mkdir()
+    (folder / "broken" / "cut.mp4").write_bytes((folder / "clip.mp4").read_bytes()[:500])
+    return folder
+
+
+def test_json_records_in_the_order_given(evidence: Path) -> None:
+    result = CliRunner().invoke(command, [str(evidence / "photo.jpg"), str(evidence / "clip.mp4"), "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert [Path(r["path"]).name for r in records] == ["photo.jpg", "clip.mp4"]
+    photo, clip = records
+    assert photo["media_type"] == "image" and photo["device"]["model"] == "iPhone 12"
+    assert [f["code"] for f in photo["flags"]] == ["editing_software"]
+    assert clip["media_type"] == "video" and clip["streams"][0]["coded_width_px"] == 160
+    assert "ffmpeg_written" in [f["code"] for f in clip["flags"]]
+
+
+def test_folder_with_a_broken_file_exits_1(evidence: Path) -> None:
+    result = CliRunner().invoke(command, [str(evidence), "--json"])
+    assert result.exit_code == 1
+    records = {Path(r["path"]).name: r for r in json.loads(result.stdout)}
+    assert set(records) == {"photo.jpg", "clip.mp4", "note.txt", "cut.mp4"}
+    assert records["cut.mp4"]["error"] and records["note.txt"]["error"] is None
+
+
+def test_table_names_files_flags_and_errors(evidence: Path) -> None:
+    result = CliRunner().invoke(command, [str(evidence)])
+    assert result.exit_code == 1
+    assert "photo.jpg" in result.stdout and "editing_software" in result.stdout
+    assert "Adobe Photoshop 25.0" in result.stdout  # the flag's sentence, under the table
+    assert "error:" in result.stdout and "cut.mp4" in result.stdout
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(command, [str(tmp_path / "absent.mov")])
+    assert result.exit_code == 2

@@ -1,0 +1,156 @@
+"""probe_media's contract on media made here: arguments, hashing, flags, generated MP4 and JPEG."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from PIL import Image
+
+from forensics.errors import ParameterError
+from forensics.media.probe import media_files, probe_many, probe_media
+
+UTC = timezone.utc
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="module")
+def rotated_mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1 s of 320x240 H.264, re-muxed with a 90-degree display matrix, a date and a place."""
+    folder = tmp_path_factory.mktemp("mp4")
+    plain, tagged = folder / "plain.mp4", folder / "tagged.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           "-g", "25", str(plain))
+    ffmpeg("-display_rotation", "90", "-i", str(plain), "-c", "copy", "-metadata", "creation_time=2020-05-01T12:00:00Z",
+           "-metadata", "location=+12.3456+045.6789/", str(tagged))
+    return tagged
+
+
+@pytest.fixture(scope="module")
+def edited_jpeg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A JPEG whose EXIF says: saved by GIMP months after capture, GPS without a fix (0/0)."""
+    path = tmp_path_factory.mktemp("jpg") / "edited.jpg"
+    rng = np.random.default_rng(7)
+    image = Image.fromarray(rng.integers(0, 255, size=(48, 64, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0131] = "Canon", "Canon EOS 5D", "GIMP 2.10.36"
+    exif[0x0132] = "2021:01:02 10:00:00"
+    exif.get_ifd(0x8769)[0x9003] = "2020:05:01 12:00:00"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", (0.0, 0.0, 0.0), "E", (0.0, 0.0, 0.0)
+    image.save(path, exif=exif, quality=90)
+    return path
+
+
+def test_generated_mp4(rotated_mp4: Path) -> None:
+    record = probe_media(rotated_mp4)
+    assert record.error is None
+    assert record.media_type == "video" and record.detected_format == "video/mp4"
+    assert record.sha256 == "sha256:" + hashlib.sha256(rotated_mp4.read_bytes()).hexdigest()
+    assert record.captured_at == datetime(2020, 5, 1, 12, tzinfo=UTC)
+    assert record.gps is not None and (record.gps.latitude_deg, record.gps.longitude_deg) == (12.3456, 45.6789)
+    video = record.streams[0]
+    assert (video.coded_width_px, video.coded_height_px) == (320, 240)
+    assert (video.rotation_deg, video.display_width_px, video.display_height_px) == (90, 240, 320)
+    assert (video.frame_count, video.frame_rate_avg_fps, video.variable_frame_rate) == (25, 25.0, False)
+    assert record.container is not None and record.container.encoder.startswith("Lavf")
+    assert [f.code for f in record.flags] == ["ffmpeg_written"]
+
+
+def test_generated_jpeg_flags(edited_jpeg: Path) -> None:
+    record = probe_media(edited_jpeg)
+    assert record.error is None and record.media_type == "image"
+    assert record.image is not None and (record.image.width_px, record.image.height_px) == (64, 48)
+    assert (record.device.make, record.device.model, record.device.software) == ("Canon", "Canon EOS 5D",
+                                                                                  "GIMP 2.10.36")
+    assert record.captured_at == datetime(2020, 5, 1, 12)
+    assert [f.code for f in record.flags] == ["editing_software", "datetime_modified", "gps_null_island"]
+    assert record.raw["exif"]["GPS GPSLatitude"] == ["0", "0", "0"]
+
+
+def test_a_given_digest_is_trusted_not_recomputed(edited_jpeg: Path) -> None:
+    digest = "ab" * 32
+    assert probe_media(edited_jpeg, sha256=digest).sha256 == f"sha256:{digest}"
+    assert probe_media(edited_jpeg, sha256=f"sha256:{digest.upper()}").sha256 == f"sha256:{digest}"
+
+
+def test_original_mtime_before_capture_is_flagged(edited_jpeg: Path) -> None:
+    record = probe_media(edited_jpeg, fs_mtime_utc="2019-01-01T00:00:00Z")
+    assert record.filesystem_modified_at == datetime(2019, 1, 1, tzinfo=UTC)
+    assert "time_filesystem_mismatch" in [f.code for f in record.flags]
+
+
+def test_the_file_own_mtime_is_used_by_default(edited_jpeg: Path) -> None:
+    record = probe_media(edited_jpeg)
+    expected = datetime.fromtimestamp(edited_jpeg.stat().st_mtime, tz=UTC)
+    assert record.filesystem_modified_at == expected
+
+
+@pytest.mark.parametrize("kwargs", [{"sha256": "not-a-digest"}, {"timeout_s": 0}, {"fs_mtime_utc": "yesterday"}])
+def test_bad_arguments_raise_parameter_error(edited_jpeg: Path, kwargs: dict[str, object]) -> None:
+    with pytest.raises(ParameterError):
+        probe_media(edited_jpeg, **kwargs)  # type: ignore[arg-type]
+
+
+def test_missing_file_and_folder_raise_parameter_error(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="no such file"):
+        probe_media(tmp_path / "absent.mp4")
+    with pytest.raises(ParameterError, match="folder"):
+        probe_media(tmp_path)
+
+
+def test_a_fifo_gets_an_error_record_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "stalled.mp4"
+    os.mkfifo(fifo)
+    record = probe_media(fifo, timeout_s=5)
+    assert record.error == "not a regular file" and record.media_type == "other"
+
+
+def test_text_and_empty_files_are_other_without_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("witness said the video was taken at noon\n" * 20)
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    records = {Path(r.path).name: r for r in probe_many(media_files([tmp_path]))}
+    assert records["notes.txt"].media_type == "other" and records["notes.txt"].error is None
+    assert records["empty.jpg"].media_type == "other"  # a name says nothing; no bytes, no media
+    assert records["empty.jpg"].sha256 == "sha256:" + hashlib.sha256(b"").hexdigest()
+
+
+def test_truncated_mp4_is_an_error_record(rotated_mp4: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(rotated_mp4.read_bytes()[:600])
+    record = probe_media(cut)
+    assert record.media_type == "video" and record.error is not None
+    assert record.sha256 is not None and record.size_bytes == 600
+
+
+def test_media_files_lists_folders_recursively_without_hidden_files(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    for name in ("a/1.jpg", "a/b/2.mp4", "a/.hidden.jpg", "3.mov"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.relative_to(tmp_path).as_posix() for p in media_files([tmp_path])] == ["3.mov", "a/1.jpg", "a/b/2.mp4"]
+    with pytest.raises(ParameterError):
+        media_files([tmp_path / "nope"])
+
+
+def test_private_pool_of_one_worker(edited_jpeg: Path, rotated_mp4: Path) -> None:
+    records = list(probe_many([edited_jpeg, rotated_mp4], workers=1))
+    assert sorted(r.media_type for r in records) == ["image", "video"]
+
+
+def test_batch_arguments_are_checked_before_the_first_record(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError):
+        probe_many([tmp_path])  # raised at the call, not at the first next()
+
+
+def test_a_file_gone_from_a_batch_is_an_error_record(tmp_path: Path) -> None:
+    (record,) = probe_many([tmp_path / "gone.jpg"])
+    assert record.error is not None and record.error.startswith("no such file")

@@ -1,0 +1,94 @@
+"""A reader that hangs, crashes or raises costs one file; hostile files give records, never a crash or hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from forensics.errors import ParameterError
+from forensics.media.isolation import RESTART_CLOCK, Job, WorkerPool
+from forensics.media.probe import media_files, probe_many
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+# Readers for the workers: module-level, so a worker imports them from this file by name.
+
+def yield_then_hang(seconds: float) -> Iterator[str]:
+    yield "read before the hang"
+    time.sleep(seconds)
+    yield "never sent"
+
+
+def slow_then_quick(seconds: float) -> Iterator[str]:
+    time.sleep(seconds)  # "hashing": slow, but it says so by restarting the clock
+    yield RESTART_CLOCK
+    yield "done"
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[WorkerPool]:
+    with WorkerPool(workers=2) as workers:
+        yield workers
+
+
+def test_a_hanging_reader_is_killed_at_the_time_limit(pool: WorkerPool) -> None:
+    start = time.monotonic()
+    outcome = pool.run(yield_then_hang, 60, timeout_s=1.0)
+    assert outcome.status == "timeout"
+    assert outcome.items == ("read before the hang",)  # what came before the hang is kept
+    assert time.monotonic() - start < 10
+
+
+def test_a_crashing_reader_costs_only_its_call(pool: WorkerPool) -> None:
+    assert pool.run(os._exit, 7, timeout_s=5).status == "died"
+    assert pool.run(int, "x", timeout_s=5).status == "raised"
+    assert pool.run(int, "41", timeout_s=5).items == (41,)  # the pool replaced its worker
+
+
+def test_one_hang_in_a_batch_does_not_hold_up_the_others(pool: WorkerPool) -> None:
+    jobs = [Job("hang", 60), *(Job(n, 0.01) for n in range(6))]
+    start = time.monotonic()
+    outcomes = {o.key: o.status for o in pool.map_unordered(time.sleep, jobs, timeout_s=1.0)}
+    assert outcomes == {"hang": "timeout", **{n: "done" for n in range(6)}}
+    assert time.monotonic() - start < 10
+
+
+def test_the_clock_restarts_after_the_slow_first_phase(pool: WorkerPool) -> None:
+    outcome = pool.run(slow_then_quick, 1.2, timeout_s=0.8, first_timeout_s=5.0)
+    assert (outcome.status, outcome.items) == ("done", ("done",))
+
+
+def test_pool_arguments_are_checked() -> None:
+    with pytest.raises(ParameterError):
+        WorkerPool(workers=0)
+    with WorkerPool(workers=1) as one, pytest.raises(ParameterError):
+        one.run(int, "1", timeout_s=0)
+
+
+def test_hostile_files_give_records_without_crash_or_hang() -> None:
+    if not DATA.is_dir():
+        pytest.skip(f"the shared real media are not here ({DATA.resolve()}); see ../shared/data/README.md")
+    fuzzed = media_files([DATA / "metadata-extractor-images" / "fuzzing"])
+    invalid = media_files([DATA / "exif-py" / "tests" / "resources" / "jpg" / "invalid"])
+    invalid = [p for p in invalid if p.suffix == ".jpg"]
+    heif = [p for p in media_files([DATA / "metadata-extractor-images" / "heic"]) if "Exception" in p.name
+            and p.suffix == ".heif"]
+    files = fuzzed + invalid + heif
+    assert len(fuzzed) == 420 and len(invalid) == 7
+    records = list(probe_many(files, timeout_s=20.0))
+    assert len(records) == len(files)
+    lost = [r.error for r in records if r.error and ("time limit" in r.error or "crashed" in r.error)]
+    assert lost == []
+    assert all(r.sha256 and r.sha256.startswith("sha256:") for r in records)
+    for r in records:  # whatever a fuzzed file holds, its record is canonical JSON
+        json.dumps(r.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    # libavformat refuses most fuzzed containers: those records say so instead of raising.
+    assert sum(1 for r in records if r.error) >= 380
+    broken_heif = [r for r in records if r.path.endswith(".heif")]
+    assert all(r.media_type == "image" for r in broken_heif)

@@ -1,0 +1,74 @@
+"""Ingest of the demo incident: custody plus metadata records and frames, resumable after a kill."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from conftest import FIXTURES, REPO, bag_valid
+from forensics.custody.verify import verify_case
+from forensics.incident import ingest
+
+
+def items_by_name(case: Path) -> dict[str, dict]:
+    manifest = json.loads((case / "custody/manifests/incident.json").read_bytes())
+    return {r["name"]: item for item in manifest["items"] for r in item["received"]}
+
+
+def record(case: Path, item: dict, kind: str) -> dict:
+    return json.loads((case / item["records"][kind]["path"]).read_bytes())
+
+
+def test_ingest_stores_metadata_records_and_frames_as_logged_derived_files(tmp_path, alice):
+    result = ingest([FIXTURES / "incident"], tmp_path / "case", key=alice)
+    case = Path(result.case)
+    assert result.analysed == {"metadata": 7, "frames": 3}
+    items = items_by_name(case)
+    assert "metadata" not in items["notes.txt"]["records"]
+    photo = record(case, items["photo/IMG_0001.jpg"], "metadata")
+    assert photo["path"] == "photo/IMG_0001.jpg" and photo["sha256"].endswith(items["photo/IMG_0001.jpg"]["sha256"])
+    assert round(photo["gps"]["latitude_deg"], 5) == 36.20213 and photo["device"]["make"] == "samsung"
+    edited = record(case, items["photo/IMG_0001_edited.jpg"], "metadata")
+    assert {"editing_software", "datetime_modified"} <= {f["code"] for f in edited["flags"]}
+    video = items["video/strike_original.mp4"]
+    frames = record(case, video, "frames")
+    assert [s["start_s"] for s in frames["shots"]] == [0.0, 3.0, 5.6]  # the fixture's cuts
+    assert {f["pts_s"] for f in frames["frames"] if f["key_frame"]} == {0.0, 2.0, 4.0, 6.0}
+    derived = {d["path"]: d for d in video["derived"]}
+    for frame in frames["frames"]:
+        entry = derived[frame["path"]]
+        assert entry["source_sha256"] == video["sha256"] and entry["operation"] == "frames.keyframes+scenes"
+        assert entry["parameters"]["pts_s"] == frame["pts_s"] and entry["parameters"]["time_base"] == "1/12800"
+        assert (case / frame["path"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (case / frames["contact_sheet"]).exists() and (case / frames["thumbnail"]).exists()
+    assert verify_case(case).intact
+    bag_valid(case)
+    again = ingest([FIXTURES / "incident"], case, key=alice)
+    assert again.added_nothing and again.analysed == {"metadata": 0, "frames": 0}
+
+
+def test_a_kill_during_analysis_is_completed_by_the_next_ingest_without_duplicates(tmp_path):
+    case = tmp_path / "case"
+    env = {"PYTHONPATH": f"{REPO / 'src'}:{REPO / 'cli'}", "FORENSICS_KEY_DIR": str(tmp_path / "keys"),
+           "PATH": "/usr/bin:/bin"}
+    args = [sys.executable, "-m", "forensics_cli.main", "ingest", str(FIXTURES / "incident"), "--case", str(case),
+            "--quiet", "--actor", "alice"]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and not (case / "data/derived").exists():
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, "the ingest ended before the analysis could be interrupted"
+    assert subprocess.run(args, env=env, capture_output=True).returncode == 0
+    assert verify_case(case).intact
+    bag_valid(case)
+    log = [json.loads(line) for line in (case / "custody/log.jsonl").read_bytes().splitlines()]
+    derived = Counter(e["objects"][1]["sha256"] for e in log if e["action"] == "derived")
+    analysed = Counter((e["objects"][0]["sha256"], e["details"]["kind"]) for e in log if e["action"] == "analysed")
+    assert derived and max(derived.values()) == 1
+    assert len(analysed) == 10 and max(analysed.values()) == 1
