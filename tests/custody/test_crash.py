@@ -113,7 +113,7 @@ def test_recovery_repairs_a_torn_log_line_and_removes_what_was_never_logged(tmp_
     (case / "custody/manifests/.tmp-xyz-raw.json").write_bytes(b"{")
     assert not verify_case(case).intact
     with open_case(case, alice) as c:
-        recovered = c.log.entries[-1]
+        recovered = c.log.head
     assert recovered.action == "recovered"
     assert recovered.details["removed_unrecorded_files"] == [{"path": "data/originals/ff/ff00.mp4", "size": 23}]
     assert "torn_log_line_b64" in recovered.details

@@ -32,7 +32,7 @@ def test_a_derived_file_is_recorded_with_its_source_operation_parameters_and_dig
                                   parameters={"width_px": 160})
         with pytest.raises(ParameterError):
             case.add_derived("0" * 64, b"x", name="x.png", operation="frames", parameters={})
-        entries_before = len(case.log.entries)
+        entries_before = case.log.count
     assert again == derived  # the same bytes by the same operation: a no-op
     assert derived.stored.path == f"data/derived/{source[:2]}/{source}/frame-2.000.png"
     assert (case_path / derived.stored.path).read_bytes() == frame

@@ -144,7 +144,7 @@ def test_unreadable_vanished_and_changing_files_get_errors_and_the_rest_goes_on(
     (src / "locked.mp4").write_bytes(b"secret")
     (src / "vanishing.mp4").write_bytes(b"gone soon")
     (src / "growing.mp4").write_bytes(os.urandom(2 * hashing.CHUNK_BYTES))
-    real_open, real_read = hashing.open_for_reading, hashing._read_chunk
+    real_open, real_read = hashing.open_for_reading, hashing._read_into
     grown = []
 
     def refuse_locked(path):
@@ -152,8 +152,8 @@ def test_unreadable_vanished_and_changing_files_get_errors_and_the_rest_goes_on(
             raise PermissionError(13, "Permission denied")
         return real_open(path)
 
-    def grow_while_read(fd, size):
-        chunk = real_read(fd, size)
+    def grow_while_read(fd, buffer):
+        chunk = real_read(fd, buffer)
         if os.readlink(f"/proc/self/fd/{fd}").endswith("growing.mp4") and chunk and not grown:
             grown.append(True)
             with open(src / "growing.mp4", "ab") as f:
@@ -168,7 +168,7 @@ def test_unreadable_vanished_and_changing_files_get_errors_and_the_rest_goes_on(
         return real_copy_in(case, entry)
 
     monkeypatch.setattr("forensics.custody.case.open_for_reading", refuse_locked)
-    monkeypatch.setattr(hashing, "_read_chunk", grow_while_read)
+    monkeypatch.setattr(hashing, "_read_into", grow_while_read)
     monkeypatch.setattr(Case, "copy_in", vanish_first)
     result = ingest([src], tmp_path / "case", key=alice)
     reasons = {p["name"]: p["reason"] for p in result.problems}

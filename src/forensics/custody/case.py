@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 
 import forensics
 from forensics.custody import bag
-from forensics.custody.atomic import fsync_dir, write_atomic
+from forensics.custody.atomic import fsync_dir, fsync_path, start_writeback, write_atomic
 from forensics.custody.canonical import canonical_json
 from forensics.custody.hashing import Digests, copy_and_hash, open_for_reading
 from forensics.custody.log import CustodyLog, LogEntry
@@ -77,9 +77,10 @@ class Case:
         self.path = path
         self.key = key
         self.log = CustodyLog(path / LOG)
-        self.state = CaseState.from_entries(self.log.entries)
+        self.state = CaseState.from_entries(self.log.replay())
         self.tmp_dir = path / bag.WORK_DIR / "tmp"
         self._unsynced_dirs: set[Path] = set()
+        self._unsynced_files: list[Path] = []
         self._made_dirs: set[Path] = set()
 
     # -- the log --------------------------------------------------------------------------------
@@ -95,13 +96,16 @@ class Case:
             self._made_dirs.add(folder)
 
     def sync(self) -> None:
-        """Makes everything recorded so far durable: renamed files' folders, then the log.
+        """Makes everything recorded so far durable: the new copies, their folders, then the log.
 
-        Ingest commits originals in groups: each copy is fsynced before it is
-        renamed into place, and the folders and the log are fsynced once per
-        group, so a power cut can lose only entries whose files recovery then
-        removes, never a logged file.
+        Ingest commits originals in groups. A copy is renamed into place before
+        it is durable, but the log entry that names it is held in memory until
+        this runs; so a power cut or kill can leave only files no entry names,
+        which recovery removes, never an entry whose file is not on disk.
         """
+        for path in self._unsynced_files:
+            fsync_path(path)
+        self._unsynced_files.clear()
         for folder in sorted(self._unsynced_dirs):
             fsync_dir(folder)
         self._unsynced_dirs.clear()
@@ -143,7 +147,7 @@ class Case:
                     f"changed while it was read: {st.st_size} bytes and mtime {st.st_mtime_ns} ns before, "
                     f"{after.st_size} bytes ({digests.size} read) and mtime {after.st_mtime_ns} ns after; "
                     "ingest it again once it is no longer being written")
-            os.fsync(tmp_fd)
+            start_writeback(tmp_fd)  # made durable by sync(), before the entry that names it
         except BaseException:
             os.close(tmp_fd)
             Path(tmp_name).unlink(missing_ok=True)
@@ -164,6 +168,7 @@ class Case:
             self._mkdir(target.parent)
             os.chmod(pending.temp_path, 0o444)  # evidence copies are read-only
             os.replace(pending.temp_path, target)
+            self._unsynced_files.append(target)
             self._unsynced_dirs.add(target.parent)
         else:
             rel = item.stored.path
@@ -279,7 +284,7 @@ class Case:
     def finalize(self) -> None:
         """Rewrites every projection (manifests, bag files, head) from the log; the bag is valid after it."""
         self.sync()
-        state, head = self.state, self.log.entries[-1]
+        state, head = self.state, self.log.head
         for incident in state.incidents:
             write_if_changed(self.path / manifest_name(incident), canonical_json(incident_manifest(state, incident, head)))
         write_if_changed(self.path / "custody/schemas" / SCHEMA_NAME, schema_bytes())
@@ -388,7 +393,7 @@ def open_case(path: Path, key: SigningKey, *, bag_info: Mapping[str, str] | None
         except ValueError as ex:
             raise CaseInvalid(f"the custody log of {path} is damaged ({ex}); run `forensics verify` "
                               "to see where, and do not write to this case") from ex
-        new = not case.log.entries
+        new = case.log.head is None
         if new:
             case._create(bag_info or {})
         else:

@@ -27,13 +27,22 @@ class _HashThread:
 
     def __init__(self, name: str) -> None:
         self.hash = hashlib.new(name)
-        self.chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self.chunks: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
+        self.hashed = 0
+        self.progress = threading.Condition()
         self.thread = threading.Thread(target=self._run, name=f"hash-{name}", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         while (chunk := self.chunks.get()) is not None:
             self.hash.update(chunk)
+            with self.progress:
+                self.hashed += 1
+                self.progress.notify_all()
+
+    def wait_until_hashed(self, count: int) -> None:
+        with self.progress:
+            self.progress.wait_for(lambda: self.hashed >= count)
 
     def finish(self) -> str:
         self.chunks.put(None)
@@ -41,38 +50,80 @@ class _HashThread:
         return self.hash.hexdigest()
 
 
-def _read_chunk(fd: int, size: int) -> bytes:
+# Chunk buffers are reused across files: allocating a fresh 4 MiB buffer per chunk, freed on
+# another thread, fragments the allocator's arenas so that memory grew with the number of
+# files read (124 MB at 250 MB, 179 MB at 1 GB). A ring of RING buffers per read does not.
+RING = 4
+_spare_buffers: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+
+
+def _take_buffers(chunk_bytes: int) -> list[bytearray]:
+    ring = []
+    while len(ring) < RING:
+        try:
+            buffer = _spare_buffers.get_nowait()
+        except queue.Empty:
+            buffer = bytearray(chunk_bytes)
+        if len(buffer) == chunk_bytes:
+            ring.append(buffer)
+    return ring
+
+
+def _read_into(fd: int, buffer: bytearray) -> int:
     # A named seam: tests replace it to change a file while it is being read.
-    return os.read(fd, size)
+    return os.readv(fd, [buffer])
 
 
 def copy_and_hash(src_fd: int, dst_fd: int | None, *, chunk_bytes: int = CHUNK_BYTES) -> tuple[Digests, bytes]:
     """Reads `src_fd` to its end once, writing to `dst_fd` when given; returns the digests and the head.
 
-    The head is the first HEAD_BYTES of the file, for sniffing its type without
-    a second read. Memory stays bounded: at most a few chunks are in flight.
+    The head is the first HEAD_BYTES of the file (of its first chunk, if shorter), for sniffing its type without
+    a second read. Memory stays bounded: RING reused buffers per call.
     """
-    first = _read_chunk(src_fd, chunk_bytes)
-    head = first[:HEAD_BYTES]
-    if len(first) < chunk_bytes:
-        # Small files: threads would cost more than they save.
-        if dst_fd is not None:
-            _write_all(dst_fd, first)
-        return Digests(len(first), hashlib.sha256(first).hexdigest(), hashlib.sha512(first).hexdigest()), head
-    workers = (_HashThread("sha256"), _HashThread("sha512"))
-    size = 0
-    chunk = first
+    ring = _take_buffers(chunk_bytes)
     try:
-        while chunk:
+        first = _read_into(src_fd, ring[0])
+        head = bytes(ring[0][:min(first, HEAD_BYTES)])
+        filled = [first]
+        if 0 < first < chunk_bytes:
+            filled.append(_read_into(src_fd, ring[1]))  # a short read is the end, almost always
+            if filled[1] == 0:
+                # Small files: threads would cost more than they save.
+                data = memoryview(ring[0])[:first]
+                if dst_fd is not None:
+                    _write_all(dst_fd, data)
+                return Digests(first, hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest()), head
+        return _copy_large(src_fd, dst_fd, ring, filled), head
+    finally:
+        for buffer in ring:
+            _spare_buffers.put(buffer)
+
+
+def _copy_large(src_fd: int, dst_fd: int | None, ring: list[bytearray], filled: list[int]) -> Digests:
+    """Copies and hashes through the ring; `filled` holds the lengths already read into its first buffers."""
+    workers = (_HashThread("sha256"), _HashThread("sha512"))
+    size = n = 0
+    try:
+        while True:
+            if n < len(filled):
+                got = filled[n]
+            else:
+                if n >= RING:  # the buffer about to be refilled must have been hashed by both
+                    for worker in workers:
+                        worker.wait_until_hashed(n - RING + 1)
+                got = _read_into(src_fd, ring[n % RING])
+            if not got:
+                break
+            view = memoryview(ring[n % RING])[:got]
             for worker in workers:
-                worker.chunks.put(chunk)
+                worker.chunks.put(view)
             if dst_fd is not None:
-                _write_all(dst_fd, chunk)
-            size += len(chunk)
-            chunk = _read_chunk(src_fd, chunk_bytes)
+                _write_all(dst_fd, view)
+            size += got
+            n += 1
     finally:
         digests = [worker.finish() for worker in workers]
-    return Digests(size, digests[0], digests[1]), head
+    return Digests(size, digests[0], digests[1])
 
 
 def _write_all(fd: int, data: bytes) -> None:

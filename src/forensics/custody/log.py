@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,32 +83,49 @@ def utc_now() -> str:
 
 
 class CustodyLog:
-    """Appends signed entries to a log file; the caller holds the case's write lock."""
+    """Appends signed entries to a log file; the caller holds the case's write lock.
+
+    Only the last entry is kept in memory (`head`); `replay` reads the others
+    back one at a time, so a log of millions of entries costs no memory.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.entries: list[LogEntry] = []
+        self.head: LogEntry | None = None
+        self.count = 0
         self.torn_tail: bytes = b""  # an unfinished last line found (and cut) on open
         self._unwritten: list[bytes] = []  # appended with durable=False, written by sync()
         if path.exists():
             self._load()
 
     def _load(self) -> None:
-        data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            # A kill during append: that line was never acknowledged, so it is cut off here
-            # and the cut is itself logged by the caller.
-            cut = data.rfind(b"\n") + 1
-            self.torn_tail = data[cut:]
-            with open(self.path, "r+b") as f:
-                f.truncate(cut)
+        with open(self.path, "r+b") as f:
+            size = f.seek(0, os.SEEK_END)
+            tail_start = max(0, size - (1 << 20))
+            f.seek(tail_start)
+            tail = f.read()
+            if tail and not tail.endswith(b"\n"):
+                # A kill during append: that line was never acknowledged, so it is cut off here
+                # and the cut is itself logged by the caller.
+                cut = tail.rfind(b"\n") + 1
+                self.torn_tail = tail[cut:]
+                f.truncate(tail_start + cut)
                 os.fsync(f.fileno())
-            data = data[:cut]
-        self.entries = [parse_line(line) for line in data.splitlines()]
+        for entry in self.replay():
+            self.head = entry
+            self.count += 1
+
+    def replay(self) -> Iterator[LogEntry]:
+        """Yields every written entry from the first, parsed; raises ValueError on a damaged line."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as f:
+            for line in f:
+                yield parse_line(line.rstrip(b"\n"))
 
     @property
     def head_hash(self) -> str:
-        return self.entries[-1].line_hash if self.entries else GENESIS
+        return self.head.line_hash if self.head else GENESIS
 
     def append(self, key: SigningKey, action: str, *, objects: Sequence[Mapping[str, Any]] = (),
                details: Mapping[str, Any] | None = None, result: str = "ok",
@@ -122,7 +139,7 @@ class CustodyLog:
         """
         if result not in RESULTS:
             raise ValueError(f"result must be one of {RESULTS}")
-        unsigned = LogEntry(seq=len(self.entries) + 1, time=utc_now(), actor=key.actor, host=socket.gethostname(),
+        unsigned = LogEntry(seq=self.count + 1, time=utc_now(), actor=key.actor, host=socket.gethostname(),
                             tool="forensics", tool_version=forensics.__version__, action=action,
                             incident=incident, objects=tuple(objects), details=dict(details or {}),
                             result=result, prev=self.head_hash, key_id=key.key_id, signature="")
@@ -133,7 +150,8 @@ class CustodyLog:
         self._unwritten.append(line + b"\n")
         if durable:
             self.sync()
-        self.entries.append(entry)
+        self.head = entry
+        self.count += 1
         return entry
 
     def sync(self) -> None:

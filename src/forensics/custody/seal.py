@@ -22,7 +22,7 @@ def seal_case(path: Path, key: SigningKey, *, tsa_url: str, chain_pem: bytes,
     never holds a seal that its own verify would refuse.
     """
     with open_case(path, key, create=False) as case:
-        head = case.log.entries[-1]
+        head = case.log.head
         stamp = request_timestamp(head.line_hash, tsa_url, timeout_s=timeout_s)
         verify_timestamp(stamp.response_der, head.line_hash, chain_pem=chain_pem)
         token_rel, chain_rel = f"{SEALS}/{head.seq:08d}.tsr", f"{SEALS}/{head.seq:08d}.chain.pem"
