@@ -15,7 +15,9 @@ times when the file gives none (EXIF without OffsetTime): no reader can put thos
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import subprocess
 import shutil
 import sys
 import time
@@ -413,6 +415,66 @@ def _report_accuracy(data: Path, records: dict[Path, MediaRecord]) -> None:
     if shutil.which("exiftool") is None:
         print("\n== exiftool -j -n: not installed on this machine, so that comparison (and the throughput "
               "ratio against exiftool) could not be made.")
+    else:
+        _report_exiftool_live(data, records)
+
+
+def run_exiftool(paths: list[Path], *options: str) -> list[dict]:
+    """Runs exiftool -j over paths in batches (one process per batch, as people run it)."""
+    found: list[dict] = []
+    for start in range(0, len(paths), 300):
+        batch = [str(p) for p in paths[start:start + 300]]
+        out = subprocess.run(["exiftool", "-j", "-q", "-q", "-m", *options, *batch], capture_output=True).stdout
+        try:
+            found += json.loads(out or b"[]")
+        except ValueError:
+            pass
+    return found
+
+
+def exiftool_live_expected(paths: list[Path]) -> list[Expected]:
+    """What `exiftool -j -n` says now: make, model, GPS, and DateTimeOriginal with its offset when given."""
+    result = []
+    for tags in run_exiftool(paths, "-n"):
+        path = Path(tags["SourceFile"])
+        lat, lon = tags.get("GPSLatitude"), tags.get("GPSLongitude")
+        gps = (float(lat), float(lon), 1e-4) if isinstance(lat, (int, float)) and isinstance(lon, (int, float)) else None
+        captured = None
+        if isinstance(tags.get("DateTimeOriginal"), str):
+            zone = _offset(tags.get("OffsetTimeOriginal"))
+            captured = _time(tags["DateTimeOriginal"], zone=zone)
+        make, model = tags.get("Make"), tags.get("Model")
+        result.append(Expected("exiftool -j -n", path, captured, "EXIF DateTimeOriginal" if captured else None, gps,
+                               str(make) if make else None, str(model) if model else None))
+    return result
+
+
+def _offset(text: object) -> timezone | None:
+    m = re.fullmatch(r"([+-])(\d\d):?(\d\d)", text) if isinstance(text, str) else None
+    if not m:
+        return None
+    minutes = int(m.group(2)) * 60 + int(m.group(3))
+    return timezone(timedelta(minutes=minutes if m.group(1) == "+" else -minutes))
+
+
+def _report_exiftool_live(data: Path, records: dict[Path, MediaRecord]) -> None:
+    expected = [e for e in exiftool_live_expected(sorted(records)) if e.path in records]
+    totals: dict[str, Counter[str]] = defaultdict(Counter)
+    problems = []
+    for exp in expected:
+        for field, verdict in compare(exp, records[exp.path]).items():
+            totals[field]["compared"] += 1
+            totals[field]["agree"] += verdict is None
+            if verdict is not None:
+                problems.append((field, verdict[0], _short(data, exp.path), verdict[1]))
+    print(f"\n== Agreement with exiftool -j -n run now ({len(expected)} files it read)")
+    for field in FIELDS:
+        c = totals[field]
+        if c["compared"]:
+            print(f"   {field:20s} {c['agree']:4d} / {c['compared']:4d}  {100 * c['agree'] / c['compared']:6.2f}%")
+    print(f"   disagreements ({len(problems)}):")
+    for field, category, name, detail in sorted(problems):
+        print(f"     [{field}] {category}: {name}: {detail}")
 
 
 def _report_robustness(data: Path, records: dict[Path, MediaRecord]) -> None:
@@ -453,6 +515,18 @@ def _report_speed(data: Path, files: list[Path], records: dict[Path, MediaRecord
                   f"{len(group) / took:6.1f} files/s  ({label})")
     if shutil.which("exiftool") is None:
         print("   exiftool -j: not installed, no ratio to report (target: 3x exiftool on video and JPEG)")
+        return
+    for name, group in groups.items():
+        digests = {p: records[p].sha256 for p in group if records[p].sha256}
+        start = time.perf_counter()
+        for _ in probe_many(group, timeout_s=args.timeout, workers=args.workers, sha256_by_path=digests):
+            pass
+        ours = time.perf_counter() - start
+        start = time.perf_counter()
+        run_exiftool(group)
+        theirs = time.perf_counter() - start
+        print(f"   {name:13s}: probe {len(group) / ours:6.1f} files/s, exiftool -j {len(group) / theirs:6.1f} files/s "
+              f"-> {theirs / ours:.1f}x exiftool's throughput (target 3x)")
 
 
 def _short(data: Path, path: Path) -> str:
