@@ -255,6 +255,19 @@ def run_ingest(cmd: list[str], env: dict[str, str], source: Path, work: Path) ->
     return run, case_bytes
 
 
+# Ingest as the product runs it, but with fsync and early writeback switched off: a diagnostic that
+# splits ingest's time into the work the baseline also does and the wait for durable writes, which
+# cp never makes. Not a mode of the product.
+_NO_FSYNC = ("import os, sys; os.fsync = lambda fd: None; import forensics.custody.atomic as a; "
+             "a._sync_file_range = None; from forensics_cli.main import cli; cli(sys.argv[1:], prog_name='forensics')")
+
+
+def no_fsync_command(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    env = dict(env)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), str(REPO / "cli"), env.get("PYTHONPATH")]))
+    return [sys.executable, "-c", _NO_FSYNC], env
+
+
 def summary_counts(stdout: str) -> dict[str, int] | None:
     """Gives back the per-outcome file counts from ingest's --json summary, if it has them."""
     try:
@@ -365,6 +378,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ingest:    {big.wall_s:7.2f} s  ({figures['ingest_mb_s']} MB/s; case holds {case_bytes / MB:.0f} MB)")
             print(f"ratio:     {ratio:7.3f}    ingest / baseline, target <= {TARGET_RATIO}"
                   f" -> {'met' if ratio <= TARGET_RATIO else 'NOT met'}")
+            no_fsync_cmd, no_fsync_env = no_fsync_command(env)
+            warm_cache(work / "src")
+            loose, _ = run_ingest(no_fsync_cmd, no_fsync_env, work / "src", work)
+            figures |= {"diagnostic_ingest_without_fsync_s": round(loose.wall_s, 2),
+                        "diagnostic_ratio_without_fsync": round(loose.wall_s / baseline_s, 3)}
+            print(f"diagnostic: the same ingest with fsync switched off takes {loose.wall_s:.2f} s "
+                  f"(ratio {loose.wall_s / baseline_s:.3f}); the rest, {big.wall_s - loose.wall_s:.2f} s, is the "
+                  "wait for durable writes, which the baseline never makes")
             print(f"peak RSS:  {small.peak_rss_bytes / MB:.0f} MB at {quarter.total_bytes / MB:.0f} MB, "
                   f"{peak_full / MB:.0f} MB at {full.total_bytes / MB:.0f} MB "
                   f"(whole process tree: {small.peak_tree_rss_bytes / MB:.0f} MB, {peak_tree_full / MB:.0f} MB)")

@@ -27,6 +27,7 @@ GENESIS = "sha256:" + "0" * 64
 ENTRY_FIELDS = ("seq", "time", "actor", "host", "tool", "tool_version", "action", "incident",
                 "objects", "details", "result", "prev", "key_id", "signature")
 RESULTS = ("ok", "error", "skipped")
+_HOST = socket.gethostname()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +140,15 @@ class CustodyLog:
         """
         if result not in RESULTS:
             raise ValueError(f"result must be one of {RESULTS}")
-        unsigned = LogEntry(seq=self.count + 1, time=utc_now(), actor=key.actor, host=socket.gethostname(),
+        unsigned = LogEntry(seq=self.count + 1, time=utc_now(), actor=key.actor, host=_HOST,
                             tool="forensics", tool_version=forensics.__version__, action=action,
                             incident=incident, objects=tuple(objects), details=dict(details or {}),
                             result=result, prev=self.head_hash, key_id=key.key_id, signature="")
         body = unsigned.to_json()
-        body["signature"] = key.sign(unsigned.signed_message())
+        body["signature"] = key.sign(canonical_json({k: v for k, v in body.items() if k != "signature"}))
         line = canonical_json(body)
-        entry = parse_line(line)
+        # Built from what was written, not parsed back from it: the line is ours, canonical by construction.
+        entry = LogEntry(**{**body, "objects": tuple(body["objects"])}, line_hash=sha256_digest(line))
         self._unwritten.append(line + b"\n")
         if durable:
             self.sync()
