@@ -70,12 +70,11 @@ def append_lines(path: Path, lines: bytes) -> None:
     """
     if not lines.endswith(b"\n"):
         raise ValueError("log lines end with a newline")
-    line = lines
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        written = os.write(fd, line)
-        if written != len(line):
-            raise OSError(f"short write to {path}: {written} of {len(line)} bytes")
+        written = os.write(fd, lines)
+        if written != len(lines):
+            raise OSError(f"short write to {path}: {written} of {len(lines)} bytes")
         os.fsync(fd)
     finally:
         os.close(fd)

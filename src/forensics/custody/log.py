@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import forensics
-from forensics.custody.atomic import append_lines as append_line
+from forensics.custody.atomic import append_lines
 from forensics.custody.canonical import canonical_json, sha256_digest
 from forensics.custody.signing import SigningKey
 
@@ -159,5 +159,5 @@ class CustodyLog:
     def sync(self) -> None:
         """Writes every held entry in one append and makes the log durable."""
         if self._unwritten:
-            append_line(self.path, b"".join(self._unwritten))
+            append_lines(self.path, b"".join(self._unwritten))
             self._unwritten.clear()
