@@ -21,8 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-
 import forensics
 from forensics.custody import bag
 from forensics.custody.atomic import fsync_dir, fsync_path, start_writeback, write_atomic
@@ -31,7 +29,7 @@ from forensics.custody.hashing import Digests, copy_and_hash, open_for_reading
 from forensics.custody.log import CustodyLog, LogEntry
 from forensics.custody.manifest import SCHEMA_NAME, incident_manifest, manifest_name, schema_bytes
 from forensics.custody.names import extension_of, received_name, safe_name
-from forensics.custody.signing import SigningKey, public_key_from_raw
+from forensics.custody.signing import SigningKey, pem_from_raw
 from forensics.custody.sources import SourceEntry, kind_of
 from forensics.custody.state import CaseState, DerivedFile, Item, RecordFile
 from forensics.errors import CaseInvalid, CaseLocked, ParameterError, SourceError
@@ -289,7 +287,7 @@ class Case:
             write_if_changed(self.path / manifest_name(incident), canonical_json(incident_manifest(state, incident, head)))
         write_if_changed(self.path / "custody/schemas" / SCHEMA_NAME, schema_bytes())
         for key_id, info in state.keys.items():
-            pem = _pem_of(info["public_key"])
+            pem = pem_from_raw(base64.b64decode(info["public_key"]))
             write_if_changed(self.path / KEYS / f"{key_id.split(':', 1)[1]}.pub", pem)
         payload = state.payload()
         bag.write_payload_manifests(self.path, payload)
@@ -323,10 +321,6 @@ def write_if_changed(path: Path, data: bytes) -> None:
         pass
     write_atomic(path, data)
 
-
-def _pem_of(public_b64: str) -> bytes:
-    return public_key_from_raw(public_b64).public_bytes(serialization.Encoding.PEM,
-                                                         serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _digests_of(data: bytes) -> Digests:

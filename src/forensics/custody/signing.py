@@ -6,7 +6,7 @@ import base64
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -32,22 +32,21 @@ class SigningKey:
     actor: str
     private: Ed25519PrivateKey
     path: Path | None
+    # Derived once: every log entry names the key, and the recorder is ingest's hot path.
+    public_raw: bytes = field(init=False, repr=False)
+    key_id: str = field(init=False)
 
-    @property
-    def public_raw(self) -> bytes:
-        return self.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-    @property
-    def key_id(self) -> str:
-        return key_id_of(self.public_raw)
+    def __post_init__(self) -> None:
+        raw = self.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        object.__setattr__(self, "public_raw", raw)
+        object.__setattr__(self, "key_id", key_id_of(raw))
 
     def sign(self, message: bytes) -> str:
         """Returns the Ed25519 signature of `message`, base64."""
         return base64.b64encode(self.private.sign(message)).decode("ascii")
 
     def public_pem(self) -> bytes:
-        return self.private.public_key().public_bytes(serialization.Encoding.PEM,
-                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
+        return pem_from_raw(self.public_raw)
 
 
 def check_actor(actor: str) -> str:
@@ -113,6 +112,12 @@ def load_key(path: Path, *, actor: str | None = None) -> SigningKey:
 def public_key_from_raw(raw_b64: str) -> Ed25519PublicKey:
     """Returns the public key whose 32 raw bytes are base64 `raw_b64`."""
     return Ed25519PublicKey.from_public_bytes(base64.b64decode(raw_b64, validate=True))
+
+
+def pem_from_raw(raw: bytes) -> bytes:
+    """Returns the PEM (SubjectPublicKeyInfo) form of a public key's 32 raw bytes."""
+    return Ed25519PublicKey.from_public_bytes(raw).public_bytes(serialization.Encoding.PEM,
+                                                                serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def public_raw_from_pem(pem: bytes) -> bytes:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from forensics.media.content_type import sniff
-
-MEDIA_TYPES = ("video", "image", "audio", "other")
+from forensics.media.metadata import MEDIA_TYPES
 
 
 def media_type_of(head: bytes) -> tuple[str, str | None]:
