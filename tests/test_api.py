@@ -27,3 +27,16 @@ def test_the_library_never_prints_exits_or_uses_the_cli_toolkits():
                  for n, line in enumerate(p.read_text().splitlines(), 1)
                  if re.match(r"\s*(print\(|sys\.exit\(|import click|from click|from rich|import rich)", line)]
     assert offenders == []
+
+
+def test_custody_commands_do_not_load_the_media_stack():
+    """verify, key and --custody-only ingest never need OpenCV, PyAV or librosa (a third of a second)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom forensics_cli.main import cli\n"
+            "try:\n    cli(['verify', '--help'], prog_name='forensics')\nexcept SystemExit:\n    pass\n"
+            "import forensics\nforensics.verify_case, forensics.ingest\n"
+            "print(sorted(m for m in ('cv2', 'av', 'librosa') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

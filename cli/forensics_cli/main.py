@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import click
@@ -9,7 +10,30 @@ import click
 import forensics
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs (click's documented pattern).
+
+    `forensics verify` then never loads OpenCV, PyAV and librosa, which the
+    frames and probe commands need.
+    """
+
+    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            return importlib.import_module(self.lazy[name]).command
+        return super().get_command(ctx, name)
+
+
+COMMANDS = {name: f"forensics_cli.{name}" for name in ("frames", "ingest", "key", "probe", "seal", "verify")}
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(forensics.__version__, prog_name="forensics")
 @click.option("-v", "--verbose", count=True, help="Log what the library does (-v info, -vv debug) on stderr.")
 def cli(verbose: int) -> None:
@@ -21,16 +45,6 @@ def cli(verbose: int) -> None:
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-
-
-def _register() -> None:
-    from forensics_cli import frames, ingest, key, probe, seal, verify
-
-    for module in (frames, ingest, key, probe, seal, verify):
-        cli.add_command(module.command)
-
-
-_register()
 
 
 def main() -> None:

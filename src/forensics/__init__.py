@@ -1,26 +1,50 @@
 """forensics: evidence handling for verifiers of attacks on civilians.
 
 The public API is `__all__`; everything else may change without notice.
+Names are imported on first use (PEP 562), so `import forensics` stays cheap
+for commands that never touch the media stack (OpenCV, PyAV, librosa).
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-from forensics.custody.case import Case, open_case
-from forensics.custody.seal import seal_case
-from forensics.custody.signing import SigningKey, key_for, load_key, new_key
-from forensics.custody.verify import Finding, VerifyReport, verify_case
 from forensics.errors import (CaseError, CaseInvalid, CaseLocked, ForensicsError, MediaError, MediaTimeout,
                               MediaUnreadable, ParameterError, SigningKeyError, SourceError, TimestampError)
-from forensics.incident import IngestReport, ingest
-from forensics.media.contact_sheet import contact_sheet, thumbnail
-from forensics.media.frames import Frame, FrameSet, Shot, extract_frames
-from forensics.media.image_encoding import encode_image
-from forensics.media.metadata import MediaRecord
-from forensics.media.probe import media_files, probe_many, probe_media
-from forensics.media.rotation import display_rotation_deg
 from forensics.progress import Progress, ProgressCallback
+
+_LAZY = {
+    "Case": "forensics.custody.case", "open_case": "forensics.custody.case",
+    "seal_case": "forensics.custody.seal",
+    "SigningKey": "forensics.custody.signing", "key_for": "forensics.custody.signing",
+    "load_key": "forensics.custody.signing", "new_key": "forensics.custody.signing",
+    "Finding": "forensics.custody.verify", "VerifyReport": "forensics.custody.verify",
+    "verify_case": "forensics.custody.verify",
+    "IngestReport": "forensics.incident", "ingest": "forensics.incident",
+    "contact_sheet": "forensics.media.contact_sheet", "thumbnail": "forensics.media.contact_sheet",
+    "Frame": "forensics.media.frames", "FrameSet": "forensics.media.frames", "Shot": "forensics.media.frames",
+    "extract_frames": "forensics.media.frames",
+    "encode_image": "forensics.media.image_encoding",
+    "MediaRecord": "forensics.media.metadata",
+    "media_files": "forensics.media.probe", "probe_many": "forensics.media.probe", "probe_media": "forensics.media.probe",
+    "display_rotation_deg": "forensics.media.rotation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'forensics' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Case",
