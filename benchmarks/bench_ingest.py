@@ -93,26 +93,22 @@ def build_folder(root: Path, size_mb: float, *, seed: int) -> Folder:
         made.append(path)
         total += int(share * target)
 
-    medium_budget, i = int(0.39 * target), 0
-    while medium_budget > 0:  # many medium files, 1-20 MB
-        size = min(medium_budget, int(rng.uniform(1, 20) * MB))
-        path = root / MEDIUM_DIRS[i % len(MEDIUM_DIRS)] / f"item_{i:04d}{MEDIUM_EXTS[i % len(MEDIUM_EXTS)]}"
-        write_random(path, size, rng)
-        made.append(path)
-        medium_budget -= size
-        total += size
-        i += 1
-    medium = made[3:]
+    def fill(budget: int, draw_size, dirs: tuple[str, ...], name: str, exts: tuple[str, ...]) -> list[Path]:
+        nonlocal total
+        paths = []
+        while budget > 0:
+            size = min(budget, int(draw_size()))
+            i = len(paths)
+            path = root / dirs[i % len(dirs)] / f"{name.format(i)}{exts[i % len(exts)]}"
+            write_random(path, size, rng)
+            paths.append(path)
+            budget -= size
+            total += size
+        return paths
 
-    small_budget, i = int(0.08 * target), 0
-    while small_budget > 0:  # many small files, 1-64 KB
-        size = min(small_budget, int(rng.integers(1024, 65536)))
-        path = root / SMALL_DIRS[i % len(SMALL_DIRS)] / f"f{i:05d}{SMALL_EXTS[i % len(SMALL_EXTS)]}"
-        write_random(path, size, rng)
-        made.append(path)
-        small_budget -= size
-        total += size
-        i += 1
+    medium = fill(int(0.39 * target), lambda: rng.uniform(1, 20) * MB, MEDIUM_DIRS, "item_{:04d}", MEDIUM_EXTS)
+    small = fill(int(0.08 * target), lambda: rng.integers(1024, 65536), SMALL_DIRS, "f{:05d}", SMALL_EXTS)
+    made += medium + small
 
     # A few exact duplicates, as when the same clip arrives by two routes.
     smallest = min(medium, key=lambda p: p.stat().st_size)

@@ -15,12 +15,18 @@ from forensics.errors import ParameterError
 from forensics.incident import ingest
 
 
-def test_a_derived_file_is_recorded_with_its_source_operation_parameters_and_digest(tmp_path, alice):
+def case_of(tmp_path: Path, key, files: dict[str, bytes]) -> tuple[Path, list[str]]:
+    """Returns a custody-only case of incident "strike" holding `files`, and their SHA-256s in order."""
     src = tmp_path / "raw"
     src.mkdir()
-    (src / "clip.mp4").write_bytes(b"footage bytes")
-    case_path = Path(ingest([src], tmp_path / "case", key=alice, incident="strike").case)
-    source = hashlib.sha256(b"footage bytes").hexdigest()
+    for name, data in files.items():
+        (src / name).write_bytes(data)
+    case_path = Path(ingest([src], tmp_path / "case", key=key, incident="strike", analyse=False).case)
+    return case_path, [hashlib.sha256(data).hexdigest() for data in files.values()]
+
+
+def test_a_derived_file_is_recorded_with_its_source_operation_parameters_and_digest(tmp_path, alice):
+    case_path, (source,) = case_of(tmp_path, alice, {"clip.mp4": b"footage bytes"})
     frame, thumb = b"\x89PNG frame at 2.0 s", b"\x89PNG thumbnail"
     with open_case(case_path, alice) as case:
         derived = case.add_derived(source, frame, name="frame-2.000.png", operation="frames.keyframes",
@@ -51,11 +57,7 @@ def test_a_derived_file_is_recorded_with_its_source_operation_parameters_and_dig
 
 
 def test_an_analysis_record_is_stored_once_and_replaced_when_it_changes(tmp_path, alice):
-    src = tmp_path / "raw"
-    src.mkdir()
-    (src / "photo.jpg").write_bytes(b"\xff\xd8\xff photo")
-    case_path = Path(ingest([src], tmp_path / "case", key=alice, incident="strike").case)
-    source = hashlib.sha256(b"\xff\xd8\xff photo").hexdigest()
+    case_path, (source,) = case_of(tmp_path, alice, {"photo.jpg": b"\xff\xd8\xff photo"})
     with open_case(case_path, alice) as case:
         first = case.add_record(source, "metadata", {"gps": None})
         assert case.add_record(source, "metadata", {"gps": None}) == first
@@ -69,12 +71,7 @@ def test_an_analysis_record_is_stored_once_and_replaced_when_it_changes(tmp_path
 
 def test_equal_bytes_derived_from_two_sources_are_both_kept(tmp_path, alice):
     """Two black thumbnails of two videos are the same bytes; each is its own derived file."""
-    src = tmp_path / "raw"
-    src.mkdir()
-    (src / "a.mp4").write_bytes(b"video a")
-    (src / "b.mp4").write_bytes(b"video b")
-    case_path = Path(ingest([src], tmp_path / "case", key=alice, analyse=False).case)
-    a, b = (hashlib.sha256(x).hexdigest() for x in (b"video a", b"video b"))
+    case_path, (a, b) = case_of(tmp_path, alice, {"a.mp4": b"video a", "b.mp4": b"video b"})
     with open_case(case_path, alice) as case:
         first = case.add_derived(a, b"black thumbnail", name="thumbnail.jpg", operation="frames.thumbnail", parameters={})
         second = case.add_derived(b, b"black thumbnail", name="thumbnail.jpg", operation="frames.thumbnail", parameters={})
