@@ -306,3 +306,18 @@ def test_a_selection_too_big_for_memory_is_refused_before_decoding(media: dict[s
         extract_frames(media["closed_gop"], mode="every:0.04", max_memory_bytes=1_000_000)
     small = extract_frames(media["closed_gop"], mode="every:0.04", size_px=40, max_memory_bytes=1_000_000)
     assert len(small.frames) == 100
+
+
+def test_every_fuzzed_file_gives_frames_or_a_media_error_never_another_exception():
+    """PyAV raised UnicodeDecodeError on a tag that is not UTF-8; such a file must still be handled."""
+    from conftest import SHARED_DATA
+    from forensics.errors import MediaError
+
+    fuzzing = SHARED_DATA / "metadata-extractor-images" / "fuzzing"
+    if not fuzzing.is_dir():
+        pytest.skip(f"the shared real media are not here ({fuzzing}); see ../shared/data/README.md")
+    for path in sorted(fuzzing.iterdir()):
+        try:
+            extract_frames(path, mode="keyframes+scenes", max_frames=8)
+        except MediaError:
+            pass

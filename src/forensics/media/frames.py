@@ -169,7 +169,8 @@ def extract_frames(path: Path, *, mode: str = "keyframes", every_s: float | None
 def _read_index(path: Path) -> tuple[int, PacketIndex, Fraction, tuple[int, int]]:
     """Gives the video stream's number, packet index, sample aspect ratio and coded width, height."""
     try:
-        with av.open(str(path), mode="r") as container:
+        # Tag text is not what frames need: a tag that is not UTF-8 must not make the file unopenable.
+        with av.open(str(path), mode="r", metadata_errors="replace") as container:
             videos = [s for s in container.streams.video
                       if not s.disposition & av.stream.Disposition.attached_pic]
             if not videos:

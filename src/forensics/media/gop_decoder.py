@@ -205,7 +205,7 @@ class _Reader:
 
     def _open(self) -> None:
         self.close()
-        self.container = av.open(str(self.path), mode="r")
+        self.container = av.open(str(self.path), mode="r", metadata_errors="replace")
         self.stream = self.container.streams[self.stream_index]
         _configure(self.stream, self.options, self.threads)
         self.at_start = True

@@ -111,7 +111,7 @@ def display_transform_of_stream(stream: av.video.stream.VideoStream) -> DisplayT
         raise MediaUnreadable(f"{name!r}: the stream's container was not opened from a file path, "
                               "so its display matrix cannot be read without moving its position")
     try:
-        with av.open(name, mode="r") as container:
+        with av.open(name, mode="r", metadata_errors="replace") as container:
             own = _same_stream(container, stream.index)
             # Only the first picture is wanted, and keyframes carry the matrix too.
             own.codec_context.skip_frame = "NONKEY"
