@@ -7,6 +7,8 @@ audio-visual container holds video or only sound is settled later from its strea
 
 from __future__ import annotations
 
+import functools
+from collections import defaultdict
 from dataclasses import dataclass
 
 import puremagic
@@ -117,6 +119,8 @@ def _is_transport_stream(head: bytes, packet: int, offset: int) -> bool:
 
 def _puremagic_mime(head: bytes, *, min_confidence: float = 0.8) -> str | None:
     # puremagic knows documents, archives, raw photo formats and executables by the thousand.
+    if not _puremagic_may_match(head):
+        return None
     try:
         matches = puremagic.magic_string(head)
     except (puremagic.PureError, ValueError):
@@ -125,3 +129,48 @@ def _puremagic_mime(head: bytes, *, min_confidence: float = 0.8) -> str | None:
         if match.mime_type and match.confidence >= min_confidence:
             return match.mime_type
     return None
+
+
+
+_Signatures = dict[int, dict[int, list[bytes]]]  # offset -> first byte -> signatures starting there
+
+
+@functools.cache
+def _puremagic_index() -> tuple[_Signatures, list[tuple[int, bytes]], int, int] | None:
+    """puremagic's header signatures by offset and first byte, its footer ones, and its head and foot sizes."""
+    try:
+        headers, footers = puremagic.main.magic_header_array, puremagic.main.magic_footer_array
+        max_head, max_foot = puremagic.main.max_head, puremagic.main.max_foot
+    except AttributeError:  # another puremagic layout: ask it every time
+        return None
+    index: dict[int, dict[int, list[bytes]]] = defaultdict(lambda: defaultdict(list))
+    for row in headers:
+        if row.byte_match:
+            index[row.offset][row.byte_match[0]].append(row.byte_match)
+    return ({offset: dict(by_first) for offset, by_first in index.items()},
+            [(row.offset, row.byte_match) for row in footers], max_head, max_foot)
+
+
+def _puremagic_may_match(data: bytes) -> bool:
+    """Whether any puremagic signature matches `data`, as its own scan (magic_string) would find it.
+
+    puremagic compares all of its ~1,400 signatures in Python, 0.3 ms a file while
+    holding the GIL that ingest's copying threads need; one dict lookup per distinct
+    offset answers the common "nothing matches" in microseconds.
+    """
+    index = _puremagic_index()
+    if index is None:
+        return True
+    headers, footers, max_head, max_foot = index
+    head, foot = data[:max_head], data[-max_foot:]
+    n = len(head)
+    for offset, by_first in headers.items():
+        if offset < n:
+            for signature in by_first.get(head[offset], ()):
+                if head[offset:offset + len(signature)] == signature:
+                    return True
+    for offset, signature in footers:
+        end = offset + len(signature)
+        if (foot[offset:end] if end != 0 else foot[offset:]) == signature:
+            return True
+    return False
