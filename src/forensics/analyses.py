@@ -15,14 +15,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from forensics.custody.case import Case
 from forensics.custody.state import Item
 from forensics.errors import MediaError
-from forensics.media.contact_sheet import contact_sheet, thumbnail
-from forensics.media.frames import INGEST_MAX_FRAMES, INGEST_MODE, Frame, FrameSet, extract_frames
-from forensics.media.image_encoding import encode_image, encode_images
-from forensics.media.probe import probe_many
 from forensics.progress import ProgressCallback, report
+
+if TYPE_CHECKING:
+    from forensics.media.frames import Frame, FrameSet
+
+# The media stack (PyAV, OpenCV, NumPy) is imported by the steps that use it, once they have
+# work: an ingest that brought in no media file does not pay a third of a second to load it.
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,8 @@ def record_metadata(case: Case, items: Sequence[Item], *, progress: ProgressCall
     todo = [i for i in items if METADATA not in i.records and i.media_type in _MEDIA]
     if not todo:
         return 0
+    from forensics.media.probe import probe_many
+
     by_path = {case.path / i.stored.path: i for i in todo}
     mtimes = {p: _iso(i.receipts[0]["stat"]["mtime_ns"]) for p, i in by_path.items()}
     digests = {p: i.stored.sha256 for p, i in by_path.items()}
@@ -55,6 +61,10 @@ def record_metadata(case: Case, items: Sequence[Item], *, progress: ProgressCall
 def record_frames(case: Case, items: Sequence[Item], *, progress: ProgressCallback | None = None) -> int:
     """Extracts keyframes and scene frames of every video without a frames record; stores them as derived files."""
     todo = [i for i in items if FRAMES not in i.records and _is_video(case, i)]
+    if not todo:
+        return 0
+    from forensics.media.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
+
     for done, item in enumerate(todo):
         report(progress, done, len(todo), item.receipts[0]["name"], unit="videos")
         try:
@@ -73,6 +83,10 @@ def record_frames(case: Case, items: Sequence[Item], *, progress: ProgressCallba
 
 
 def _store_frames(case: Case, source: str, frameset: FrameSet) -> dict[str, Any]:
+    from forensics.media.contact_sheet import contact_sheet, thumbnail
+    from forensics.media.frames import INGEST_MODE
+    from forensics.media.image_encoding import encode_image, encode_images
+
     operation = f"frames.{INGEST_MODE}"
     common = {**dataclasses.asdict(frameset.parameters), "time_base": str(frameset.time_base),
               "rotation_deg": frameset.rotation_deg, "rotation_applied": frameset.rotation_applied}
