@@ -255,7 +255,7 @@ def run_ingest(cmd: list[str], env: dict[str, str], source: Path, work: Path) ->
 # splits ingest's time into the work the baseline also does and the wait for durable writes, which
 # cp never makes. Not a mode of the product.
 _NO_FSYNC = ("import os, sys; os.fsync = lambda fd: None; import forensics.custody.atomic as a; "
-             "a._sync_file_range = None; from forensics_cli.main import cli; cli(sys.argv[1:], prog_name='forensics')")
+             "a._sync_file_range = None; a._syncfs = None; from forensics_cli.main import cli; cli(sys.argv[1:], prog_name='forensics')")
 
 
 def no_fsync_command(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:

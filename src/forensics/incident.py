@@ -113,7 +113,7 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
 
 # Files copied ahead of the one being committed: enough to keep both cores busy on small
 # files, few enough that memory stays a few chunks per worker whatever the folder holds.
-_WINDOW = 16
+_WINDOW = 256
 _SYNC_EVERY = 64  # originals per group commit (see Case.sync)
 
 
@@ -161,7 +161,7 @@ def _finish(case: Case, entry: SourceEntry, incident: str,
     pending = copied.pending
     seen = case.state.seen.get((incident, entry.rel))
     if seen is not None and seen[2] == pending.digests.sha256:
-        pending.temp_path.unlink(missing_ok=True)  # touched, but the same bytes: nothing new
+        case.discard(pending)  # touched, but the same bytes: nothing new
         return "already-present", None, pending.digests.size
     _item, stored_now = case.commit_original(pending, incident=incident, media_type=copied.media_type,
                                              mime=copied.mime)

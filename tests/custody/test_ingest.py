@@ -225,3 +225,40 @@ def test_round_trip_on_the_shared_real_media(tmp_path, alice, shared_data):
     assert sum(item["size"] for item in items) == unique_bytes
     assert report.bytes_checked >= unique_bytes  # the originals, and the frames derived from them
     bag_valid(Path(result.case))
+
+
+def test_one_content_under_many_names_and_extensions_is_stored_once_with_no_stray_copy(tmp_path, alice):
+    # The copying threads put copies in place themselves, several at a time: copies of one content
+    # under other extensions finish in any order, and only the one the log names may stay.
+    src = tmp_path / "raw"
+    src.mkdir()
+    content = b"\x00\x00\x00\x18ftypmp42" + os.urandom(2 * hashing.CHUNK_BYTES + 5)
+    small = os.urandom(3000)
+    for n in range(12):
+        (src / f"clip{n:02d}{('.mp4', '.MOV', '', '.bin')[n % 4]}").write_bytes(content)
+        (src / f"note{n:02d}{('.txt', '.md', '')[n % 3]}").write_bytes(small)
+    result = ingest([src], tmp_path / "case", key=alice)
+    case = Path(result.case)
+    assert result.counts == {"added": 2, "duplicate": 22}
+    stored = sorted(p for p in (case / "data/originals").rglob("*") if p.is_file())
+    assert len(stored) == 2
+    assert {p.read_bytes() for p in stored} == {content, small}
+    manifest = manifest_of(case, "raw")
+    assert sorted(len(item["received"]) for item in manifest["items"]) == [12, 12]
+    assert {item["path"] for item in manifest["items"]} == {p.relative_to(case).as_posix() for p in stored}
+    assert not (case / ".forensics/tmp").exists()
+    assert verify_case(case).intact
+    bag_valid(case)
+
+
+def test_without_syncfs_every_copy_and_folder_is_fsynced_one_by_one(tmp_path, alice, monkeypatch):
+    from forensics.custody import atomic, case as case_module
+
+    synced: list[Path] = []
+    monkeypatch.setattr(atomic, "_syncfs", None)
+    monkeypatch.setattr(case_module, "fsync_path", lambda p: synced.append(Path(p)))
+    result = ingest([make_source(tmp_path)], tmp_path / "case", key=alice)
+    case = Path(result.case)
+    stored = {p for p in (case / "data/originals").rglob("*") if p.is_file()}
+    assert stored and stored <= set(synced)
+    assert verify_case(case).intact
