@@ -72,7 +72,8 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
     problems: list[dict[str, Any]] = []
     copied = 0
     with open_case(case_path, key, bag_info=bag_info) as case:
-        total = count_sources(sources, exclude=[case.path])
+        # A second walk, for a progress total, only when someone is shown it.
+        total = count_sources(sources, exclude=[case.path]) if progress is not None else 0
         in_flight: deque[tuple[SourceEntry, Future[_Copied] | None]] = deque()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest-copy") as pool:
             walk = iter(walk_sources(sources, exclude=[case.path]))
