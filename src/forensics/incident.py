@@ -112,8 +112,9 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
     return IngestReport(str(case.path), incident, dict(counts), copied, tuple(problems), head.line_hash, analysed)
 
 
-# Files copied ahead of the one being committed: enough to keep both cores busy on small
-# files, few enough that memory stays a few chunks per worker whatever the folder holds.
+# Files copied ahead of the one being committed: enough that the other thread keeps copying
+# while one works on a file of hundreds of MB. A finished copy waiting here holds only its
+# first 64 KB (for sniffing), so memory stays bounded whatever the folder holds.
 _WINDOW = 256
 _SYNC_EVERY = 64  # originals per group commit (see Case.sync)
 

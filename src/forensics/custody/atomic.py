@@ -10,16 +10,16 @@ from pathlib import Path
 
 _SYNC_FILE_RANGE_WRITE = 2
 try:
-    _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    _sync_file_range = _libc.sync_file_range
+    _libc: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+except OSError:
+    _libc = None
+# Linux calls; elsewhere they are None and fsync alone does the work.
+_sync_file_range = getattr(_libc, "sync_file_range", None)
+if _sync_file_range is not None:
     _sync_file_range.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-except (OSError, AttributeError):  # not Linux: fsync alone does the work
-    _sync_file_range = None
-try:
-    _syncfs = _libc.syncfs
+_syncfs = getattr(_libc, "syncfs", None)
+if _syncfs is not None:
     _syncfs.argtypes = (ctypes.c_int,)
-except (NameError, AttributeError):
-    _syncfs = None
 
 
 def start_writeback(fd: int) -> None:

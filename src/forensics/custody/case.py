@@ -183,16 +183,16 @@ class Case:
         is removed by recovery, as any unlogged payload file is.
         """
         try:
-            if sha256 not in self.state.items:
-                rel = original_path(sha256, received)
-                target = self.path / rel
-                self._mkdir(target.parent)
-                try:
-                    os.link(tmp_name, target)
-                    return rel
-                except FileExistsError:
-                    return None
-            return None
+            if sha256 in self.state.items:
+                return None
+            rel = original_path(sha256, received)
+            target = self.path / rel
+            self._mkdir(target.parent)
+            try:
+                os.link(tmp_name, target)
+            except FileExistsError:
+                return None
+            return rel
         finally:
             os.unlink(tmp_name)
 

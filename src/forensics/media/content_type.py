@@ -131,7 +131,6 @@ def _puremagic_mime(head: bytes, *, min_confidence: float = 0.8) -> str | None:
     return None
 
 
-
 _Signatures = dict[int, dict[int, list[bytes]]]  # offset -> first byte -> signatures starting there
 
 
