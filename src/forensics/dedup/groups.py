@@ -1,0 +1,105 @@
+"""Near-duplicates across a collection: candidate pairs from the index, each pair aligned, groups of "same".
+
+Every frame's hashes (all regions, as shown) go into one HashIndex; every frame then asks
+for its neighbours in all eight orientations. Two files become a candidate pair when some
+frames of theirs are close; only candidates are aligned (align.compare), so the work grows
+with the number of near-duplicates, not with the square of the collection.
+
+Groups are the connected sets of "same" footage. Containment and overlap are reported as
+matches but do not join groups: a compilation holding clips of three strikes must not make
+the three one group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from forensics.dedup.align import PairMatch, compare
+from forensics.dedup.index import HashIndex
+from forensics.dedup.media_hashes import MediaHashes
+from forensics.errors import ParameterError
+from forensics.progress import ProgressCallback, report
+
+
+@dataclass(frozen=True, slots=True)
+class DedupResult:
+    """Groups of files showing the same footage, and every match found."""
+
+    groups: tuple[tuple[str, ...], ...]  # connected sets of "same", two or more keys each, sorted
+    matches: tuple[PairMatch, ...]  # sorted by (a, b)
+
+    def to_json(self) -> dict[str, object]:
+        return {"groups": [list(g) for g in self.groups], "matches": [m.to_json() for m in self.matches]}
+
+
+def candidate_pairs(media: Sequence[MediaHashes], *, max_distance_bits: int = 10, first_new: int = 0,
+                    piece_distance_bits: int | None = None) -> dict[tuple[int, int], int]:
+    """Gives {(i, j): close frame pairs} for files i < j with close frames, j at least `first_new`.
+
+    Files before `first_new` are already known to each other (from a shared index) and are
+    not paired among themselves.
+    """
+    hashes, owners = [], []
+    for number, item in enumerate(media):
+        hashes.append(item.hashes[:, :, 0].ravel())
+        owners.append(np.full(item.hashes.shape[0] * item.hashes.shape[1], number, dtype=np.intp))
+    if not hashes:
+        return {}
+    index = HashIndex(np.concatenate(hashes))
+    owner_of = np.concatenate(owners)
+    counts: dict[tuple[int, int], int] = {}
+    for number in range(first_new, len(media)):
+        queries = media[number].hashes.ravel()  # every region in every orientation
+        _, entries, _ = index.query(queries, max_distance_bits=max_distance_bits,
+                                    piece_distance_bits=piece_distance_bits)
+        others, hits = np.unique(owner_of[entries], return_counts=True)
+        for other, count in zip(others.tolist(), hits.tolist()):
+            if other == number or (other > number and other >= first_new):
+                continue  # itself, or a pair the other file's own query finds
+            pair = (min(other, number), max(other, number))
+            counts[pair] = counts.get(pair, 0) + count
+    return counts
+
+
+def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes] = (), max_distance_bits: int = 10,
+                    progress: ProgressCallback | None = None) -> DedupResult:
+    """Gives the groups and matches among `media`, and between them and `known` (e.g. a shared index).
+
+    Raises ParameterError when two files share a key.
+    """
+    everything = list(known) + list(media)
+    keys = [m.key for m in everything]
+    if len(set(keys)) != len(keys):
+        raise ParameterError("two files were given the same key; each needs its own")
+    pairs = sorted(candidate_pairs(everything, max_distance_bits=max_distance_bits, first_new=len(known)))
+    matches = []
+    for done, (i, j) in enumerate(pairs):
+        report(progress, done, len(pairs), everything[j].key, unit="pairs")
+        match = compare(everything[i], everything[j], max_distance_bits=max_distance_bits)
+        if match is not None:
+            matches.append(match)
+    report(progress, len(pairs), len(pairs), "", unit="pairs")
+    return DedupResult(groups_of(matches), tuple(sorted(matches, key=lambda m: (m.a, m.b))))
+
+
+def groups_of(matches: Sequence[PairMatch]) -> tuple[tuple[str, ...], ...]:
+    """Gives the connected sets (two or more keys) of the matches whose relation is "same"."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for match in matches:
+        if match.relation == "same":
+            parent[root(match.a)] = root(match.b)
+    members: dict[str, list[str]] = {}
+    for key in parent:
+        members.setdefault(root(key), []).append(key)
+    return tuple(sorted(tuple(sorted(group)) for group in members.values() if len(group) > 1))

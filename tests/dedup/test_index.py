@@ -1,0 +1,55 @@
+"""Multi-index hashing finds exactly what a full scan finds, and the SQLite store gives back what it was given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from forensics.dedup.hashes import hamming
+from forensics.dedup.index import HashIndex
+from forensics.dedup.store import HashStore
+
+
+def _near(rng: np.random.Generator, base: np.ndarray, bits: int) -> np.ndarray:
+    out = base.copy()
+    for n in range(out.shape[0]):
+        for bit in rng.choice(64, size=bits, replace=False):
+            out[n] ^= np.uint64(1) << np.uint64(bit)
+    return out
+
+
+def test_query_equals_brute_force() -> None:
+    rng = np.random.default_rng(5)
+    stored = rng.integers(0, 2**63, size=20_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    queries = np.concatenate([_near(rng, stored[:50], 4), _near(rng, stored[50:100], 10),
+                              rng.integers(0, 2**63, size=50, dtype=np.int64).astype(np.uint64)])
+    index = HashIndex(stored[:12_000])
+    index.add(stored[12_000:])
+    q, e, d = index.query(queries, max_distance_bits=10)
+    found = set(zip(q.tolist(), e.tolist()))
+    full = hamming(queries[:, None], stored[None, :])
+    expected = set(zip(*[a.tolist() for a in np.nonzero(full <= 10)]))
+    assert found == expected and len(expected) >= 100
+    assert np.array_equal(d, full[q, e])
+    # A faster, partial search finds a subset, and everything within 3 bits.
+    q2, e2, _ = index.query(queries, max_distance_bits=10, piece_distance_bits=0)
+    partial = set(zip(q2.tolist(), e2.tolist()))
+    assert partial <= expected
+    assert {p for p in expected if full[p] <= 3} <= partial
+
+
+def test_store_round_trip(tmp_path: Path, hashed) -> None:
+    path = tmp_path / "index.sqlite"
+    with HashStore(path) as store:
+        store.put(hashed["source"], collection="incident-1")
+        store.put(hashed["photo"], collection="incident-1")
+        store.put(hashed["source"], collection="incident-2")  # replaced, not doubled
+    with HashStore(path) as store:
+        items = dict((m.key, (c, m)) for c, m in store.items())
+    assert len(items) == 2 and items["source"][0] == "incident-2"
+    again = items["source"][1]
+    assert np.array_equal(again.hashes, hashed["source"].hashes)
+    assert np.array_equal(again.thumbs, hashed["source"].thumbs)
+    assert np.array_equal(again.times_s, hashed["source"].times_s)
+    assert again.duration_s == hashed["source"].duration_s and items["photo"][1].kind == "image"
