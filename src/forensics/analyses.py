@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 METADATA = "metadata"
 FRAMES = "frames"
+DEDUP = "dedup"  # an item's frame hashes (forensics.dedup.media_hashes.MediaHashes.to_json)
+NEAR_DUPLICATES = "near-duplicates"  # the item's group of the same footage, and its matches, in this case
 _MEDIA = ("video", "image", "audio")
 
 
@@ -80,6 +82,48 @@ def record_frames(case: Case, items: Sequence[Item], *, progress: ProgressCallba
     return len(todo)
 
 
+def record_dedup(case: Case, items: Sequence[Item], *, progress: ProgressCallback | None = None) -> int:
+    """Hashes every photo and video without a dedup record, then records each item's near-duplicates in the case.
+
+    Items are named "sha256:<digest>" in the matches. The matches are worked out again on
+    every run (a run killed after hashing leaves them to the next), and an item's record is
+    rewritten only when what it says changes. Returns how many items were hashed.
+    """
+    todo = [i for i in items if DEDUP not in i.records and _media_type(case, i) in ("image", "video")]
+    if not todo and not any(DEDUP in i.records for i in case.state.items.values()):
+        return 0
+    from forensics.dedup.groups import find_duplicates
+    from forensics.dedup.media_hashes import MediaHashes, hash_media
+
+    for done, item in enumerate(todo):
+        report(progress, done, len(todo), item.receipts[0]["name"], unit="files")
+        try:
+            hashes = hash_media(case.path / item.stored.path, key=f"sha256:{item.stored.sha256}")
+        except MediaError as ex:
+            case.add_record(item.stored.sha256, DEDUP, {"error": str(ex)})
+            continue
+        except Exception as ex:  # noqa: BLE001 - a decoder bug on one hostile file must not end the run
+            log.exception("hashing failed on %s", item.stored.path)
+            case.add_record(item.stored.sha256, DEDUP,
+                            {"error": f"hashing failed unexpectedly ({type(ex).__name__}: {ex})"})
+            continue
+        case.add_record(item.stored.sha256, DEDUP, hashes.to_json())
+    media = []
+    for item in case.state.items.values():  # the whole case: footage of another incident counts too
+        record = item.records.get(DEDUP)
+        data = json.loads((case.path / record.path).read_bytes()) if record is not None else {"error": "none"}
+        if not data.get("error"):
+            media.append(MediaHashes.from_json(data))
+    result = find_duplicates(media)
+    for item in case.state.items.values():
+        key = f"sha256:{item.stored.sha256}"
+        group = next((list(g) for g in result.groups if key in g), [])
+        matches = [m.to_json() for m in result.matches if key in (m.a, m.b)]
+        if matches or NEAR_DUPLICATES in item.records:
+            case.add_record(item.stored.sha256, NEAR_DUPLICATES, {"group": group, "matches": matches})
+    return len(todo)
+
+
 def _store_frames(case: Case, source: str, frameset: FrameSet) -> dict[str, Any]:
     from forensics.media.contact_sheet import contact_sheet, thumbnail
     from forensics.media.frames import INGEST_MODE
@@ -114,11 +158,16 @@ def _frame_json(frame: Frame) -> dict[str, Any]:
 
 def _is_video(case: Case, item: Item) -> bool:
     """Whether the item's metadata record (streams, not just the signature) says it is a video."""
+    return _media_type(case, item) == "video"
+
+
+def _media_type(case: Case, item: Item) -> str | None:
+    """Gives the media type the item's metadata record found in its streams; None without a sound record."""
     record = item.records.get(METADATA)
     if record is None:
-        return False
+        return None
     data = json.loads((case.path / record.path).read_bytes())
-    return data.get("media_type") == "video" and not data.get("error")
+    return None if data.get("error") else data.get("media_type")
 
 
 def _iso(ns: int) -> str:

@@ -100,11 +100,13 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
         analysed = {}
         if analyse:
             # Imported here: the media stack costs a third of a second, which --custody-only never needs.
-            from forensics.analyses import FRAMES, METADATA, items_of, record_frames, record_metadata
+            from forensics.analyses import (DEDUP, FRAMES, METADATA, items_of, record_dedup, record_frames,
+                                            record_metadata)
 
             items = items_of(case, incident)
             analysed = {METADATA: record_metadata(case, items, progress=progress),
-                        FRAMES: record_frames(case, items, progress=progress)}
+                        FRAMES: record_frames(case, items, progress=progress),
+                        DEDUP: record_dedup(case, items, progress=progress)}
         head = case.record("ingested", incident=incident, details={
             "sources": [received_name(os.fsencode(os.path.abspath(s)))["name"] for s in sources],
             "counts": {k: counts.get(k, 0) for k in OUTCOMES}, "bytes_copied": copied, "analysed": analysed,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import EDITS
+from dedup_media import EDITS, hashed, scenes  # noqa: F401 - fixtures
 from forensics.dedup.align import compare
 from forensics.dedup.groups import find_duplicates
 from forensics.dedup.hashes import ORIENTATIONS

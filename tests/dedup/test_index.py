@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dedup_media import hashed, scenes  # noqa: F401 - fixtures
 from forensics.dedup.hashes import hamming
 from forensics.dedup.index import HashIndex
 from forensics.dedup.store import HashStore

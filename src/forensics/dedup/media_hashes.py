@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forensics.dedup.hashes import ORIENTATION_COUNT, PICTURE_SIDE, PerceptualHash, hash_pictures
-from forensics.dedup.normalise import SCALES, content_box, hash_inputs
+from forensics.dedup.normalise import SCALES, ContentBox, content_box, hash_inputs
 from forensics.dedup.sampling import Pictures, read_pictures
 from forensics.errors import ParameterError
 from forensics.progress import ProgressCallback
@@ -136,10 +136,17 @@ def hash_pictures_of(pictures: Pictures, *, key: str) -> MediaHashes:
     grey = pictures.grey.astype(np.float32)
     box = content_box(grey)
     inputs = hash_inputs(grey, box)  # N x S x 32 x 32
+    times = pictures.times_s
+    if pictures.kind == "image" and box.trimmed:
+        # One picture cannot tell a bar from a flat sky or wall (a video can: bars never change),
+        # so a trimmed photo is also hashed whole, as a second frame at the same time.
+        height, width = grey.shape[1:]
+        inputs = np.concatenate([inputs, hash_inputs(grey, ContentBox(0, height, 0, width, height, width))])
+        times = np.zeros(2)
     count = inputs.shape[0]
     hashes = hash_pictures(inputs.reshape(-1, PICTURE_SIDE, PICTURE_SIDE)).reshape(count, len(SCALES), -1)
     half = PICTURE_SIDE // THUMB_SIDE
     thumbs = inputs.reshape(count, len(SCALES), THUMB_SIDE, half, THUMB_SIDE, half).mean(axis=(3, 5))
-    return MediaHashes(key=key, kind=pictures.kind, duration_s=pictures.duration_s, times_s=pictures.times_s,
+    return MediaHashes(key=key, kind=pictures.kind, duration_s=pictures.duration_s, times_s=times,
                        hashes=hashes, thumbs=np.clip(np.rint(thumbs), 0, 255).astype(np.uint8),
                        box=tuple(round(v, 4) for v in box.shares()), notes=pictures.notes)

@@ -1,4 +1,7 @@
-"""Small seeded media for the dedup tests, made once per run with the benchmark's own edits."""
+"""Small seeded media for the dedup tests, made once per run with the benchmark's own edits.
+
+A module of fixtures, not a conftest.py: tests/conftest.py is imported by name as `conftest`.
+"""
 
 from __future__ import annotations
 
