@@ -28,7 +28,9 @@ _SNIFF_BYTES = 64 * 1024
 
 @click.command("dedup")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print {groups, matches, problems, indexed} as JSON on stdout (indexed: the --index files matched, with their collection).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {groups, matches, problems, indexed} as JSON on stdout (indexed: the --index files "
+                   "matched, with their collection).")
 @click.option("--threshold", "max_distance_bits", type=click.IntRange(0, 32), default=_THRESHOLD, show_default=True,
               help="Bits (of 64) two frames' hashes may differ by and still vote for a match.")
 @click.option("--every", "every_s", type=click.FloatRange(min=0.02), default=_EVERY_S, show_default=True,

@@ -25,7 +25,7 @@ from forensics.errors import MediaUnreadable, ParameterError
 from forensics.media.frame_plan import every_pts, keyframe_pts, spans_for
 from forensics.media.gop_decoder import DecodeOptions, decode_spans
 from forensics.media.packet_index import PacketIndex, index_packets
-from forensics.media.rotation import DisplayTransform, apply_display_transform, transform_of_frame
+from forensics.media.rotation import IDENTITY, DisplayTransform, apply_display_transform, transform_of_frame
 from forensics.progress import ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,9 @@ def _still_image(path: Path, size_px: int) -> NDArray[np.uint8] | None:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as ex:
         log.debug("%s: not a still image to Pillow (%s)", path, ex)
         return None
+    except Exception as ex:  # noqa: BLE001 - Pillow raises TypeError and others on hostile TIFFs
+        log.debug("%s: Pillow failed on it (%r); trying it as a video", path, ex)
+        return None
 
 
 class _Shrinker:
@@ -98,7 +101,12 @@ class _Shrinker:
     def __call__(self, frame: av.VideoFrame) -> tuple[int, NDArray[np.uint8]]:
         if self.transform is None:
             with self._lock:
-                self.transform = transform_of_frame(frame)
+                try:
+                    self.transform = transform_of_frame(frame)
+                except ValueError as ex:
+                    # PyAV raises on side data types newer than itself (HEIF's type 31, say).
+                    log.warning("side data of a frame could not be read (%s); shown as coded", ex)
+                    self.transform = IDENTITY
         if frame.format.name not in _PLANAR_YUV:
             frame = frame.reformat(format="yuv420p")  # GIF palettes, RGB and 10-bit codecs
         plane = frame.planes[0]
