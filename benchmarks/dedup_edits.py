@@ -6,7 +6,9 @@ and returns its path; the same arguments give the same pictures.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 import av
@@ -52,8 +54,8 @@ def make_scene(path: Path, *, seed: int, duration_s: float = 8.0, fps: int = 25,
                 rng.uniform(12, 50), tuple(int(v) for v in rng.integers(0, 255, 3))) for _ in range(6)]
     path_x = np.cumsum(rng.normal(0, 3, 10_000)) + width
     path_y = np.cumsum(rng.normal(0, 2, 10_000)) + height
-    frames = []
-    for n in range(int(round(duration_s * fps))):
+
+    def picture(n: int) -> np.ndarray:
         t = n / fps
         x0 = 0 if static_camera else int(np.clip(path_x[n], 0, 2 * width))
         y0 = 0 if static_camera else int(np.clip(path_y[n], 0, 2 * height))
@@ -61,8 +63,9 @@ def make_scene(path: Path, *, seed: int, duration_s: float = 8.0, fps: int = 25,
         for ox, oy, vx, vy, radius, colour in objects:
             cx, cy = int((ox + vx * t) % width), int((oy + vy * t) % height)
             cv2.circle(frame, (cx, cy), int(radius), colour, -1)
-        frames.append(frame)
-    return encode_frames(frames, path, fps=fps)
+        return frame
+
+    return encode_frames((picture(n) for n in range(int(round(duration_s * fps)))), path, fps=fps)
 
 
 def _texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -77,23 +80,21 @@ def _texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     return image.astype(np.uint8)
 
 
-def encode_frames(frames: list[np.ndarray], path: Path, *, fps: float, crf: int = 23) -> Path:
-    """Writes RGB frames (H x W x 3) as H.264 yuv420p."""
-    height, width = frames[0].shape[:2]
+def encode_frames(frames: Iterable[np.ndarray], path: Path, *, fps: float, crf: int = 23) -> Path:
+    """Writes RGB frames (H x W x 3, all one size) as H.264 yuv420p, streaming them to ffmpeg."""
+    frames = iter(frames)
+    first = next(frames)
+    height, width = first.shape[:2]
     command = [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
                "-s", f"{width}x{height}", "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "veryfast",
                "-crf", str(crf), "-pix_fmt", "yuv420p", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", str(path)]
-    subprocess.run(command, input=b"".join(np.ascontiguousarray(f).tobytes() for f in frames), check=True)
+    with subprocess.Popen(command, stdin=subprocess.PIPE) as process:
+        for frame in itertools.chain([first], frames):
+            process.stdin.write(np.ascontiguousarray(frame).tobytes())
+        process.stdin.close()
+        if process.wait() != 0:
+            raise RuntimeError(f"ffmpeg could not write {path}")
     return path
-
-
-def read_frames(path: Path) -> tuple[list[np.ndarray], float]:
-    """Gives every frame of a video (RGB) and its frame rate."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        rate = float(stream.average_rate or 25)
-        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
-    return frames, rate
 
 
 def duration_s(path: Path) -> float:
@@ -112,9 +113,12 @@ def edit_video(source: Path, edit: str, out: Path, *, excerpt_start_s: float = 2
         return ffmpeg(source, out, ["-vf", chain, "-b:v", "250k", "-maxrate", "300k", "-bufsize", "600k"])
     if chain is not None:
         return ffmpeg(source, out, ["-vf", chain])
-    frames, rate = read_frames(source)
     draw = _logo_and_banner if edit == "logo_banner" else _subtitle
-    return encode_frames([draw(frame, n / rate) for n, frame in enumerate(frames)], out, fps=rate, crf=26)
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        rate = float(stream.average_rate or 25)
+        frames = (draw(frame.to_ndarray(format="rgb24"), n / rate) for n, frame in enumerate(container.decode(stream)))
+        return encode_frames(frames, out, fps=rate, crf=26)
 
 
 def ffmpeg(source: Path, out: Path, options: list[str], *, before: list[str] = (), after: list[str] = ()) -> Path:
@@ -154,30 +158,23 @@ def compilation(parts: list[tuple[Path, float]], out: Path, *, part_s: float = 5
                 size: tuple[int, int] = (854, 480), fps: int = 25) -> Path:
     """Writes the concatenation of `part_s` excerpts (source, start) fitted into one frame size."""
     width, height = size
-    frames = []
-    for source, start_s in parts:
-        clip, rate = read_frames(source)
-        first = int(round(start_s * rate))
-        for n in range(int(round(part_s * fps))):
-            picture = clip[min(len(clip) - 1, first + int(n * rate / fps))]
-            frames.append(_fit(picture, width, height))
-    return encode_frames(frames, out, fps=fps)
-
-
-def _fit(picture: np.ndarray, width: int, height: int) -> np.ndarray:
-    scale = min(width / picture.shape[1], height / picture.shape[0])
-    w, h = int(picture.shape[1] * scale), int(picture.shape[0] * scale)
-    canvas = np.zeros((height, width, 3), dtype=np.uint8)
-    y, x = (height - h) // 2, (width - w) // 2
-    canvas[y:y + h, x:x + w] = cv2.resize(picture, (w, h), interpolation=cv2.INTER_AREA)
-    return canvas
+    inputs, chains = [], []
+    for n, (source, start_s) in enumerate(parts):
+        inputs += ["-ss", f"{start_s:.3f}", "-t", f"{part_s:.3f}", "-i", str(source)]
+        chains.append(f"[{n}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
+                      f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,fps={fps},setsar=1[v{n}]")
+    graph = (";".join(chains) + ";" + "".join(f"[v{n}]" for n in range(len(parts)))
+             + f"concat=n={len(parts)}:v=1:a=0[out]")
+    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *inputs, "-filter_complex", graph,
+                    "-map", "[out]", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(out)],
+                   check=True)
+    return out
 
 
 def still_of(source: Path, at_s: float, out: Path) -> Path:
     """Writes the frame of `source` shown at `at_s` as a PNG photo."""
-    frames, rate = read_frames(source)
-    picture = frames[min(len(frames) - 1, int(at_s * rate))]
-    cv2.imwrite(str(out), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{at_s:.3f}", "-i", str(source),
+                    "-frames:v", "1", str(out)], check=True)
     return out
 
 
