@@ -79,14 +79,14 @@ def compare(a: MediaHashes, b: MediaHashes, *, max_distance_bits: int = 10, span
 
 
 def _configs(a: MediaHashes, b: MediaHashes) -> list[_Config]:
-    """Gives the distance matrices for every orientation of b and every pair of neighbouring regions."""
+    """Gives the distance matrices for every orientation of b and every pair of regions one step apart at most."""
+    # One broadcast for all of them: Na x Nb x regions of a x regions of b x orientations of b.
+    every = hamming(a.hashes[:, None, :, None, 0:1], b.hashes[None, :, None, :, :])
     out = []
     for orientation in range(ORIENTATION_COUNT):
         for scale_a in range(len(SCALES)):
-            for scale_b in range(len(SCALES)):
-                left = a.hashes[:, scale_a, 0][:, None]
-                right = b.hashes[:, scale_b, orientation][None, :]
-                out.append(_Config(orientation, scale_a, scale_b, hamming(left, right)))
+            for scale_b in range(max(0, scale_a - 1), min(len(SCALES), scale_a + 2)):
+                out.append(_Config(orientation, scale_a, scale_b, every[:, :, scale_a, scale_b, orientation]))
     return out
 
 
@@ -111,7 +111,11 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
                  max_gap_s: float) -> PairMatch | None:
     step_s = _step_s(a.times_s, b.times_s)
     best = None
-    for config in configs:
+    counts = [int((c.distances <= max_distance_bits).sum()) for c in configs]
+    # The true orientation and regions have by far the most close pairs; the rest need no vote.
+    for config, count in zip(configs, counts):
+        if count == 0 or count < 0.5 * max(counts):
+            continue
         voted = _vote(a.times_s, b.times_s, config.distances, max_distance_bits, step_s)
         if voted is not None and (best is None or voted[0] > best[0]):
             best = (voted[0], voted[1], config)
@@ -179,13 +183,15 @@ def _refined(times_a: NDArray[np.float64], times_b: NDArray[np.float64], candida
     Slow footage matches at neighbouring samples too, so the most votes can sit a sample
     away from the true offset; the pairing's mean distance is sharper.
     """
-    best: tuple[float, int, float, NDArray[np.intp]] | None = None
+    best: tuple[int, float, float, NDArray[np.intp]] | None = None
     for offset in candidates.tolist():
         pairs = _aligned(times_a, times_b, offset, step_s)
         if pairs.shape[0] == 0:
             continue
-        capped = np.minimum(distances[pairs[:, 0], pairs[:, 1]], limit + 1)
-        key = (float(capped.mean()), -pairs.shape[0])
+        found = distances[pairs[:, 0], pairs[:, 1]]
+        # Most close pairs first: footage that barely moves is as close at a wrong offset, but
+        # over a shorter overlap. Then the closest pairing, which slow motion makes sharp.
+        key = (-int((found <= limit).sum()), float(np.minimum(found, limit + 1).mean()))
         if best is None or key < best[:2]:
             best = (key[0], key[1], offset, pairs)
     if best is None:

@@ -36,32 +36,38 @@ class DedupResult:
 
 
 def candidate_pairs(media: Sequence[MediaHashes], *, max_distance_bits: int = 10, first_new: int = 0,
-                    piece_distance_bits: int | None = None) -> dict[tuple[int, int], int]:
-    """Gives {(i, j): close frame pairs} for files i < j with close frames, j at least `first_new`.
+                    video_piece_distance_bits: int | None = 1) -> set[tuple[int, int]]:
+    """Gives the pairs (i, j), i < j, of files with some close frames, j at least `first_new`.
 
     Files before `first_new` are already known to each other (from a shared index) and are
-    not paired among themselves.
+    not paired among themselves. A photo's hashes find every hash within `max_distance_bits`;
+    a video's frames only those that also agree to `video_piece_distance_bits` on one 16-bit
+    piece (HashIndex.query; None: all). A copy has many frames, and one found is enough:
+    this search is eight times faster, and alignment then compares every frame.
     """
-    hashes, owners = [], []
-    for number, item in enumerate(media):
-        hashes.append(item.hashes[:, :, 0].ravel())
-        owners.append(np.full(item.hashes.shape[0] * item.hashes.shape[1], number, dtype=np.intp))
-    if not hashes:
-        return {}
-    index = HashIndex(np.concatenate(hashes))
-    owner_of = np.concatenate(owners)
-    counts: dict[tuple[int, int], int] = {}
+    if not media:
+        return set()
+    values = np.concatenate([item.hashes[:, :, 0].ravel() for item in media])
+    owners = np.concatenate([np.full(item.hashes.shape[0] * item.hashes.shape[1], number, dtype=np.int64)
+                             for number, item in enumerate(media)])
+    # Still footage repeats one hash hundreds of times: index each value once, with its owners.
+    unique, inverse = np.unique(values, return_inverse=True)
+    owned = np.unique(inverse.astype(np.int64) * len(media) + owners)
+    owner_starts = np.searchsorted(owned // len(media), np.arange(unique.shape[0] + 1))
+    owner_of = owned % len(media)
+    index = HashIndex(unique)
+    pairs: set[tuple[int, int]] = set()
     for number in range(first_new, len(media)):
-        queries = media[number].hashes.ravel()  # every region in every orientation
-        _, entries, _ = index.query(queries, max_distance_bits=max_distance_bits,
-                                    piece_distance_bits=piece_distance_bits)
-        others, hits = np.unique(owner_of[entries], return_counts=True)
-        for other, count in zip(others.tolist(), hits.tolist()):
+        queries = np.unique(media[number].hashes)  # every region in every orientation
+        piece_bits = video_piece_distance_bits if media[number].kind == "video" else None
+        _, entries, _ = index.query(queries, max_distance_bits=max_distance_bits, piece_distance_bits=piece_bits)
+        entries = np.unique(entries)
+        hit = np.concatenate([owner_of[owner_starts[e]:owner_starts[e + 1]] for e in entries.tolist()] or [[]])
+        for other in np.unique(hit).astype(int).tolist():
             if other == number or (other > number and other >= first_new):
                 continue  # itself, or a pair the other file's own query finds
-            pair = (min(other, number), max(other, number))
-            counts[pair] = counts.get(pair, 0) + count
-    return counts
+            pairs.add((min(other, number), max(other, number)))
+    return pairs
 
 
 def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes] = (), max_distance_bits: int = 10,

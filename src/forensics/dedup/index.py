@@ -110,8 +110,8 @@ class HashIndex:
             return empty
         query_numbers = np.concatenate(found_q)
         entries = np.concatenate(found_e)
-        pair = np.unique(query_numbers.astype(np.int64) * len(self) + entries)
-        query_numbers, entries = pair // len(self), pair % len(self)
+        # Checked before the pieces' duplicate finds are removed: far fewer pairs are left to sort.
         distances = hamming(queries[query_numbers], self.hashes[entries])
         keep = distances <= max_distance_bits
-        return query_numbers[keep].astype(np.intp), entries[keep].astype(np.intp), distances[keep]
+        pair, first = np.unique(query_numbers[keep].astype(np.int64) * len(self) + entries[keep], return_index=True)
+        return (pair // len(self)).astype(np.intp), (pair % len(self)).astype(np.intp), distances[keep][first]

@@ -7,9 +7,9 @@ keep their level over time; the trim stops at the first row that is not. Trimmin
 video, from all its sampled frames, keeps a dark scene from being cut away in one frame only.
 
 Crops, logos in a corner, banners and burnt-in subtitles all change the edges of the picture
-most. So besides the whole trimmed picture, a centre crop of CENTRE_SCALE of each side is
-hashed: a copy cropped by ~15% shows about what the original's centre crop shows, and the
-centre crop of either is free of most corner logos and bottom banners.
+most. So besides the whole trimmed picture, centre crops of 85% and 70% of each side are
+hashed (SCALES): a copy cropped by ~15% shows about what the original's 85% crop shows, and
+the 70% crop of either is free of most corner logos and of bottom banners and subtitles.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from forensics.dedup.hashes import PICTURE_SIDE
 
-SCALES = (1.0, 0.85)  # sides of the hashed regions, as fractions of the trimmed picture
+SCALES = (1.0, 0.85, 0.7)  # sides of the hashed regions, as fractions of the trimmed picture
 _FLAT_ROW_STD = 6.0  # grey levels (0-255): a row whose pixels vary less than this is flat
 _STEADY_ROW_STD = 5.0  # ... and a border row keeps its mean level within this over time
 _FLAT_SHARE = 0.95  # share of frames in which a border row must be flat (fades are flat too)
