@@ -19,6 +19,7 @@ from forensics.dedup.groups import find_duplicates
 from forensics.dedup.hashes import hamming
 from forensics.dedup.index import HashIndex
 from forensics.dedup.media_hashes import MediaHashes, hash_media
+from forensics.dedup.normalise import SCALES
 
 BASELINE_BITS = 10  # imagehash's usual "same picture" distance for a 64-bit pHash
 BASELINE_SHARE = 0.5  # of the shorter video's frames that must have a close frame in the other
@@ -96,6 +97,7 @@ for path in sys.argv[2:]:
     try:
         out[path] = VideoHash(path=path, storage_path=sys.argv[1]).hash_hex
     except Exception as ex:
+        print(f"{path}: {ex!r}", file=sys.stderr)
         out[path] = None
 print(json.dumps(out))
 """
@@ -107,13 +109,17 @@ def videohash_pairs(entries, python: Path, work: Path) -> set[frozenset[str]] | 
     bin_dir = Path(tempfile.mkdtemp(dir=work))
     (bin_dir / "ffmpeg").symlink_to(edits.FFMPEG)  # videohash calls `ffmpeg` from PATH
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
-    done = subprocess.run([str(python), "-c", _VIDEOHASH_SCRIPT, str(bin_dir), *videos], capture_output=True,
+    storage = Path(tempfile.mkdtemp(dir=work))
+    # videohash takes a storage path without its trailing separator for a missing folder.
+    done = subprocess.run([str(python), "-c", _VIDEOHASH_SCRIPT, f"{storage}{os.sep}", *videos], capture_output=True,
                           text=True, env=env)
     if done.returncode != 0:
         print(f"\nvideohash could not run: {done.stderr.strip()[-300:]}")
         return None
     hashes = {k: int(v, 16) for k, v in json.loads(done.stdout).items() if v}
     print(f"\nvideohash hashed {len(hashes)}/{len(videos)} videos")
+    if not hashes:
+        return None
     keys = sorted(hashes)
     return {frozenset((a, b)) for i, a in enumerate(keys) for b in keys[i + 1:]
             if (hashes[a] ^ hashes[b]).bit_count() <= 10}
@@ -171,6 +177,7 @@ def _grouping(*, quick: bool) -> None:
     """All-pairs grouping of synthetic videos whose frames drift a few bits a frame, a tenth of them copied."""
     rng = np.random.default_rng(4)
     videos, frames = (240, 250) if quick else (2400, 250)
+    regions = len(SCALES)
     media = []
     for number in range(videos):
         if number % 10 == 9:
@@ -180,9 +187,9 @@ def _grouping(*, quick: bool) -> None:
             media.append(MediaHashes(f"v{number}", "video", original.duration_s, original.times_s,
                                      original.hashes ^ noise, thumbs.astype(np.uint8)))
             continue
-        start = rng.integers(0, 2**63, size=(1, 2, 8), dtype=np.int64).astype(np.uint64)
-        hashes = np.bitwise_xor.accumulate(_flips(rng, (frames, 2, 8), 1), axis=0) ^ start
-        thumbs = rng.integers(0, 255, size=(frames, 2, 16, 16), dtype=np.uint8)
+        start = rng.integers(0, 2**63, size=(1, regions, 8), dtype=np.int64).astype(np.uint64)
+        hashes = np.bitwise_xor.accumulate(_flips(rng, (frames, regions, 8), 1), axis=0) ^ start
+        thumbs = rng.integers(0, 255, size=(frames, regions, 16, 16), dtype=np.uint8)
         media.append(MediaHashes(f"v{number}", "video", frames * 0.25, np.arange(frames) * 0.25, hashes, thumbs))
     t0 = time.perf_counter()
     result = find_duplicates(media)

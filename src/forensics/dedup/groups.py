@@ -36,14 +36,16 @@ class DedupResult:
 
 
 def candidate_pairs(media: Sequence[MediaHashes], *, max_distance_bits: int = 10, first_new: int = 0,
-                    video_piece_distance_bits: int | None = 1) -> set[tuple[int, int]]:
+                    video_piece_distance_bits: int | None = 0, video_query_stride: int = 2,
+                    min_strided_frames: int = 40) -> set[tuple[int, int]]:
     """Gives the pairs (i, j), i < j, of files with some close frames, j at least `first_new`.
 
     Files before `first_new` are already known to each other (from a shared index) and are
     not paired among themselves. A photo's hashes find every hash within `max_distance_bits`;
     a video's frames only those that also agree to `video_piece_distance_bits` on one 16-bit
-    piece (HashIndex.query; None: all). A copy has many frames, and one found is enough:
-    this search is eight times faster, and alignment then compares every frame.
+    piece (HashIndex.query; None: all), and a video of more than `min_strided_frames` frames
+    asks with every `video_query_stride`-th frame only. A copy has many close frames and one
+    found is enough, so this search is tens of times faster; alignment then compares them all.
     """
     if not media:
         return set()
@@ -58,8 +60,10 @@ def candidate_pairs(media: Sequence[MediaHashes], *, max_distance_bits: int = 10
     index = HashIndex(unique)
     pairs: set[tuple[int, int]] = set()
     for number in range(first_new, len(media)):
-        queries = np.unique(media[number].hashes)  # every region in every orientation
-        piece_bits = video_piece_distance_bits if media[number].kind == "video" else None
+        item = media[number]
+        asking = item.hashes[::video_query_stride] if item.frame_count > min_strided_frames else item.hashes
+        queries = np.unique(asking)  # every region in every orientation
+        piece_bits = video_piece_distance_bits if item.kind == "video" else None
         _, entries, _ = index.query(queries, max_distance_bits=max_distance_bits, piece_distance_bits=piece_bits)
         entries = np.unique(entries)
         hit = np.concatenate([owner_of[owner_starts[e]:owner_starts[e + 1]] for e in entries.tolist()] or [[]])
