@@ -1,7 +1,10 @@
 """Each edit of a small generated scene is found as the same footage; an excerpt is found with its span;
-different footage, even from the same fixed camera in the same room, stays apart."""
+different footage, even from the same fixed camera in the same room, stays apart; the SQLite store
+gives back what it was given."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ from forensics.dedup.align import compare
 from forensics.dedup.groups import find_duplicates
 from forensics.dedup.hashes import ORIENTATIONS
 from forensics.dedup.media_hashes import MediaHashes
+from forensics.dedup.store import HashStore
 
 WHOLE_COPIES = [e for e in EDITS if e != "excerpt_6s"]
 
@@ -81,3 +85,19 @@ def test_records_round_trip(hashed) -> None:
         assert np.array_equal(again.hashes, media.hashes) and np.array_equal(again.thumbs, media.thumbs)
         assert np.allclose(again.times_s, media.times_s) and again.box == media.box
     assert str(media.frame_hash(0)) == media.to_json()["hashes"][0][0][0]
+
+
+def test_store_round_trip(tmp_path: Path, hashed) -> None:
+    path = tmp_path / "index.sqlite"
+    with HashStore(path) as store:
+        store.put(hashed["source"], collection="incident-1")
+        store.put(hashed["photo"], collection="incident-1")
+        store.put(hashed["source"], collection="incident-2")  # replaced, not doubled
+    with HashStore(path) as store:
+        items = dict((m.key, (c, m)) for c, m in store.items())
+    assert len(items) == 2 and items["source"][0] == "incident-2"
+    again = items["source"][1]
+    assert np.array_equal(again.hashes, hashed["source"].hashes)
+    assert np.array_equal(again.thumbs, hashed["source"].thumbs)
+    assert np.array_equal(again.times_s, hashed["source"].times_s)
+    assert again.duration_s == hashed["source"].duration_s and items["photo"][1].kind == "image"

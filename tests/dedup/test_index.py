@@ -1,15 +1,11 @@
-"""Multi-index hashing finds exactly what a full scan finds, and the SQLite store gives back what it was given."""
+"""Multi-index hashing finds exactly what a full scan finds."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from dedup_media import hashed, scenes  # noqa: F401 - fixtures
 from forensics.dedup.hashes import hamming
 from forensics.dedup.index import HashIndex
-from forensics.dedup.store import HashStore
 
 
 def _near(rng: np.random.Generator, base: np.ndarray, bits: int) -> np.ndarray:
@@ -38,19 +34,3 @@ def test_query_equals_brute_force() -> None:
     partial = set(zip(q2.tolist(), e2.tolist()))
     assert partial <= expected
     assert {p for p in expected if full[p] <= 3} <= partial
-
-
-def test_store_round_trip(tmp_path: Path, hashed) -> None:
-    path = tmp_path / "index.sqlite"
-    with HashStore(path) as store:
-        store.put(hashed["source"], collection="incident-1")
-        store.put(hashed["photo"], collection="incident-1")
-        store.put(hashed["source"], collection="incident-2")  # replaced, not doubled
-    with HashStore(path) as store:
-        items = dict((m.key, (c, m)) for c, m in store.items())
-    assert len(items) == 2 and items["source"][0] == "incident-2"
-    again = items["source"][1]
-    assert np.array_equal(again.hashes, hashed["source"].hashes)
-    assert np.array_equal(again.thumbs, hashed["source"].thumbs)
-    assert np.array_equal(again.times_s, hashed["source"].times_s)
-    assert again.duration_s == hashed["source"].duration_s and items["photo"][1].kind == "image"
