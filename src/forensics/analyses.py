@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,21 +65,28 @@ def record_frames(case: Case, items: Sequence[Item], *, progress: ProgressCallba
         return 0
     from forensics.media.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
 
+    def extract(item: Item) -> dict[str, Any]:
+        frameset = extract_frames(case.path / item.stored.path, mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES)
+        return _store_frames(case, item.stored.sha256, frameset)
+
+    _record_each(case, todo, FRAMES, extract, what="frame extraction", progress=progress, unit="videos")
+    return len(todo)
+
+
+def _record_each(case: Case, todo: Sequence[Item], kind: str, work: Callable[[Item], dict[str, Any]], *,
+                 what: str, progress: ProgressCallback | None, unit: str) -> None:
+    """Stores work(item) as each item's `kind` record, or the error that stopped it."""
     for done, item in enumerate(todo):
-        report(progress, done, len(todo), item.receipts[0]["name"], unit="videos")
+        report(progress, done, len(todo), item.receipts[0]["name"], unit=unit)
         try:
-            frameset = extract_frames(case.path / item.stored.path, mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES)
+            record = work(item)
         except MediaError as ex:
             # Recorded, so a later run does not retry a file that cannot be decoded.
-            case.add_record(item.stored.sha256, FRAMES, {"error": str(ex)})
-            continue
+            record = {"error": str(ex)}
         except Exception as ex:  # noqa: BLE001 - a decoder bug on one hostile file must not end the run
-            log.exception("frame extraction failed on %s", item.stored.path)
-            case.add_record(item.stored.sha256, FRAMES,
-                            {"error": f"frame extraction failed unexpectedly ({type(ex).__name__}: {ex})"})
-            continue
-        case.add_record(item.stored.sha256, FRAMES, _store_frames(case, item.stored.sha256, frameset))
-    return len(todo)
+            log.exception("%s failed on %s", what, item.stored.path)
+            record = {"error": f"{what} failed unexpectedly ({type(ex).__name__}: {ex})"}
+        case.add_record(item.stored.sha256, kind, record)
 
 
 def record_dedup(case: Case, items: Sequence[Item], *, progress: ProgressCallback | None = None) -> int:
@@ -95,19 +102,10 @@ def record_dedup(case: Case, items: Sequence[Item], *, progress: ProgressCallbac
     from forensics.dedup.groups import find_duplicates
     from forensics.dedup.media_hashes import MediaHashes, hash_media
 
-    for done, item in enumerate(todo):
-        report(progress, done, len(todo), item.receipts[0]["name"], unit="files")
-        try:
-            hashes = hash_media(case.path / item.stored.path, key=f"sha256:{item.stored.sha256}")
-        except MediaError as ex:
-            case.add_record(item.stored.sha256, DEDUP, {"error": str(ex)})
-            continue
-        except Exception as ex:  # noqa: BLE001 - a decoder bug on one hostile file must not end the run
-            log.exception("hashing failed on %s", item.stored.path)
-            case.add_record(item.stored.sha256, DEDUP,
-                            {"error": f"hashing failed unexpectedly ({type(ex).__name__}: {ex})"})
-            continue
-        case.add_record(item.stored.sha256, DEDUP, hashes.to_json())
+    def hashed(item: Item) -> dict[str, Any]:
+        return hash_media(case.path / item.stored.path, key=f"sha256:{item.stored.sha256}").to_json()
+
+    _record_each(case, todo, DEDUP, hashed, what="hashing", progress=progress, unit="files")
     media = []
     for item in case.state.items.values():  # the whole case: footage of another incident counts too
         record = item.records.get(DEDUP)

@@ -23,8 +23,8 @@ from numpy.typing import NDArray
 
 from forensics.errors import MediaUnreadable, ParameterError
 from forensics.media.frame_plan import every_pts, keyframe_pts, spans_for
+from forensics.media.frames import read_video_index, stream_duration_s
 from forensics.media.gop_decoder import DecodeOptions, decode_spans
-from forensics.media.packet_index import PacketIndex, index_packets
 from forensics.media.rotation import IDENTITY, DisplayTransform, apply_display_transform, transform_of_frame
 from forensics.progress import ProgressCallback
 
@@ -121,7 +121,7 @@ class _Shrinker:
 
 def _video_pictures(path: Path, *, every_s: float, size_px: int, with_keyframes: bool, workers: int | None,
                     progress: ProgressCallback | None) -> Pictures:
-    stream_index, index, aspect = _read_index(path)
+    stream_index, index, aspect, _size = read_video_index(path)
     wanted = set(every_pts(index, every_s))
     if with_keyframes:
         wanted |= set(keyframe_pts(index))
@@ -156,30 +156,4 @@ def _video_pictures(path: Path, *, every_s: float, size_px: int, with_keyframes:
     times = np.array([index.seconds(pts - first) for pts in ordered], dtype=np.float64)
     if index.count == 1:
         return Pictures("image", np.zeros(1), np.stack(pictures[:1]), None, tuple(notes))
-    return Pictures("video", times, np.stack(pictures), _duration_s(index), tuple(notes))
-
-
-def _read_index(path: Path) -> tuple[int, PacketIndex, Fraction]:
-    """Gives the video stream's number, packet index and sample aspect ratio."""
-    try:
-        with av.open(str(path), mode="r", metadata_errors="replace") as container:
-            videos = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
-            if not videos:
-                raise MediaUnreadable(f"{path.name}: neither a still image nor a video")
-            stream = videos[0]
-            if stream.codec_context is None:
-                raise MediaUnreadable(f"{path.name}: this ffmpeg has no decoder for its video codec")
-            aspect = Fraction(stream.sample_aspect_ratio) if stream.sample_aspect_ratio else Fraction(1)
-            index = index_packets(container, stream)
-            number = stream.index
-    except av.error.FFmpegError as ex:
-        raise MediaUnreadable(f"{path.name}: not a decodable media file, or damaged ({ex})") from ex
-    if index.count == 0:
-        raise MediaUnreadable(f"{path.name}: the video stream holds no pictures (empty or truncated file)")
-    return number, index, aspect
-
-
-def _duration_s(index: PacketIndex) -> float:
-    ordered = index.sorted_pts()
-    step = int(np.median(np.diff(ordered))) if ordered.shape[0] > 1 else 0
-    return index.seconds(int(ordered[-1] - ordered[0] + step))
+    return Pictures("video", times, np.stack(pictures), stream_duration_s(index), tuple(notes))
