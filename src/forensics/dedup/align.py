@@ -58,18 +58,20 @@ class _Config:
     distances: NDArray[np.uint8]  # Na x Nb Hamming distances under this configuration
 
 
-def compare(a: MediaHashes, b: MediaHashes, *, max_distance_bits: int = 10, span_distance_bits: int = 14,
+def compare(a: MediaHashes, b: MediaHashes, *, max_distance_bits: int = 10, span_distance_bits: int | None = None,
             min_motion_correlation: float = 0.6, min_span_s: float = 3.0, whole_share: float = 0.85,
             max_gap_s: float = 1.0) -> PairMatch | None:
     """Gives how `a` and `b` match, or None when they do not show the same footage.
 
     Photos match when some region and orientation of each are within `max_distance_bits`.
     Video frames within `max_distance_bits` vote for an offset; the matched span is the
-    longest run of frames paired at that offset within `span_distance_bits` (gaps up to
-    `max_gap_s`), which must last `min_span_s` or `whole_share` of the shorter video, and whose
-    motion must correlate at least `min_motion_correlation`. A file covered to `whole_share`
-    (or within a second of its ends) is held whole by the other.
+    longest run of frames paired at that offset within `span_distance_bits` (default 4 bits
+    more; gaps up to `max_gap_s`), which must last `min_span_s` or `whole_share` of the
+    shorter video, and whose motion must correlate at least `min_motion_correlation`. A file
+    covered to `whole_share` (or within a second of its ends) is held whole by the other.
     """
+    if span_distance_bits is None:
+        span_distance_bits = max_distance_bits + 4  # a frame of a run may drift further than a voter
     configs = _configs(a, b)
     if a.kind == "image" or b.kind == "image":
         return _still_match(a, b, configs, max_distance_bits)
