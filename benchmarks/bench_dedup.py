@@ -145,11 +145,11 @@ def evaluate(name: str, entries: list[Entry], predicted: set[frozenset[str]]) ->
     wrong = sum(p in predicted for p in neg_pairs)
     print(f"  hard negatives (asl_gestures, same signer and room) matched: {wrong}/{len(neg_pairs)} "
           f"({wrong / max(1, len(neg_pairs)):.1%})")
-    false = sorted(predicted - truth, key=sorted)
-    if false:
-        print(f"  false pairs ({len(false)}), first ones:")
-        for pair in false[:6]:
-            print("    " + "  <->  ".join(f"{by_key[k].path.name}" for k in sorted(pair)))
+    for label, pairs in (("false pairs", predicted - truth), ("missed pairs", truth - predicted)):
+        if pairs:
+            print(f"  {label} ({len(pairs)}), first ones:")
+            for pair in sorted(pairs, key=sorted)[:6]:
+                print("    " + "  <->  ".join(f"{by_key[k].path.name}" for k in sorted(pair)))
 
 
 def compilation_figures(name: str, entries: list[Entry],
