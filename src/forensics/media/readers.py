@@ -18,8 +18,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from exifread.core.xmp import find_xmp_data
-
 from forensics.errors import ForensicsError
 from forensics.media.container import ContainerRead, read_container
 from forensics.media.content_type import HEAD_BYTES, ContentType, sniff
@@ -29,7 +27,7 @@ from forensics.media.isobmff import MovieHeader, read_movie_header
 from forensics.media.jpeg_segments import read_jpeg_header
 from forensics.media.stills import ExifRead, read_exif
 from forensics.media.thumbnail import ThumbnailCheck, compare_thumbnail
-from forensics.media.xmp import parse_xmp
+from forensics.media.xmp import find_xmp_packet, parse_xmp
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +145,12 @@ def _read_jpeg_header(path: Path) -> JpegRead | None:
 
 
 def _scan_xmp(path: Path, size: int) -> XmpRead:
-    # HEIC, WebP, PNG and TIFF keep XMP in boxes, chunks or tags; exifread's scan for the
-    # packet markers finds it in all of them, at the cost of reading the file once.
+    # HEIC, WebP, PNG and TIFF keep XMP in boxes, chunks or tags; a scan for the packet
+    # markers finds it in all of them, at the cost of reading the file once.
     if size > _MAX_XMP_SCAN_BYTES:
         return XmpRead({})
     with open(path, "rb") as fh:
-        return XmpRead(parse_xmp(find_xmp_data(fh)))
+        return XmpRead(parse_xmp(find_xmp_packet(fh.read(_MAX_XMP_SCAN_BYTES))))
 
 
 def _read_container(path: Path) -> ContainerRead:
