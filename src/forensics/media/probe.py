@@ -49,18 +49,24 @@ _ORIENTATION_DEG = {1: 0, 2: 0, 3: 180, 4: 180, 5: 90, 6: 90, 7: 270, 8: 270}
 
 
 def probe_media(path: Path, *, sha256: str | None = None, timeout_s: float = 20.0,
-                fs_mtime_utc: str | None = None) -> MediaRecord:
+                fs_mtime_utc: str | None = None, pool: WorkerPool | None = None) -> MediaRecord:
     """Reads the metadata of one file into a record; never raises for bad media.
 
     `sha256` (hex, or "sha256:<hex>") skips hashing when the caller has the digest.
     `fs_mtime_utc` (ISO 8601) is the original file's modification time, for the
     consistency flags; when None the file's own is used. `timeout_s` bounds the readers.
     Raises ParameterError for a bad argument (no such file, a folder, a malformed digest).
-    Calls from several threads take turns on one shared pool; probe_many uses every core.
+    Calls from several threads take turns on one shared pool, unless each passes its own
+    `pool` (see worker_pool); probe_many uses every core.
     """
     path = Path(path)
     jobs, early = _prepare([path], {path: sha256}, {path: fs_mtime_utc}, timeout_s, missing_is_error=False)
-    return next(_run(jobs, early, timeout_s, None, None))
+    return next(_run(jobs, early, timeout_s, None, None, pool=pool))
+
+
+def worker_pool(*, workers: int = 1) -> WorkerPool:
+    """A private pool of isolated reader workers for probe_media's `pool`; the caller closes it."""
+    return WorkerPool(workers=workers, preload=_PRELOAD)
 
 
 def probe_many(paths: Iterable[Path], *, timeout_s: float = 20.0, workers: int | None = None,
@@ -131,7 +137,7 @@ def _prepare(paths: list[Path], digests: Mapping[Path, str | None], mtimes: Mapp
 
 
 def _run(jobs: list[Job], early: list[MediaRecord], timeout_s: float, workers: int | None,
-         progress: ProgressCallback | None) -> Iterator[MediaRecord]:
+         progress: ProgressCallback | None, *, pool: WorkerPool | None = None) -> Iterator[MediaRecord]:
     total = len(jobs) + len(early)
     done = 0
     for record in early:
@@ -140,7 +146,9 @@ def _run(jobs: list[Job], early: list[MediaRecord], timeout_s: float, workers: i
         yield record
     if not jobs:
         return
-    pool = shared_pool(preload=_PRELOAD) if workers is None else WorkerPool(workers=workers, preload=_PRELOAD)
+    own = pool is None and workers is not None
+    if pool is None:
+        pool = shared_pool(preload=_PRELOAD) if workers is None else WorkerPool(workers=workers, preload=_PRELOAD)
     try:
         for outcome in pool.map_unordered(read_file, jobs, timeout_s=timeout_s):
             path, fs_time = outcome.key
@@ -148,7 +156,7 @@ def _run(jobs: list[Job], early: list[MediaRecord], timeout_s: float, workers: i
             report(progress, done, total, path.name)
             yield _record(path, outcome, fs_time, timeout_s)
     finally:
-        if workers is not None:
+        if own:
             pool.close()
 
 
