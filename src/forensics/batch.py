@@ -1,9 +1,9 @@
 """Batch runs: every incident folder under a root becomes, or brings up to date, a case of its own.
 
-Incidents are taken one at a time, in name order: copying and hashing are bound by
-the disk and use two threads, while the per-file analysis, which is bound by the
-CPU, goes to the runner's workers (a process pool on every core, or a Dask
-cluster). Everything is resumable because ingest is: a run killed at any moment,
+Incidents are taken two at a time, in name order: copying and hashing are bound by
+the disk and use two threads each, while the per-file analysis, which is bound by
+the CPU, goes to the runner's workers (a process pool on every core, or a Dask
+cluster) from both incidents at once. Everything is resumable because ingest is: a run killed at any moment,
 then started again with the same arguments, finishes the work without redoing
 what is recorded and without a second custody entry for anything. One summary is
 yielded per incident as it ends, so memory does not grow with the number of
@@ -16,6 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,28 +86,35 @@ def case_path_for(folder: Path, cases: Path) -> Path:
 
 
 def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None = None,
-              progress: ProgressCallback | None = None, analyse: bool = True) -> Iterator[IncidentSummary]:
+              progress: ProgressCallback | None = None, analyse: bool = True,
+              incidents_at_once: int = 2) -> Iterator[IncidentSummary]:
     """Ingests every incident folder under `root` into its own case under `cases`; yields a summary each.
 
-    `runner` computes the per-file analysis (threads of this process when None);
-    the cases are written by this process alone. An incident that cannot be
-    processed (its case locked by another run, a damaged case) is reported with
-    its error and the batch goes on. `cases` must not lie inside `root`.
+    `runner` computes the per-file analysis (threads of each ingest when None); the
+    cases are written by this process alone. `incidents_at_once` incidents are taken
+    in side by side, so the workers always have files to analyse: while one incident
+    is copied, or waits for its last video, the other's files keep them busy.
+    Summaries come in the folders' order. An incident that cannot be processed (its
+    case locked by another run, a damaged case) is reported with its error and the
+    batch goes on. `cases` must not lie inside `root`.
     """
     folders = incident_folders(root)
     cases = Path(cases)
     if _inside(cases, Path(root)):
         raise ParameterError(f"the cases folder {cases} lies inside the incidents folder {root}: "
                              "it would be taken in as evidence")
+    if incidents_at_once < 1:
+        raise ParameterError(f"incidents_at_once must be at least 1, not {incidents_at_once}")
     cases.mkdir(parents=True, exist_ok=True)
-    for done, folder in enumerate(folders):
-        incident = default_incident([folder])
-        report(progress, done, len(folders), incident, unit="incidents")
+    finished = [0]  # incidents done, for the progress of those still running
 
-        def each(p: Progress, incident: str = incident, done: int = done) -> None:
+    def one(folder: Path) -> IncidentSummary:
+        incident = default_incident([folder])
+
+        def each(p: Progress) -> None:
             if progress is not None:
-                progress(BatchProgress(p.done, p.total, p.label, p.unit, incident=incident, incidents_done=done,
-                                       incidents_total=len(folders)))
+                progress(BatchProgress(p.done, p.total, p.label, p.unit, incident=incident,
+                                       incidents_done=finished[0], incidents_total=len(folders)))
 
         start = time.monotonic()
         case = case_path_for(folder, cases)
@@ -115,14 +123,24 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
                             progress=each if progress is not None else None)
         except ForensicsError as ex:
             log.warning("incident %s not processed: %s", incident, ex)
-            yield IncidentSummary(incident, str(folder), str(case), 0, 0, {}, {}, (), time.monotonic() - start,
-                                  error=str(ex))
-            continue
-        yield IncidentSummary(incident, str(folder), result.case, sum(result.counts.values()) -
-                              result.counts.get("skipped", 0), result.bytes_copied, dict(result.counts),
-                              dict(result.analysed), result.problems, time.monotonic() - start,
-                              log_head=result.log_head)
-    report(progress, len(folders), len(folders), "", unit="incidents")
+            return IncidentSummary(incident, str(folder), str(case), 0, 0, {}, {}, (), time.monotonic() - start,
+                                   error=str(ex))
+        return IncidentSummary(incident, str(folder), result.case,
+                               sum(result.counts.values()) - result.counts.get("skipped", 0), result.bytes_copied,
+                               dict(result.counts), dict(result.analysed), result.problems,
+                               time.monotonic() - start, log_head=result.log_head)
+
+    report(progress, 0, len(folders), "", unit="incidents")
+    pool = ThreadPoolExecutor(max_workers=incidents_at_once, thread_name_prefix="incident")
+    try:
+        futures = [pool.submit(one, folder) for folder in folders]  # a thread each in turn, in name order
+        for future in futures:
+            summary = future.result()
+            finished[0] += 1
+            report(progress, finished[0], len(folders), summary.incident, unit="incidents")
+            yield summary
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _inside(path: Path, folder: Path) -> bool:
