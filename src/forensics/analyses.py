@@ -106,13 +106,15 @@ def _results_in_order(run: Runner, jobs: Sequence[FileJob]) -> Iterator[FileResu
 
 
 def record_result(case: Case, results: FileResults, result: StepResult) -> None:
-    """Stores one step's derived files, then its record naming them; both logged, with the worker's host."""
+    """Stores one step's derived files, then its record naming them; both logged with the worker that made
+    them, and the record with how long the step took there."""
     record = json.loads(json.dumps(result.record))  # a private copy, to fill in the derived paths
     for out in result.derived:
         stored = case.add_derived(results.sha256, out.data, name=out.name, operation=out.operation,
                                   parameters=out.parameters, performed_on=results.performed_on)
         _place(record, out.slot, stored.stored.path, stored.stored.sha256)
-    case.add_record(results.sha256, result.step, record, performed_on=results.performed_on)
+    case.add_record(results.sha256, result.step, record,
+                    performed_on={**results.performed_on, "elapsed_s": round(result.elapsed_s, 3)})
 
 
 def _place(record: dict[str, Any], slot: tuple[str | int, ...], path: str, sha256: str) -> None:

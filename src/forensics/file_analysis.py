@@ -64,7 +64,7 @@ class StepResult:
     step: str
     record: dict[str, Any]  # canonical-JSON-able; derived paths are filled in by the coordinator
     derived: tuple[DerivedOutput, ...] = ()
-    elapsed_s: float = 0.0
+    elapsed_s: float = 0.0  # the step's time on its worker, for the custody record
 
 
 @dataclass(frozen=True, slots=True)
