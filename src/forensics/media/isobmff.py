@@ -17,6 +17,7 @@ from typing import BinaryIO
 _EPOCH_1904 = datetime(1904, 1, 1, tzinfo=timezone.utc)
 _CONTAINER_BOXES = {b"moov", b"trak", b"mdia", b"edts"}
 _MAX_MOOV_BYTES = 64 * 1024 * 1024
+_MAX_USER_DATA_BYTES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,8 @@ class MovieHeader:
     modified_at: datetime | None
     duration_s: float | None
     tracks: tuple[TrackHeader, ...]
+    # moov/udta children up to 4 KiB, as (type, body): camera makers' boxes libavformat skips
+    user_data: tuple[tuple[str, bytes], ...] = ()
 
 
 def read_movie_header(fh: BinaryIO, *, max_top_boxes: int = 4096) -> MovieHeader | None:
@@ -75,14 +78,18 @@ def read_movie_header(fh: BinaryIO, *, max_top_boxes: int = 4096) -> MovieHeader
     created = modified = None
     duration = None
     tracks: list[TrackHeader] = []
+    user_data: list[tuple[str, bytes]] = []
     for kind, body in _children(moov or b""):
         if kind == b"mvhd":
             created, modified, duration = _mvhd(body)
+        elif kind == b"udta":
+            user_data += [(k.decode("latin-1"), v) for k, v in _children(body) if len(v) <= _MAX_USER_DATA_BYTES]
         elif kind == b"trak":
             track = _trak(body)
             if track is not None:
                 tracks.append(track)
-    return MovieHeader(brands[0], brands[1], brands[2], created, modified, duration, tuple(tracks))
+    return MovieHeader(brands[0], brands[1], brands[2], created, modified, duration, tuple(tracks),
+                       tuple(user_data))
 
 
 def _box_header(fh: BinaryIO, pos: int, limit: int) -> tuple[bytes, int, int] | None:

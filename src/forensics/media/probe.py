@@ -30,6 +30,7 @@ from forensics.media.readers import Fingerprint, JpegRead, ReaderFailure, XmpRea
 from forensics.media.stills import ExifRead
 from forensics.media.thumbnail import ThumbnailCheck
 from forensics.media.timestamps import parse_datetime
+from forensics.media.vendor_block import VendorBlock
 from forensics.media.xmp import parse_xmp
 from forensics.progress import ProgressCallback, report
 
@@ -41,7 +42,7 @@ _SHA256 = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
 # Hashing is bounded separately from reading: a slow disk is not a hostile file.
 _MIN_HASH_RATE_BYTES_PER_S = 20e6
 _READER_NAMES = {"exif": "EXIF (exifread)", "container": "container (libavformat)", "movie": "QuickTime boxes",
-                 "jpeg": "JPEG segments", "xmp": "XMP"}
+                 "jpeg": "JPEG segments", "xmp": "XMP", "maker": "maker's block"}
 # libavformat formats that hold one still picture, whatever stream type they report.
 _STILL_FORMATS = {"image2", "ico", "fits", "mjpeg"}
 # EXIF Orientation -> clockwise turn for display; 5-8 also swap width and height.
@@ -204,8 +205,9 @@ def _record(path: Path, outcome: Outcome, fs_time: datetime, timeout_s: float) -
     xmp = jpeg.xmp if jpeg else scanned.properties if scanned else {}
     if xmp_packet and not xmp:
         xmp = parse_xmp(xmp_packet.encode("utf-8"))
+    blocks = tuple(item for item in items if isinstance(item, VendorBlock))
     tags = TagSources(exif=exif.tags if exif else {}, xmp=xmp, iptc=jpeg.iptc if jpeg else {},
-                      format_tags=format_tags, movie=movie)
+                      format_tags=format_tags, movie=movie, blocks=blocks)
     claims = time_claims(tags)
     capture = choose_capture(claims)
     created = next((t for t in claims if t.kind == "container"), None)
@@ -309,6 +311,8 @@ def _raw(tags: TagSources, exif: ExifRead | None, jpeg: JpegRead | None, contain
         raw["xmp"] = tags.xmp
     if tags.iptc:
         raw["iptc"] = tags.iptc
+    if tags.blocks:
+        raw["vendor"] = [{"block": block.name, "fields": block.fields} for block in tags.blocks]
     if jpeg is not None:
         raw["jpeg"] = {"width_px": jpeg.width_px, "height_px": jpeg.height_px, "app_markers": list(jpeg.app_markers)}
     if container is not None:
