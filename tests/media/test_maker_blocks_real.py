@@ -6,6 +6,7 @@ where the test says why probe reads it differently.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -102,6 +103,7 @@ def test_capture_time_make_model(records: dict[str, MediaRecord], name: str) -> 
     r = records[name]
     assert (r.captured_at, r.captured_at_source) == (captured, source)
     assert (r.device.make, r.device.model) == (make, model)
+    json.dumps(r.to_json(), allow_nan=False)  # what the blocks add to raw stays canonical JSON
 
 
 def test_flir_gps_applies_its_west_reference(records: dict[str, MediaRecord]) -> None:

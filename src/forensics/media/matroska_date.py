@@ -92,27 +92,32 @@ def _vint(data: bytes, pos: int, *, keep_marker: bool) -> tuple[int, int] | None
     return value, length
 
 
-def _element_in(data: bytes, pos: int) -> tuple[int, int, int] | None:
+def _header(data: bytes, pos: int) -> tuple[int, int, int] | None:
+    """An element's id, the length of its id and size fields, and its size (-1: unknown) at `pos`."""
     ident = _vint(data, pos, keep_marker=True)
     if ident is None:
         return None
     size = _vint(data, pos + ident[1], keep_marker=False)
     if size is None:
         return None
-    start = pos + ident[1] + size[1]
-    end = len(data) if size[0] < 0 else start + size[0]
-    return (ident[0], start, end) if end <= len(data) else None
+    return ident[0], ident[1] + size[1], size[0]
+
+
+def _element_in(data: bytes, pos: int) -> tuple[int, int, int] | None:
+    header = _header(data, pos)
+    if header is None:
+        return None
+    ident, length, size = header
+    start = pos + length
+    end = len(data) if size < 0 else start + size
+    return (ident, start, end) if end <= len(data) else None
 
 
 def _element(fh: BinaryIO, pos: int, file_size: int) -> tuple[int, int, int] | None:
     fh.seek(pos)
-    head = fh.read(12)
-    ident = _vint(head, 0, keep_marker=True)
-    if ident is None:
+    header = _header(fh.read(12), 0)
+    if header is None:
         return None
-    size = _vint(head, ident[1], keep_marker=False)
-    if size is None:
-        return None
-    start = pos + ident[1] + size[1]
-    end = file_size if size[0] < 0 else min(start + size[0], file_size)
-    return ident[0], start, end
+    ident, length, size = header
+    start = pos + length
+    return ident, start, file_size if size < 0 else min(start + size, file_size)

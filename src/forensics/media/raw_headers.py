@@ -191,8 +191,9 @@ def _lytro(head: bytes, fh: BinaryIO) -> VendorBlock | None:
     captured = zulu.replace("-", ":", 2).replace("T", " ") if isinstance(zulu, str) else None
     if not (make or model or captured):
         return None
-    fields = {"CameraMake": make, "CameraModel": model, "DevicesClockZuluTime": zulu,
-              "CameraSerialNumber": flat.get("CameraSerialNumber")}
+    # Text only: JSON allows values (Infinity, NaN) that a canonical record cannot hold.
+    fields = {k: v for k, v in (("CameraMake", make), ("CameraModel", model), ("DevicesClockZuluTime", zulu),
+                                ("CameraSerialNumber", flat.get("CameraSerialNumber"))) if isinstance(v, str)}
     return VendorBlock("Lytro LFP metadata", fields, captured, _str(make), _str(model))
 
 
