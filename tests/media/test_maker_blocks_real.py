@@ -133,6 +133,15 @@ def test_avi_idit_is_a_local_capture_time_not_a_utc_container_time(records: dict
     assert r.created_at is None and [t.source for t in r.times] == ["RIFF AVI chunks DateTimeOriginal"]
 
 
+def test_pdf_xmp_packet_and_info_dictionary(records: dict[str, MediaRecord]) -> None:
+    r = records["pdf_exif"]
+    assert r.raw["xmp"]["photoshop:DateCreated"] == "2004-02-26"  # an old-style <x:xapmeta> packet
+    assert r.created_at == datetime(2005, 7, 18, 14, 30, 45, tzinfo=timezone(-timedelta(hours=4)))
+    assert r.created_at_source == "PDF Info dictionary creation time"
+    info = next(b["fields"] for b in r.raw["vendor"] if b["block"] == "PDF Info dictionary")
+    assert info["Producer"] == "Adobe Photoshop for Macintosh"
+
+
 def test_pentax_quicktime_tags_and_jxl_exif_make(records: dict[str, MediaRecord]) -> None:
     assert records["quicktime_pentax"].device.make == "PENTAX DIGITAL CAMERA"
     jxl = records["jxl"]  # Make and Model sit in the EXIF sub-IFD, not IFD0
