@@ -29,7 +29,7 @@ from forensics.media.jpeg_vendor import read_jpeg_vendor_blocks, read_reconyx_ma
 from forensics.media.maker_formats import carries_exif, read_embedded_exif, read_maker_formats, wants_maker_formats
 from forensics.media.stills import ExifRead, read_exif
 from forensics.media.thumbnail import ThumbnailCheck, compare_thumbnail
-from forensics.media.user_data import read_user_data
+from forensics.media.user_data import read_canon_exif, read_user_data
 from forensics.media.vendor_block import VendorBlock
 from forensics.media.xmp import find_xmp_packet, parse_xmp
 
@@ -94,7 +94,7 @@ def read_file(job: tuple[str, str | None]) -> Iterator[Any]:
         # Stills too: libavformat gives their pixel size and codec without decoding.
         yield from _guarded("container", _read_container, path, quiet=content.family == "unknown")
     if content.format in ("mp4", "quicktime", "3gp", "m4a", "heif", "avif"):
-        yield from _guarded("movie", _read_movie_header, path)
+        yield from _guarded("movie", _read_movie_header, path, content.family == "av")
 
 
 def _looks_like_xmp(head: bytes) -> bool:
@@ -172,10 +172,14 @@ def _read_container(path: Path) -> ContainerRead:
     return read_container(path)
 
 
-def _read_movie_header(path: Path) -> tuple[MovieHeader | None, VendorBlock | None]:
+def _read_movie_header(path: Path, with_exif: bool) -> tuple[Any, ...]:
     with open(path, "rb") as fh:
         movie = read_movie_header(fh)
     if movie is None:
-        return None, None
-    # The user-data boxes are decoded here; only what they claim travels back.
-    return replace(movie, user_data=()), read_user_data(movie.user_data)
+        return (None,)
+    # The user-data boxes are decoded here; only what they claim travels back. Stills (CR3)
+    # had their EXIF read already; a video's Canon blocks go to exifread under a guard of their own.
+    found = (replace(movie, user_data=()), read_user_data(movie.user_data))
+    if with_exif and any(kind.startswith("canon:") for kind, _ in movie.user_data):
+        return (*found, *_guarded("exif", read_canon_exif, movie.user_data))
+    return found

@@ -3,12 +3,16 @@
 Some Android phones and cameras (the 3GPP `date` box: "2020-11-20T15:04:02+0100") write
 the capture time with its zone in `moov/udta`, and Pentax compacts write their make in
 a binary `TAGS` box; ExifTool reads both (QuickTime.pm, Pentax.pm), libavformat neither.
+Canon cameras write EXIF itself into their MP4 and CR3 files, as two TIFF blocks in a
+`moov/uuid` box: CMT1 holds IFD0 (make, model), CMT2 the EXIF IFD (DateTimeOriginal).
 """
 
 from __future__ import annotations
 
+import io
 import re
 
+from forensics.media.stills import ExifRead, read_exif
 from forensics.media.timestamps import parse_datetime
 from forensics.media.vendor_block import VendorBlock, clean_text
 
@@ -31,3 +35,26 @@ def read_user_data(boxes: tuple[tuple[str, bytes], ...]) -> VendorBlock | None:
     if not fields:
         return None
     return VendorBlock("QuickTime user data (udta)", fields, captured, make)
+
+
+def read_canon_exif(boxes: tuple[tuple[str, bytes], ...]) -> ExifRead | None:
+    """EXIF from Canon's CMT1 and CMT2 blocks, named as in a JPEG ("Image Make", "EXIF DateTimeOriginal").
+
+    exifread reads each block as a TIFF of its own, so the CMT2 tags come back under
+    "Image"; they are EXIF-IFD tags (exifread's one tag table names them right).
+    Raises what exifread raises on a damaged block; the worker's guard keeps that to itself.
+    """
+    tags: dict[str, object] = {}
+    labels: dict[str, str] = {}
+    for kind, body in boxes:
+        if kind not in ("canon:CMT1", "canon:CMT2") or body[:4] not in (b"II*\x00", b"MM\x00*"):
+            continue
+        result = read_exif(io.BytesIO(body))
+        prefix = "Image " if kind == "canon:CMT1" else "EXIF "
+        for name, value in result.tags.items():
+            if name.startswith("Image "):
+                tags.setdefault(prefix + name[len("Image "):], value)
+        for name, label in result.labels.items():
+            if name.startswith("Image "):
+                labels.setdefault(prefix + name[len("Image "):], label)
+    return ExifRead(tags, labels) if tags else None  # type: ignore[arg-type]
