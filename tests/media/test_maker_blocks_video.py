@@ -76,3 +76,28 @@ def test_avi_idit_is_the_local_capture_clock(tmp_path: Path) -> None:
     r = probe_media(out)
     assert r.captured_at == datetime(2009, 10, 27, 12, 14, 34)  # a wall clock: the file gives no zone
     assert r.captured_at_source == "RIFF AVI chunks DateTimeOriginal"
+
+
+SONY_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<NonRealTimeMeta xmlns="urn:schemas-professionalDisc:nonRealTimeMeta:ver.2.00" lastUpdate="2019-04-24T22:24:10+02:00">
+\t<Duration value="125"/>
+\t<CreationDate value="2019-04-24T22:24:00+02:00"/>
+\t<Device manufacturer="Sony" modelName="ILCE-7M3" serialNo="4294967295"/>
+</NonRealTimeMeta>
+"""
+
+
+def test_sony_nonrealtimemeta_in_the_mp4_and_beside_it(tmp_path: Path) -> None:
+    # As XAVC S cameras write it: moov/meta (version, flags), an 'nrtm' handler, the XML in an 'xml ' box.
+    handler = _box(b"hdlr", b"\x00" * 8 + b"nrtm" + b"\x00" * 13)
+    meta = _box(b"meta", b"\x00\x00\x00\x00" + handler + _box(b"xml ", b"\x00\x00\x00\x00" + SONY_XML))
+    video = tmp_path / "C0001.MP4"
+    video.write_bytes(_with_moov_child(_mp4(tmp_path), meta))
+    sidecar = tmp_path / "C0001M01.XML"
+    sidecar.write_bytes(SONY_XML)
+    zone = timezone(timedelta(hours=2))
+    for path, where in ((video, "MP4 meta"), (sidecar, "XML sidecar")):
+        r = probe_media(path)
+        assert r.captured_at == datetime(2019, 4, 24, 22, 24, 0, tzinfo=zone)
+        assert r.captured_at_source == f"Sony NonRealTimeMeta ({where}) DateTimeOriginal"
+        assert (r.device.make, r.device.model) == ("Sony", "ILCE-7M3")

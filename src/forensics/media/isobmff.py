@@ -18,6 +18,7 @@ _EPOCH_1904 = datetime(1904, 1, 1, tzinfo=timezone.utc)
 _CONTAINER_BOXES = {b"moov", b"trak", b"mdia", b"edts"}
 _MAX_MOOV_BYTES = 64 * 1024 * 1024
 _MAX_USER_DATA_BYTES = 4096
+_MAX_XML_BYTES = 256 * 1024
 CANON_UUID = bytes.fromhex("85c0b687820f11e08111f4ce462b6a48")
 
 
@@ -48,7 +49,8 @@ class MovieHeader:
     duration_s: float | None
     tracks: tuple[TrackHeader, ...]
     # moov/udta children up to 4 KiB, as (type, body): camera makers' boxes libavformat skips;
-    # Canon's moov/uuid CMT1 (IFD0) and CMT2 (EXIF IFD) blocks as ("canon:CMT1", TIFF bytes)
+    # Canon's moov/uuid CMT1 (IFD0) and CMT2 (EXIF IFD) blocks as ("canon:CMT1", TIFF bytes);
+    # the XML of moov/meta as ("meta:xml", text): Sony's NonRealTimeMeta
     user_data: tuple[tuple[str, bytes], ...] = ()
 
 
@@ -86,6 +88,9 @@ def read_movie_header(fh: BinaryIO, *, max_top_boxes: int = 4096) -> MovieHeader
             created, modified, duration = _mvhd(body)
         elif kind == b"udta":
             user_data += [(k.decode("latin-1"), v) for k, v in _children(body) if len(v) <= _MAX_USER_DATA_BYTES]
+        elif kind == b"meta":  # Sony's NonRealTimeMeta XML; an ISO meta box has 4 bytes of version first
+            user_data += [("meta:xml", v) for k, v in _children(body[4:]) + _children(body)
+                          if k == b"xml " and len(v) <= _MAX_XML_BYTES][:1]
         elif kind == b"uuid" and body[:16] == CANON_UUID:  # Canon's CMT1/CMT2 TIFF blocks (EOS/PowerShot MP4, CR3)
             user_data += [("canon:" + k.decode("latin-1"), v) for k, v in _children(body[16:])
                           if k in (b"CMT1", b"CMT2") and len(v) <= _MAX_USER_DATA_BYTES]

@@ -24,12 +24,14 @@ from forensics.media.mdpm import read_mdpm
 from forensics.media.mie import is_mie, read_mie
 from forensics.media.raw_headers import read_raw_header
 from forensics.media.riff_info import read_riff_info
+from forensics.media.sony_xml import is_sony_xml, read_sony_xml
 from forensics.media.stills import ExifRead, find_tiff_block, read_exif
 from forensics.media.vendor_block import VendorBlock
 
 _MAX_CIFF_BYTES = 64 * 1024 * 1024
 _MAX_EMBEDDED_SCAN_BYTES = 16 * 1024 * 1024
 _MAX_ZIP_MEMBER_BYTES = 64 * 1024 * 1024
+_MAX_SIDECAR_BYTES = 1024 * 1024
 # Containers known to carry a whole EXIF TIFF block inside (signatures at the start of the file).
 _EXIF_CARRIERS = (b"BPG\xfb", b"\x00MRM", b"FOVb", b"id=ImageMagick", b"%PDF")
 _PDF_DATE = re.compile(rb"/(CreationDate|ModDate)\s*\(D:(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(Z|[+\-]\d\d'?\d\d)?")
@@ -58,6 +60,8 @@ def read_maker_formats(path: Path, content: ContentType, head: bytes) -> tuple[V
             found.append(read_ciff(fh.read(_MAX_CIFF_BYTES)))
         elif is_mie(head):
             found.append(read_mie(fh))
+        elif is_sony_xml(head):  # a clip's sidecar (M4ROOT/CLIP/*.XML)
+            found.append(read_sony_xml(fh.read(_MAX_SIDECAR_BYTES), where="XML sidecar"))
         else:
             found.append(read_raw_header(head, fh))
             if head.startswith(b"%PDF"):

@@ -179,7 +179,7 @@ def _read_movie_header(path: Path, with_exif: bool) -> tuple[Any, ...]:
         return (None,)
     # The user-data boxes are decoded here; only what they claim travels back. Stills (CR3)
     # had their EXIF read already; a video's Canon blocks go to exifread under a guard of their own.
-    found = (replace(movie, user_data=()), read_user_data(movie.user_data))
+    found = (replace(movie, user_data=()), *read_user_data(movie.user_data))
     if with_exif and any(kind.startswith("canon:") for kind, _ in movie.user_data):
         return (*found, *_guarded("exif", read_canon_exif, movie.user_data))
     return found

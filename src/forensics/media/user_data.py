@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 
+from forensics.media.sony_xml import read_sony_xml
 from forensics.media.stills import ExifRead, read_exif
 from forensics.media.timestamps import parse_datetime
 from forensics.media.vendor_block import VendorBlock, clean_text
@@ -19,8 +20,14 @@ from forensics.media.vendor_block import VendorBlock, clean_text
 _DATE = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+\-]\d\d:?\d\d)?")
 
 
-def read_user_data(boxes: tuple[tuple[str, bytes], ...]) -> VendorBlock | None:
-    """The claims of the `udta` children isobmff.read_movie_header kept; None when none applies."""
+def read_user_data(boxes: tuple[tuple[str, bytes], ...]) -> tuple[VendorBlock, ...]:
+    """The claims of the user-data boxes isobmff.read_movie_header kept (udta, Sony's XML)."""
+    sony = next((read_sony_xml(body, where="MP4 meta") for kind, body in boxes if kind == "meta:xml"), None)
+    udta = _udta(boxes)
+    return tuple(b for b in (udta, sony) if b is not None)
+
+
+def _udta(boxes: tuple[tuple[str, bytes], ...]) -> VendorBlock | None:
     fields: dict[str, str] = {}
     captured = make = None
     for kind, body in boxes:
