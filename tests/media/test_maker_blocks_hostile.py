@@ -112,3 +112,31 @@ def test_mdpm_out_of_order_entries_stop_the_walk() -> None:
     packet = b"\x47\x40\x11\x10" + pes + b"\xff" * (184 - len(pes))
     block = read_mdpm(io.BytesIO(packet))
     assert block is None or block.captured is None
+
+
+def _mdpm_packet(entries: list[tuple[int, bytes]]) -> bytes:
+    uuid = bytes.fromhex("17ee8c60f84d11d98cd60800200c9a66") + b"MDPM"
+    body = bytes([len(entries)]) + b"".join(bytes([tag]) + value for tag, value in entries)
+    pes = b"\x00\x00\x01\xe0\x00\x00\x80\x00\x00" + uuid + body
+    return b"\x47\x40\x11\x10" + pes + b"\xff" * (184 - len(pes))
+
+
+def test_mdpm_time_zone_and_gps_as_exiftool_reads_them() -> None:
+    def rational(num: int, den: int) -> bytes:
+        return struct.pack(">HH", num, den)
+
+    packet = _mdpm_packet([
+        (0x18, bytes([0x20 | 0x0A, 0x20, 0x10, 0x06])),  # zone -05:00 (sign bit, 5 hours), 2010-06 in BCD
+        (0x19, bytes([0x15, 0x08, 0x30, 0x00])),  # the 15th, 08:30:00
+        (0xB1, b"N\x00\x00\x00"), (0xB2, rational(40, 1)), (0xB3, rational(26, 1)), (0xB4, rational(4632, 100)),
+        (0xB5, b"W\x00\x00\x00"), (0xB6, rational(79, 1)), (0xB7, rational(58, 1)), (0xB8, rational(3000, 100)),
+        (0xB9, b"\x00\x00\x00\x00"), (0xBA, rational(350, 1)),
+        (0xE0, b"\x01\x03\x00\x00"),  # Panasonic
+    ])
+    block = read_mdpm(io.BytesIO(packet))
+    assert block is not None
+    assert block.captured == "2010:06:15 08:30:00-05:00"
+    assert block.make == "Panasonic" and block.model is None  # only Sony's model tags are known
+    assert block.gps is not None
+    latitude, longitude, altitude = block.gps
+    assert (round(latitude, 6), round(longitude, 6), altitude) == (40.446200, -79.975, 350.0)

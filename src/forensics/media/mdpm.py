@@ -5,7 +5,8 @@ model as "modified DV pack metadata": an unregistered-user-data SEI message in t
 video stream (UUID 17ee8c60-f84d-11d9-8cd6-0800200c9a66, then "MDPM"). libavformat does
 not expose it. The layout is ExifTool's (H264.pm): a count, then five-byte entries (a
 tag and four bytes), in rising tag order; the capture time is tags 0x18-0x19, in BCD,
-after a byte with the zone; the maker code is tag 0xe0, a Sony model tags 0xe4-0xe6.
+after a byte with the zone; the position tags 0xb1-0xba (camcorders with GPS); the maker
+code is tag 0xe0, a Sony model tags 0xe4-0xe6.
 """
 
 from __future__ import annotations
@@ -102,9 +103,35 @@ def _decode(body: bytes) -> VendorBlock | None:
     if make == "Sony" and 0xE4 in entries:
         model = clean_text(b"".join(entries.get(tag, b"") for tag in (0xE4, 0xE5, 0xE6)))
     fields.update({k: v for k, v in (("Make", make), ("Model", model)) if v})
+    gps = _position(entries, fields)
     if not fields:
         return None
-    return VendorBlock("AVCHD MDPM (H.264 SEI)", fields, captured, make, model)
+    return VendorBlock("AVCHD MDPM (H.264 SEI)", fields, captured, make, model, gps)
+
+
+def _rational(raw: bytes | None) -> float | None:
+    # A four-byte entry holds a 16-bit numerator and a 16-bit denominator.
+    if raw is None:
+        return None
+    numerator, denominator = struct.unpack(">HH", raw)
+    return numerator / denominator if denominator else None
+
+
+def _position(entries: dict[int, bytes], fields: dict[str, Any]) -> tuple[float, float, float | None] | None:
+    """Latitude and longitude from tags 0xb1-0xb8 (a reference, then degrees, minutes, seconds), altitude 0xba."""
+    coordinates = []
+    for ref_tag, first, positive, negative in ((0xB1, 0xB2, "N", "S"), (0xB5, 0xB6, "E", "W")):
+        ref = clean_text(entries.get(ref_tag, b""))
+        parts = [_rational(entries.get(first + i)) for i in range(3)]
+        if ref not in (positive, negative) or any(p is None for p in parts):
+            return None
+        degrees = parts[0] + parts[1] / 60 + parts[2] / 3600  # type: ignore[operator]
+        coordinates.append(-degrees if ref == negative else degrees)
+    altitude = _rational(entries.get(0xBA))
+    if altitude is not None and 0xB9 in entries and struct.unpack(">I", entries[0xB9])[0]:
+        altitude = -altitude  # reference 1: below sea level
+    fields.update(GPSLatitude=coordinates[0], GPSLongitude=coordinates[1], GPSAltitude=altitude)
+    return coordinates[0], coordinates[1], altitude
 
 
 def _capture_time(first: bytes | None, second: bytes | None) -> str | None:
