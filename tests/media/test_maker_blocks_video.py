@@ -101,3 +101,20 @@ def test_sony_nonrealtimemeta_in_the_mp4_and_beside_it(tmp_path: Path) -> None:
         assert r.captured_at == datetime(2019, 4, 24, 22, 24, 0, tzinfo=zone)
         assert r.captured_at_source == f"Sony NonRealTimeMeta ({where}) DateTimeOriginal"
         assert (r.device.make, r.device.model) == ("Sony", "ILCE-7M3")
+
+
+def test_nikon_nctg_records_in_a_mov(tmp_path: Path) -> None:
+    def record(tag: int, kind: int, value: bytes) -> bytes:
+        size = {2: 1, 3: 2, 4: 4}[kind]
+        return struct.pack(">IHH", tag, kind, len(value) // size) + value
+
+    nctg = (record(0x01, 2, b"NIKON\x00") + record(0x02, 2, b"NIKON D5100\x00") + record(0x13, 4, b"\x00\x00\x01\x2c")
+            + record(0x12, 2, b"2012:03:04 10:11:12\x00"))
+    thumbnail = _box(b"NCTH", b"\xff\xd8" + b"\x00" * 6000)  # makes NCDT too big to keep whole, as in real files
+    udta = _box(b"udta", _box(b"NCDT", _box(b"NCHD", b"\x00" * 16) + _box(b"NCTG", nctg) + thumbnail))
+    video = tmp_path / "DSC_0001.MOV"
+    video.write_bytes(_with_moov_child(_mp4(tmp_path), udta))
+    r = probe_media(video)
+    assert (r.device.make, r.device.model) == ("NIKON", "NIKON D5100")
+    assert r.captured_at == datetime(2012, 3, 4, 10, 11, 12)
+    assert r.captured_at_source == "Nikon NCTG (udta/NCDT) DateTimeOriginal"

@@ -87,7 +87,12 @@ def read_movie_header(fh: BinaryIO, *, max_top_boxes: int = 4096) -> MovieHeader
         if kind == b"mvhd":
             created, modified, duration = _mvhd(body)
         elif kind == b"udta":
-            user_data += [(k.decode("latin-1"), v) for k, v in _children(body) if len(v) <= _MAX_USER_DATA_BYTES]
+            for k, v in _children(body):
+                if len(v) <= _MAX_USER_DATA_BYTES:
+                    user_data.append((k.decode("latin-1"), v))
+                elif k == b"NCDT":  # Nikon: keep the tag list, not the thumbnails beside it
+                    user_data += [("NCDT/NCTG", t) for n, t in _children(v)
+                                  if n == b"NCTG" and len(t) <= _MAX_XML_BYTES]
         elif kind == b"meta":  # Sony's NonRealTimeMeta XML; an ISO meta box has 4 bytes of version first
             user_data += [("meta:xml", v) for k, v in _children(body[4:]) + _children(body)
                           if k == b"xml " and len(v) <= _MAX_XML_BYTES][:1]

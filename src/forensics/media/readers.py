@@ -2,10 +2,10 @@
 
 `read_file` is what a worker executes: it yields each reader's result (a frozen
 dataclass: Fingerprint, ExifRead, ThumbnailCheck, JpegRead, XmpRead, ContainerRead,
-MovieHeader, and a VendorBlock for each maker's own block) as soon as it has it, so a reader that hangs or kills the process costs
-only the readers after it, and the parent still has the hash and whatever was read
-before. Every reader's exception is caught and yielded as a `ReaderFailure`: one broken
-tag block must not hide the rest.
+MovieHeader, a VendorBlock for each maker's own block) as soon as it has it, so a
+reader that hangs or kills the process costs only the readers after it, and the parent
+still has the hash and whatever was read before. Every reader's exception is caught
+and yielded as a `ReaderFailure`: one broken tag block must not hide the rest.
 """
 
 from __future__ import annotations
