@@ -104,6 +104,7 @@ def test_capture_time_make_model(records: dict[str, MediaRecord], name: str) -> 
     assert (r.captured_at, r.captured_at_source) == (captured, source)
     assert (r.device.make, r.device.model) == (make, model)
     json.dumps(r.to_json(), allow_nan=False)  # what the blocks add to raw stays canonical JSON
+    assert "blocks_disagree" not in [f.code for f in r.flags]  # only ExifTool.jpg mixes two cameras' blocks
 
 
 def test_flir_gps_applies_its_west_reference(records: dict[str, MediaRecord]) -> None:

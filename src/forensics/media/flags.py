@@ -170,7 +170,9 @@ def _blocks_disagree(record: MediaRecord, max_skew_s: float) -> list[Flag]:
     for label, ours in (("make", record.device.make), ("model", record.device.model)):
         for block in blocks:
             theirs = block["fields"].get(label.capitalize())
-            if ours and isinstance(theirs, str) and theirs.strip().lower() != ours.strip().lower():
+            # "NIKON" and "NIKON CORPORATION" name one maker: only names that share nothing count.
+            if ours and isinstance(theirs, str) and theirs.strip().lower() not in ours.lower() \
+                    and ours.strip().lower() not in theirs.lower():
                 differences.append(f"{block['block']} names {label} {theirs!r}, not {ours!r}")
     capture = record.captured_at
     names = tuple(f"{block['block']} " for block in blocks)
@@ -186,7 +188,8 @@ def _blocks_disagree(record: MediaRecord, max_skew_s: float) -> list[Flag]:
     if not differences:
         return []
     return [Flag("blocks_disagree", "The file's metadata blocks disagree: " + "; ".join(differences) +
-                 ". One of them was written by other software or copied from another file.")]
+                 ". One of them was written by other software or copied from another file: check which block "
+                 "the camera wrote.")]
 
 
 def _zero_dates(record: MediaRecord) -> list[Flag]:
