@@ -162,3 +162,23 @@ def test_the_command_writes_replaces_and_reports_in_json(report_case, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
     assert "exported" in (out / "index.html").read_text()  # the first run's export is in the second's timeline
     assert runner.invoke(cli, ["report", "--help"]).exit_code == 0
+
+
+def test_a_silent_audio_track_is_named_silent_not_drawn_black(tmp_path, alice):
+    import subprocess
+
+    import imageio_ffmpeg
+
+    source = tmp_path / "src"
+    source.mkdir()
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono",
+                    "-t", "2", str(source / "silence.wav")], check=True)
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=1000:sample_rate=8000", "-t", "2", str(source / "tone.wav")], check=True)
+    from forensics.incident import ingest
+
+    ingest([source], tmp_path / "case", key=alice)
+    html = render_report(read_case(tmp_path / "case"), verify_case(tmp_path / "case")).files["index.html"].decode()
+    text = visible_text(html)
+    assert "silence.wav, 0.00–2.00 s: the audio track is silent" in text
+    assert "tone.wav, 0.00–2.00 s, peak -18 dBFS" in text and html.count("<img") == 1  # lavfi's sine: 1/8 full scale

@@ -21,7 +21,8 @@ from forensics.report.view import FRAMES, CaseView, ItemView
 log = logging.getLogger(__name__)
 
 _NOT_UTF8 = ' <span class="flag">not UTF-8: shown with \\xNN escapes, exact bytes kept in the log</span>'
-AUDIO_PICTURE_S = 30.0  # an audio card shows the first half minute; matches show their own span
+AUDIO_PICTURE_S = 30.0
+SILENT_DBFS = -80.0  # a span whose loudest sample is below this holds nothing to see  # an audio card shows the first half minute; matches show their own span
 
 
 def anchor(item: ItemView) -> str:
@@ -117,7 +118,9 @@ class Pictures:
 
     def _draw(self, item: ItemView, span_s: tuple[float, float] | None, role: str,
               marks_s: tuple[tuple[float, float], ...]) -> str:
-        from forensics.report.pictures import decode_mono, spectrogram_png
+        import numpy as np
+
+        from forensics.report.pictures import SPECTROGRAM_RATE_HZ, decode_mono, spectrogram_png
 
         if span_s is None:
             start_s, length_s, marks = 0.0, AUDIO_PICTURE_S, marks_s
@@ -130,8 +133,15 @@ class Pictures:
             return f'<p class="flag">no spectrogram of {esc(item.display_name)}: {esc(ex)}</p>'
         if len(samples) == 0:
             return ""
+        end_s = start_s + len(samples) / SPECTROGRAM_RATE_HZ
+        peak = float(np.abs(samples).max())
+        peak_db = 20 * np.log10(max(peak, 1e-12))
+        if peak_db < SILENT_DBFS:
+            # A spectrogram of digital silence is a black box that looks like a fault: say what it is.
+            return (f'<p class="muted">{role}: {esc(item.display_name)}, {start_s:.2f}–{end_s:.2f} s: the audio '
+                    f"track is silent (peak {peak_db:.0f} dBFS); no spectrogram</p>")
         png = spectrogram_png(samples, start_s=start_s, title=f"{role}: 0-4 kHz", marks_s=marks)
-        caption = f"{role}: {esc(item.display_name)}, {start_s:.2f}–{start_s + len(samples) / 8000:.2f} s"
+        caption = f"{role}: {esc(item.display_name)}, {start_s:.2f}–{end_s:.2f} s, peak {peak_db:.0f} dBFS"
         if marks:
             caption += "; outlined: " + ", ".join(f"{a:.2f}–{b:.2f} s" for a, b in marks)
         return (f"<figure>{self._img(self.assets.add(png, '.png'), f'spectrogram of {item.display_name}')}"

@@ -81,9 +81,12 @@ def timeline(view: CaseView) -> str:
     if not view.entries:
         return '<section id="custody"><h2>Custody timeline</h2><p class="none">The log is empty.</p></section>'
     rows = []
-    for (actor, action, incident, result, key_id), run in groupby(
-            view.entries, key=lambda e: (e.actor, e.action, e.incident, e.result, e.key_id)):
+    for (actor, action, _incident, result, key_id), run in groupby(
+            view.entries, key=lambda e: (e.actor, _phase(e.action), e.incident if e.action != "derived" else None,
+                                         e.result, e.key_id)):
         run = list(run)
+        incident = next((e.incident for e in run if e.incident), None)
+        action = "analysed" if action == _ANALYSIS else action
         first, last = run[0], run[-1]
         when = _when(first.time) if len(run) == 1 else f"{_when(first.time)}<br>to {_when(last.time)}"
         seqs = str(first.seq) if len(run) == 1 else f"{first.seq}–{last.seq}"
@@ -117,13 +120,26 @@ def _run_text(view: CaseView, action: str, run: Sequence[LogEntry]) -> str:
         names = [esc(e.details["name"]["name"]) for e in run if "name" in e.details]
         shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
         return f"{len(run)} files: {shown}"
-    if action == "derived":
-        operations = Counter(e.details.get("operation", "?") for e in run)
-        return f"{len(run)} files made: " + ", ".join(f"{n} by {esc(op)}" for op, n in sorted(operations.items()))
     if action == "analysed":
-        kinds = Counter(e.details.get("kind", "?") for e in run)
-        return f"{len(run)} records: " + ", ".join(f"{n} {esc(k)}" for k, n in sorted(kinds.items()))
+        kinds = Counter(e.details.get("kind", "?") for e in run if e.action == "analysed")
+        operations = Counter(e.details.get("operation", "?") for e in run if e.action == "derived")
+        items = {o["sha256"] for e in run for o in e.objects if o.get("role") == "source"}
+        parts = []
+        if kinds:
+            parts.append(f"{sum(kinds.values())} records (" + ", ".join(f"{n} {esc(k)}" for k, n in sorted(kinds.items())) + ")")
+        if operations:
+            parts.append(f"{sum(operations.values())} files made (" +
+                         ", ".join(f"{n} by {esc(op)}" for op, n in sorted(operations.items())) + ")")
+        return f"{' and '.join(parts)} about {len(items)} item(s)"
     return f"{len(run)} entries"
+
+
+# Derived files and the records about them come interleaved, item by item: one phase of work.
+_ANALYSIS = "analysis"
+
+
+def _phase(action: str) -> str:
+    return _ANALYSIS if action in ("derived", "analysed") else action
 
 
 def _entry_text(view: CaseView, e: LogEntry) -> str:
