@@ -60,14 +60,10 @@ def seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.3f} s"
 
 
-# Offline by construction: nothing may be fetched, so the policy forbids every
-# source but the folder's own pictures, inline style, and the one inline script.
-_POLICY = ("default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-           "form-action 'none'; base-uri 'none'")
-
-# Printing opens every <details>, so a printed report leaves nothing folded away.
-_SCRIPT = ("window.addEventListener('beforeprint',function(){"
-           "document.querySelectorAll('details').forEach(function(d){d.open=true;});});")
+# Offline by construction: nothing may be fetched and nothing run, so the policy forbids
+# every source but the folder's own pictures and the inline style sheet. Even text that
+# escaped escaping could then neither load nor execute anything.
+_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'"
 
 STYLE = """
 :root{--ink:#1b1b1b;--muted:#5b5b5b;--line:#d0d0d0;--bg:#fafafa;--card:#fff;--bad:#a30000;--good:#0a6b2d;--warn:#8a5a00}
@@ -117,11 +113,20 @@ footer{margin:2em auto;font-size:.85rem;color:var(--muted)}
 }
 @media print{
  body{background:#fff;font-size:10.5pt}
+ .verdict,.flag,.esc{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ .timeline details{display:none}
  nav{display:none}
  h2{break-before:page;break-after:avoid}
  #summary h2{break-before:auto}
- .card,.group,figure,tr{break-inside:avoid}
+ /* A card may run over a page, but never splits a picture, a row of pictures or a field, and its title stays with it. */
+ .group,figure,.card .pictures,dt,dd,li{break-inside:avoid}
+ h3{break-after:avoid}
+ .timeline{font-size:9pt}
  .cards{display:block}.card{margin:0 0 10px}
+ .card .pictures{display:block}
+ .card .pictures figure{display:inline-block;vertical-align:top;width:48%;margin:0 1% 4px 0}
+ .card img,.pair img,figure img{max-height:50mm;width:auto}
+ .card{padding:6px 8px}.card dl,.card ul{font-size:8.5pt;margin:.2em 0}.card p{margin:.3em 0}
  a{color:inherit;text-decoration:none}
  .scroll{overflow:visible}
 }
@@ -135,5 +140,4 @@ def page(title: str, body: str) -> str:
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_POLICY}\">"
             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
             "<meta name=\"referrer\" content=\"no-referrer\">"
-            f"<title>{title}</title><style>{STYLE}</style></head>\n<body>\n{body}\n"
-            f"<script>{_SCRIPT}</script>\n</body></html>\n")
+            f"<title>{title}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")

@@ -102,8 +102,9 @@ def timeline(view: CaseView) -> str:
                                  f'<code title="{esc(key_id)}">{esc(key_id[:16])}…</code>',
                      f"{esc(action)}{status}", esc(incident or ""), what))
     return ('<section id="custody"><h2>Custody timeline</h2><p class="muted">Every entry of the signed, '
-            "hash-chained custody log, runs of like entries folded together. Times are UTC as the acting "
-            "machine's clock gave them.</p>"
+            "hash-chained custody log, runs of like entries folded together (a printed report shows the runs; "
+            "every entry is in the case's custody/log.jsonl and in the json export). Times are UTC as the "
+            "acting machine's clock gave them.</p>"
             + table(("entries", "time (UTC)", "who", "action", "incident", "what"), rows, cls="timeline")
             + "</section>")
 

@@ -64,21 +64,21 @@ class CaseView:
     entries: tuple[LogEntry, ...]
     items: tuple[ItemView, ...]  # in the order the log received them
     unusable_records: tuple[dict[str, str], ...] = field(default=())  # {path, kind, reason}
+    # Look-ups by sha256, and by any name received or stored path: a timeline of a
+    # large case asks once per log entry.
+    by_sha256: Mapping[str, ItemView] = field(default_factory=dict)
+    by_name: Mapping[str, ItemView] = field(default_factory=dict)
 
     @property
     def head(self) -> LogEntry | None:
         return self.entries[-1] if self.entries else None
 
     def item(self, sha256: str) -> ItemView | None:
-        return next((i for i in self.items if i.sha256 == sha256), None)
+        return self.by_sha256.get(sha256)
 
     def item_named(self, name: str) -> ItemView | None:
         """Finds an item by a name it was received under, its stored path, or its sha256 (with or without prefix)."""
-        bare = name.removeprefix("sha256:")
-        for view in self.items:
-            if bare == view.sha256 or name == view.item.stored.path or name in view.names:
-                return view
-        return None
+        return self.by_sha256.get(name.removeprefix("sha256:")) or self.by_name.get(name)
 
 
 def read_case(path: Path) -> CaseView:
@@ -109,4 +109,9 @@ def read_case(path: Path) -> CaseView:
                     continue
                 records[kind] = json.loads(data)
             items.append(ItemView(item, records))
-    return CaseView(path, state, entries, tuple(items), tuple(unusable))
+    by_name: dict[str, ItemView] = {}
+    for view in items:
+        by_name.setdefault(view.item.stored.path, view)
+        for name in view.names:
+            by_name.setdefault(name, view)  # a name received twice with other content: its first item
+    return CaseView(path, state, entries, tuple(items), tuple(unusable), {v.sha256: v for v in items}, by_name)
