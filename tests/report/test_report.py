@@ -139,6 +139,10 @@ def test_an_altered_record_is_not_shown_and_the_report_says_so(tmp_path, alice):
     html = render_report(view, verify_case(case.path)).files["index.html"].decode()
     text = visible_text(html)
     assert "record-modified" in text and "changed since log entry" in text and "1.500000" not in text
+    result = CliRunner().invoke(cli, ["report", str(case.path), "--key", str(alice.path), "--out",
+                                      str(tmp_path / "r")], catch_exceptions=False)
+    assert result.exit_code == 1 and "verify finding(s), shown in the report" in result.stdout
+    assert "record-modified" in (tmp_path / "r" / "index.html").read_text()
 
 
 def test_the_report_is_written_outside_the_case_and_never_over_other_files(report_case, tmp_path):

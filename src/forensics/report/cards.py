@@ -160,7 +160,10 @@ def card(view: CaseView, item: ItemView, pictures: Pictures) -> str:
         figures.append(f"<figure>{sheet}<figcaption>contact sheet: {len(frames.get('frames') or [])} frames, "
                        f"{len(frames.get('shots') or [])} shot(s)</figcaption></figure>")
     elif item.item.media_type == "image":
-        figures.append(f"<figure>{pictures.photo(item)}<figcaption>preview (reduced)</figcaption></figure>")
+        preview = pictures.photo(item)
+        figures.append(f"<figure>{preview}<figcaption>preview (reduced)</figcaption></figure>" if preview else
+                       '<p class="muted">no preview: this picture format cannot be decoded here; '
+                       "the original is in the case</p>")
     segments = facts.transmissions(item)
     if _has_audio(item):
         figures.append(pictures.spectrogram(item, None, "audio", tuple((t.start_s, t.end_s) for t in segments)))
