@@ -27,6 +27,7 @@ SERIAL = "SN-7731-PRIVATE"
 HOSTILE_TEXT_NAME = '<img src=x onerror="alert(1)">.txt'
 NEWLINE_NAME = "strike\nsecond line.mp4"
 NOT_UTF8_NAME = b"photo_\xff\xfe.jpg"
+BIDI_NAME = "invoice\u202egpj.exe"  # shows as "invoiceexe.jpg" where the override is obeyed
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ def build_case(root: Path, key: SigningKey, *, with_analyses: bool = True) -> Re
     hostile = source / "hostile"
     hostile.mkdir()
     (hostile / HOSTILE_TEXT_NAME).write_text("a note whose name is HTML\n")
+    (hostile / BIDI_NAME).write_text("a note whose name reads backwards\n")
     shutil.copy(source / "video/strike_excerpt.mp4", hostile / NEWLINE_NAME)
     hostile_jpeg(hostile / os.fsdecode(NOT_UTF8_NAME))  # surrogateescape: the file gets the exact bytes
     case = root / "case"

@@ -98,6 +98,7 @@ def test_hostile_names_and_tags_are_shown_escaped_and_never_become_markup(render
     assert r"hostile/strike\nsecond line.mp4" in text  # the newline is shown, not obeyed
     assert r"hostile/photo_\xff\xfe.jpg" in text  # the bytes that are not UTF-8, as escapes
     assert "not UTF-8" in text
+    assert r"hostile/invoice\u202egpj.exe" in text and "\u202e" not in text  # the override shown, never obeyed
     assert "strike\nsecond" not in text
 
 

@@ -135,13 +135,13 @@ class Pictures:
             return ""
         end_s = start_s + len(samples) / SPECTROGRAM_RATE_HZ
         peak = float(np.abs(samples).max())
-        peak_db = 20 * np.log10(max(peak, 1e-12))
+        peak_db = int(round(20 * np.log10(max(peak, 1e-12))))  # whole dB; int() so full scale is "0", not "-0"
         if peak_db < SILENT_DBFS:
             # A spectrogram of digital silence is a black box that looks like a fault: say what it is.
             return (f'<p class="muted">{role}: {esc(item.display_name)}, {start_s:.2f}–{end_s:.2f} s: the audio '
-                    f"track is silent (peak {peak_db:.0f} dBFS); no spectrogram</p>")
+                    f"track is silent (peak {peak_db} dBFS); no spectrogram</p>")
         png = spectrogram_png(samples, start_s=start_s, title=f"{role}: 0-4 kHz", marks_s=marks)
-        caption = f"{role}: {esc(item.display_name)}, {start_s:.2f}–{end_s:.2f} s, peak {peak_db:.0f} dBFS"
+        caption = f"{role}: {esc(item.display_name)}, {start_s:.2f}–{end_s:.2f} s, peak {peak_db} dBFS"
         if marks:
             caption += "; outlined: " + ", ".join(f"{a:.2f}–{b:.2f} s" for a, b in marks)
         return (f"<figure>{self._img(self.assets.add(png, '.png'), f'spectrogram of {item.display_name}')}"

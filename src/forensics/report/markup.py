@@ -96,6 +96,7 @@ figure{margin:.4em 0}
 figcaption{font-size:.8rem;color:var(--muted);overflow-wrap:anywhere}
 dl{display:grid;grid-template-columns:minmax(7em,max-content) 1fr;gap:.15em .8em;margin:.5em 0;font-size:.9rem}
 dt{color:var(--muted)}dd{margin:0;min-width:0;overflow-wrap:anywhere}
+.pair img{width:100%}
 .pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,240px),1fr));gap:10px;align-items:start}
 .group{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:10px;margin:10px 0}
 .none{font-style:italic;color:var(--muted)}
