@@ -126,3 +126,20 @@ def test_the_command_prints_to_stdout_and_refuses_to_write_into_the_case(report_
     with pytest.raises(ParameterError):
         write_export(report_case.path, report_case.key, fmt="xml")
     assert runner.invoke(cli, ["export", "--help"]).exit_code == 0
+
+
+def test_serials_given_as_numbers_or_inside_other_text_are_replaced_too():
+    from forensics.report.redact import redact
+
+    document = {"custody_log": [{"actor": "Dr. Sami Nour", "host": "laptop-sami", "key_id": "ed25519:ab12",
+                                 "action": "received", "details": {"source_root": "/home/sami/Downloads"}}],
+                "bag_info": {"Contact-Email": "sami@example.org"},
+                "items": [{"sha256": "a" * 64, "raw_tags": {"makernote": {"InternalSerialNumber": 4711,
+                                                                          "SerialNumberFormat": True}},
+                           "note": "sent by Dr. Sami Nour from laptop-sami (sami@example.org), camera 4711"}]}
+    redacted = redact(document)
+    tags = redacted["items"][0]["raw_tags"]["makernote"]
+    assert tags == {"InternalSerialNumber": "serial-1", "SerialNumberFormat": True}
+    assert redacted["items"][0]["note"] == "sent by actor-1 from host-1 (contact-1), camera serial-1"
+    assert redacted["items"][0]["sha256"] == "a" * 64 and redacted["custody_log"][0]["key_id"] == "key-1"
+    assert redacted["custody_log"][0]["details"]["source_root"] == "source-1"

@@ -100,8 +100,12 @@ def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool =
         document = redact(document)
     data = document_bytes(document, fmt)
     if out_path is not None:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(out_path, data)
+        try:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(out_path, data)
+        except OSError as ex:
+            raise ParameterError(f"the export cannot be written to {out_path}: {ex.strerror or ex}; "
+                                 "choose another file with --out") from ex
     exported = log_export(case_path, key, fmt=fmt, path=out_path or Path("-"), sha256=hashlib.sha256(data).hexdigest(),
                           redacted=redacted, rendered_from=view.head,
                           details={"size": len(data), "items": len(view.items), "verified_intact": verification.intact,

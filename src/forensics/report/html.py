@@ -11,6 +11,7 @@ from pathlib import Path
 import forensics
 from forensics.custody.signing import SigningKey
 from forensics.custody.verify import VerifyReport, verify_case
+from forensics.errors import ParameterError
 from forensics.progress import ProgressCallback, report as tell
 from forensics.report import sections
 from forensics.report.cards import Pictures, card
@@ -86,7 +87,11 @@ def write_report(case_path: Path, key: SigningKey, *, out_dir: Path | None = Non
     verification = verify_case(case_path, progress=progress)
     view = read_case(case_path)
     rendered = render_report(view, verification, progress=progress)
-    write_folder(out_dir, rendered.files)
+    try:
+        write_folder(out_dir, rendered.files)
+    except OSError as ex:
+        raise ParameterError(f"the report cannot be written to {out_dir}: {ex.strerror or ex}; "
+                             "choose another folder with --out") from ex
     return log_export(case_path, key, fmt="html", path=out_dir, sha256=rendered.manifest_sha256,
                       rendered_from=view.head, redacted=False,
                       details={"index_sha256": rendered.index_sha256, "files": len(rendered.files),

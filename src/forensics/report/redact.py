@@ -60,7 +60,7 @@ def redact(document: Mapping[str, Any]) -> dict[str, Any]:
             names.of("contact", document["bag_info"][label])
     _collect_serials(document, names)
     replacements = names.replacements()
-    redacted = _replace(document, replacements)
+    redacted = _replace(document, replacements, names)
     redacted["redacted"] = {"pseudonyms": {kind: len(v) for kind, v in names.by_kind.items()},
                             "left_out": list(DROPPED),
                             "note": "actor names, hosts, key ids, contacts, source folders and device serial "
@@ -75,15 +75,22 @@ def _collect_serials(value: Any, names: Pseudonyms, key: str = "") -> None:
     elif isinstance(value, list):
         for v in value:
             _collect_serials(v, names, key)
-    elif isinstance(value, str) and _SERIAL.search(key) and value.strip():
-        names.of("serial", value)
+    elif _SERIAL.search(key) and _is_serial_value(value):
+        names.of("serial", str(value))
 
 
-def _replace(value: Any, replacements: list[tuple[str, str]]) -> Any:
+def _is_serial_value(value: Any) -> bool:
+    # Maker notes give some serials as numbers; a flag or an empty tag is no serial.
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip() != ""
+
+
+def _replace(value: Any, replacements: list[tuple[str, str]], names: Pseudonyms, key: str = "") -> Any:
     if isinstance(value, Mapping):
-        return {k: _replace(v, replacements) for k, v in value.items() if k not in DROPPED}
+        return {k: _replace(v, replacements, names, str(k)) for k, v in value.items() if k not in DROPPED}
     if isinstance(value, list):
-        return [_replace(v, replacements) for v in value]
+        return [_replace(v, replacements, names, key) for v in value]
+    if _SERIAL.search(key) and _is_serial_value(value):
+        return names.of("serial", str(value))
     if isinstance(value, str) and not _DIGEST.match(value) and not _TIME.match(value):
         for secret, pseudonym in replacements:
             # A short secret (a host called "vm") is replaced only where it is the whole value:
