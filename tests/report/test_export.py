@@ -54,6 +54,12 @@ def test_case_validate_accepts_the_case_uco_export(report_case, tmp_path):
     assert len(actions) == entry.log_seq - 1  # every entry before the export's own
     assert all("uco-action:performer" in a and "uco-action:instrument" in a and "uco-action:startTime" in a
                for a in actions)
+    latitudes = {float(f["uco-location:latitude"]["@value"]) for n in graph["@graph"]
+                 if n["@type"] == "uco-location:Location" for f in n["uco-core:hasFacet"]}
+    assert latitudes == {36.20213, 36.2021}  # the photos' EXIF GPS and the original video's ISO 6709 location
+    extracted = [n for n in graph["@graph"] if n.get("uco-core:kindOfRelationship") == "Extracted_From"]
+    view = read_case(report_case.path)
+    assert len(extracted) == sum(len(i.item.derived) for i in view.items) > 0
     result = subprocess.run([str(case_validate), str(tmp_path / "case.jsonld")], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0 and "Conforms: True" in result.stdout, result.stdout[-3000:] + result.stderr[-2000:]

@@ -9,6 +9,8 @@ same case gives the same ids in every export and graphs of one case merge.
 - every custody log entry: case-investigation:InvestigativeAction with its
   performer (the actor's identity), instrument (this tool), start and end time,
   objects and results, and its entry hash and signature key in the description;
+- every derived file: an "Extracted_From" relationship to its item; every GPS claim: a
+  uco-location:Location with its coordinates, related to the file as a claim;
 - per incident: a case-investigation:ProvenanceRecord with the items received
   in it, and a case-investigation:Investigation holding the actions.
 """
@@ -25,6 +27,7 @@ CONTEXT = {
     "uco-action": "https://ontology.unifiedcyberontology.org/uco/action/",
     "uco-core": "https://ontology.unifiedcyberontology.org/uco/core/",
     "uco-identity": "https://ontology.unifiedcyberontology.org/uco/identity/",
+    "uco-location": "https://ontology.unifiedcyberontology.org/uco/location/",
     "uco-observable": "https://ontology.unifiedcyberontology.org/uco/observable/",
     "uco-tool": "https://ontology.unifiedcyberontology.org/uco/tool/",
     "uco-types": "https://ontology.unifiedcyberontology.org/uco/types/",
@@ -78,12 +81,20 @@ def case_uco_graph(document: Mapping[str, Any]) -> dict[str, Any]:
         graph.append(_file(ids, item["sha256"], item["sha512"], item["size"], names[0] if names else item["sha256"],
                            f"evidence item ({item['media_type']}), received as: " + "; ".join(names)))
         known.add(item["sha256"])
+        graph.extend(_place(ids, item))
         for derived in item["derived"]:
             if derived["sha256"] not in known:
                 known.add(derived["sha256"])
                 graph.append(_file(ids, derived["sha256"], derived["sha512"], derived["size"],
                                    derived["path"].rsplit("/", 1)[-1],
                                    f"derived by {derived['operation']} from sha256 {item['sha256']}"))
+            graph.append({"@id": ids("extracted", derived["sha256"], item["sha256"]),
+                          "@type": "uco-observable:ObservableRelationship",
+                          "uco-core:source": {"@id": ids("file", derived["sha256"])},
+                          "uco-core:target": {"@id": ids("file", item["sha256"])},
+                          "uco-core:kindOfRelationship": "Extracted_From",
+                          "uco-core:isDirectional": _typed("boolean", True),
+                          "uco-core:description": f"made by {derived['operation']}"})
     actors = {}
     actions_by_incident: dict[str | None, list[str]] = {}
     for entry in document["custody_log"]:
@@ -126,6 +137,25 @@ def case_uco_graph(document: Mapping[str, Any]) -> dict[str, Any]:
                   "uco-core:object": [{"@id": a} for ids_ in actions_by_incident.values() for a in ids_]
                   + [{"@id": ids("provenance", i)} for i in document["incidents"]]})
     return {"@context": CONTEXT, "@graph": graph}
+
+
+def _place(ids: _Ids, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Gives the position an item's metadata claims, as a Location and the relationship that names the claim."""
+    gps = item.get("gps") or {}
+    if gps.get("latitude_deg") is None or gps.get("longitude_deg") is None:
+        return []
+    facet: dict[str, Any] = {"@id": ids("lat-long", item["sha256"]), "@type": "uco-location:LatLongCoordinatesFacet",
+                             "uco-location:latitude": _typed("decimal", repr(float(gps["latitude_deg"]))),
+                             "uco-location:longitude": _typed("decimal", repr(float(gps["longitude_deg"])))}
+    if gps.get("altitude_m") is not None:
+        facet["uco-location:altitude"] = _typed("decimal", repr(float(gps["altitude_m"])))
+    location = ids("location", item["sha256"])
+    return [{"@id": location, "@type": "uco-location:Location", "uco-core:hasFacet": [facet],
+             "uco-core:description": f"position claimed by the file's {gps.get('source') or 'metadata'} (WGS 84)"},
+            {"@id": ids("claims-location", item["sha256"]), "@type": "uco-core:Relationship",
+             "uco-core:source": {"@id": ids("file", item["sha256"])}, "uco-core:target": {"@id": location},
+             "uco-core:kindOfRelationship": "Claimed_Location", "uco-core:isDirectional": _typed("boolean", True),
+             "uco-core:description": "a claim of the file's metadata, not a verified finding"}]
 
 
 def _describe(entry: Mapping[str, Any]) -> str:

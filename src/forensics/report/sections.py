@@ -73,7 +73,7 @@ def _places(view: CaseView) -> str:
 
 
 def _utc(value: Any) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+    return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds").replace("+00:00", "Z")
 
 
 def timeline(view: CaseView) -> str:
