@@ -34,6 +34,9 @@ _LAZY = {
     "MediaRecord": "forensics.media.metadata",
     "media_files": "forensics.media.probe", "probe_many": "forensics.media.probe", "probe_media": "forensics.media.probe",
     "display_rotation_deg": "forensics.media.rotation",
+    "CaseView": "forensics.report.view", "read_case": "forensics.report.view",
+    "Exported": "forensics.report.exported", "write_export": "forensics.report.export",
+    "write_report": "forensics.report.html",
 }
 
 
@@ -54,6 +57,8 @@ __all__ = [
     "CaseError",
     "CaseInvalid",
     "CaseLocked",
+    "CaseView",
+    "Exported",
     "Finding",
     "ForensicsError",
     "Frame",
@@ -88,9 +93,12 @@ __all__ = [
     "probe_many",
     "probe_media",
     "process_runner",
+    "read_case",
     "run_batch",
     "seal_case",
     "thread_runner",
     "thumbnail",
     "verify_case",
+    "write_export",
+    "write_report",
 ]
