@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +78,25 @@ def test_same_tags_on_the_fixture_photos_whole_and_cut() -> None:
                 assert _read(data[:cut], MappedExifHeader) == _read(data[:cut], ExifHeader), (photo.name, cut)
     finally:
         logging.disable(logging.NOTSET)
+
+
+def _tiff_with_maker_note(count: int, note: bytes) -> bytes:
+    """A little-endian TIFF: IFD0 pointing to an EXIF IFD whose MakerNote claims `count` bytes."""
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8769, 4, 1, 26) + struct.pack("<I", 0)  # ExifOffset -> 26
+    exif = struct.pack("<H", 1) + struct.pack("<HHII", 0x927C, 7, count, 44) + struct.pack("<I", 0)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd0 + exif + note  # note at 44
+
+
+def test_a_maker_note_claiming_millions_of_bytes_costs_no_time() -> None:
+    note = bytes(range(200))
+    data = _tiff_with_maker_note(50_000_000, note)  # exifread alone reads 50 M zeros, a call each
+    start = time.monotonic()
+    logging.disable(logging.WARNING)
+    try:
+        tags = _read(data, MappedExifHeader)
+    finally:
+        logging.disable(logging.NOTSET)
+    assert time.monotonic() - start < 2
+    assert "EXIF MakerNote" in tags and repr(list(note)) == tags["EXIF MakerNote"][3]
+    small = _tiff_with_maker_note(5000, note)  # a few thousand missing: exifread's zeros, exactly
+    assert _read(small, MappedExifHeader) == _read(small, ExifHeader)
