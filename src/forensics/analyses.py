@@ -22,14 +22,17 @@ from typing import Any
 
 from forensics.custody.case import Case
 from forensics.custody.state import Item
-from forensics.file_analysis import (FRAMES, METADATA, STEPS, FileJob, FileResults, StepResult, analyse_file,
-                                     applicable_steps)
+from forensics.file_analysis import (DEDUP, FRAMES, METADATA, STEPS, FileJob, FileResults, StepResult,
+                                     analyse_file, applicable_steps)
 from forensics.progress import ProgressCallback, report
 from forensics.runners import Runner, thread_runner
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FRAMES", "METADATA", "STEPS", "analyse_items", "items_of", "jobs_for"]
+__all__ = ["DEDUP", "FRAMES", "METADATA", "NEAR_DUPLICATES", "STEPS", "analyse_items", "items_of", "jobs_for",
+           "record_near_duplicates"]
+
+NEAR_DUPLICATES = "near-duplicates"  # an item's group of the same footage, and its matches, in this case
 
 def items_of(case: Case, incident: str) -> list[Item]:
     return [item for item in case.state.items.values() if any(r["incident"] == incident for r in item.receipts)]
@@ -59,16 +62,45 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
     """
     made: Counter[str] = Counter({s: 0 for s in STEPS})
     jobs = jobs_for(case, items)
-    if not jobs:
-        return dict(made)
-    with nullcontext(runner) if runner is not None else thread_runner() as run:
-        for done, results in enumerate(_results_in_order(run, jobs)):
-            report(progress, done, len(jobs), jobs[done].name, unit="analyses")
-            for result in results.results:
-                record_result(case, results, result)
-                made[result.step] += 1
-        report(progress, len(jobs), len(jobs), "", unit="analyses")
+    if jobs:
+        with nullcontext(runner) if runner is not None else thread_runner() as run:
+            for done, results in enumerate(_results_in_order(run, jobs)):
+                report(progress, done, len(jobs), jobs[done].name, unit="analyses")
+                for result in results.results:
+                    record_result(case, results, result)
+                    made[result.step] += 1
+            report(progress, len(jobs), len(jobs), "", unit="analyses")
+    # Worked out again on every run, so a run killed after the hashing leaves nothing undone.
+    if any(DEDUP in item.records for item in case.state.items.values()):
+        record_near_duplicates(case)
     return dict(made)
+
+
+def record_near_duplicates(case: Case) -> int:
+    """Records each item's group of the same footage and its matches, over the whole case; returns how many.
+
+    Items are named "sha256:<digest>" in the matches; footage of another incident of
+    the case counts too. An item's record is rewritten only when what it says changes.
+    """
+    from forensics.dedup.groups import find_duplicates
+    from forensics.dedup.media_hashes import MediaHashes
+
+    media = []
+    for item in case.state.items.values():
+        record = item.records.get(DEDUP)
+        data = json.loads((case.path / record.path).read_bytes()) if record is not None else {"error": "none"}
+        if not data.get("error"):
+            media.append(MediaHashes.from_json(data))
+    result = find_duplicates(media)
+    written = 0
+    for item in case.state.items.values():
+        key = f"sha256:{item.stored.sha256}"
+        group = next((list(g) for g in result.groups if key in g), [])
+        matches = [m.to_json() for m in result.matches if key in (m.a, m.b)]
+        if matches or NEAR_DUPLICATES in item.records:
+            case.add_record(item.stored.sha256, NEAR_DUPLICATES, {"group": group, "matches": matches})
+            written += 1
+    return written
 
 
 def _results_in_order(run: Runner, jobs: Sequence[FileJob]) -> Iterator[FileResults]:

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 METADATA = "metadata"
 FRAMES = "frames"
-STEPS = (METADATA, FRAMES)  # in the order they run: later steps read what earlier ones found
+DEDUP = "dedup"  # an item's perceptual hashes (forensics.dedup.media_hashes.MediaHashes.to_json)
+STEPS = (METADATA, FRAMES, DEDUP)  # in the order they run: later steps read what earlier ones found
 _MEDIA = ("video", "image", "audio")
 
 
@@ -108,7 +109,8 @@ def applicable_steps(media_type: str) -> tuple[str, ...]:
     """The steps that apply to a file of this media type (as sniffed, or as probed)."""
     if media_type not in _MEDIA:
         return ()
-    return tuple(s for s in STEPS if s != FRAMES or media_type == "video")
+    return tuple(s for s in STEPS if (s != FRAMES or media_type == "video")
+                 and (s != DEDUP or media_type in ("image", "video")))
 
 
 def _metadata(job: FileJob, media_type: str) -> StepResult:
@@ -153,6 +155,14 @@ def _frames(job: FileJob, media_type: str) -> StepResult | None:
     return StepResult(FRAMES, record, tuple(derived))
 
 
+def _dedup(job: FileJob, media_type: str) -> StepResult | None:
+    if media_type not in ("image", "video"):
+        return None  # the probe found no picture: nothing to hash, and nothing to record
+    from forensics.dedup.media_hashes import hash_media
+
+    return StepResult(DEDUP, hash_media(Path(job.path), key=f"sha256:{job.sha256}").to_json())
+
+
 _local = threading.local()
 
 
@@ -167,4 +177,5 @@ def _reader_pool() -> Any:
     return pool
 
 
-_STEP_FUNCTIONS: dict[str, Callable[[FileJob, str], StepResult | None]] = {METADATA: _metadata, FRAMES: _frames}
+_STEP_FUNCTIONS: dict[str, Callable[[FileJob, str], StepResult | None]] = {METADATA: _metadata, FRAMES: _frames,
+                                                                         DEDUP: _dedup}
