@@ -112,15 +112,21 @@ def test_every_section_shows_the_case_content(rendered, report_case):
         assert text.count(name) >= 2
     assert "editing_software" in text and "messenger_like" in text  # flags
     assert report_case.sha256["video/strike_original.mp4"] in text
-    assert "Group 1: 2 files of the same footage" in text
-    assert "a contains b (video, score 0.910)" in text and "4.00–7.00 s" in text
+    assert "Group 1: 2 files of the same footage" in text and "Group 2: 2 files of the same footage" in text
+    # The excerpt's match, as ingest's dedup step recorded it: shown with its relation, score and spans.
+    original = report_case.sha256["video/strike_original.mp4"]
+    record = json.loads((report_case.path / _record_path(report_case, original, "near-duplicates")).read_bytes())
+    excerpt = next(m for m in record["matches"] if "sha256:" + report_case.sha256["video/strike_excerpt.mp4"]
+                   in (m["a"], m["b"]))
+    assert f"{excerpt['relation'].replace('_', ' ')} (video, score {excerpt['score']:.3f})" in text
+    assert f"{excerpt['a_start_s']:.2f}–{excerpt['a_end_s']:.2f} s" in text
     assert "7.000 s (the reference's time at the query's 0 s)" in text  # the intercept match
     assert "squelch" in text and "1.200 s 1.380 s" in text  # a transmission of the clip
     assert "ingest of" in text and "&lt;b&gt;" not in text and "<b>note</b>" in text  # the note, as text
 
 
 def test_a_case_without_dedup_or_audio_records_says_so(tmp_path, alice):
-    case = build_case(tmp_path, alice, with_analyses=False)
+    case = build_case(tmp_path, alice, with_analyses=False, analyse=False)  # custody only
     rendered_ = render_report(read_case(case.path), verify_case(case.path))
     text = visible_text(rendered_.files["index.html"].decode())
     assert "no near-duplicate records: the dedup step has not been run" in text
@@ -188,3 +194,10 @@ def test_a_silent_audio_track_is_named_silent_not_drawn_black(tmp_path, alice):
     text = visible_text(html)
     assert "silence.wav, 0.00–2.00 s: the audio track is silent" in text
     assert "tone.wav, 0.00–2.00 s, peak -18 dBFS" in text and html.count("<img") == 1  # lavfi's sine: 1/8 full scale
+
+
+def _record_path(report_case, sha256: str, kind: str) -> str:
+    from forensics.custody.case import open_case
+
+    with open_case(report_case.path, report_case.key, create=False) as case:
+        return case.state.items[sha256].records[kind].path

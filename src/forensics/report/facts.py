@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from forensics.report.view import AUDIO, DEDUP, CaseView, ItemView
+from forensics.report.view import AUDIO, NEAR_DUPLICATES, CaseView, ItemView
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +141,10 @@ def _records(view: CaseView, kind: str) -> Iterable[tuple[ItemView, Mapping[str,
 
 
 def duplicate_groups(view: CaseView) -> list[list[Reference]]:
-    """Gives the groups of "same" footage the dedup records hold, each once, largest first."""
+    """Gives the groups of "same" footage the near-duplicates records hold, each once, largest first."""
     groups: dict[tuple[str, ...], list[Reference]] = {}
-    for _item, record in _records(view, DEDUP):
-        for group in record.get("groups") or ():
+    for _item, record in _records(view, NEAR_DUPLICATES):
+        for group in ([record["group"]] if record.get("group") else []) + list(record.get("groups") or ()):
             refs = [_ref(view, name) for name in group]
             key = tuple(sorted(r.item.sha256 if r.item else r.name for r in refs))
             if len(set(key)) > 1:
@@ -153,9 +153,9 @@ def duplicate_groups(view: CaseView) -> list[list[Reference]]:
 
 
 def duplicate_matches(view: CaseView) -> list[DuplicateMatch]:
-    """Gives every dedup match the records hold, each pair and relation once, best score first."""
+    """Gives every near-duplicate match the records hold, each pair and relation once, best score first."""
     seen: dict[tuple[str, str, str], DuplicateMatch] = {}
-    for _item, record in _records(view, DEDUP):
+    for _item, record in _records(view, NEAR_DUPLICATES):
         for m in record.get("matches") or ():
             a, b = _ref(view, m.get("a"), m.get("a_sha256")), _ref(view, m.get("b"), m.get("b_sha256"))
             match = DuplicateMatch(a, b, str(m.get("kind") or ""), str(m.get("relation") or ""),

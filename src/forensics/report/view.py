@@ -22,8 +22,9 @@ from forensics.custody.log import LogEntry, read_entries
 from forensics.custody.state import CaseState, DerivedFile, Item
 from forensics.errors import CaseInvalid
 
-# Record kinds written by the analysis steps (forensics.analyses and the dedup and audio steps).
-METADATA, FRAMES, DEDUP, AUDIO = "metadata", "frames", "dedup", "audio"
+# Record kinds written by the analysis steps (forensics.analyses): the dedup step's per-item hashes
+# ("dedup") and each item's group and matches ("near-duplicates"); the audio step's record.
+METADATA, FRAMES, DEDUP, NEAR_DUPLICATES, AUDIO = "metadata", "frames", "dedup", "near-duplicates", "audio"
 
 
 @dataclass(frozen=True, slots=True)
