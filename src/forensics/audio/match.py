@@ -1,0 +1,233 @@
+"""Finding a query's audio in the library: landmark votes, a fitted line of time, then the audio itself.
+
+1. The query's peaks are hashed at every speed of the grid and looked up; each hit votes for
+   (reference, speed, offset). 2. Bins with enough votes become candidates; their agreeing
+   landmarks give the speed and offset by a line fit (times in int64 frames and float64
+   seconds: no wrap-around in long recordings). 3. The query is resampled onto the
+   reference's clock and its per-frame bits compared with the reference's over the frames
+   where the reference has sound; the offset is refined below a frame by the shift that
+   agrees best (parabolic vertex of the agreement). Only a candidate whose bits agree far
+   beyond chance is a match, so unseen audio gives an empty list.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from forensics.audio.landmarks import SPEEDS, landmark_hashes
+from forensics.audio.library import Library, Postings
+from forensics.audio.spectrum import HOP, N_FFT, Features, analyse, band_changes, power_spectrum
+
+_BIT_NUMBERS = np.arange(16, dtype=np.uint16)
+# Bits of neighbouring frames are not independent (64 ms windows, 16 ms hop; 17 overlapping
+# bands): the z of a bit error rate is taken over this many bits per independent sample.
+_BITS_PER_SAMPLE = 16.0
+_COARSE_SHIFTS = np.arange(-160, 161, 32)  # samples tried around the landmark offset
+_FINE_SHIFTS = np.arange(-24, 25, 8)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Where a query's audio occurs in one reference; t_reference = offset_s + speed * t_query."""
+
+    reference: str
+    reference_sha256: str
+    reference_stream: int
+    offset_s: float  # reference time at the query's time zero
+    speed: float  # reference seconds per query second
+    score: float  # 1 - 2 x bit error rate over the verified frames: 0 chance, 1 identical
+    z: float  # how many standard deviations the agreement is beyond chance
+    votes: int  # landmarks agreeing in time and speed
+    query_start_s: float
+    query_end_s: float
+    reference_start_s: float
+    reference_end_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reference": self.reference, "reference_sha256": self.reference_sha256,
+                "reference_stream": self.reference_stream, "offset_s": round(self.offset_s, 4),
+                "speed": round(self.speed, 5), "score": round(self.score, 4), "z": round(self.z, 2),
+                "votes": self.votes, "query_start_s": round(self.query_start_s, 3),
+                "query_end_s": round(self.query_end_s, 3), "reference_start_s": round(self.reference_start_s, 3),
+                "reference_end_s": round(self.reference_end_s, 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Votes:
+    entries: NDArray[np.int64]
+    speed_idx: NDArray[np.int64]
+    offsets: NDArray[np.float64]  # reference frame minus scaled query frame
+    query_frames: NDArray[np.float64]  # anchor frame in the query, its own clock
+    ref_frames: NDArray[np.int64]
+
+
+def match_samples(library: Library, samples: NDArray[np.float32], sample_rate_hz: int, *,
+                  features: Features | None = None, fanout: int = 4, min_votes: int = 8, min_z: float = 2.0,
+                  max_candidates: int = 12, exclude_entries: frozenset[int] = frozenset()) -> list[Match]:
+    """Gives back the references in which `samples` occur, best first; empty when none does.
+
+    `fanout` is the query's landmarks per peak (more than the library's, to catch more);
+    `min_votes` the landmarks that must agree before the audio is compared; `min_z` how far
+    beyond chance the aligned bits must agree.
+    """
+    features = features if features is not None else analyse(samples, sample_rate_hz)
+    votes = _vote(library, features, sample_rate_hz, fanout)
+    matches: list[Match] = []
+    for entry, speed_idx, offset in _candidates(votes, min_votes, max_candidates, exclude_entries):
+        found = _verify(library, samples, sample_rate_hz, votes, entry, speed_idx, offset, min_votes, min_z)
+        if found is not None and not any(_same_place(found, m) for m in matches):
+            matches.append(found)
+    return sorted(matches, key=lambda m: -m.z)
+
+
+def _vote(library: Library, features: Features, rate_hz: int, fanout: int) -> _Votes:
+    hashes, anchors, peaks, speeds = [], [], [], []
+    for idx, speed in enumerate(SPEEDS):
+        h, t, a = landmark_hashes(features.peak_frames, features.peak_bins, rate_hz, speed=speed, fanout=fanout)
+        hashes.append(h)
+        anchors.append(t)
+        peaks.append(a)
+        speeds.append(np.full(h.size, idx, np.int64))
+    qh, qt, qa, qs = (np.concatenate(x) for x in (hashes, anchors, peaks, speeds))
+    post: Postings = library.lookup(np.unique(qh))
+    order = np.argsort(post.hashes, kind="stable")
+    p_hash, p_entry, p_frame = post.hashes[order], post.entries[order], post.frames[order]
+    lo = np.searchsorted(p_hash, qh, "left")
+    count = np.searchsorted(p_hash, qh, "right") - lo
+    qi = np.repeat(np.arange(qh.size), count)
+    starts = np.cumsum(count) - count
+    pi = np.arange(qi.size) - np.repeat(starts, count) + np.repeat(lo, count)
+    ref_frames = p_frame[pi]
+    return _Votes(p_entry[pi], qs[qi], ref_frames - qt[qi], features.peak_frames[qa[qi]], ref_frames)
+
+
+def _candidates(votes: _Votes, min_votes: int, limit: int,
+                exclude: frozenset[int]) -> list[tuple[int, int, float]]:
+    if votes.entries.size == 0:
+        return []
+    off = np.rint(votes.offsets).astype(np.int64)
+    base = off.min() - 1
+    # One int64 key per (reference, speed, offset frame); neighbours in offset are key +- 1.
+    width = int(off.max() - base) + 2
+    key = (votes.entries * len(SPEEDS) + votes.speed_idx) * width + (off - base)
+    keys, counts = np.unique(key, return_counts=True)
+    near = counts.copy()
+    for step in (-1, 1):
+        pos = np.searchsorted(keys, keys + step)
+        hit = (pos < keys.size) & (keys[np.minimum(pos, keys.size - 1)] == keys + step)
+        near[hit] += counts[pos[hit]]
+    chosen: list[tuple[int, int, float]] = []
+    for k in np.argsort(-near, kind="stable"):
+        if near[k] < min_votes or len(chosen) >= limit:
+            break
+        entry, rest = divmod(int(keys[k]), len(SPEEDS) * width)
+        speed_idx, offset = divmod(rest, width)
+        offset += int(base)
+        if entry in exclude:
+            continue
+        if any(e == entry and abs(o - offset) < 40 for e, _s, o in chosen):
+            continue
+        chosen.append((entry, speed_idx, float(offset)))
+    return chosen
+
+
+def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes: _Votes, entry: int,
+            speed_idx: int, offset: float, min_votes: int, min_z: float) -> Match | None:
+    inlier = ((votes.entries == entry) & (np.abs(votes.speed_idx - speed_idx) <= 1)
+              & (np.abs(votes.offsets - offset) <= 2.5))
+    pairs = np.unique(np.stack([votes.query_frames[inlier], votes.ref_frames[inlier].astype(np.float64)]), axis=1)
+    if pairs.shape[1] < min_votes:
+        return None
+    q, r = pairs
+    speed, intercept = _fit_line(q, r, SPEEDS[speed_idx])
+    residual = np.abs(r - (intercept + speed * q))
+    keep = residual <= 1.5
+    if keep.sum() < min_votes:
+        return None
+    q, r = q[keep], r[keep]
+    speed, intercept = _fit_line(q, r, speed)
+    # Reference seconds at query time zero, with frame times at the frames' centres.
+    offset_s = (intercept * HOP + N_FFT / 2 - speed * N_FFT / 2) / rate_hz
+    bits, level = library.frame_features(entry)
+    duration_q = len(samples) / rate_hz
+    q_start = max(0.0, (q.min() * HOP) / rate_hz - 0.5)
+    q_end = min(duration_q, (q.max() * HOP + N_FFT) / rate_hz + 0.5)
+    checked = _agreement(samples, rate_hz, bits, level, offset_s, speed, q_start, q_end)
+    if checked is None or checked[1] < min_z:
+        return None
+    shift_s, z, ber = checked
+    offset_s += shift_s
+    ref = library.reference(entry)
+    ref_dur = ref.duration_s
+    # The span both recordings share, within what the landmarks and the bits vouched for.
+    q_start = max(q_start, -offset_s / speed)
+    q_end = min(q_end, (ref_dur - offset_s) / speed)
+    q_start, q_end = float(q_start), float(q_end)
+    return Match(ref.path, ref.sha256, ref.stream_index, float(offset_s), float(speed), 1.0 - 2.0 * ber, z,
+                 int(keep.sum()), q_start, q_end, float(offset_s + speed * q_start), float(offset_s + speed * q_end))
+
+
+def _fit_line(q: NDArray[np.float64], r: NDArray[np.float64], speed: float) -> tuple[float, float]:
+    """Gives back (slope, intercept) of r against q; the grid speed when q spans too little to tell."""
+    if q.max() - q.min() >= 60:  # about a second of landmarks
+        slope, intercept = np.polyfit(q, r, 1)
+        if abs(slope - 1.0) <= 0.045:
+            return float(slope), float(intercept)
+    return speed, float(np.median(r - speed * q))
+
+
+def _agreement(samples: NDArray[np.float32], rate_hz: int, ref_bits: NDArray[np.uint16],
+               ref_level: NDArray[np.uint8], offset_s: float, speed: float, q_start_s: float,
+               q_end_s: float) -> tuple[float, float, float] | None:
+    """Gives back (best shift in s, its z, its bit error rate) of the query's bits against the reference's."""
+    r_first = max(0, math.ceil((offset_s + speed * q_start_s) * rate_hz / HOP))
+    r_last = min(len(ref_bits), int((offset_s + speed * q_end_s) * rate_hz - N_FFT) // HOP)
+    if r_last - r_first < 16:
+        return None
+    floor = np.percentile(ref_level, 10)
+    active = ref_level[r_first:r_last] >= floor + 16  # 8 dB above the reference's quiet: it has sound
+    if active.sum() < 16:
+        return None
+    target = ref_bits[r_first:r_last]
+
+    def score(shift: int) -> tuple[float, float]:
+        ref_pos = np.arange(r_first * HOP, (r_last - 1) * HOP + N_FFT, dtype=np.float64)
+        q_pos = (ref_pos - (offset_s * rate_hz + shift)) / speed
+        audio = np.interp(q_pos, np.arange(len(samples), dtype=np.float64), samples, left=0.0, right=0.0)
+        change = band_changes(power_spectrum(audio.astype(np.float32)), rate_hz)[:, : r_last - r_first]
+        n = change.shape[1]
+        ref_sign = ((target[None, :n] >> _BIT_NUMBERS[:, None]) & 1).astype(np.float32) * 2 - 1
+        agree = (np.sign(change) * ref_sign)[:, active[:n]]
+        weight = np.abs(change[:, active[:n]])
+        ber = float((agree < 0).mean())
+        # Bits weighed by how sure the query is of each: under noise the weak ones are the wrong ones.
+        z = float((agree * weight).sum() / math.sqrt((weight ** 2).sum() * _BITS_PER_SAMPLE + 1e-12))
+        return ber, z
+
+    tried = {int(s): score(int(s)) for s in _COARSE_SHIFTS}
+    best = max(tried, key=lambda s: tried[s][1])
+    for s in best + _FINE_SHIFTS:
+        if int(s) not in tried:
+            tried[int(s)] = score(int(s))
+    best = max(tried, key=lambda s: tried[s][1])
+    ber, z = tried[best]
+    shift = float(best)
+    left, right = tried.get(best - 8), tried.get(best + 8)
+    if left is not None and right is not None:
+        a, b, c = left[1], z, right[1]
+        denom = a - 2 * b + c
+        if denom < 0:
+            shift += 8.0 * float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5))
+    return shift / rate_hz, z, ber
+
+
+def _same_place(a: Match, b: Match) -> bool:
+    return a.reference_sha256 == b.reference_sha256 and a.reference_stream == b.reference_stream and \
+        abs(a.offset_s - b.offset_s) < 0.5
+
+

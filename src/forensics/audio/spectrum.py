@@ -1,0 +1,179 @@
+"""Short-time spectra of 8 kHz voice audio, and the three things fingerprints take from them.
+
+One STFT (512-point frames of 64 ms, a hop of 128 samples = 16 ms) gives: spectral peaks
+(the landmarks), 16 sub-band energy-difference bits per frame (Haitsma-Kalker style, for the
+aligned-audio check) and a voice-band level per frame (which frames hold sound at all).
+Long tracks are analysed in chunks with overlap, so memory stays flat however long they are;
+frame numbers are int64 throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+from forensics.errors import ParameterError
+
+N_FFT = 512
+HOP = 128
+LOW_HZ, HIGH_HZ = 300.0, 3400.0  # the radio voice band
+N_BANDS = 17  # 17 band energies give 16 difference bits per frame
+# A peak is the maximum of +-4 bins (+-62 Hz: narrower than the spacing of voice harmonics)
+# and +-3 frames (+-48 ms, about a phone's steady part).
+_PEAK_SPAN_BINS, _PEAK_SPAN_FRAMES = 9, 7
+# A peak must stand this far (dB) above the noise floor of its bin.
+_MIN_PEAK_DB = 6.0
+_CHUNK_FRAMES = 3750  # 60 s per STFT at 16 ms: bounded memory for recordings of many hours
+_MARGIN_FRAMES = 8  # context on each side of a chunk, for the peak neighbourhood and the bits' time step
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What fingerprints take from one track, frames counted from its first sample."""
+
+    sample_rate_hz: int
+    n_frames: int
+    peak_frames: NDArray[np.float64]  # (p,) frame position of each peak, sub-frame, ascending
+    peak_bins: NDArray[np.float32]  # (p,) FFT bin of each peak, sub-bin (15.625 Hz a bin at 8 kHz)
+    peak_strength_db: NDArray[np.float32]  # (p,) dB above the bin's noise floor
+    bits: NDArray[np.uint16]  # (n_frames,) sub-band energy-difference bits
+    level: NDArray[np.uint8]  # (n_frames,) voice-band level, 0.5 dB steps from -100 dB
+
+
+def frame_count(n_samples: int) -> int:
+    """Gives back how many whole STFT frames `n_samples` samples hold."""
+    return 0 if n_samples < N_FFT else 1 + (n_samples - N_FFT) // HOP
+
+
+def frame_time_s(frame: float | NDArray[np.float64], sample_rate_hz: int) -> float | NDArray[np.float64]:
+    """Gives back the time (s) of a frame's centre."""
+    return (np.asarray(frame, dtype=np.float64) * HOP + N_FFT / 2) / sample_rate_hz
+
+
+def voice_bins(sample_rate_hz: int) -> tuple[int, int]:
+    """Gives back the FFT bins [lo, hi) of the voice band."""
+    freqs = np.fft.rfftfreq(N_FFT, 1.0 / sample_rate_hz)
+    return int(np.searchsorted(freqs, LOW_HZ)), int(np.searchsorted(freqs, HIGH_HZ))
+
+
+def analyse(samples: NDArray[np.float32], sample_rate_hz: int, *, peaks_per_s: float = 18.0) -> Features:
+    """Gives back the peaks, bits and levels of a whole track.
+
+    `peaks_per_s` caps the landmarks kept in each second (the strongest), so a loud second
+    does not crowd out a quiet one and the library grows at a bounded rate.
+    """
+    if sample_rate_hz < 6800:
+        raise ParameterError(f"the voice band needs a sample rate of at least 6800 Hz, not {sample_rate_hz}")
+    n_frames = frame_count(len(samples))
+    parts: list[tuple[NDArray[np.float64], NDArray[np.float32], NDArray[np.float32]]] = []
+    bits = np.zeros(n_frames, np.uint16)
+    level = np.zeros(n_frames, np.uint8)
+    for first in range(0, n_frames, _CHUNK_FRAMES):
+        last = min(first + _CHUNK_FRAMES, n_frames)
+        lo = max(0, first - _MARGIN_FRAMES)
+        hi = min(n_frames, last + _MARGIN_FRAMES)
+        chunk = samples[lo * HOP: (hi - 1) * HOP + N_FFT]
+        power = power_spectrum(chunk)
+        keep = slice(first - lo, last - lo)
+        bits[first:last] = band_bits(power, sample_rate_hz)[keep]
+        level[first:last] = band_level(power, sample_rate_hz)[keep]
+        parts.append(_peaks(power, sample_rate_hz, lo, first, last, peaks_per_s))
+    if parts:
+        frames, bins_, strength = (np.concatenate(p) for p in zip(*parts))
+    else:
+        frames, bins_, strength = np.zeros(0), np.zeros(0, np.float32), np.zeros(0, np.float32)
+    return Features(sample_rate_hz, n_frames, frames, bins_, strength, bits, level)
+
+
+def power_spectrum(samples: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Gives back the power STFT (bins x frames) with the module's frame grid."""
+    if len(samples) < N_FFT:
+        return np.zeros((N_FFT // 2 + 1, 0), np.float32)
+    spec = np.abs(librosa.stft(samples, n_fft=N_FFT, hop_length=HOP, center=False, window="hann")) ** 2
+    return spec.astype(np.float32, copy=False)
+
+
+def band_level(power: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.uint8]:
+    """Gives back the voice-band level of each frame, 0.5 dB steps from -100 dB."""
+    lo, hi = voice_bins(sample_rate_hz)
+    db = 10.0 * np.log10(power[lo:hi].mean(axis=0) + 1e-10)
+    return np.clip(np.round((db + 100.0) * 2.0), 0, 255).astype(np.uint8)
+
+
+def band_bits(power: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.uint16]:
+    """Gives back 16 bits per frame: the signs of the band energies' differences across bands and time."""
+    weights = (1 << np.arange(N_BANDS - 1, dtype=np.uint32))[:, None]
+    return ((band_changes(power, sample_rate_hz) > 0).astype(np.uint32) * weights).sum(axis=0).astype(np.uint16)
+
+
+def band_changes(power: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.float32]:
+    """Gives back (16, frames): how each band's energy, less the next band's, changed since the frame before.
+
+    Their signs are the bits; their sizes say how sure each bit is, which the aligned-audio
+    check uses to weigh the bits of a noisy query.
+    """
+    energy = np.log(_band_matrix(sample_rate_hz) @ power + 1e-10)  # (bands, frames)
+    across = energy[:-1] - energy[1:]  # (16, frames)
+    change = np.zeros_like(across)
+    change[:, 1:] = across[:, 1:] - across[:, :-1]
+    return change
+
+
+_BANDS: dict[int, NDArray[np.float32]] = {}
+
+
+def _band_matrix(sample_rate_hz: int) -> NDArray[np.float32]:
+    if sample_rate_hz not in _BANDS:
+        freqs = np.fft.rfftfreq(N_FFT, 1.0 / sample_rate_hz)
+        edges = np.geomspace(LOW_HZ, HIGH_HZ, N_BANDS + 1)
+        matrix = np.zeros((N_BANDS, freqs.size), np.float32)
+        for band in range(N_BANDS):
+            matrix[band, (freqs >= edges[band]) & (freqs < edges[band + 1])] = 1.0
+        _BANDS[sample_rate_hz] = matrix
+    return _BANDS[sample_rate_hz]
+
+
+def _peaks(power: NDArray[np.float32], rate_hz: int, frame0: int, keep_from: int, keep_to: int,
+           peaks_per_s: float) -> tuple[NDArray[np.float64], NDArray[np.float32], NDArray[np.float32]]:
+    """Peaks of frames [keep_from, keep_to); `power`'s column 0 is frame `frame0`."""
+    lo, hi = voice_bins(rate_hz)
+    level_db = 10.0 * np.log10(power[lo:hi] + 1e-10)
+    # Whitening by each bin's floor makes the strongest peaks those of the voice, not of a steady
+    # engine hum or of the bins a codec happens to keep.
+    white = level_db - np.percentile(level_db, 25, axis=1, keepdims=True)
+    local_max = ndimage.maximum_filter(white, size=(_PEAK_SPAN_BINS, _PEAK_SPAN_FRAMES), mode="nearest")
+    is_peak = (white == local_max) & (white > _MIN_PEAK_DB)
+    is_peak[[0, -1], :] = False
+    is_peak[:, : max(keep_from - frame0, 1)] = False
+    is_peak[:, min(keep_to - frame0, white.shape[1] - 1):] = False
+    f_idx, t_idx = np.nonzero(is_peak)
+    empty = np.zeros(0), np.zeros(0, np.float32), np.zeros(0, np.float32)
+    if f_idx.size == 0:
+        return empty
+    strength = white[f_idx, t_idx]
+    # The strongest peaks of each second, so a quiet burst keeps its share of landmarks.
+    second = ((t_idx + frame0) * HOP) // rate_hz
+    order = np.lexsort((-strength, second))
+    ranked = second[order]
+    rank = np.arange(order.size) - np.searchsorted(ranked, ranked, side="left")
+    chosen = np.sort(order[rank < max(1, round(peaks_per_s))])
+    chosen = chosen[np.lexsort((f_idx[chosen], t_idx[chosen]))]
+    f_idx, t_idx, strength = f_idx[chosen], t_idx[chosen], strength[chosen]
+    # Parabolic interpolation: sub-bin frequency and sub-frame time, which speed changes need.
+    df = _vertex(level_db[f_idx - 1, t_idx], level_db[f_idx, t_idx], level_db[f_idx + 1, t_idx])
+    t_prev = np.maximum(t_idx - 1, 0)
+    t_next = np.minimum(t_idx + 1, level_db.shape[1] - 1)
+    dt = _vertex(level_db[f_idx, t_prev], level_db[f_idx, t_idx], level_db[f_idx, t_next])
+    frames = (t_idx + frame0).astype(np.float64) + dt
+    return frames, (f_idx + lo + df).astype(np.float32), strength.astype(np.float32)
+
+
+def _vertex(a: NDArray[np.float32], b: NDArray[np.float32], c: NDArray[np.float32]) -> NDArray[np.float32]:
+    denom = a - 2 * b + c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(denom < 0, 0.5 * (a - c) / denom, 0.0)
+    return np.clip(shift, -0.5, 0.5).astype(np.float32)
