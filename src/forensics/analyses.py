@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 METADATA = "metadata"
 FRAMES = "frames"
+AUDIO = "audio"
 _MEDIA = ("video", "image", "audio")
 
 
@@ -77,6 +78,69 @@ def record_frames(case: Case, items: Sequence[Item], *, progress: ProgressCallba
                             {"error": f"frame extraction failed unexpectedly ({type(ex).__name__}: {ex})"})
             continue
         case.add_record(item.stored.sha256, FRAMES, _store_frames(case, item.stored.sha256, frameset))
+    return len(todo)
+
+
+def record_audio(case: Case, items: Sequence[Item], *, library: Path | None = None,
+                 progress: ProgressCallback | None = None) -> int:
+    """Fingerprints and segments each audio or video item without an audio record; links items sharing a transmission.
+
+    The record of each new item lists its tracks' transmissions, its fingerprint (a derived
+    file), the items of the case it shares audio with (spans and offsets; items analysed in
+    earlier runs are searched too, their own records stay as they were) and, with `library`,
+    its matches in that intercept library.
+    """
+    todo = [i for i in items if AUDIO not in i.records and i.media_type in ("video", "audio")]
+    if not todo:
+        return 0
+    from forensics.audio.crossmatch import CrossMatcher
+    from forensics.audio.library import Library
+    from forensics.audio.search import fingerprint_file, match_fingerprinted
+    from forensics.audio.segments import segment_samples
+    from forensics.audio.spectrum import features_from_bytes, features_to_bytes
+
+    records: dict[str, dict[str, Any]] = {}
+    with CrossMatcher() as cross:
+        for item in case.state.items.values():  # what earlier runs fingerprinted
+            record = item.records.get(AUDIO)
+            for track in (json.loads((case.path / record.path).read_bytes()).get("tracks", []) if record else []):
+                data = (case.path / track["fingerprint"]).read_bytes()
+                cross.add(item.stored.sha256, item.receipts[0]["name"], track["stream_index"], features_from_bytes(data))
+        for done, item in enumerate(todo):
+            report(progress, done, 2 * len(todo), item.receipts[0]["name"], unit="recordings")
+            printed = fingerprint_file(case.path / item.stored.path, sha256=item.stored.sha256)
+            if printed.error is not None or printed.audio is None:
+                records[item.stored.sha256] = {"error": printed.error, "tracks": []}
+                continue
+            tracks = []
+            for track, features in zip(printed.audio.tracks, printed.features):
+                cross.add(item.stored.sha256, item.receipts[0]["name"], track.stream_index, features)
+                stored = case.add_derived(item.stored.sha256, features_to_bytes(features),
+                                          name=f"audio-fingerprint-{track.stream_index}.npz",
+                                          operation="audio.fingerprint", parameters={"stream_index": track.stream_index})
+                tracks.append({"stream_index": track.stream_index, "codec": track.codec,
+                               "source_rate_hz": track.source_rate_hz, "channels": track.channels,
+                               "duration_s": round(track.duration_s, 3), "fingerprint": stored.stored.path,
+                               "segments": [g.to_json() for g in segment_samples(track.samples, track.sample_rate_hz)]})
+            records[item.stored.sha256] = {"tracks": tracks, "notes": list(printed.audio.notes)}
+        external = Library(library, create=False) if library is not None else None
+        try:
+            # Decoded again rather than held: a case's recordings can be hours long, and decoding is fast.
+            for done, item in enumerate(todo):
+                report(progress, len(todo) + done, 2 * len(todo), item.receipts[0]["name"], unit="recordings")
+                record = records[item.stored.sha256]
+                if record["tracks"]:
+                    printed = fingerprint_file(case.path / item.stored.path, sha256=item.stored.sha256)
+                    assert printed.audio is not None
+                    record["links"] = [m.to_json() for m in cross.links(item.stored.sha256, printed.audio,
+                                                                         printed.features)]
+                    if external is not None:
+                        record["library"] = {"path": str(library), "matches": [
+                            m.to_json() for m in match_fingerprinted(external, printed)]}
+                case.add_record(item.stored.sha256, AUDIO, record)
+        finally:
+            if external is not None:
+                external.close()
     return len(todo)
 
 

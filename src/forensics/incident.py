@@ -55,7 +55,8 @@ def default_incident(sources: Sequence[Path]) -> str:
 
 def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, incident: str | None = None,
            note: str | None = None, bag_info: Mapping[str, str] | None = None,
-           progress: ProgressCallback | None = None, workers: int = 2, analyse: bool = True) -> IngestReport:
+           progress: ProgressCallback | None = None, workers: int = 2, analyse: bool = True,
+           audio_library: Path | None = None) -> IngestReport:
     """Takes every file under `sources` into the case at `case_path` (made when missing) and logs each step.
 
     Files already in the case under the same name, size and mtime are not read
@@ -63,7 +64,8 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
     cannot be taken in gets its own logged error; the rest go on. `workers`
     threads copy and hash ahead of the one that records, in the order found.
     With `analyse`, every media item of the incident that lacks them then gets
-    its metadata record and, for videos, its frames (see forensics.analyses).
+    its metadata record, for videos its frames, and for sound its audio record
+    (transmissions, fingerprint, links; matches in `audio_library` when given).
     """
     if not sources:
         raise ParameterError("name at least one source folder or file")
@@ -100,11 +102,13 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
         analysed = {}
         if analyse:
             # Imported here: the media stack costs a third of a second, which --custody-only never needs.
-            from forensics.analyses import FRAMES, METADATA, items_of, record_frames, record_metadata
+            from forensics.analyses import (AUDIO, FRAMES, METADATA, items_of, record_audio, record_frames,
+                                            record_metadata)
 
             items = items_of(case, incident)
             analysed = {METADATA: record_metadata(case, items, progress=progress),
-                        FRAMES: record_frames(case, items, progress=progress)}
+                        FRAMES: record_frames(case, items, progress=progress),
+                        AUDIO: record_audio(case, items, library=audio_library, progress=progress)}
         head = case.record("ingested", incident=incident, details={
             "sources": [received_name(os.fsencode(os.path.abspath(s)))["name"] for s in sources],
             "counts": {k: counts.get(k, 0) for k in OUTCOMES}, "bytes_copied": copied, "analysed": analysed,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ffmpeg
+from intercept_media import ffmpeg
 
 from forensics.audio.decode import decode_audio
 from forensics.errors import MediaError, MediaUnreadable

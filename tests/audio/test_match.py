@@ -9,7 +9,7 @@ from pathlib import Path
 import librosa
 import numpy as np
 import pytest
-from conftest import Intercepts, ffmpeg, write_wav
+from intercept_media import Intercepts, ffmpeg, intercepts, write_wav  # noqa: F401 - intercepts is a fixture
 from speech import RATE_HZ
 
 from forensics.audio.library import Library

@@ -99,10 +99,10 @@ class Library:
     def has_file(self, sha256: str) -> bool:
         return self._db.execute("SELECT 1 FROM entries WHERE sha256=?", (sha256,)).fetchone() is not None
 
-    def add(self, sha256: str, stream_index: int, path: str, features: Features, *, fanout: int = 3) -> bool:
-        """Adds one track's fingerprint; gives back False when the library already held it."""
+    def add(self, sha256: str, stream_index: int, path: str, features: Features, *, fanout: int = 3) -> int | None:
+        """Adds one track's fingerprint; gives back its entry number, None when the library already held it."""
         if self.has(sha256, stream_index):
-            return False
+            return None
         hashes, anchors, _ = landmark_hashes(features.peak_frames, features.peak_bins, features.sample_rate_hz,
                                              fanout=fanout)
         db = self._db
@@ -125,7 +125,7 @@ class Library:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return True
+        return entry
 
     def references(self) -> Iterator[Reference]:
         for row in self._db.execute("SELECT id, sha256, stream_index, path, duration_s, n_frames FROM entries"):

@@ -29,6 +29,7 @@ _BIT_NUMBERS = np.arange(16, dtype=np.uint16)
 _BITS_PER_SAMPLE = 16.0
 _COARSE_SHIFTS = np.arange(-160, 161, 32)  # samples tried around the landmark offset
 _FINE_SHIFTS = np.arange(-24, 25, 8)
+_STEP_SHIFTS = np.arange(-8, 9, 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,10 +159,9 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     q_start = max(0.0, (q.min() * HOP) / rate_hz - 0.5)
     q_end = min(duration_q, (q.max() * HOP + N_FFT) / rate_hz + 0.5)
     checked = _agreement(samples, rate_hz, bits, level, offset_s, speed, q_start, q_end)
-    if checked is None or checked[1] < min_z:
+    if checked is None or checked[2] < min_z:
         return None
-    shift_s, z, ber = checked
-    offset_s += shift_s
+    offset_s, speed, z, ber = checked
     ref = library.reference(entry)
     ref_dur = ref.duration_s
     # The span both recordings share, within what the landmarks and the bits vouched for.
@@ -183,47 +183,53 @@ def _fit_line(q: NDArray[np.float64], r: NDArray[np.float64], speed: float) -> t
 
 def _agreement(samples: NDArray[np.float32], rate_hz: int, ref_bits: NDArray[np.uint16],
                ref_level: NDArray[np.uint8], offset_s: float, speed: float, q_start_s: float,
-               q_end_s: float) -> tuple[float, float, float] | None:
-    """Gives back (best shift in s, its z, its bit error rate) of the query's bits against the reference's."""
+               q_end_s: float) -> tuple[float, float, float, float] | None:
+    """Gives back (offset_s, speed, z, bit error rate) of the best alignment near the landmarks' estimate."""
     r_first = max(0, math.ceil((offset_s + speed * q_start_s) * rate_hz / HOP))
     r_last = min(len(ref_bits), int((offset_s + speed * q_end_s) * rate_hz - N_FFT) // HOP)
     if r_last - r_first < 16:
         return None
-    floor = np.percentile(ref_level, 10)
-    active = ref_level[r_first:r_last] >= floor + 16  # 8 dB above the reference's quiet: it has sound
+    active = ref_level[r_first:r_last] >= np.percentile(ref_level, 10) + 16  # 8 dB above the quiet: sound
     if active.sum() < 16:
         return None
-    target = ref_bits[r_first:r_last]
+    n = r_last - r_first
+    ref_sign = ((ref_bits[None, r_first:r_last] >> _BIT_NUMBERS[:, None]) & 1).astype(np.float32) * 2 - 1
+    ref_sign = ref_sign[:, active]
+    ref_pos = np.arange(r_first * HOP, (r_last - 1) * HOP + N_FFT, dtype=np.float64)
+    query_pos = np.arange(len(samples), dtype=np.float64)
 
-    def score(shift: int) -> tuple[float, float]:
-        ref_pos = np.arange(r_first * HOP, (r_last - 1) * HOP + N_FFT, dtype=np.float64)
-        q_pos = (ref_pos - (offset_s * rate_hz + shift)) / speed
-        audio = np.interp(q_pos, np.arange(len(samples), dtype=np.float64), samples, left=0.0, right=0.0)
-        change = band_changes(power_spectrum(audio.astype(np.float32)), rate_hz)[:, : r_last - r_first]
-        n = change.shape[1]
-        ref_sign = ((target[None, :n] >> _BIT_NUMBERS[:, None]) & 1).astype(np.float32) * 2 - 1
-        agree = (np.sign(change) * ref_sign)[:, active[:n]]
-        weight = np.abs(change[:, active[:n]])
-        ber = float((agree < 0).mean())
+    def score(offset: float, speed: float) -> tuple[float, float]:
+        audio = np.interp((ref_pos - offset) / speed, query_pos, samples, left=0.0, right=0.0)
+        change = band_changes(power_spectrum(audio.astype(np.float32)), rate_hz)[:, :n][:, active]
+        agree = np.sign(change) * ref_sign
+        weight = np.abs(change)
         # Bits weighed by how sure the query is of each: under noise the weak ones are the wrong ones.
         z = float((agree * weight).sum() / math.sqrt((weight ** 2).sum() * _BITS_PER_SAMPLE + 1e-12))
-        return ber, z
+        return z, float((agree < 0).mean())
 
-    tried = {int(s): score(int(s)) for s in _COARSE_SHIFTS}
-    best = max(tried, key=lambda s: tried[s][1])
-    for s in best + _FINE_SHIFTS:
-        if int(s) not in tried:
-            tried[int(s)] = score(int(s))
-    best = max(tried, key=lambda s: tried[s][1])
-    ber, z = tried[best]
-    shift = float(best)
-    left, right = tried.get(best - 8), tried.get(best + 8)
-    if left is not None and right is not None:
-        a, b, c = left[1], z, right[1]
-        denom = a - 2 * b + c
-        if denom < 0:
-            shift += 8.0 * float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5))
-    return shift / rate_hz, z, ber
+    def best_shift(offset: float, speed: float, shifts: NDArray[np.int64]) -> tuple[float, float, float]:
+        tried = {float(offset + d): score(offset + d, speed) for d in shifts}
+        top = max(tried, key=lambda o: tried[o][0])
+        return top, *tried[top]
+
+    # Offsets in samples on the reference's clock; the shift search first, coarse then fine.
+    offset, z, ber = best_shift(offset_s * rate_hz, speed, _COARSE_SHIFTS)
+    offset, z, ber = best_shift(offset, speed, _FINE_SHIFTS)
+    # Speed: turned about the span's middle, where the offset is already right. A copy at its
+    # own speed is the common case, so exactly 1 wins unless another speed agrees clearly better.
+    pivot_s = (q_start_s + q_end_s) / 2
+    at_pivot = offset + speed * pivot_s * rate_hz
+    others = {round(speed + d, 4) for d in (-0.002, -0.001, 0.001, 0.002)} | ({1.0} if abs(speed - 1) < 0.005 else set())
+    for other in sorted(others - {speed}):
+        o, zo, bo = best_shift(at_pivot - other * pivot_s * rate_hz, other, _STEP_SHIFTS)
+        if zo > z * (0.99 if other == 1.0 else 1.01):
+            offset, speed, z, ber = o, other, zo, bo
+    # Below the 8-sample step: the vertex of the agreement around the best shift.
+    left, right = score(offset - 8, speed)[0], score(offset + 8, speed)[0]
+    denom = left - 2 * z + right
+    if denom < 0:
+        offset += 8.0 * float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5))
+    return offset / rate_hz, speed, z, ber
 
 
 def _same_place(a: Match, b: Match) -> bool:

@@ -87,7 +87,7 @@ def add_to_library(library: Library, printed: Fingerprinted, *, name: str | None
     assert printed.audio is not None
     for track, features in zip(printed.audio.tracks, printed.features):
         label = _label(name or printed.path, track.stream_index, len(printed.audio.tracks))
-        if library.add(printed.sha256, track.stream_index, name or printed.path, features):
+        if library.add(printed.sha256, track.stream_index, name or printed.path, features) is not None:
             added.append(label)
         else:
             already.append(label)

@@ -9,6 +9,7 @@ frame numbers are int64 throughout.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import librosa
@@ -177,3 +178,19 @@ def _vertex(a: NDArray[np.float32], b: NDArray[np.float32], c: NDArray[np.float3
     with np.errstate(divide="ignore", invalid="ignore"):
         shift = np.where(denom < 0, 0.5 * (a - c) / denom, 0.0)
     return np.clip(shift, -0.5, 0.5).astype(np.float32)
+
+
+def features_to_bytes(features: Features) -> bytes:
+    """Gives back the features as a compressed .npz, the same bytes for the same features."""
+    out = io.BytesIO()
+    np.savez_compressed(out, sample_rate_hz=np.int64(features.sample_rate_hz), n_frames=np.int64(features.n_frames),
+                        peak_frames=features.peak_frames, peak_bins=features.peak_bins,
+                        peak_strength_db=features.peak_strength_db, bits=features.bits, level=features.level)
+    return out.getvalue()
+
+
+def features_from_bytes(data: bytes) -> Features:
+    """Reads features written by features_to_bytes."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        return Features(int(z["sample_rate_hz"]), int(z["n_frames"]), z["peak_frames"], z["peak_bins"],
+                        z["peak_strength_db"], z["bits"], z["level"])

@@ -1,4 +1,7 @@
-"""Generated intercepts shared by the audio tests: a spotter's recording, its transmissions, a library."""
+"""Generated intercepts shared by the audio tests: a spotter's recording, its transmissions, a library.
+
+A module, not a conftest.py: tests/conftest.py is imported by name, and a second one would shadow it.
+"""
 
 from __future__ import annotations
 
