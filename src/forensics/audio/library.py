@@ -23,7 +23,7 @@ from forensics.audio.landmarks import landmark_hashes
 from forensics.audio.spectrum import HOP, N_FFT, Features
 from forensics.errors import ParameterError
 
-FORMAT = "forensics-audio-library/1"
+FORMAT = "forensics-audio-library/2"
 _LOOKUP_BATCH = 900  # below SQLite's oldest limit on bound parameters
 
 
@@ -62,7 +62,7 @@ class Library:
         except sqlite3.DatabaseError as ex:
             raise ParameterError(f"{path}: not an intercept library ({ex})") from ex
         self.path = path
-        self._frames: dict[int, tuple[NDArray[np.uint16], NDArray[np.uint8]]] = {}
+        self._frames: dict[int, tuple[NDArray[np.uint16], NDArray[np.uint16], NDArray[np.uint8]]] = {}
 
     def __enter__(self) -> Library:
         return self
@@ -85,7 +85,7 @@ class Library:
             CREATE TABLE IF NOT EXISTS entries (
                 id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, stream_index INTEGER NOT NULL, path TEXT NOT NULL,
                 sample_rate_hz INTEGER NOT NULL, duration_s REAL NOT NULL, n_frames INTEGER NOT NULL,
-                added_utc TEXT NOT NULL, bits BLOB NOT NULL, level BLOB NOT NULL, UNIQUE (sha256, stream_index));
+                added_utc TEXT NOT NULL, bits BLOB NOT NULL, harmonics BLOB NOT NULL, level BLOB NOT NULL, UNIQUE (sha256, stream_index));
             CREATE TABLE IF NOT EXISTS hashes (
                 hash INTEGER NOT NULL, entry INTEGER NOT NULL, frame INTEGER NOT NULL,
                 PRIMARY KEY (hash, entry, frame)) WITHOUT ROWID;
@@ -111,10 +111,11 @@ class Library:
             duration_s = features.n_frames * HOP / features.sample_rate_hz
             cur = db.execute(
                 "INSERT INTO entries (sha256, stream_index, path, sample_rate_hz, duration_s, n_frames, added_utc,"
-                " bits, level) VALUES (?,?,?,?,?,?,?,?,?)",
+                " bits, harmonics, level) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (sha256, stream_index, path, features.sample_rate_hz, duration_s, features.n_frames,
                  datetime.now(UTC).isoformat().replace("+00:00", "Z"),
                  zlib.compress(features.bits.astype("<u2").tobytes(), 6),
+                 zlib.compress(features.harmonics.astype("<u2").tobytes(), 6),
                  zlib.compress(features.level.tobytes(), 6)))
             entry = int(cur.lastrowid)
             frames = np.rint(anchors).astype(np.int64)
@@ -138,12 +139,13 @@ class Library:
             raise ParameterError(f"{self.path}: no reference number {entry}")
         return Reference(*row)
 
-    def frame_features(self, entry: int) -> tuple[NDArray[np.uint16], NDArray[np.uint8]]:
-        """Gives back the (bits, level) of every frame of one reference."""
+    def frame_features(self, entry: int) -> tuple[NDArray[np.uint16], NDArray[np.uint16], NDArray[np.uint8]]:
+        """Gives back the (band bits, harmonic bits, level) of every frame of one reference."""
         if entry not in self._frames:
-            bits, level = self._db.execute("SELECT bits, level FROM entries WHERE id=?", (entry,)).fetchone()
-            self._frames[entry] = (np.frombuffer(zlib.decompress(bits), "<u2").astype(np.uint16),
-                                   np.frombuffer(zlib.decompress(level), np.uint8))
+            row = self._db.execute("SELECT bits, harmonics, level FROM entries WHERE id=?", (entry,)).fetchone()
+            bits, harmonics, level = (zlib.decompress(blob) for blob in row)
+            self._frames[entry] = (np.frombuffer(bits, "<u2").astype(np.uint16),
+                                   np.frombuffer(harmonics, "<u2").astype(np.uint16), np.frombuffer(level, np.uint8))
         return self._frames[entry]
 
     def lookup(self, hashes: Iterable[int]) -> Postings:

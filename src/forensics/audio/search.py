@@ -15,7 +15,7 @@ from typing import Any
 
 from forensics.audio.decode import SAMPLE_RATE_HZ, AudioTracks, decode_audio
 from forensics.audio.library import Library
-from forensics.audio.match import Match, match_samples
+from forensics.audio.match import QUERY_PEAKS_PER_S, Match, match_samples
 from forensics.audio.spectrum import Features, analyse
 from forensics.errors import MediaError
 from forensics.progress import ProgressCallback, report
@@ -67,7 +67,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fingerprint_file(path: Path, *, sha256: str | None = None) -> Fingerprinted:
+def fingerprint_file(path: Path, *, sha256: str | None = None, peaks_per_s: float = 18.0) -> Fingerprinted:
     """Gives back the decoded audio and features of every track of a file; MediaError becomes `error`."""
     path = Path(path)
     try:
@@ -78,7 +78,8 @@ def fingerprint_file(path: Path, *, sha256: str | None = None) -> Fingerprinted:
         audio = decode_audio(path, sample_rate_hz=SAMPLE_RATE_HZ)
     except MediaError as ex:
         return Fingerprinted(str(path), digest, None, error=str(ex))
-    return Fingerprinted(str(path), digest, audio, tuple(analyse(t.samples, t.sample_rate_hz) for t in audio.tracks))
+    return Fingerprinted(str(path), digest, audio,
+                         tuple(analyse(t.samples, t.sample_rate_hz, peaks_per_s=peaks_per_s) for t in audio.tracks))
 
 
 def add_to_library(library: Library, printed: Fingerprinted, *, name: str | None = None) -> tuple[list[str], list[str]]:
@@ -132,7 +133,7 @@ def match_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCa
     results = []
     for done, path in enumerate(paths):
         report(progress, done, len(paths), str(path))
-        printed = fingerprint_file(path)
+        printed = fingerprint_file(path, peaks_per_s=QUERY_PEAKS_PER_S)
         if printed.error is not None:
             results.append(QueryResult(str(path), error=printed.error))
             continue

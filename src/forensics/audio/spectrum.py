@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
+from scipy import ndimage, signal
 
 from forensics.errors import ParameterError
 
@@ -23,6 +23,11 @@ N_FFT = 512
 HOP = 128
 LOW_HZ, HIGH_HZ = 300.0, 3400.0  # the radio voice band
 N_BANDS = 17  # 17 band energies give 16 difference bits per frame
+_HARMONIC_STEP_BINS, _HARMONIC_GAP_BINS = 4, 2
+# The bits compare band energies smoothed over 80 ms, 32 ms apart: a room's echo and a codec
+# smear the finer detail, and the bits must survive both.
+BITS_SMOOTH_FRAMES = 5
+BITS_STEP_FRAMES = 2
 # A peak is the maximum of +-4 bins (+-62 Hz: narrower than the spacing of voice harmonics)
 # and +-3 frames (+-48 ms, about a phone's steady part).
 _PEAK_SPAN_BINS, _PEAK_SPAN_FRAMES = 9, 7
@@ -42,6 +47,7 @@ class Features:
     peak_bins: NDArray[np.float32]  # (p,) FFT bin of each peak, sub-bin (15.625 Hz a bin at 8 kHz)
     peak_strength_db: NDArray[np.float32]  # (p,) dB above the bin's noise floor
     bits: NDArray[np.uint16]  # (n_frames,) sub-band energy-difference bits
+    harmonics: NDArray[np.uint16]  # (n_frames,) fine-spectrum bits: where the voice's harmonics lie
     level: NDArray[np.uint8]  # (n_frames,) voice-band level, 0.5 dB steps from -100 dB
 
 
@@ -72,6 +78,7 @@ def analyse(samples: NDArray[np.float32], sample_rate_hz: int, *, peaks_per_s: f
     n_frames = frame_count(len(samples))
     parts: list[tuple[NDArray[np.float64], NDArray[np.float32], NDArray[np.float32]]] = []
     bits = np.zeros(n_frames, np.uint16)
+    harmonics = np.zeros(n_frames, np.uint16)
     level = np.zeros(n_frames, np.uint8)
     for first in range(0, n_frames, _CHUNK_FRAMES):
         last = min(first + _CHUNK_FRAMES, n_frames)
@@ -81,21 +88,33 @@ def analyse(samples: NDArray[np.float32], sample_rate_hz: int, *, peaks_per_s: f
         power = power_spectrum(chunk)
         keep = slice(first - lo, last - lo)
         bits[first:last] = band_bits(power, sample_rate_hz)[keep]
+        harmonics[first:last] = to_bits(harmonic_changes(power, sample_rate_hz))[keep]
         level[first:last] = band_level(power, sample_rate_hz)[keep]
         parts.append(_peaks(power, sample_rate_hz, lo, first, last, peaks_per_s))
     if parts:
         frames, bins_, strength = (np.concatenate(p) for p in zip(*parts))
     else:
         frames, bins_, strength = np.zeros(0), np.zeros(0, np.float32), np.zeros(0, np.float32)
-    return Features(sample_rate_hz, n_frames, frames, bins_, strength, bits, level)
+    return Features(sample_rate_hz, n_frames, frames, bins_, strength, bits, harmonics, level)
 
 
 def power_spectrum(samples: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Gives back the power STFT (bins x frames) with the module's frame grid."""
-    if len(samples) < N_FFT:
+    """Gives back the power STFT (bins x frames; a transposed view of frames x bins) on the module's frame grid.
+
+    The same numbers as librosa.stft(center=False, window="hann"), with librosa's framing and
+    NumPy's FFT called directly: the aligned-audio check calls this dozens of times a query,
+    and stft's own checks and padding cost more than the transform on 10 s of 8 kHz audio.
+    """
+    n = frame_count(len(samples))
+    if n == 0:
         return np.zeros((N_FFT // 2 + 1, 0), np.float32)
-    spec = np.abs(librosa.stft(samples, n_fft=N_FFT, hop_length=HOP, center=False, window="hann")) ** 2
-    return spec.astype(np.float32, copy=False)
+    frames = librosa.util.frame(np.ascontiguousarray(samples, np.float32), frame_length=N_FFT, hop_length=HOP,
+                                axis=0)[:n]
+    spec = np.fft.rfft(frames * _WINDOW, axis=1)
+    return (spec.real ** 2 + spec.imag ** 2).astype(np.float32).T
+
+
+_WINDOW = signal.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
 
 
 def band_level(power: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.uint8]:
@@ -107,8 +126,27 @@ def band_level(power: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.ui
 
 def band_bits(power: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.uint16]:
     """Gives back 16 bits per frame: the signs of the band energies' differences across bands and time."""
-    weights = (1 << np.arange(N_BANDS - 1, dtype=np.uint32))[:, None]
-    return ((band_changes(power, sample_rate_hz) > 0).astype(np.uint32) * weights).sum(axis=0).astype(np.uint16)
+    return to_bits(band_changes(power, sample_rate_hz))
+
+
+def to_bits(changes: NDArray[np.float32]) -> NDArray[np.uint16]:
+    """Gives back one 16-bit word per frame from (16, frames) values: bit j set where row j is positive."""
+    weights = (1 << np.arange(16, dtype=np.uint32))[:, None]
+    return ((changes > 0).astype(np.uint32) * weights).sum(axis=0).astype(np.uint16)
+
+
+def harmonic_changes(power: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.float32]:
+    """Gives back (16, frames): log power at 16 bins from 300 Hz, 62 Hz apart, less that 31 Hz above each.
+
+    Band energies cannot tell one take of a phrase from another by the same voice; the
+    harmonics of that voice's pitch, resolved below 1.3 kHz, can: another take at another
+    pitch puts them elsewhere, while a copy keeps them where they were.
+    """
+    lo = voice_bins(sample_rate_hz)[0]
+    at = lo + _HARMONIC_STEP_BINS * np.arange(16)
+    level = np.log(power[lo: at[-1] + _HARMONIC_GAP_BINS + 1] + 1e-10)
+    level = ndimage.uniform_filter1d(level, 3, axis=1, mode="nearest")  # 48 ms: a codec's frame of noise
+    return level[at - lo] - level[at - lo + _HARMONIC_GAP_BINS]
 
 
 def band_changes(power: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.float32]:
@@ -117,25 +155,27 @@ def band_changes(power: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.
     Their signs are the bits; their sizes say how sure each bit is, which the aligned-audio
     check uses to weigh the bits of a noisy query.
     """
-    energy = np.log(_band_matrix(sample_rate_hz) @ power + 1e-10)  # (bands, frames)
+    edges = _band_edges(sample_rate_hz)
+    # Sums over each band's bins of the frames x bins layout power_spectrum's FFT leaves in
+    # memory; no BLAS call, which costs more to start than this work on a busy machine.
+    energy = np.log(np.add.reduceat(power.T[:, edges[0]:edges[-1]], edges[:-1] - edges[0], axis=1).T + 1e-10)
+    energy = ndimage.uniform_filter1d(energy, BITS_SMOOTH_FRAMES, axis=1, mode="nearest")
     across = energy[:-1] - energy[1:]  # (16, frames)
     change = np.zeros_like(across)
-    change[:, 1:] = across[:, 1:] - across[:, :-1]
+    d = BITS_STEP_FRAMES
+    change[:, d:] = across[:, d:] - across[:, :-d]
     return change
 
 
-_BANDS: dict[int, NDArray[np.float32]] = {}
+_EDGES: dict[int, NDArray[np.int64]] = {}
 
 
-def _band_matrix(sample_rate_hz: int) -> NDArray[np.float32]:
-    if sample_rate_hz not in _BANDS:
+def _band_edges(sample_rate_hz: int) -> NDArray[np.int64]:
+    """Gives back the first FFT bin of each band and the end of the last: log-spaced over the voice band."""
+    if sample_rate_hz not in _EDGES:
         freqs = np.fft.rfftfreq(N_FFT, 1.0 / sample_rate_hz)
-        edges = np.geomspace(LOW_HZ, HIGH_HZ, N_BANDS + 1)
-        matrix = np.zeros((N_BANDS, freqs.size), np.float32)
-        for band in range(N_BANDS):
-            matrix[band, (freqs >= edges[band]) & (freqs < edges[band + 1])] = 1.0
-        _BANDS[sample_rate_hz] = matrix
-    return _BANDS[sample_rate_hz]
+        _EDGES[sample_rate_hz] = np.searchsorted(freqs, np.geomspace(LOW_HZ, HIGH_HZ, N_BANDS + 1))
+    return _EDGES[sample_rate_hz]
 
 
 def _peaks(power: NDArray[np.float32], rate_hz: int, frame0: int, keep_from: int, keep_to: int,
@@ -185,7 +225,8 @@ def features_to_bytes(features: Features) -> bytes:
     out = io.BytesIO()
     np.savez_compressed(out, sample_rate_hz=np.int64(features.sample_rate_hz), n_frames=np.int64(features.n_frames),
                         peak_frames=features.peak_frames, peak_bins=features.peak_bins,
-                        peak_strength_db=features.peak_strength_db, bits=features.bits, level=features.level)
+                        peak_strength_db=features.peak_strength_db, bits=features.bits,
+                        harmonics=features.harmonics, level=features.level)
     return out.getvalue()
 
 
@@ -193,4 +234,4 @@ def features_from_bytes(data: bytes) -> Features:
     """Reads features written by features_to_bytes."""
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         return Features(int(z["sample_rate_hz"]), int(z["n_frames"]), z["peak_frames"], z["peak_bins"],
-                        z["peak_strength_db"], z["bits"], z["level"])
+                        z["peak_strength_db"], z["bits"], z["harmonics"], z["level"])
