@@ -31,6 +31,8 @@ _LAZY = {
     "MediaRecord": "forensics.media.metadata",
     "media_files": "forensics.media.probe", "probe_many": "forensics.media.probe", "probe_media": "forensics.media.probe",
     "display_rotation_deg": "forensics.media.rotation",
+    "decode_audio": "forensics.audio.decode", "segment_samples": "forensics.audio.segments",
+    "index_paths": "forensics.audio.search", "match_paths": "forensics.audio.search",
 }
 
 
@@ -70,18 +72,22 @@ __all__ = [
     "TimestampError",
     "VerifyReport",
     "contact_sheet",
+    "decode_audio",
     "display_rotation_deg",
     "encode_image",
     "extract_frames",
+    "index_paths",
     "ingest",
     "key_for",
     "load_key",
+    "match_paths",
     "media_files",
     "new_key",
     "open_case",
     "probe_many",
     "probe_media",
     "seal_case",
+    "segment_samples",
     "thumbnail",
     "verify_case",
 ]

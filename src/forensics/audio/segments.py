@@ -40,7 +40,7 @@ class Segment:
 
 
 def segment_samples(samples: NDArray[np.float32], sample_rate_hz: int, *, max_pause_s: float = 0.7,
-                    min_speech_s: float = 0.25, max_tail_s: float = 0.6, sound_db: float = 6.0,
+                    min_speech_s: float = 0.25, max_tail_s: float = 0.8, sound_db: float = 6.0,
                     max_voiced_flatness: float = 0.3) -> tuple[Segment, ...]:
     """Gives back the labelled segments covering the whole recording, in time order.
 
