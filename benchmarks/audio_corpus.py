@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from scipy import signal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "audio"))
-from speech import radio, say, syllables  # noqa: E402 - the tests' synthesiser, shared
+from speech import radio, say, syllables, write_wav  # noqa: E402 - the tests' synthesiser, shared
 
 RATE_HZ = 16000
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -187,16 +187,6 @@ def in_video(samples: NDArray[np.float64], dest: Path, rng: np.random.Generator,
                     str(dest)], check=True)
     wav.unlink()
     return dest, at
-
-
-def write_wav(path: Path, samples: NDArray[np.float64], rate_hz: int = RATE_HZ) -> Path:
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate_hz)
-        w.writeframes(pcm.tobytes())
-    return path
 
 
 def read_wav(path: Path) -> tuple[int, NDArray[np.float32]]:

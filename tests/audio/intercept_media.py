@@ -6,7 +6,6 @@ A module, not a conftest.py: tests/conftest.py is imported by name, and a second
 from __future__ import annotations
 
 import subprocess
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,23 +13,13 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from speech import RATE_HZ, radio, recording, say, syllables
+from speech import radio, recording, say, syllables, write_wav
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def ffmpeg(*arguments: str) -> None:
     subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *arguments], check=True)
-
-
-def write_wav(path: Path, samples: NDArray[np.float32], rate_hz: int = RATE_HZ) -> Path:
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate_hz)
-        w.writeframes(pcm.tobytes())
-    return path
 
 
 @dataclass(frozen=True)

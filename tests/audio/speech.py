@@ -8,6 +8,9 @@ phrase can be said again with another voice, pitch and rate (the hard negatives)
 
 from __future__ import annotations
 
+import wave
+from pathlib import Path
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
@@ -98,3 +101,14 @@ def recording(rng: np.random.Generator, transmissions: list[NDArray[np.float32]]
         at += tx.size
     parts.append(rng.standard_normal(int(gap_s[0] * rate_hz)) * 10 ** (floor_db / 20))
     return np.concatenate(parts).astype(np.float32), spans
+
+
+def write_wav(path: Path, samples: NDArray[np.floating], rate_hz: int = RATE_HZ) -> Path:
+    """Writes samples in [-1, 1] as mono 16-bit PCM; gives back the path."""
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate_hz)
+        w.writeframes(pcm.tobytes())
+    return path

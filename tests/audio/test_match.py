@@ -9,8 +9,8 @@ from pathlib import Path
 import librosa
 import numpy as np
 import pytest
-from intercept_media import Intercepts, ffmpeg, intercepts, write_wav  # noqa: F401 - intercepts is a fixture
-from speech import RATE_HZ
+from intercept_media import Intercepts, ffmpeg, intercepts  # noqa: F401 - intercepts is a fixture
+from speech import RATE_HZ, write_wav
 
 from forensics.audio.library import Library
 from forensics.audio.search import index_paths, match_paths
