@@ -13,8 +13,7 @@ from rich.table import Table
 from forensics.audio.decode import decode_audio
 from forensics.audio.library import Library
 from forensics.audio.match import match_samples
-from forensics.audio.search import QueryResult, index_paths, match_paths
-from forensics.audio.segments import segment_samples
+from forensics.audio.search import QueryResult, index_paths, match_paths, track_summary
 from forensics.errors import MediaError
 from forensics.media.probe import media_files
 from forensics.progress import report
@@ -55,10 +54,7 @@ def segments(paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
             except MediaError as ex:
                 results.append({"path": str(path), "error": str(ex)})
                 continue
-            results.append({"path": str(path), "tracks": [
-                {"stream_index": t.stream_index, "duration_s": round(t.duration_s, 3),
-                 "segments": [s.to_json() for s in segment_samples(t.samples, t.sample_rate_hz)]}
-                for t in audio.tracks]})
+            results.append({"path": str(path), "tracks": [track_summary(t) for t in audio.tracks]})
     if as_json:
         emit_json({"results": results})
     else:

@@ -95,8 +95,7 @@ def record_audio(case: Case, items: Sequence[Item], *, library: Path | None = No
         return 0
     from forensics.audio.crossmatch import CrossMatcher
     from forensics.audio.library import Library
-    from forensics.audio.search import fingerprint_file, match_fingerprinted
-    from forensics.audio.segments import segment_samples
+    from forensics.audio.search import fingerprint_file, match_fingerprinted, track_summary
     from forensics.audio.spectrum import features_from_bytes, features_to_bytes
 
     records: dict[str, dict[str, Any]] = {}
@@ -104,8 +103,8 @@ def record_audio(case: Case, items: Sequence[Item], *, library: Path | None = No
         for item in case.state.items.values():  # what earlier runs fingerprinted
             record = item.records.get(AUDIO)
             for track in (json.loads((case.path / record.path).read_bytes()).get("tracks", []) if record else []):
-                data = (case.path / track["fingerprint"]).read_bytes()
-                cross.add(item.stored.sha256, item.receipts[0]["name"], track["stream_index"], features_from_bytes(data))
+                features = features_from_bytes((case.path / track["fingerprint"]).read_bytes())
+                cross.add(item.stored.sha256, item.receipts[0]["name"], track["stream_index"], features)
         for done, item in enumerate(todo):
             report(progress, done, 2 * len(todo), item.receipts[0]["name"], unit="recordings")
             printed = fingerprint_file(case.path / item.stored.path, sha256=item.stored.sha256)
@@ -118,10 +117,7 @@ def record_audio(case: Case, items: Sequence[Item], *, library: Path | None = No
                 stored = case.add_derived(item.stored.sha256, features_to_bytes(features),
                                           name=f"audio-fingerprint-{track.stream_index}.npz",
                                           operation="audio.fingerprint", parameters={"stream_index": track.stream_index})
-                tracks.append({"stream_index": track.stream_index, "codec": track.codec,
-                               "source_rate_hz": track.source_rate_hz, "channels": track.channels,
-                               "duration_s": round(track.duration_s, 3), "fingerprint": stored.stored.path,
-                               "segments": [g.to_json() for g in segment_samples(track.samples, track.sample_rate_hz)]})
+                tracks.append({**track_summary(track), "fingerprint": stored.stored.path})
             records[item.stored.sha256] = {"tracks": tracks, "notes": list(printed.audio.notes)}
         external = Library(library, create=False) if library is not None else None
         try:

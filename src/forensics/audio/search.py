@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forensics.audio.decode import SAMPLE_RATE_HZ, AudioTracks, decode_audio
+from forensics.audio.decode import SAMPLE_RATE_HZ, AudioTrack, AudioTracks, decode_audio
 from forensics.audio.library import Library
 from forensics.audio.match import QUERY_PEAKS_PER_S, Match, match_samples
+from forensics.audio.segments import segment_samples
 from forensics.audio.spectrum import Features, analyse
 from forensics.errors import MediaError
 from forensics.progress import ProgressCallback, report
@@ -140,6 +141,13 @@ def match_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCa
         results.append(QueryResult(str(path), match_fingerprinted(library, printed, **options)))
     report(progress, len(paths), len(paths), "")
     return results
+
+
+def track_summary(track: AudioTrack) -> dict[str, Any]:
+    """Gives back what a track is (codec, rates, duration) and its labelled segments, as JSON."""
+    return {"stream_index": track.stream_index, "codec": track.codec, "source_rate_hz": track.source_rate_hz,
+            "channels": track.channels, "duration_s": round(track.duration_s, 3),
+            "segments": [s.to_json() for s in segment_samples(track.samples, track.sample_rate_hz)]}
 
 
 def _label(path: str, stream: int, n_tracks: int) -> str:
