@@ -33,6 +33,7 @@ _BITS_PER_SAMPLE = 16.0
 _COARSE_SHIFTS = np.arange(-160, 161, 32)  # samples tried around the landmark offset
 _FINE_SHIFTS = np.arange(-24, 25, 8)
 _STEP_SHIFTS = np.arange(-8, 9, 8)
+_MAX_CHECK_S = 12.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +172,12 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     duration_q = len(samples) / rate_hz
     q_start = max(0.0, (q.min() * HOP) / rate_hz - 0.5)
     q_end = min(duration_q, (q.max() * HOP + N_FFT) / rate_hz + 0.5)
-    checked = _agreement(samples, rate_hz, bits, harmonics, level, offset_s, speed, q_start, q_end, min_z)
+    # The audio is compared over at most _MAX_CHECK_S around the middle of the agreeing landmarks:
+    # enough for the statistics, and an hour-long query costs no more than a short one.
+    middle = float(np.median(q)) * HOP / rate_hz
+    check_start = max(q_start, min(middle - _MAX_CHECK_S / 2, q_end - _MAX_CHECK_S))
+    check_end = min(q_end, check_start + _MAX_CHECK_S)
+    checked = _agreement(samples, rate_hz, bits, harmonics, level, offset_s, speed, check_start, check_end, min_z)
     if checked is None or checked[2] < min_z or checked[4] < min_harmonic_z:
         return None
     offset_s, speed, z, ber, z_harmonic = checked
