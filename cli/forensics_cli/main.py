@@ -31,6 +31,7 @@ class LazyGroup(click.Group):
 
 
 COMMANDS = {name: f"forensics_cli.{name}" for name in (
+    "audio",
     "batch",
     "dedup",
     "export",

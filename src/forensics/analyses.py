@@ -22,15 +22,15 @@ from typing import Any
 
 from forensics.custody.case import Case
 from forensics.custody.state import Item
-from forensics.file_analysis import (DEDUP, FRAMES, METADATA, STEPS, FileJob, FileResults, StepResult,
+from forensics.file_analysis import (AUDIO, DEDUP, FRAMES, METADATA, STEPS, FileJob, FileResults, StepResult,
                                      analyse_file, applicable_steps)
 from forensics.progress import ProgressCallback, report
 from forensics.runners import Runner, thread_runner
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEDUP", "FRAMES", "METADATA", "NEAR_DUPLICATES", "STEPS", "analyse_items", "items_of", "jobs_for",
-           "record_near_duplicates"]
+__all__ = ["AUDIO", "DEDUP", "FRAMES", "METADATA", "NEAR_DUPLICATES", "STEPS", "analyse_items", "items_of",
+           "jobs_for", "record_audio_links", "record_near_duplicates"]
 
 NEAR_DUPLICATES = "near-duplicates"  # an item's group of the same footage, and its matches, in this case
 
@@ -53,27 +53,79 @@ def jobs_for(case: Case, items: Sequence[Item]) -> list[FileJob]:
 
 
 def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = None,
-                  progress: ProgressCallback | None = None) -> dict[str, int]:
+                  audio_library: Path | None = None, progress: ProgressCallback | None = None) -> dict[str, int]:
     """Runs every missing step on the items and records the results; gives back records made per step.
 
     `runner` says where the work runs (threads of this process when None). Results
     are recorded in the items' order whatever order they finish in, with at most a
-    few jobs per worker in flight, so memory stays bounded on any folder.
+    few jobs per worker in flight, so memory stays bounded on any folder. Then the
+    steps that look across the case: near-duplicates, and the links between files
+    that share a transmission (and their matches in `audio_library`, when given).
     """
     made: Counter[str] = Counter({s: 0 for s in STEPS})
     jobs = jobs_for(case, items)
+    held: list[tuple[str, dict[str, Any], dict[str, Any]]] = []  # audio records, written once linked
     if jobs:
         with nullcontext(runner) if runner is not None else thread_runner() as run:
             for done, results in enumerate(_results_in_order(run, jobs)):
                 report(progress, done, len(jobs), jobs[done].name, unit="analyses")
                 for result in results.results:
-                    record_result(case, results, result)
+                    if result.step == AUDIO:
+                        held.append((results.sha256, _with_derived(case, results, result),
+                                     _performed_on(results, result)))
+                    else:
+                        record_result(case, results, result)
                     made[result.step] += 1
             report(progress, len(jobs), len(jobs), "", unit="analyses")
     # Worked out again on every run, so a run killed after the hashing leaves nothing undone.
     if any(DEDUP in item.records for item in case.state.items.values()):
         record_near_duplicates(case)
+    if held:
+        record_audio_links(case, held, library=audio_library)
     return dict(made)
+
+
+def record_audio_links(case: Case, held: Sequence[tuple[str, dict[str, Any], dict[str, Any]]], *,
+                       library: Path | None = None) -> None:
+    """Adds to each new audio record the files of the case it shares a transmission with, then records it.
+
+    `held` is (sha256, record, performed_on) of each item fingerprinted in this run;
+    items fingerprinted by earlier runs are searched too, their own records stay as
+    they were. With `library`, each new item's matches in that intercept library are
+    added. A run killed before this leaves the fingerprints stored and the records
+    unwritten: the next run fingerprints again (the same bytes, stored once) and links.
+    """
+    from forensics.audio.crossmatch import CrossMatcher
+    from forensics.audio.library import Library
+    from forensics.audio.search import fingerprint_file, match_fingerprinted
+    from forensics.audio.spectrum import features_from_bytes
+
+    def tracks_of(sha256: str, record: dict[str, Any]) -> None:
+        name = case.state.items[sha256].receipts[0]["name"]
+        for track in record.get("tracks") or ():
+            cross.add(sha256, name, track["stream_index"], features_from_bytes((case.path / track["fingerprint"]).read_bytes()))
+
+    with CrossMatcher() as cross:
+        for item in case.state.items.values():  # what earlier runs fingerprinted
+            if AUDIO in item.records:
+                tracks_of(item.stored.sha256, json.loads((case.path / item.records[AUDIO].path).read_bytes()))
+        for sha256, record, _ in held:
+            tracks_of(sha256, record)
+        external = Library(library, create=False) if library is not None else None
+        try:
+            for sha256, record, performed_on in held:
+                if record.get("tracks"):
+                    # Decoded again rather than held: a case's recordings can be hours long.
+                    printed = fingerprint_file(case.path / case.state.items[sha256].stored.path, sha256=sha256)
+                    if printed.audio is not None:
+                        record["links"] = [m.to_json() for m in cross.links(sha256, printed.audio, printed.features)]
+                        if external is not None:
+                            record["library"] = {"path": str(library), "matches": [
+                                m.to_json() for m in match_fingerprinted(external, printed)]}
+                case.add_record(sha256, AUDIO, record, performed_on=performed_on)
+        finally:
+            if external is not None:
+                external.close()
 
 
 def record_near_duplicates(case: Case) -> int:
@@ -140,13 +192,22 @@ def _results_in_order(run: Runner, jobs: Sequence[FileJob]) -> Iterator[FileResu
 def record_result(case: Case, results: FileResults, result: StepResult) -> None:
     """Stores one step's derived files, then its record naming them; both logged with the worker that made
     them, and the record with how long the step took there."""
+    record = _with_derived(case, results, result)
+    case.add_record(results.sha256, result.step, record, performed_on=_performed_on(results, result))
+
+
+def _with_derived(case: Case, results: FileResults, result: StepResult) -> dict[str, Any]:
+    """Stores the step's derived files; gives back its record with their paths filled in."""
     record = json.loads(json.dumps(result.record))  # a private copy, to fill in the derived paths
     for out in result.derived:
         stored = case.add_derived(results.sha256, out.data, name=out.name, operation=out.operation,
                                   parameters=out.parameters, performed_on=results.performed_on)
         _place(record, out.slot, stored.stored.path, stored.stored.sha256)
-    case.add_record(results.sha256, result.step, record,
-                    performed_on={**results.performed_on, "elapsed_s": round(result.elapsed_s, 3)})
+    return record
+
+
+def _performed_on(results: FileResults, result: StepResult) -> dict[str, Any]:
+    return {**results.performed_on, "elapsed_s": round(result.elapsed_s, 3)}
 
 
 def _place(record: dict[str, Any], slot: tuple[str | int, ...], path: str, sha256: str) -> None:

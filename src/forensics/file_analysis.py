@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 METADATA = "metadata"
 FRAMES = "frames"
 DEDUP = "dedup"  # an item's perceptual hashes (forensics.dedup.media_hashes.MediaHashes.to_json)
-STEPS = (METADATA, FRAMES, DEDUP)  # in the order they run: later steps read what earlier ones found
+AUDIO = "audio"  # an item's sound tracks: transmissions and fingerprint files (links are added by analyses)
+STEPS = (METADATA, FRAMES, DEDUP, AUDIO)  # in the order they run: later steps read what earlier ones found
 _MEDIA = ("video", "image", "audio")
 
 
@@ -110,7 +111,8 @@ def applicable_steps(media_type: str) -> tuple[str, ...]:
     if media_type not in _MEDIA:
         return ()
     return tuple(s for s in STEPS if (s != FRAMES or media_type == "video")
-                 and (s != DEDUP or media_type in ("image", "video")))
+                 and (s != DEDUP or media_type in ("image", "video"))
+                 and (s != AUDIO or media_type in ("video", "audio")))
 
 
 def _metadata(job: FileJob, media_type: str) -> StepResult:
@@ -163,6 +165,23 @@ def _dedup(job: FileJob, media_type: str) -> StepResult | None:
     return StepResult(DEDUP, hash_media(Path(job.path), key=f"sha256:{job.sha256}").to_json())
 
 
+def _audio(job: FileJob, media_type: str) -> StepResult | None:
+    if media_type not in ("video", "audio"):
+        return None  # no sound track: nothing to fingerprint, and nothing to record
+    from forensics.audio.search import fingerprint_file, track_summary
+    from forensics.audio.spectrum import features_to_bytes
+
+    printed = fingerprint_file(Path(job.path), sha256=job.sha256)
+    if printed.error is not None or printed.audio is None:
+        return StepResult(AUDIO, {"error": printed.error, "tracks": []})
+    derived = tuple(DerivedOutput(f"audio-fingerprint-{track.stream_index}.npz", features_to_bytes(features),
+                                  "audio.fingerprint", {"stream_index": track.stream_index},
+                                  slot=("tracks", n, "fingerprint"))
+                    for n, (track, features) in enumerate(zip(printed.audio.tracks, printed.features)))
+    return StepResult(AUDIO, {"tracks": [track_summary(t) for t in printed.audio.tracks],
+                              "notes": list(printed.audio.notes)}, derived)
+
+
 _local = threading.local()
 
 
@@ -178,4 +197,4 @@ def _reader_pool() -> Any:
 
 
 _STEP_FUNCTIONS: dict[str, Callable[[FileJob, str], StepResult | None]] = {METADATA: _metadata, FRAMES: _frames,
-                                                                         DEDUP: _dedup}
+                                                                         DEDUP: _dedup, AUDIO: _audio}

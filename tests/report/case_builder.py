@@ -47,7 +47,7 @@ def hostile_jpeg(path: Path) -> None:
     image.save(path, format="JPEG", quality=80, exif=exif)
 
 
-def build_case(root: Path, key: SigningKey, *, with_analyses: bool = True, analyse: bool = True) -> ReportCase:
+def build_case(root: Path, key: SigningKey, *, analyse: bool = True) -> ReportCase:
     source = root / "incident"
     shutil.copytree(FIXTURES / "incident", source)
     hostile = source / "hostile"
@@ -60,20 +60,7 @@ def build_case(root: Path, key: SigningKey, *, with_analyses: bool = True, analy
     ingest([source], case, key=key, incident="strike-01", note="<b>note</b> from the field", analyse=analyse)
     with open_case(case, key, create=False) as opened:
         names = {r["name"]: sha for sha, item in opened.state.items.items() for r in item.receipts}
-        if with_analyses:
-            add_analyses(opened, names)
     return ReportCase(case, key, names)
-
-
-def add_analyses(case, sha256: dict[str, str]) -> None:
-    # The dedup step's records are ingest's own; the audio record is made here until that step lands.
-    clip, full = "audio/intercept_clip.m4a", "audio/intercept_full.wav"
-    case.add_record(sha256[clip], "audio", {
-        "segments": [{"start_s": 0.0, "end_s": 1.2, "kind": "speech"}, {"start_s": 1.2, "end_s": 1.38, "kind": "squelch"},
-                     {"start_s": 3.0, "end_s": 4.0, "kind": "speech"}],
-        "results": [{"query": clip, "matches": [
-            {"reference": full, "reference_sha256": sha256[full], "offset_s": 7.0, "speed": 1.0, "score": 0.88,
-             "query_start_s": 0.0, "query_end_s": 4.0, "reference_start_s": 7.0, "reference_end_s": 11.0}]}]})
 
 
 @pytest.fixture(scope="session")

@@ -120,13 +120,19 @@ def test_every_section_shows_the_case_content(rendered, report_case):
                    in (m["a"], m["b"]))
     assert f"{excerpt['relation'].replace('_', ' ')} (video, score {excerpt['score']:.3f})" in text
     assert f"{excerpt['a_start_s']:.2f}–{excerpt['a_end_s']:.2f} s" in text
-    assert "7.000 s (the reference's time at the query's 0 s)" in text  # the intercept match
-    assert "squelch" in text and "1.200 s 1.380 s" in text  # a transmission of the clip
+    # The clip's link to the full intercept and its first transmission, as ingest's audio step recorded them.
+    clip = json.loads((report_case.path / _record_path(report_case, report_case.sha256["audio/intercept_clip.m4a"],
+                                                       "audio")).read_bytes())
+    link = next(m for m in clip["links"] if m["reference"] == "audio/intercept_full.wav")
+    assert abs(link["offset_s"] - 7.0) < 0.01  # the fixture's clip is intercept_full[7, 11) s
+    assert f"{link['offset_s']:.3f} s (the reference's time at the query's 0 s)" in text
+    first = clip["tracks"][0]["segments"][0]
+    assert f"{first['start_s']:.3f} s {first['end_s']:.3f} s" in text and first["kind"] in text
     assert "ingest of" in text and "&lt;b&gt;" not in text and "<b>note</b>" in text  # the note, as text
 
 
 def test_a_case_without_dedup_or_audio_records_says_so(tmp_path, alice):
-    case = build_case(tmp_path, alice, with_analyses=False, analyse=False)  # custody only
+    case = build_case(tmp_path, alice, analyse=False)  # custody only
     rendered_ = render_report(read_case(case.path), verify_case(case.path))
     text = visible_text(rendered_.files["index.html"].decode())
     assert "no near-duplicate records: the dedup step has not been run" in text
@@ -134,7 +140,7 @@ def test_a_case_without_dedup_or_audio_records_says_so(tmp_path, alice):
 
 
 def test_an_altered_record_is_not_shown_and_the_report_says_so(tmp_path, alice):
-    case = build_case(tmp_path, alice, with_analyses=False)
+    case = build_case(tmp_path, alice)
     view = read_case(case.path)
     photo = view.item(case.sha256["photo/IMG_0001.jpg"])
     record = case.path / photo.item.records["metadata"].path

@@ -171,7 +171,8 @@ def transmissions(item: ItemView) -> list[Transmission]:
     if not isinstance(record, Mapping):
         return []
     found = []
-    for segment in record.get("transmissions") or record.get("segments") or ():
+    segments = [s for track in record.get("tracks") or () for s in track.get("segments") or ()]
+    for segment in segments or record.get("transmissions") or record.get("segments") or ():
         if segment.get("start_s") is None or segment.get("end_s") is None:
             continue
         label = segment.get("kind") or segment.get("label") or ""
@@ -184,8 +185,10 @@ def intercept_matches(view: CaseView) -> list[InterceptMatch]:
     found: dict[tuple[str, str, float | None], InterceptMatch] = {}
     for item, record in _records(view, AUDIO):
         results = list(record.get("results") or ())
-        if record.get("matches"):
-            results.append({"query": None, "matches": record["matches"]})
+        # The audio step's own record: links to files of the case, and matches in an intercept library.
+        for matches in (record.get("links"), (record.get("library") or {}).get("matches"), record.get("matches")):
+            if matches:
+                results.append({"query": None, "matches": matches})
         for result in results:
             query = Reference(item.display_name, item) if result.get("query") is None \
                 else _ref(view, result["query"])
