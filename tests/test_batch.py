@@ -139,3 +139,27 @@ def test_dask_local_gives_the_cases_a_process_pool_gives(root: Path, tmp_path: P
                                  for p in (tmp_path / "pool" / case.name / "custody/records").rglob("*.json"))
         for rel in records:
             assert (case / rel).read_bytes() == (tmp_path / "pool" / case.name / rel).read_bytes()
+
+
+def test_the_cross_case_index_names_footage_and_transmissions_other_incidents_hold(root: Path, tmp_path: Path,
+                                                                                    alice) -> None:
+    index = tmp_path / "index"
+    with thread_runner(2) as runner:
+        summaries = {s.incident: s for s in run_batch(root, tmp_path / "cases", key=alice, runner=runner,
+                                                      index=index)}
+    assert summaries["strike-b-night"].elsewhere == ()  # the first incident: the index was empty
+    a = summaries["strike-a"].elsewhere
+    footage = {(e["name"], e["other_incident"], e["other_name"], e["relation"]) for e in a if e["kind"] == "footage"}
+    assert ("video/strike_excerpt.mp4", "strike-b-night", "clips/strike_excerpt.mp4", "same") in footage
+    assert ("photo/IMG_0001.jpg", "strike-b-night", "IMG_0001.jpg", "same") in footage
+    contains = next(e for e in a if e["name"] == "video/strike_original.mp4" and e["kind"] == "footage"
+                    and e["other_name"] == "clips/strike_excerpt.mp4")
+    assert contains["relation"] == "a_contains_b" and abs(contains["span_s"][0] - 4.0) < 0.3  # the excerpt's place
+    c = summaries["strike-c"].elsewhere
+    assert {(e["kind"], e["other_incident"], e["other_name"]) for e in c} >= {
+        ("footage", "strike-a", "video/strike_whatsapp.mp4"), ("intercept", "strike-a", "video/strike_whatsapp.mp4")}
+    assert {"hashes.sqlite", "intercepts.sqlite"} <= {p.name for p in index.iterdir()}
+    # Run again: nothing new in the cases, the same findings from the index.
+    with thread_runner(2) as runner:
+        again = {s.incident: s for s in run_batch(root, tmp_path / "cases", key=alice, runner=runner, index=index)}
+    assert {e["other_name"] for e in again["strike-c"].elsewhere} >= {"video/strike_whatsapp.mp4"}

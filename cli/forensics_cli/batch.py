@@ -28,13 +28,19 @@ from forensics_cli.identity import actor_option, key_option, signing_key
 @click.option("--dask", "dask_address", metavar="ADDRESS|local",
               help="Run the per-file analysis on the Dask cluster at ADDRESS (tcp://host:8786), or on a "
                    "LocalCluster started for this run with 'local'. Workers must see the cases folder.")
+@click.option("--index", "index", type=click.Path(file_okay=False, path_type=Path),
+              help="A cross-case index folder (made when missing): list the footage and intercepts that other "
+                   "incidents in it hold too, then add these.")
+@click.option("--library", "audio_library", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An intercept library (forensics audio index): record where each file's audio occurs in it.")
 @click.option("--custody-only", is_flag=True, help="Only copy, hash and log; no analysis.")
 @actor_option
 @key_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary per incident on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, no summary table.")
-def command(root: Path, cases: Path, workers: int | None, dask_address: str | None, custody_only: bool,
-            actor: str | None, key_path: Path | None, as_json: bool, quiet: bool) -> None:
+def command(root: Path, cases: Path, workers: int | None, dask_address: str | None, index: Path | None,
+            audio_library: Path | None, custody_only: bool, actor: str | None, key_path: Path | None, as_json: bool,
+            quiet: bool) -> None:
     """Ingest every incident folder under ROOT into its own case under --cases.
 
     Each subfolder of ROOT is one incident. Files are copied, hashed and logged
@@ -52,7 +58,7 @@ def command(root: Path, cases: Path, workers: int | None, dask_address: str | No
         with runner, _bars(show_progress(quiet)) as progress:
             described = runner.describe()
             for summary in run_batch(root, cases, key=key, runner=runner, progress=progress,
-                                     analyse=not custody_only):
+                                     analyse=not custody_only, index=index, audio_library=audio_library):
                 summaries.append(summary)
                 if not as_json and not quiet:
                     _print_one(summary)
@@ -95,3 +101,7 @@ def _print_one(summary) -> None:
     for problem in summary.problems:
         if problem["result"] == "error":
             stdout.print(f"  [red]error[/] {problem['name']!r}: {problem['reason']}", highlight=False)
+    for found in summary.elsewhere:
+        what = "footage" if found["kind"] == "footage" else "a transmission"
+        stdout.print(f"  {found['name']!r} shares {what} with {found['other_name']!r} of incident "
+                     f"{found['other_incident']} ({found['relation'].replace('_', ' ')})", highlight=False)

@@ -12,6 +12,7 @@ incidents.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -45,6 +46,7 @@ class IncidentSummary:
     duration_s: float
     error: str | None = None  # the incident could not be processed at all (its case busy, say)
     log_head: str = ""
+    elsewhere: tuple[dict[str, Any], ...] = ()  # items other incidents hold too (crosscase.Elsewhere.to_json)
 
     def to_json(self) -> dict[str, Any]:
         return {"incident": self.incident, "source": self.source, "case": self.case, "files": self.files,
@@ -52,7 +54,8 @@ class IncidentSummary:
                 "analysed": dict(self.analysed),
                 "errors": [p for p in self.problems if p["result"] == "error"],
                 "skipped": [p for p in self.problems if p["result"] == "skipped"],
-                "duration_s": round(self.duration_s, 3), "error": self.error, "log_head": self.log_head}
+                "duration_s": round(self.duration_s, 3), "error": self.error, "log_head": self.log_head,
+                "elsewhere": list(self.elsewhere)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +89,8 @@ def case_path_for(folder: Path, cases: Path) -> Path:
 
 
 def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None = None,
-              progress: ProgressCallback | None = None, analyse: bool = True,
-              incidents_at_once: int = 2) -> Iterator[IncidentSummary]:
+              progress: ProgressCallback | None = None, analyse: bool = True, index: Path | None = None,
+              audio_library: Path | None = None, incidents_at_once: int = 2) -> Iterator[IncidentSummary]:
     """Ingests every incident folder under `root` into its own case under `cases`; yields a summary each.
 
     `runner` computes the per-file analysis (threads of each ingest when None); the
@@ -96,7 +99,9 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
     is copied, or waits for its last video, the other's files keep them busy.
     Summaries come in the folders' order. An incident that cannot be processed (its
     case locked by another run, a damaged case) is reported with its error and the
-    batch goes on. `cases` must not lie inside `root`.
+    batch goes on. `cases` must not lie inside `root`. With `index` (a folder,
+    forensics.crosscase), each summary lists the footage and transmissions that
+    incidents before it in the index hold too; `audio_library` is ingest's.
     """
     folders = incident_folders(root)
     cases = Path(cases)
@@ -120,7 +125,7 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
         case = case_path_for(folder, cases)
         try:
             result = ingest([folder], case, key=key, incident=incident, runner=runner, analyse=analyse,
-                            progress=each if progress is not None else None)
+                            audio_library=audio_library, progress=each if progress is not None else None)
         except ForensicsError as ex:
             log.warning("incident %s not processed: %s", incident, ex)
             return IncidentSummary(incident, str(folder), str(case), 0, 0, {}, {}, (), time.monotonic() - start,
@@ -132,15 +137,26 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
 
     report(progress, 0, len(folders), "", unit="incidents")
     pool = ThreadPoolExecutor(max_workers=incidents_at_once, thread_name_prefix="incident")
+    cross = None
     try:
+        if index is not None and analyse:
+            from forensics.crosscase import CrossCaseIndex
+
+            cross = CrossCaseIndex(index)
         futures = [pool.submit(one, folder) for folder in folders]  # a thread each in turn, in name order
         for future in futures:
             summary = future.result()
+            if cross is not None and summary.error is None:
+                # Here, in the folders' order, whichever incident finished first.
+                found = cross.add_case(Path(summary.case), summary.incident)
+                summary = dataclasses.replace(summary, elsewhere=tuple(e.to_json() for e in found))
             finished[0] += 1
             report(progress, finished[0], len(folders), summary.incident, unit="incidents")
             yield summary
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if cross is not None:
+            cross.close()
 
 
 def _inside(path: Path, folder: Path) -> bool:
