@@ -26,17 +26,22 @@ from forensics_cli.identity import actor_option, key_option, signing_key
 @click.option("--contact-email", metavar="EMAIL", help="Contact-Email for bag-info.txt (when the case is made).")
 @click.option("--custody-only", is_flag=True,
               help="Only copy, hash and log; no metadata records or frames (a later ingest adds them).")
+@click.option("--library", "audio_library", metavar="LIB", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An intercept library (forensics audio index): record where each file's audio occurs in it.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary table.")
 def command(sources: tuple[Path, ...], case_path: Path, incident: str | None, actor: str | None,
             key_path: Path | None, note: str | None, org: str | None, contact: str | None,
-            contact_email: str | None, custody_only: bool, as_json: bool, quiet: bool) -> None:
+            contact_email: str | None, custody_only: bool, audio_library: Path | None, as_json: bool,
+            quiet: bool) -> None:
     """Copy SOURCES (folders or files) into a case, hash and log every file, and seal the bag.
 
     The sources are only read: nothing in them is changed. Each file is copied,
     SHA-256 and SHA-512 hashed in one read, and logged in the signed custody log.
-    Then each media file's metadata is read and each video's keyframes and scene
-    frames are stored as derived files, all logged.
+    Then each media file's metadata is read, each video's keyframes and scene
+    frames are stored as derived files, and each sound track is fingerprinted, cut into
+    transmissions and linked to the files that share them (and, with --library,
+    to an intercept library), all logged.
     Running it again adds only what is new. Exits 1 when some files could not be
     taken in (each is listed with its reason), 75 when the case is busy.
     """
@@ -46,7 +51,7 @@ def command(sources: tuple[Path, ...], case_path: Path, incident: str | None, ac
         key = signing_key(actor, key_path, quiet=as_json)
         with progress_bar(show_progress(quiet), "ingest") as progress:
             result = ingest(list(sources), case_path, key=key, incident=incident, note=note, bag_info=bag_info,
-                            progress=progress, analyse=not custody_only)
+                            progress=progress, analyse=not custody_only, audio_library=audio_library)
     if as_json:
         emit_json(result.to_json())
     elif not quiet:
@@ -74,5 +79,5 @@ def _print_summary(result) -> None:
                      f"{problem['name']!r}: {problem['reason']}", highlight=False)
     if any(result.analysed.values()):
         stdout.print(f"analysed: {result.analysed.get('metadata', 0)} metadata records, "
-                     f"{result.analysed.get('frames', 0)} videos' frames")
+                     f"{result.analysed.get('frames', 0)} videos' frames, {result.analysed.get('audio', 0)} recordings' audio")
     stdout.print(f"log head {result.log_head}")

@@ -1,0 +1,261 @@
+"""Intercept matching on a simulated corpus: recall per condition and length, false matches on hard
+negatives, offset error, and speed; for forensics and, in the same run, for audfprint2 (density 70, fanout 8).
+
+    .venv/bin/python benchmarks/bench_audio.py [--quick] [--seed N] [--work DIR]
+
+The corpus is described in audio_corpus.py. A query counts as found when the best match is
+the right recording at an offset within 100 ms; any match for a query from a recording not
+in the library is a false match. audfprint2 is scored twice: at its default threshold (5
+common hashes) and at the lowest threshold that gives it no false match on these same
+negatives (calibrated on the test set itself, so flattering to it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import audio_corpus as corpus  # noqa: E402
+
+from forensics.audio.library import Library  # noqa: E402
+from forensics.audio.search import index_paths, match_paths  # noqa: E402
+
+CONDITIONS = ("clean", "10dB", "5dB", "0dB", "-5dB", "speed", "video")
+LENGTHS_S = (2, 5, 10)
+NOISES = ("engine", "wind", "crowd")
+HIT_TOLERANCE_S = 0.1
+
+
+@dataclass
+class Query:
+    path: Path
+    condition: str
+    length_s: int
+    reference: Path | None  # None: a hard negative
+    offset_s: float  # the reference's time at the query's time zero
+    speed: float
+    duration_s: float
+
+
+def build(work: Path, rng: np.random.Generator, n_recordings: int, per_cell: int,
+          negatives_per_cell: int) -> tuple[list[corpus.Recording], list[Query]]:
+    noise = corpus.NoiseBank(rng)
+    refs, others = [], []
+    for r in range(n_recordings):
+        takes = [corpus.random_take(rng) for _ in range(int(rng.integers(4, 8)))]
+        refs.append(corpus.make_recording(work / f"ref-{r:03d}.wav", takes, rng))
+        # The hard negative of this recording: the same voices saying half the same phrases again, half new ones.
+        again = [corpus.random_take(rng, t.words if k % 2 == 0 else None, t.voice) for k, t in enumerate(takes)]
+        others.append(corpus.make_recording(work / f"neg-{r:03d}.wav", again, rng))
+    queries: list[Query] = []
+    qdir = work / "queries"
+    qdir.mkdir()
+    for condition in CONDITIONS:
+        for length in LENGTHS_S:
+            for n in range(per_cell + negatives_per_cell):
+                negative = n >= per_cell
+                rec = (others if negative else refs)[int(rng.integers(len(refs)))]
+                queries.append(_query(qdir / f"{condition}-{length}-{n:03d}", rec, condition, length, negative,
+                                      rng, noise))
+    return refs, queries
+
+
+def _query(stem: Path, rec: corpus.Recording, condition: str, length: int, negative: bool,
+           rng: np.random.Generator, noise: corpus.NoiseBank) -> Query:
+    start_tx, end_tx = rec.spans[int(rng.integers(len(rec.spans)))]
+    start = start_tx + rng.uniform(0, max(0.0, end_tx - start_tx - length))
+    start = min(start, rec.samples.size / corpus.RATE_HZ - length)
+    clip = rec.samples[int(start * corpus.RATE_HZ): int((start + length) * corpus.RATE_HZ)]
+    snr = {"clean": None, "10dB": 10.0, "5dB": 5.0, "0dB": 0.0, "-5dB": -5.0, "speed": 10.0, "video": None}[condition]
+    heard = corpus.re_record(clip, rng, noise, snr_db=snr, noise_kind=str(rng.choice(NOISES)))
+    speed, offset = 1.0, start
+    if condition == "speed":
+        speed = float(rng.choice([-1, 1]) * rng.uniform(0.02, 0.03) + 1)
+        heard = corpus.change_speed(heard, speed)
+    if condition == "video":
+        path, at = corpus.in_video(heard, stem.with_suffix(".mp4"), rng, noise)
+        offset = start - at
+    else:
+        path = corpus.encode(heard, stem, str(rng.choice(list(corpus.CODECS))))
+    duration = 30.0 if condition == "video" else heard.size / corpus.RATE_HZ
+    return Query(path, condition, length, None if negative else rec.path, offset, speed, duration)
+
+
+# --- the two tools --------------------------------------------------------------------------------
+def run_forensics(refs: list[corpus.Recording], queries: list[Query], work: Path) -> dict:
+    lib_path = work / "library.sqlite"
+    t0 = time.process_time()
+    with Library(lib_path) as lib:
+        index_paths(lib, [r.path for r in refs])
+        index_cpu = time.process_time() - t0
+        stats = lib.stats()
+        answers = {}
+        t0 = time.process_time()
+        for q in queries:
+            [result] = match_paths(lib, [q.path])
+            answers[q.path] = [(Path(m.reference), m.offset_s, m.speed) for m in result.matches]
+        match_cpu = time.process_time() - t0
+    audio_s = sum(r.samples.size for r in refs) / corpus.RATE_HZ
+    return {"answers": answers, "index_x": audio_s / index_cpu, "match_x": sum(q.duration_s for q in queries) / match_cpu,
+            "bytes_per_s": stats["file_bytes"] / audio_s, "library": lib_path}
+
+
+def run_audfprint(refs: list[corpus.Recording], queries: list[Query]) -> dict | str:
+    try:
+        from audfprint2.cli import setup_analyzer, setup_matcher
+        from audfprint2.core import hash_table
+    except ImportError as ex:
+        return f"audfprint2 is not installed ({ex}); `pip install audfprint2` to compare"
+    try:
+        index = setup_analyzer(70, False, 5, 8, 30.0, 0, 11025, True, corpus.FFMPEG)
+        table = hash_table.HashTable(hashbits=20, depth=100, maxtime=1 << 16)
+        table.params["samplerate"] = index.target_sr
+        t0 = time.process_time()
+        for r in refs:
+            index.ingest(table, str(r.path))
+        index_cpu = time.process_time() - t0
+        query = setup_analyzer(70, True, 5, 8, 30.0, 0, 11025, True, corpus.FFMPEG)
+        matcher = setup_matcher(2, 100, 1, 5, False, False, 0.05, False, False, False)
+        answers = {}
+        t0 = time.process_time()
+        for q in queries:
+            rows, _dur, _n = matcher.match_file(query, table, str(q.path))
+            frame_s = query.n_hop / query.target_sr
+            answers[q.path] = [(Path(table.names[int(row[0])]), float(row[2]) * frame_s, 1.0, int(row[1]))
+                               for row in rows]
+        match_cpu = time.process_time() - t0
+    except Exception as ex:  # noqa: BLE001 - the baseline failing must not hide our figures
+        return f"audfprint2 could not be run: {type(ex).__name__}: {ex}"
+    audio_s = sum(r.samples.size for r in refs) / corpus.RATE_HZ
+    return {"answers": answers, "index_x": audio_s / index_cpu,
+            "match_x": sum(q.duration_s for q in queries) / match_cpu}
+
+
+# --- scoring --------------------------------------------------------------------------------------
+def score(queries: list[Query], answers: dict, min_count: int = 0) -> dict:
+    """Recall per (condition, length), false match rate, offset errors of the hits."""
+    def kept(path: Path) -> list:
+        return [a for a in answers[path] if len(a) < 4 or a[3] >= min_count]
+
+    found: dict[tuple[str, int], list[bool]] = defaultdict(list)
+    errors_ms, false, negatives, wrong = [], 0, 0, 0
+    for q in queries:
+        matches = kept(q.path)
+        if q.reference is None:
+            negatives += 1
+            false += bool(matches)
+            continue
+        hit = bool(matches) and matches[0][0] == q.reference and abs(matches[0][1] - q.offset_s) <= HIT_TOLERANCE_S
+        wrong += bool(matches) and not hit
+        found[(q.condition, q.length_s)].append(hit)
+        if hit:
+            errors_ms.append(abs(matches[0][1] - q.offset_s) * 1000)
+    return {"recall": {k: sum(v) / len(v) for k, v in found.items()}, "false": false, "negatives": negatives,
+            "wrong": wrong, "errors_ms": errors_ms}
+
+
+def lowest_clean_threshold(queries: list[Query], answers: dict) -> int:
+    """The lowest audfprint2 common-hash count at which no hard negative matches."""
+    worst = max((a[3] for q in queries if q.reference is None for a in answers[q.path]), default=0)
+    return worst + 1
+
+
+def print_table(name: str, s: dict) -> None:
+    print(f"\n{name}")
+    print("  recall      " + "".join(f"{c:>8}" for c in CONDITIONS))
+    for length in LENGTHS_S:
+        cells = "".join(f"{s['recall'].get((c, length), float('nan')) * 100:7.0f}%" for c in CONDITIONS)
+        print(f"  {length:>2} s query " + cells)
+    e = s["errors_ms"]
+    print(f"  false matches on hard negatives: {s['false']} of {s['negatives']} "
+          f"({100 * s['false'] / max(1, s['negatives']):.2f}%); wrong reference or offset for positives: {s['wrong']}")
+    if e:
+        print(f"  offset error of the hits: median {statistics.median(e):.1f} ms, "
+              f"95th percentile {np.percentile(e, 95):.1f} ms")
+
+
+def big_library_timing(small: Path, hours: float, queries: list[Query], work: Path) -> tuple[float, float, float]:
+    """Gives back (CPU s of a 10 s query, bytes per audio second, hours) of a library of `hours`.
+
+    The extra hours are landmarks drawn from the corpus's own hash distribution at its own rate
+    per second, so look-ups meet as many postings as real audio would give.
+    """
+    big = work / "big.sqlite"
+    big.write_bytes(small.read_bytes())
+    with Library(big) as lib:
+        db = lib._db  # noqa: SLF001 - a benchmark filling the table directly
+        hashes = np.array([h for (h,) in db.execute("SELECT hash FROM hashes")], dtype=np.int64)
+        corpus_s = lib.stats()["audio_s"]
+        per_s = hashes.size / corpus_s
+        rng = np.random.default_rng(5)
+        fill_s = hours * 3600 - corpus_s
+        per_entry_s = 3600.0
+        n_entries = int(np.ceil(fill_s / per_entry_s))
+        frames = int(per_entry_s * 8000 / 128)
+        db.execute("BEGIN")
+        for e in range(n_entries):
+            cur = db.execute("INSERT INTO entries (sha256, stream_index, path, sample_rate_hz, duration_s, n_frames,"
+                             " added_utc, bits, level) VALUES (?,?,?,?,?,?,?,?,?)",
+                             (f"{e:064x}", 0, f"filler-{e}", 8000, per_entry_s, frames, "", b"", b""))
+            n = int(per_s * per_entry_s)
+            rows = zip(rng.choice(hashes, n).tolist(), [cur.lastrowid] * n, rng.integers(0, frames, n).tolist())
+            db.executemany("INSERT OR IGNORE INTO hashes VALUES (?,?,?)", rows)
+        db.execute("COMMIT")
+        audio_s = corpus_s + n_entries * per_entry_s
+        tens = [q for q in queries if q.length_s == 10 and q.condition in ("5dB", "clean") and q.reference][:10]
+        t0 = time.process_time()
+        for q in tens:
+            match_paths(lib, [q.path])
+        per_query = (time.process_time() - t0) / max(1, len(tens))
+    return per_query, big.stat().st_size / audio_s, audio_s / 3600
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller corpus, in a few minutes")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--work", type=Path, help="keep the corpus here (default: a temporary folder)")
+    args = parser.parse_args()
+    n_rec, per_cell, neg_cell, hours = (10, 6, 6, 10.0) if args.quick else (40, 30, 50, 100.0)
+    with tempfile.TemporaryDirectory(prefix="bench-audio-") as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        t0 = time.time()
+        refs, queries = build(work, np.random.default_rng(args.seed), n_rec, per_cell, neg_cell)
+        ref_s = sum(r.samples.size for r in refs) / corpus.RATE_HZ
+        print(f"corpus: {len(refs)} recordings in the library ({ref_s / 60:.1f} min), speech by "
+              f"{'espeak-ng' if corpus.ESPEAK else 'the formant synthesiser'}; {len(queries)} queries "
+              f"({sum(q.reference is None for q in queries)} hard negatives); built in {time.time() - t0:.0f} s")
+        ours = run_forensics(refs, queries, work)
+        print_table("forensics audio match", score(queries, ours["answers"]))
+        theirs = run_audfprint(refs, queries)
+        if isinstance(theirs, str):
+            print(f"\naudfprint2: {theirs}")
+        else:
+            print_table("audfprint2, density 70, fanout 8, default threshold (5 common hashes)",
+                        score(queries, theirs["answers"], 5))
+            clean = lowest_clean_threshold(queries, theirs["answers"])
+            print_table(f"audfprint2, density 70, fanout 8, threshold {clean} (its lowest with no false match here)",
+                        score(queries, theirs["answers"], clean))
+        per_query_s, big_bytes, big_hours = big_library_timing(ours["library"], hours, queries, work)
+        print("\nspeed (CPU time of one core)")
+        print(f"  index building: forensics {ours['index_x']:.0f}x real time"
+              + ("" if isinstance(theirs, str) else f", audfprint2 {theirs['index_x']:.0f}x"))
+        print(f"  matching: forensics {ours['match_x']:.0f}x real time"
+              + ("" if isinstance(theirs, str) else f", audfprint2 {theirs['match_x']:.0f}x"))
+        print(f"  library size: {ours['bytes_per_s']:.0f} bytes per second of audio (corpus), "
+              f"{big_bytes:.0f} at {big_hours:.0f} h")
+        print(f"  a 10 s query against {big_hours:.0f} h of library: {per_query_s:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""`forensics audio`: transmissions in intercepts, an intercept library, and finding clips in it."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from forensics.audio.decode import decode_audio
+from forensics.audio.library import Library
+from forensics.audio.match import match_samples
+from forensics.audio.search import QueryResult, index_paths, match_paths, track_summary
+from forensics.errors import MediaError
+from forensics.media.probe import media_files
+from forensics.progress import report
+from forensics_cli.console import EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress, stdout
+
+_MIN_Z = inspect.signature(match_samples).parameters["min_z"].default
+
+_paths = click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+_library = click.option("--library", "library_path", required=True, metavar="LIB",
+                        type=click.Path(dir_okay=False, path_type=Path), help="The intercept library (an SQLite file).")
+_json = click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+_quiet = click.option("-q", "--quiet", is_flag=True, help="Draw no progress bar.")
+
+
+@click.group("audio")
+def command() -> None:
+    """Intercepted radio: transmissions, an intercept library, and where a clip occurs in it."""
+
+
+@command.command("segments")
+@_paths
+@_json
+@_quiet
+def segments(paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
+    """List the push-to-talk transmissions of each file (folders: every file inside).
+
+    Each audio track is cut into speech (a transmission), squelch tails, hiss and silence,
+    with start and end times in seconds. Exits 1 when a file has no readable audio.
+    """
+    with library_errors():
+        files = media_files(paths)
+    results: list[dict[str, Any]] = []
+    with progress_bar(show_progress(quiet), "segments") as progress:
+        for done, path in enumerate(files):
+            report(progress, done, len(files), str(path))
+            try:
+                audio = decode_audio(path)
+            except MediaError as ex:
+                results.append({"path": str(path), "error": str(ex)})
+                continue
+            results.append({"path": str(path), "tracks": [track_summary(t) for t in audio.tracks]})
+    if as_json:
+        emit_json({"results": results})
+    else:
+        for result in results:
+            _print_segments(result)
+    raise SystemExit(EXIT_PROBLEMS if any("error" in r for r in results) else EXIT_OK)
+
+
+@command.command("index")
+@_library
+@_paths
+@_json
+@_quiet
+def index(library_path: Path, paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
+    """Add the audio of PATHS (files, or every file in folders) to the library LIB, made when missing.
+
+    Files the library already holds (same SHA-256) are not read again. Exits 1 when a file
+    could not be added (it has no audio, or is not media).
+    """
+    with library_errors():
+        files = media_files(paths)
+        with Library(library_path) as lib, progress_bar(show_progress(quiet), "index") as progress:
+            done = index_paths(lib, files, progress=progress)
+            stats = lib.stats()
+    if as_json:
+        emit_json({"added": list(done.added), "already": list(done.already),
+                   "errors": [{"path": p, "error": e} for p, e in done.errors], "library": stats})
+    else:
+        stdout.print(f"{len(done.added)} tracks added, {len(done.already)} held already; library "
+                     f"{library_path}: {stats['references']} tracks, {stats['audio_s'] / 3600:.2f} h", highlight=False)
+        for path, error in done.errors:
+            stdout.print(f"  [red]error[/] {escape(path)}: {escape(error)}", highlight=False)
+    raise SystemExit(EXIT_PROBLEMS if done.errors else EXIT_OK)
+
+
+@command.command("match")
+@_library
+@_paths
+@click.option("--min-z", type=click.FloatRange(min=0.0), default=_MIN_Z, show_default=True,
+              help="How far beyond chance (in standard deviations) the aligned audio must agree.")
+@_json
+@_quiet
+def match(library_path: Path, paths: tuple[Path, ...], min_z: float, as_json: bool, quiet: bool) -> None:
+    """Find where the audio of each query in PATHS occurs in the library LIB.
+
+    Per query, the matching references best first, each with offset_s (the reference's time
+    at the query's time zero), speed (reference seconds per query second), score and the
+    spans both share. An empty list means no match. Exits 1 when a query could not be read.
+    """
+    with library_errors():
+        files = media_files(paths)
+        with Library(library_path, create=False) as lib, progress_bar(show_progress(quiet), "match") as progress:
+            results = match_paths(lib, files, progress=progress, min_z=min_z)
+    if as_json:
+        emit_json({"results": [r.to_json() for r in results]})
+    else:
+        for result in results:
+            _print_matches(result)
+    raise SystemExit(EXIT_PROBLEMS if any(r.error for r in results) else EXIT_OK)
+
+
+def _print_segments(result: dict[str, Any]) -> None:
+    stdout.print(f"[bold]{escape(result['path'])}[/]", highlight=False)
+    if "error" in result:
+        stdout.print(f"  [red]error:[/] {escape(result['error'])}", highlight=False)
+        return
+    for track in result["tracks"]:
+        spoken = [s for s in track["segments"] if s["kind"] == "speech"]
+        stdout.print(f"  track {track['stream_index']}: {track['duration_s']:.1f} s, {len(spoken)} transmissions",
+                     highlight=False)
+        for s in track["segments"]:
+            stdout.print(f"    {s['start_s']:9.3f} - {s['end_s']:9.3f}  {s['kind']}", highlight=False)
+
+
+def _print_matches(result: QueryResult) -> None:
+    stdout.print(f"[bold]{escape(result.query)}[/]", highlight=False)
+    if result.error:
+        stdout.print(f"  [red]error:[/] {escape(result.error)}", highlight=False)
+        return
+    if not result.matches:
+        stdout.print("  no match")
+        return
+    table = Table(box=None, pad_edge=False)
+    for name in ("reference", "offset_s", "speed", "score", "query span", "reference span"):
+        table.add_column(name, overflow="fold")
+    for m in result.matches:
+        table.add_row(escape(m.reference), f"{m.offset_s:.3f}", f"{m.speed:.4f}", f"{m.score:.3f}",
+                      f"{m.query_start_s:.2f}-{m.query_end_s:.2f}", f"{m.reference_start_s:.2f}-{m.reference_end_s:.2f}")
+    stdout.print(table)

@@ -1,0 +1,154 @@
+"""Files in, answers out: fingerprint media files, add them to a library, find queries in it.
+
+Each file is decoded once; every audio track is fingerprinted and searched on its own. A
+file that cannot be read gets its error in its result and the others go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forensics.audio.decode import SAMPLE_RATE_HZ, AudioTrack, AudioTracks, decode_audio
+from forensics.audio.library import Library
+from forensics.audio.match import QUERY_PEAKS_PER_S, Match, match_samples
+from forensics.audio.segments import segment_samples
+from forensics.audio.spectrum import Features, analyse
+from forensics.errors import MediaError
+from forensics.progress import ProgressCallback, report
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprinted:
+    """One file's audio: its tracks and each track's features, or why it has none."""
+
+    path: str
+    sha256: str
+    audio: AudioTracks | None
+    features: tuple[Features, ...] = ()  # one per track of `audio`
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """The matches of one query file, best first; empty when its audio is not in the library."""
+
+    query: str
+    matches: tuple[Match, ...] = ()
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"query": self.query, "matches": [m.to_json() for m in self.matches]}
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    """What adding files to a library did."""
+
+    added: tuple[str, ...] = ()  # "path" or "path#stream" for each track added
+    already: tuple[str, ...] = ()  # tracks the library held before
+    errors: tuple[tuple[str, str], ...] = field(default=())  # (path, reason)
+
+
+def sha256_of(path: Path) -> str:
+    """Gives back the hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint_file(path: Path, *, sha256: str | None = None, peaks_per_s: float = 18.0) -> Fingerprinted:
+    """Gives back the decoded audio and features of every track of a file; MediaError becomes `error`."""
+    path = Path(path)
+    try:
+        digest = sha256 or sha256_of(path)
+    except OSError as ex:
+        return Fingerprinted(str(path), "", None, error=f"{path.name}: cannot be read ({ex.strerror or ex})")
+    try:
+        audio = decode_audio(path, sample_rate_hz=SAMPLE_RATE_HZ)
+    except MediaError as ex:
+        return Fingerprinted(str(path), digest, None, error=str(ex))
+    return Fingerprinted(str(path), digest, audio,
+                         tuple(analyse(t.samples, t.sample_rate_hz, peaks_per_s=peaks_per_s) for t in audio.tracks))
+
+
+def add_to_library(library: Library, printed: Fingerprinted, *, name: str | None = None) -> tuple[list[str], list[str]]:
+    """Adds every track of a fingerprinted file; gives back (tracks added, tracks already held)."""
+    added, already = [], []
+    assert printed.audio is not None
+    for track, features in zip(printed.audio.tracks, printed.features):
+        label = _label(name or printed.path, track.stream_index, len(printed.audio.tracks))
+        if library.add(printed.sha256, track.stream_index, name or printed.path, features) is not None:
+            added.append(label)
+        else:
+            already.append(label)
+    return added, already
+
+
+def index_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCallback | None = None) -> IndexReport:
+    """Adds the audio of every file to the library (tracks it holds already are skipped)."""
+    added: list[str] = []
+    already: list[str] = []
+    errors: list[tuple[str, str]] = []
+    for done, path in enumerate(paths):
+        report(progress, done, len(paths), str(path))
+        digest = sha256_of(path) if Path(path).is_file() else None
+        # Hashing first: a file already in the library is not decoded again.
+        if digest is not None and library.has_file(digest):
+            already.append(str(path))
+            continue
+        printed = fingerprint_file(path, sha256=digest)
+        if printed.error is not None:
+            errors.append((str(path), printed.error))
+            continue
+        a, b = add_to_library(library, printed)
+        added += a
+        already += b
+    report(progress, len(paths), len(paths), "")
+    return IndexReport(tuple(added), tuple(already), tuple(errors))
+
+
+def match_fingerprinted(library: Library, printed: Fingerprinted, **options: Any) -> tuple[Match, ...]:
+    """Gives back the matches of every track of a fingerprinted file, best first."""
+    assert printed.audio is not None
+    found: list[Match] = []
+    for track, features in zip(printed.audio.tracks, printed.features):
+        found += match_samples(library, track.samples, track.sample_rate_hz, features=features, **options)
+    return tuple(sorted(found, key=lambda m: -m.z))
+
+
+def match_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCallback | None = None,
+                **options: Any) -> list[QueryResult]:
+    """Gives back, per query file in order, where its audio occurs in the library."""
+    results = []
+    for done, path in enumerate(paths):
+        report(progress, done, len(paths), str(path))
+        printed = fingerprint_file(path, peaks_per_s=QUERY_PEAKS_PER_S)
+        if printed.error is not None:
+            results.append(QueryResult(str(path), error=printed.error))
+            continue
+        results.append(QueryResult(str(path), match_fingerprinted(library, printed, **options)))
+    report(progress, len(paths), len(paths), "")
+    return results
+
+
+def track_summary(track: AudioTrack) -> dict[str, Any]:
+    """Gives back what a track is (codec, rates, duration) and its labelled segments, as JSON."""
+    return {"stream_index": track.stream_index, "codec": track.codec, "source_rate_hz": track.source_rate_hz,
+            "channels": track.channels, "duration_s": round(track.duration_s, 3),
+            "segments": [s.to_json() for s in segment_samples(track.samples, track.sample_rate_hz)]}
+
+
+def _label(path: str, stream: int, n_tracks: int) -> str:
+    return path if n_tracks == 1 else f"{path}#{stream}"

@@ -1,0 +1,90 @@
+"""Matching: a clip found in a longer recording with its offset, through noise, a codec and a speed change;
+audio not in the library gives no match; the library file persists and grows incrementally."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pytest
+from intercept_media import Intercepts, ffmpeg, intercepts  # noqa: F401 - intercepts is a fixture
+from speech import RATE_HZ, write_wav
+
+from forensics.audio.library import Library
+from forensics.audio.search import index_paths, match_paths
+from forensics.errors import ParameterError
+
+
+def _clip(intercepts: Intercepts, start_s: float, length_s: float, *, speed: float = 1.0, snr_db: float | None = None,
+          seed: int = 0) -> np.ndarray:
+    clip = intercepts.samples[int(start_s * RATE_HZ): int((start_s + length_s) * RATE_HZ)]
+    if speed != 1.0:  # played `speed` times faster: shorter and higher
+        clip = librosa.resample(clip, orig_sr=RATE_HZ, target_sr=RATE_HZ / speed)
+    if snr_db is not None:
+        noise = np.random.default_rng(seed).standard_normal(clip.size).astype(np.float32)
+        clip = clip + noise * np.sqrt(np.mean(clip ** 2) / np.mean(noise ** 2)) * 10 ** (-snr_db / 20)
+    return clip.astype(np.float32)
+
+
+def test_a_clip_is_found_with_its_offset_through_noise_a_codec_and_a_speed_change(intercepts: Intercepts,
+                                                                                   tmp_path: Path):
+    start, end = intercepts.spans[2]
+    offset = start + 0.4137
+    wav = write_wav(tmp_path / "clip.wav", _clip(intercepts, offset, 5.0, speed=1.03, snr_db=5.0))
+    m4a = tmp_path / "phone.m4a"
+    ffmpeg("-i", str(wav), "-c:a", "aac", "-b:a", "24k", "-ar", "16000", str(m4a))
+    with Library(intercepts.library) as lib:
+        [result] = match_paths(lib, [m4a])
+    assert result.error is None and result.matches
+    best = result.matches[0]
+    assert best.reference == str(intercepts.recording)
+    # The m4a's edit list hides AAC's encoder delay, so the query starts where the clip was cut.
+    assert abs(best.offset_s - offset) < 0.010
+    assert abs(best.speed - 1.03) < 0.003
+    assert best.query_start_s < 1.0 and best.query_end_s > 3.5
+    assert abs(best.reference_start_s - (best.offset_s + best.speed * best.query_start_s)) < 1e-6
+
+
+@pytest.mark.parametrize("speed", [0.97, 1.0])
+def test_a_short_burst_is_found_at_its_offset(intercepts: Intercepts, tmp_path: Path, speed: float):
+    start, _end = intercepts.spans[0]
+    wav = write_wav(tmp_path / "burst.wav", _clip(intercepts, start + 0.25, 2.0, speed=speed, snr_db=10.0, seed=3))
+    with Library(intercepts.library) as lib:
+        [result] = match_paths(lib, [wav])
+    assert result.matches and abs(result.matches[0].offset_s - (start + 0.25)) < 0.010
+
+
+def test_audio_not_in_the_library_gives_no_match(intercepts: Intercepts, tmp_path: Path):
+    """The same phrases said again (same vocabulary, other pitch and pace): the hardest negatives."""
+    noise = tmp_path / "noise.wav"
+    write_wav(noise, np.random.default_rng(1).standard_normal(5 * RATE_HZ).astype(np.float32) * 0.1)
+    with Library(intercepts.library) as lib:
+        results = match_paths(lib, [intercepts.other, noise])
+    assert [r.matches for r in results] == [(), ()]
+    assert all(r.error is None for r in results)
+
+
+def test_the_library_is_one_file_that_copies_and_grows_incrementally(intercepts: Intercepts, tmp_path: Path):
+    copy = tmp_path / "copy.sqlite"
+    shutil.copyfile(intercepts.library, copy)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.sqlite"]
+    with Library(copy) as lib:
+        again = index_paths(lib, [intercepts.recording])
+        assert again.added == () and again.already == (str(intercepts.recording),)
+        added = index_paths(lib, [intercepts.other])
+        assert added.added == (str(intercepts.other),)
+        assert lib.stats()["references"] == 2
+        [result] = match_paths(lib, [intercepts.other])
+    assert result.matches[0].reference == str(intercepts.other) and abs(result.matches[0].offset_s) < 0.005
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.sqlite"]  # no journal left beside it
+
+
+def test_a_file_that_is_no_library_is_refused(tmp_path: Path):
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"x" * 4096)
+    with pytest.raises(ParameterError, match="not an intercept library"):
+        Library(junk)
+    with pytest.raises(ParameterError, match="no such library"):
+        Library(tmp_path / "missing.sqlite", create=False)

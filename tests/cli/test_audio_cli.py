@@ -1,0 +1,51 @@
+"""`forensics audio segments|index|match`: the issue's JSON shape, exit codes, errors per file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import FIXTURES
+
+from forensics_cli.audio import command
+
+AUDIO = FIXTURES / "incident" / "audio"
+# fixtures/make_fixtures.py: intercept_clip is intercept_full[7.00 s, 11.00 s) with noise, as AAC; strike_excerpt
+# is strike_original from 4.00 s, whose sound has intercept_full[9.60 s, 13.20 s) from 2.00 s.
+CLIP_FROM_S, EXCERPT_FROM_S = 7.0, 9.60 + 4.00 - 2.00
+
+
+def test_index_then_match_prints_the_offset_of_the_clip_and_an_empty_list_for_the_rest(tmp_path: Path):
+    library = tmp_path / "intercepts.sqlite"
+    runner = CliRunner()
+    indexed = runner.invoke(command, ["index", "--library", str(library), str(AUDIO / "intercept_full.wav"),
+                                      "--json", "-q"])
+    assert indexed.exit_code == 0, indexed.output
+    assert json.loads(indexed.stdout)["library"]["references"] == 1
+    silence = tmp_path / "photo.jpg"
+    silence.write_bytes((FIXTURES / "incident" / "photo" / "IMG_0001.jpg").read_bytes())
+    matched = runner.invoke(command, ["match", "--library", str(library), str(AUDIO / "intercept_clip.m4a"),
+                                      str(FIXTURES / "incident" / "video" / "strike_excerpt.mp4"), "--json", "-q"])
+    assert matched.exit_code == 0, matched.output
+    clip, excerpt = json.loads(matched.stdout)["results"]
+    [found] = clip["matches"]
+    assert found["reference"] == str(AUDIO / "intercept_full.wav") and abs(found["offset_s"] - CLIP_FROM_S) < 0.010
+    assert {"reference", "reference_sha256", "offset_s", "speed", "score", "query_start_s", "query_end_s",
+            "reference_start_s", "reference_end_s"} <= set(found)
+    [heard] = excerpt["matches"]  # the video's 1.6 s of the radio, behind street noise
+    assert abs(heard["offset_s"] - EXCERPT_FROM_S) < 0.010 and heard["query_end_s"] < 1.7
+    refused = runner.invoke(command, ["match", "--library", str(library), str(silence), "--json", "-q"])
+    assert refused.exit_code == 1 and "error" in json.loads(refused.stdout)["results"][0]
+    missing = runner.invoke(command, ["match", "--library", str(tmp_path / "none.sqlite"), str(silence)])
+    assert missing.exit_code == 2 and "no such library" in missing.output
+
+
+def test_segments_lists_each_transmission(tmp_path: Path):
+    result = CliRunner().invoke(command, ["segments", str(AUDIO / "intercept_full.wav"), "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    [track] = json.loads(result.stdout)["results"][0]["tracks"]
+    speech = [s for s in track["segments"] if s["kind"] == "speech"]
+    # fixtures/make_fixtures.py BURSTS: key-up at 1.0, 5.2, 10.0, 14.6 s.
+    assert [round(s["start_s"]) for s in speech] == [1, 5, 10, 15]
+    assert sum(s["kind"] == "squelch_tail" for s in track["segments"]) == 4
