@@ -2,18 +2,18 @@
 
 One folder holds two SQLite files: `hashes.sqlite`, the perceptual hashes of every
 photo and video of every case (forensics.dedup.store), and `intercepts.sqlite`, the
-audio fingerprints of every recording (forensics.audio.library). After each incident
-the batch compares that case's items with what the index holds from other incidents,
-then adds them, so the findings of a run do not depend on the order the incidents
-came in, only on which came first. Cases are read, never written: the findings go to
-the batch's summary. The index is safe to copy and to reuse across batches.
+audio fingerprints of every recording (forensics.audio.library). After each incident,
+in the folders' name order, the batch compares that case's items with what the index
+holds from other incidents, then adds them: each pair found is reported once, by the
+incident indexed second, whichever order the work finished in. Cases are read, never
+written: the findings go to the batch's summary. The index is safe to copy and to
+reuse across batches.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,6 @@ from typing import Any
 from forensics.custody.case import LOG, case_lock
 from forensics.custody.log import read_entries
 from forensics.custody.state import CaseState, Item
-
-log = logging.getLogger(__name__)
 
 DEDUP, AUDIO = "dedup", "audio"  # the record kinds of forensics.analyses this reads
 
