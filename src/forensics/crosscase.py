@@ -4,8 +4,8 @@ One folder holds two SQLite files: `hashes.sqlite`, the perceptual hashes of eve
 photo and video of every case (forensics.dedup.store), and `intercepts.sqlite`, the
 audio fingerprints of every recording (forensics.audio.library). After each incident,
 in the folders' name order, the batch compares that case's items with what the index
-holds from other incidents, then adds them: each pair found is reported once, by the
-incident indexed second, whichever order the work finished in. Cases are read, never
+holds from other incidents, then adds them: on a first run a pair is reported by the
+later incident of the two, on a later run by both. Cases are read, never
 written: the findings go to the batch's summary. The index is safe to copy and to
 reuse across batches.
 """
