@@ -112,3 +112,17 @@ def test_only_the_file_that_kills_workers_alone_is_recorded_as_lost() -> None:
     failed = [j.name for j, r in zip(jobs, results) if r.results]
     assert failed == ["5"]
     assert "lost twice" in results[5].results[0].record["error"]
+
+
+def test_a_process_pool_keeps_its_workers_over_thousands_of_calls_from_two_threads() -> None:
+    # Python 3.11's pool, told to retire workers after N calls, could end with none left and
+    # wait for ever (seen on a batch over ../shared/data); ours never retires them.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with process_runner(2) as runner:
+        def calls(offset: int) -> list[int]:
+            return [runner.submit(abs, -(offset + i)).result(timeout=60) for i in range(600)]
+
+        with ThreadPoolExecutor(2) as users:
+            first, second = users.map(calls, (0, 1000))
+    assert first == list(range(600)) and second == list(range(1000, 1600))

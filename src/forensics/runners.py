@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+import threading
+from concurrent.futures import BrokenExecutor, CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -67,15 +68,24 @@ class ProcessRunner(Runner):
         # forkserver: workers start from a clean, single-threaded process, never a fork of a
         # coordinator that holds locks in its copy threads.
         self._context = multiprocessing.get_context("forkserver")
+        self._restart_lock = threading.Lock()
         super().__init__(self._new(workers), workers)
 
     def _new(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=self._context,
-                                   initializer=_quiet_worker, max_tasks_per_child=200)
+        # No max_tasks_per_child: on Python 3.11 a pool that replaces a retiring worker can stop
+        # handing out work for good (a batch over ../shared/data waited with no worker left).
+        return ProcessPoolExecutor(max_workers=workers, mp_context=self._context, initializer=_quiet_worker)
 
     def restart(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._executor = self._new(self.workers)
+        # Two incidents of a batch share the pool: the second to see it broken finds it replaced.
+        with self._restart_lock:
+            if getattr(self._executor, "_broken", True):
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new(self.workers)
+
+    def lost(self, ex: BaseException) -> bool:
+        # A call of another incident's, cancelled when that incident's loss replaced the pool, is lost too.
+        return isinstance(ex, (BrokenExecutor, CancelledError))
 
 
 def process_runner(workers: int | None = None) -> Runner:
