@@ -26,6 +26,7 @@ from forensics.progress import ProgressCallback
 
 FORMAT_VERSION = 1
 THUMB_SIDE = 16  # thumbnails are the 32 x 32 hash pictures averaged over 2 x 2 blocks
+MIN_DETAIL_GREY_LEVELS = 3.0  # std of a 32 x 32 picture below which it is flat, so not hashed
 _MAGIC = b"FDMH"  # forensics dedup media hashes
 _HEADER = struct.Struct("<4sII")  # magic, format version, JSON header length
 
@@ -143,8 +144,13 @@ def hash_pictures_of(pictures: Pictures, *, key: str) -> MediaHashes:
         height, width = grey.shape[1:]
         inputs = np.concatenate([inputs, hash_inputs(grey, ContentBox(0, height, 0, width, height, width))])
         times = np.zeros(2)
+    # A flat picture (a black frame, a blank test image, a fade) hashes to noise or to zero and
+    # would match every other flat picture: it says nothing about the footage, so it is left out.
+    detailed = inputs[:, 0].reshape(inputs.shape[0], -1).std(axis=1) >= MIN_DETAIL_GREY_LEVELS
+    inputs, times = inputs[detailed], times[detailed]
     count = inputs.shape[0]
-    hashes = hash_pictures(inputs.reshape(-1, PICTURE_SIDE, PICTURE_SIDE)).reshape(count, len(SCALES), -1)
+    hashes = hash_pictures(inputs.reshape(-1, PICTURE_SIDE, PICTURE_SIDE)).reshape(count, len(SCALES),
+                                                                                  ORIENTATION_COUNT)
     half = PICTURE_SIDE // THUMB_SIDE
     thumbs = inputs.reshape(count, len(SCALES), THUMB_SIDE, half, THUMB_SIDE, half).mean(axis=(3, 5))
     return MediaHashes(key=key, kind=pictures.kind, duration_s=pictures.duration_s, times_s=times,
