@@ -54,7 +54,8 @@ def build(work: Path, rng: np.random.Generator, n_recordings: int, per_cell: int
         takes = [corpus.random_take(rng) for _ in range(int(rng.integers(4, 8)))]
         refs.append(corpus.make_recording(work / f"ref-{r:03d}.wav", takes, rng))
         # The hard negative of this recording: the same voices saying half the same phrases again, half new ones.
-        again = [corpus.random_take(rng, t.words if k % 2 == 0 else None, t.voice) for k, t in enumerate(takes)]
+        again = [corpus.another_take(rng, t) if k % 2 == 0 else corpus.random_take(rng, voice=t.voice)
+                 for k, t in enumerate(takes)]
         others.append(corpus.make_recording(work / f"neg-{r:03d}.wav", again, rng))
     queries: list[Query] = []
     qdir = work / "queries"
