@@ -6,8 +6,11 @@
    seconds: no wrap-around in long recordings). 3. The query is resampled onto the
    reference's clock and its per-frame bits compared with the reference's over the frames
    where the reference has sound; the offset is refined below a frame by the shift that
-   agrees best (parabolic vertex of the agreement). Only a candidate whose bits agree far
-   beyond chance is a match, so unseen audio gives an empty list.
+   agrees best (parabolic vertex of the agreement), the speed by turning about the span's
+   middle. 4. At that alignment the harmonic bits are compared too: band energies cannot
+   tell another take of the same words by the same voice, its harmonics can. Only a
+   candidate whose band and harmonic bits both agree far beyond chance is a match, so
+   unseen audio gives an empty list.
 """
 
 from __future__ import annotations
