@@ -330,6 +330,23 @@ EXPLANATIONS: dict[tuple[str, str], str] = {
     ("captured", "exiftool/t/images/XMP.xml"): "an RDF/XML export by ExifTool itself (-X) of another file, in "
         "ExifTool's private namespaces; not XMP schema, so probe reads no EXIF dates or make from it",
     ("make", "exiftool/t/images/XMP.xml"): "same file: ExifTool's private -X export, not standard XMP",
+    ("model", "exiftool/t/images/XMP.xml"): "same file: ExifTool's private -X export, not standard XMP",
+    ("captured", "exiftool/t/images/ExifTool.jpg"): "a test file with blocks of two cameras: EXIF says FUJIFILM "
+        "FinePix2400Zoom 2001-05-19, a Canon CIFF APP0 says PowerShot A5 1998-05-01; ExifTool -j keeps the last "
+        "block it reads, probe ranks EXIF first like everywhere else, keeps the CIFF block in raw.vendor and "
+        "flags blocks_disagree with both values",
+    ("make", "exiftool/t/images/ExifTool.jpg"): "same file: EXIF FUJIFILM vs CIFF Canon, both kept, flagged",
+    ("model", "exiftool/t/images/ExifTool.jpg"): "same file: EXIF FinePix2400Zoom vs CIFF Canon PowerShot A5, "
+        "both kept, flagged",
+    ("captured", "exiftool/t/images/Pentax.avi"): "the IDIT chunk says '2009/10/27 12:14:34'; ExifTool 12.57's "
+        "RIFF date pattern for Casio's '2001/ 1/27  1:42PM' matches first and drops the seconds (RIFF.pm "
+        "ConvertRIFFDate)",
+    ("gps", "metadata-extractor-images/jpg/FLIR iPhone device.jpg"): "the FLIR GPS record stores 118.254 with "
+        "'W' beside it; exiftool -n prints the bare number (its printed form says 118 deg W), probe applies the "
+        "reference: -118.254, Los Angeles",
+    ("captured", "metadata-extractor-images/mp4/Issue 515 (java).mp4"): "metadata-extractor does not read the "
+        "3GPP udta 'date' box (2020-11-20T15:04:02+0100, what ExifTool reads too) and falls back to mvhd; probe "
+        "read mvhd to the same value and prefers the capture date",
 }
 # Categories whose reason is the same wherever they occur.
 CATEGORY_NOTES = {
@@ -444,6 +461,10 @@ def exiftool_live_expected(paths: list[Path]) -> list[Expected]:
             zone = _offset(tags.get("OffsetTimeOriginal"))
             captured = _time(tags["DateTimeOriginal"], zone=zone)
         make, model = tags.get("Make"), tags.get("Model")
+        if isinstance(make, (int, float)):
+            # -n gives some makers' codes as numbers (AVCHD's MDPM: 4113 is Canon): compare the name.
+            printed = run_exiftool([path], "-Make")
+            make = printed[0].get("Make") if printed else make
         result.append(Expected("exiftool -j -n", path, captured, "EXIF DateTimeOriginal" if captured else None, gps,
                                str(make) if make else None, str(model) if model else None))
     return result
@@ -475,6 +496,9 @@ def _report_exiftool_live(data: Path, records: dict[Path, MediaRecord]) -> None:
     print(f"   disagreements ({len(problems)}):")
     for field, category, name, detail in sorted(problems):
         print(f"     [{field}] {category}: {name}: {detail}")
+        note = EXPLANATIONS.get((field, name))
+        if note:
+            print(f"          why: {note}")
 
 
 def _report_robustness(data: Path, records: dict[Path, MediaRecord]) -> None:

@@ -27,7 +27,7 @@ def record(case: Path, item: dict, kind: str) -> dict:
 def test_ingest_stores_metadata_records_and_frames_as_logged_derived_files(tmp_path, alice):
     result = ingest([FIXTURES / "incident"], tmp_path / "case", key=alice)
     case = Path(result.case)
-    assert result.analysed == {"metadata": 7, "frames": 3, "audio": 5}
+    assert result.analysed == {"metadata": 7, "frames": 3, "dedup": 5, "audio": 5}
     items = items_by_name(case)
     assert "metadata" not in items["notes.txt"]["records"]
     photo = record(case, items["photo/IMG_0001.jpg"], "metadata")
@@ -49,7 +49,27 @@ def test_ingest_stores_metadata_records_and_frames_as_logged_derived_files(tmp_p
     assert verify_case(case).intact
     bag_valid(case)
     again = ingest([FIXTURES / "incident"], case, key=alice)
-    assert again.added_nothing and again.analysed == {"metadata": 0, "frames": 0, "audio": 0}
+    assert again.added_nothing and again.analysed == {"metadata": 0, "frames": 0, "dedup": 0, "audio": 0}
+
+
+def test_ingest_records_hashes_and_the_near_duplicates_of_each_item(tmp_path, alice):
+    result = ingest([FIXTURES / "incident"], tmp_path / "case", key=alice)
+    case = Path(result.case)
+    items = items_by_name(case)
+    key = {name: f"sha256:{item['sha256']}" for name, item in items.items()}
+    hashes = record(case, items["video/strike_original.mp4"], "dedup")
+    assert hashes["kind"] == "video" and hashes["key"] == key["video/strike_original.mp4"]
+    assert "dedup" not in items["notes.txt"]["records"] and "dedup" not in items["audio/intercept_full.wav"]["records"]
+    original = record(case, items["video/strike_original.mp4"], "near-duplicates")
+    assert original["group"] == sorted([key["video/strike_original.mp4"], key["video/strike_whatsapp.mp4"]])
+    by_other = {(m["b"] if m["a"] == key["video/strike_original.mp4"] else m["a"]): m for m in original["matches"]}
+    excerpt = by_other[key["video/strike_excerpt.mp4"]]
+    assert excerpt["relation"] == ("b_contains_a" if excerpt["a"] == key["video/strike_excerpt.mp4"] else "a_contains_b")
+    start = excerpt["b_start_s"] if excerpt["b"] == key["video/strike_original.mp4"] else excerpt["a_start_s"]
+    assert abs(start - 4.0) < 0.3  # the fixture's excerpt is the original's [4, 7)
+    photos = record(case, items["photo/IMG_0001.jpg"], "near-duplicates")
+    assert key["photo/IMG_0001_edited.jpg"] in photos["group"]
+    assert verify_case(case).intact
 
 
 def test_a_kill_during_analysis_is_completed_by_the_next_ingest_without_duplicates(tmp_path):
@@ -71,4 +91,5 @@ def test_a_kill_during_analysis_is_completed_by_the_next_ingest_without_duplicat
     derived = Counter(e["objects"][1]["sha256"] for e in log if e["action"] == "derived")
     analysed = Counter((e["objects"][0]["sha256"], e["details"]["kind"]) for e in log if e["action"] == "analysed")
     assert derived and max(derived.values()) == 1
-    assert len(analysed) == 15 and max(analysed.values()) == 1  # 7 metadata, 3 frames, 5 audio
+    # 7 metadata, 3 frames, 5 dedup hashes, 5 near-duplicates records (every photo and video has a match), 5 audio
+    assert len(analysed) == 25 and max(analysed.values()) == 1

@@ -30,7 +30,19 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
-COMMANDS = {name: f"forensics_cli.{name}" for name in ("audio", "frames", "ingest", "key", "probe", "seal", "verify")}
+COMMANDS = {name: f"forensics_cli.{name}" for name in (
+    "audio",
+    "batch",
+    "dedup",
+    "export",
+    "frames",
+    "ingest",
+    "key",
+    "probe",
+    "report",
+    "seal",
+    "verify",
+)}
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -1,184 +1,241 @@
-"""The analysis steps ingest runs on each evidence item, and how their results become case records.
+"""The analysis steps of an ingest: which items still need which step, and how results become records.
 
-Each step is resumable: it runs only for items that lack its record, and
-what it derives is deterministic, so a run killed half-way is completed by
-the next without a second copy of anything.
+Workers compute (forensics.file_analysis, anywhere a Runner puts them); this
+module alone writes what they found into the case, in a fixed order, so the
+custody log has one writer and a rerun gives the same records. Each step is
+resumable: it runs only for items that lack its record, and what it derives is
+deterministic, so a run killed half-way is completed by the next without a
+second copy of anything.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from forensics.custody.case import Case
 from forensics.custody.state import Item
-from forensics.errors import MediaError
+from forensics.file_analysis import (AUDIO, DEDUP, FRAMES, METADATA, STEPS, FileJob, FileResults, StepResult,
+                                     analyse_file, applicable_steps)
 from forensics.progress import ProgressCallback, report
-
-if TYPE_CHECKING:
-    from forensics.media.frames import Frame, FrameSet
-
-# The media stack (PyAV, OpenCV, NumPy) is imported by the steps that use it, once they have
-# work: an ingest that brought in no media file does not pay a third of a second to load it.
+from forensics.runners import Runner, thread_runner
 
 log = logging.getLogger(__name__)
 
-METADATA = "metadata"
-FRAMES = "frames"
-AUDIO = "audio"
-_MEDIA = ("video", "image", "audio")
+__all__ = ["AUDIO", "DEDUP", "FRAMES", "METADATA", "NEAR_DUPLICATES", "STEPS", "analyse_items", "items_of",
+           "jobs_for", "record_audio_links", "record_near_duplicates"]
 
+NEAR_DUPLICATES = "near-duplicates"  # an item's group of the same footage, and its matches, in this case
 
 def items_of(case: Case, incident: str) -> list[Item]:
     return [item for item in case.state.items.values() if any(r["incident"] == incident for r in item.receipts)]
 
 
-def record_metadata(case: Case, items: Sequence[Item], *, progress: ProgressCallback | None = None) -> int:
-    """Probes every media item that has no metadata record yet and stores the records; returns how many."""
-    todo = [i for i in items if METADATA not in i.records and i.media_type in _MEDIA]
-    if not todo:
-        return 0
-    from forensics.media.probe import probe_many
-
-    by_path = {case.path / i.stored.path: i for i in todo}
-    mtimes = {p: _iso(i.receipts[0]["stat"]["mtime_ns"]) for p, i in by_path.items()}
-    digests = {p: i.stored.sha256 for p, i in by_path.items()}
-    for done, record in enumerate(probe_many(list(by_path), sha256_by_path=digests, fs_mtime_utc_by_path=mtimes)):
-        item = by_path[Path(record.path)]
-        report(progress, done, len(todo), item.receipts[0]["name"], unit="probes")
-        # The record names the file as it was received, not where the case keeps it.
-        named = dataclasses.replace(record, path=item.receipts[0]["name"])
-        case.add_record(item.stored.sha256, METADATA, named.to_json())
-    return len(todo)
+def jobs_for(case: Case, items: Sequence[Item]) -> list[FileJob]:
+    """The jobs still to do for these items: each with the steps whose record it lacks."""
+    jobs = []
+    for item in items:
+        probed = _probed_type(case, item)
+        steps = tuple(s for s in applicable_steps(probed or item.media_type) if s not in item.records)
+        if steps:
+            receipt = item.receipts[0]
+            jobs.append(FileJob(path=str(case.path / item.stored.path), sha256=item.stored.sha256,
+                                name=receipt["name"], sniffed_type=item.media_type,
+                                fs_mtime_utc=_iso(receipt["stat"]["mtime_ns"]), steps=steps, probed_type=probed))
+    return jobs
 
 
-def record_frames(case: Case, items: Sequence[Item], *, progress: ProgressCallback | None = None) -> int:
-    """Extracts keyframes and scene frames of every video without a frames record; stores them as derived files."""
-    todo = [i for i in items if FRAMES not in i.records and _is_video(case, i)]
-    if not todo:
-        return 0
-    from forensics.media.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
+def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = None,
+                  audio_library: Path | None = None, progress: ProgressCallback | None = None) -> dict[str, int]:
+    """Runs every missing step on the items and records the results; gives back records made per step.
 
-    for done, item in enumerate(todo):
-        report(progress, done, len(todo), item.receipts[0]["name"], unit="videos")
-        try:
-            frameset = extract_frames(case.path / item.stored.path, mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES)
-        except MediaError as ex:
-            # Recorded, so a later run does not retry a file that cannot be decoded.
-            case.add_record(item.stored.sha256, FRAMES, {"error": str(ex)})
-            continue
-        except Exception as ex:  # noqa: BLE001 - a decoder bug on one hostile file must not end the run
-            log.exception("frame extraction failed on %s", item.stored.path)
-            case.add_record(item.stored.sha256, FRAMES,
-                            {"error": f"frame extraction failed unexpectedly ({type(ex).__name__}: {ex})"})
-            continue
-        case.add_record(item.stored.sha256, FRAMES, _store_frames(case, item.stored.sha256, frameset))
-    return len(todo)
-
-
-def record_audio(case: Case, items: Sequence[Item], *, library: Path | None = None,
-                 progress: ProgressCallback | None = None) -> int:
-    """Fingerprints and segments each audio or video item without an audio record; links items sharing a transmission.
-
-    The record of each new item lists its tracks' transmissions, its fingerprint (a derived
-    file), the items of the case it shares audio with (spans and offsets; items analysed in
-    earlier runs are searched too, their own records stay as they were) and, with `library`,
-    its matches in that intercept library.
+    `runner` says where the work runs (threads of this process when None). Results
+    are recorded in the items' order whatever order they finish in, with at most a
+    few jobs per worker in flight, so memory stays bounded on any folder. Then the
+    steps that look across the case: near-duplicates, and the links between files
+    that share a transmission (and their matches in `audio_library`, when given).
     """
-    todo = [i for i in items if AUDIO not in i.records and i.media_type in ("video", "audio")]
-    if not todo:
-        return 0
+    made: Counter[str] = Counter({s: 0 for s in STEPS})
+    jobs = jobs_for(case, items)
+    held: list[tuple[str, dict[str, Any], dict[str, Any]]] = []  # audio records, written once linked
+    if jobs:
+        with nullcontext(runner) if runner is not None else thread_runner() as run:
+            for done, results in enumerate(_results_in_order(run, jobs)):
+                report(progress, done, len(jobs), jobs[done].name, unit="analyses")
+                for result in results.results:
+                    if result.step == AUDIO:
+                        held.append((results.sha256, _with_derived(case, results, result),
+                                     _performed_on(results, result)))
+                    else:
+                        record_result(case, results, result)
+                    made[result.step] += 1
+            report(progress, len(jobs), len(jobs), "", unit="analyses")
+    # Worked out again on every run, so a run killed after the hashing leaves nothing undone.
+    if any(DEDUP in item.records for item in case.state.items.values()):
+        record_near_duplicates(case)
+    if held:
+        record_audio_links(case, held, library=audio_library)
+    return dict(made)
+
+
+def record_audio_links(case: Case, held: Sequence[tuple[str, dict[str, Any], dict[str, Any]]], *,
+                       library: Path | None = None) -> None:
+    """Adds to each new audio record the files of the case it shares a transmission with, then records it.
+
+    `held` is (sha256, record, performed_on) of each item fingerprinted in this run;
+    items fingerprinted by earlier runs are searched too, their own records stay as
+    they were. With `library`, each new item's matches in that intercept library are
+    added. A run killed before this leaves the fingerprints stored and the records
+    unwritten: the next run fingerprints again (the same bytes, stored once) and links.
+    """
     from forensics.audio.crossmatch import CrossMatcher
     from forensics.audio.library import Library
-    from forensics.audio.search import fingerprint_file, match_fingerprinted, track_summary
-    from forensics.audio.spectrum import features_from_bytes, features_to_bytes
+    from forensics.audio.search import fingerprint_file, match_fingerprinted
+    from forensics.audio.spectrum import features_from_bytes
 
-    records: dict[str, dict[str, Any]] = {}
+    def tracks_of(sha256: str, record: dict[str, Any]) -> None:
+        name = case.state.items[sha256].receipts[0]["name"]
+        for track in record.get("tracks") or ():
+            cross.add(sha256, name, track["stream_index"], features_from_bytes((case.path / track["fingerprint"]).read_bytes()))
+
     with CrossMatcher() as cross:
         for item in case.state.items.values():  # what earlier runs fingerprinted
-            record = item.records.get(AUDIO)
-            for track in (json.loads((case.path / record.path).read_bytes()).get("tracks", []) if record else []):
-                features = features_from_bytes((case.path / track["fingerprint"]).read_bytes())
-                cross.add(item.stored.sha256, item.receipts[0]["name"], track["stream_index"], features)
-        for done, item in enumerate(todo):
-            report(progress, done, 2 * len(todo), item.receipts[0]["name"], unit="recordings")
-            printed = fingerprint_file(case.path / item.stored.path, sha256=item.stored.sha256)
-            if printed.error is not None or printed.audio is None:
-                records[item.stored.sha256] = {"error": printed.error, "tracks": []}
-                continue
-            tracks = []
-            for track, features in zip(printed.audio.tracks, printed.features):
-                cross.add(item.stored.sha256, item.receipts[0]["name"], track.stream_index, features)
-                stored = case.add_derived(item.stored.sha256, features_to_bytes(features),
-                                          name=f"audio-fingerprint-{track.stream_index}.npz",
-                                          operation="audio.fingerprint", parameters={"stream_index": track.stream_index})
-                tracks.append({**track_summary(track), "fingerprint": stored.stored.path})
-            records[item.stored.sha256] = {"tracks": tracks, "notes": list(printed.audio.notes)}
+            if AUDIO in item.records:
+                tracks_of(item.stored.sha256, json.loads((case.path / item.records[AUDIO].path).read_bytes()))
+        for sha256, record, _ in held:
+            tracks_of(sha256, record)
         external = Library(library, create=False) if library is not None else None
         try:
-            # Decoded again rather than held: a case's recordings can be hours long, and decoding is fast.
-            for done, item in enumerate(todo):
-                report(progress, len(todo) + done, 2 * len(todo), item.receipts[0]["name"], unit="recordings")
-                record = records[item.stored.sha256]
-                if record["tracks"]:
-                    printed = fingerprint_file(case.path / item.stored.path, sha256=item.stored.sha256)
-                    assert printed.audio is not None
-                    record["links"] = [m.to_json() for m in cross.links(item.stored.sha256, printed.audio,
-                                                                         printed.features)]
-                    if external is not None:
-                        record["library"] = {"path": str(library), "matches": [
-                            m.to_json() for m in match_fingerprinted(external, printed)]}
-                case.add_record(item.stored.sha256, AUDIO, record)
+            for sha256, record, performed_on in held:
+                if record.get("tracks"):
+                    # Decoded again rather than held: a case's recordings can be hours long.
+                    printed = fingerprint_file(case.path / case.state.items[sha256].stored.path, sha256=sha256)
+                    if printed.audio is not None:
+                        record["links"] = [m.to_json() for m in cross.links(sha256, printed.audio, printed.features)]
+                        if external is not None:
+                            record["library"] = {"path": str(library), "matches": [
+                                m.to_json() for m in match_fingerprinted(external, printed)]}
+                case.add_record(sha256, AUDIO, record, performed_on=performed_on)
         finally:
             if external is not None:
                 external.close()
-    return len(todo)
 
 
-def _store_frames(case: Case, source: str, frameset: FrameSet) -> dict[str, Any]:
-    from forensics.media.contact_sheet import contact_sheet, thumbnail
-    from forensics.media.frames import INGEST_MODE
-    from forensics.media.image_encoding import encode_image, encode_images
+def record_near_duplicates(case: Case) -> int:
+    """Records each item's group of the same footage and its matches, over the whole case; returns how many.
 
-    operation = f"frames.{INGEST_MODE}"
-    common = {**dataclasses.asdict(frameset.parameters), "time_base": str(frameset.time_base),
-              "rotation_deg": frameset.rotation_deg, "rotation_applied": frameset.rotation_applied}
-    frames = []
-    for frame, png in zip(frameset.frames, encode_images([f.image for f in frameset.frames], format="png")):
-        stored = case.add_derived(source, png, name=f"frame-{frame.index:06d}-{round(frame.pts_s * 1000):d}ms.png",
-                                  operation=operation, parameters={**common, **_frame_json(frame)})
-        frames.append({**_frame_json(frame), "path": stored.stored.path, "sha256": stored.stored.sha256})
-    sheet = case.add_derived(source, encode_image(contact_sheet(frameset), format="png"), name="contact-sheet.png",
-                             operation="frames.contact_sheet", parameters={**common, "frames": len(frames)})
-    thumb = case.add_derived(source, encode_image(thumbnail(frameset), format="jpeg"), name="thumbnail.jpg",
-                             operation="frames.thumbnail", parameters=common)
-    return {"parameters": common, "frames": frames,
-            "shots": [{"start_s": s.start_s, "end_s": s.end_s, "first_index": s.first_index,
-                       "frame_count": s.frame_count, "began_with": s.began_with,
-                       "representative_index": s.representative.index if s.representative else None}
-                      for s in frameset.shots],
-            "mirrored": frameset.mirrored, "start_s": frameset.start_s, "duration_s": frameset.duration_s,
-            "frame_count": frameset.frame_count, "notes": list(frameset.notes),
-            "contact_sheet": sheet.stored.path, "thumbnail": thumb.stored.path}
+    Items are named "sha256:<digest>" in the matches; footage of another incident of
+    the case counts too. An item's record is rewritten only when what it says changes.
+    """
+    from forensics.dedup.groups import find_duplicates
+    from forensics.dedup.media_hashes import MediaHashes
 
-
-def _frame_json(frame: Frame) -> dict[str, Any]:
-    return {"pts": frame.pts, "pts_s": frame.pts_s, "index": frame.index, "frame_type": frame.frame_type,
-            "key_frame": frame.key_frame}
+    media = []
+    for item in case.state.items.values():
+        record = item.records.get(DEDUP)
+        data = json.loads((case.path / record.path).read_bytes()) if record is not None else {"error": "none"}
+        if not data.get("error"):
+            media.append(MediaHashes.from_json(data))
+    result = find_duplicates(media)
+    written = 0
+    for item in case.state.items.values():
+        key = f"sha256:{item.stored.sha256}"
+        group = next((list(g) for g in result.groups if key in g), [])
+        matches = [m.to_json() for m in result.matches if key in (m.a, m.b)]
+        if matches or NEAR_DUPLICATES in item.records:
+            case.add_record(item.stored.sha256, NEAR_DUPLICATES, {"group": group, "matches": matches})
+            written += 1
+    return written
 
 
-def _is_video(case: Case, item: Item) -> bool:
-    """Whether the item's metadata record (streams, not just the signature) says it is a video."""
+def _results_in_order(run: Runner, jobs: Sequence[FileJob]) -> Iterator[FileResults]:
+    """Yields each job's results in the jobs' order, a few jobs per worker in flight.
+
+    A lost worker (a file that kills its decoder's process) takes every job in
+    flight with it, not only the guilty one: all are sent again, the first of them
+    alone, and a job lost while it ran alone is recorded as failed, never retried
+    for ever and never blamed for another file.
+    """
+    todo = deque(jobs)
+    in_flight: deque[tuple[FileJob, Future[FileResults]]] = deque()
+    alone = False  # after a loss, until the job that was first completes
+    while todo or in_flight:
+        while todo and len(in_flight) < (1 if alone else 2 * run.workers + 2):
+            job = todo.popleft()
+            in_flight.append((job, run.submit(analyse_file, job)))
+        job, future = in_flight.popleft()
+        try:
+            results = future.result()
+        except Exception as ex:  # noqa: BLE001 - sorted below: a lost worker, or a bug
+            if not run.lost(ex):
+                raise
+            log.warning("a worker was lost while analysing %s (%s)", job.name, ex)
+            run.restart()
+            if alone:
+                results = _lost(job, ex)
+            else:
+                todo.extendleft(reversed([job] + [j for j, _ in in_flight]))
+                in_flight.clear()
+                alone = True
+                continue
+        alone = False
+        yield results
+
+
+def record_result(case: Case, results: FileResults, result: StepResult) -> None:
+    """Stores one step's derived files, then its record naming them; both logged with the worker that made
+    them, and the record with how long the step took there."""
+    record = _with_derived(case, results, result)
+    case.add_record(results.sha256, result.step, record, performed_on=_performed_on(results, result))
+
+
+def _with_derived(case: Case, results: FileResults, result: StepResult) -> dict[str, Any]:
+    """Stores the step's derived files; gives back its record with their paths filled in."""
+    record = json.loads(json.dumps(result.record))  # a private copy, to fill in the derived paths
+    for out in result.derived:
+        stored = case.add_derived(results.sha256, out.data, name=out.name, operation=out.operation,
+                                  parameters=out.parameters, performed_on=results.performed_on)
+        _place(record, out.slot, stored.stored.path, stored.stored.sha256)
+    return record
+
+
+def _performed_on(results: FileResults, result: StepResult) -> dict[str, Any]:
+    return {**results.performed_on, "elapsed_s": round(result.elapsed_s, 3)}
+
+
+def _place(record: dict[str, Any], slot: tuple[str | int, ...], path: str, sha256: str) -> None:
+    if not slot:
+        return
+    *parents, last = slot
+    target: Any = record
+    for key in parents:
+        target = target[key]
+    if isinstance(target[last] if isinstance(target, list) else target.get(last), dict):
+        target[last].update(path=path, sha256=sha256)
+    else:
+        target[last] = path
+
+
+def _lost(job: FileJob, ex: BaseException) -> FileResults:
+    why = (f"the worker analysing this file was lost twice, the second time with no other file beside it "
+           f"({type(ex).__name__}): the file probably crashes a decoder; it is kept, unanalysed")
+    return FileResults(job.sha256, tuple(StepResult(step, {"error": why}) for step in job.steps), "", 0)
+
+
+def _probed_type(case: Case, item: Item) -> str | None:
+    """The media type the metadata record found (streams, not just the signature), if there is one."""
     record = item.records.get(METADATA)
     if record is None:
-        return False
+        return None
     data = json.loads((case.path / record.path).read_bytes())
-    return data.get("media_type") == "video" and not data.get("error")
+    return None if data.get("error") else data.get("media_type")
 
 
 def _iso(ns: int) -> str:

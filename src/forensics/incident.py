@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forensics.custody.case import Case, PendingOriginal, check_incident, open_case
 from forensics.custody.names import received_name, safe_name
@@ -18,6 +18,9 @@ from forensics.custody.sources import SourceEntry, count_sources, walk_sources
 from forensics.errors import ParameterError, SourceError
 from forensics.media.sniff import media_type_of
 from forensics.progress import ProgressCallback, report
+
+if TYPE_CHECKING:
+    from forensics.runners import Runner
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ def default_incident(sources: Sequence[Path]) -> str:
 def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, incident: str | None = None,
            note: str | None = None, bag_info: Mapping[str, str] | None = None,
            progress: ProgressCallback | None = None, workers: int = 2, analyse: bool = True,
-           audio_library: Path | None = None) -> IngestReport:
+           runner: Runner | None = None, audio_library: Path | None = None) -> IngestReport:
     """Takes every file under `sources` into the case at `case_path` (made when missing) and logs each step.
 
     Files already in the case under the same name, size and mtime are not read
@@ -64,8 +67,11 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
     cannot be taken in gets its own logged error; the rest go on. `workers`
     threads copy and hash ahead of the one that records, in the order found.
     With `analyse`, every media item of the incident that lacks them then gets
-    its metadata record, for videos its frames, and for sound its audio record
-    (transmissions, fingerprint, links; matches in `audio_library` when given).
+    its metadata record, for videos its frames, for pictures its perceptual hashes
+    and near-duplicates, and for sound its transmissions, fingerprint and the files
+    it shares them with (matches in `audio_library` too, when given) (see forensics.analyses),
+    computed by `runner` (threads of this process when None; a process pool or a
+    Dask cluster from forensics.runners) and recorded here.
     """
     if not sources:
         raise ParameterError("name at least one source folder or file")
@@ -102,13 +108,10 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
         analysed = {}
         if analyse:
             # Imported here: the media stack costs a third of a second, which --custody-only never needs.
-            from forensics.analyses import (AUDIO, FRAMES, METADATA, items_of, record_audio, record_frames,
-                                            record_metadata)
+            from forensics.analyses import analyse_items, items_of
 
-            items = items_of(case, incident)
-            analysed = {METADATA: record_metadata(case, items, progress=progress),
-                        FRAMES: record_frames(case, items, progress=progress),
-                        AUDIO: record_audio(case, items, library=audio_library, progress=progress)}
+            analysed = analyse_items(case, items_of(case, incident), runner=runner, audio_library=audio_library,
+                                     progress=progress)
         head = case.record("ingested", incident=incident, details={
             "sources": [received_name(os.fsencode(os.path.abspath(s)))["name"] for s in sources],
             "counts": {k: counts.get(k, 0) for k in OUTCOMES}, "bytes_copied": copied, "analysed": analysed,

@@ -18,7 +18,7 @@ from forensics.media.metadata import (ContainerFacts, Device, Gps, ImageFacts, M
                                       iso)
 from forensics.media.stills import find_tiff_block, ratio_value
 from forensics.media.timestamps import gps_datetime, is_epoch_date, is_zero_date, parse_datetime
-from forensics.media.xmp import parse_xmp
+from forensics.media.xmp import find_xmp_packet, parse_xmp
 
 UTC = timezone.utc
 
@@ -290,3 +290,12 @@ def test_container_time_hours_away_from_the_phone_clock_is_flagged() -> None:
     (flag,) = flags_for(record)
     assert flag.code == "time_container_mismatch"
     assert "5 h 0 min" in flag.message and "local time" in flag.message
+
+
+def test_the_first_xmp_packet_is_found_in_binary_data() -> None:
+    packet = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF/></x:xmpmeta>"
+    noise = bytes(range(256)) * 40  # every byte value, newlines included, as in a GIF or PNG
+    assert find_xmp_packet(noise + packet + noise + packet) == packet
+    assert find_xmp_packet(b"</x:xmpmeta>\n" + noise + packet) == packet  # a stray closing tag first
+    assert find_xmp_packet(noise + packet[:-5]) == packet[:-5]  # cut short: the rest of the file
+    assert find_xmp_packet(noise) == b""

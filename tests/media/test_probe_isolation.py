@@ -39,7 +39,7 @@ def pool() -> Iterator[WorkerPool]:
 
 def test_a_hanging_reader_is_killed_at_the_time_limit(pool: WorkerPool) -> None:
     start = time.monotonic()
-    outcome = pool.run(yield_then_hang, 60, timeout_s=1.0)
+    outcome = pool.run(yield_then_hang, 60, timeout_s=3.0)  # generous: a loaded machine must still reach the yield
     assert outcome.status == "timeout"
     assert outcome.items == ("read before the hang",)  # what came before the hang is kept
     assert time.monotonic() - start < 10

@@ -238,12 +238,13 @@ class Case:
 
     # -- derived files and records ----------------------------------------------------------------
     def add_derived(self, source_sha256: str, data: bytes, *, name: str, operation: str,
-                    parameters: Mapping[str, Any]) -> DerivedFile:
+                    parameters: Mapping[str, Any], performed_on: Mapping[str, Any] | None = None) -> DerivedFile:
         """Stores a file made from a case object (a frame, a thumbnail, an extract) and logs how it was made.
 
         `operation` names the tool step exactly (e.g. "frames.keyframes"), and
-        `parameters` everything needed to make it again. Storing the same bytes
-        from the same source by the same operation again is a no-op.
+        `parameters` everything needed to make it again; `performed_on` names the
+        worker (host, process) that made it. Storing the same
+        bytes from the same source by the same operation again is a no-op.
         """
         if not self.state.object_known(source_sha256):
             raise ParameterError(f"no object with sha256 {source_sha256} in the case")
@@ -261,11 +262,15 @@ class Case:
         self.record("derived", objects=[{"role": "source", "sha256": source_sha256},
                                         {"role": "derived", "path": rel, "sha256": digests.sha256,
                                          "sha512": digests.sha512, "size": digests.size}],
-                    details={"operation": operation, "parameters": dict(parameters)})
+                    details={"operation": operation, "parameters": dict(parameters), **_worker(performed_on)})
         return self.state.derived[rel]
 
-    def add_record(self, source_sha256: str, kind: str, record: Mapping[str, Any]) -> RecordFile:
-        """Stores an analysis record (canonical JSON) about a case object and logs it as analysed."""
+    def add_record(self, source_sha256: str, kind: str, record: Mapping[str, Any], *,
+                   performed_on: Mapping[str, Any] | None = None) -> RecordFile:
+        """Stores an analysis record (canonical JSON) about a case object and logs it as analysed.
+
+        `performed_on` names the worker (host, process) that computed it.
+        """
         owner = self.state.owner_item(source_sha256)
         if owner is None:
             raise ParameterError(f"no object with sha256 {source_sha256} in the case")
@@ -279,7 +284,7 @@ class Case:
         self.record("analysed", objects=[{"role": "source", "sha256": source_sha256},
                                          {"role": "record", "path": rel, "sha256": digests.sha256,
                                           "size": digests.size}],
-                    details={"kind": kind})
+                    details={"kind": kind, **_worker(performed_on)})
         return self.state.records[rel]
 
     # -- opening, recovery, finishing ---------------------------------------------------------------
@@ -449,3 +454,8 @@ def open_case(path: Path, key: SigningKey, *, bag_info: Mapping[str, str] | None
             yield case
         finally:
             case.finalize()
+
+
+def _worker(performed_on: Mapping[str, Any] | None) -> dict[str, Any]:
+    # The log entry's own host is the recorder's; a step computed elsewhere names its worker too.
+    return {"performed_on": dict(performed_on)} if performed_on else {}

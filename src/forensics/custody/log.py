@@ -79,6 +79,20 @@ def parse_line(line: bytes) -> LogEntry:
     return LogEntry(**data, line_hash=sha256_digest(line))
 
 
+def read_entries(path: Path) -> Iterator[LogEntry]:
+    """Yields every complete entry of a log file without writing to it; raises ValueError on a damaged line.
+
+    A torn last line (a run killed while appending) is left out and left in
+    place: readers never repair a case, the next writer does.
+    """
+    if not path.exists():
+        return
+    with open(path, "rb") as f:
+        for line in f:
+            if line.endswith(b"\n"):
+                yield parse_line(line[:-1])
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -118,11 +132,8 @@ class CustodyLog:
 
     def replay(self) -> Iterator[LogEntry]:
         """Yields every written entry from the first, parsed; raises ValueError on a damaged line."""
-        if not self.path.exists():
-            return
-        with open(self.path, "rb") as f:
-            for line in f:
-                yield parse_line(line.rstrip(b"\n"))
+        # _load has cut any torn tail by now, so every line read is complete.
+        yield from read_entries(self.path)
 
     @property
     def head_hash(self) -> str:

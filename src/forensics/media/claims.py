@@ -15,7 +15,8 @@ from forensics.media.isobmff import MovieHeader
 from forensics.media.location import dms_to_degrees, parse_iso6709, parse_xmp_coordinate
 from forensics.media.metadata import Device, Gps, TimeClaim, offset_text, to_utc
 from forensics.media.stills import ratio_value
-from forensics.media.timestamps import gps_datetime, parse_datetime
+from forensics.media.timestamps import gps_datetime, iptc_datetime, parse_datetime
+from forensics.media.vendor_block import VendorBlock
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,7 @@ class TagSources:
     iptc: dict[str, Any] = field(default_factory=dict)
     format_tags: dict[str, str] = field(default_factory=dict)  # libavformat container tags
     movie: MovieHeader | None = None
+    blocks: tuple[VendorBlock, ...] = ()  # makers' own blocks, in the order the readers found them
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +59,13 @@ def time_claims(tags: TagSources) -> tuple[TimeClaim, ...]:
 
     add("capture", "EXIF DateTimeOriginal", exif.get("EXIF DateTimeOriginal"),
         subsec=_text(exif.get("EXIF SubSecTimeOriginal")), offset=_text(exif.get("EXIF OffsetTimeOriginal")))
+    for block in tags.blocks:
+        add("capture", f"{block.name} DateTimeOriginal", block.captured)
     add("capture", "QuickTime com.apple.quicktime.creationdate", fmt.get("com.apple.quicktime.creationdate"))
     add("capture", "XMP exif:DateTimeOriginal", xmp.get("exif:DateTimeOriginal"))
     add("capture", "XMP photoshop:DateCreated", xmp.get("photoshop:DateCreated"))
+    add("capture", "IPTC DateCreated + TimeCreated",
+        iptc_datetime(_text(tags.iptc.get("DateCreated")), _text(tags.iptc.get("TimeCreated"))))
     add("capture", "QuickTime date", fmt.get("date"))
     add("digitized", "EXIF DateTimeDigitized", exif.get("EXIF DateTimeDigitized"),
         subsec=_text(exif.get("EXIF SubSecTimeDigitized")), offset=_text(exif.get("EXIF OffsetTimeDigitized")))
@@ -72,8 +78,12 @@ def time_claims(tags: TagSources) -> tuple[TimeClaim, ...]:
         text = movie.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         claims.append(TimeClaim("container", "QuickTime mvhd creation time (UTC by spec)", text,
                                 movie.created_at, movie.created_at))
-    else:
+    elif not any(b.name == "RIFF AVI chunks" and "DateTimeOriginal" in b.fields for b in tags.blocks):
+        # (In an AVI, libavformat's creation_time is the IDIT chunk: the camera's local clock, claimed above.)
         add("container", "container creation_time (UTC by spec)", fmt.get("creation_time"), assume_utc=True)
+    if not any(claim.kind == "container" for claim in claims):
+        for block in tags.blocks:  # Matroska's DateUTC when libavformat could not open the file, a PDF's Info
+            add("container", f"{block.name} creation time", block.created, assume_utc=True)
     gps_time = _gps_time(exif)
     if gps_time is not None:
         claims.append(gps_time)
@@ -115,6 +125,9 @@ def gps_claim(tags: TagSources) -> Gps | None:
             altitude = -altitude  # reference 1: below sea level
         gps_time = _gps_time(exif)
         return Gps(lat, lon, altitude, "EXIF GPS", gps_time.value if gps_time else None)
+    for block in tags.blocks:
+        if block.gps is not None:
+            return Gps(*block.gps, f"{block.name} GPS")
     lat = parse_xmp_coordinate(_text(xmp.get("exif:GPSLatitude")))
     lon = parse_xmp_coordinate(_text(xmp.get("exif:GPSLongitude")))
     if lat is not None and lon is not None:
@@ -141,12 +154,15 @@ def device_claim(tags: TagSources) -> Device:
                 return text
         return None
 
+    makes = (b.make for b in tags.blocks)
+    models = (b.model for b in tags.blocks)
     vendor = tuple(sorted((k, v) for k, v in fmt.items() if k.startswith(("com.apple.quicktime.", "com.android."))))
     return Device(
-        make=first(exif.get("Image Make"), fmt.get("com.apple.quicktime.make"), xmp.get("tiff:Make"),
-                   fmt.get("make"), fmt.get("com.android.manufacturer")),
-        model=first(exif.get("Image Model"), fmt.get("com.apple.quicktime.model"), xmp.get("tiff:Model"),
-                    fmt.get("model"), fmt.get("com.android.model")),
+        # "EXIF Make": some writers (JPEG XL encoders) put Make in the EXIF sub-IFD, not IFD0.
+        make=first(exif.get("Image Make"), exif.get("EXIF Make"), *makes, fmt.get("com.apple.quicktime.make"),
+                   xmp.get("tiff:Make"), fmt.get("make"), fmt.get("com.android.manufacturer")),
+        model=first(exif.get("Image Model"), exif.get("EXIF Model"), *models, fmt.get("com.apple.quicktime.model"),
+                    xmp.get("tiff:Model"), fmt.get("model"), fmt.get("com.android.model")),
         software=first(exif.get("Image Software"), fmt.get("com.apple.quicktime.software"),
                        xmp.get("xmp:CreatorTool"), fmt.get("com.android.version")),
         lens=first(exif.get("EXIF LensModel"), fmt.get("com.apple.quicktime.camera.lens_model"),

@@ -45,6 +45,7 @@ def flags_for(record: MediaRecord, *, max_gps_skew_s: float = 120.0, max_contain
                         messenger_max_video_long_side_px, messenger_max_video_bit_rate_bps)
     flags += _thumbnail(record, min_thumbnail_similarity)
     flags += _rotation_baked_in(record)
+    flags += _blocks_disagree(record, max_modified_skew_s)
     return tuple(flags)
 
 
@@ -160,6 +161,35 @@ def _time_mismatches(record: MediaRecord, max_gps_s: float, max_container_s: flo
             flags.append(Flag("time_filesystem_mismatch", f"The file system says the file was last written "
                               f"{duration_text(gap)} before its {source}: a clock was wrong or a time was edited."))
     return flags
+
+
+def _blocks_disagree(record: MediaRecord, max_skew_s: float) -> list[Flag]:
+    """A maker's own block that names another device or capture time than the claim the record chose."""
+    blocks = record.raw.get("vendor") or []
+    differences = []
+    for label, ours in (("make", record.device.make), ("model", record.device.model)):
+        for block in blocks:
+            theirs = block["fields"].get(label.capitalize())
+            # "NIKON" and "NIKON CORPORATION" name one maker: only names that share nothing count.
+            if ours and isinstance(theirs, str) and theirs.strip().lower() not in ours.lower() \
+                    and ours.strip().lower() not in theirs.lower():
+                differences.append(f"{block['block']} names {label} {theirs!r}, not {ours!r}")
+    capture = record.captured_at
+    names = tuple(f"{block['block']} " for block in blocks)
+    for claim in record.times:
+        if capture is None or claim.kind != "capture" or claim.value is None \
+                or claim.source == record.captured_at_source or not claim.source.startswith(names):
+            continue
+        aware = capture.tzinfo is not None and claim.value.tzinfo is not None
+        gap = (capture - claim.value) if aware else capture.replace(tzinfo=None) - claim.value.replace(tzinfo=None)
+        if abs(gap.total_seconds()) > max_skew_s:
+            differences.append(f"{claim.source} is {claim.text}, {duration_text(gap.total_seconds())} from "
+                               f"{record.captured_at_source}")
+    if not differences:
+        return []
+    return [Flag("blocks_disagree", "The file's metadata blocks disagree: " + "; ".join(differences) +
+                 ". One of them was written by other software or copied from another file: check which block "
+                 "the camera wrote.")]
 
 
 def _zero_dates(record: MediaRecord) -> list[Flag]:

@@ -145,7 +145,7 @@ def extract_frames(path: Path, *, mode: str = "keyframes", every_s: float | None
         raise ParameterError(f"size_px must be at least 16 pixels, not {size_px}")
     parameters = ExtractionParameters(mode, every_s if mode == "every" else None, max_frames, size_px,
                                       apply_rotation, skip_loop_filter)
-    stream_index, index, aspect, coded_size = _read_index(path)
+    stream_index, index, aspect, coded_size = read_video_index(path)
     maker = _FrameMaker(index, size_px=size_px, apply_rotation=apply_rotation, aspect=aspect)
     job = _Job(path, stream_index, index, maker, parameters, progress, workers, detector,
                memory_check=(coded_size, max_memory_bytes))
@@ -162,12 +162,15 @@ def extract_frames(path: Path, *, mode: str = "keyframes", every_s: float | None
         source=path, parameters=parameters, frames=tuple(frames), shots=tuple(shots),
         rotation_deg=transform.rotation_deg, mirrored=transform.hflip,
         rotation_applied=apply_rotation and not transform.is_identity,
-        start_s=index.seconds(int(index.pts.min())), duration_s=_duration_s(index),
+        start_s=index.seconds(int(index.pts.min())), duration_s=stream_duration_s(index),
         frame_count=index.count, time_base=index.time_base, notes=tuple(notes))
 
 
-def _read_index(path: Path) -> tuple[int, PacketIndex, Fraction, tuple[int, int]]:
-    """Gives the video stream's number, packet index, sample aspect ratio and coded width, height."""
+def read_video_index(path: Path) -> tuple[int, PacketIndex, Fraction, tuple[int, int]]:
+    """Gives the first video stream's number, packet index, sample aspect ratio and coded width, height.
+
+    Raises MediaUnreadable when the file holds no decodable video stream or no picture.
+    """
     try:
         # Tag text is not what frames need: a tag that is not UTF-8 must not make the file unopenable.
         with av.open(str(path), mode="r", metadata_errors="replace") as container:
@@ -193,7 +196,8 @@ def _read_index(path: Path) -> tuple[int, PacketIndex, Fraction, tuple[int, int]
     return number, index, aspect, coded_size
 
 
-def _duration_s(index: PacketIndex) -> float:
+def stream_duration_s(index: PacketIndex) -> float:
+    """Gives the time from the first frame to the end of the last (which lasts as long as the others)."""
     ordered = index.sorted_pts()
     if ordered.shape[0] < 2:
         return 0.0
@@ -388,7 +392,7 @@ class _Job:
             wanted |= set(evenly(keys, room))
         frames = self._decode_exactly(wanted)
         by_pts = {frame.pts: frame for frame in frames}
-        end_of_stream = self.index.seconds(int(self.index.pts.min())) + _duration_s(self.index)
+        end_of_stream = self.index.seconds(int(self.index.pts.min())) + stream_duration_s(self.index)
         shots = []
         for a, b, kind, middle in zip(starts, ends, kinds, middles):
             shots.append(Shot(start_s=self.index.seconds(fed[a]),

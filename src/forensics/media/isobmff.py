@@ -17,6 +17,9 @@ from typing import BinaryIO
 _EPOCH_1904 = datetime(1904, 1, 1, tzinfo=timezone.utc)
 _CONTAINER_BOXES = {b"moov", b"trak", b"mdia", b"edts"}
 _MAX_MOOV_BYTES = 64 * 1024 * 1024
+_MAX_USER_DATA_BYTES = 4096
+_MAX_XML_BYTES = 256 * 1024
+CANON_UUID = bytes.fromhex("85c0b687820f11e08111f4ce462b6a48")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,10 @@ class MovieHeader:
     modified_at: datetime | None
     duration_s: float | None
     tracks: tuple[TrackHeader, ...]
+    # moov/udta children up to 4 KiB, as (type, body): camera makers' boxes libavformat skips;
+    # Canon's moov/uuid CMT1 (IFD0) and CMT2 (EXIF IFD) blocks as ("canon:CMT1", TIFF bytes);
+    # the XML of moov/meta as ("meta:xml", text): Sony's NonRealTimeMeta
+    user_data: tuple[tuple[str, bytes], ...] = ()
 
 
 def read_movie_header(fh: BinaryIO, *, max_top_boxes: int = 4096) -> MovieHeader | None:
@@ -75,14 +82,29 @@ def read_movie_header(fh: BinaryIO, *, max_top_boxes: int = 4096) -> MovieHeader
     created = modified = None
     duration = None
     tracks: list[TrackHeader] = []
+    user_data: list[tuple[str, bytes]] = []
     for kind, body in _children(moov or b""):
         if kind == b"mvhd":
             created, modified, duration = _mvhd(body)
+        elif kind == b"udta":
+            for k, v in _children(body):
+                if len(v) <= _MAX_USER_DATA_BYTES:
+                    user_data.append((k.decode("latin-1"), v))
+                elif k == b"NCDT":  # Nikon: keep the tag list, not the thumbnails beside it
+                    user_data += [("NCDT/NCTG", t) for n, t in _children(v)
+                                  if n == b"NCTG" and len(t) <= _MAX_XML_BYTES]
+        elif kind == b"meta":  # Sony's NonRealTimeMeta XML; an ISO meta box has 4 bytes of version first
+            user_data += [("meta:xml", v) for k, v in _children(body[4:]) + _children(body)
+                          if k == b"xml " and len(v) <= _MAX_XML_BYTES][:1]
+        elif kind == b"uuid" and body[:16] == CANON_UUID:  # Canon's CMT1/CMT2 TIFF blocks (EOS/PowerShot MP4, CR3)
+            user_data += [("canon:" + k.decode("latin-1"), v) for k, v in _children(body[16:])
+                          if k in (b"CMT1", b"CMT2") and len(v) <= _MAX_USER_DATA_BYTES]
         elif kind == b"trak":
             track = _trak(body)
             if track is not None:
                 tracks.append(track)
-    return MovieHeader(brands[0], brands[1], brands[2], created, modified, duration, tuple(tracks))
+    return MovieHeader(brands[0], brands[1], brands[2], created, modified, duration, tuple(tracks),
+                       tuple(user_data))
 
 
 def _box_header(fh: BinaryIO, pos: int, limit: int) -> tuple[bytes, int, int] | None:

@@ -26,16 +26,24 @@ class JpegHeader:
     xmp: bytes | None  # the XMP packet, as stored
     photoshop: bytes | None  # the APP13 Photoshop image-resource block (IPTC lives inside)
     app_markers: tuple[str, ...]  # e.g. ("APP0 JFIF", "APP1 Exif", "APP1 XMP"), in file order
+    # Makers' own blocks (Canon CIFF, Olympus PictureInfo, Casio QVCI, FLIR), as (marker, payload)
+    vendor_segments: tuple[tuple[int, bytes], ...] = ()
 
 
-def read_jpeg_header(fh: BinaryIO, *, max_segments: int = 512) -> JpegHeader | None:
-    """Walks the segments up to the first scan; None when the file is not a JPEG."""
+def read_jpeg_header(fh: BinaryIO, *, max_segments: int = 512,
+                     max_vendor_bytes: int = 16 * 1024 * 1024) -> JpegHeader | None:
+    """Walks the segments up to the first scan; None when the file is not a JPEG.
+
+    Makers' blocks (see vendor_segments) are kept up to `max_vendor_bytes` in all.
+    """
     fh.seek(0)
     if fh.read(2) != b"\xff\xd8":
         return None
     width = height = None
     xmp = photoshop = None
     markers: list[str] = []
+    vendor: list[tuple[int, bytes]] = []
+    vendor_bytes = 0
     for _ in range(max_segments):
         byte = fh.read(1)
         while byte == b"\xff":  # fill bytes may precede a marker
@@ -63,7 +71,18 @@ def read_jpeg_header(fh: BinaryIO, *, max_segments: int = 512) -> JpegHeader | N
                 xmp = payload[len(_XMP_HEADER):]
             elif label == "APP13 Photoshop":
                 photoshop = (photoshop or b"") + payload[len(_PHOTOSHOP_HEADER):]
-    return JpegHeader(width, height, xmp, photoshop, tuple(markers))
+            elif _is_vendor_segment(marker, payload) and vendor_bytes + len(payload) <= max_vendor_bytes:
+                vendor.append((marker, payload))
+                vendor_bytes += len(payload)
+    return JpegHeader(width, height, xmp, photoshop, tuple(markers), tuple(vendor))
+
+
+def _is_vendor_segment(marker: int, payload: bytes) -> bool:
+    if marker == 0xE0:
+        return payload[6:14] == b"HEAPJPGM"  # Canon CIFF
+    if marker == 0xE1:
+        return payload.startswith((b"QVCI\x00", b"FLIR\x00"))
+    return marker == 0xEC and b"[picture info]" in payload[:256]  # Olympus, Sanyo, Nikon CoolPix
 
 
 def _app_label(marker: int, payload: bytes) -> str:

@@ -30,6 +30,7 @@ from forensics.media.readers import Fingerprint, JpegRead, ReaderFailure, XmpRea
 from forensics.media.stills import ExifRead
 from forensics.media.thumbnail import ThumbnailCheck
 from forensics.media.timestamps import parse_datetime
+from forensics.media.vendor_block import VendorBlock
 from forensics.media.xmp import parse_xmp
 from forensics.progress import ProgressCallback, report
 
@@ -41,7 +42,7 @@ _SHA256 = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
 # Hashing is bounded separately from reading: a slow disk is not a hostile file.
 _MIN_HASH_RATE_BYTES_PER_S = 20e6
 _READER_NAMES = {"exif": "EXIF (exifread)", "container": "container (libavformat)", "movie": "QuickTime boxes",
-                 "jpeg": "JPEG segments", "xmp": "XMP"}
+                 "jpeg": "JPEG segments", "xmp": "XMP", "maker": "maker's block"}
 # libavformat formats that hold one still picture, whatever stream type they report.
 _STILL_FORMATS = {"image2", "ico", "fits", "mjpeg"}
 # EXIF Orientation -> clockwise turn for display; 5-8 also swap width and height.
@@ -49,18 +50,24 @@ _ORIENTATION_DEG = {1: 0, 2: 0, 3: 180, 4: 180, 5: 90, 6: 90, 7: 270, 8: 270}
 
 
 def probe_media(path: Path, *, sha256: str | None = None, timeout_s: float = 20.0,
-                fs_mtime_utc: str | None = None) -> MediaRecord:
+                fs_mtime_utc: str | None = None, pool: WorkerPool | None = None) -> MediaRecord:
     """Reads the metadata of one file into a record; never raises for bad media.
 
     `sha256` (hex, or "sha256:<hex>") skips hashing when the caller has the digest.
     `fs_mtime_utc` (ISO 8601) is the original file's modification time, for the
     consistency flags; when None the file's own is used. `timeout_s` bounds the readers.
     Raises ParameterError for a bad argument (no such file, a folder, a malformed digest).
-    Calls from several threads take turns on one shared pool; probe_many uses every core.
+    Calls from several threads take turns on one shared pool, unless each passes its own
+    `pool` (see worker_pool); probe_many uses every core.
     """
     path = Path(path)
     jobs, early = _prepare([path], {path: sha256}, {path: fs_mtime_utc}, timeout_s, missing_is_error=False)
-    return next(_run(jobs, early, timeout_s, None, None))
+    return next(_run(jobs, early, timeout_s, None, None, pool=pool))
+
+
+def worker_pool(*, workers: int = 1) -> WorkerPool:
+    """A private pool of isolated reader workers for probe_media's `pool`; the caller closes it."""
+    return WorkerPool(workers=workers, preload=_PRELOAD)
 
 
 def probe_many(paths: Iterable[Path], *, timeout_s: float = 20.0, workers: int | None = None,
@@ -131,7 +138,7 @@ def _prepare(paths: list[Path], digests: Mapping[Path, str | None], mtimes: Mapp
 
 
 def _run(jobs: list[Job], early: list[MediaRecord], timeout_s: float, workers: int | None,
-         progress: ProgressCallback | None) -> Iterator[MediaRecord]:
+         progress: ProgressCallback | None, *, pool: WorkerPool | None = None) -> Iterator[MediaRecord]:
     total = len(jobs) + len(early)
     done = 0
     for record in early:
@@ -140,7 +147,9 @@ def _run(jobs: list[Job], early: list[MediaRecord], timeout_s: float, workers: i
         yield record
     if not jobs:
         return
-    pool = shared_pool(preload=_PRELOAD) if workers is None else WorkerPool(workers=workers, preload=_PRELOAD)
+    own = pool is None and workers is not None
+    if pool is None:
+        pool = shared_pool(preload=_PRELOAD) if workers is None else WorkerPool(workers=workers, preload=_PRELOAD)
     try:
         for outcome in pool.map_unordered(read_file, jobs, timeout_s=timeout_s):
             path, fs_time = outcome.key
@@ -148,7 +157,7 @@ def _run(jobs: list[Job], early: list[MediaRecord], timeout_s: float, workers: i
             report(progress, done, total, path.name)
             yield _record(path, outcome, fs_time, timeout_s)
     finally:
-        if workers is not None:
+        if own:
             pool.close()
 
 
@@ -196,8 +205,9 @@ def _record(path: Path, outcome: Outcome, fs_time: datetime, timeout_s: float) -
     xmp = jpeg.xmp if jpeg else scanned.properties if scanned else {}
     if xmp_packet and not xmp:
         xmp = parse_xmp(xmp_packet.encode("utf-8"))
+    blocks = tuple(item for item in items if isinstance(item, VendorBlock))
     tags = TagSources(exif=exif.tags if exif else {}, xmp=xmp, iptc=jpeg.iptc if jpeg else {},
-                      format_tags=format_tags, movie=movie)
+                      format_tags=format_tags, movie=movie, blocks=blocks)
     claims = time_claims(tags)
     capture = choose_capture(claims)
     created = next((t for t in claims if t.kind == "container"), None)
@@ -301,6 +311,8 @@ def _raw(tags: TagSources, exif: ExifRead | None, jpeg: JpegRead | None, contain
         raw["xmp"] = tags.xmp
     if tags.iptc:
         raw["iptc"] = tags.iptc
+    if tags.blocks:
+        raw["vendor"] = [{"block": block.name, "fields": block.fields} for block in tags.blocks]
     if jpeg is not None:
         raw["jpeg"] = {"width_px": jpeg.width_px, "height_px": jpeg.height_px, "app_markers": list(jpeg.app_markers)}
     if container is not None:

@@ -2,10 +2,10 @@
 
 `read_file` is what a worker executes: it yields each reader's result (a frozen
 dataclass: Fingerprint, ExifRead, ThumbnailCheck, JpegRead, XmpRead, ContainerRead,
-MovieHeader) as soon as it has it, so a reader that hangs or kills the process costs
-only the readers after it, and the parent still has the hash and whatever was read
-before. Every reader's exception is caught and yielded as a `ReaderFailure`: one broken
-tag block must not hide the rest.
+MovieHeader, a VendorBlock for each maker's own block) as soon as it has it, so a
+reader that hangs or kills the process costs only the readers after it, and the parent
+still has the hash and whatever was read before. Every reader's exception is caught
+and yielded as a `ReaderFailure`: one broken tag block must not hide the rest.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from exifread.core.xmp import find_xmp_data
-
 from forensics.errors import ForensicsError
 from forensics.media.container import ContainerRead, read_container
 from forensics.media.content_type import HEAD_BYTES, ContentType, sniff
@@ -27,9 +25,13 @@ from forensics.media.iptc import parse_photoshop_iptc
 from forensics.media.isolation import RESTART_CLOCK
 from forensics.media.isobmff import MovieHeader, read_movie_header
 from forensics.media.jpeg_segments import read_jpeg_header
+from forensics.media.jpeg_vendor import read_jpeg_vendor_blocks, read_reconyx_maker_note
+from forensics.media.maker_formats import carries_exif, read_embedded_exif, read_maker_formats, wants_maker_formats
 from forensics.media.stills import ExifRead, read_exif
 from forensics.media.thumbnail import ThumbnailCheck, compare_thumbnail
-from forensics.media.xmp import parse_xmp
+from forensics.media.user_data import read_canon_exif, read_user_data
+from forensics.media.vendor_block import VendorBlock
+from forensics.media.xmp import find_xmp_packet, parse_xmp
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +83,18 @@ def read_file(job: tuple[str, str | None]) -> Iterator[Any]:
             yield from _guarded("jpeg", _read_jpeg_header, path)
         else:
             yield from _guarded("xmp", _scan_xmp, path, size)
-    if content.family == "unknown" and _looks_like_xmp(head):
-        yield from _guarded("xmp", _scan_xmp, path, size)  # an XMP sidecar (.xmp, .xml, InDesign)
+    if content.family == "unknown" and (_looks_like_xmp(head) or head.startswith(b"%PDF")):
+        yield from _guarded("xmp", _scan_xmp, path, size)  # an XMP sidecar (.xmp, .xml, InDesign), a PDF
+    if wants_maker_formats(content):
+        yield from _guarded("maker", read_maker_formats, path, content, head)
+        if content.family == "unknown" and carries_exif(head):
+            yield from _guarded("exif", read_embedded_exif, path, head)
     if content.family in ("av", "unknown") or content.format in ("heif", "avif", "webp", "png", "gif", "tiff",
                                                                   "bmp"):
         # Stills too: libavformat gives their pixel size and codec without decoding.
         yield from _guarded("container", _read_container, path, quiet=content.family == "unknown")
     if content.format in ("mp4", "quicktime", "3gp", "m4a", "heif", "avif"):
-        yield from _guarded("movie", _read_movie_header, path)
+        yield from _guarded("movie", _read_movie_header, path, content.family == "av")
 
 
 def _looks_like_xmp(head: bytes) -> bool:
@@ -128,37 +134,52 @@ class JpegRead:
     iptc: dict[str, Any]
 
 
-def _read_exif(path: Path, is_jpeg: bool) -> tuple[ExifRead, ThumbnailCheck | None]:
+def _read_exif(path: Path, is_jpeg: bool) -> tuple[ExifRead, ThumbnailCheck | None, VendorBlock | None]:
     with open(path, "rb") as fh:
         result = read_exif(fh)
     # The main image must be a JPEG for the cheap reduced decode the comparison relies on.
     check = compare_thumbnail(result.thumbnail, path) if result.thumbnail and is_jpeg else None
     # The thumbnail bytes stay in the worker: only the outcome of the comparison travels.
-    return replace(result, thumbnail=None), check
+    return replace(result, thumbnail=None), check, _maker_note_block(result.tags.get("EXIF MakerNote"))
 
 
-def _read_jpeg_header(path: Path) -> JpegRead | None:
+def _maker_note_block(note: Any) -> VendorBlock | None:
+    # exifread keeps maker notes it has no table for as bytes (rendered "hex:..." up to 4 KiB).
+    if isinstance(note, str) and note.startswith(("hex:01f1", "hex:5245434f4e5958")):  # Reconyx
+        return read_reconyx_maker_note(bytes.fromhex(note[4:]))
+    return None
+
+
+def _read_jpeg_header(path: Path) -> tuple[JpegRead | None, ...]:
     with open(path, "rb") as fh:
         header = read_jpeg_header(fh)
     if header is None:
-        return None
-    return JpegRead(header.width_px, header.height_px, header.app_markers, parse_xmp(header.xmp),
-                    parse_photoshop_iptc(header.photoshop))
+        return (None,)
+    return (JpegRead(header.width_px, header.height_px, header.app_markers, parse_xmp(header.xmp),
+                     parse_photoshop_iptc(header.photoshop)), *read_jpeg_vendor_blocks(header.vendor_segments))
 
 
 def _scan_xmp(path: Path, size: int) -> XmpRead:
-    # HEIC, WebP, PNG and TIFF keep XMP in boxes, chunks or tags; exifread's scan for the
-    # packet markers finds it in all of them, at the cost of reading the file once.
+    # HEIC, WebP, PNG and TIFF keep XMP in boxes, chunks or tags; a scan for the packet
+    # markers finds it in all of them, at the cost of reading the file once.
     if size > _MAX_XMP_SCAN_BYTES:
         return XmpRead({})
     with open(path, "rb") as fh:
-        return XmpRead(parse_xmp(find_xmp_data(fh)))
+        return XmpRead(parse_xmp(find_xmp_packet(fh.read(_MAX_XMP_SCAN_BYTES))))
 
 
 def _read_container(path: Path) -> ContainerRead:
     return read_container(path)
 
 
-def _read_movie_header(path: Path) -> MovieHeader | None:
+def _read_movie_header(path: Path, with_exif: bool) -> tuple[Any, ...]:
     with open(path, "rb") as fh:
-        return read_movie_header(fh)
+        movie = read_movie_header(fh)
+    if movie is None:
+        return (None,)
+    # The user-data boxes are decoded here; only what they claim travels back. Stills (CR3)
+    # had their EXIF read already; a video's Canon blocks go to exifread under a guard of their own.
+    found = (replace(movie, user_data=()), *read_user_data(movie.user_data))
+    if with_exif and any(kind.startswith("canon:") for kind, _ in movie.user_data):
+        return (*found, *_guarded("exif", read_canon_exif, movie.user_data))
+    return found

@@ -18,7 +18,11 @@ from typing import Any, BinaryIO
 import exifread
 from exifread.tags.fields import FieldType
 
+from forensics.media import mapped_exif
+
 log = logging.getLogger(__name__)
+
+mapped_exif.install()  # same tags, a fraction of the time: see mapped_exif
 
 _BINARY_TYPES = {FieldType.UNDEFINED, FieldType.PROPRIETARY}
 _RATIO_TYPES = {FieldType.RATIO, FieldType.SIGNED_RATIO}
@@ -105,8 +109,12 @@ def _render(tag: Any, max_binary_bytes: int) -> Any:
     if not isinstance(values, list):
         return _scalar(values)
     if kind in _BINARY_TYPES or (kind == FieldType.BYTE and len(values) > 16):
-        if all(isinstance(v, int) and 0 <= v < 256 for v in values):
-            return render_binary(bytes(values), max_binary_bytes=max_binary_bytes)
+        try:
+            data = bytes(values)  # raises unless every value is a byte: 30,000-value maker notes, in C
+        except (TypeError, ValueError):
+            pass
+        else:
+            return render_binary(data, max_binary_bytes=max_binary_bytes)
     rendered = [_ratio(v) if kind in _RATIO_TYPES else _scalar(v) for v in values]
     return rendered[0] if len(rendered) == 1 else rendered
 

@@ -84,6 +84,16 @@ def is_epoch_date(value: datetime | None) -> bool:
     return value.date() in (QUICKTIME_EPOCH.date(), datetime(1970, 1, 1).date())
 
 
+def iptc_datetime(date_text: str | None, time_text: str | None) -> str | None:
+    """IPTC DateCreated ('20061029') and TimeCreated ('062751-0500') joined as EXIF time text."""
+    d = re.fullmatch(r"\s*(\d{4})(\d\d)(\d\d)\s*", date_text or "")
+    t = re.fullmatch(r"\s*(\d\d)(\d\d)(\d\d)([+\-]\d\d\d\d)?\s*", time_text or "")
+    if not d or not t:
+        return None
+    zone = f"{t[4][:3]}:{t[4][3:]}" if t[4] else ""
+    return f"{d[1]}:{d[2]}:{d[3]} {t[1]}:{t[2]}:{t[3]}{zone}"
+
+
 def gps_datetime(date_text: str | None, time_values: list[float] | None) -> datetime | None:
     """EXIF GPSDateStamp ('2014:09:16') + GPSTimeStamp ([h, m, s]) as a UTC datetime."""
     if not date_text or not time_values or len(time_values) != 3:

@@ -41,6 +41,18 @@ _MAX_PACKET_BYTES = 8 * 1024 * 1024
 _CONTAINERS = {f"{{{_RDF}}}Seq", f"{{{_RDF}}}Bag", f"{{{_RDF}}}Alt"}
 
 
+def find_xmp_packet(data: bytes) -> bytes:
+    """Gives the first XMP packet in `data` (from `<x:xmpmeta` to its closing tag, or to the end), or b""."""
+    # One search over the buffer: exifread's find_xmp_data splits binary files into "lines"
+    # at every 0x0A byte, which cost 28 ms on a 3 MB GIF.
+    for element in (b"x:xmpmeta", b"x:xapmeta"):  # xapmeta: XMP toolkits before 2004 (PDFs from Photoshop 7)
+        start = data.find(b"<" + element)
+        if start >= 0:
+            end = data.find(b"</" + element + b">", start)
+            return data[start:] if end < 0 else data[start:end + len(element) + 3]
+    return b""
+
+
 def parse_xmp(packet: bytes | None) -> dict[str, Any]:
     """Flat XMP properties; {} when there is no packet, {"_error": why} when it is not XML."""
     if not packet:

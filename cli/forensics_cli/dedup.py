@@ -1,0 +1,137 @@
+"""`forensics dedup`: which photos and videos show the same footage, and where a clip sits in another."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import sys
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from forensics.dedup.groups import DedupResult, find_duplicates
+from forensics.dedup.media_hashes import MediaHashes, hash_media
+from forensics.dedup.store import HashStore
+from forensics.errors import MediaError, ParameterError
+from forensics.media.probe import media_files
+from forensics.media.sniff import media_type_of
+from forensics.progress import report
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, fail, library_errors, progress_bar,
+                                   show_progress, stderr, stdout)
+
+_THRESHOLD = inspect.signature(find_duplicates).parameters["max_distance_bits"].default
+_EVERY_S = inspect.signature(hash_media).parameters["every_s"].default
+_SNIFF_BYTES = 64 * 1024
+
+
+@click.command("dedup")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {groups, matches, problems, indexed} as JSON on stdout (indexed: the --index files "
+                   "matched, with their collection).")
+@click.option("--threshold", "max_distance_bits", type=click.IntRange(0, 32), default=_THRESHOLD, show_default=True,
+              help="Bits (of 64) two frames' hashes may differ by and still vote for a match.")
+@click.option("--every", "every_s", type=click.FloatRange(min=0.02), default=_EVERY_S, show_default=True,
+              help="Seconds between the video frames hashed (keyframes are hashed too).")
+@click.option("--index", "index_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A SQLite index shared across cases: match against what it holds, then add these files.")
+@click.option("--collection", default="dedup", show_default=True,
+              help="Name the files are filed under in --index (e.g. the incident).")
+@click.option("-q", "--quiet", is_flag=True, help="Draw no progress bar.")
+def command(paths: tuple[Path, ...], as_json: bool, max_distance_bits: int, every_s: float,
+            index_path: Path | None, collection: str, quiet: bool) -> None:
+    """Find photos and videos (files, or every media file in the folders named) that show the same footage.
+
+    Re-encoded, cropped, mirrored, turned, letterboxed, logo-stamped or screen-recorded copies
+    of a video are grouped with it; an excerpt, or a compilation holding part of it, is
+    reported as a match with the time span in each file. A photo can match a frame of a
+    video. Exits 1 when a file could not be read (the others are still compared).
+    """
+    with library_errors():
+        files = _media_only(paths)
+    problems: list[dict[str, str]] = []
+    media: list[MediaHashes] = []
+    with progress_bar(show_progress(quiet), "Hashing") as progress:
+        for done, path in enumerate(files):
+            report(progress, done, len(files), path.name)
+            try:
+                media.append(hash_media(path, every_s=every_s))
+            except ParameterError as ex:
+                fail(ex)
+            except (MediaError, OSError) as ex:
+                problems.append({"path": str(path), "error": str(ex)})
+                stderr.print(f"[bold red]error:[/] {escape(str(path))}: {escape(str(ex))}")
+    with library_errors():
+        known: list[MediaHashes] = []
+        collections: dict[str, str] = {}
+        store = HashStore(index_path) if index_path is not None else None
+        try:
+            # The index names files by absolute path, so a later run from elsewhere finds them;
+            # a file given again is compared afresh, not with its own earlier entry.
+            stored_keys = {m.key: str(Path(m.key).resolve()) for m in media}
+            if store is not None:
+                fresh = set(stored_keys.values())
+                for name, item in store.items():
+                    if item.key not in fresh:
+                        known.append(item)
+                        collections[item.key] = name
+            with progress_bar(show_progress(quiet), "Comparing") as progress:
+                result = find_duplicates(media, known=known, max_distance_bits=max_distance_bits, progress=progress)
+            if store is not None:
+                for item in media:
+                    store.put(dataclasses.replace(item, key=stored_keys[item.key]), collection=collection)
+        finally:
+            if store is not None:
+                store.close()
+    if as_json:
+        found = {key for m in result.matches for key in (m.a, m.b)}
+        emit_json({**result.to_json(), "problems": problems,
+                   "indexed": {key: name for key, name in collections.items() if key in found}})
+    else:
+        _print(result, collections, len(media))
+    sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+def _media_only(paths: tuple[Path, ...]) -> list[Path]:
+    """Gives the files named, and the photos and videos (by content) inside the folders named."""
+    named = {Path(p) for p in paths if not Path(p).is_dir()}
+    out = []
+    for path in media_files(paths):
+        if path in named:
+            out.append(path)
+            continue
+        try:
+            with open(path, "rb") as fh:
+                kind, _ = media_type_of(fh.read(_SNIFF_BYTES))
+        except OSError:
+            kind = "video"  # let hashing report why it cannot be read
+        if kind in ("image", "video"):
+            out.append(path)
+    return out
+
+
+def _print(result: DedupResult, collections: dict[str, str], count: int) -> None:
+    stdout.print(f"{count} file(s) hashed; {len(result.groups)} group(s) of the same footage; "
+                 f"{len(result.matches)} match(es)")
+    for number, group in enumerate(result.groups, 1):
+        stdout.print(f"\n[bold]group {number}[/]")
+        for key in group:
+            where = f"  (in {collections[key]})" if key in collections else ""
+            stdout.print(f"  {escape(key)}{escape(where)}")
+    if not result.matches:
+        return
+    table = Table(pad_edge=False)
+    for name in ("a", "b", "relation", "score", "span in a", "span in b"):
+        table.add_column(name, overflow="fold")
+    for m in result.matches:
+        table.add_row(escape(m.a), escape(m.b), m.relation, f"{m.score:.2f}", _span(m.a_start_s, m.a_end_s),
+                      _span(m.b_start_s, m.b_end_s))
+    stdout.print(table)
+
+
+def _span(start_s: float | None, end_s: float | None) -> str:
+    if start_s is None or end_s is None:
+        return ""
+    return f"{start_s:.1f}-{end_s:.1f} s" if end_s > start_s else f"{start_s:.1f} s"

@@ -1,0 +1,48 @@
+"""`forensics report`: the case as an offline HTML folder for the people who read it."""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+
+import click
+
+from forensics.report.html import write_report
+from forensics_cli.console import EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress, stdout
+from forensics_cli.identity import actor_option, key_option, signing_key
+
+
+@click.command("report")
+@click.argument("case_path", metavar="CASE", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="The report folder, outside the case; an older report there is replaced [default: CASE-report "
+                   "beside the case].")
+@click.option("--open", "open_it", is_flag=True, help="Open the report in the default browser when it is written.")
+@actor_option
+@key_option
+@click.option("--json", "as_json", is_flag=True, help="Print what was written and logged as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary line.")
+def command(case_path: Path, out_dir: Path | None, open_it: bool, actor: str | None, key_path: Path | None,
+            as_json: bool, quiet: bool) -> None:
+    """Write an offline HTML report of CASE: summary, custody timeline, one card per item, duplicates, intercepts.
+
+    The case is verified first and the result shown in the report. The folder
+    (index.html, its pictures, and a SHA-256 list of every file) needs no network
+    and works from a USB stick; it is recorded in the custody log as an export
+    with its digest. Exits 1 when verify found problems (the report shows them).
+    """
+    with library_errors():
+        key = signing_key(actor, key_path, quiet=as_json or quiet)
+        with progress_bar(show_progress(quiet), "report") as progress:
+            exported = write_report(case_path, key, out_dir=out_dir, progress=progress)
+    index = Path(exported.path) / "index.html"
+    if as_json:
+        emit_json({**exported.to_json(), "index": str(index)})
+    elif not quiet:
+        verdict = "case intact" if exported.details["verified_intact"] else \
+            f"[red]{exported.details['verify_findings']} verify finding(s)[/], shown in the report"
+        stdout.print(f"report {index} ({exported.details['files']} files, list sha256:{exported.sha256}); "
+                     f"{verdict}; logged as entry {exported.log_seq}", highlight=False)
+    if open_it:
+        webbrowser.open(index.as_uri())
+    raise SystemExit(EXIT_OK if exported.details["verified_intact"] else EXIT_PROBLEMS)

@@ -1,0 +1,165 @@
+"""Batch runs: every incident folder under a root becomes, or brings up to date, a case of its own.
+
+Incidents are taken two at a time, in name order: copying and hashing are bound by
+the disk and use two threads each, while the per-file analysis, which is bound by
+the CPU, goes to the runner's workers (a process pool on every core, or a Dask
+cluster) from both incidents at once. Everything is resumable because ingest is: a run killed at any moment,
+then started again with the same arguments, finishes the work without redoing
+what is recorded and without a second custody entry for anything. One summary is
+yielded per incident as it ends, so memory does not grow with the number of
+incidents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forensics.custody.signing import SigningKey
+from forensics.errors import ForensicsError, ParameterError
+from forensics.incident import OUTCOMES, default_incident, ingest
+from forensics.progress import Progress, ProgressCallback, report
+from forensics.runners import Runner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentSummary:
+    """What a batch did with one incident folder."""
+
+    incident: str
+    source: str
+    case: str
+    files: int  # regular files seen in the folder, whatever became of them
+    bytes_copied: int
+    counts: Mapping[str, int]  # ingest's outcomes: added, duplicate, already-present, skipped, error
+    analysed: Mapping[str, int]  # records made per analysis step
+    problems: tuple[dict[str, Any], ...]  # files not taken in: {name, result, reason}
+    duration_s: float
+    error: str | None = None  # the incident could not be processed at all (its case busy, say)
+    log_head: str = ""
+    elsewhere: tuple[dict[str, Any], ...] = ()  # items other incidents hold too (crosscase.Elsewhere.to_json)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"incident": self.incident, "source": self.source, "case": self.case, "files": self.files,
+                "bytes_copied": self.bytes_copied, "counts": {k: self.counts.get(k, 0) for k in OUTCOMES},
+                "analysed": dict(self.analysed),
+                "errors": [p for p in self.problems if p["result"] == "error"],
+                "skipped": [p for p in self.problems if p["result"] == "skipped"],
+                "duration_s": round(self.duration_s, 3), "error": self.error, "log_head": self.log_head,
+                "elsewhere": list(self.elsewhere)}
+
+
+@dataclass(frozen=True, slots=True)
+class BatchProgress(Progress):
+    """A Progress of one incident's ingest, with where the batch as a whole stands."""
+
+    incident: str = ""
+    incidents_done: int = 0
+    incidents_total: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def incident_folders(root: Path) -> list[Path]:
+    """The incident folders under `root`: its subfolders, hidden ones left out, sorted by name.
+
+    Raises ParameterError when `root` is not a folder or holds no incident folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ParameterError(f"{root}: not a folder of incident folders")
+    folders = sorted((Path(e.path) for e in os.scandir(root)
+                      if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")), key=lambda p: p.name)
+    if not folders:
+        raise ParameterError(f"{root}: holds no incident folder (each subfolder is one incident)")
+    return folders
+
+
+def case_path_for(folder: Path, cases: Path) -> Path:
+    """Where the case of an incident folder goes: a safe form of its name under `cases`."""
+    return Path(cases) / default_incident([folder])
+
+
+def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None = None,
+              progress: ProgressCallback | None = None, analyse: bool = True, index: Path | None = None,
+              audio_library: Path | None = None, incidents_at_once: int = 2) -> Iterator[IncidentSummary]:
+    """Ingests every incident folder under `root` into its own case under `cases`; yields a summary each.
+
+    `runner` computes the per-file analysis (threads of each ingest when None); the
+    cases are written by this process alone. `incidents_at_once` incidents are taken
+    in side by side, so the workers always have files to analyse: while one incident
+    is copied, or waits for its last video, the other's files keep them busy.
+    Summaries come in the folders' order. An incident that cannot be processed (its
+    case locked by another run, a damaged case) is reported with its error and the
+    batch goes on. `cases` must not lie inside `root`. With `index` (a folder,
+    forensics.crosscase), each summary lists the footage and transmissions that
+    incidents before it in the index hold too; `audio_library` is ingest's.
+    """
+    folders = incident_folders(root)
+    cases = Path(cases)
+    if _inside(cases, Path(root)):
+        raise ParameterError(f"the cases folder {cases} lies inside the incidents folder {root}: "
+                             "it would be taken in as evidence")
+    if incidents_at_once < 1:
+        raise ParameterError(f"incidents_at_once must be at least 1, not {incidents_at_once}")
+    cases.mkdir(parents=True, exist_ok=True)
+    finished = [0]  # incidents done, for the progress of those still running
+
+    def one(folder: Path) -> IncidentSummary:
+        incident = default_incident([folder])
+
+        def each(p: Progress) -> None:
+            if progress is not None:
+                progress(BatchProgress(p.done, p.total, p.label, p.unit, incident=incident,
+                                       incidents_done=finished[0], incidents_total=len(folders)))
+
+        start = time.monotonic()
+        case = case_path_for(folder, cases)
+        try:
+            result = ingest([folder], case, key=key, incident=incident, runner=runner, analyse=analyse,
+                            audio_library=audio_library, progress=each if progress is not None else None)
+        except ForensicsError as ex:
+            log.warning("incident %s not processed: %s", incident, ex)
+            return IncidentSummary(incident, str(folder), str(case), 0, 0, {}, {}, (), time.monotonic() - start,
+                                   error=str(ex))
+        return IncidentSummary(incident, str(folder), result.case,
+                               sum(result.counts.values()) - result.counts.get("skipped", 0), result.bytes_copied,
+                               dict(result.counts), dict(result.analysed), result.problems,
+                               time.monotonic() - start, log_head=result.log_head)
+
+    report(progress, 0, len(folders), "", unit="incidents")
+    pool = ThreadPoolExecutor(max_workers=incidents_at_once, thread_name_prefix="incident")
+    cross = None
+    try:
+        if index is not None and analyse:
+            from forensics.crosscase import CrossCaseIndex
+
+            cross = CrossCaseIndex(index)
+        futures = [pool.submit(one, folder) for folder in folders]  # a thread each in turn, in name order
+        for future in futures:
+            summary = future.result()
+            if cross is not None and summary.error is None:
+                # Here, in the folders' order, whichever incident finished first.
+                found = cross.add_case(Path(summary.case), summary.incident)
+                summary = dataclasses.replace(summary, elsewhere=tuple(e.to_json() for e in found))
+            finished[0] += 1
+            report(progress, finished[0], len(folders), summary.incident, unit="incidents")
+            yield summary
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if cross is not None:
+            cross.close()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = Path(os.path.abspath(path)), Path(os.path.abspath(folder))
+    return path == folder or folder in path.parents
+

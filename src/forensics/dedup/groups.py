@@ -1,0 +1,115 @@
+"""Near-duplicates across a collection: candidate pairs from the index, each pair aligned, groups of "same".
+
+Every frame's hashes (all regions, as shown) go into one HashIndex; every frame then asks
+for its neighbours in all eight orientations. Two files become a candidate pair when some
+frames of theirs are close; only candidates are aligned (align.compare), so the work grows
+with the number of near-duplicates, not with the square of the collection.
+
+Groups are the connected sets of "same" footage. Containment and overlap are reported as
+matches but do not join groups: a compilation holding clips of three strikes must not make
+the three one group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from forensics.dedup.align import PairMatch, compare
+from forensics.dedup.index import HashIndex
+from forensics.dedup.media_hashes import MediaHashes
+from forensics.errors import ParameterError
+from forensics.progress import ProgressCallback, report
+
+
+@dataclass(frozen=True, slots=True)
+class DedupResult:
+    """Groups of files showing the same footage, and every match found."""
+
+    groups: tuple[tuple[str, ...], ...]  # connected sets of "same", two or more keys each, sorted
+    matches: tuple[PairMatch, ...]  # sorted by (a, b)
+
+    def to_json(self) -> dict[str, object]:
+        return {"groups": [list(g) for g in self.groups], "matches": [m.to_json() for m in self.matches]}
+
+
+def candidate_pairs(media: Sequence[MediaHashes], *, max_distance_bits: int = 10, first_new: int = 0,
+                    video_piece_distance_bits: int | None = 0, video_query_stride: int = 2,
+                    min_strided_frames: int = 40) -> set[tuple[int, int]]:
+    """Gives the pairs (i, j), i < j, of files with some close frames, j at least `first_new`.
+
+    Files before `first_new` are already known to each other (from a shared index) and are
+    not paired among themselves. A photo's hashes find every hash within `max_distance_bits`;
+    a video's frames only those that also agree to `video_piece_distance_bits` on one 16-bit
+    piece (HashIndex.query; None: all), and a video of more than `min_strided_frames` frames
+    asks with every `video_query_stride`-th frame only. A copy has many close frames and one
+    found is enough, so this search is tens of times faster; alignment then compares them all.
+    """
+    if not media:
+        return set()
+    values = np.concatenate([item.hashes[:, :, 0].ravel() for item in media])
+    owners = np.concatenate([np.full(item.hashes.shape[0] * item.hashes.shape[1], number, dtype=np.int64)
+                             for number, item in enumerate(media)])
+    # Still footage repeats one hash hundreds of times: index each value once, with its owners.
+    unique, inverse = np.unique(values, return_inverse=True)
+    owned = np.unique(inverse.astype(np.int64) * len(media) + owners)
+    owner_starts = np.searchsorted(owned // len(media), np.arange(unique.shape[0] + 1))
+    owner_of = owned % len(media)
+    index = HashIndex(unique)
+    pairs: set[tuple[int, int]] = set()
+    for number in range(first_new, len(media)):
+        item = media[number]
+        asking = item.hashes[::video_query_stride] if item.frame_count > min_strided_frames else item.hashes
+        queries = np.unique(asking)  # every region in every orientation
+        piece_bits = video_piece_distance_bits if item.kind == "video" else None
+        _, entries, _ = index.query(queries, max_distance_bits=max_distance_bits, piece_distance_bits=piece_bits)
+        entries = np.unique(entries)
+        hit = np.concatenate([owner_of[owner_starts[e]:owner_starts[e + 1]] for e in entries.tolist()] or [[]])
+        for other in np.unique(hit).astype(int).tolist():
+            if other == number or (other > number and other >= first_new):
+                continue  # itself, or a pair the other file's own query finds
+            pairs.add((min(other, number), max(other, number)))
+    return pairs
+
+
+def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes] = (), max_distance_bits: int = 10,
+                    progress: ProgressCallback | None = None) -> DedupResult:
+    """Gives the groups and matches among `media`, and between them and `known` (e.g. a shared index).
+
+    Raises ParameterError when two files share a key.
+    """
+    everything = list(known) + list(media)
+    keys = [m.key for m in everything]
+    if len(set(keys)) != len(keys):
+        raise ParameterError("two files were given the same key; each needs its own")
+    pairs = sorted(candidate_pairs(everything, max_distance_bits=max_distance_bits, first_new=len(known)))
+    matches = []
+    for done, (i, j) in enumerate(pairs):
+        report(progress, done, len(pairs), everything[j].key, unit="pairs")
+        match = compare(everything[i], everything[j], max_distance_bits=max_distance_bits)
+        if match is not None:
+            matches.append(match)
+    report(progress, len(pairs), len(pairs), "", unit="pairs")
+    return DedupResult(groups_of(matches), tuple(sorted(matches, key=lambda m: (m.a, m.b))))
+
+
+def groups_of(matches: Sequence[PairMatch]) -> tuple[tuple[str, ...], ...]:
+    """Gives the connected sets (two or more keys) of the matches whose relation is "same"."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for match in matches:
+        if match.relation == "same":
+            parent[root(match.a)] = root(match.b)
+    members: dict[str, list[str]] = {}
+    for key in parent:
+        members.setdefault(root(key), []).append(key)
+    return tuple(sorted(tuple(sorted(group)) for group in members.values() if len(group) > 1))

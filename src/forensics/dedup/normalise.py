@@ -1,0 +1,96 @@
+"""The picture a hash is taken of: borders trimmed, then the whole and a centre crop, at 32 x 32.
+
+Copies of footage gain borders: black letterbox or pillarbox bars when a clip is fitted into
+another frame, and the flat bars of a player or phone around a screen recording. A border is
+a run of edge rows (or columns) that are flat across their width in (almost) every frame and
+keep their level over time; the trim stops at the first row that is not. Trimming once per
+video, from all its sampled frames, keeps a dark scene from being cut away in one frame only.
+
+Crops, logos in a corner, banners and burnt-in subtitles all change the edges of the picture
+most. So besides the whole trimmed picture, centre crops of 85% and 70% of each side are
+hashed (SCALES): a copy cropped by ~15% shows about what the original's 85% crop shows, and
+the 70% crop of either is free of most corner logos and of bottom banners and subtitles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from forensics.dedup.hashes import PICTURE_SIDE
+
+SCALES = (1.0, 0.85, 0.7)  # sides of the hashed regions, as fractions of the trimmed picture
+_FLAT_ROW_STD = 6.0  # grey levels (0-255): a row whose pixels vary less than this is flat
+_STEADY_ROW_STD = 5.0  # ... and a border row keeps its mean level within this over time
+_FLAT_SHARE = 0.95  # share of frames in which a border row must be flat (fades are flat too)
+_MIN_KEPT_SHARE = 0.25  # a trim leaving less than this of a side is taken for a blank picture
+
+
+@dataclass(frozen=True, slots=True)
+class ContentBox:
+    """The part of the picture that is not border: rows [top, bottom), columns [left, right)."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+    height: int  # of the whole picture, to express the box as shares
+    width: int
+
+    @property
+    def trimmed(self) -> bool:
+        return (self.top, self.left, self.bottom, self.right) != (0, 0, self.height, self.width)
+
+    def shares(self) -> tuple[float, float, float, float]:
+        """Gives (top, bottom, left, right) as shares of the picture's height and width."""
+        return (self.top / self.height, self.bottom / self.height, self.left / self.width, self.right / self.width)
+
+
+def content_box(grey: NDArray[np.float32]) -> ContentBox:
+    """Gives the box inside the borders common to a stack of grey pictures (N x H x W, 0-255)."""
+    if grey.ndim == 2:
+        grey = grey[None]
+    _, height, width = grey.shape
+    top, bottom = _trim_axis(grey)  # rows
+    left, right = _trim_axis(np.swapaxes(grey, 1, 2))  # columns
+    if bottom - top < _MIN_KEPT_SHARE * height or right - left < _MIN_KEPT_SHARE * width:
+        return ContentBox(0, height, 0, width, height, width)
+    return ContentBox(top, bottom, left, right, height, width)
+
+
+def _trim_axis(grey: NDArray[np.float32]) -> tuple[int, int]:
+    """Gives [first, end) of the rows of N x H x W pictures that are not border rows."""
+    flat = grey.std(axis=2) < _FLAT_ROW_STD  # N x H
+    level = grey.mean(axis=2)
+    steady = level.std(axis=0) < _STEADY_ROW_STD  # H
+    border = (flat.mean(axis=0) >= _FLAT_SHARE) & steady
+    size = border.shape[0]
+    first = 0
+    while first < size and border[first]:
+        first += 1
+    end = size
+    while end > first and border[end - 1]:
+        end -= 1
+    if end <= first:
+        return 0, size
+    # A border row bleeds into the first picture row when the copy was scaled into its frame.
+    return (first + 1 if first else 0), (end - 1 if end < size else end)
+
+
+def hash_inputs(grey: NDArray[np.float32], box: ContentBox, *, side_px: int = PICTURE_SIDE) -> NDArray[np.float32]:
+    """Gives the pictures to hash (N x len(SCALES) x side x side) of N grey pictures inside `box`."""
+    inner = grey[:, box.top:box.bottom, box.left:box.right]
+    count, height, width = inner.shape
+    out = np.empty((count, len(SCALES), side_px, side_px), dtype=np.float32)
+    for s, scale in enumerate(SCALES):
+        h = max(1, int(round(height * scale)))
+        w = max(1, int(round(width * scale)))
+        y, x = (height - h) // 2, (width - w) // 2
+        for n in range(count):
+            region = np.ascontiguousarray(inner[n, y:y + h, x:x + w])
+            # INTER_AREA averages every source pixel, as imagehash's antialiased resize does.
+            out[n, s] = cv2.resize(region, (side_px, side_px), interpolation=cv2.INTER_AREA)
+    return out

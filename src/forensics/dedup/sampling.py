@@ -1,0 +1,159 @@
+"""Small grey pictures of a photo or video, as a player shows them, for hashing.
+
+A video gives the frame on screen at every multiple of `every_s` plus every keyframe, each
+with its exact presentation time. The plan comes from the packet index (no decoding), and
+only the GOPs holding a wanted frame are decoded, on every core (forensics.media.gop_decoder).
+The luma plane is shrunk in the decoding thread, so no colour conversion is ever made, and
+the display rotation is applied, as forensics.media.frames does for full frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from forensics.errors import MediaUnreadable, ParameterError
+from forensics.media.frame_plan import every_pts, keyframe_pts, spans_for
+from forensics.media.frames import read_video_index, stream_duration_s
+from forensics.media.gop_decoder import DecodeOptions, decode_spans
+from forensics.media.rotation import IDENTITY, DisplayTransform, apply_display_transform, transform_of_frame
+from forensics.progress import ProgressCallback
+
+log = logging.getLogger(__name__)
+
+_PLANAR_YUV = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "gray"}
+
+
+@dataclass(frozen=True, slots=True)
+class Pictures:
+    """The grey pictures taken from one file, with when they are shown."""
+
+    kind: str  # "image" (one picture) or "video"
+    times_s: NDArray[np.float64] = field(repr=False)  # N, seconds from the first frame; [0.0] for a photo
+    grey: NDArray[np.uint8] = field(repr=False)  # N x H x W luma, display rotation applied
+    duration_s: float | None  # from the first frame to the end of the last; None for a photo
+    notes: tuple[str, ...] = ()
+
+
+def read_pictures(path: Path, *, every_s: float = 0.25, size_px: int = 128, with_keyframes: bool = True,
+                  workers: int | None = None, progress: ProgressCallback | None = None) -> Pictures:
+    """Gives the grey pictures of a photo (one) or a video (sampled), the longer side at most `size_px`.
+
+    Raises MediaUnreadable for a file that is neither a decodable still nor a video.
+    """
+    path = Path(path)
+    if not every_s > 0:
+        raise ParameterError(f"every_s must be a positive number of seconds, not {every_s}")
+    if size_px < 32:
+        raise ParameterError(f"size_px must be at least 32 pixels, not {size_px}")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as ex:
+        raise MediaUnreadable(f"{path.name}: cannot be read ({ex.strerror or ex})") from ex
+    if not head:
+        raise MediaUnreadable(f"{path.name}: empty file (0 bytes)")
+    still = _still_image(path, size_px)
+    if still is not None:
+        return Pictures("image", np.zeros(1), still[None], None)
+    return _video_pictures(path, every_s=every_s, size_px=size_px, with_keyframes=with_keyframes,
+                           workers=workers, progress=progress)
+
+
+def _still_image(path: Path, size_px: int) -> NDArray[np.uint8] | None:
+    """Gives the grey picture of a one-frame image file as shown, or None when it is not one."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            if getattr(image, "n_frames", 1) > 1:
+                return None  # an animated GIF or WebP: a video
+            image.draft("RGB", (size_px * 2, size_px * 2))  # JPEG decodes at 1/2..1/8 size directly
+            image = ImageOps.exif_transpose(image).convert("L")
+            image.thumbnail((size_px, size_px), Image.Resampling.BOX)
+            return np.asarray(image, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as ex:
+        log.debug("%s: not a still image to Pillow (%s)", path, ex)
+        return None
+    except Exception as ex:  # noqa: BLE001 - Pillow raises TypeError and others on hostile TIFFs
+        log.debug("%s: Pillow failed on it (%r); trying it as a video", path, ex)
+        return None
+
+
+class _Shrinker:
+    """Turns decoded frames into (pts, small grey picture); runs in the decoder's worker threads."""
+
+    def __init__(self, size_px: int, aspect: Fraction) -> None:
+        self.size_px = size_px
+        self.aspect = aspect if aspect > 0 else Fraction(1)
+        self._lock = threading.Lock()
+        self.transform: DisplayTransform | None = None
+
+    def __call__(self, frame: av.VideoFrame) -> tuple[int, NDArray[np.uint8]]:
+        if self.transform is None:
+            with self._lock:
+                try:
+                    self.transform = transform_of_frame(frame)
+                except ValueError as ex:
+                    # PyAV raises on side data types newer than itself (HEIF's type 31, say).
+                    log.warning("side data of a frame could not be read (%s); shown as coded", ex)
+                    self.transform = IDENTITY
+        if frame.format.name not in _PLANAR_YUV:
+            frame = frame.reformat(format="yuv420p")  # GIF palettes, RGB and 10-bit codecs
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width]
+        display_width = float(plane.width * self.aspect)
+        scale = min(1.0, self.size_px / max(display_width, plane.height))
+        width, height = max(2, round(display_width * scale)), max(2, round(plane.height * scale))
+        small = cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA)
+        small = apply_display_transform(small, self.transform)
+        return (int(frame.pts) if frame.pts is not None else -1), small
+
+
+def _video_pictures(path: Path, *, every_s: float, size_px: int, with_keyframes: bool, workers: int | None,
+                    progress: ProgressCallback | None) -> Pictures:
+    stream_index, index, aspect, _size = read_video_index(path)
+    wanted = set(every_pts(index, every_s))
+    if with_keyframes:
+        wanted |= set(keyframe_pts(index))
+    shrinker = _Shrinker(size_px, aspect)
+    # Deblocking changes nothing a 128-pixel picture can show; leaving it out saves a third.
+    options = DecodeOptions(skip_unwanted_nonref=True, skip_loop_filter=True, workers=workers)
+    by_pts: dict[int, NDArray[np.uint8]] = {}
+    errors = 0
+    try:
+        for result in decode_spans(path, stream_index, index, spans_for(index, wanted), shrinker,
+                                   wanted_pts=frozenset(wanted), options=options, progress=progress):
+            errors += result.decode_errors
+            for pts, small in result.results:
+                by_pts.setdefault(pts, small)
+    except av.error.FFmpegError as ex:
+        raise MediaUnreadable(f"{path.name}: decoding failed ({ex})") from ex
+    if not by_pts:
+        raise MediaUnreadable(f"{path.name}: none of the sampled frames could be decoded")
+    notes = []
+    if errors:
+        notes.append(f"{errors} damaged packet(s) could not be decoded; frames near them may be missing")
+    if not index.timestamps_known:
+        notes.append("the file carries no timestamps: times assume the declared frame rate")
+    ordered = sorted(by_pts)
+    pictures = [by_pts[pts] for pts in ordered]
+    shape = pictures[0].shape
+    if any(p.shape != shape for p in pictures):
+        notes.append("the picture size changes within the stream")
+        pictures = [p if p.shape == shape else cv2.resize(p, shape[::-1], interpolation=cv2.INTER_AREA)
+                    for p in pictures]
+    first = int(index.pts.min())
+    times = np.array([index.seconds(pts - first) for pts in ordered], dtype=np.float64)
+    if index.count == 1:
+        return Pictures("image", np.zeros(1), np.stack(pictures[:1]), None, tuple(notes))
+    return Pictures("video", times, np.stack(pictures), stream_duration_s(index), tuple(notes))

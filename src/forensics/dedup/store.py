@@ -1,0 +1,62 @@
+"""A SQLite file of MediaHashes shared across cases: "this video also appears in incident X".
+
+One row per file, keyed by a label the caller picks (a case path and a sha256, say), with
+the collection it came from. The search tables (index.py) are rebuilt from the rows when the
+store is opened: sorting a million hashes takes a fraction of a second, and the file then
+holds nothing that could disagree with the hashes themselves.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from forensics.dedup.media_hashes import MediaHashes
+from forensics.errors import ParameterError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS media (
+    key TEXT PRIMARY KEY,
+    collection TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    frames INTEGER NOT NULL,
+    hashes BLOB NOT NULL
+);
+"""
+
+
+class HashStore:
+    """MediaHashes persisted in one SQLite file; use as a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(str(self.path))
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as ex:
+            raise ParameterError(f"{self.path}: not a dedup index that can be opened ({ex})") from ex
+
+    def __enter__(self) -> HashStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def put(self, media: MediaHashes, *, collection: str) -> None:
+        """Stores (or replaces) one file's hashes under its key."""
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO media (key, collection, kind, frames, hashes) "
+                             "VALUES (?, ?, ?, ?, ?)",
+                             (media.key, collection, media.kind, media.frame_count, media.to_bytes()))
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM media").fetchone()[0])
+
+    def items(self) -> Iterator[tuple[str, MediaHashes]]:
+        """Yields (collection, hashes) of every stored file, in key order."""
+        for collection, blob in self._db.execute("SELECT collection, hashes FROM media ORDER BY key"):
+            yield collection, MediaHashes.from_bytes(blob)

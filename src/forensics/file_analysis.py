@@ -1,0 +1,200 @@
+"""What one worker computes for one evidence file: picklable job in, picklable results out.
+
+This is the part of an ingest that can run anywhere: in the ingesting process, in
+a process pool, or on a Dask worker of another machine that sees the case folder.
+It reads the stored copy and never writes: the coordinator alone records the
+results into the case (forensics.analyses), so the custody log has one writer.
+Every result says which host and process made it, for the custody record.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forensics.errors import MediaError
+
+log = logging.getLogger(__name__)
+
+METADATA = "metadata"
+FRAMES = "frames"
+DEDUP = "dedup"  # an item's perceptual hashes (forensics.dedup.media_hashes.MediaHashes.to_json)
+AUDIO = "audio"  # an item's sound tracks: transmissions and fingerprint files (links are added by analyses)
+STEPS = (METADATA, FRAMES, DEDUP, AUDIO)  # in the order they run: later steps read what earlier ones found
+_MEDIA = ("video", "image", "audio")
+
+
+@dataclass(frozen=True, slots=True)
+class FileJob:
+    """One stored original to analyse, and which steps it still lacks."""
+
+    path: str  # the stored copy, absolute: the worker must see the case folder
+    sha256: str  # hex, of the stored copy
+    name: str  # as received, for messages and records
+    sniffed_type: str  # media type from the content signature at ingest
+    fs_mtime_utc: str | None  # the original's mtime (ISO 8601), for the time-consistency flags
+    steps: tuple[str, ...]  # the steps to run, a subset of STEPS
+    probed_type: str | None = None  # media type from an earlier metadata record, when there is one
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedOutput:
+    """A file made from the source, ready to be stored: bytes and how they were made."""
+
+    name: str
+    data: bytes = field(repr=False)
+    operation: str
+    parameters: dict[str, Any]
+    # Where in the step's record the stored copy is named: a dict there gets "path" and
+    # "sha256" added; anything else is replaced by the path.
+    slot: tuple[str | int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What one step found: a record, and the derived files the record points to."""
+
+    step: str
+    record: dict[str, Any]  # canonical-JSON-able; derived paths are filled in by the coordinator
+    derived: tuple[DerivedOutput, ...] = ()
+    elapsed_s: float = 0.0  # the step's time on its worker, for the custody record
+
+
+@dataclass(frozen=True, slots=True)
+class FileResults:
+    """Every step's result for one file, and where it was computed."""
+
+    sha256: str
+    results: tuple[StepResult, ...]
+    host: str
+    pid: int
+
+    @property
+    def performed_on(self) -> dict[str, Any]:
+        return {"host": self.host, "pid": self.pid}
+
+
+def analyse_file(job: FileJob) -> FileResults:
+    """Runs the job's steps on its file; a step that fails gives an error record, never an exception."""
+    media_type = job.probed_type or job.sniffed_type
+    results: list[StepResult] = []
+    for step in STEPS:
+        if step not in job.steps:
+            continue
+        start = time.perf_counter()
+        try:
+            result = _STEP_FUNCTIONS[step](job, media_type)
+        except MediaError as ex:
+            result = StepResult(step, {"error": str(ex)})
+        except Exception as ex:  # noqa: BLE001 - a decoder bug on one hostile file must cost only that file
+            log.exception("%s failed on %s", step, job.name)
+            result = StepResult(step, {"error": f"{step} failed unexpectedly ({type(ex).__name__}: {ex})"})
+        if result is None:
+            continue
+        results.append(dataclasses.replace(result, elapsed_s=time.perf_counter() - start))
+        if step == METADATA and not result.record.get("error"):
+            media_type = result.record.get("media_type", media_type)
+    return FileResults(job.sha256, tuple(results), socket.gethostname(), os.getpid())
+
+
+def applicable_steps(media_type: str) -> tuple[str, ...]:
+    """The steps that apply to a file of this media type (as sniffed, or as probed)."""
+    if media_type not in _MEDIA:
+        return ()
+    return tuple(s for s in STEPS if (s != FRAMES or media_type == "video")
+                 and (s != DEDUP or media_type in ("image", "video"))
+                 and (s != AUDIO or media_type in ("video", "audio")))
+
+
+def _metadata(job: FileJob, media_type: str) -> StepResult:
+    from forensics.media.probe import probe_media
+
+    record = probe_media(Path(job.path), sha256=job.sha256, fs_mtime_utc=job.fs_mtime_utc, pool=_reader_pool())
+    # The record names the file as it was received, not where the case keeps it.
+    return StepResult(METADATA, dataclasses.replace(record, path=job.name).to_json())
+
+
+def _frames(job: FileJob, media_type: str) -> StepResult | None:
+    if media_type != "video":
+        return None  # the probe found no video stream: nothing to extract, and nothing to record
+    from forensics.media.contact_sheet import contact_sheet, thumbnail
+    from forensics.media.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
+    from forensics.media.image_encoding import encode_image, encode_images
+
+    frameset = extract_frames(Path(job.path), mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES)
+    operation = f"frames.{INGEST_MODE}"
+    common = {**dataclasses.asdict(frameset.parameters), "time_base": str(frameset.time_base),
+              "rotation_deg": frameset.rotation_deg, "rotation_applied": frameset.rotation_applied}
+    derived: list[DerivedOutput] = []
+    frames = []
+    pngs = encode_images([f.image for f in frameset.frames], format="png")
+    for n, (frame, png) in enumerate(zip(frameset.frames, pngs)):
+        about = {"pts": frame.pts, "pts_s": frame.pts_s, "index": frame.index, "frame_type": frame.frame_type,
+                 "key_frame": frame.key_frame}
+        derived.append(DerivedOutput(f"frame-{frame.index:06d}-{round(frame.pts_s * 1000):d}ms.png", png,
+                                     operation, {**common, **about}, slot=("frames", n)))
+        frames.append(about)
+    derived.append(DerivedOutput("contact-sheet.png", encode_image(contact_sheet(frameset), format="png"),
+                                 "frames.contact_sheet", {**common, "frames": len(frames)}, slot=("contact_sheet",)))
+    derived.append(DerivedOutput("thumbnail.jpg", encode_image(thumbnail(frameset), format="jpeg"),
+                                 "frames.thumbnail", common, slot=("thumbnail",)))
+    record = {"parameters": common, "frames": frames,
+              "shots": [{"start_s": s.start_s, "end_s": s.end_s, "first_index": s.first_index,
+                         "frame_count": s.frame_count, "began_with": s.began_with,
+                         "representative_index": s.representative.index if s.representative else None}
+                        for s in frameset.shots],
+              "mirrored": frameset.mirrored, "start_s": frameset.start_s, "duration_s": frameset.duration_s,
+              "frame_count": frameset.frame_count, "notes": list(frameset.notes)}
+    return StepResult(FRAMES, record, tuple(derived))
+
+
+def _dedup(job: FileJob, media_type: str) -> StepResult | None:
+    if media_type not in ("image", "video"):
+        return None  # the probe found no picture: nothing to hash, and nothing to record
+    from forensics.dedup.media_hashes import hash_media
+
+    return StepResult(DEDUP, hash_media(Path(job.path), key=f"sha256:{job.sha256}").to_json())
+
+
+def _audio(job: FileJob, media_type: str) -> StepResult | None:
+    if media_type not in ("video", "audio"):
+        return None  # no sound track: nothing to fingerprint, and nothing to record
+    from forensics.audio.search import fingerprint_file, track_summary
+    from forensics.audio.spectrum import features_to_bytes
+
+    printed = fingerprint_file(Path(job.path), sha256=job.sha256)
+    if printed.error is not None or printed.audio is None:
+        return StepResult(AUDIO, {"error": printed.error, "tracks": []})
+    derived = tuple(DerivedOutput(f"audio-fingerprint-{track.stream_index}.npz", features_to_bytes(features),
+                                  "audio.fingerprint", {"stream_index": track.stream_index},
+                                  slot=("tracks", n, "fingerprint"))
+                    for n, (track, features) in enumerate(zip(printed.audio.tracks, printed.features)))
+    return StepResult(AUDIO, {"tracks": [track_summary(t) for t in printed.audio.tracks],
+                              "notes": list(printed.audio.notes)}, derived)
+
+
+_local = threading.local()
+
+
+def _reader_pool() -> Any:
+    """This thread's own isolated reader worker: threads of one runner probe side by side, not in turns."""
+    pool = getattr(_local, "pool", None)
+    if pool is None:
+        from forensics.media.probe import worker_pool
+
+        pool = _local.pool = worker_pool(workers=1)
+        atexit.register(pool.close)
+    return pool
+
+
+_STEP_FUNCTIONS: dict[str, Callable[[FileJob, str], StepResult | None]] = {METADATA: _metadata, FRAMES: _frames,
+                                                                         DEDUP: _dedup, AUDIO: _audio}

@@ -1,0 +1,233 @@
+"""One card per evidence item, and the pictures the report carries for them.
+
+Pictures are copied from the case only when their bytes still match the digest
+the custody log recorded; a picture that does not is left out with a note, so
+the report never shows altered content as the case's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from forensics.errors import MediaError
+from forensics.report import facts
+from forensics.report.folder import Assets
+from forensics.report.markup import attr, definitions, digest, esc, seconds, table
+from forensics.report.view import FRAMES, CaseView, ItemView
+
+log = logging.getLogger(__name__)
+
+_NOT_UTF8 = ' <span class="flag">not UTF-8: shown with \\xNN escapes, exact bytes kept in the log</span>'
+AUDIO_PICTURE_S = 30.0
+SILENT_DBFS = -80.0  # a span whose loudest sample is below this holds nothing to see  # an audio card shows the first half minute; matches show their own span
+
+
+def anchor(item: ItemView) -> str:
+    return f"item-{item.sha256[:16]}"
+
+
+def item_link(item: ItemView | None) -> str:
+    if item is None:
+        return ""
+    return f'<a href="#{anchor(item)}">{esc(item.display_name)}</a>'
+
+
+class Pictures:
+    """Copies or draws each picture once, into the report's assets; gives <img> HTML."""
+
+    def __init__(self, view: CaseView, assets: Assets) -> None:
+        self.view = view
+        self.assets = assets
+        self._done: dict[tuple[Any, ...], str] = {}
+
+    def _img(self, rel: str, alt: str, *, loading: str = "lazy") -> str:
+        return f'<img src="{rel}" alt="{attr(alt)}" loading="{loading}">'
+
+    def derived(self, item: ItemView, path: str | None, alt: str) -> str:
+        """Gives an <img> of a derived file of the item, checked against its logged digest."""
+        if not path:
+            return ""
+        key = ("derived", path)
+        if key not in self._done:
+            self._done[key] = self._copy(item, path, alt)
+        return self._done[key]
+
+    def _copy(self, item: ItemView, path: str, alt: str) -> str:
+        derived = item.derived_file(path)
+        if derived is None:
+            return f'<p class="flag">{esc(path)} is not a file the log records</p>'
+        try:
+            data = (self.view.path / path).read_bytes()
+        except OSError as ex:
+            return f'<p class="flag">{esc(path)} cannot be read ({esc(ex.strerror)})</p>'
+        if hashlib.sha256(data).hexdigest() != derived.stored.sha256:
+            return f'<p class="flag">{esc(path)} differs from what the log recorded; not shown</p>'
+        suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+        return self._img(self.assets.add(data, suffix), alt)
+
+    def thumbnail(self, item: ItemView | None) -> str:
+        if item is None:
+            return ""
+        frames = item.records.get(FRAMES)
+        if isinstance(frames, Mapping) and frames.get("thumbnail"):
+            return self.derived(item, frames["thumbnail"], f"thumbnail of {item.display_name}")
+        if item.item.media_type == "image":
+            return self.photo(item)
+        return ""
+
+    def photo(self, item: ItemView) -> str:
+        key = ("photo", item.sha256)
+        if key not in self._done:
+            from forensics.report.pictures import photo_preview_jpeg
+
+            html = ""
+            try:
+                data = (self.view.path / item.item.stored.path).read_bytes()
+            except OSError:
+                data = b""
+            if hashlib.sha256(data).hexdigest() == item.sha256:
+                preview = photo_preview_jpeg(data)
+                if preview is not None:
+                    html = self._img(self.assets.add(preview, ".jpg"), f"preview of {item.display_name}")
+            self._done[key] = html
+        return self._done[key]
+
+    def frame_at(self, item: ItemView | None, time_s: float | None) -> str:
+        """Gives the stored frame nearest `time_s` (the thumbnail for a photo or no time)."""
+        if item is None:
+            return ""
+        frames = item.records.get(FRAMES)
+        stored = frames.get("frames") if isinstance(frames, Mapping) else None
+        if time_s is None or not stored:
+            return self.thumbnail(item)
+        nearest = min(stored, key=lambda f: abs(float(f.get("pts_s", 0.0)) - time_s))
+        return self.derived(item, nearest.get("path"), f"frame of {item.display_name} at {nearest.get('pts_s')} s")
+
+    def spectrogram(self, item: ItemView | None, span_s: tuple[float, float] | None, role: str,
+                    marks_s: tuple[tuple[float, float], ...] = ()) -> str:
+        """Gives a <figure> with a spectrogram of the item's audio over `span_s` (with a second either side)."""
+        if item is None:
+            return ""
+        key = ("spectrogram", item.sha256, span_s, marks_s)
+        if key not in self._done:
+            self._done[key] = self._draw(item, span_s, role, marks_s)
+        return self._done[key]
+
+    def _draw(self, item: ItemView, span_s: tuple[float, float] | None, role: str,
+              marks_s: tuple[tuple[float, float], ...]) -> str:
+        import numpy as np
+
+        from forensics.report.pictures import SPECTROGRAM_RATE_HZ, decode_mono, spectrogram_png
+
+        if span_s is None:
+            start_s, length_s, marks = 0.0, AUDIO_PICTURE_S, marks_s
+        else:
+            start_s = max(0.0, span_s[0] - 1.0)
+            length_s, marks = span_s[1] + 1.0 - start_s, (span_s, *marks_s)
+        try:
+            samples = decode_mono(self.view.path / item.item.stored.path, start_s=start_s, duration_s=length_s)
+        except MediaError as ex:
+            return f'<p class="flag">no spectrogram of {esc(item.display_name)}: {esc(ex)}</p>'
+        if len(samples) == 0:
+            return ""
+        end_s = start_s + len(samples) / SPECTROGRAM_RATE_HZ
+        peak = float(np.abs(samples).max())
+        peak_db = int(round(20 * np.log10(max(peak, 1e-12))))  # whole dB; int() so full scale is "0", not "-0"
+        if peak_db < SILENT_DBFS:
+            # A spectrogram of digital silence is a black box that looks like a fault: say what it is.
+            return (f'<p class="muted">{role}: {esc(item.display_name)}, {start_s:.2f}–{end_s:.2f} s: the audio '
+                    f"track is silent (peak {peak_db} dBFS); no spectrogram</p>")
+        png = spectrogram_png(samples, start_s=start_s, title=f"{role}: 0-4 kHz", marks_s=marks)
+        caption = f"{role}: {esc(item.display_name)}, {start_s:.2f}–{end_s:.2f} s, peak {peak_db} dBFS"
+        if marks:
+            caption += "; outlined: " + ", ".join(f"{a:.2f}–{b:.2f} s" for a, b in marks)
+        return (f"<figure>{self._img(self.assets.add(png, '.png'), f'spectrogram of {item.display_name}')}"
+                f"<figcaption>{caption}</figcaption></figure>")
+
+
+def card(view: CaseView, item: ItemView, pictures: Pictures) -> str:
+    """Gives the card of one item: pictures, names as received, digests, key metadata and flags, audio."""
+    meta = item.metadata
+    stored = item.item.stored
+    figures = []
+    frames = item.records.get(FRAMES)
+    if isinstance(frames, Mapping) and not frames.get("error"):
+        figures.append(f"<figure>{pictures.thumbnail(item)}<figcaption>thumbnail</figcaption></figure>")
+        sheet = pictures.derived(item, frames.get("contact_sheet"), f"contact sheet of {item.display_name}")
+        figures.append(f"<figure>{sheet}<figcaption>contact sheet: {len(frames.get('frames') or [])} frames, "
+                       f"{len(frames.get('shots') or [])} shot(s)</figcaption></figure>")
+    elif item.item.media_type == "image":
+        preview = pictures.photo(item)
+        figures.append(f"<figure>{preview}<figcaption>preview (reduced)</figcaption></figure>" if preview else
+                       '<p class="muted">no preview: this picture format cannot be decoded here; '
+                       "the original is in the case</p>")
+    segments = facts.transmissions(item)
+    if _has_audio(item):
+        figures.append(pictures.spectrogram(item, None, "audio", tuple((t.start_s, t.end_s) for t in segments)))
+    receipts = "".join(f"<li>{esc(r['name'])}{_NOT_UTF8 if 'name_b64' in r else ''}"
+                       f' <span class="muted">({esc(r["incident"])}, from {esc(r["source_root"])}, '
+                       f"log entry {r['log_seq']}, {esc(r['time'])})</span></li>" for r in item.item.receipts)
+    pairs = [("names as received", f"<ul>{receipts}</ul>"),
+             ("type", esc(item.item.media_type) + (f" ({esc(item.item.mime)})" if item.item.mime else "")),
+             ("size", f"{stored.size:,} bytes"),
+             ("sha256", digest(stored.sha256)), ("sha512", digest(stored.sha512)),
+             ("stored as", f"<code>{esc(stored.path)}</code>"),
+             *_metadata_pairs(meta)]
+    flags = "".join(f'<li><span class="flag">{esc(f.get("code"))}</span> {esc(f.get("message"))}</li>'
+                    for f in meta.get("flags") or ())
+    parts = [f'<article class="card" id="{anchor(item)}"><h3>{esc(item.display_name)}</h3>']
+    if any(figures):
+        parts.append(f'<div class="pictures">{"".join(figures)}</div>')
+    parts.append(definitions(pairs))
+    if flags:
+        parts.append(f"<p><b>Flags</b> <span class=\"muted\">(leads, not verdicts)</span></p><ul>{flags}</ul>")
+    if segments:
+        rows = [(str(n), seconds(t.start_s), seconds(t.end_s), seconds(t.end_s - t.start_s), esc(t.label))
+                for n, t in enumerate(segments, 1)]
+        parts.append("<p><b>Transmissions</b></p>" + table(("#", "start", "end", "length", "kind"), rows))
+    if isinstance(frames, Mapping) and frames.get("error"):
+        parts.append(f'<p class="flag">frames could not be extracted: {esc(frames["error"])}</p>')
+    return "".join(parts) + "</article>"
+
+
+def _has_audio(item: ItemView) -> bool:
+    return any(s.get("kind") == "audio" for s in item.metadata.get("streams") or ())
+
+
+def _metadata_pairs(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
+    if not meta:
+        return [("metadata", '<span class="none">no metadata record</span>')]
+    if meta.get("error"):
+        return [("metadata", f'<span class="flag">{esc(meta["error"])}</span>')]
+    captured = meta.get("captured_at_utc") or (f"{meta['captured_at']} (local, no zone)" if meta.get("captured_at") else "")
+    if captured and meta.get("captured_at_source"):
+        captured = f"{esc(captured)} <span class=\"muted\">from {esc(meta['captured_at_source'])}</span>"
+    gps = meta.get("gps") or {}
+    place = ""
+    if gps.get("latitude_deg") is not None:
+        place = f"{gps['latitude_deg']:.6f}, {gps['longitude_deg']:.6f} <span class=\"muted\">{esc(gps.get('source'))}</span>"
+    device = meta.get("device") or {}
+    container = meta.get("container") or {}
+    streams = "<br>".join(esc(_stream_text(s)) for s in meta.get("streams") or ())
+    return [("captured", captured if "<" in str(captured) else esc(captured)),
+            ("container created", esc(meta.get("created_at") or "")),
+            ("place", place),
+            ("device", esc(" ".join(str(device[k]) for k in ("make", "model") if device.get(k)))),
+            ("software", esc(device.get("software") or "")),
+            ("format", esc(container.get("format_long_name") or container.get("format_name") or "")),
+            ("duration", seconds(container.get("duration_s"))),
+            ("streams", streams)]
+
+
+def _stream_text(s: Mapping[str, Any]) -> str:
+    parts = [f"#{s.get('index')} {s.get('kind')}", str(s.get("codec") or "")]
+    if s.get("display_width_px"):
+        parts.append(f"{s['display_width_px']}x{s['display_height_px']}")
+    if s.get("frame_rate_avg_fps"):
+        parts.append(f"{s['frame_rate_avg_fps']:.3g} fps")
+    if s.get("sample_rate_hz"):
+        parts.append(f"{s['sample_rate_hz']} Hz, {s.get('channels')} ch")
+    return " ".join(p for p in parts if p)

@@ -1,0 +1,173 @@
+"""The case as a CASE 1.x / UCO JSON-LD graph: files with their hashes, the log's actions, provenance records.
+
+Made from an export document (document.py), redacted or not. Node ids are
+UUIDs derived from the case id and what the node stands for (uuid5), so the
+same case gives the same ids in every export and graphs of one case merge.
+
+- every evidence item and derived file: uco-observable:File with a FileFacet
+  (name as received, size) and a ContentDataFacet (SHA-256 and SHA-512);
+- every custody log entry: case-investigation:InvestigativeAction with its
+  performer (the actor's identity), instrument (this tool), start and end time,
+  objects and results, and its entry hash and signature key in the description;
+- every derived file: an "Extracted_From" relationship to its item; every GPS claim: a
+  uco-location:Location with its coordinates, related to the file as a claim;
+- per incident: a case-investigation:ProvenanceRecord with the items received
+  in it, and a case-investigation:Investigation holding the actions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+CONTEXT = {
+    "kb": "urn:uuid:",
+    "case-investigation": "https://ontology.caseontology.org/case/investigation/",
+    "uco-action": "https://ontology.unifiedcyberontology.org/uco/action/",
+    "uco-core": "https://ontology.unifiedcyberontology.org/uco/core/",
+    "uco-identity": "https://ontology.unifiedcyberontology.org/uco/identity/",
+    "uco-location": "https://ontology.unifiedcyberontology.org/uco/location/",
+    "uco-observable": "https://ontology.unifiedcyberontology.org/uco/observable/",
+    "uco-tool": "https://ontology.unifiedcyberontology.org/uco/tool/",
+    "uco-types": "https://ontology.unifiedcyberontology.org/uco/types/",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+_NIL = uuid.UUID(int=0)
+
+
+class _Ids:
+    def __init__(self, case_id: str | None) -> None:
+        self.base = uuid.uuid5(_NIL, f"forensics-case:{case_id}")
+
+    def __call__(self, *parts: Any) -> str:
+        return f"kb:{uuid.uuid5(self.base, '/'.join(map(str, parts)))}"
+
+
+def _typed(kind: str, value: Any) -> dict[str, Any]:
+    return {"@type": f"xsd:{kind}", "@value": value}
+
+
+def _file(ids: _Ids, sha256: str, sha512: str, size: int, name: str, description: str) -> dict[str, Any]:
+    return {
+        "@id": ids("file", sha256), "@type": "uco-observable:File",
+        "uco-core:description": description,
+        "uco-core:hasFacet": [
+            {"@id": ids("file-facet", sha256), "@type": "uco-observable:FileFacet",
+             "uco-observable:fileName": name, "uco-observable:sizeInBytes": _typed("integer", size)},
+            {"@id": ids("content-facet", sha256), "@type": "uco-observable:ContentDataFacet",
+             "uco-observable:sizeInBytes": _typed("integer", size),
+             "uco-observable:hash": [
+                 {"@id": ids("hash", "sha256", sha256), "@type": "uco-types:Hash",
+                  "uco-types:hashMethod": "SHA256", "uco-types:hashValue": _typed("hexBinary", sha256)},
+                 {"@id": ids("hash", "sha512", sha512), "@type": "uco-types:Hash",
+                  "uco-types:hashMethod": "SHA512", "uco-types:hashValue": _typed("hexBinary", sha512)},
+             ]},
+        ],
+    }
+
+
+def case_uco_graph(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Gives the JSON-LD graph of an export document."""
+    ids = _Ids(document.get("case_id"))
+    graph: list[dict[str, Any]] = []
+    tool = document["tool"]
+    tool_id = ids("tool", tool["name"], tool["version"])
+    graph.append({"@id": tool_id, "@type": "uco-tool:Tool", "uco-core:name": tool["name"],
+                  "uco-tool:version": tool["version"], "uco-tool:toolType": "custody and analysis"})
+    known: set[str] = set()
+    for item in document["items"]:
+        names = [r["name"] for r in item["received"]]
+        graph.append(_file(ids, item["sha256"], item["sha512"], item["size"], names[0] if names else item["sha256"],
+                           f"evidence item ({item['media_type']}), received as: " + "; ".join(names)))
+        known.add(item["sha256"])
+        graph.extend(_place(ids, item))
+        for derived in item["derived"]:
+            if derived["sha256"] not in known:
+                known.add(derived["sha256"])
+                graph.append(_file(ids, derived["sha256"], derived["sha512"], derived["size"],
+                                   derived["path"].rsplit("/", 1)[-1],
+                                   f"derived by {derived['operation']} from sha256 {item['sha256']}"))
+            graph.append({"@id": ids("extracted", derived["sha256"], item["sha256"]),
+                          "@type": "uco-observable:ObservableRelationship",
+                          "uco-core:source": {"@id": ids("file", derived["sha256"])},
+                          "uco-core:target": {"@id": ids("file", item["sha256"])},
+                          "uco-core:kindOfRelationship": "Extracted_From",
+                          "uco-core:isDirectional": _typed("boolean", True),
+                          "uco-core:description": f"made by {derived['operation']}"})
+    actors = {}
+    actions_by_incident: dict[str | None, list[str]] = {}
+    for entry in document["custody_log"]:
+        actor = entry["actor"]
+        if actor not in actors:
+            actors[actor] = ids("identity", actor)
+            graph.append({"@id": actors[actor], "@type": "uco-identity:Identity", "uco-core:name": actor})
+        action_id = ids("action", entry["seq"])
+        objects = [ids("file", o["sha256"]) for o in entry["objects"]
+                   if o.get("sha256") in known and o.get("role") in ("source", "original")]
+        results = [ids("file", o["sha256"]) for o in entry["objects"]
+                   if o.get("sha256") in known and o.get("role") in ("derived",)]
+        if entry["action"] == "received" and entry["result"] == "ok":
+            objects, results = [], [ids("file", o["sha256"]) for o in entry["objects"] if o.get("sha256") in known]
+        action = {"@id": action_id, "@type": "case-investigation:InvestigativeAction",
+                  "uco-core:name": entry["action"],
+                  "uco-core:description": _describe(entry),
+                  "uco-action:performer": {"@id": actors[actor]},
+                  "uco-action:instrument": {"@id": tool_id},
+                  "uco-action:startTime": _typed("dateTime", entry["time"]),
+                  "uco-action:endTime": _typed("dateTime", entry["time"])}
+        if objects:
+            action["uco-action:object"] = [{"@id": i} for i in objects]
+        if results:
+            action["uco-action:result"] = [{"@id": i} for i in results]
+        graph.append(action)
+        actions_by_incident.setdefault(entry.get("incident"), []).append(action_id)
+    for incident in document["incidents"]:
+        received = [ids("file", i["sha256"]) for i in document["items"]
+                    if any(r["incident"] == incident for r in i["received"])]
+        graph.append({"@id": ids("provenance", incident), "@type": "case-investigation:ProvenanceRecord",
+                      "uco-core:description": f"the evidence items received in incident {incident}",
+                      "case-investigation:exhibitNumber": incident,
+                      "uco-core:object": [{"@id": i} for i in received]})
+    graph.append({"@id": ids("investigation"), "@type": "case-investigation:Investigation",
+                  "uco-core:name": ", ".join(document["incidents"]) or str(document.get("case_id")),
+                  "uco-core:description": f"forensics case {document.get('case_id')}"
+                                          + (" (redacted export)" if document.get("redacted") else ""),
+                  "case-investigation:focus": ["verification of evidence of attacks on civilians"],
+                  "uco-core:object": [{"@id": a} for ids_ in actions_by_incident.values() for a in ids_]
+                  + [{"@id": ids("provenance", i)} for i in document["incidents"]]})
+    return {"@context": CONTEXT, "@graph": graph}
+
+
+def _place(ids: _Ids, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Gives the position an item's metadata claims, as a Location and the relationship that names the claim."""
+    gps = item.get("gps") or {}
+    if gps.get("latitude_deg") is None or gps.get("longitude_deg") is None:
+        return []
+    facet: dict[str, Any] = {"@id": ids("lat-long", item["sha256"]), "@type": "uco-location:LatLongCoordinatesFacet",
+                             "uco-location:latitude": _typed("decimal", repr(float(gps["latitude_deg"]))),
+                             "uco-location:longitude": _typed("decimal", repr(float(gps["longitude_deg"])))}
+    if gps.get("altitude_m") is not None:
+        facet["uco-location:altitude"] = _typed("decimal", repr(float(gps["altitude_m"])))
+    location = ids("location", item["sha256"])
+    return [{"@id": location, "@type": "uco-location:Location", "uco-core:hasFacet": [facet],
+             "uco-core:description": f"position claimed by the file's {gps.get('source') or 'metadata'} (WGS 84)"},
+            {"@id": ids("claims-location", item["sha256"]), "@type": "uco-core:Relationship",
+             "uco-core:source": {"@id": ids("file", item["sha256"])}, "uco-core:target": {"@id": location},
+             "uco-core:kindOfRelationship": "Claimed_Location", "uco-core:isDirectional": _typed("boolean", True),
+             "uco-core:description": "a claim of the file's metadata, not a verified finding"}]
+
+
+def _describe(entry: Mapping[str, Any]) -> str:
+    text = f"custody log entry {entry['seq']} ({entry['result']}), entry hash {entry['line_hash']}, " \
+           f"signed by key {entry['key_id']} on host {entry['host']}"
+    if entry.get("incident"):
+        text += f", incident {entry['incident']}"
+    details = entry.get("details") or {}
+    name = details.get("name")
+    if isinstance(name, Mapping):
+        text += f", name as received: {name.get('name')}"
+    for label in ("operation", "kind", "reason", "format"):
+        if details.get(label):
+            text += f", {label}: {details[label]}"
+    return text

@@ -1,0 +1,84 @@
+"""The case as one plain JSON document: what the json export writes, and what the CSV and CASE/UCO exports are made from.
+
+Built from the read-only view; redaction (redact.py) works on this document,
+so every format leaves out the same identities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import forensics
+from forensics.custody.verify import VerifyReport
+from forensics.report import facts
+from forensics.report.view import CaseView, ItemView
+
+DOCUMENT_SCHEMA = "forensics-export/1.0"
+
+
+def case_document(view: CaseView, verification: VerifyReport | None = None) -> dict[str, Any]:
+    """Gives the case's items, findings and custody log as JSON values."""
+    state = view.state
+    span = facts.time_span(view)
+    return {
+        "schema": DOCUMENT_SCHEMA,
+        "tool": {"name": "forensics", "version": forensics.__version__},
+        "case_id": state.case_id,
+        "created": state.created,
+        "bag_info": dict(state.bag_info),
+        "incidents": list(state.incidents),
+        "log_head": None if view.head is None else {"seq": view.head.seq, "entry_hash": view.head.line_hash},
+        "verification": None if verification is None else {
+            "intact": verification.intact, "findings": [f.to_json() for f in verification.findings],
+            "log_head": verification.log_head},
+        "time_span": None if span is None else {"start_utc": _iso(span.start_utc), "end_utc": _iso(span.end_utc)},
+        "keys": [{"key_id": key_id, "actor": info["actor"], "public_key": info["public_key"]}
+                 for key_id, info in state.keys.items()],
+        "items": [_item(view, item) for item in view.items],
+        "not_taken_in": [dict(p) for p in state.problems],
+        "duplicate_groups": [[_ref(r) for r in group] for group in facts.duplicate_groups(view)],
+        "duplicate_matches": [{"a": _ref(m.a), "b": _ref(m.b), "kind": m.kind, "relation": m.relation,
+                               "score": m.score, "a_span_s": _pair(m.a_span_s), "b_span_s": _pair(m.b_span_s)}
+                              for m in facts.duplicate_matches(view)],
+        "intercept_matches": [{"query": _ref(m.query), "reference": _ref(m.reference),
+                               "reference_sha256": m.reference_sha256, "offset_s": m.offset_s, "speed": m.speed,
+                               "score": m.score, "query_span_s": _pair(m.query_span_s),
+                               "reference_span_s": _pair(m.reference_span_s)} for m in facts.intercept_matches(view)],
+        "custody_log": [entry.to_json() | {"line_hash": entry.line_hash} for entry in view.entries],
+        "unusable_records": [dict(r) for r in view.unusable_records],
+    }
+
+
+def _item(view: CaseView, item: ItemView) -> dict[str, Any]:
+    stored = item.item.stored
+    meta: Mapping[str, Any] = item.metadata
+    gps = meta.get("gps") or None
+    return {
+        "sha256": stored.sha256, "sha512": stored.sha512, "size": stored.size, "stored_path": stored.path,
+        "media_type": item.item.media_type, "mime": item.item.mime,
+        "received": [dict(r) for r in item.item.receipts],
+        "captured_at_utc": meta.get("captured_at_utc"), "captured_at": meta.get("captured_at"),
+        "captured_at_source": meta.get("captured_at_source"), "created_at": meta.get("created_at"),
+        "duration_s": (meta.get("container") or {}).get("duration_s"),
+        "gps": gps, "device": meta.get("device"), "raw_tags": meta.get("raw"),
+        "flags": [dict(f) for f in meta.get("flags") or ()], "metadata_error": meta.get("error"),
+        "derived": [{"path": d.stored.path, "sha256": d.stored.sha256, "sha512": d.stored.sha512,
+                     "size": d.stored.size, "operation": d.operation, "log_seq": d.stored.log_seq}
+                    for d in item.item.derived],
+        "records": {kind: {"path": r.path, "sha256": r.sha256, "log_seq": r.log_seq}
+                    for kind, r in sorted(item.item.records.items())},
+        "transmissions": [{"start_s": t.start_s, "end_s": t.end_s, "kind": t.label} for t in facts.transmissions(item)],
+    }
+
+
+def _ref(ref: facts.Reference) -> dict[str, Any]:
+    return {"name": ref.label, "sha256": ref.item.sha256 if ref.item else None}
+
+
+def _pair(span: tuple[float, float] | None) -> list[float] | None:
+    return None if span is None else [span[0], span[1]]
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat().replace("+00:00", "Z")

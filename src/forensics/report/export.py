@@ -1,0 +1,113 @@
+"""`forensics export`: the case as CASE/UCO JSON-LD, CSV or JSON, optionally redacted, logged as an export."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from forensics.custody.atomic import write_atomic
+from forensics.custody.signing import SigningKey
+from forensics.custody.verify import verify_case
+from forensics.errors import ParameterError
+from forensics.progress import ProgressCallback
+from forensics.report.case_uco import case_uco_graph
+from forensics.report.document import case_document
+from forensics.report.exported import Exported, log_export
+from forensics.report.redact import redact
+from forensics.report.view import read_case
+
+FORMATS = ("case-uco", "csv", "json")
+SUFFIXES = {"case-uco": ".jsonld", "csv": ".csv", "json": ".json"}
+CSV_COLUMNS = ("sha256", "sha512", "size_bytes", "media_type", "mime", "name", "other_names", "incidents",
+               "received_utc", "captured_at_utc", "captured_at", "captured_at_source", "latitude_deg",
+               "longitude_deg", "altitude_m", "device_make", "device_model", "software", "duration_s", "flags",
+               "same_footage_as", "transmissions", "stored_path")
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
+# evidence names and tags are never to be run, so such cells are prefixed with an apostrophe.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def document_bytes(document: Mapping[str, Any], fmt: str) -> bytes:
+    """Gives an export document (document.py, redacted or not) in one of FORMATS."""
+    if fmt == "json":
+        return (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    if fmt == "case-uco":
+        return (json.dumps(case_uco_graph(document), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if fmt == "csv":
+        return csv_bytes(document)
+    raise ParameterError(f"export format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+def csv_bytes(document: Mapping[str, Any]) -> bytes:
+    """Gives one CSV row per evidence item with its main fields (UTF-8 with a BOM, which spreadsheets need)."""
+    same: dict[str, set[str]] = {}
+    for group in document["duplicate_groups"]:
+        members = {r["sha256"] for r in group if r["sha256"]}
+        for sha in members:
+            same.setdefault(sha, set()).update(members - {sha})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in document["items"]:
+        names = [r["name"] for r in item["received"]]
+        gps, device = item.get("gps") or {}, item.get("device") or {}
+        row = [item["sha256"], item["sha512"], item["size"], item["media_type"], item["mime"],
+               names[0] if names else "", "\n".join(names[1:]),
+               " ".join(sorted({r["incident"] for r in item["received"]})),
+               item["received"][0]["time"] if item["received"] else "",
+               item["captured_at_utc"], item["captured_at"], item["captured_at_source"],
+               gps.get("latitude_deg"), gps.get("longitude_deg"), gps.get("altitude_m"),
+               device.get("make"), device.get("model"), device.get("software"), item["duration_s"],
+               " ".join(f["code"] for f in item["flags"]), " ".join(sorted(same.get(item["sha256"], ()))),
+               len(item["transmissions"]), item["stored_path"]]
+        writer.writerow([_cell(v) for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool = False, out_path: Path | None = None,
+                 progress: ProgressCallback | None = None) -> tuple[Exported, bytes]:
+    """Verifies the case, makes the export, writes it to `out_path` (when given) and logs it with its digest.
+
+    Gives back what was logged and the bytes, for a caller that prints them
+    when no `out_path` is given.
+    """
+    if fmt not in FORMATS:
+        raise ParameterError(f"export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    case_abs = Path(os.path.abspath(case_path))
+    if out_path is not None:
+        out_path = Path(os.path.abspath(out_path))
+        if case_abs in out_path.parents:
+            raise ParameterError(f"{out_path} is inside the case; an export is written outside it, so the bag is unchanged")
+        if out_path.is_dir():
+            raise ParameterError(f"{out_path} is a folder; name the file to write")
+    verification = verify_case(case_path, progress=progress)
+    view = read_case(case_path)
+    document = case_document(view, verification)
+    if redacted:
+        document = redact(document)
+    data = document_bytes(document, fmt)
+    if out_path is not None:
+        try:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(out_path, data)
+        except OSError as ex:
+            raise ParameterError(f"the export cannot be written to {out_path}: {ex.strerror or ex}; "
+                                 "choose another file with --out") from ex
+    exported = log_export(case_path, key, fmt=fmt, path=out_path or Path("-"), sha256=hashlib.sha256(data).hexdigest(),
+                          redacted=redacted, rendered_from=view.head,
+                          details={"size": len(data), "items": len(view.items), "verified_intact": verification.intact,
+                                   "verify_findings": len(verification.findings)})
+    return exported, data

@@ -1,0 +1,43 @@
+"""Recording an export (a report folder, a CASE/UCO graph, a CSV, a JSON file) in the case's custody log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from forensics.custody.case import open_case
+from forensics.custody.log import LogEntry
+from forensics.custody.signing import SigningKey
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    """What an export wrote and the log entry that records it."""
+
+    format: str  # "html", "case-uco", "csv", "json"
+    path: str
+    sha256: str  # of the file; for a report folder, of its SHA-256 list
+    redacted: bool
+    log_seq: int
+    log_entry_hash: str
+    rendered_from_seq: int | None  # the log entry the export shows the case up to
+    details: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": self.format, "path": self.path, "sha256": self.sha256, "redacted": self.redacted,
+                "log_seq": self.log_seq, "log_entry_hash": self.log_entry_hash,
+                "rendered_from_seq": self.rendered_from_seq, **dict(self.details)}
+
+
+def log_export(case_path: Path, key: SigningKey, *, fmt: str, path: Path, sha256: str, redacted: bool,
+               rendered_from: LogEntry | None, details: Mapping[str, Any]) -> Exported:
+    """Appends an "exported" entry naming what was written, its digest, and the case state it shows."""
+    with open_case(case_path, key, create=False) as case:
+        entry = case.record("exported", objects=[{"role": "export", "path": str(path), "sha256": sha256}],
+                            details={"format": fmt, "redacted": redacted, **dict(details),
+                                     "rendered_from": None if rendered_from is None else
+                                     {"seq": rendered_from.seq, "entry_hash": rendered_from.line_hash}})
+    return Exported(fmt, str(path), sha256, redacted, entry.seq, entry.line_hash,
+                    None if rendered_from is None else rendered_from.seq, dict(details))

@@ -1,0 +1,201 @@
+"""The findings a report and an export show, drawn from a case view: time span, places, duplicates, intercepts.
+
+The dedup and audio records follow the JSON shapes of issues 5 and 6. A record
+that names files by path is resolved to the case's items by any name they were
+received under, their stored path or their digest; what cannot be resolved is
+kept by its name, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from forensics.report.view import AUDIO, NEAR_DUPLICATES, CaseView, ItemView
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A position an item's metadata claims."""
+
+    item: ItemView
+    latitude_deg: float
+    longitude_deg: float
+    altitude_m: float | None
+    source: str  # the tag it came from
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSpan:
+    """First and last instant the footage claims, in UTC, with the items that claim them."""
+
+    start_utc: datetime
+    end_utc: datetime
+    first: ItemView
+    last: ItemView
+    dated_items: int  # items with a capture time in UTC
+    undated_items: int  # media items without one
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A file a dedup or audio record names: the case's item when it is one, else the name as written."""
+
+    name: str
+    item: ItemView | None
+
+    @property
+    def label(self) -> str:
+        return self.item.display_name if self.item else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateMatch:
+    a: Reference
+    b: Reference
+    kind: str  # "image" | "video"
+    relation: str  # "same" | "a_contains_b" | "b_contains_a" | "overlap"
+    score: float | None
+    a_span_s: tuple[float, float] | None  # None for photos
+    b_span_s: tuple[float, float] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Transmission:
+    start_s: float
+    end_s: float
+    label: str  # what the segmenter called it ("speech", "squelch", ...), "" when it did not say
+
+
+@dataclass(frozen=True, slots=True)
+class InterceptMatch:
+    query: Reference
+    reference: Reference
+    reference_sha256: str | None
+    offset_s: float | None  # the reference's time at the query's time zero
+    speed: float | None
+    score: float | None
+    query_span_s: tuple[float, float] | None
+    reference_span_s: tuple[float, float] | None
+
+
+def parse_utc(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+def time_span(view: CaseView) -> TimeSpan | None:
+    """Gives the span from the earliest capture to the latest capture's end, from the metadata records."""
+    dated: list[tuple[datetime, datetime, ItemView]] = []
+    undated = 0
+    for item in view.items:
+        meta = item.metadata
+        if meta.get("media_type") not in ("video", "image", "audio"):
+            continue
+        start = parse_utc(meta.get("captured_at_utc"))
+        if start is None:
+            undated += 1
+            continue
+        duration = (meta.get("container") or {}).get("duration_s") or 0.0
+        dated.append((start, start + timedelta(seconds=float(duration)), item))
+    if not dated:
+        return None
+    first = min(dated, key=lambda d: d[0])
+    last = max(dated, key=lambda d: d[1])
+    return TimeSpan(first[0], last[1], first[2], last[2], len(dated), undated)
+
+
+def places(view: CaseView) -> list[Place]:
+    """Gives every GPS position a metadata record claims, in item order."""
+    found = []
+    for item in view.items:
+        gps = item.metadata.get("gps")
+        if isinstance(gps, Mapping) and gps.get("latitude_deg") is not None and gps.get("longitude_deg") is not None:
+            found.append(Place(item, float(gps["latitude_deg"]), float(gps["longitude_deg"]),
+                               gps.get("altitude_m"), str(gps.get("source") or "")))
+    return found
+
+
+def _ref(view: CaseView, name: Any, sha256: Any = None) -> Reference:
+    item = view.item(str(sha256).removeprefix("sha256:")) if sha256 else None
+    return Reference(str(name if name is not None else sha256), item or view.item_named(str(name)))
+
+
+def _span(record: Mapping[str, Any], prefix: str) -> tuple[float, float] | None:
+    start, end = record.get(f"{prefix}_start_s"), record.get(f"{prefix}_end_s")
+    return (float(start), float(end)) if start is not None and end is not None else None
+
+
+def _records(view: CaseView, kind: str) -> Iterable[tuple[ItemView, Mapping[str, Any]]]:
+    for item in view.items:
+        record = item.records.get(kind)
+        if isinstance(record, Mapping) and not record.get("error"):
+            yield item, record
+
+
+def duplicate_groups(view: CaseView) -> list[list[Reference]]:
+    """Gives the groups of "same" footage the near-duplicates records hold, each once, largest first."""
+    groups: dict[tuple[str, ...], list[Reference]] = {}
+    for _item, record in _records(view, NEAR_DUPLICATES):
+        for group in ([record["group"]] if record.get("group") else []) + list(record.get("groups") or ()):
+            refs = [_ref(view, name) for name in group]
+            key = tuple(sorted(r.item.sha256 if r.item else r.name for r in refs))
+            if len(set(key)) > 1:
+                groups.setdefault(key, refs)
+    return sorted(groups.values(), key=lambda g: (-len(g), [r.label for r in g]))
+
+
+def duplicate_matches(view: CaseView) -> list[DuplicateMatch]:
+    """Gives every near-duplicate match the records hold, each pair and relation once, best score first."""
+    seen: dict[tuple[str, str, str], DuplicateMatch] = {}
+    for _item, record in _records(view, NEAR_DUPLICATES):
+        for m in record.get("matches") or ():
+            a, b = _ref(view, m.get("a"), m.get("a_sha256")), _ref(view, m.get("b"), m.get("b_sha256"))
+            match = DuplicateMatch(a, b, str(m.get("kind") or ""), str(m.get("relation") or ""),
+                                   m.get("score"), _span(m, "a"), _span(m, "b"))
+            key = (a.item.sha256 if a.item else a.name, b.item.sha256 if b.item else b.name, match.relation)
+            seen.setdefault(key, match)
+    return sorted(seen.values(), key=lambda m: -(m.score or 0.0))
+
+
+def transmissions(item: ItemView) -> list[Transmission]:
+    """Gives the push-to-talk bursts the item's audio record found, in time order."""
+    record = item.records.get(AUDIO)
+    if not isinstance(record, Mapping):
+        return []
+    found = []
+    segments = [s for track in record.get("tracks") or () for s in track.get("segments") or ()]
+    for segment in segments or record.get("transmissions") or record.get("segments") or ():
+        if segment.get("start_s") is None or segment.get("end_s") is None:
+            continue
+        label = segment.get("kind") or segment.get("label") or ""
+        found.append(Transmission(float(segment["start_s"]), float(segment["end_s"]), str(label)))
+    return sorted(found, key=lambda t: t.start_s)
+
+
+def intercept_matches(view: CaseView) -> list[InterceptMatch]:
+    """Gives every intercept match the audio records hold (issue 6's results shape), best score first."""
+    found: dict[tuple[str, str, float | None], InterceptMatch] = {}
+    for item, record in _records(view, AUDIO):
+        results = list(record.get("results") or ())
+        # The audio step's own record: links to files of the case, and matches in an intercept library.
+        for matches in (record.get("links"), (record.get("library") or {}).get("matches"), record.get("matches")):
+            if matches:
+                results.append({"query": None, "matches": matches})
+        for result in results:
+            query = Reference(item.display_name, item) if result.get("query") is None \
+                else _ref(view, result["query"])
+            for m in result.get("matches") or ():
+                reference = _ref(view, m.get("reference"), m.get("reference_sha256"))
+                match = InterceptMatch(query, reference, m.get("reference_sha256"), m.get("offset_s"),
+                                       m.get("speed"), m.get("score"), _span(m, "query"), _span(m, "reference"))
+                key = (query.label, reference.label, match.offset_s)
+                found.setdefault(key, match)
+    return sorted(found.values(), key=lambda m: -(m.score or 0.0))

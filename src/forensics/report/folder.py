@@ -1,0 +1,65 @@
+"""The report folder: the pictures it carries, named by digest, and its atomic replacement on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from forensics.custody.atomic import fsync_dir, write_atomic
+from forensics.errors import ParameterError
+
+MANIFEST = "report-manifest-sha256.txt"  # every file of the folder with its SHA-256; its digest is logged
+
+
+class Assets:
+    """The files a report folder carries beside index.html, each named by its SHA-256 (no evidence name
+    ever becomes a path)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def add(self, data: bytes, suffix: str) -> str:
+        """Keeps `data` for the folder; gives its path relative to index.html."""
+        rel = f"img/{hashlib.sha256(data).hexdigest()}{suffix}"
+        self.files[rel] = data
+        return rel
+
+
+def manifest_text(files: dict[str, bytes]) -> bytes:
+    """Gives `sha256  path` lines for every file, sorted, as sha256sum -c reads them."""
+    return "".join(f"{hashlib.sha256(data).hexdigest()}  {rel}\n" for rel, data in sorted(files.items())).encode()
+
+
+def check_out_dir(out_dir: Path, case_path: Path) -> Path:
+    """Gives the absolute report folder; refuses one inside the case, or a folder holding other things."""
+    out_dir = Path(os.path.abspath(out_dir))
+    case_path = Path(os.path.abspath(case_path))
+    if out_dir == case_path or case_path in out_dir.parents:
+        raise ParameterError(f"{out_dir} is inside the case; a report is written outside it, so the bag is unchanged")
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file())):
+        raise ParameterError(f"{out_dir} exists and is not a report folder; name a new or empty folder")
+    return out_dir
+
+
+def write_folder(out_dir: Path, files: dict[str, bytes]) -> None:
+    """Writes the folder beside its final place and swaps it in, so readers see the old report or the new."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.new-"))
+    try:
+        for rel, data in files.items():
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(staging / rel, data)
+        old = None
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
+            os.replace(out_dir, old / "report")
+        os.replace(staging, out_dir)
+        fsync_dir(out_dir.parent)
+        if old is not None:
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,101 @@
+"""Redaction of an export document: investigators' identities and device serials replaced by stable pseudonyms.
+
+Actor names, host names, key ids, contact names and e-mails, the folders files
+were received from, and every device serial number (any tag whose name says
+serial) become "actor-1", "host-1", "key-1", "contact-1", "source-1",
+"export-1", "serial-1" ... numbered in the order the custody log first shows them. The log
+is append-only, so the same case gives the same pseudonyms in every later
+export. Public keys and signatures are left out: either would identify the
+signer. Digests and times are kept exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_SERIAL = re.compile(r"serial", re.I)
+_DIGEST = re.compile(r"^(sha256:|sha512:)?[0-9a-f]{64}([0-9a-f]{64})?$")
+_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
+DROPPED = ("public_key", "signature")
+MIN_SUBSTRING = 4  # characters a secret needs to be replaced inside longer text
+
+
+class Pseudonyms:
+    """Stable replacement names, one numbering per kind."""
+
+    def __init__(self) -> None:
+        self.by_kind: dict[str, dict[str, str]] = {}
+
+    def of(self, kind: str, value: str) -> str:
+        names = self.by_kind.setdefault(kind, {})
+        if value not in names:
+            names[value] = f"{kind}-{len(names) + 1}"
+        return names[value]
+
+    def replacements(self) -> list[tuple[str, str]]:
+        """Gives (secret, pseudonym) pairs, longest secret first, so a name inside another is replaced after it."""
+        pairs = [(secret, name) for names in self.by_kind.values() for secret, name in names.items() if secret]
+        return sorted(pairs, key=lambda p: -len(p[0]))
+
+
+def redact(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Gives a copy of an export document (document.py) with identities replaced; marks it as redacted."""
+    names = Pseudonyms()
+    # Numbered in log order first, so pseudonyms do not depend on where else a name appears.
+    for entry in document.get("custody_log", ()):
+        names.of("actor", entry["actor"])
+        names.of("host", entry["host"])
+        names.of("key", entry["key_id"])
+        details = entry.get("details") or {}
+        for folder in [details.get("source_root"), *(details.get("sources") or ())]:
+            if isinstance(folder, str):
+                names.of("source", folder)
+        if entry["action"] == "exported":
+            for obj in entry.get("objects") or ():
+                names.of("export", str(obj.get("path")))
+    for label in ("Contact-Name", "Contact-Email"):
+        if document.get("bag_info", {}).get(label):
+            names.of("contact", document["bag_info"][label])
+    _collect_serials(document, names)
+    replacements = names.replacements()
+    redacted = _replace(document, replacements, names)
+    redacted["redacted"] = {"pseudonyms": {kind: len(v) for kind, v in names.by_kind.items()},
+                            "left_out": list(DROPPED),
+                            "note": "actor names, hosts, key ids, contacts, source folders and device serial "
+                                    "numbers are replaced by stable pseudonyms; digests and times are exact"}
+    return redacted
+
+
+def _collect_serials(value: Any, names: Pseudonyms, key: str = "") -> None:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _collect_serials(v, names, str(k))
+    elif isinstance(value, list):
+        for v in value:
+            _collect_serials(v, names, key)
+    elif _SERIAL.search(key) and _is_serial_value(value):
+        names.of("serial", str(value))
+
+
+def _is_serial_value(value: Any) -> bool:
+    # Maker notes give some serials as numbers; a flag or an empty tag is no serial.
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip() != ""
+
+
+def _replace(value: Any, replacements: list[tuple[str, str]], names: Pseudonyms, key: str = "") -> Any:
+    if isinstance(value, Mapping):
+        return {k: _replace(v, replacements, names, str(k)) for k, v in value.items() if k not in DROPPED}
+    if isinstance(value, list):
+        return [_replace(v, replacements, names, key) for v in value]
+    if _SERIAL.search(key) and _is_serial_value(value):
+        return names.of("serial", str(value))
+    if isinstance(value, str) and not _DIGEST.match(value) and not _TIME.match(value):
+        for secret, pseudonym in replacements:
+            # A short secret (a host called "vm") is replaced only where it is the whole value:
+            # inside other text it would mangle evidence names and tags that merely contain it.
+            if value == secret or (len(secret) >= MIN_SUBSTRING and secret in value):
+                value = value.replace(secret, pseudonym)
+        return value
+    return value

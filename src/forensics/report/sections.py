@@ -1,0 +1,239 @@
+"""The report's sections as HTML: summary, custody timeline, duplicates, intercepts (cards are in cards.py)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from itertools import groupby
+from typing import Any
+
+from forensics.custody.log import LogEntry
+from forensics.custody.verify import VerifyReport
+from forensics.report import facts
+from forensics.report.cards import Pictures, item_link
+from forensics.report.markup import definitions, digest, esc, seconds, table
+from forensics.report.view import AUDIO, DEDUP, CaseView
+
+TIMELINE_ROWS_PER_GROUP = 200  # entries listed under one folded group; the log itself holds them all
+
+
+def summary(view: CaseView, verification: VerifyReport) -> str:
+    state = view.state
+    by_type = Counter(i.item.media_type for i in view.items)
+    names = sum(len(i.item.receipts) for i in view.items)
+    if verification.intact:
+        verdict = '<span class="verdict good">intact</span>'
+    else:
+        verdict = f'<span class="verdict bad">{len(verification.findings)} finding(s)</span>'
+    findings = "".join(f"<li><code>{esc(f.code)}</code> {esc(f.subject)}: {esc(f.message)}</li>"
+                       for f in verification.findings)
+    checked = (f"{verdict} {verification.entries} log entries and {verification.files_checked} files "
+               f"({verification.bytes_checked:,} bytes) checked by <code>forensics verify</code>")
+    if view.head is not None and verification.log_head != view.head.line_hash:
+        checked += (' <span class="flag">the case changed between verifying and reading it; '
+                    "render the report again</span>")
+    signers = "<br>".join(f"{esc(s.actor)} <code>{esc(s.key_id)}</code>: {s.entries} entries"
+                          for s in verification.signers)
+    seals = "<br>".join(f"entry {s['stamped_seq']} time-stamped {esc(s['gen_time_utc'])} by {esc(s['tsa'])}"
+                        for s in verification.seals)
+    unusable = "<br>".join(f"{esc(r['kind'])} record {esc(r['path'])}: {esc(r['reason'])}"
+                           for r in view.unusable_records)
+    span = facts.time_span(view)
+    span_html = ('<span class="none">no item claims a capture time in UTC</span>' if span is None else
+                 f"{esc(_utc(span.start_utc))} ({item_link(span.first)}) to {esc(_utc(span.end_utc))} "
+                 f"({item_link(span.last)}); {span.dated_items} item(s) dated, {span.undated_items} media item(s) "
+                 "without a capture time in UTC. Times are what the files claim, not proven.")
+    pairs = [
+        ("incident", ", ".join(esc(i) for i in state.incidents) or '<span class="none">none</span>'),
+        ("case id", f"<code>{esc(state.case_id)}</code>"),
+        ("created", esc(state.created)),
+        ("organisation", esc(state.bag_info.get("Source-Organization", ""))),
+        ("verification", checked + (f'<ul class="findings">{findings}</ul>' if findings else "")),
+        ("log head", f"entry {view.head.seq} {digest(view.head.line_hash)}" if view.head else ""),
+        ("evidence items", f"{len(view.items)} ({', '.join(f'{n} {t}' for t, n in sorted(by_type.items()))}); "
+                           f"{names} name(s) as received"),
+        ("not taken in", f"{len(state.problems)} (listed under the custody timeline)" if state.problems else "none"),
+        ("derived files", str(len(state.derived))),
+        ("analysis records", str(len(state.records))),
+        ("records not used", f'<span class="flag">{unusable}</span>' if unusable else ""),
+        ("signed by", signers), ("sealed", seals), ("footage time span", span_html),
+    ]
+    return (f'<section id="summary"><h2>Summary</h2>{definitions(pairs)}'
+            f"<h3>Locations the files claim</h3>{_places(view)}</section>")
+
+
+def _places(view: CaseView) -> str:
+    found = facts.places(view)
+    if not found:
+        return '<p class="none">No item carries GPS coordinates.</p>'
+    rows = [(item_link(p.item), f"{p.latitude_deg:.6f}", f"{p.longitude_deg:.6f}",
+             "" if p.altitude_m is None else f"{p.altitude_m:.1f} m", esc(p.source)) for p in found]
+    return table(("item", "latitude", "longitude", "altitude", "from"), rows) + \
+        '<p class="muted">Decimal degrees, WGS 84, as written in the files; a claim to check, not a finding.</p>'
+
+
+def _utc(value: Any) -> str:
+    return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds").replace("+00:00", "Z")
+
+
+def timeline(view: CaseView) -> str:
+    """Gives the custody log as runs of like entries: who did what, when, to what."""
+    if not view.entries:
+        return '<section id="custody"><h2>Custody timeline</h2><p class="none">The log is empty.</p></section>'
+    rows = []
+    for (actor, action, _incident, result, key_id), run in groupby(
+            view.entries, key=lambda e: (e.actor, _phase(e.action), e.incident if e.action != "derived" else None,
+                                         e.result, e.key_id)):
+        run = list(run)
+        incident = next((e.incident for e in run if e.incident), None)
+        action = "analysed" if action == _ANALYSIS else action
+        first, last = run[0], run[-1]
+        when = _when(first.time) if len(run) == 1 else f"{_when(first.time)}<br>to {_when(last.time)}"
+        seqs = str(first.seq) if len(run) == 1 else f"{first.seq}–{last.seq}"
+        listed = "".join(f"<li>{e.seq} <code>{esc(e.time)}</code> {_entry_text(view, e)}</li>"
+                         for e in run[:TIMELINE_ROWS_PER_GROUP])
+        if len(run) > TIMELINE_ROWS_PER_GROUP:
+            listed += f"<li>… and {len(run) - TIMELINE_ROWS_PER_GROUP} more in custody/log.jsonl</li>"
+        what = _run_text(view, action, run)
+        if len(run) > 1:
+            what += f"<details><summary>{len(run)} entries</summary><ul>{listed}</ul></details>"
+        status = "" if result == "ok" else f' <span class="flag">{esc(result)}</span>'
+        rows.append((seqs, when, f'{esc(actor)} <span class="muted">on {esc(first.host)}</span><br>'
+                                 f'<code title="{esc(key_id)}">{esc(key_id[:16])}…</code>',
+                     f"{esc(action)}{status}", esc(incident or ""), what))
+    return ('<section id="custody"><h2>Custody timeline</h2><p class="muted">Every entry of the signed, '
+            "hash-chained custody log, runs of like entries folded together (a printed report shows the runs; "
+            "every entry is in the case's custody/log.jsonl and in the json export). Times are UTC as the "
+            "acting machine's clock gave them.</p>"
+            + table(("entries", "time (UTC)", "who", "action", "incident", "what"), rows, cls="timeline")
+            + "</section>")
+
+
+def _when(time: str) -> str:
+    """Gives a log time to the millisecond, which a reader can take in (the entries keep microseconds)."""
+    return esc(f"{time[:10]} {time[11:23]}Z" if len(time) >= 23 else time)
+
+
+def _run_text(view: CaseView, action: str, run: Sequence[LogEntry]) -> str:
+    if len(run) == 1:
+        return _entry_text(view, run[0])
+    if action == "received":
+        names = [esc(e.details["name"]["name"]) for e in run if "name" in e.details]
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        return f"{len(run)} files: {shown}"
+    if action == "analysed":
+        kinds = Counter(e.details.get("kind", "?") for e in run if e.action == "analysed")
+        operations = Counter(e.details.get("operation", "?") for e in run if e.action == "derived")
+        items = {o["sha256"] for e in run for o in e.objects if o.get("role") == "source"}
+        parts = []
+        if kinds:
+            parts.append(f"{sum(kinds.values())} records (" + ", ".join(f"{n} {esc(k)}" for k, n in sorted(kinds.items())) + ")")
+        if operations:
+            parts.append(f"{sum(operations.values())} files made (" +
+                         ", ".join(f"{n} by {esc(op)}" for op, n in sorted(operations.items())) + ")")
+        return f"{' and '.join(parts)} about {len(items)} item(s)"
+    return f"{len(run)} entries"
+
+
+# Derived files and the records about them come interleaved, item by item: one phase of work.
+_ANALYSIS = "analysis"
+
+
+def _phase(action: str) -> str:
+    return _ANALYSIS if action in ("derived", "analysed") else action
+
+
+def _entry_text(view: CaseView, e: LogEntry) -> str:
+    d = e.details
+    source = next((o for o in e.objects if o.get("role") in ("original", "source")), None)
+    item = view.item(source["sha256"]) if source else None
+    if e.action == "case-created":
+        return f"case <code>{esc(d.get('case_id'))}</code> created, key <code>{esc(e.key_id)}</code>"
+    if e.action == "key-added":
+        return f"signing key <code>{esc(e.key_id)}</code> of {esc(e.actor)} added"
+    if e.action == "received":
+        name = esc(d.get("name", {}).get("name", ""))
+        if e.result != "ok":
+            return f"{name} not taken in: {esc(d.get('reason', ''))}"
+        return f"{name} from {esc(d.get('source_root', ''))} {digest('sha256:' + e.objects[0]['sha256'])}"
+    if e.action == "derived":
+        return f"{esc(d.get('operation'))} of {item_link(item) if item else esc(source and source['sha256'])}"
+    if e.action == "analysed":
+        return f"{esc(d.get('kind'))} record of {item_link(item) if item else esc(source and source['sha256'])}"
+    if e.action == "ingested":
+        counts = ", ".join(f"{v} {esc(k)}" for k, v in (d.get("counts") or {}).items() if v)
+        note = f"; note: {esc(d['note'])}" if d.get("note") else ""
+        return f"ingest of {', '.join(esc(s) for s in d.get('sources', []))}: {counts or 'nothing new'}{note}"
+    if e.action == "sealed":
+        return f"log entry {esc(d.get('stamped_seq'))} time-stamped {esc(d.get('gen_time_utc'))} by {esc(d.get('tsa'))}"
+    if e.action == "recovered":
+        return esc(d.get("why", "an interrupted run was put right"))
+    if e.action == "exported":
+        redacted = " (redacted)" if d.get("redacted") else ""
+        objects = "".join(f" {esc(o.get('path'))} {digest('sha256:' + str(o.get('sha256')))}" for o in e.objects)
+        return f"{esc(d.get('format'))} export{redacted}:{objects}"
+    return esc(", ".join(sorted(d))) if d else ""
+
+
+def problems(view: CaseView) -> str:
+    if not view.state.problems:
+        return ""
+    rows = [(esc(p["incident"]), esc(p["name"]), esc(p["result"]), esc(p["reason"]), str(p["log_seq"]))
+            for p in view.state.problems]
+    return ('<section id="not-taken-in"><h2>Files not taken in</h2>'
+            + table(("incident", "name as received", "result", "reason", "log entry"), rows) + "</section>")
+
+
+def duplicates(view: CaseView, pictures: Pictures) -> str:
+    groups, matches = facts.duplicate_groups(view), facts.duplicate_matches(view)
+    head = '<section id="duplicates"><h2>Duplicate groups</h2>'
+    if not any(DEDUP in i.records for i in view.items):
+        return head + '<p class="none">This case holds no near-duplicate records: the dedup step has not been run on it.</p></section>'
+    parts = [head]
+    if not groups:
+        parts.append('<p class="none">No two items show the same footage.</p>')
+    for number, group in enumerate(groups, 1):
+        figures = "".join(f"<figure>{pictures.thumbnail(r.item) if r.item else ''}<figcaption>"
+                          f"{item_link(r.item) if r.item else esc(r.name)}</figcaption></figure>" for r in group)
+        parts.append(f'<div class="group"><h3>Group {number}: {len(group)} files of the same footage</h3>'
+                     f'<div class="pair">{figures}</div></div>')
+    if matches:
+        parts.append("<h3>Matches</h3>")
+    for m in matches:
+        side = [(m.a, m.a_span_s), (m.b, m.b_span_s)]
+        figures = "".join(
+            f"<figure>{pictures.frame_at(r.item, span[0] if span else None)}<figcaption>"
+            f"{item_link(r.item) if r.item else esc(r.name)}"
+            f"{f' {span[0]:.2f}–{span[1]:.2f} s' if span else ''}</figcaption></figure>" for r, span in side)
+        score = "" if m.score is None else f", score {m.score:.3f}"
+        parts.append(f'<div class="group"><p><b>{esc(m.relation.replace("_", " "))}</b> ({esc(m.kind)}{score})</p>'
+                     f'<div class="pair">{figures}</div></div>')
+    return "".join(parts) + "</section>"
+
+
+def intercepts(view: CaseView, pictures: Pictures) -> str:
+    head = '<section id="intercepts"><h2>Intercept matches</h2>'
+    if not any(AUDIO in i.records for i in view.items):
+        return head + '<p class="none">This case holds no intercept audio records: the audio step has not been run on it.</p></section>'
+    matches = facts.intercept_matches(view)
+    if not matches:
+        return head + '<p class="none">No recording of this case matched another or the intercept library.</p></section>'
+    parts = [head]
+    for m in matches:
+        pairs = [("query", item_link(m.query.item) if m.query.item else esc(m.query.name)),
+                 ("matched span", _span(m.query_span_s)),
+                 ("reference", item_link(m.reference.item) if m.reference.item else esc(m.reference.name)),
+                 ("reference sha256", digest(m.reference_sha256) if m.reference_sha256 else ""),
+                 ("reference span", _span(m.reference_span_s)),
+                 ("offset", "" if m.offset_s is None else f"{m.offset_s:.3f} s (the reference's time at the query's 0 s)"),
+                 ("speed", "" if m.speed is None else f"{m.speed:.4f}"),
+                 ("score", "" if m.score is None else f"{m.score:.3f}")]
+        figures = pictures.spectrogram(m.query.item, m.query_span_s, "query") + \
+            pictures.spectrogram(m.reference.item, m.reference_span_s, "reference")
+        parts.append(f'<div class="group">{definitions(pairs)}<div class="pair">{figures}</div></div>')
+    return "".join(parts) + "</section>"
+
+
+def _span(span: tuple[float, float] | None) -> str:
+    return "" if span is None else f"{seconds(span[0])} to {seconds(span[1])}"
+

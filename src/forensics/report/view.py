@@ -1,0 +1,118 @@
+"""A read-only view of a case for reports and exports: the custody log's projection and the records it names.
+
+Everything comes from the custody package's own readers (the log's entries,
+`CaseState`); nothing here parses custody files another way. A record whose
+bytes no longer match the digest the log recorded is not used: it is listed
+in `CaseView.unusable_records` so a report can say so instead of showing
+altered content as evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forensics.custody.canonical import sha256_digest
+from forensics.custody.case import LOG, case_lock, is_case
+from forensics.custody.log import LogEntry, read_entries
+from forensics.custody.state import CaseState, DerivedFile, Item
+from forensics.errors import CaseInvalid
+
+# Record kinds written by the analysis steps (forensics.analyses): the dedup step's per-item hashes
+# ("dedup") and each item's group and matches ("near-duplicates"); the audio step's record.
+METADATA, FRAMES, DEDUP, NEAR_DUPLICATES, AUDIO = "metadata", "frames", "dedup", "near-duplicates", "audio"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """One evidence item with its analysis records parsed."""
+
+    item: Item
+    records: Mapping[str, Any]  # kind -> the record's JSON, only records whose digest matches the log
+
+    @property
+    def sha256(self) -> str:
+        return self.item.stored.sha256
+
+    @property
+    def names(self) -> list[str]:
+        """Every name it was received under, as recorded (invalid UTF-8 shown as \\xNN escapes)."""
+        return [r["name"] for r in self.item.receipts]
+
+    @property
+    def display_name(self) -> str:
+        return self.item.receipts[0]["name"] if self.item.receipts else self.sha256
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        record = self.records.get(METADATA)
+        return record if isinstance(record, Mapping) else {}
+
+    def derived_file(self, path: str) -> DerivedFile | None:
+        return next((d for d in self.item.derived if d.stored.path == path), None)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """What a case holds, read once under its shared lock."""
+
+    path: Path
+    state: CaseState
+    entries: tuple[LogEntry, ...]
+    items: tuple[ItemView, ...]  # in the order the log received them
+    unusable_records: tuple[dict[str, str], ...] = field(default=())  # {path, kind, reason}
+    # Look-ups by sha256, and by any name received or stored path: a timeline of a
+    # large case asks once per log entry.
+    by_sha256: Mapping[str, ItemView] = field(default_factory=dict)
+    by_name: Mapping[str, ItemView] = field(default_factory=dict)
+
+    @property
+    def head(self) -> LogEntry | None:
+        return self.entries[-1] if self.entries else None
+
+    def item(self, sha256: str) -> ItemView | None:
+        return self.by_sha256.get(sha256)
+
+    def item_named(self, name: str) -> ItemView | None:
+        """Finds an item by a name it was received under, its stored path, or its sha256 (with or without prefix)."""
+        return self.by_sha256.get(name.removeprefix("sha256:")) or self.by_name.get(name)
+
+
+def read_case(path: Path) -> CaseView:
+    """Reads a case's log, its projection and every analysis record, without writing to the case."""
+    path = Path(os.path.abspath(path))
+    if not is_case(path):
+        raise CaseInvalid(f"{path} is not a case folder (no {LOG})")
+    with case_lock(path, exclusive=False):
+        try:
+            entries = tuple(read_entries(path / LOG))
+        except ValueError as ex:
+            raise CaseInvalid(f"the custody log of {path} is damaged ({ex}); run `forensics verify` "
+                              "to see where") from ex
+        state = CaseState.from_entries(entries)
+        unusable: list[dict[str, str]] = []
+        items = []
+        for item in sorted(state.items.values(), key=lambda i: i.stored.log_seq):
+            records: dict[str, Any] = {}
+            for kind, record in sorted(item.records.items()):
+                try:
+                    data = (path / record.path).read_bytes()
+                except OSError as ex:
+                    unusable.append({"path": record.path, "kind": kind, "reason": f"cannot be read: {ex.strerror}"})
+                    continue
+                if sha256_digest(data) != "sha256:" + record.sha256:
+                    unusable.append({"path": record.path, "kind": kind,
+                                     "reason": f"changed since log entry {record.log_seq} recorded it"})
+                    continue
+                records[kind] = json.loads(data)
+            items.append(ItemView(item, records))
+    by_name: dict[str, ItemView] = {}
+    for view in items:
+        by_name.setdefault(view.item.stored.path, view)
+        for name in view.names:
+            by_name.setdefault(name, view)  # a name received twice with other content: its first item
+    return CaseView(path, state, entries, tuple(items), tuple(unusable), {v.sha256: v for v in items}, by_name)

@@ -1,0 +1,134 @@
+"""Where per-file analysis runs: threads of this process, a process pool, or a Dask cluster.
+
+All three take a module-level function and a picklable argument (analyse_file and
+a FileJob, for ingest) and give back a concurrent.futures Future, so the coordinator
+that records results (forensics.analyses) does not know or care where the work ran.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from forensics.errors import ParameterError
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+class Runner:
+    """Runs calls on workers; `lost` tells a lost worker from a call that raised."""
+
+    name = "threads"
+
+    def __init__(self, executor: Executor, workers: int) -> None:
+        self._executor = executor
+        self.workers = workers
+
+    def submit(self, func: Callable[[Any], T], arg: Any) -> Future[T]:
+        return self._executor.submit(func, arg)
+
+    def lost(self, ex: BaseException) -> bool:
+        """Whether `ex`, raised by a future, means the worker was lost (and the job may be retried)."""
+        return isinstance(ex, BrokenExecutor)
+
+    def restart(self) -> None:
+        """Replaces workers after one was lost; jobs in flight must be submitted again."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"runner": self.name, "workers": self.workers}
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def thread_runner(workers: int = 2) -> Runner:
+    """Threads of this process: no start-up cost; decoders release the GIL, probes run in subprocesses."""
+    return Runner(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="analyse"), workers)
+
+
+class ProcessRunner(Runner):
+    """A pool of worker processes; a worker killed by a hostile file is replaced."""
+
+    name = "processes"
+
+    def __init__(self, workers: int) -> None:
+        # forkserver: workers start from a clean, single-threaded process, never a fork of a
+        # coordinator that holds locks in its copy threads.
+        self._context = multiprocessing.get_context("forkserver")
+        super().__init__(self._new(workers), workers)
+
+    def _new(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=self._context,
+                                   initializer=_quiet_worker, max_tasks_per_child=200)
+
+    def restart(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._new(self.workers)
+
+
+def process_runner(workers: int | None = None) -> Runner:
+    workers = workers or os.cpu_count() or 1
+    if workers < 1:
+        raise ParameterError(f"workers must be at least 1, not {workers}")
+    return ProcessRunner(workers)
+
+
+class DaskRunner(Runner):
+    """Tasks on a Dask distributed cluster; Dask itself retries tasks whose worker died."""
+
+    name = "dask"
+
+    def __init__(self, address: str, workers: int | None) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as ex:
+            raise ParameterError("--dask needs the 'distributed' package: pip install 'forensics[dask]'") from ex
+        self._cluster = None
+        if address == "local":
+            n = workers or os.cpu_count() or 1
+            # Processes, not threads, so the per-file work uses every core as the process pool does.
+            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                         dashboard_address=None, silence_logs=logging.ERROR)
+            self._client = Client(self._cluster)
+        else:
+            try:
+                self._client = Client(address, timeout="30s")
+            except OSError as ex:
+                raise ParameterError(f"cannot reach the Dask scheduler at {address}: {ex}") from ex
+        total = sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values())
+        super().__init__(self._client.get_executor(pure=False), max(total, 1))
+        self.address = address
+
+    def lost(self, ex: BaseException) -> bool:
+        return type(ex).__name__ == "KilledWorker"  # Dask gave up after retrying on other workers
+
+    def describe(self) -> dict[str, Any]:
+        return {"runner": self.name, "workers": self.workers, "scheduler": self._client.scheduler.address}
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def dask_runner(address: str, workers: int | None = None) -> Runner:
+    return DaskRunner(address, workers)
+
+
+def _quiet_worker() -> None:
+    # A worker has no terminal of its own: Ctrl-C goes to the coordinator, which stops the pool.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,0 +1,83 @@
+"""`forensics dedup`: the issue's JSON shape, folders, the shared index, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from forensics_cli.dedup import command
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import dedup_edits  # noqa: E402
+
+MATCH_FIELDS = {"a", "b", "kind", "relation", "score", "a_start_s", "a_end_s", "b_start_s", "b_end_s"}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("dedup-cli")
+    source = dedup_edits.make_scene(d / "source.mp4", seed=21, duration_s=8, size=(256, 144))
+    dedup_edits.edit_video(source, "mirror", d / "mirror.mp4")
+    dedup_edits.edit_video(source, "excerpt_6s", d / "excerpt.mp4")
+    dedup_edits.still_of(source, 3.0, d / "still.png")
+    dedup_edits.make_scene(d / "other.mp4", seed=22, duration_s=8, size=(256, 144))
+    (d / "notes.txt").write_text("not media: skipped inside a folder\n")
+    return d
+
+
+def run(*arguments: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(command, list(arguments))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_shape_groups_and_matches(folder: Path) -> None:
+    code, out, _ = run(str(folder), "--json", "--quiet")
+    assert code == 0
+    data = json.loads(out)
+    names = {str(folder / n): n for n in ("source.mp4", "mirror.mp4", "excerpt.mp4", "still.png", "other.mp4")}
+    assert [[names[p] for p in g] for g in data["groups"]] == [["mirror.mp4", "source.mp4"]]
+    by_pair = {frozenset((names[m["a"]], names[m["b"]])): m for m in data["matches"]}
+    assert all(set(m) == MATCH_FIELDS for m in data["matches"])
+    excerpt = by_pair[frozenset(("source.mp4", "excerpt.mp4"))]
+    assert excerpt["kind"] == "video" and excerpt["relation"] in ("a_contains_b", "b_contains_a")
+    still = by_pair[frozenset(("source.mp4", "still.png"))]
+    assert still["kind"] == "image"
+    assert not any("other.mp4" in pair for pair in by_pair)
+    assert data["problems"] == []
+
+
+def test_an_unreadable_file_is_reported_and_exits_1(folder: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100)
+    code, out, err = run(str(broken), str(folder / "source.mp4"), "--json", "-q")
+    assert code == 1
+    data = json.loads(out)
+    assert [p["path"] for p in data["problems"]] == [str(broken)] and "broken.mp4" in err
+
+
+def test_shared_index_finds_footage_of_another_run(folder: Path, tmp_path: Path) -> None:
+    index = tmp_path / "shared.sqlite"
+    code, _, _ = run(str(folder / "source.mp4"), "--index", str(index), "--collection", "incident-A", "-q")
+    assert code == 0
+    copy = tmp_path / "later" / "copy.mp4"
+    copy.parent.mkdir()
+    shutil.copy(folder / "mirror.mp4", copy)
+    code, out, _ = run(str(copy), "--index", str(index), "--collection", "incident-B", "--json", "-q")
+    data = json.loads(out)
+    source = str((folder / "source.mp4").resolve())
+    assert data["groups"] == [sorted([source, str(copy)])]
+    assert data["indexed"] == {source: "incident-A"}
+
+
+def test_bad_index_file_is_a_usage_error(folder: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    code, _, err = run(str(folder / "source.mp4"), "--index", str(bad), "-q")
+    assert code == 2 and "bad.sqlite" in err

@@ -1,0 +1,34 @@
+"""On the real footage: a re-encoded, cropped copy of a street video is found with its excerpt; the
+asl_gestures clips (different footage of one signer in one room) are not taken for copies of each other."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import dedup_media  # noqa: F401 - puts benchmarks/ on the path
+import dedup_edits
+from forensics.dedup.align import compare
+from forensics.dedup.groups import find_duplicates
+from forensics.dedup.media_hashes import hash_media
+
+
+def test_copies_of_a_real_street_video_are_found(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "footage" / "car-detection.mp4"
+    small = dedup_edits.ffmpeg(source, tmp_path / "small.mp4", ["-vf", "scale=-2:240,crop=iw*0.85:ih*0.85",
+                                                                "-b:v", "200k"])
+    excerpt = dedup_edits.edit_video(source, "excerpt_6s", tmp_path / "excerpt.mp4", excerpt_start_s=10.0)
+    original, copy, part = (hash_media(p) for p in (source, small, excerpt))
+    match = compare(original, copy)
+    assert match is not None and match.relation == "same" and abs(match.offset_s) < 0.1
+    match = compare(original, part)
+    assert match.relation == "a_contains_b" and abs(match.a_start_s - 10.0) < 0.5 and abs(match.a_end_s - 16.0) < 0.5
+
+
+def test_different_takes_in_the_same_room_are_not_copies(shared_data: Path) -> None:
+    clips = sorted((shared_data / "footage" / "asl_gestures").glob("*.mkv"))
+    media = [hash_media(p) for p in clips]
+    result = find_duplicates(media)
+    pairs = len(list(itertools.combinations(clips, 2)))
+    # The issue allows 5% of these pairs; "no" and "yes" are one raised hand each, alike at 16 x 16 pixels.
+    assert len(result.matches) <= 0.01 * pairs

@@ -1,0 +1,151 @@
+"""`forensics export`: CASE/UCO that case_validate accepts, CSV rows per item, redaction that keeps digests."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from case_builder import SERIAL, report_case  # noqa: F401
+from forensics.custody.log import read_entries
+from forensics.errors import ParameterError
+from forensics.report.document import case_document
+from forensics.report.export import CSV_COLUMNS, csv_bytes, write_export
+from forensics.report.view import read_case
+from forensics_cli.main import cli
+
+
+def exported(report_case, tmp_path, fmt, *, redacted=False, name=None):
+    out = tmp_path / (name or f"export-{fmt}{'-redacted' if redacted else ''}")
+    entry, data = write_export(report_case.path, report_case.key, fmt=fmt, redacted=redacted, out_path=out)
+    assert out.read_bytes() == data
+    return entry, data
+
+
+def log_entry(report_case, seq):
+    return next(e for e in read_entries(report_case.path / "custody/log.jsonl") if e.seq == seq)
+
+
+@pytest.mark.slow
+def test_case_validate_accepts_the_case_uco_export(report_case, tmp_path):
+    case_validate = Path(sys.executable).with_name("case_validate")
+    if not case_validate.exists():
+        case_validate = shutil.which("case_validate")
+    if not case_validate:
+        pytest.skip("case_validate (pip package case-utils, in the test extras) is not installed")
+    entry, data = exported(report_case, tmp_path, "case-uco", name="case.jsonld")
+    graph = json.loads(data)
+    types = {node["@type"] for node in graph["@graph"]}
+    assert {"uco-observable:File", "case-investigation:InvestigativeAction", "case-investigation:ProvenanceRecord",
+            "case-investigation:Investigation", "uco-identity:Identity", "uco-tool:Tool"} <= types
+    hashes = {h["uco-types:hashValue"]["@value"] for node in graph["@graph"] if node["@type"] == "uco-observable:File"
+              for facet in node["uco-core:hasFacet"] for h in facet.get("uco-observable:hash", ())}
+    assert set(report_case.sha256.values()) <= hashes
+    actions = [n for n in graph["@graph"] if n["@type"] == "case-investigation:InvestigativeAction"]
+    assert len(actions) == entry.log_seq - 1  # every entry before the export's own
+    assert all("uco-action:performer" in a and "uco-action:instrument" in a and "uco-action:startTime" in a
+               for a in actions)
+    latitudes = {float(f["uco-location:latitude"]["@value"]) for n in graph["@graph"]
+                 if n["@type"] == "uco-location:Location" for f in n["uco-core:hasFacet"]}
+    assert latitudes == {36.20213, 36.2021}  # the photos' EXIF GPS and the original video's ISO 6709 location
+    extracted = [n for n in graph["@graph"] if n.get("uco-core:kindOfRelationship") == "Extracted_From"]
+    view = read_case(report_case.path)
+    assert len(extracted) == sum(len(i.item.derived) for i in view.items) > 0
+    result = subprocess.run([str(case_validate), str(tmp_path / "case.jsonld")], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0 and "Conforms: True" in result.stdout, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_redaction_removes_every_identity_and_keeps_digests_and_times(report_case, tmp_path):
+    key = report_case.key
+    secrets = ["Amina Haddad", key.key_id, key.key_id.split(":", 1)[1], SERIAL, str(report_case.path.parent),
+               socket.gethostname()]
+    secrets.append(case_document(read_case(report_case.path))["keys"][0]["public_key"])
+    first = None
+    for fmt in ("json", "csv", "case-uco"):
+        entry, data = exported(report_case, tmp_path, fmt, redacted=True)
+        text = data.decode("utf-8")
+        for secret in secrets:
+            assert secret not in text, (fmt, secret)
+        for sha256 in report_case.sha256.values():
+            assert sha256 in text
+        logged = log_entry(report_case, entry.log_seq)
+        assert logged.details["redacted"] is True and logged.details["format"] == fmt
+        assert logged.objects[0]["sha256"] == hashlib.sha256(data).hexdigest()
+        if fmt == "json":
+            first = json.loads(data)
+    plain = case_document(read_case(report_case.path))
+    assert [i["sha512"] for i in first["items"]] == [i["sha512"] for i in plain["items"]]
+    assert [e["time"] for e in first["custody_log"]] == [e["time"] for e in plain["custody_log"][:len(first["custody_log"])]]
+    assert {e["actor"] for e in first["custody_log"]} == {"actor-1"} and first["custody_log"][0]["host"] == "host-1"
+    serial_items = [i for i in first["items"] if (i["raw_tags"] or {}).get("exif", {}).get("EXIF BodySerialNumber")]
+    assert [i["raw_tags"]["exif"]["EXIF BodySerialNumber"] for i in serial_items] == ["serial-1"]
+    assert all("signature" not in e for e in first["custody_log"]) and all("public_key" not in k for k in first["keys"])
+    # Stable: a later export gives the same pseudonyms to the same entries.
+    _entry, again = exported(report_case, tmp_path, "json", redacted=True, name="again.json")
+    later = json.loads(again)
+    assert later["custody_log"][:len(first["custody_log"])] == first["custody_log"]
+
+
+def test_csv_has_one_row_per_item_and_never_a_formula(report_case, tmp_path):
+    _entry, data = exported(report_case, tmp_path, "csv")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert sorted(r["sha256"] for r in rows) == sorted(set(report_case.sha256.values()))
+    by_name = {r["name"]: r for r in rows}
+    photo = by_name["photo/IMG_0001.jpg"]
+    assert (photo["latitude_deg"], photo["device_make"], photo["captured_at_utc"]) == ("36.20213", "samsung",
+                                                                                       "2024-03-14T09:26:58Z")
+    assert by_name["video/strike_original.mp4"]["same_footage_as"] == report_case.sha256["video/strike_whatsapp.mp4"]
+    excerpt = next(r for r in rows if r["sha256"] == report_case.sha256["video/strike_excerpt.mp4"])
+    assert {excerpt["name"], *excerpt["other_names"].split("\n")} == {"video/strike_excerpt.mp4",
+                                                                       "hostile/strike\nsecond line.mp4"}
+    document = case_document(read_case(report_case.path))
+    document["items"][0]["received"][0]["name"] = '=HYPERLINK("http://evil.example","x")'
+    document["items"][0]["device"] = {"make": "@SUM(1+1)", "model": "-2+3"}
+    row = next(csv.DictReader(io.StringIO(csv_bytes(document).decode("utf-8-sig"))))
+    assert row["name"] == '\'=HYPERLINK("http://evil.example","x")' and row["device_make"] == "'@SUM(1+1)"
+    assert row["device_model"] == "'-2+3"
+
+
+def test_the_command_prints_to_stdout_and_refuses_to_write_into_the_case(report_case, tmp_path):
+    runner = CliRunner()
+    args = ["export", str(report_case.path), "--key", str(report_case.key.path), "--quiet"]
+    result = runner.invoke(cli, [*args, "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["verification"]["intact"] and document["schema"] == "forensics-export/1.0"
+    last = list(read_entries(report_case.path / "custody/log.jsonl"))[-1]
+    assert last.action == "exported" and last.objects[0]["path"] == "-"
+    assert last.objects[0]["sha256"] == hashlib.sha256(result.stdout_bytes).hexdigest()
+    result = runner.invoke(cli, [*args, "--format", "csv", "--out", str(report_case.path / "x.csv")])
+    assert result.exit_code == 2 and "inside the case" in result.stderr
+    with pytest.raises(ParameterError):
+        write_export(report_case.path, report_case.key, fmt="xml")
+    assert runner.invoke(cli, ["export", "--help"]).exit_code == 0
+
+
+def test_serials_given_as_numbers_or_inside_other_text_are_replaced_too():
+    from forensics.report.redact import redact
+
+    document = {"custody_log": [{"actor": "Dr. Sami Nour", "host": "laptop-sami", "key_id": "ed25519:ab12",
+                                 "action": "received", "details": {"source_root": "/home/sami/Downloads"}}],
+                "bag_info": {"Contact-Email": "sami@example.org"},
+                "items": [{"sha256": "a" * 64, "raw_tags": {"makernote": {"InternalSerialNumber": 4711,
+                                                                          "SerialNumberFormat": True}},
+                           "note": "sent by Dr. Sami Nour from laptop-sami (sami@example.org), camera 4711"}]}
+    redacted = redact(document)
+    tags = redacted["items"][0]["raw_tags"]["makernote"]
+    assert tags == {"InternalSerialNumber": "serial-1", "SerialNumberFormat": True}
+    assert redacted["items"][0]["note"] == "sent by actor-1 from host-1 (contact-1), camera serial-1"
+    assert redacted["items"][0]["sha256"] == "a" * 64 and redacted["custody_log"][0]["key_id"] == "key-1"
+    assert redacted["custody_log"][0]["details"]["source_root"] == "source-1"

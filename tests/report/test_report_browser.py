@@ -1,0 +1,69 @@
+"""The report in a real browser (Debian's headless Chromium): no console errors, nothing fetched, every picture shown."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from case_builder import rendered, report_case  # noqa: F401
+
+CHROMIUM = Path(os.environ.get("FORENSICS_CHROMIUM", "/usr/bin/chromium"))
+# Without the background-networking switches Chromium phones home at start, which a closed network refuses.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-default-apps"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium); the browser test needs it")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (test extras) drives Chromium")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def load(browser, folder: Path, width_px: int):
+    """Opens the report at a width; gives (page, console messages, requested URLs)."""
+    page = browser.new_page(viewport={"width": width_px, "height": 900})
+    messages, requests = [], []
+    page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
+    page.on("requestfailed", lambda r: messages.append(f"failed: {r.url}"))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto((folder / "index.html").as_uri(), wait_until="load")
+    # Pictures load lazily: make them all load, as scrolling through the report would.
+    page.evaluate("document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; })")
+    page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=20_000)
+    return page, messages, requests
+
+
+@pytest.mark.parametrize("width_px", [1280, 390])
+def test_the_report_loads_offline_with_every_picture_and_no_console_error(browser, rendered, tmp_path, width_px):
+    _exported, folder = rendered
+    page, messages, requests = load(browser, folder, width_px)
+    assert messages == []
+    inside = folder.as_uri() + "/"
+    assert requests and all(url.startswith(inside) for url in requests), [u for u in requests if not u.startswith(inside)]
+    broken = page.evaluate("Array.from(document.images).filter(i => !(i.naturalWidth > 0)).map(i => i.src)")
+    assert broken == []
+    assert page.evaluate("document.images.length") >= 12
+    # Readable at this width: nothing wider than the window but the tables' own scrolling boxes.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width_px
+    page.screenshot(path=str(tmp_path / f"report-{width_px}.png"), full_page=True)
+    assert (tmp_path / f"report-{width_px}.png").stat().st_size > 10_000
+    page.close()
+
+
+def test_the_report_prints_to_pdf_on_several_pages(browser, rendered, tmp_path):
+    _exported, folder = rendered
+    page, messages, _requests = load(browser, folder, 1280)
+    page.emulate_media(media="print")
+    page.pdf(path=str(tmp_path / "report.pdf"), format="A4")
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", (tmp_path / "report.pdf").read_bytes()))
+    assert pages >= 4 and messages == []
+    page.close()

@@ -1,0 +1,165 @@
+"""Batch runs over incident folders: a case each, resumable after a kill, the same on Dask."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, REPO, bag_valid
+from forensics.batch import incident_folders, run_batch
+from forensics.custody.case import open_case
+from forensics.custody.verify import verify_case
+from forensics.errors import ParameterError
+from forensics.runners import dask_runner, process_runner, thread_runner
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """Three incident folders made of the fixture files, one with a name a shell would choke on."""
+    root = tmp_path / "incidents"
+    shutil.copytree(FIXTURES / "incident", root / "strike-a")
+    b = root / "strike b\nnight"
+    (b / "clips").mkdir(parents=True)
+    shutil.copy(FIXTURES / "incident/video/strike_excerpt.mp4", b / "clips")
+    shutil.copy(FIXTURES / "incident/photo/IMG_0001.jpg", b)
+    c = root / "strike-c"
+    c.mkdir()
+    shutil.copy(FIXTURES / "incident/video/strike_whatsapp.mp4", c)
+    os.mkfifo(c / "a fifo")  # skipped with its reason, not read: a read would block for ever
+    (root / ".hidden").mkdir()
+    return root
+
+
+def manifests(cases: Path) -> dict[str, dict]:
+    """Every case's manifest, without what differs between runs: times, case ids, log positions."""
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("time", "case_id", "entry_hash", "seq",
+                                                                       "log_head", "received_at", "log_seq")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+    return {p.parent.parent.parent.name: strip(json.loads(p.read_bytes()))
+            for p in sorted(cases.glob("*/custody/manifests/*.json"))}
+
+
+def test_a_case_per_incident_then_nothing_new(root: Path, tmp_path: Path, alice) -> None:
+    assert [f.name for f in incident_folders(root)] == ["strike b\nnight", "strike-a", "strike-c"]
+    with process_runner(2) as runner:
+        first = list(run_batch(root, tmp_path / "cases", key=alice, runner=runner))
+        again = list(run_batch(root, tmp_path / "cases", key=alice, runner=runner))
+    assert [s.counts.get("added") for s in first] == [2, 8, 1]
+    assert first[2].counts["skipped"] == 1 and "not a regular file" in first[2].problems[0]["reason"]
+    assert [s.analysed for s in first] == [{"metadata": 2, "frames": 1, "dedup": 2, "audio": 1},
+                                           {"metadata": 7, "frames": 3, "dedup": 5, "audio": 5},
+                                           {"metadata": 1, "frames": 1, "dedup": 1, "audio": 1}]
+    assert all(s.counts.get("added", 0) == 0 and sum(s.analysed.values()) == 0 for s in again)
+    for summary in first:
+        case = Path(summary.case)
+        assert case.parent == tmp_path / "cases" and "\n" not in case.name
+        assert verify_case(case).intact
+        bag_valid(case)
+        log = [json.loads(line) for line in (case / "custody/log.jsonl").read_bytes().splitlines()]
+        per_file = [e for e in log if e["action"] == "analysed" and e["details"]["kind"] != "near-duplicates"]
+        pids = {e["details"]["performed_on"]["pid"] for e in per_file}
+        assert pids and os.getpid() not in pids  # computed by the pool's workers, recorded here
+
+
+def test_the_cases_folder_may_not_lie_inside_the_incidents(root: Path, alice) -> None:
+    with pytest.raises(ParameterError, match="inside"):
+        list(run_batch(root, root / "cases", key=alice))
+    with pytest.raises(ParameterError, match="no incident folder"):
+        list(run_batch(root / "strike-c", root.parent / "cases", key=alice))
+
+
+def test_a_busy_case_is_reported_and_the_batch_goes_on(root: Path, tmp_path: Path, alice) -> None:
+    cases = tmp_path / "cases"
+    with open_case(cases / "strike-a", alice):  # another run holds this one
+        summaries = list(run_batch(root, cases, key=alice, runner=thread_runner(2)))
+    assert [s.error is None for s in summaries] == [True, False, True]
+    assert "being written by" in summaries[1].error
+    assert summaries[2].counts.get("added") == 1
+
+
+def test_killed_at_any_moment_the_same_command_finishes_without_duplicates(root: Path, tmp_path: Path) -> None:
+    env = {"PYTHONPATH": f"{REPO / 'src'}:{REPO / 'cli'}", "FORENSICS_KEY_DIR": str(tmp_path / "keys"),
+           "PATH": "/usr/bin:/bin", "FORENSICS_ACTOR": "alice"}
+
+    def batch(cases: Path) -> list[str]:
+        return [sys.executable, "-m", "forensics_cli.main", "batch", str(root), "--cases", str(cases), "--quiet",
+                "--workers", "2"]
+
+    clean = tmp_path / "clean"
+    assert subprocess.run(batch(clean), env=env, capture_output=True).returncode == 0
+    killed = tmp_path / "killed"
+    # Killed twice: once while copying the second incident, once while analysing the third.
+    for moment in (lambda: (killed / "strike-a/data/originals").exists(),
+                   lambda: (killed / "strike-c/data/derived").exists()):
+        proc = subprocess.Popen(batch(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline and not moment():
+            time.sleep(0.001)
+        os.killpg(proc.pid, signal.SIGKILL)  # the pool's workers too, as a power cut would
+        assert proc.wait() == -signal.SIGKILL, "the batch ended before it could be killed"
+    done = subprocess.run([*batch(killed), "--json"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert [i["incident"] for i in json.loads(done.stdout)["incidents"]] == ["strike-b-night", "strike-a", "strike-c"]
+    assert manifests(killed) == manifests(clean)
+    for case in sorted(killed.iterdir()):
+        assert verify_case(case).intact, case
+        bag_valid(case)
+        log = [json.loads(line) for line in (case / "custody/log.jsonl").read_bytes().splitlines()]
+        received = Counter(e["details"]["name"]["name"] for e in log if e["action"] == "received")
+        analysed = Counter((e["objects"][0]["sha256"], e["details"]["kind"]) for e in log if e["action"] == "analysed")
+        assert received and max(received.values()) == 1, case
+        assert analysed and max(analysed.values()) == 1, case
+
+
+def test_dask_local_gives_the_cases_a_process_pool_gives(root: Path, tmp_path: Path, alice) -> None:
+    pytest.importorskip("distributed")
+    with process_runner(2) as pool:
+        local = list(run_batch(root, tmp_path / "pool", key=alice, runner=pool))
+    with dask_runner("local", 2) as dask:
+        remote = list(run_batch(root, tmp_path / "dask", key=alice, runner=dask))
+    assert [s.analysed for s in remote] == [s.analysed for s in local]
+    assert manifests(tmp_path / "dask") == manifests(tmp_path / "pool")
+    for case in (tmp_path / "dask").iterdir():
+        records = sorted(p.relative_to(case) for p in (case / "custody/records").rglob("*.json"))
+        assert records == sorted(p.relative_to(tmp_path / "pool" / case.name)
+                                 for p in (tmp_path / "pool" / case.name / "custody/records").rglob("*.json"))
+        for rel in records:
+            assert (case / rel).read_bytes() == (tmp_path / "pool" / case.name / rel).read_bytes()
+
+
+def test_the_cross_case_index_names_footage_and_transmissions_other_incidents_hold(root: Path, tmp_path: Path,
+                                                                                    alice) -> None:
+    index = tmp_path / "index"
+    with thread_runner(2) as runner:
+        summaries = {s.incident: s for s in run_batch(root, tmp_path / "cases", key=alice, runner=runner,
+                                                      index=index)}
+    assert summaries["strike-b-night"].elsewhere == ()  # the first incident: the index was empty
+    a = summaries["strike-a"].elsewhere
+    footage = {(e["name"], e["other_incident"], e["other_name"], e["relation"]) for e in a if e["kind"] == "footage"}
+    assert ("video/strike_excerpt.mp4", "strike-b-night", "clips/strike_excerpt.mp4", "same") in footage
+    assert ("photo/IMG_0001.jpg", "strike-b-night", "IMG_0001.jpg", "same") in footage
+    contains = next(e for e in a if e["name"] == "video/strike_original.mp4" and e["kind"] == "footage"
+                    and e["other_name"] == "clips/strike_excerpt.mp4")
+    assert contains["relation"] == "a_contains_b" and abs(contains["span_s"][0] - 4.0) < 0.3  # the excerpt's place
+    c = summaries["strike-c"].elsewhere
+    assert {(e["kind"], e["other_incident"], e["other_name"]) for e in c} >= {
+        ("footage", "strike-a", "video/strike_whatsapp.mp4"), ("intercept", "strike-a", "video/strike_whatsapp.mp4")}
+    assert {"hashes.sqlite", "intercepts.sqlite"} <= {p.name for p in index.iterdir()}
+    # Run again: nothing new in the cases, the same findings from the index.
+    with thread_runner(2) as runner:
+        again = {s.incident: s for s in run_batch(root, tmp_path / "cases", key=alice, runner=runner, index=index)}
+    assert {e["other_name"] for e in again["strike-c"].elsewhere} >= {"video/strike_whatsapp.mp4"}

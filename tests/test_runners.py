@@ -1,0 +1,114 @@
+"""The runners' contract: the same results from threads, processes and Dask; lost workers told apart."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import BrokenExecutor, Future
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from forensics.analyses import _results_in_order
+from forensics.file_analysis import FRAMES, METADATA, FileJob, FileResults, analyse_file
+from forensics.runners import Runner, dask_runner, process_runner, thread_runner
+
+_FILES = {"video/strike_excerpt.mp4": "video", "photo/IMG_0001.jpg": "image", "audio/intercept_clip.m4a": "audio",
+          "notes.txt": "other"}
+
+
+def _jobs() -> list[FileJob]:
+    jobs = []
+    for name, kind in _FILES.items():
+        steps = (METADATA, FRAMES) if kind == "video" else (METADATA,) if kind != "other" else ()
+        jobs.append(FileJob(path=str(FIXTURES / "incident" / name), sha256="0" * 64, name=name, sniffed_type=kind,
+                            fs_mtime_utc="2024-03-14T09:26:00Z", steps=steps))
+    return jobs
+
+
+def _comparable(results: FileResults) -> list:
+    return [(r.step, r.record, [(d.name, d.data, d.operation, d.parameters, d.slot) for d in r.derived])
+            for r in results.results]
+
+
+_MAKERS = {"threads": thread_runner, "processes": process_runner, "dask": lambda workers: dask_runner("local", workers)}
+
+
+def _runner(kind: str) -> Runner:
+    if kind == "dask":
+        pytest.importorskip("distributed")
+    return _MAKERS[kind](workers=2)
+
+
+@pytest.fixture(scope="module", params=["threads", "processes", "dask"])
+def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
+    with _runner(request.param) as made:  # one of each for the module: a LocalCluster takes seconds to start
+        yield made
+
+
+def test_every_runner_gives_the_results_of_this_process(runner: Runner) -> None:
+    jobs = _jobs()
+    here = [analyse_file(job) for job in jobs]
+    there = [runner.submit(analyse_file, job).result(timeout=300) for job in jobs]
+    assert [_comparable(r) for r in there] == [_comparable(r) for r in here]
+    video = _comparable(there[0])
+    assert [step for step, *_ in video] == [METADATA, FRAMES] and len(video[1][2]) >= 3  # frames, sheet, thumbnail
+    assert _comparable(there[3]) == []  # no step for a text file
+    assert all(r.host and r.pid for r in there)
+    if runner.name != "threads":
+        assert {r.pid for r in there} != {os.getpid()}
+
+
+@pytest.mark.parametrize("runner", ["processes", "dask"], indirect=True)  # a lost thread: a lost test process
+def test_a_lost_worker_is_told_from_a_failed_call_and_the_runner_goes_on(runner: Runner) -> None:
+    with pytest.raises(Exception) as lost:
+        runner.submit(os._exit, 3).result(timeout=300)  # the worker process dies mid-call
+    assert runner.lost(lost.value)
+    runner.restart()
+    with pytest.raises(ZeroDivisionError) as failed:
+        runner.submit(_divide_by_zero, 1).result(timeout=60)
+    assert not runner.lost(failed.value)
+    assert _comparable(runner.submit(analyse_file, _jobs()[1]).result(timeout=300))[0][0] == METADATA
+
+
+def _divide_by_zero(n: int) -> float:
+    return n / 0
+
+
+class _FlakyRunner(Runner):
+    """Fails every call in flight while `poison` is among them, as a process pool does when one file kills it."""
+
+    name = "flaky"
+
+    def __init__(self, poison: str) -> None:
+        self.workers, self.poison, self.calls, self.pending = 2, poison, [], []
+
+    def submit(self, func, arg):  # noqa: ANN001
+        self.calls.append(arg.name)
+        future: Future = Future()
+        self.pending.append((arg, future))
+        if arg.name == self.poison or any(a.name == self.poison for a, _ in self.pending):
+            for _a, f in self.pending:
+                if not f.done():
+                    f.set_exception(BrokenExecutor("a worker died"))
+        else:
+            future.set_result(FileResults(arg.sha256, (), "host", 1))
+        return future
+
+    def restart(self) -> None:
+        self.pending = []
+
+    def close(self) -> None:
+        pass
+
+
+def test_only_the_file_that_kills_workers_alone_is_recorded_as_lost() -> None:
+    jobs = [FileJob(path=f"/x/{n}", sha256=f"{n:064x}", name=str(n), sniffed_type="video", fs_mtime_utc=None,
+                    steps=(METADATA,)) for n in range(8)]
+    flaky = _FlakyRunner(poison="5")
+    results = list(_results_in_order(flaky, jobs))
+    assert [r.sha256 for r in results] == [j.sha256 for j in jobs]  # every file, in order
+    failed = [j.name for j, r in zip(jobs, results) if r.results]
+    assert failed == ["5"]
+    assert "lost twice" in results[5].results[0].record["error"]
