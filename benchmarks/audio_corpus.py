@@ -50,6 +50,7 @@ class Take:
     voice: str
     pitch: int  # espeak's 0-99, or Hz for the formant synthesiser
     pace: int  # espeak's words per minute, or a rate in percent
+    gap: int = 0  # espeak's pause between words, in 10 ms
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ def speak(take: Take, rng: np.random.Generator) -> NDArray[np.float32]:
     """Gives back the take said at RATE_HZ."""
     if ESPEAK:
         with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
-            subprocess.run([ESPEAK, "-v", take.voice, "-p", str(take.pitch), "-s", str(take.pace), "-w", tmp.name,
+            subprocess.run([ESPEAK, "-v", take.voice, "-p", str(take.pitch), "-s", str(take.pace), "-g", str(take.gap),
+                            "-w", tmp.name,
                             " ".join(take.words)], check=True, capture_output=True)
             rate, pcm = read_wav(Path(tmp.name))
         return librosa.resample(pcm, orig_sr=rate, target_sr=RATE_HZ).astype(np.float32)
@@ -78,8 +80,22 @@ def random_take(rng: np.random.Generator, words: tuple[str, ...] | None = None, 
     words = words or tuple(rng.choice(_WORDS, size=int(rng.integers(6, 15))))
     voice = voice or str(rng.choice(_VOICES))
     if ESPEAK:
-        return Take(words, voice, int(rng.integers(25, 75)), int(rng.integers(140, 200)))
+        return Take(words, voice, int(rng.integers(25, 75)), int(rng.integers(140, 200)), int(rng.integers(0, 4)))
     return Take(words, voice, int(rng.integers(90, 190)), int(rng.integers(85, 115)))
+
+
+def another_take(rng: np.random.Generator, take: Take) -> Take:
+    """Gives back the same words by the same voice, said again as a person says them again.
+
+    A synthesiser repeats itself to the sample where a person never does; another take is
+    at least 8 pitch steps (espeak's 0-99 scale) and 5 % in pace away, its pauses its own.
+    """
+    sign = rng.choice([-1, 1], size=2)
+    pitch = int(np.clip(take.pitch + sign[0] * rng.integers(8, 21), 5, 95))
+    pace = int(take.pace * (1 + sign[1] * rng.uniform(0.05, 0.15)))
+    if ESPEAK:
+        return Take(take.words, take.voice, pitch, pace, int(rng.integers(0, 4)))
+    return Take(take.words, take.voice, int(take.pitch * (1 + sign[0] * rng.uniform(0.06, 0.15))), pace)
 
 
 def make_recording(path: Path, takes: list[Take], rng: np.random.Generator) -> Recording:

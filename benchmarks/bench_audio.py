@@ -17,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,8 @@ def build(work: Path, rng: np.random.Generator, n_recordings: int, per_cell: int
         takes = [corpus.random_take(rng) for _ in range(int(rng.integers(4, 8)))]
         refs.append(corpus.make_recording(work / f"ref-{r:03d}.wav", takes, rng))
         # The hard negative of this recording: the same voices saying half the same phrases again, half new ones.
-        again = [corpus.random_take(rng, t.words if k % 2 == 0 else None, t.voice) for k, t in enumerate(takes)]
+        again = [corpus.another_take(rng, t) if k % 2 == 0 else corpus.random_take(rng, voice=t.voice)
+                 for k, t in enumerate(takes)]
         others.append(corpus.make_recording(work / f"neg-{r:03d}.wav", again, rng))
     queries: list[Query] = []
     qdir = work / "queries"
@@ -201,11 +203,13 @@ def big_library_timing(small: Path, hours: float, queries: list[Query], work: Pa
         per_entry_s = 3600.0
         n_entries = int(np.ceil(fill_s / per_entry_s))
         frames = int(per_entry_s * 8000 / 128)
+        # Each filler hour carries frame features too: a real recording's, repeated to the hour.
+        blobs = [zlib.compress(np.resize(a, frames).tobytes(), 6) for a in lib.frame_features(1)]
         db.execute("BEGIN")
         for e in range(n_entries):
             cur = db.execute("INSERT INTO entries (sha256, stream_index, path, sample_rate_hz, duration_s, n_frames,"
-                             " added_utc, bits, level) VALUES (?,?,?,?,?,?,?,?,?)",
-                             (f"{e:064x}", 0, f"filler-{e}", 8000, per_entry_s, frames, "", b"", b""))
+                             " added_utc, bits, harmonics, level) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                             (f"{e:064x}", 0, f"filler-{e}", 8000, per_entry_s, frames, "", *blobs))
             n = int(per_s * per_entry_s)
             rows = zip(rng.choice(hashes, n).tolist(), [cur.lastrowid] * n, rng.integers(0, frames, n).tolist())
             db.executemany("INSERT OR IGNORE INTO hashes VALUES (?,?,?)", rows)

@@ -88,3 +88,26 @@ def test_a_file_that_is_no_library_is_refused(tmp_path: Path):
         Library(junk)
     with pytest.raises(ParameterError, match="no such library"):
         Library(tmp_path / "missing.sqlite", create=False)
+
+
+def test_times_many_hours_in_keep_their_precision(tmp_path: Path):
+    """Frame numbers are int64 in the library and float64 in the hashes: nothing wraps or rounds at 2^31."""
+    from forensics.audio.landmarks import landmark_hashes
+    from forensics.audio.spectrum import analyse
+
+    rng = np.random.default_rng(4)
+    samples = librosa.resample(rng.standard_normal(3 * RATE_HZ).astype(np.float32), orig_sr=RATE_HZ, target_sr=8000)
+    features = analyse(samples, 8000)
+    far = 5_000_000_000  # frames: about 2.5 years of audio at 16 ms a frame
+    near_hashes, near_anchors, _ = landmark_hashes(features.peak_frames, features.peak_bins, 8000)
+    far_hashes, far_anchors, _ = landmark_hashes(features.peak_frames + far, features.peak_bins, 8000)
+    assert np.array_equal(near_hashes, far_hashes)
+    assert np.allclose(far_anchors - far, near_anchors, atol=1e-5)
+    shifted = type(features)(features.sample_rate_hz, features.n_frames, features.peak_frames + far,
+                             features.peak_bins, features.peak_strength_db, features.bits, features.harmonics,
+                             features.level)
+    with Library(tmp_path / "far.sqlite") as lib:
+        lib.add("f" * 64, 0, "far", shifted)
+        postings = lib.lookup(near_hashes)
+    assert postings.frames.dtype == np.int64 and postings.frames.min() >= far
+    assert set(postings.frames.tolist()) == set(np.rint(far_anchors).astype(np.int64).tolist())

@@ -132,9 +132,15 @@ class _TrackDecoder:
     def _keep(self, frame: av.AudioFrame | None, notes: list[str]) -> None:
         try:
             out = self.resampler.resample(frame)
-        except (av.FFmpegError, ValueError) as ex:
-            notes.append(f"track {self.index}: a frame could not be resampled ({ex})")
-            return
+        except (av.FFmpegError, ValueError):
+            # The stream changed its layout or rate mid-way (spliced or damaged files): a resampler
+            # for the new format keeps the samples, and with them every later time, in place.
+            self.resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate_hz)
+            try:
+                out = self.resampler.resample(frame)
+            except (av.FFmpegError, ValueError) as ex:
+                notes.append(f"track {self.index}: a frame could not be resampled ({ex})")
+                return
         for o in out:
             samples = o.to_ndarray().reshape(-1).astype(np.float32, copy=False)
             # Damaged streams can decode to NaN or huge values, which would poison every statistic.

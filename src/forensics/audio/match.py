@@ -6,8 +6,11 @@
    seconds: no wrap-around in long recordings). 3. The query is resampled onto the
    reference's clock and its per-frame bits compared with the reference's over the frames
    where the reference has sound; the offset is refined below a frame by the shift that
-   agrees best (parabolic vertex of the agreement). Only a candidate whose bits agree far
-   beyond chance is a match, so unseen audio gives an empty list.
+   agrees best (parabolic vertex of the agreement), the speed by turning about the span's
+   middle. 4. At that alignment the harmonic bits are compared too: band energies cannot
+   tell another take of the same words by the same voice, its harmonics can. Only a
+   candidate whose band and harmonic bits both agree far beyond chance is a match, so
+   unseen audio gives an empty list.
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ def _vote(library: Library, features: Features, rate_hz: int, fanout: int) -> _V
         peaks.append(a)
         speeds.append(np.full(h.size, idx, np.int64))
     qh, qt, qa, qs = (np.concatenate(x) for x in (hashes, anchors, peaks, speeds))
-    post: Postings = library.lookup(np.unique(qh))
+    post: Postings = library.lookup(_distinct(qh))
     order = np.argsort(post.hashes, kind="stable")
     p_hash, p_entry, p_frame = post.hashes[order], post.entries[order], post.frames[order]
     lo = np.searchsorted(p_hash, qh, "left")
@@ -129,7 +132,8 @@ def _candidates(votes: _Votes, min_votes: int, limit: int,
     key = votes.entries * width + (bins - base)
     # Each query peak counts once per bin, however many reference frames and speeds it hit there:
     # a held vowel repeats one hash, and must not outvote a phrase.
-    keys, counts = np.unique(np.unique(np.stack([key, votes.peaks]), axis=1)[0], return_counts=True)
+    n_peaks = int(votes.peaks.max()) + 1
+    keys, counts = _counts(_distinct(key * n_peaks + votes.peaks) // n_peaks)
     near = counts.copy()
     for step in (-1, 1):
         pos = np.minimum(np.searchsorted(keys, keys + step), keys.size - 1)
@@ -149,6 +153,18 @@ def _candidates(votes: _Votes, min_votes: int, limit: int,
         speed_idx = int(np.bincount(votes.speed_idx[window]).argmax())
         chosen.append((entry, speed_idx, float(np.median(votes.offsets[window & (votes.speed_idx == speed_idx)]))))
     return chosen
+
+
+def _distinct(values: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Gives back the distinct values, sorted (np.unique's hashing is slower on millions of votes)."""
+    ordered = np.sort(values)
+    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])] if ordered.size else ordered
+
+
+def _counts(ordered: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Gives back (distinct values, how often each occurs) of a sorted array."""
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]])) if ordered.size else np.zeros(0, np.int64)
+    return ordered[starts], np.diff(np.append(starts, ordered.size))
 
 
 def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes: _Votes, entry: int,

@@ -1,8 +1,10 @@
-"""Short-time spectra of 8 kHz voice audio, and the three things fingerprints take from them.
+"""Short-time spectra of 8 kHz voice audio, and the four things fingerprints take from them.
 
 One STFT (512-point frames of 64 ms, a hop of 128 samples = 16 ms) gives: spectral peaks
 (the landmarks), 16 sub-band energy-difference bits per frame (Haitsma-Kalker style, for the
-aligned-audio check) and a voice-band level per frame (which frames hold sound at all).
+aligned-audio check), 16 harmonic bits per frame (where the voice's harmonics lie, which
+tells two takes of one phrase apart) and a voice-band level per frame (which frames hold
+sound at all).
 Long tracks are analysed in chunks with overlap, so memory stays flat however long they are;
 frame numbers are int64 throughout.
 """
