@@ -79,5 +79,6 @@ def _print_summary(result) -> None:
                      f"{problem['name']!r}: {problem['reason']}", highlight=False)
     if any(result.analysed.values()):
         stdout.print(f"analysed: {result.analysed.get('metadata', 0)} metadata records, "
-                     f"{result.analysed.get('frames', 0)} videos' frames, {result.analysed.get('audio', 0)} recordings' audio")
+                     f"{result.analysed.get('frames', 0)} videos' frames, {result.analysed.get('dedup', 0)} pictures' hashes, "
+                     f"{result.analysed.get('audio', 0)} recordings' audio")
     stdout.print(f"log head {result.log_head}")
