@@ -108,7 +108,7 @@ def record_audio_links(case: Case, held: Sequence[tuple[str, dict[str, Any], dic
     with CrossMatcher() as cross:
         for item in case.state.items.values():  # what earlier runs fingerprinted
             if AUDIO in item.records:
-                tracks_of(item.stored.sha256, json.loads((case.path / item.records[AUDIO].path).read_bytes()))
+                tracks_of(item.stored.sha256, _record_of(case, item, AUDIO))
         for sha256, record, _ in held:
             tracks_of(sha256, record)
         external = Library(library, create=False) if library is not None else None
@@ -139,9 +139,8 @@ def record_near_duplicates(case: Case) -> int:
 
     media = []
     for item in case.state.items.values():
-        record = item.records.get(DEDUP)
-        data = json.loads((case.path / record.path).read_bytes()) if record is not None else {"error": "none"}
-        if not data.get("error"):
+        data = _record_of(case, item, DEDUP)
+        if data is not None and not data.get("error"):
             media.append(MediaHashes.from_json(data))
     result = find_duplicates(media)
     written = 0
@@ -231,11 +230,14 @@ def _lost(job: FileJob, ex: BaseException) -> FileResults:
 
 def _probed_type(case: Case, item: Item) -> str | None:
     """The media type the metadata record found (streams, not just the signature), if there is one."""
-    record = item.records.get(METADATA)
-    if record is None:
-        return None
-    data = json.loads((case.path / record.path).read_bytes())
-    return None if data.get("error") else data.get("media_type")
+    data = _record_of(case, item, METADATA)
+    return None if data is None or data.get("error") else data.get("media_type")
+
+
+def _record_of(case: Case, item: Item, kind: str) -> dict[str, Any] | None:
+    """The item's record of this kind, parsed; None when it has none."""
+    record = item.records.get(kind)
+    return json.loads((case.path / record.path).read_bytes()) if record is not None else None
 
 
 def _iso(ns: int) -> str:

@@ -13,14 +13,12 @@ reuse across batches.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from forensics.custody.case import LOG, case_lock
-from forensics.custody.log import read_entries
-from forensics.custody.state import CaseState, Item
+if TYPE_CHECKING:
+    from forensics.report.view import ItemView
 
 DEDUP, AUDIO = "dedup", "audio"  # the record kinds of forensics.analyses this reads
 
@@ -71,20 +69,22 @@ class CrossCaseIndex:
 
     def add_case(self, case: Path, incident: str) -> list[Elsewhere]:
         """Gives the items of `incident` in `case` that other incidents of the index hold too, then indexes them."""
-        case = Path(case)
-        items = _items_of(case, incident)
-        return self._footage(case, incident, items) + self._transmissions(case, incident, items)
+        from forensics.report.view import read_case  # the read-only view: records whose digests match the log
 
-    def _footage(self, case: Path, incident: str, items: list[Item]) -> list[Elsewhere]:
+        case = Path(case)
+        items = [i for i in read_case(case).items if any(r["incident"] == incident for r in i.item.receipts)]
+        return self._footage(incident, items) + self._transmissions(case, incident, items)
+
+    def _footage(self, incident: str, items: list[ItemView]) -> list[Elsewhere]:
         from forensics.dedup.groups import find_duplicates
         from forensics.dedup.media_hashes import MediaHashes
 
         # Keyed "incident:sha256:name": the store keeps a key and a collection, and the finding names both sides.
         mine = {}
         for item in items:
-            record = _record(case, item, DEDUP)
+            record = item.records.get(DEDUP)
             if record is not None and not record.get("error"):
-                key = f"{incident}:{item.stored.sha256}:{item.receipts[0]['name']}"
+                key = f"{incident}:{item.sha256}:{item.display_name}"
                 mine[key] = (item, dataclasses.replace(MediaHashes.from_json(record), key=key))
         others = [m for collection, m in self._hashes.items() if collection != incident]
         found = []
@@ -96,56 +96,43 @@ class CrossCaseIndex:
                 here, there = (match.b, match.a) if flipped else (match.a, match.b)
                 item = mine[here][0]
                 other_incident, other_sha256, other_name = there.split(":", 2)
-                a_span, b_span = _span(match.to_json(), "a"), _span(match.to_json(), "b")
-                found.append(Elsewhere("footage", item.stored.sha256, item.receipts[0]["name"], other_incident,
-                                       other_sha256, other_name, _FLIPPED.get(match.relation, match.relation)
+                a_span, b_span = _span(match.a_start_s, match.a_end_s), _span(match.b_start_s, match.b_end_s)
+                found.append(Elsewhere("footage", item.sha256, item.display_name, other_incident, other_sha256,
+                                       other_name, _FLIPPED.get(match.relation, match.relation)
                                        if flipped else match.relation, match.score,
                                        b_span if flipped else a_span, a_span if flipped else b_span))
         for _item, media in mine.values():
             self._hashes.put(media, collection=incident)
         return found
 
-    def _transmissions(self, case: Path, incident: str, items: list[Item]) -> list[Elsewhere]:
+    def _transmissions(self, case: Path, incident: str, items: list[ItemView]) -> list[Elsewhere]:
         from forensics.audio.search import fingerprint_file, match_fingerprinted
         from forensics.audio.spectrum import features_from_bytes
 
         found = []
         for item in items:
-            record = _record(case, item, AUDIO)
+            record = item.records.get(AUDIO)
             if record is None or not record.get("tracks"):
                 continue
-            name = item.receipts[0]["name"]
             # Matching checks the aligned audio itself, so the recording is decoded again.
-            printed = fingerprint_file(case / item.stored.path, sha256=item.stored.sha256)
+            printed = fingerprint_file(case / item.item.stored.path, sha256=item.sha256)
             for m in match_fingerprinted(self._intercepts, printed) if printed.audio is not None else ():
                 other_incident, _, other_name = m.reference.partition(": ")
                 if other_incident == incident:
                     continue  # indexed by an earlier run of this same incident
-                found.append(Elsewhere("intercept", item.stored.sha256, name, other_incident, m.reference_sha256,
-                                       other_name, "shares", m.score, (m.query_start_s, m.query_end_s),
-                                       (m.reference_start_s, m.reference_end_s)))
+                found.append(Elsewhere("intercept", item.sha256, item.display_name, other_incident,
+                                       m.reference_sha256, other_name, "shares", m.score,
+                                       (m.query_start_s, m.query_end_s), (m.reference_start_s, m.reference_end_s)))
             for track in record["tracks"]:
                 features = features_from_bytes((case / track["fingerprint"]).read_bytes())
                 # Content another incident brought first stays filed under that incident's name.
-                self._intercepts.add(item.stored.sha256, track["stream_index"], f"{incident}: {name}", features)
+                self._intercepts.add(item.sha256, track["stream_index"], f"{incident}: {item.display_name}",
+                                     features)
         return found
 
 
 _FLIPPED = {"a_contains_b": "b_contains_a", "b_contains_a": "a_contains_b"}
 
 
-def _items_of(case: Path, incident: str) -> list[Item]:
-    """The items `incident` brought into the case, read from its custody log under a shared lock."""
-    with case_lock(case, exclusive=False):
-        state = CaseState.from_entries(read_entries(case / LOG))
-    return [i for i in state.items.values() if any(r["incident"] == incident for r in i.receipts)]
-
-
-def _record(case: Path, item: Item, kind: str) -> dict[str, Any] | None:
-    record = item.records.get(kind)
-    return json.loads((case / record.path).read_bytes()) if record is not None else None
-
-
-def _span(match: dict[str, Any], side: str) -> tuple[float, float] | None:
-    start, end = match.get(f"{side}_start_s"), match.get(f"{side}_end_s")
+def _span(start: float | None, end: float | None) -> tuple[float, float] | None:
     return (start, end) if start is not None and end is not None else None

@@ -30,7 +30,9 @@ FRAMES = "frames"
 DEDUP = "dedup"  # an item's perceptual hashes (forensics.dedup.media_hashes.MediaHashes.to_json)
 AUDIO = "audio"  # an item's sound tracks: transmissions and fingerprint files (links are added by analyses)
 STEPS = (METADATA, FRAMES, DEDUP, AUDIO)  # in the order they run: later steps read what earlier ones found
-_MEDIA = ("video", "image", "audio")
+# The media types each step applies to: as sniffed when the job is made, as probed once metadata is read.
+_STEP_MEDIA = {METADATA: ("video", "image", "audio"), FRAMES: ("video",), DEDUP: ("image", "video"),
+               AUDIO: ("video", "audio")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,18 +90,16 @@ def analyse_file(job: FileJob) -> FileResults:
     media_type = job.probed_type or job.sniffed_type
     results: list[StepResult] = []
     for step in STEPS:
-        if step not in job.steps:
-            continue
+        if step not in job.steps or media_type not in _STEP_MEDIA[step]:
+            continue  # not asked for, or the probe found no stream this step reads: nothing to record
         start = time.perf_counter()
         try:
-            result = _STEP_FUNCTIONS[step](job, media_type)
+            result = _STEP_FUNCTIONS[step](job)
         except MediaError as ex:
             result = StepResult(step, {"error": str(ex)})
         except Exception as ex:  # noqa: BLE001 - a decoder bug on one hostile file must cost only that file
             log.exception("%s failed on %s", step, job.name)
             result = StepResult(step, {"error": f"{step} failed unexpectedly ({type(ex).__name__}: {ex})"})
-        if result is None:
-            continue
         results.append(dataclasses.replace(result, elapsed_s=time.perf_counter() - start))
         if step == METADATA and not result.record.get("error"):
             media_type = result.record.get("media_type", media_type)
@@ -108,14 +108,10 @@ def analyse_file(job: FileJob) -> FileResults:
 
 def applicable_steps(media_type: str) -> tuple[str, ...]:
     """The steps that apply to a file of this media type (as sniffed, or as probed)."""
-    if media_type not in _MEDIA:
-        return ()
-    return tuple(s for s in STEPS if (s != FRAMES or media_type == "video")
-                 and (s != DEDUP or media_type in ("image", "video"))
-                 and (s != AUDIO or media_type in ("video", "audio")))
+    return tuple(s for s in STEPS if media_type in _STEP_MEDIA[s])
 
 
-def _metadata(job: FileJob, media_type: str) -> StepResult:
+def _metadata(job: FileJob) -> StepResult:
     from forensics.media.probe import probe_media
 
     record = probe_media(Path(job.path), sha256=job.sha256, fs_mtime_utc=job.fs_mtime_utc, pool=_reader_pool())
@@ -123,9 +119,7 @@ def _metadata(job: FileJob, media_type: str) -> StepResult:
     return StepResult(METADATA, dataclasses.replace(record, path=job.name).to_json())
 
 
-def _frames(job: FileJob, media_type: str) -> StepResult | None:
-    if media_type != "video":
-        return None  # the probe found no video stream: nothing to extract, and nothing to record
+def _frames(job: FileJob) -> StepResult:
     from forensics.media.contact_sheet import contact_sheet, thumbnail
     from forensics.media.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
     from forensics.media.image_encoding import encode_image, encode_images
@@ -157,17 +151,13 @@ def _frames(job: FileJob, media_type: str) -> StepResult | None:
     return StepResult(FRAMES, record, tuple(derived))
 
 
-def _dedup(job: FileJob, media_type: str) -> StepResult | None:
-    if media_type not in ("image", "video"):
-        return None  # the probe found no picture: nothing to hash, and nothing to record
+def _dedup(job: FileJob) -> StepResult:
     from forensics.dedup.media_hashes import hash_media
 
     return StepResult(DEDUP, hash_media(Path(job.path), key=f"sha256:{job.sha256}").to_json())
 
 
-def _audio(job: FileJob, media_type: str) -> StepResult | None:
-    if media_type not in ("video", "audio"):
-        return None  # no sound track: nothing to fingerprint, and nothing to record
+def _audio(job: FileJob) -> StepResult:
     from forensics.audio.search import fingerprint_file, track_summary
     from forensics.audio.spectrum import features_to_bytes
 
@@ -196,5 +186,5 @@ def _reader_pool() -> Any:
     return pool
 
 
-_STEP_FUNCTIONS: dict[str, Callable[[FileJob, str], StepResult | None]] = {METADATA: _metadata, FRAMES: _frames,
+_STEP_FUNCTIONS: dict[str, Callable[[FileJob], StepResult]] = {METADATA: _metadata, FRAMES: _frames,
                                                                          DEDUP: _dedup, AUDIO: _audio}
