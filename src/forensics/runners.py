@@ -119,7 +119,6 @@ class DaskRunner(Runner):
                 raise ParameterError(f"cannot reach the Dask scheduler at {address}: {ex}") from ex
         total = sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values())
         super().__init__(self._client.get_executor(pure=False), max(total, 1))
-        self.address = address
 
     def lost(self, ex: BaseException) -> bool:
         return type(ex).__name__ == "KilledWorker"  # Dask gave up after retrying on other workers

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from forensics.media.content_type import sniff
-from forensics.media.metadata import MEDIA_TYPES
 
 
 def media_type_of(head: bytes) -> tuple[str, str | None]:
