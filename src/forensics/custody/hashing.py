@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
+import mmap
 import os
 import queue
 import threading
@@ -53,23 +56,24 @@ class _HashThread:
 # Chunk buffers are reused across files: allocating a fresh 4 MiB buffer per chunk, freed on
 # another thread, fragments the allocator's arenas so that memory grew with the number of
 # files read (124 MB at 250 MB, 179 MB at 1 GB). A ring of RING buffers per read does not.
+# They are anonymous maps, so page-aligned, as direct writes need.
 RING = 4
-_spare_buffers: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+_spare_buffers: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
 
 
-def _take_buffers(chunk_bytes: int) -> list[bytearray]:
+def _take_buffers(chunk_bytes: int) -> list[mmap.mmap]:
     ring = []
     while len(ring) < RING:
         try:
             buffer = _spare_buffers.get_nowait()
         except queue.Empty:
-            buffer = bytearray(chunk_bytes)
+            buffer = mmap.mmap(-1, chunk_bytes)
         if len(buffer) == chunk_bytes:
             ring.append(buffer)
     return ring
 
 
-def _read_into(fd: int, buffer: bytearray) -> int:
+def _read_into(fd: int, buffer: mmap.mmap) -> int:
     # A named seam: tests replace it to change a file while it is being read.
     return os.readv(fd, [buffer])
 
@@ -91,7 +95,7 @@ def copy_and_hash(src_fd: int, dst_fd: int | None, *, chunk_bytes: int = CHUNK_B
                 # Small files: threads would cost more than they save.
                 data = memoryview(ring[0])[:first]
                 if dst_fd is not None:
-                    _write_all(dst_fd, data)
+                    _CopyWriter(dst_fd, direct=first >= DIRECT_MIN_BYTES).write(data)
                 return Digests(first, hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest()), head
         return _copy_large(src_fd, dst_fd, ring, filled), head
     finally:
@@ -99,9 +103,10 @@ def copy_and_hash(src_fd: int, dst_fd: int | None, *, chunk_bytes: int = CHUNK_B
             _spare_buffers.put(buffer)
 
 
-def _copy_large(src_fd: int, dst_fd: int | None, ring: list[bytearray], filled: list[int]) -> Digests:
+def _copy_large(src_fd: int, dst_fd: int | None, ring: list[mmap.mmap], filled: list[int]) -> Digests:
     """Copies and hashes through the ring; `filled` holds the lengths already read into its first buffers."""
     workers = (_HashThread("sha256"), _HashThread("sha512"))
+    writer = None if dst_fd is None else _CopyWriter(dst_fd, direct=True)
     size = n = 0
     try:
         while True:
@@ -117,8 +122,8 @@ def _copy_large(src_fd: int, dst_fd: int | None, ring: list[bytearray], filled: 
             view = memoryview(ring[n % RING])[:got]
             for worker in workers:
                 worker.chunks.put(view)
-            if dst_fd is not None:
-                _write_all(dst_fd, view)
+            if writer is not None:
+                writer.write(view)
             size += got
             n += 1
     finally:
@@ -126,10 +131,54 @@ def _copy_large(src_fd: int, dst_fd: int | None, ring: list[bytearray], filled: 
     return Digests(size, digests[0], digests[1])
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+# Copies of at least this size are written past the page cache (O_DIRECT): a buffered write
+# costs the kernel a fresh page and a copy per 4 KiB, and was most of ingest's CPU time
+# (1 GB: 4.1 s of system time buffered, 1.3 s direct). The copy is not needed in memory
+# afterwards, and the source's pages stay cached for whoever reads next.
+DIRECT_MIN_BYTES = 1 << 20
+DIRECT_ALIGN = 4096  # a direct write's length, file offset and buffer address are multiples of this
+_O_DIRECT = getattr(os, "O_DIRECT", 0)
+
+
+class _CopyWriter:
+    """Writes a copy's chunks in order: whole blocks directly where the file system allows, the rest buffered.
+
+    A file system without direct I/O (tmpfs, some network ones) refuses the flag or the first
+    write with EINVAL; the copy then goes on through the page cache from where it was. The
+    last partial block always does, so a copy is never padded.
+    """
+
+    def __init__(self, fd: int, *, direct: bool) -> None:
+        self.fd = fd
+        self.direct = direct and _O_DIRECT != 0 and _set_flag(fd, _O_DIRECT, True)
+
+    def write(self, data: memoryview) -> None:
+        view = data
+        while view:
+            if self.direct and len(view) % DIRECT_ALIGN:
+                self._buffered()
+            try:
+                view = view[os.write(self.fd, view):]
+            except OSError as ex:
+                if not (self.direct and ex.errno == errno.EINVAL):
+                    raise
+                self._buffered()  # nothing was written: a direct write is refused whole
+
+    def _buffered(self) -> None:
+        self.direct = False
+        _set_flag(self.fd, _O_DIRECT, False)
+
+
+def _set_flag(fd: int, flag: int, on: bool) -> bool:
+    """Turns a file status flag on or off; gives back False where the file refuses it."""
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | flag if on else flags & ~flag)
+    except OSError as ex:
+        if ex.errno == errno.EINVAL:
+            return False
+        raise
+    return True
 
 
 def open_for_reading(path: Path | bytes) -> int:
