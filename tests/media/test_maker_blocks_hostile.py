@@ -12,6 +12,7 @@ import pytest
 from forensics.media.ciff import read_ciff
 from forensics.media.content_type import HEAD_BYTES, sniff
 from forensics.media.dv_pack import read_dv_date
+from forensics.media.exiftool_rdf import read_exiftool_rdf
 from forensics.media.isobmff import read_movie_header
 from forensics.media.jpeg_segments import read_jpeg_header
 from forensics.media.jpeg_vendor import read_flir_fff, read_jpeg_vendor_blocks, read_reconyx_maker_note
@@ -30,7 +31,7 @@ SAMPLES = ["exiftool/t/images/" + n for n in (
     "CanonRaw.crw", "M2TS.mts", "Matroska.mkv", "Pentax.avi", "RIFF.wav", "DV.dv", "KyoceraRaw.raw", "Sony.pmp",
     "Olympus.dss", "FLIR.fpf", "MOI.moi", "Red.r3d", "Sigma.x3f", "SigmaDP2.x3f", "Lytro.lfp", "MIE.mie",
     "BPG.bpg", "Minolta.mrw", "MIFF.miff", "PDF.pdf", "CaptureOne.eip", "ExifTool.jpg", "CasioQVCI.jpg",
-    "QuickTime.mov", "CanonRaw.cr3")] + ["metadata-extractor-images/mp4/Issue 515 (java).mp4",
+    "QuickTime.mov", "CanonRaw.cr3", "XMP.xml")] + ["metadata-extractor-images/mp4/Issue 515 (java).mp4",
     "metadata-extractor-images/jpg/FLIR iPhone device.jpg", "exif-py/tests/resources/jpg/exif-org/olympus-d320l.jpg"]
 
 
@@ -50,7 +51,7 @@ def _all_readers(data: bytes, tmp_path: Path, *, with_exifread: bool = True) -> 
     if with_exifread and carries_exif(head):  # exifread may raise: the worker's guard turns that into a failure
         assert all(isinstance(r, (ExifRead, ReaderFailure)) for r in _guarded("exif", read_embedded_exif, path, head))
     fh = io.BytesIO(data)
-    for reader in (read_mdpm, read_matroska_date, read_riff_info, read_dv_date, read_mie):
+    for reader in (read_mdpm, read_matroska_date, read_riff_info, read_dv_date, read_mie, read_exiftool_rdf):
         reader(fh)
     read_raw_header(head, fh)
     read_ciff(data)
@@ -153,3 +154,23 @@ def test_mdpm_time_zone_and_gps_as_exiftool_reads_them() -> None:
     assert block.gps is not None
     latitude, longitude, altitude = block.gps
     assert (round(latitude, 6), round(longitude, 6), altitude) == (40.446200, -79.975, 350.0)
+
+
+def test_exiftool_rdf_gps_in_printed_and_numeric_forms() -> None:
+    def export(lat: str, lon: str, extra: str = "") -> bytes:
+        return ("<?xml version='1.0'?><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+                "<rdf:Description rdf:about='a.jpg' xmlns:GPS='http://ns.exiftool.org/EXIF/GPS/1.0/'"
+                " xmlns:Composite='http://ns.exiftool.org/Composite/1.0/'>"
+                f"<Composite:GPSLatitude>{lat}</Composite:GPSLatitude>"
+                f"<Composite:GPSLongitude>{lon}</Composite:GPSLongitude>{extra}"
+                "</rdf:Description></rdf:RDF>").encode()
+
+    printed = read_exiftool_rdf(io.BytesIO(export("34 deg 4&apos; 31.53&quot; N", "118 deg 15&apos; 15.37&quot; W")))
+    assert printed is not None and printed.gps is not None
+    assert printed.gps[0] == pytest.approx(34.075425, abs=1e-6) and printed.gps[1] == pytest.approx(-118.254269, abs=1e-6)
+    numeric = read_exiftool_rdf(io.BytesIO(export("-33.5", "151.25")))
+    assert numeric is not None and numeric.gps == (-33.5, 151.25, None)
+    unsigned = read_exiftool_rdf(io.BytesIO(export("33.5", "151.25", "<GPS:GPSLatitudeRef>South</GPS:GPSLatitudeRef>")))
+    assert unsigned is not None and unsigned.gps is not None and unsigned.gps[0] == -33.5
+    assert read_exiftool_rdf(io.BytesIO(export("north", "151.25"))).gps is None
+    assert read_exiftool_rdf(io.BytesIO(b"<rdf:RDF xmlns:rdf='http://ns.exiftool.org/'")) is None  # cut short

@@ -83,6 +83,9 @@ EXPECTED = {
                   "FUJIFILM", "FinePix2400Zoom"),
     "pdf_exif": (f"{ET}/PDF.pdf", datetime(2001, 5, 19, 18, 36, 41), "EXIF DateTimeOriginal",
                  "FUJIFILM", "FinePix2400Zoom"),
+    # ExifTool's own RDF export (`exiftool -X`) of Nikon.jpg: ExifTool reads its tags back as the file's.
+    "exiftool_rdf": (f"{ET}/XMP.xml", datetime(2001, 8, 1, 12, 57, 23),
+                     "ExifTool RDF export of 't/images/Nikon.jpg' DateTimeOriginal", "NIKON", "E775"),
 }
 EXTRA = {"flir_iphone": f"{MEI}/jpg/FLIR iPhone device.jpg", "exiftool_jpg": f"{ET}/ExifTool.jpg",
          "quicktime_pentax": f"{ET}/QuickTime.mov", "jxl": "exif-py/tests/resources/jxl/test_0001.jxl"}

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 from forensics.media.ciff import is_ciff, read_ciff
 from forensics.media.content_type import ContentType
 from forensics.media.dv_pack import is_dv, read_dv_date
+from forensics.media.exiftool_rdf import is_exiftool_rdf, read_exiftool_rdf
 from forensics.media.matroska_date import read_matroska_date
 from forensics.media.mdpm import read_mdpm
 from forensics.media.mie import is_mie, read_mie
@@ -62,6 +63,8 @@ def read_maker_formats(path: Path, content: ContentType, head: bytes) -> tuple[V
             found.append(read_mie(fh))
         elif is_sony_xml(head):  # a clip's sidecar (M4ROOT/CLIP/*.XML)
             found.append(read_sony_xml(fh.read(_MAX_SIDECAR_BYTES), where="XML sidecar"))
+        elif is_exiftool_rdf(head):  # `exiftool -X` of another file, passed on as its sidecar
+            found.append(read_exiftool_rdf(fh))
         else:
             found.append(read_raw_header(head, fh))
             if head.startswith(b"%PDF"):
