@@ -126,3 +126,84 @@ def test_a_process_pool_keeps_its_workers_over_thousands_of_calls_from_two_threa
         with ThreadPoolExecutor(2) as users:
             first, second = users.map(calls, (0, 1000))
     assert first == list(range(600)) and second == list(range(1000, 1600))
+
+
+def _hang_on(job: FileJob) -> FileResults:
+    """A stand-in for a decoder that never returns on one file (module level: sent to worker processes)."""
+    if job.name == "hangs":
+        import time
+        time.sleep(3600)
+    return FileResults(job.sha256, (), "host", os.getpid())
+
+
+def test_a_file_that_hangs_its_decoder_is_recorded_and_the_others_go_on(tmp_path: Path) -> None:
+    jobs = []
+    for n, name in enumerate(["a", "b", "hangs", "c", "d"]):
+        (tmp_path / name).write_bytes(b"x")
+        jobs.append(FileJob(path=str(tmp_path / name), sha256=f"{n:064x}", name=name, sniffed_type="video",
+                            fs_mtime_utc=None, steps=(METADATA,)))
+    with process_runner(2) as runner:
+        results = list(_results_in_order(runner, jobs, func=_hang_on, stuck_after_s=2.0))
+        assert runner.submit(abs, -4).result(timeout=60) == 4  # the pool was replaced and works
+    assert [r.sha256 for r in results] == [j.sha256 for j in jobs]
+    assert [bool(r.results) for r in results] == [False, False, True, False, False]
+    error = results[2].results[0].record["error"]
+    assert "took longer than 2 s" in error and "hangs a decoder" in error
+
+
+def test_threads_cannot_be_stopped_so_a_slow_file_is_waited_for(tmp_path: Path) -> None:
+    (tmp_path / "slow").write_bytes(b"x")
+    job = FileJob(path=str(tmp_path / "slow"), sha256="0" * 64, name="slow", sniffed_type="video",
+                  fs_mtime_utc=None, steps=(METADATA,))
+    with thread_runner(1) as runner:
+        results = list(_results_in_order(runner, [job], func=_sleep_then_answer, stuck_after_s=0.2))
+    assert results[0].pid == os.getpid() and not results[0].results
+
+
+def _sleep_then_answer(job: FileJob) -> FileResults:
+    import time
+    time.sleep(1.0)
+    return FileResults(job.sha256, (), "host", os.getpid())
+
+
+_COORDINATOR = """
+import os, sys, time
+from forensics.runners import process_runner
+def _pid(n):
+    time.sleep(0.05)
+    return os.getpid()
+if __name__ == "__main__":
+    runner = process_runner(2)
+    pids = set(runner.submit(_pid, n).result(timeout=120) for n in range(8))
+    print(" ".join(map(str, pids)), flush=True)
+    time.sleep(600)
+"""
+
+
+def test_workers_end_when_their_coordinator_is_killed(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "coordinator.py"
+    script.write_text(_COORDINATOR)
+    coordinator = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in coordinator.stdout.readline().split()]
+        assert pids and all(_alive(p) for p in pids)
+    finally:
+        coordinator.send_signal(signal.SIGKILL)
+        coordinator.wait()
+    deadline = time.monotonic() + 20
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in pids), "workers outlived their killed coordinator"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"  # a zombie has ended; its parent has not reaped it yet
+    except (FileNotFoundError, IndexError):
+        return False

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import BrokenExecutor, Future
+from concurrent.futures import TimeoutError as FuturesTimeout
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +27,7 @@ from forensics.custody.state import Item
 from forensics.file_analysis import (AUDIO, DEDUP, FRAMES, METADATA, STEPS, FileJob, FileResults, StepResult,
                                      analyse_file, applicable_steps)
 from forensics.progress import ProgressCallback, report
-from forensics.runners import Runner, thread_runner
+from forensics.runners import Runner, process_runner
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,8 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
                   audio_library: Path | None = None, progress: ProgressCallback | None = None) -> dict[str, int]:
     """Runs every missing step on the items and records the results; gives back records made per step.
 
-    `runner` says where the work runs (threads of this process when None). Results
+    `runner` says where the work runs (when None, worker processes on every core, so a
+    file that crashes or hangs a decoder costs only that file). Results
     are recorded in the items' order whatever order they finish in, with at most a
     few jobs per worker in flight, so memory stays bounded on any folder. Then the
     steps that look across the case: near-duplicates, and the links between files
@@ -66,7 +69,7 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
     jobs = jobs_for(case, items)
     held: list[tuple[str, dict[str, Any], dict[str, Any]]] = []  # audio records, written once linked
     if jobs:
-        with nullcontext(runner) if runner is not None else thread_runner() as run:
+        with nullcontext(runner) if runner is not None else process_runner() as run:
             for done, results in enumerate(_results_in_order(run, jobs)):
                 report(progress, done, len(jobs), jobs[done].name, unit="analyses")
                 for result in results.results:
@@ -154,13 +157,21 @@ def record_near_duplicates(case: Case) -> int:
     return written
 
 
-def _results_in_order(run: Runner, jobs: Sequence[FileJob]) -> Iterator[FileResults]:
+# A pool in which no job finishes for this long (plus the first job's size at the rate below) is
+# taken to be stuck on a hung decoder: its workers are killed, and the jobs count as lost.
+STUCK_AFTER_S = 600.0
+STUCK_BYTES_PER_S = 2e6
+
+
+def _results_in_order(run: Runner, jobs: Sequence[FileJob], *, func: Callable[[FileJob], FileResults] = analyse_file,
+                      stuck_after_s: float = STUCK_AFTER_S) -> Iterator[FileResults]:
     """Yields each job's results in the jobs' order, a few jobs per worker in flight.
 
     A lost worker (a file that kills its decoder's process) takes every job in
     flight with it, not only the guilty one: all are sent again, the first of them
     alone, and a job lost while it ran alone is recorded as failed, never retried
-    for ever and never blamed for another file.
+    for ever and never blamed for another file. A file that hangs its decoder is
+    lost the same way, once no job has finished for `stuck_after_s` (more for big files).
     """
     todo = deque(jobs)
     in_flight: deque[tuple[FileJob, Future[FileResults]]] = deque()
@@ -168,10 +179,10 @@ def _results_in_order(run: Runner, jobs: Sequence[FileJob]) -> Iterator[FileResu
     while todo or in_flight:
         while todo and len(in_flight) < (1 if alone else 2 * run.workers + 2):
             job = todo.popleft()
-            in_flight.append((job, run.submit(analyse_file, job)))
+            in_flight.append((job, run.submit(func, job)))
         job, future = in_flight.popleft()
         try:
-            results = future.result()
+            results = _result_unless_stuck(run, job, future, in_flight, stuck_after_s)
         except Exception as ex:  # noqa: BLE001 - sorted below: a lost worker, or a bug
             if not run.lost(ex):
                 raise
@@ -186,6 +197,35 @@ def _results_in_order(run: Runner, jobs: Sequence[FileJob]) -> Iterator[FileResu
                 continue
         alone = False
         yield results
+
+
+def _result_unless_stuck(run: Runner, job: FileJob, future: Future[FileResults],
+                         others: deque[tuple[FileJob, Future[FileResults]]], stuck_after_s: float) -> FileResults:
+    """The job's results; raises the pool's loss when nothing in flight finishes for too long and it can be stopped."""
+    try:
+        limit = stuck_after_s + os.path.getsize(job.path) / STUCK_BYTES_PER_S
+    except OSError:
+        limit = stuck_after_s
+    finished = sum(f.done() for _, f in others)
+    while True:
+        try:
+            return future.result(timeout=limit)
+        except FuturesTimeout:
+            now = sum(f.done() for _, f in others)
+            if now > finished:  # the other workers are getting on: this file is long, not stuck
+                finished = now
+                continue
+            if not run.stop_workers():
+                continue  # threads cannot be stopped: wait on
+            log.warning("no analysis finished for %.0f s, %s first in line: its workers were stopped", limit, job.name)
+            try:
+                return future.result()  # the pool now fails the job as lost
+            except Exception as ex:  # noqa: BLE001 - the loss, marked as a hang for the record
+                raise _Hung(f"took longer than {limit:.0f} s", ex) from ex
+
+
+class _Hung(BrokenExecutor):
+    """A job lost because its workers were stopped after it hung."""
 
 
 def record_result(case: Case, results: FileResults, result: StepResult) -> None:
@@ -223,8 +263,12 @@ def _place(record: dict[str, Any], slot: tuple[str | int, ...], path: str, sha25
 
 
 def _lost(job: FileJob, ex: BaseException) -> FileResults:
-    why = (f"the worker analysing this file was lost twice, the second time with no other file beside it "
-           f"({type(ex).__name__}): the file probably crashes a decoder; it is kept, unanalysed")
+    if isinstance(ex, _Hung):
+        why = (f"the analysis of this file {ex.args[0]}, twice, the second time with no other file beside it: the "
+               "file probably hangs a decoder; its workers were stopped, and it is kept, unanalysed")
+    else:
+        why = (f"the worker analysing this file was lost twice, the second time with no other file beside it "
+               f"({type(ex).__name__}): the file probably crashes a decoder; it is kept, unanalysed")
     return FileResults(job.sha256, tuple(StepResult(step, {"error": why}) for step in job.steps), "", 0)
 
 

@@ -93,7 +93,7 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
               audio_library: Path | None = None, incidents_at_once: int = 2) -> Iterator[IncidentSummary]:
     """Ingests every incident folder under `root` into its own case under `cases`; yields a summary each.
 
-    `runner` computes the per-file analysis (threads of each ingest when None); the
+    `runner` computes the per-file analysis (worker processes of each ingest when None); the
     cases are written by this process alone. `incidents_at_once` incidents are taken
     in side by side, so the workers always have files to analyse: while one incident
     is copied, or waits for its last video, the other's files keep them busy.

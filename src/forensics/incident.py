@@ -70,7 +70,7 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
     its metadata record, for videos its frames, for pictures its perceptual hashes
     and near-duplicates, and for sound its transmissions, fingerprint and the files
     it shares them with (matches in `audio_library` too, when given) (see forensics.analyses),
-    computed by `runner` (threads of this process when None; a process pool or a
+    computed by `runner` (worker processes on every core when None; threads or a
     Dask cluster from forensics.runners) and recorded here.
     """
     if not sources:

@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import BrokenExecutor, CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -40,6 +41,11 @@ class Runner:
 
     def restart(self) -> None:
         """Replaces workers after one was lost; jobs in flight must be submitted again."""
+
+    def stop_workers(self) -> bool:
+        """Kills the workers, as when a decoder hangs: their calls then count as lost. False where it cannot
+        (threads cannot be killed; Dask's own nanny restarts stuck workers)."""
+        return False
 
     def describe(self) -> dict[str, Any]:
         return {"runner": self.name, "workers": self.workers}
@@ -74,7 +80,8 @@ class ProcessRunner(Runner):
     def _new(self, workers: int) -> ProcessPoolExecutor:
         # No max_tasks_per_child: on Python 3.11 a pool that replaces a retiring worker can stop
         # handing out work for good (a batch over ../shared/data waited with no worker left).
-        return ProcessPoolExecutor(max_workers=workers, mp_context=self._context, initializer=_quiet_worker)
+        return ProcessPoolExecutor(max_workers=workers, mp_context=self._context, initializer=_quiet_worker,
+                                   initargs=(os.getpid(),))
 
     def restart(self) -> None:
         # Two incidents of a batch share the pool: the second to see it broken finds it replaced.
@@ -86,6 +93,14 @@ class ProcessRunner(Runner):
     def lost(self, ex: BaseException) -> bool:
         # A call of another incident's, cancelled when that incident's loss replaced the pool, is lost too.
         return isinstance(ex, (BrokenExecutor, CancelledError))
+
+    def stop_workers(self) -> bool:
+        # The pool has no call to kill its workers: its process table is the one way in. A
+        # killed worker breaks the pool, which then fails every call in flight.
+        processes = getattr(self._executor, "_processes", None) or {}
+        for process in list(processes.values()):
+            process.kill()
+        return bool(processes)
 
 
 def process_runner(workers: int | None = None) -> Runner:
@@ -136,8 +151,26 @@ def dask_runner(address: str, workers: int | None = None) -> Runner:
     return DaskRunner(address, workers)
 
 
-def _quiet_worker() -> None:
+def _quiet_worker(coordinator_pid: int) -> None:
     # A worker has no terminal of its own: Ctrl-C goes to the coordinator, which stops the pool.
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_without, args=(coordinator_pid,), name="coordinator-watch", daemon=True).start()
+
+
+def _exit_without(coordinator_pid: int, every_s: float = 1.0) -> None:
+    """Ends this worker once the process that started the pool is gone.
+
+    A coordinator killed outright (SIGKILL, the OOM killer) cannot stop its pool, and a
+    worker waiting for calls would wait for ever: each holds both ends of the call
+    queue, so it never reads an end of file. Its own reader processes follow it.
+    """
+    while True:
+        time.sleep(every_s)
+        try:
+            os.kill(coordinator_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass  # alive, under another user: only a recycled pid, long after, looks like this
