@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mmap
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -135,10 +136,19 @@ class JpegRead:
 
 
 def _read_exif(path: Path, is_jpeg: bool) -> tuple[ExifRead, ThumbnailCheck | None, VendorBlock | None]:
+    check = None
     with open(path, "rb") as fh:
         result = read_exif(fh)
-    # The main image must be a JPEG for the cheap reduced decode the comparison relies on.
-    check = compare_thumbnail(result.thumbnail, path) if result.thumbnail and is_jpeg else None
+        # The main image must be a JPEG for the cheap reduced decode the comparison relies on.
+        if result.thumbnail and is_jpeg:
+            main = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            try:
+                check = compare_thumbnail(result.thumbnail, main)
+            finally:
+                try:
+                    main.close()
+                except BufferError:
+                    pass  # a view is still held (by a traceback): the map goes with it
     # The thumbnail bytes stay in the worker: only the outcome of the comparison travels.
     return replace(result, thumbnail=None), check, _maker_note_block(result.tags.get("EXIF MakerNote"))
 
