@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -48,6 +49,11 @@ def test_ingest_stores_metadata_records_and_frames_as_logged_derived_files(tmp_p
     assert (case / frames["contact_sheet"]).exists() and (case / frames["thumbnail"]).exists()
     assert verify_case(case).intact
     bag_valid(case)
+    # The decoders ran in worker processes, so a file that crashes one costs only that file.
+    log = [json.loads(line) for line in (case / "custody/log.jsonl").read_bytes().splitlines()]
+    workers = {e["details"]["performed_on"]["pid"] for e in log if e["action"] == "analysed"
+               and e["details"]["kind"] in ("frames", "dedup")}
+    assert workers and os.getpid() not in workers
     again = ingest([FIXTURES / "incident"], case, key=alice)
     assert again.added_nothing and again.analysed == {"metadata": 0, "frames": 0, "dedup": 0, "audio": 0}
 
