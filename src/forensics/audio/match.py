@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forensics.audio.landmarks import SPEEDS, landmark_hashes
-from forensics.audio.library import Library, Postings
+from forensics.audio.library import FrameFeatures, Library, Postings
 from forensics.audio.spectrum import HOP, N_FFT, Features, analyse, band_changes, harmonic_changes, power_spectrum
 
 _BIT_NUMBERS = np.arange(16, dtype=np.uint16)
@@ -184,7 +184,7 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     speed, intercept = _fit_line(q, r, speed)
     # Reference seconds at query time zero, with frame times at the frames' centres.
     offset_s = (intercept * HOP + N_FFT / 2 - speed * N_FFT / 2) / rate_hz
-    bits, harmonics, level = library.frame_features(entry)
+    reference = library.frame_features(entry)
     duration_q = len(samples) / rate_hz
     q_start = max(0.0, (q.min() * HOP) / rate_hz - 0.5)
     q_end = min(duration_q, (q.max() * HOP + N_FFT) / rate_hz + 0.5)
@@ -193,7 +193,7 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     middle = float(np.median(q)) * HOP / rate_hz
     check_start = max(q_start, min(middle - _MAX_CHECK_S / 2, q_end - _MAX_CHECK_S))
     check_end = min(q_end, check_start + _MAX_CHECK_S)
-    checked = _agreement(samples, rate_hz, bits, harmonics, level, offset_s, speed, check_start, check_end, min_z)
+    checked = _agreement(samples, rate_hz, reference, offset_s, speed, check_start, check_end, min_z)
     if checked is None or checked[2] < min_z or checked[4] < min_harmonic_z:
         return None
     offset_s, speed, z, ber, z_harmonic = checked
@@ -216,8 +216,7 @@ def _fit_line(q: NDArray[np.float64], r: NDArray[np.float64], speed: float) -> t
     return speed, float(np.median(r - speed * q))
 
 
-def _agreement(samples: NDArray[np.float32], rate_hz: int, ref_bits: NDArray[np.uint16],
-               ref_harmonics: NDArray[np.uint16], ref_level: NDArray[np.uint8], offset_s: float, speed: float,
+def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatures, offset_s: float, speed: float,
                q_start_s: float, q_end_s: float, min_z: float = 0.0,
                ) -> tuple[float, float, float, float, float] | None:
     """Gives back (offset_s, speed, z, bit error rate, harmonic z) of the best alignment near the landmarks' estimate.
@@ -227,14 +226,14 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, ref_bits: NDArray[np.
     below `min_z` that no refinement could reach it.
     """
     r_first = max(0, math.ceil((offset_s + speed * q_start_s) * rate_hz / HOP))
-    r_last = min(len(ref_bits), int((offset_s + speed * q_end_s) * rate_hz - N_FFT) // HOP)
+    r_last = min(len(reference.bits), int((offset_s + speed * q_end_s) * rate_hz - N_FFT) // HOP)
     if r_last - r_first < 16:
         return None
-    active = ref_level[r_first:r_last] >= np.percentile(ref_level, 10) + 16  # 8 dB above the quiet: sound
+    active = reference.sound[r_first:r_last]
     if active.sum() < 16:
         return None
     n = r_last - r_first
-    ref_sign = _signs(ref_bits[r_first:r_last])[:, active]
+    ref_sign = _signs(reference.bits[r_first:r_last])[:, active]
     ref_pos = np.arange(r_first * HOP, (r_last - 1) * HOP + N_FFT, dtype=np.float64)
     query_pos = np.arange(len(samples), dtype=np.float64)
 
@@ -271,7 +270,7 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, ref_bits: NDArray[np.
     if denom < 0:
         offset += 8.0 * float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5))
     harmonic = harmonic_changes(aligned(offset, speed), rate_hz)[:, :n][:, active]
-    z_harmonic, _ = _weighted_z(harmonic, _signs(ref_harmonics[r_first:r_last])[:, active])
+    z_harmonic, _ = _weighted_z(harmonic, _signs(reference.harmonics[r_first:r_last])[:, active])
     return offset / rate_hz, speed, z, ber, z_harmonic
 
 
