@@ -202,8 +202,10 @@ class Library:
     def posting_counts(self, hashes: NDArray[np.int64]) -> NDArray[np.int64]:
         """Gives back how many landmarks of the library have each of `hashes` (0 for those it has none of)."""
         hashes = np.asarray(hashes, np.int64)
-        found = dict(self._rows("SELECT hash, n FROM postings", hashes))
-        return np.array([found.get(h, 0) for h in hashes.tolist()], np.int64)
+        found = np.array(self._rows("SELECT hash, n FROM postings", hashes), np.int64).reshape(-1, 2)
+        found = found[np.argsort(found[:, 0])]
+        at = np.minimum(np.searchsorted(found[:, 0], hashes), max(0, len(found) - 1))
+        return np.where(found[at, 0] == hashes, found[at, 1], 0) if len(found) else np.zeros(hashes.size, np.int64)
 
     def lookup(self, hashes: Iterable[int]) -> Postings:
         """Gives back every landmark of the library that has one of `hashes`."""
