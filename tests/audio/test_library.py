@@ -12,7 +12,12 @@ from intercept_media import Intercepts, intercepts  # noqa: F401 - intercepts is
 
 from forensics.audio.landmarks import landmark_hashes
 from forensics.audio.library import FORMAT, Library
-from forensics.audio.postings import decode_pairs, decode_varints, encode_pairs, encode_varints
+from forensics.audio.postings import (
+    decode_pairs,
+    decode_varints,
+    encode_pairs,
+    encode_varints,
+)
 from forensics.audio.search import fingerprint_file
 from forensics.audio.spectrum import sound_frames
 from forensics.errors import ParameterError

@@ -11,9 +11,9 @@ import pytest
 from intercept_media import Intercepts, intercepts  # noqa: F401 - intercepts is a fixture
 from speech import RATE_HZ, write_wav
 
-from forensics.audio import match
-from forensics.audio.landmarks import HASH_BITS
+from forensics.audio import match, votes
 from forensics.audio.decode import SAMPLE_RATE_HZ
+from forensics.audio.landmarks import HASH_BITS
 from forensics.audio.library import FrameFeatures, Library
 from forensics.audio.search import fingerprint_file, match_paths
 from forensics.audio.spectrum import HOP
@@ -50,36 +50,36 @@ def test_the_coarse_count_leaves_out_no_candidate(intercepts: Intercepts, hours:
     with Library(hours) as lib:
         for n, (start, _) in enumerate(intercepts.spans[:3]):
             samples, features = _features(intercepts, tmp_path, start, 8.0, f"q{n}")
-            votes = match._vote(lib, features, SAMPLE_RATE_HZ, 6, 10**12)
-            assert votes.entries.size > 4 * 65536  # enough for the coarse count to be used
+            cast = votes.cast_votes(lib, features, SAMPLE_RATE_HZ, 6, 10**12)
+            assert cast.entries.size > 4 * 65536  # enough for the coarse count to be used
             for limit, guess_rank in ((3, 256), (12, 256), (12, 1)):  # a guess of 1 is too high: counted again
-                everything, _ = match._choose(votes, 5, limit, frozenset())
-                chosen, near = match._candidates(votes, 5, limit, frozenset(), guess_rank=guess_rank)
+                everything, _ = votes._choose(cast, 5, limit, frozenset())
+                chosen, near = votes.candidates(cast, 5, limit, frozenset(), guess_rank=guess_rank)
                 assert chosen == everything
-                assert guess_rank == 1 or near.entries.size < votes.entries.size / 4
+                assert guess_rank == 1 or near.entries.size < cast.entries.size / 4
                 for entry, speed_idx, offset in chosen:
                     args = (lib, samples, SAMPLE_RATE_HZ)
                     assert match._verify(*args, near, entry, speed_idx, offset, 5, 3.5, 2.0) == \
-                        match._verify(*args, votes, entry, speed_idx, offset, 5, 3.5, 2.0)
+                        match._verify(*args, cast, entry, speed_idx, offset, 5, 3.5, 2.0)
 
 
 def test_the_vote_budget_leaves_out_the_commonest_hashes():
     hashes = np.array([10, 11, 12, 13, 14])
     held = np.array([50, 0, 5, 400, 20])
     uses = np.array([2, 9, 3, 1, 1])
-    assert match._within_budget(hashes, uses, held, 10**6).tolist() == [10, 12, 13, 14]
+    assert votes.within_budget(hashes, uses, held, 10**6).tolist() == [10, 12, 13, 14]
     # Votes cast, rarest first: 12 (15), 14 (35), 10 (135), 13 (535).
-    assert match._within_budget(hashes, uses, held, 135).tolist() == [10, 12, 14]
-    assert match._within_budget(hashes, uses, held, 134).tolist() == [12, 14]
-    assert match._within_budget(hashes, uses, held, 14).tolist() == []
+    assert votes.within_budget(hashes, uses, held, 135).tolist() == [10, 12, 14]
+    assert votes.within_budget(hashes, uses, held, 134).tolist() == [12, 14]
+    assert votes.within_budget(hashes, uses, held, 14).tolist() == []
 
 
 def test_a_query_casts_no_more_votes_than_its_budget(intercepts: Intercepts, hours: Path, tmp_path: Path):
     start, end = intercepts.spans[0]
     _, features = _features(intercepts, tmp_path, start, min(5.0, end - start), "q")
     with Library(hours) as lib:
-        every = match._vote(lib, features, SAMPLE_RATE_HZ, 6, 10**12).entries.size
-        some = match._vote(lib, features, SAMPLE_RATE_HZ, 6, every // 4).entries.size
+        every = votes.cast_votes(lib, features, SAMPLE_RATE_HZ, 6, 10**12).entries.size
+        some = votes.cast_votes(lib, features, SAMPLE_RATE_HZ, 6, every // 4).entries.size
     assert every // 8 < some <= every // 4
 
 

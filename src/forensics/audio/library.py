@@ -93,7 +93,8 @@ class Library:
         if row is not None and row[0] != FORMAT:
             db.close()
             raise ParameterError(f"{path}: an intercept library of format {row[0]!r}; this version reads {FORMAT!r}"
-                                 " only: make a new one with `forensics audio index` from the same recordings")
+                                 " only: index the same recordings into a new one (`forensics audio index`;"
+                                 " for a cross-case index, a new `batch --index` folder)")
         db.executescript(f"""
             BEGIN;
             INSERT OR IGNORE INTO meta VALUES ('format', '{FORMAT}'), ('frame', 'n_fft={N_FFT},hop={HOP}');
