@@ -1,7 +1,9 @@
 """Finding a query's audio in the library: landmark votes, a fitted line of time, then the audio itself.
 
-1. The query's peaks are hashed at every speed of the grid and looked up; each hit votes for
-   (reference, speed, offset). 2. Bins with enough votes become candidates; their agreeing
+1. The query's peaks are hashed at every speed of the grid and looked up, its rarest hashes
+   in the library first, within a budget of votes; each hit votes for (reference, speed,
+   offset). 2. Bins with enough votes become candidates (a coarse count first, which can only
+   count more, picks the few bins worth counting exactly among millions); their agreeing
    landmarks give the speed and offset by a line fit (times in int64 frames and float64
    seconds: no wrap-around in long recordings). 3. The query is resampled onto the
    reference's clock and its per-frame bits compared with the reference's over the frames
@@ -22,9 +24,24 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from forensics.audio.landmarks import SPEEDS, landmark_hashes
-from forensics.audio.library import Library, Postings
-from forensics.audio.spectrum import HOP, N_FFT, Features, analyse, band_changes, harmonic_changes, power_spectrum
+from forensics.audio.landmarks import SPEEDS
+from forensics.audio.library import FrameFeatures, Library
+from forensics.audio.spectrum import (
+    HOP,
+    N_FFT,
+    Features,
+    analyse,
+    band_changes,
+    harmonic_changes,
+    power_spectrum,
+)
+from forensics.audio.votes import (
+    BUDGET_FLOOR_S,
+    MAX_VOTES_PER_S,
+    Votes,
+    candidates,
+    cast_votes,
+)
 
 _BIT_NUMBERS = np.arange(16, dtype=np.uint16)
 # A query takes more peaks a second than the library keeps: they cost look-ups, not storage,
@@ -67,30 +84,26 @@ class Match:
                 "reference_end_s": round(self.reference_end_s, 3)}
 
 
-@dataclass(frozen=True, slots=True)
-class _Votes:
-    entries: NDArray[np.int64]
-    speed_idx: NDArray[np.int64]
-    offsets: NDArray[np.float64]  # reference frame minus scaled query frame
-    query_frames: NDArray[np.float64]  # anchor frame in the query, its own clock
-    ref_frames: NDArray[np.int64]
-    peaks: NDArray[np.int64]  # which query peak anchored the vote
-
-
 def match_samples(library: Library, samples: NDArray[np.float32], sample_rate_hz: int, *,
                   features: Features | None = None, fanout: int = 6, min_votes: int = 5, min_z: float = 3.5, min_harmonic_z: float = 2.0,
-                  max_candidates: int = 12, exclude_entries: frozenset[int] = frozenset()) -> list[Match]:
+                  max_candidates: int = 12, max_votes_per_s: float = MAX_VOTES_PER_S,
+                  exclude_entries: frozenset[int] = frozenset()) -> list[Match]:
     """Gives back the references in which `samples` occur, best first; empty when none does.
 
     `fanout` is the query's landmarks per peak (more than the library's, to catch more);
     `min_votes` the landmarks that must agree before the audio is compared; `min_z` how far
     beyond chance (standard deviations) the aligned band bits must agree, `min_harmonic_z`
     the harmonic bits, which tell another take of the same words by the same voice apart.
+    `max_votes_per_s` bounds the look-ups' work: the query's rarest hashes in the library are
+    looked up first, and the commonest left out once their postings would pass that many votes
+    a second of query, 10 s at least (only a library of many hours reaches it).
     """
     features = features if features is not None else analyse(samples, sample_rate_hz, peaks_per_s=QUERY_PEAKS_PER_S)
-    votes = _vote(library, features, sample_rate_hz, fanout)
+    max_votes = int(max_votes_per_s * max(BUDGET_FLOOR_S, features.n_frames * HOP / sample_rate_hz))
+    votes = cast_votes(library, features, sample_rate_hz, fanout, max_votes)
+    chosen, votes = candidates(votes, min_votes, max_candidates, exclude_entries)
     matches: list[Match] = []
-    for entry, speed_idx, offset in _candidates(votes, min_votes, max_candidates, exclude_entries):
+    for entry, speed_idx, offset in chosen:
         found = _verify(library, samples, sample_rate_hz, votes, entry, speed_idx, offset, min_votes, min_z,
                         min_harmonic_z)
         if found is not None and not any(_same_place(found, m) for m in matches):
@@ -98,76 +111,7 @@ def match_samples(library: Library, samples: NDArray[np.float32], sample_rate_hz
     return sorted(matches, key=lambda m: -m.z)
 
 
-def _vote(library: Library, features: Features, rate_hz: int, fanout: int) -> _Votes:
-    hashes, anchors, peaks, speeds = [], [], [], []
-    for idx, speed in enumerate(SPEEDS):
-        h, t, a = landmark_hashes(features.peak_frames, features.peak_bins, rate_hz, speed=speed, fanout=fanout)
-        hashes.append(h)
-        anchors.append(t)
-        peaks.append(a)
-        speeds.append(np.full(h.size, idx, np.int64))
-    qh, qt, qa, qs = (np.concatenate(x) for x in (hashes, anchors, peaks, speeds))
-    post: Postings = library.lookup(_distinct(qh))
-    order = np.argsort(post.hashes, kind="stable")
-    p_hash, p_entry, p_frame = post.hashes[order], post.entries[order], post.frames[order]
-    lo = np.searchsorted(p_hash, qh, "left")
-    count = np.searchsorted(p_hash, qh, "right") - lo
-    qi = np.repeat(np.arange(qh.size), count)
-    starts = np.cumsum(count) - count
-    pi = np.arange(qi.size) - np.repeat(starts, count) + np.repeat(lo, count)
-    ref_frames = p_frame[pi]
-    return _Votes(p_entry[pi], qs[qi], ref_frames - qt[qi], features.peak_frames[qa[qi]], ref_frames, qa[qi])
-
-
-def _candidates(votes: _Votes, min_votes: int, limit: int,
-                exclude: frozenset[int]) -> list[tuple[int, int, float]]:
-    """Gives back (reference, speed index, offset in frames) of the alignments most query peaks agree on."""
-    if votes.entries.size == 0:
-        return []
-    # Offsets in bins of two frames, whatever the speed: the votes of one alignment at
-    # neighbouring grid speeds differ by less than that over a few seconds of query.
-    bins = np.floor(votes.offsets / 2).astype(np.int64)
-    base = int(bins.min()) - 1
-    width = int(bins.max()) - base + 2
-    key = votes.entries * width + (bins - base)
-    # Each query peak counts once per bin, however many reference frames and speeds it hit there:
-    # a held vowel repeats one hash, and must not outvote a phrase.
-    n_peaks = int(votes.peaks.max()) + 1
-    keys, counts = _counts(_distinct(key * n_peaks + votes.peaks) // n_peaks)
-    near = counts.copy()
-    for step in (-1, 1):
-        pos = np.minimum(np.searchsorted(keys, keys + step), keys.size - 1)
-        hit = keys[pos] == keys + step
-        near[hit] += counts[pos[hit]]
-    chosen: list[tuple[int, int, float]] = []
-    taken: list[tuple[int, int]] = []
-    for k in np.argsort(-near, kind="stable"):
-        if near[k] < min_votes or len(chosen) >= limit:
-            break
-        entry, b = divmod(int(keys[k]), width)
-        b += base
-        if entry in exclude or any(e == entry and abs(bb - b) <= 2 for e, bb in taken):
-            continue
-        taken.append((entry, b))
-        window = (votes.entries == entry) & (np.abs(bins - b) <= 1)
-        speed_idx = int(np.bincount(votes.speed_idx[window]).argmax())
-        chosen.append((entry, speed_idx, float(np.median(votes.offsets[window & (votes.speed_idx == speed_idx)]))))
-    return chosen
-
-
-def _distinct(values: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Gives back the distinct values, sorted (np.unique's hashing is slower on millions of votes)."""
-    ordered = np.sort(values)
-    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])] if ordered.size else ordered
-
-
-def _counts(ordered: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Gives back (distinct values, how often each occurs) of a sorted array."""
-    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]])) if ordered.size else np.zeros(0, np.int64)
-    return ordered[starts], np.diff(np.append(starts, ordered.size))
-
-
-def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes: _Votes, entry: int,
+def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes: Votes, entry: int,
             speed_idx: int, offset: float, min_votes: int, min_z: float, min_harmonic_z: float) -> Match | None:
     inlier = ((votes.entries == entry) & (np.abs(votes.speed_idx - speed_idx) <= 1)
               & (np.abs(votes.offsets - offset) <= 3.0))
@@ -184,7 +128,7 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     speed, intercept = _fit_line(q, r, speed)
     # Reference seconds at query time zero, with frame times at the frames' centres.
     offset_s = (intercept * HOP + N_FFT / 2 - speed * N_FFT / 2) / rate_hz
-    bits, harmonics, level = library.frame_features(entry)
+    reference = library.frame_features(entry)
     duration_q = len(samples) / rate_hz
     q_start = max(0.0, (q.min() * HOP) / rate_hz - 0.5)
     q_end = min(duration_q, (q.max() * HOP + N_FFT) / rate_hz + 0.5)
@@ -193,7 +137,7 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     middle = float(np.median(q)) * HOP / rate_hz
     check_start = max(q_start, min(middle - _MAX_CHECK_S / 2, q_end - _MAX_CHECK_S))
     check_end = min(q_end, check_start + _MAX_CHECK_S)
-    checked = _agreement(samples, rate_hz, bits, harmonics, level, offset_s, speed, check_start, check_end, min_z)
+    checked = _agreement(samples, rate_hz, reference, offset_s, speed, check_start, check_end, min_z)
     if checked is None or checked[2] < min_z or checked[4] < min_harmonic_z:
         return None
     offset_s, speed, z, ber, z_harmonic = checked
@@ -216,8 +160,7 @@ def _fit_line(q: NDArray[np.float64], r: NDArray[np.float64], speed: float) -> t
     return speed, float(np.median(r - speed * q))
 
 
-def _agreement(samples: NDArray[np.float32], rate_hz: int, ref_bits: NDArray[np.uint16],
-               ref_harmonics: NDArray[np.uint16], ref_level: NDArray[np.uint8], offset_s: float, speed: float,
+def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatures, offset_s: float, speed: float,
                q_start_s: float, q_end_s: float, min_z: float = 0.0,
                ) -> tuple[float, float, float, float, float] | None:
     """Gives back (offset_s, speed, z, bit error rate, harmonic z) of the best alignment near the landmarks' estimate.
@@ -227,14 +170,14 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, ref_bits: NDArray[np.
     below `min_z` that no refinement could reach it.
     """
     r_first = max(0, math.ceil((offset_s + speed * q_start_s) * rate_hz / HOP))
-    r_last = min(len(ref_bits), int((offset_s + speed * q_end_s) * rate_hz - N_FFT) // HOP)
+    r_last = min(len(reference.bits), int((offset_s + speed * q_end_s) * rate_hz - N_FFT) // HOP)
     if r_last - r_first < 16:
         return None
-    active = ref_level[r_first:r_last] >= np.percentile(ref_level, 10) + 16  # 8 dB above the quiet: sound
+    active = reference.sound[r_first:r_last]
     if active.sum() < 16:
         return None
     n = r_last - r_first
-    ref_sign = _signs(ref_bits[r_first:r_last])[:, active]
+    ref_sign = _signs(reference.bits[r_first:r_last])[:, active]
     ref_pos = np.arange(r_first * HOP, (r_last - 1) * HOP + N_FFT, dtype=np.float64)
     query_pos = np.arange(len(samples), dtype=np.float64)
 
@@ -271,7 +214,7 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, ref_bits: NDArray[np.
     if denom < 0:
         offset += 8.0 * float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5))
     harmonic = harmonic_changes(aligned(offset, speed), rate_hz)[:, :n][:, active]
-    z_harmonic, _ = _weighted_z(harmonic, _signs(ref_harmonics[r_first:r_last])[:, active])
+    z_harmonic, _ = _weighted_z(harmonic, _signs(reference.harmonics[r_first:r_last])[:, active])
     return offset / rate_hz, speed, z, ber, z_harmonic
 
 

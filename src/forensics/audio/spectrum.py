@@ -237,3 +237,10 @@ def features_from_bytes(data: bytes) -> Features:
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         return Features(int(z["sample_rate_hz"]), int(z["n_frames"]), z["peak_frames"], z["peak_bins"],
                         z["peak_strength_db"], z["bits"], z["harmonics"], z["level"])
+
+
+def sound_frames(level: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Gives back which frames hold sound: a level 8 dB above the track's quiet (its 10th percentile)."""
+    if level.size == 0:
+        return np.zeros(0, bool)
+    return level >= np.percentile(level, 10) + 16  # 16 steps of 0.5 dB
