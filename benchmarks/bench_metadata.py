@@ -530,7 +530,7 @@ def _report_robustness(data: Path, records: dict[Path, MediaRecord]) -> None:
 
 def _report_speed(data: Path, files: list[Path], records: dict[Path, MediaRecord], elapsed: float,
                   args: argparse.Namespace) -> None:
-    print(f"\n== Throughput of probe (hashing included, page cache warm)")
+    print("\n== Throughput of probe (hashing included, page cache warm)")
     print(f"   all files: {len(files)} in {elapsed:.2f} s = {len(files) / elapsed:.1f} files/s")
     video_dirs = ("mov", "mp4", "m4v", "3gp", "3g2", "avi", "mts", "m2ts")
     groups = {
