@@ -38,7 +38,7 @@ _MAX_MISSING_VALUES = 1_000_000
 _ENTRY_HEADS = {True: struct.Struct("<HH").unpack_from, False: struct.Struct(">HH").unpack_from}
 
 
-def _memory_of(fh: BinaryIO) -> Any:
+def memory_of(fh: BinaryIO) -> Any:
     """A read-only buffer over the whole of `fh`, or None where there is none to be had."""
     if isinstance(fh, io.BytesIO):
         return fh.getvalue()  # a copy: a view would keep the caller from closing or resizing it
@@ -53,7 +53,7 @@ class MappedExifHeader(ExifHeader):
 
     def __init__(self, file_handle: BinaryIO, *args: Any, **kwargs: Any) -> None:
         super().__init__(file_handle, *args, **kwargs)
-        self._memory = _memory_of(file_handle)
+        self._memory = memory_of(file_handle)
 
     def s2n(self, offset: int, length: int, signed: bool = False) -> int:
         memory = self._memory

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import mmap
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -28,6 +27,7 @@ from forensics.media.isobmff import read_movie_header
 from forensics.media.jpeg_segments import read_jpeg_header
 from forensics.media.jpeg_vendor import read_jpeg_vendor_blocks, read_reconyx_maker_note
 from forensics.media.maker_formats import carries_exif, read_embedded_exif, read_maker_formats, wants_maker_formats
+from forensics.media.mapped_exif import memory_of
 from forensics.media.stills import ExifRead, read_exif
 from forensics.media.thumbnail import ThumbnailCheck, compare_thumbnail
 from forensics.media.user_data import read_canon_exif, read_user_data
@@ -141,14 +141,11 @@ def _read_exif(path: Path, is_jpeg: bool) -> tuple[ExifRead, ThumbnailCheck | No
         result = read_exif(fh)
         # The main image must be a JPEG for the cheap reduced decode the comparison relies on.
         if result.thumbnail and is_jpeg:
-            main = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-            try:
-                check = compare_thumbnail(result.thumbnail, main)
-            finally:
-                try:
-                    main.close()
-                except BufferError:
-                    pass  # a view is still held (by a traceback): the map goes with it
+            main = memory_of(fh)  # a map of the file where it can be mapped
+            if main is None:
+                fh.seek(0)
+                main = fh.read()
+            check = compare_thumbnail(result.thumbnail, main)
     # The thumbnail bytes stay in the worker: only the outcome of the comparison travels.
     return replace(result, thumbnail=None), check, _maker_note_block(result.tags.get("EXIF MakerNote"))
 
