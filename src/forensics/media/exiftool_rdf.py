@@ -14,6 +14,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import BinaryIO
 
+from forensics.media.location import dms_to_degrees
 from forensics.media.vendor_block import VendorBlock
 
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
@@ -76,10 +77,8 @@ def _degrees(text: str | None, ref: str | None) -> float | None:
     m = _DMS.match(text or "")
     if not m:
         return None
-    value = abs(float(m[1])) + float(m[2] or 0) / 60 + float(m[3] or 0) / 3600
-    hemisphere = m[4] or (ref or "").strip()[:1].upper()
-    negative = float(m[1]) < 0 or hemisphere in ("S", "W")
-    return -value if negative else value
+    degrees = dms_to_degrees([abs(float(m[1])), float(m[2] or 0), float(m[3] or 0)], m[4] or ref)
+    return None if degrees is None else -abs(degrees) if float(m[1]) < 0 else degrees
 
 
 def _metres(text: str | None) -> float | None:
