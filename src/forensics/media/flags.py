@@ -277,9 +277,11 @@ def _thumbnail(record: MediaRecord, min_similarity: float) -> list[Flag]:
                                            f"{image.thumbnail_rotation_deg} degrees: the main image was rotated "
                                            "after the thumbnail was made.")]
     if image.thumbnail_similarity < min_similarity:
+        coverage = image.thumbnail_coverage
+        over = "" if coverage in (None, "whole picture") else f", compared with the {coverage}"
         return [Flag("thumbnail_mismatch", f"The EXIF thumbnail does not show the main image (similarity "
-                                           f"{image.thumbnail_similarity:.2f}): the picture was edited or replaced "
-                                           "after capture.")]
+                                           f"{image.thumbnail_similarity:.2f}{over}): the picture was edited or "
+                                           "replaced after capture.")]
     return []
 
 

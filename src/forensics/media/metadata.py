@@ -113,6 +113,9 @@ class ImageFacts:
     rotation_deg: int | None  # clockwise turn that EXIF Orientation asks for
     thumbnail_similarity: float | None = None  # EXIF thumbnail vs main image, -1..1 (thumbnail.py)
     thumbnail_rotation_deg: int | None = None  # turn of the main image that fits its thumbnail best
+    # What of the main image the thumbnail was compared with: "whole picture", "rows sampled across the
+    # picture" or "top 23% of the picture" (as far as the decode budget reached; see jpeg_sample)
+    thumbnail_coverage: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -297,7 +297,8 @@ def _image_facts(content: ContentType, exif: ExifRead | None, jpeg: JpegRead | N
     turn = _ORIENTATION_DEG.get(orientation) if orientation else None
     swap = orientation is not None and orientation >= 5
     return ImageFacts(width, height, orientation, height if swap else width, width if swap else height, turn,
-                      thumb.similarity if thumb else None, thumb.rotation_deg if thumb else None)
+                      thumb.similarity if thumb else None, thumb.rotation_deg if thumb else None,
+                      thumb.coverage if thumb else None)
 
 
 def _raw(tags: TagSources, exif: ExifRead | None, jpeg: JpegRead | None, container: ContainerRead | None,

@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from forensics.media.jpeg_sample import BUDGET_BYTES, reduced_image
+
 _DECODE_FLAGS = cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION
 
 
@@ -27,36 +29,44 @@ class ThumbnailCheck:
     rotation_deg: int  # clockwise turn of the main image that fits the thumbnail best
     thumbnail_width_px: int
     thumbnail_height_px: int
+    # What of the main image was compared (see jpeg_sample): "whole picture", "rows sampled across the
+    # picture", or "top 23% of the picture" where a scan without restart markers ran past the budget.
+    coverage: str = "whole picture"
 
 
 def compare_thumbnail(thumbnail_jpeg: bytes, image_jpeg: bytes | mmap.mmap, *, min_similarity: float = 0.6,
-                      size_px: int = 16, min_contrast: float = 4.0) -> ThumbnailCheck | None:
+                      size_px: int = 16, min_contrast: float = 4.0,
+                      budget_bytes: int = BUDGET_BYTES) -> ThumbnailCheck | None:
     """Compares a JPEG thumbnail with the main image (the whole JPEG file, bytes or a memory map); None
-    when either cannot be decoded or is too flat (a blank sky, a black frame) for a comparison to mean anything."""
+    when either cannot be decoded or is too flat (a blank sky, a black frame) for a comparison to mean anything.
+
+    The main image is decoded from at most about `budget_bytes` of its scan data (see jpeg_sample):
+    where that covers only the top of the picture, the top of the thumbnail is compared with it.
+    """
     thumb = cv2.imdecode(np.frombuffer(thumbnail_jpeg, dtype=np.uint8), _DECODE_FLAGS)
-    # The 1/8 reduced decode uses libjpeg's DCT scaling, but the entropy decoding of every
-    # coefficient remains: about 35 ms for a 4 MB phone photo, most of probe's time on one.
-    # From memory, not from the path: imread's own reading cost a fifth more.
-    main = cv2.imdecode(np.frombuffer(image_jpeg, dtype=np.uint8),
-                        cv2.IMREAD_REDUCED_GRAYSCALE_8 | cv2.IMREAD_IGNORE_ORIENTATION)
-    if thumb is None or main is None or thumb.size == 0 or main.size == 0:
+    if thumb is None or thumb.size == 0 or float(thumb.std()) < min_contrast:
+        return None
+    main = reduced_image(image_jpeg, budget_bytes=budget_bytes)
+    if main is None or float(main.pixels.std()) < min_contrast:
         return None
     height, width = thumb.shape[:2]
-    if float(thumb.std()) < min_contrast or float(main.std()) < min_contrast:
-        return None
     candidates = [thumb]
-    if _aspect_differs(thumb, main):
+    if _aspect_differs(thumb.shape, (main.full_rows, main.full_cols)):
         trimmed = _trim_bars(thumb)
         if trimmed.shape[0] >= 4 and trimmed.shape[1] >= 4:
             candidates.append(trimmed)
+    grid = (size_px, max(4, min(size_px, round(size_px * main.top_fraction))))  # columns, rows
+    small_main = _tiny(main.pixels, grid)
+    if small_main is None:
+        return None
     best_rotation, best = 0, -1.0
     for rotation in (0, 90, 180, 270):
-        turned = main if rotation == 0 else np.ascontiguousarray(np.rot90(main, k=-rotation // 90))
-        small_main = _tiny(turned, size_px)
-        if small_main is None:
-            continue
         for candidate in candidates:
-            small_thumb = _tiny(candidate, size_px)
+            # The main image turned clockwise fits the thumbnail as the thumbnail turned back fits the
+            # main image; turning the thumbnail lets the comparison keep to the rows the main one has.
+            turned = candidate if rotation == 0 else np.rot90(candidate, k=rotation // 90)
+            band = turned[:max(1, round(turned.shape[0] * main.top_fraction))]
+            small_thumb = _tiny(band, grid)
             if small_thumb is None:
                 continue
             score = float(np.mean(small_thumb * small_main))
@@ -66,22 +76,24 @@ def compare_thumbnail(thumbnail_jpeg: bytes, image_jpeg: bytes | mmap.mmap, *, m
                 best_rotation, best = rotation, score
     if best < -0.99:
         return None
+    coverage = {"whole": "whole picture", "sampled rows": "rows sampled across the picture"}.get(
+        main.coverage, f"top {main.top_fraction:.0%} of the picture")
     return ThumbnailCheck(round(best, 4), best >= min_similarity and best_rotation == 0, best_rotation,
-                          width, height)
+                          width, height, coverage)
 
 
-def _tiny(image: NDArray[np.uint8], size_px: int) -> NDArray[np.float64] | None:
-    """size x size float image with zero mean and unit variance; None when flat."""
-    small = cv2.resize(image, (size_px, size_px), interpolation=cv2.INTER_AREA).astype(np.float64)
+def _tiny(image: NDArray[np.uint8], grid: tuple[int, int]) -> NDArray[np.float64] | None:
+    """The image shrunk to grid (columns, rows), as floats with zero mean and unit variance; None when flat."""
+    small = cv2.resize(np.ascontiguousarray(image), grid, interpolation=cv2.INTER_AREA).astype(np.float64)
     std = small.std()
     if std < 1e-6:
         return None
     return (small - small.mean()) / std
 
 
-def _aspect_differs(thumb: NDArray[np.uint8], main: NDArray[np.uint8], *, tolerance: float = 0.05) -> bool:
-    thumb_ratio = thumb.shape[1] / thumb.shape[0]
-    main_ratio = main.shape[1] / main.shape[0]
+def _aspect_differs(thumb: tuple[int, ...], main: tuple[int, ...], *, tolerance: float = 0.05) -> bool:
+    thumb_ratio = thumb[1] / thumb[0]
+    main_ratio = main[1] / main[0]
     return min(abs(thumb_ratio / main_ratio - 1), abs(thumb_ratio * main_ratio - 1)) > tolerance
 
 
