@@ -22,6 +22,7 @@ import struct
 from typing import Any, BinaryIO
 
 import exifread
+import numpy as np
 from exifread.core.exif_header import ExifHeader, logger
 from exifread.tags.fields import FLOAT_FIELD_TYPES, RATIO_FIELD_TYPES, SIGNED_FIELD_TYPES
 from exifread.tags import DEFAULT_STOP_TAG, IGNORE_TAGS
@@ -35,6 +36,9 @@ _NUMBERS = {(little, length, signed): struct.Struct(("<" if little else ">") + c
             for little in (True, False) for (length, signed), code in _CODES.items()}
 
 _MAX_MISSING_VALUES = 1_000_000
+_VECTOR_ENTRIES = 64  # IFDs with more whole entries than this are sifted with numpy first
+_ENTRY_DTYPES = {little: np.dtype([("tag", f"{'<' if little else '>'}u2"), ("type", f"{'<' if little else '>'}u2"),
+                                   ("rest", "V8")]) for little in (True, False)}
 _ENTRY_HEADS = {True: struct.Struct("<HH").unpack_from, False: struct.Struct(">HH").unpack_from}
 
 
@@ -79,7 +83,7 @@ class MappedExifHeader(ExifHeader):
         entries = self.s2n(ifd, 2)
         unpack_entry = _ENTRY_HEADS[self.endian == "I"]
         end = len(memory)
-        for i in range(entries):
+        for i in self._entries_worth_reading(ifd, entries, tag_dict, stop_tag):
             entry = ifd + 2 + 12 * i
             start = self.offset + entry
             if start >= end:
@@ -95,6 +99,23 @@ class MappedExifHeader(ExifHeader):
                 self._process_tag(ifd, ifd_name, tag_entry, entry, tag, tag_name, relative, stop_tag)
             if tag_name == stop_tag:
                 break
+
+    def _entries_worth_reading(self, ifd: int, entries: int, tag_dict: Any, stop_tag: str) -> Any:
+        """The indices of an IFD's entries that may give a tag or stop the walk, in order.
+
+        A damaged maker note claims thousands of entries of no EXIF type (18,761 in two of
+        exif-py's test photos, 20 ms of Python each); one vectorised pass drops those. Short
+        IFDs, and walks with a stop tag that this IFD's names could reach, take every index.
+        """
+        first = self.offset + ifd + 2
+        whole = min(entries, max(0, (len(self._memory) - first) // 12))
+        if whole < _VECTOR_ENTRIES or stop_tag != DEFAULT_STOP_TAG or _names_stop_tag(tag_dict):
+            return range(entries)
+        heads = np.frombuffer(self._memory, dtype=_ENTRY_DTYPES[self.endian == "I"], count=whole, offset=first)
+        kept = np.flatnonzero((heads["type"] >= 1) & (heads["type"] <= 13)).tolist()
+        del heads  # let the memory map be closed afterwards
+        # The entries past the whole ones: one cut short by the end of the file, then zeros.
+        return kept + list(range(whole, entries))
 
     def _process_field(self, tag_name: str, count: int, field_type: Any, type_length: int, offset: int) -> list:
         memory = self._memory
@@ -125,6 +146,11 @@ class MappedExifHeader(ExifHeader):
         if code is None:  # eight-byte integers: exifread's own path, whatever it makes of them
             return super()._process_field(tag_name, count, field_type, type_length, offset)
         return list(struct.unpack_from(f"{endian}{count}{code}", memory, start))
+
+
+def _names_stop_tag(tag_dict: Any) -> bool:
+    """Whether one of the names in `tag_dict` is exifread's default stop tag (none of its own tables has it)."""
+    return any(entry and entry[0] == DEFAULT_STOP_TAG for entry in tag_dict.values())
 
 
 def install() -> None:
