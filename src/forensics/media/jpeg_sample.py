@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-BUDGET_BYTES = 524288
+BUDGET_BYTES = 512 * 1024
 _DECODE_FLAGS = cv2.IMREAD_REDUCED_GRAYSCALE_8 | cv2.IMREAD_IGNORE_ORIENTATION
 _SEQUENTIAL_HUFFMAN = {0xC0, 0xC1}  # baseline and extended sequential, Huffman-coded
 _PROGRESSIVE_HUFFMAN = 0xC2

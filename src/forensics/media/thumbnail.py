@@ -59,7 +59,7 @@ def compare_thumbnail(thumbnail_jpeg: bytes, image_jpeg: bytes | mmap.mmap, *, m
     small_main = _tiny(main.pixels, grid)
     if small_main is None:
         return None
-    best_rotation, best = 0, -1.0
+    scores: dict[int, float] = {}
     for rotation in (0, 90, 180, 270):
         for candidate in candidates:
             # The main image turned clockwise fits the thumbnail as the thumbnail turned back fits the
@@ -67,13 +67,18 @@ def compare_thumbnail(thumbnail_jpeg: bytes, image_jpeg: bytes | mmap.mmap, *, m
             turned = candidate if rotation == 0 else np.rot90(candidate, k=rotation // 90)
             band = turned[:max(1, round(turned.shape[0] * main.top_fraction))]
             small_thumb = _tiny(band, grid)
-            if small_thumb is None:
-                continue
-            score = float(np.mean(small_thumb * small_main))
-            # Keep the unturned reading unless a turn is clearly better.
-            margin = 0.1 if best_rotation == 0 and best >= min_similarity else 0.0
-            if score > best + margin:
-                best_rotation, best = rotation, score
+            if small_thumb is not None:
+                scores[rotation] = max(scores.get(rotation, -1.0), float(np.mean(small_thumb * small_main)))
+    if not scores:
+        return None
+    unturned = scores.get(0, -1.0)
+    turn = max((r for r in scores if r), key=scores.__getitem__, default=0)
+    # A turn counts only where it fits, and clearly better than the picture as it is: a thumbnail
+    # of another picture is a mismatch, not a rotation.
+    if turn and scores[turn] >= min_similarity and scores[turn] > unturned + (0.1 if unturned >= min_similarity else 0):
+        best_rotation, best = turn, scores[turn]
+    else:
+        best_rotation, best = 0, unturned
     if best < -0.99:
         return None
     coverage = {"whole": "whole picture", "sampled rows": "rows sampled across the picture"}.get(
