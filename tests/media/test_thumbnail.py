@@ -94,6 +94,23 @@ def test_markers_that_do_not_add_up_fall_back_to_the_top_rows(picture: np.ndarra
     assert got is not None and got.coverage == "top"
 
 
+def test_a_marker_that_damage_put_in_mid_scan_ends_the_rows_read_there(picture: np.ndarray) -> None:
+    clean = _jpeg(picture)
+    damaged = bytearray(clean)
+    at = len(clean) // 10
+    damaged[at:at + 2] = b"\xff\xc4"  # a table marker, where no marker can be
+    got = reduced_image(bytes(damaged), budget_bytes=len(clean) // 3)
+    assert got is not None and got.coverage == "top" and got.top_fraction < 0.2
+    assert np.array_equal(got.pixels, _full(clean)[:got.pixels.shape[0]])
+
+
+def test_a_preview_after_the_scan_does_not_count_against_the_budget(picture: np.ndarray) -> None:
+    main = _jpeg(cv2.resize(picture, (320, 240)))
+    preview = _jpeg(picture)  # as phones append a large preview after the main image (MPF)
+    got = reduced_image(main + preview, budget_bytes=len(main))
+    assert got is not None and got.coverage == "whole" and np.array_equal(got.pixels, _full(main))
+
+
 @pytest.mark.parametrize("damage", ["empty", "not a jpeg", "header only", "cut in the scan", "noise in the scan"])
 def test_damaged_files_give_none_or_what_libjpeg_reads(picture: np.ndarray, damage: str) -> None:
     jpeg = _jpeg(picture, cv2.IMWRITE_JPEG_RST_INTERVAL, 80)
