@@ -3,7 +3,8 @@
 Editors that crop, retouch or replace the picture often leave the camera's thumbnail
 alone, so a preview that shows something else is a classic lead. Both pictures are
 shrunk to a tiny grey square and compared by correlation, which ignores the brightness
-and contrast changes that a re-save or a tone curve brings.
+and contrast changes that a re-save or a tone curve brings. The main image is decoded
+from a bounded share of its data (jpeg_sample), and the check says what it compared.
 """
 
 from __future__ import annotations
