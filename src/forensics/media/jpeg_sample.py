@@ -119,13 +119,13 @@ def _frame(data: Any) -> _Frame | None:
         length = int.from_bytes(data[pos + 2:pos + 4], "big")
         if marker == 0xD9 or length < 2:
             return None
-        payload = bytes(data[pos + 4:pos + 2 + length])
         if marker in _FRAME_MARKERS and sof is None:
-            sof = (marker, pos + 5, payload)
-        elif marker == 0xDD and len(payload) >= 2:
-            restart = int.from_bytes(payload[:2], "big")
+            sof = (marker, pos + 5, bytes(data[pos + 4:pos + 2 + length]))
+        elif marker == 0xDD and length >= 4:
+            restart = int.from_bytes(data[pos + 4:pos + 6], "big")
         elif marker == 0xDA:
-            return _frame_of(sof, restart, payload, pos + 2 + length) if sof and payload else None
+            header = bytes(data[pos + 4:pos + 2 + length])
+            return _frame_of(sof, restart, header, pos + 2 + length) if sof and header else None
         pos += 2 + length
     return None
 
