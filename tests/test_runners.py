@@ -84,7 +84,7 @@ class _FlakyRunner(Runner):
     def __init__(self, poison: str) -> None:
         self.workers, self.poison, self.calls, self.pending = 2, poison, [], []
 
-    def submit(self, func, arg):  # noqa: ANN001
+    def submit(self, func, arg, **_):  # noqa: ANN001, ANN003
         self.calls.append(arg.name)
         future: Future = Future()
         self.pending.append((arg, future))
@@ -112,6 +112,34 @@ def test_only_the_file_that_kills_workers_alone_is_recorded_as_lost() -> None:
     failed = [j.name for j, r in zip(jobs, results) if r.results]
     assert failed == ["5"]
     assert "lost twice" in results[5].results[0].record["error"]
+
+
+def _die_on(job: FileJob) -> FileResults:
+    """A stand-in for a decoder that kills its process on one file, while another file is still being read."""
+    import time
+    if job.name == "kills":
+        time.sleep(0.3)
+        os._exit(1)
+    time.sleep(0.6)
+    return FileResults(job.sha256, (), "host", os.getpid())
+
+
+def test_two_incidents_sharing_workers_blame_only_the_file_that_kills_them(tmp_path: Path) -> None:
+    # A batch ingests two incidents at once on one pool. After a loss each sends its first job
+    # again alone; were both to run at once, the second loss would be blamed on both files.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def jobs(names: list[str]) -> list[FileJob]:
+        for name in names:
+            (tmp_path / name).write_bytes(b"x")
+        return [FileJob(path=str(tmp_path / name), sha256=f"{abs(hash(name)):064x}", name=name, sniffed_type="video",
+                        fs_mtime_utc=None, steps=(METADATA,)) for name in names]
+
+    first, second = jobs(["kills", "a1", "a2"]), jobs([f"b{n}" for n in range(8)])
+    with process_runner(2) as runner, ThreadPoolExecutor(2) as incidents:
+        done = list(incidents.map(lambda js: list(_results_in_order(runner, js, func=_die_on)), (first, second)))
+    assert [[bool(r.results) for r in results] for results in done] == [[True, False, False], [False] * 8]
+    assert "lost twice" in done[0][0].results[0].record["error"]
 
 
 def test_a_process_pool_keeps_its_workers_over_thousands_of_calls_from_two_threads() -> None:

@@ -169,8 +169,9 @@ def _results_in_order(run: Runner, jobs: Sequence[FileJob], *, func: Callable[[F
 
     A lost worker (a file that kills its decoder's process) takes every job in
     flight with it, not only the guilty one: all are sent again, the first of them
-    alone, and a job lost while it ran alone is recorded as failed, never retried
-    for ever and never blamed for another file. A file that hangs its decoder is
+    alone (no other caller's job beside it either: see Runner.submit), and a job lost
+    while it ran alone is recorded as failed, never retried for ever and never blamed
+    for another file. A file that hangs its decoder is
     lost the same way, once no job has finished for `stuck_after_s` (more for big files).
     """
     todo = deque(jobs)
@@ -178,8 +179,12 @@ def _results_in_order(run: Runner, jobs: Sequence[FileJob], *, func: Callable[[F
     alone = False  # after a loss, until the job that was first completes
     while todo or in_flight:
         while todo and len(in_flight) < (1 if alone else 2 * run.workers + 2):
-            job = todo.popleft()
-            in_flight.append((job, run.submit(func, job)))
+            # Another caller's job may be running alone (a batch's other incident): this one's
+            # jobs in flight are then seen to, and the rest wait.
+            future = run.submit(func, todo[0], alone=alone, wait=not in_flight)
+            if future is None:
+                break
+            in_flight.append((todo.popleft(), future))
         job, future = in_flight.popleft()
         try:
             results = _result_unless_stuck(run, job, future, in_flight, stuck_after_s)

@@ -31,9 +31,48 @@ class Runner:
     def __init__(self, executor: Executor, workers: int) -> None:
         self._executor = executor
         self.workers = workers
+        self._gate = threading.Condition()
+        self._pending = 0  # calls submitted and not done, every caller's
+        self._alone = False  # a call waits to run, or runs, with no other beside it
 
-    def submit(self, func: Callable[[Any], T], arg: Any) -> Future[T]:
-        return self._executor.submit(func, arg)
+    def submit(self, func: Callable[[Any], T], arg: Any, *, alone: bool = False,
+               wait: bool = True) -> Future[T] | None:
+        """Submits `func(arg)`.
+
+        With `alone`, waits until no call of any caller is in flight, and keeps the workers to this
+        one call until it is done: when a lost worker took several calls with it, only a call that
+        ran alone can be blamed, and the incidents of a batch share their workers. While such a
+        call waits or runs, other calls wait for it, or with `wait` False are not submitted (None):
+        a caller with calls in flight must not wait, for it may have to stop their workers.
+        """
+        with self._gate:
+            if alone:
+                self._gate.wait_for(lambda: not self._alone)
+                self._alone = True
+                self._gate.wait_for(lambda: self._pending == 0)
+            elif self._alone:
+                if not wait:
+                    return None
+                self._gate.wait_for(lambda: not self._alone)
+            self._pending += 1
+        try:
+            try:
+                future = self._executor.submit(func, arg)
+            except BrokenExecutor:  # another caller's loss broke the pool, and that caller has not replaced it yet
+                self.restart()
+                future = self._executor.submit(func, arg)
+        except BaseException:
+            self._done(alone)
+            raise
+        future.add_done_callback(lambda _: self._done(alone))
+        return future
+
+    def _done(self, alone: bool) -> None:
+        with self._gate:
+            self._pending -= 1
+            if alone:
+                self._alone = False
+            self._gate.notify_all()
 
     def lost(self, ex: BaseException) -> bool:
         """Whether `ex`, raised by a future, means the worker was lost (and the job may be retried)."""
