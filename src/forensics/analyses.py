@@ -101,25 +101,31 @@ def record_audio_links(case: Case, held: Sequence[tuple[str, dict[str, Any], dic
     from forensics.audio.crossmatch import CrossMatcher
     from forensics.audio.library import Library
     from forensics.audio.search import fingerprint_file, match_fingerprinted
-    from forensics.audio.spectrum import features_from_bytes
+    from forensics.audio.spectrum import Features, features_from_bytes
 
-    def tracks_of(sha256: str, record: dict[str, Any]) -> None:
+    stored: dict[str, dict[int, Features]] = {}  # the new items' fingerprints, by stream index
+
+    def tracks_of(sha256: str, record: dict[str, Any]) -> dict[int, Features]:
         name = case.state.items[sha256].receipts[0]["name"]
+        found = {}
         for track in record.get("tracks") or ():
-            cross.add(sha256, name, track["stream_index"], features_from_bytes((case.path / track["fingerprint"]).read_bytes()))
+            found[track["stream_index"]] = features_from_bytes((case.path / track["fingerprint"]).read_bytes())
+            cross.add(sha256, name, track["stream_index"], found[track["stream_index"]])
+        return found
 
     with CrossMatcher() as cross:
         for item in case.state.items.values():  # what earlier runs fingerprinted
             if AUDIO in item.records:
                 tracks_of(item.stored.sha256, _record_of(case, item, AUDIO))
         for sha256, record, _ in held:
-            tracks_of(sha256, record)
+            stored[sha256] = tracks_of(sha256, record)
         external = Library(library, create=False) if library is not None else None
         try:
             for sha256, record, performed_on in held:
                 if record.get("tracks"):
-                    # Decoded again rather than held: a case's recordings can be hours long.
-                    printed = fingerprint_file(case.path / case.state.items[sha256].stored.path, sha256=sha256)
+                    # Decoded again rather than held (a case's recordings can be hours long), not analysed again.
+                    printed = fingerprint_file(case.path / case.state.items[sha256].stored.path, sha256=sha256,
+                                               known=stored[sha256])
                     if printed.audio is not None:
                         record["links"] = [m.to_json() for m in cross.links(sha256, printed.audio, printed.features)]
                         if external is not None:

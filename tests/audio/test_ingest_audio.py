@@ -27,11 +27,17 @@ def _audio_records(case: Path) -> dict[str, dict]:
     return out
 
 
-def test_ingest_links_the_files_that_share_a_transmission_and_matches_the_library(tmp_path: Path, alice):
+def test_ingest_links_the_files_that_share_a_transmission_and_matches_the_library(tmp_path: Path, alice,
+                                                                                    monkeypatch):
     library = tmp_path / "intercepts.sqlite"
     with Library(library) as lib:
         index_paths(lib, [FIXTURES / "incident" / "audio" / "intercept_full.wav"])
+    # The workers analyse each recording; linking decodes it again here, but reads the stored fingerprints.
+    import forensics.audio.search as search
+    analysed_here, analyse = [], search.analyse
+    monkeypatch.setattr(search, "analyse", lambda *a, **k: analysed_here.append(a) or analyse(*a, **k))
     result = ingest([FIXTURES / "incident"], tmp_path / "case", key=alice, audio_library=library)
+    assert analysed_here == []
     case = Path(result.case)
     records = _audio_records(case)
     assert set(records) == {"audio/intercept_clip.m4a", "audio/intercept_full.wav", "video/strike_excerpt.mp4",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,8 +68,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fingerprint_file(path: Path, *, sha256: str | None = None, peaks_per_s: float = 18.0) -> Fingerprinted:
-    """Gives back the decoded audio and features of every track of a file; MediaError becomes `error`."""
+def fingerprint_file(path: Path, *, sha256: str | None = None, peaks_per_s: float = 18.0,
+                     known: Mapping[int, Features] | None = None) -> Fingerprinted:
+    """Gives back the decoded audio and features of every track of a file; MediaError becomes `error`.
+
+    `known` holds features worked out before (with the same `peaks_per_s`), by stream index:
+    those tracks are decoded but not analysed again.
+    """
     path = Path(path)
     try:
         digest = sha256 or sha256_of(path)
@@ -79,8 +84,10 @@ def fingerprint_file(path: Path, *, sha256: str | None = None, peaks_per_s: floa
         audio = decode_audio(path, sample_rate_hz=SAMPLE_RATE_HZ)
     except MediaError as ex:
         return Fingerprinted(str(path), digest, None, error=str(ex))
-    return Fingerprinted(str(path), digest, audio,
-                         tuple(analyse(t.samples, t.sample_rate_hz, peaks_per_s=peaks_per_s) for t in audio.tracks))
+    known = known or {}
+    return Fingerprinted(str(path), digest, audio, tuple(
+        known[t.stream_index] if t.stream_index in known else analyse(t.samples, t.sample_rate_hz, peaks_per_s=peaks_per_s)
+        for t in audio.tracks))
 
 
 def add_to_library(library: Library, printed: Fingerprinted, *, name: str | None = None) -> tuple[list[str], list[str]]:
