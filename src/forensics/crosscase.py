@@ -114,8 +114,10 @@ class CrossCaseIndex:
             record = item.records.get(AUDIO)
             if record is None or not record.get("tracks"):
                 continue
-            # Matching checks the aligned audio itself, so the recording is decoded again.
-            printed = fingerprint_file(case / item.item.stored.path, sha256=item.sha256)
+            stored = {track["stream_index"]: features_from_bytes((case / track["fingerprint"]).read_bytes())
+                      for track in record["tracks"]}
+            # Matching checks the aligned audio itself, so the recording is decoded again (not analysed again).
+            printed = fingerprint_file(case / item.item.stored.path, sha256=item.sha256, known=stored)
             for m in match_fingerprinted(self._intercepts, printed) if printed.audio is not None else ():
                 other_incident, _, other_name = m.reference.partition(": ")
                 if other_incident == incident:
@@ -123,11 +125,9 @@ class CrossCaseIndex:
                 found.append(Elsewhere("intercept", item.sha256, item.display_name, other_incident,
                                        m.reference_sha256, other_name, "shares", m.score,
                                        (m.query_start_s, m.query_end_s), (m.reference_start_s, m.reference_end_s)))
-            for track in record["tracks"]:
-                features = features_from_bytes((case / track["fingerprint"]).read_bytes())
+            for stream_index, features in stored.items():
                 # Content another incident brought first stays filed under that incident's name.
-                self._intercepts.add(item.sha256, track["stream_index"], f"{incident}: {item.display_name}",
-                                     features)
+                self._intercepts.add(item.sha256, stream_index, f"{incident}: {item.display_name}", features)
         return found
 
 
