@@ -111,3 +111,26 @@ def test_times_many_hours_in_keep_their_precision(tmp_path: Path):
         postings = lib.lookup(near_hashes)
     assert postings.frames.dtype == np.int64 and postings.frames.min() >= far
     assert set(postings.frames.tolist()) == set(np.rint(far_anchors).astype(np.int64).tolist())
+
+
+def test_a_long_query_is_matched_window_by_window_and_one_match_spans_the_windows(
+        intercepts: Intercepts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import forensics.audio.match as match
+
+    # 150 s of quiet hiss with the whole recording from 55 s: across the first two windows' seam.
+    rng = np.random.default_rng(8)
+    query = (rng.standard_normal(150 * RATE_HZ) * 0.003).astype(np.float32)
+    at = 55 * RATE_HZ
+    query[at:at + intercepts.samples.size] += intercepts.samples
+    wav = write_wav(tmp_path / "long.wav", query)
+    windows, whole_window = [], match._match_window
+    monkeypatch.setattr(match, "_match_window", lambda *a, **k: windows.append(a[3].n_frames) or whole_window(*a, **k))
+    with Library(intercepts.library) as lib:
+        [result] = match_paths(lib, [wav])
+    assert len(windows) >= 3 and max(windows) * 16 / 1000 <= 1.5 * match.WINDOW_S  # 16 ms frames
+    [found] = result.matches  # the windows' finds in the same place are one match
+    assert abs(found.offset_s + 55.0) < 0.010 and found.reference == str(intercepts.recording)
+    duration_s = intercepts.samples.size / RATE_HZ
+    first, last = intercepts.spans[0][0], intercepts.spans[-1][1]
+    assert found.query_start_s < 55.0 + first + 1.0 and found.query_end_s > 55.0 + last - 1.0
+    assert found.query_end_s <= 55.0 + duration_s + 0.5

@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -99,6 +99,35 @@ def match_samples(library: Library, samples: NDArray[np.float32], sample_rate_hz
     a second of query, 10 s at least (only a library of many hours reaches it).
     """
     features = features if features is not None else analyse(samples, sample_rate_hz, peaks_per_s=QUERY_PEAKS_PER_S)
+    options = dict(fanout=fanout, min_votes=min_votes, min_z=min_z, min_harmonic_z=min_harmonic_z,
+                   max_candidates=max_candidates, max_votes_per_s=max_votes_per_s, exclude_entries=exclude_entries)
+    window = int(WINDOW_S * sample_rate_hz / HOP)
+    if features.n_frames <= window + window // 2:
+        return _match_window(library, samples, sample_rate_hz, features, **options)
+    # A long query casts votes in proportion to its length, 10 GB an hour against 100 h of library:
+    # it is matched window by window, and what the windows find in the same place is joined.
+    step = window - int(WINDOW_OVERLAP_S * sample_rate_hz / HOP)
+    found: list[Match] = []
+    for first in range(0, features.n_frames - window // 2, step):
+        last = min(features.n_frames, first + window)
+        if features.n_frames - last < window // 2:
+            last = features.n_frames  # no short window at the end
+        start_s = first * HOP / sample_rate_hz
+        part = samples[first * HOP:(last - 1) * HOP + N_FFT]
+        found += [_later(m, start_s) for m in
+                  _match_window(library, part, sample_rate_hz, _frames_of(features, first, last), **options)]
+        if last == features.n_frames:
+            break
+    return _joined(found)
+
+
+WINDOW_S = 60.0  # a query longer than 1.5 windows is matched window by window
+WINDOW_OVERLAP_S = 10.0  # so that a transmission of up to this long lies whole in one window
+
+
+def _match_window(library: Library, samples: NDArray[np.float32], sample_rate_hz: int, features: Features, *,
+                  fanout: int, min_votes: int, min_z: float, min_harmonic_z: float, max_candidates: int,
+                  max_votes_per_s: float, exclude_entries: frozenset[int]) -> list[Match]:
     max_votes = int(max_votes_per_s * max(BUDGET_FLOOR_S, features.n_frames * HOP / sample_rate_hz))
     votes = cast_votes(library, features, sample_rate_hz, fanout, max_votes)
     chosen, votes = candidates(votes, min_votes, max_candidates, exclude_entries)
@@ -109,6 +138,37 @@ def match_samples(library: Library, samples: NDArray[np.float32], sample_rate_hz
         if found is not None and not any(_same_place(found, m) for m in matches):
             matches.append(found)
     return sorted(matches, key=lambda m: -m.z)
+
+
+def _frames_of(features: Features, first: int, last: int) -> Features:
+    """The features of frames [first, last), counted from the first."""
+    keep = (features.peak_frames >= first) & (features.peak_frames < last)
+    return Features(features.sample_rate_hz, last - first, features.peak_frames[keep] - first,
+                    features.peak_bins[keep], features.peak_strength_db[keep], features.bits[first:last],
+                    features.harmonics[first:last], features.level[first:last])
+
+
+def _later(m: Match, start_s: float) -> Match:
+    """A window's match with the query's times counted from the start of the whole query."""
+    return replace(m, offset_s=m.offset_s - m.speed * start_s, query_start_s=m.query_start_s + start_s,
+                   query_end_s=m.query_end_s + start_s)
+
+
+def _joined(found: list[Match]) -> list[Match]:
+    """The windows' matches, those in the same place of the same reference made one: the best
+    verified one's alignment and scores, over the span all of them cover, with all their votes."""
+    joined: list[Match] = []
+    for m in sorted(found, key=lambda m: -m.z):
+        same = next((i for i, j in enumerate(joined) if _same_place(m, j)), None)
+        if same is None:
+            joined.append(m)
+            continue
+        best = joined[same]
+        q_start, q_end = min(best.query_start_s, m.query_start_s), max(best.query_end_s, m.query_end_s)
+        joined[same] = replace(best, votes=best.votes + m.votes, query_start_s=q_start, query_end_s=q_end,
+                               reference_start_s=best.offset_s + best.speed * q_start,
+                               reference_end_s=best.offset_s + best.speed * q_end)
+    return joined
 
 
 def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes: Votes, entry: int,
