@@ -50,7 +50,7 @@ EXPECTED = {
     # ExifTool 12.57 reads 12:14:00: its RIFF date pattern for Casio's "2001/ 1/27  1:42PM" drops the seconds.
     "avi_idit": (f"{ET}/Pentax.avi", datetime(2009, 10, 27, 12, 14, 34), "RIFF AVI chunks DateTimeOriginal",
                  None, None),
-    "wav_exif": (f"{ET}/RIFF.wav", datetime(2005, 8, 8, 16, 23, 35), "RIFF WAVE chunks DateTimeOriginal",
+    "wav_exif": (f"{ET}/RIFF.wav", datetime(2005, 8, 8, 16, 23, 35), "RIFF WAVE chunks ICRD + etim",
                  "PENTAX Corporation", "PENTAX Optio WP"),
     "dv_packs": (f"{ET}/DV.dv", datetime(2010, 2, 16, 21, 36, 28),
                  "DV VAUX rec date/time packs DateTimeOriginal", None, None),

@@ -29,6 +29,8 @@ class TagSources:
     format_tags: dict[str, str] = field(default_factory=dict)  # libavformat container tags
     movie: MovieHeader | None = None
     blocks: tuple[VendorBlock, ...] = ()  # makers' own blocks, in the order the readers found them
+    format_name: str | None = None  # libavformat's name of the container ("mov,mp4,...", "mp3", "ogg")
+    stream_tags: tuple[dict[str, str], ...] = ()  # libavformat's stream tags (Ogg's Vorbis comments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,10 @@ class Capture:
 
 # Kinds in order of preference for the capture time.
 _CAPTURE_ORDER = ("capture", "digitized", "modified", "container")
+# Containers whose creation time is UTC by their specification (ISO BMFF mvhd, Matroska DateUTC,
+# ASF's file properties, MXF). Elsewhere libavformat's creation_time is another tag under that name:
+# ID3's encoding time (TDEN), a Broadcast Wave's origination time without its date.
+_UTC_CREATION = ("mov", "matroska", "asf", "mxf")
 
 
 def time_claims(tags: TagSources) -> tuple[TimeClaim, ...]:
@@ -60,13 +66,26 @@ def time_claims(tags: TagSources) -> tuple[TimeClaim, ...]:
     add("capture", "EXIF DateTimeOriginal", exif.get("EXIF DateTimeOriginal"),
         subsec=_text(exif.get("EXIF SubSecTimeOriginal")), offset=_text(exif.get("EXIF OffsetTimeOriginal")))
     for block in tags.blocks:
-        add("capture", f"{block.name} DateTimeOriginal", block.captured)
+        add("capture", f"{block.name} {block.captured_tag}", block.captured)
     add("capture", "QuickTime com.apple.quicktime.creationdate", fmt.get("com.apple.quicktime.creationdate"))
     add("capture", "XMP exif:DateTimeOriginal", xmp.get("exif:DateTimeOriginal"))
     add("capture", "XMP photoshop:DateCreated", xmp.get("photoshop:DateCreated"))
     add("capture", "IPTC DateCreated + TimeCreated",
         iptc_datetime(_text(tags.iptc.get("DateCreated")), _text(tags.iptc.get("TimeCreated"))))
-    add("capture", "QuickTime date", fmt.get("date"))
+    family = (tags.format_name or "").split(",")[0]
+    vorbis = _vorbis_date(tags)
+    if family == "mp3":
+        add("capture", "ID3 recording time (TDRC, or TYER + TDAT + TIME)", fmt.get("date"))
+        add("digitized", "ID3 encoding time (TDEN)", fmt.get("creation_time"))
+    elif vorbis is not None:
+        add("capture", "Vorbis comment DATE", vorbis)
+    elif family == "mov":
+        add("capture", "QuickTime ©day", fmt.get("date"))
+    elif family not in ("avi", "wav"):  # (a RIFF file's dates are its own reader's, below)
+        add("capture", f"container date tag ({family or 'unknown format'})", fmt.get("date"))
+    for block in tags.blocks:
+        if block.name.startswith("RIFF ") and block.captured is None:
+            add("capture", f"{block.name} ICRD", block.fields.get("DateCreated"))
     add("digitized", "EXIF DateTimeDigitized", exif.get("EXIF DateTimeDigitized"),
         subsec=_text(exif.get("EXIF SubSecTimeDigitized")), offset=_text(exif.get("EXIF OffsetTimeDigitized")))
     add("digitized", "XMP xmp:CreateDate", xmp.get("xmp:CreateDate"))
@@ -78,9 +97,12 @@ def time_claims(tags: TagSources) -> tuple[TimeClaim, ...]:
         text = movie.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         claims.append(TimeClaim("container", "QuickTime mvhd creation time (UTC by spec)", text,
                                 movie.created_at, movie.created_at))
-    elif not any(b.name == "RIFF AVI chunks" and "DateTimeOriginal" in b.fields for b in tags.blocks):
-        # (In an AVI, libavformat's creation_time is the IDIT chunk: the camera's local clock, claimed above.)
+    elif family in _UTC_CREATION:
         add("container", "container creation_time (UTC by spec)", fmt.get("creation_time"), assume_utc=True)
+    elif family not in ("mp3", "avi", "wav"):
+        # (An AVI's creation_time is its IDIT chunk, the camera's local clock, claimed above with the
+        # RIFF chunks; a WAV's is bext's time of day.) Elsewhere the format does not say what it is.
+        add("container", "container creation_time", fmt.get("creation_time"))
     if not any(claim.kind == "container" for claim in claims):
         for block in tags.blocks:  # Matroska's DateUTC when libavformat could not open the file, a PDF's Info
             add("container", f"{block.name} creation time", block.created, assume_utc=True)
@@ -88,6 +110,18 @@ def time_claims(tags: TagSources) -> tuple[TimeClaim, ...]:
     if gps_time is not None:
         claims.append(gps_time)
     return tuple(claims)
+
+
+def _vorbis_date(tags: TagSources) -> str | None:
+    """The DATE comment of an Ogg (in its stream) or FLAC (in the container) file."""
+    family = (tags.format_name or "").split(",")[0]
+    if family not in ("ogg", "flac"):
+        return None
+    for group in (tags.format_tags, *tags.stream_tags):
+        for key, value in group.items():
+            if key.lower() == "date":
+                return value
+    return None
 
 
 def choose_capture(claims: tuple[TimeClaim, ...]) -> Capture:

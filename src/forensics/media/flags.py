@@ -64,7 +64,9 @@ def duration_text(seconds: float) -> str:
 def _has_claims(record: MediaRecord) -> bool:
     d = record.device
     return bool(record.captured_at or record.gps or d.make or d.model or d.software or d.vendor_tags
-                or record.raw.get("exif") or record.raw.get("xmp") or record.raw.get("iptc"))
+                or record.raw.get("exif") or record.raw.get("xmp") or record.raw.get("iptc")
+                # a capture date without a time of day ("2024-03-05") is still a claim
+                or any(t.kind in ("capture", "digitized") for t in record.times))
 
 
 def _no_metadata(record: MediaRecord) -> list[Flag]:
@@ -90,6 +92,11 @@ def _editing_software(record: MediaRecord) -> list[Flag]:
 
 def _claim(record: MediaRecord, source: str) -> TimeClaim | None:
     return next((t for t in record.times if t.source == source and t.value is not None), None)
+
+
+def _chosen_kind(record: MediaRecord) -> str | None:
+    """The kind of claim ("capture", "container"...) the record chose as its capture time."""
+    return next((t.kind for t in record.times if t.source == record.captured_at_source), None)
 
 
 def _seconds_between(a: datetime, b: datetime) -> float | None:
@@ -140,8 +147,7 @@ def _time_mismatches(record: MediaRecord, max_gps_s: float, max_container_s: flo
             flags.append(Flag("time_gps_mismatch", f"{source} ({capture:%Y-%m-%d %H:%M:%S}) and the GPS time "
                               f"({gps.value:%Y-%m-%d %H:%M:%S} UTC) are {duration_text(gap)} apart{zone_note}."))
     container = next((t for t in record.times if t.kind == "container" and t.value is not None), None)
-    if container is not None and not is_epoch_date(container.value) and not source.startswith("QuickTime mvhd") \
-            and not source.startswith("container"):
+    if container is not None and not is_epoch_date(container.value) and _chosen_kind(record) != "container":
         duration = record.container.duration_s if record.container and record.container.duration_s else 0.0
         if capture.tzinfo is not None:
             gap = _seconds_between(container.value, capture)  # type: ignore[arg-type]
@@ -261,8 +267,7 @@ def _messenger(record: MediaRecord, max_side: int, max_bpp: float, max_video_sid
             return []
         side = max(video.coded_width_px, video.coded_height_px)
         rate = video.bit_rate_bps or (record.container.bit_rate_bps if record.container else None)
-        if rate and side <= max_video_side and rate <= max_video_bps and record.captured_at_source in (
-                None, "QuickTime mvhd creation time (UTC by spec)", "container creation_time (UTC by spec)"):
+        if rate and side <= max_video_side and rate <= max_video_bps and _chosen_kind(record) in (None, "container"):
             return [Flag("messenger_like", f"No device or GPS tags, {side} px long side, {rate / 1e6:.2f} Mbit/s: "
                                            "looks like a messenger re-encode, not an original.")]
     return []

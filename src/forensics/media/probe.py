@@ -207,7 +207,9 @@ def _record(path: Path, outcome: Outcome, fs_time: datetime, timeout_s: float) -
         xmp = parse_xmp(xmp_packet.encode("utf-8"))
     blocks = tuple(item for item in items if isinstance(item, VendorBlock))
     tags = TagSources(exif=exif.tags if exif else {}, xmp=xmp, iptc=jpeg.iptc if jpeg else {},
-                      format_tags=format_tags, movie=movie, blocks=blocks)
+                      format_tags=format_tags, movie=movie, blocks=blocks,
+                      format_name=container.facts.format_name if container else None,
+                      stream_tags=tuple(container.stream_tags.values()) if container else ())
     claims = time_claims(tags)
     capture = choose_capture(claims)
     created = next((t for t in claims if t.kind == "container"), None)

@@ -27,6 +27,7 @@ class VendorBlock:
     model: str | None = None
     gps: tuple[float, float, float | None] | None = None  # latitude, longitude (degrees), altitude (m)
     created: str | None = None  # when the container was written (muxed), UTC: not a capture time
+    captured_tag: str = "DateTimeOriginal"  # the block's own name for `captured`, for the record
 
 
 def clean_text(raw: bytes, *, max_chars: int = 256) -> str | None:
