@@ -125,9 +125,14 @@ def test_a_long_query_is_matched_window_by_window_and_one_match_spans_the_window
     wav = write_wav(tmp_path / "long.wav", query)
     windows, whole_window = [], match._match_window
     monkeypatch.setattr(match, "_match_window", lambda *a, **k: windows.append(a[3].n_frames) or whole_window(*a, **k))
+    checks, agreement = [], match._agreement
+    monkeypatch.setattr(match, "_agreement", lambda *a, **k: checks.append(k.get("search", True)) or agreement(*a, **k))
     with Library(intercepts.library) as lib:
         [result] = match_paths(lib, [wav])
     assert len(windows) >= 3 and max(windows) * 16 / 1000 <= 1.5 * match.WINDOW_S  # 16 ms frames
+    # One alignment search for the one place: its neighbouring bins are not verified again, and
+    # the window after the one that found it only confirms it there.
+    assert checks.count(True) == 1 and checks.count(False) >= 1
     [found] = result.matches  # the windows' finds in the same place are one match
     assert abs(found.offset_s + 55.0) < 0.010 and found.reference == str(intercepts.recording)
     duration_s = intercepts.samples.size / RATE_HZ

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -106,6 +107,7 @@ def match_samples(library: Library, samples: NDArray[np.float32], sample_rate_hz
         return _match_window(library, samples, sample_rate_hz, features, **options)
     # A long query casts votes in proportion to its length, 10 GB an hour against 100 h of library:
     # it is matched window by window, and what the windows find in the same place is joined.
+    # A match already verified in the window before is only confirmed in the next, at its alignment.
     step = window - int(WINDOW_OVERLAP_S * sample_rate_hz / HOP)
     found: list[Match] = []
     for first in range(0, features.n_frames - window // 2, step):
@@ -114,8 +116,10 @@ def match_samples(library: Library, samples: NDArray[np.float32], sample_rate_hz
             last = features.n_frames  # no short window at the end
         start_s = first * HOP / sample_rate_hz
         part = samples[first * HOP:(last - 1) * HOP + N_FFT]
+        known = [_later(m, -start_s) for m in found if m.query_end_s >= start_s]
         found += [_later(m, start_s) for m in
-                  _match_window(library, part, sample_rate_hz, _frames_of(features, first, last), **options)]
+                  _match_window(library, part, sample_rate_hz, _frames_of(features, first, last), known=known,
+                                **options)]
         if last == features.n_frames:
             break
     return _joined(found)
@@ -127,14 +131,15 @@ WINDOW_OVERLAP_S = 10.0  # so that a transmission of up to this long lies whole 
 
 def _match_window(library: Library, samples: NDArray[np.float32], sample_rate_hz: int, features: Features, *,
                   fanout: int, min_votes: int, min_z: float, min_harmonic_z: float, max_candidates: int,
-                  max_votes_per_s: float, exclude_entries: frozenset[int]) -> list[Match]:
+                  max_votes_per_s: float, exclude_entries: frozenset[int], known: Sequence[Match] = ()
+                  ) -> list[Match]:
     max_votes = int(max_votes_per_s * max(BUDGET_FLOOR_S, features.n_frames * HOP / sample_rate_hz))
     votes = cast_votes(library, features, sample_rate_hz, fanout, max_votes)
     chosen, votes = candidates(votes, min_votes, max_candidates, exclude_entries)
     matches: list[Match] = []
     for entry, speed_idx, offset in chosen:
         found = _verify(library, samples, sample_rate_hz, votes, entry, speed_idx, offset, min_votes, min_z,
-                        min_harmonic_z)
+                        min_harmonic_z, known, matches)
         if found is not None and not any(_same_place(found, m) for m in matches):
             matches.append(found)
     return sorted(matches, key=lambda m: -m.z)
@@ -172,7 +177,14 @@ def _joined(found: list[Match]) -> list[Match]:
 
 
 def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes: Votes, entry: int,
-            speed_idx: int, offset: float, min_votes: int, min_z: float, min_harmonic_z: float) -> Match | None:
+            speed_idx: int, offset: float, min_votes: int, min_z: float, min_harmonic_z: float,
+            known: Sequence[Match] = (), taken: Sequence[Match] = ()) -> Match | None:
+    """The candidate's match, or None.
+
+    A candidate in the same place as one of `taken` (this query's matches so far: neighbouring
+    bins of one alignment) is not verified again; one in the place of one of `known` (verified
+    elsewhere in the query) is confirmed at that alignment, a sixteenth of a search, and searched
+    for only when that fails."""
     inlier = ((votes.entries == entry) & (np.abs(votes.speed_idx - speed_idx) <= 1)
               & (np.abs(votes.offsets - offset) <= 3.0))
     pairs = np.unique(np.stack([votes.query_frames[inlier], votes.ref_frames[inlier].astype(np.float64)]), axis=1)
@@ -188,6 +200,14 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     speed, intercept = _fit_line(q, r, speed)
     # Reference seconds at query time zero, with frame times at the frames' centres.
     offset_s = (intercept * HOP + N_FFT / 2 - speed * N_FFT / 2) / rate_hz
+    ref = library.reference(entry)
+
+    def here(m: Match) -> bool:
+        return m.reference_sha256 == ref.sha256 and m.reference_stream == ref.stream_index \
+            and abs(m.offset_s - offset_s) < 0.5
+
+    if any(here(m) for m in taken):
+        return None
     reference = library.frame_features(entry)
     duration_q = len(samples) / rate_hz
     q_start = max(0.0, (q.min() * HOP) / rate_hz - 0.5)
@@ -197,11 +217,20 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     middle = float(np.median(q)) * HOP / rate_hz
     check_start = max(q_start, min(middle - _MAX_CHECK_S / 2, q_end - _MAX_CHECK_S))
     check_end = min(q_end, check_start + _MAX_CHECK_S)
-    checked = _agreement(samples, rate_hz, reference, offset_s, speed, check_start, check_end, min_z)
+    same = next((m for m in known if here(m)), None)
+    checked = None
+    if same is not None:
+        checked = _agreement(samples, rate_hz, reference, same.offset_s, same.speed, check_start, check_end,
+                             min_z, search=False)
+        if checked is not None and checked[2] >= min_z and checked[4] >= min_harmonic_z:
+            checked = (same.offset_s, same.speed, same.z, (1.0 - same.score) / 2, same.harmonic_z)
+        else:
+            checked = None
+    if checked is None:
+        checked = _agreement(samples, rate_hz, reference, offset_s, speed, check_start, check_end, min_z)
     if checked is None or checked[2] < min_z or checked[4] < min_harmonic_z:
         return None
     offset_s, speed, z, ber, z_harmonic = checked
-    ref = library.reference(entry)
     ref_dur = ref.duration_s
     # The span both recordings share, within what the landmarks and the bits vouched for.
     q_start = max(q_start, -offset_s / speed)
@@ -221,11 +250,12 @@ def _fit_line(q: NDArray[np.float64], r: NDArray[np.float64], speed: float) -> t
 
 
 def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatures, offset_s: float, speed: float,
-               q_start_s: float, q_end_s: float, min_z: float = 0.0,
+               q_start_s: float, q_end_s: float, min_z: float = 0.0, *, search: bool = True,
                ) -> tuple[float, float, float, float, float] | None:
     """Gives back (offset_s, speed, z, bit error rate, harmonic z) of the best alignment near the landmarks' estimate.
 
     The alignment is found with the band bits; the harmonic bits are then checked at it.
+    Without `search`, the alignment given is only scored.
     None when the spans hold too little sound, or when even the best coarse shift is so far
     below `min_z` that no refinement could reach it.
     """
@@ -253,6 +283,12 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatu
         top = max(tried, key=lambda o: tried[o][0])
         return top, *tried[top]
 
+    if not search:
+        spectrum = aligned(offset_s * rate_hz, speed)
+        z, ber = _weighted_z(band_changes(spectrum, rate_hz)[:, :n][:, active], ref_sign)
+        harmonic = harmonic_changes(spectrum, rate_hz)[:, :n][:, active]
+        z_harmonic, _ = _weighted_z(harmonic, _signs(reference.harmonics[r_first:r_last])[:, active])
+        return offset_s, speed, z, ber, z_harmonic
     # Offsets in samples on the reference's clock; the shift search first, coarse then fine.
     offset, z, ber = best_shift(offset_s * rate_hz, speed, _COARSE_SHIFTS)
     if z < 0.6 * min_z:
