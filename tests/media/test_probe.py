@@ -154,3 +154,14 @@ def test_batch_arguments_are_checked_before_the_first_record(tmp_path: Path) -> 
 def test_a_file_gone_from_a_batch_is_an_error_record(tmp_path: Path) -> None:
     (record,) = probe_many([tmp_path / "gone.jpg"])
     assert record.error is not None and record.error.startswith("no such file")
+
+
+def test_matroska_tags_are_read_in_their_own_upper_case(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=1", "-c:v", "libx264", "-metadata",
+           "DATE_RECORDED=2024-02-02 07:45:10", str(path))
+    record = probe_media(path)
+    assert record.captured_at == datetime(2024, 2, 2, 7, 45, 10)
+    assert record.captured_at_source == "Matroska DATE_RECORDED"
+    assert record.container is not None and record.container.encoder.startswith("Lavf")  # written as ENCODER
+    assert "ffmpeg_written" in [f.code for f in record.flags]

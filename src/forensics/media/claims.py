@@ -81,6 +81,9 @@ def time_claims(tags: TagSources) -> tuple[TimeClaim, ...]:
         add("capture", "Vorbis comment DATE", vorbis)
     elif family == "mov":
         add("capture", "QuickTime ©day", fmt.get("date"))
+    elif family == "matroska":  # its official tags; DateUTC (muxing) is libavformat's creation_time, below
+        add("capture", "Matroska DATE_RECORDED", fmt.get("DATE_RECORDED"))
+        add("digitized", "Matroska DATE_ENCODED", fmt.get("DATE_ENCODED"))
     elif family not in ("avi", "wav"):  # (a RIFF file's dates are its own reader's, below)
         add("capture", f"container date tag ({family or 'unknown format'})", fmt.get("date"))
     for block in tags.blocks:

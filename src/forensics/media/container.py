@@ -64,7 +64,8 @@ def read_container(path: Path, *, max_probe_packets: int = 120, vfr_tolerance: f
             major_brand=(tags.get("major_brand") or "").strip() or None,
             minor_version=tags.get("minor_version"),
             compatible_brands=tuple(b.strip() for b in _chunks(brands, 4) if b.strip("\x00 ")),
-            encoder=tags.get("encoder"),
+            # (Matroska's tags are upper case by convention: ffmpeg writes ENCODER there.)
+            encoder=tags.get("encoder") or tags.get("ENCODER"),
             duration_s=container.duration / _AV_TIME_BASE if container.duration else None,
             bit_rate_bps=container.bit_rate or None,
             handler_names=tuple(t["handler_name"] for t in stream_tags.values() if t.get("handler_name")),
