@@ -175,5 +175,7 @@ def test_ffmpeg_written_video_and_audio(records: dict[str, MediaRecord]) -> None
 
 def test_matroska_without_tags(records: dict[str, MediaRecord]) -> None:
     r = records["mkv"]
-    assert r.media_type == "video" and codes(r) == ["no_metadata"]
+    # ffmpeg re-muxed it from an MP4: Matroska's upper-case ENCODER, HANDLER_NAME and stream ENCODER say so.
+    assert r.media_type == "video" and codes(r) == ["no_metadata", "ffmpeg_written"]
+    assert r.container is not None and r.container.handler_names == ("VideoHandler",)
     assert (r.streams[0].coded_width_px, r.streams[0].frame_rate_avg_fps) == (640, 30.0)

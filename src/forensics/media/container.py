@@ -32,6 +32,11 @@ class ContainerRead:
     stream_tags: dict[int, dict[str, str]] = field(default_factory=dict)  # by stream index
 
 
+def _tag(tags: dict[str, str], name: str) -> str | None:
+    """A tag by its name in any case: Matroska's are upper case by convention (ffmpeg writes ENCODER there)."""
+    return tags.get(name) or next((v for k, v in tags.items() if k.lower() == name), None)
+
+
 def read_container(path: Path, *, max_probe_packets: int = 120, vfr_tolerance: float = 0.1,
                    skip_frames: bool = True) -> ContainerRead:
     """Opens `path` with libavformat and gives its container and stream facts.
@@ -64,11 +69,10 @@ def read_container(path: Path, *, max_probe_packets: int = 120, vfr_tolerance: f
             major_brand=(tags.get("major_brand") or "").strip() or None,
             minor_version=tags.get("minor_version"),
             compatible_brands=tuple(b.strip() for b in _chunks(brands, 4) if b.strip("\x00 ")),
-            # (Matroska's tags are upper case by convention: ffmpeg writes ENCODER there.)
-            encoder=tags.get("encoder") or tags.get("ENCODER"),
+            encoder=_tag(tags, "encoder"),
             duration_s=container.duration / _AV_TIME_BASE if container.duration else None,
             bit_rate_bps=container.bit_rate or None,
-            handler_names=tuple(t["handler_name"] for t in stream_tags.values() if t.get("handler_name")),
+            handler_names=tuple(h for h in (_tag(t, "handler_name") for t in stream_tags.values()) if h),
         )
     return ContainerRead(facts, tuple(streams), tags, stream_tags)
 

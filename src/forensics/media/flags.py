@@ -236,7 +236,7 @@ def _ffmpeg(record: MediaRecord) -> list[Flag]:
     if handlers:
         signs.append("handler " + ", ".join(handlers))
     encoders = sorted({v for k, tags in record.raw.items() if k.startswith("stream:") and isinstance(tags, dict)
-                       for key, v in tags.items() if key == "encoder" and str(v).startswith("Lav")})
+                       for key, v in tags.items() if key.lower() == "encoder" and str(v).startswith("Lav")})
     if encoders:
         signs.append("stream encoder " + ", ".join(encoders))
     if not signs:
