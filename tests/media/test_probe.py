@@ -165,3 +165,25 @@ def test_matroska_tags_are_read_in_their_own_upper_case(tmp_path: Path) -> None:
     assert record.captured_at_source == "Matroska DATE_RECORDED"
     assert record.container is not None and record.container.encoder.startswith("Lavf")  # written as ENCODER
     assert "ffmpeg_written" in [f.code for f in record.flags]
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return (8 + len(body)).to_bytes(4, "big") + kind + body
+
+
+@pytest.mark.parametrize("boxes, error", [
+    ((), None),  # no EXIF at all: nothing is wrong
+    ((_box(b"brob", b"Exif" + bytes(40)),), "the EXIF is in a Brotli-compressed box (JPEG XL 'brob')"),
+])
+def test_a_boxed_jpeg_xl_says_why_its_exif_is_not_read_and_nothing_when_it_has_none(
+        tmp_path: Path, boxes: tuple[bytes, ...], error: str | None) -> None:
+    path = tmp_path / "still.jxl"
+    signature = _box(b"JXL ", b"\r\n\x87\n")
+    path.write_bytes(signature + _box(b"ftyp", b"jxl \x00\x00\x00\x00jxl ") + b"".join(boxes)
+                     + _box(b"jxlc", b"\xff\x0a" + bytes(30)))
+    record = probe_media(path)
+    assert record.media_type == "image"
+    if error is None:
+        assert record.error is None
+    else:
+        assert record.error is not None and error in record.error

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from forensics.errors import ForensicsError
+from forensics.errors import ForensicsError, MediaUnreadable
 from forensics.media.container import ContainerRead, read_container
 from forensics.media.content_type import HEAD_BYTES, ContentType, sniff
 from forensics.media.iptc import parse_photoshop_iptc
@@ -28,7 +28,7 @@ from forensics.media.jpeg_segments import read_jpeg_header
 from forensics.media.jpeg_vendor import read_jpeg_vendor_blocks, read_reconyx_maker_note
 from forensics.media.maker_formats import carries_exif, read_embedded_exif, read_maker_formats, wants_maker_formats
 from forensics.media.mapped_exif import memory_of
-from forensics.media.stills import ExifRead, read_exif
+from forensics.media.stills import ExifRead, jxl_boxes, read_exif
 from forensics.media.thumbnail import ThumbnailCheck, compare_thumbnail
 from forensics.media.user_data import read_canon_exif, read_user_data
 from forensics.media.vendor_block import VendorBlock
@@ -79,7 +79,7 @@ def read_file(job: tuple[str, str | None]) -> Iterator[Any]:
     content = sniff(head)
     yield Fingerprint(sha256, size, content)
     if content.family == "image":
-        yield from _guarded("exif", _read_exif, path, content.format == "jpeg")
+        yield from _guarded("exif", _read_exif, path, content.format)
         if content.format == "jpeg":
             yield from _guarded("jpeg", _read_jpeg_header, path)
         else:
@@ -135,12 +135,20 @@ class JpegRead:
     iptc: dict[str, Any]
 
 
-def _read_exif(path: Path, is_jpeg: bool) -> tuple[ExifRead, ThumbnailCheck | None, VendorBlock | None]:
+def _read_exif(path: Path, image_format: str | None) -> tuple[ExifRead, ThumbnailCheck | None, VendorBlock | None]:
     check = None
     with open(path, "rb") as fh:
+        boxes = jxl_boxes(fh) if image_format == "jxl" else None
+        if image_format == "jxl" and b"Exif" not in (boxes or ()):
+            # exifread would stumble on the end of the file, whether there is EXIF or not.
+            if b"brob/Exif" in (boxes or ()):
+                raise MediaUnreadable("the EXIF is in a Brotli-compressed box (JPEG XL 'brob'), which is not "
+                                      "decompressed here")
+            return ExifRead(), None, None
+        fh.seek(0)
         result = read_exif(fh)
         # The main image must be a JPEG for the cheap reduced decode the comparison relies on.
-        if result.thumbnail and is_jpeg:
+        if result.thumbnail and image_format == "jpeg":
             main = memory_of(fh)  # a map of the file where it can be mapped
             if main is None:
                 fh.seek(0)
