@@ -187,3 +187,16 @@ def test_a_boxed_jpeg_xl_says_why_its_exif_is_not_read_and_nothing_when_it_has_n
         assert record.error is None
     else:
         assert record.error is not None and error in record.error
+
+
+def test_a_tiff_with_only_the_tags_that_hold_its_picture_states_nothing(tmp_path: Path) -> None:
+    plain, signed = tmp_path / "plain.tif", tmp_path / "signed.tif"
+    picture = Image.fromarray(np.random.default_rng(3).integers(0, 255, size=(24, 32, 3), dtype=np.uint8))
+    picture.save(plain)
+    exif = Image.Exif()
+    exif[0x010E] = "north ridge, 14:05"  # ImageDescription: a claim of its own
+    picture.save(signed, exif=exif)
+    record = probe_media(plain)
+    assert record.raw.get("exif") and [f.code for f in record.flags] == ["no_metadata"]
+    assert "no EXIF beyond the tags a TIFF needs" in record.flags[0].message
+    assert "no_metadata" not in [f.code for f in probe_media(signed).flags]

@@ -61,10 +61,19 @@ def duration_text(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.2f} s"
 
 
+# The tags a TIFF needs to hold a picture at all: a file with nothing else has no EXIF worth the name.
+_TIFF_STRUCTURE = frozenset(f"Image {name}" for name in (
+    "ImageWidth", "ImageLength", "BitsPerSample", "Compression", "PhotometricInterpretation", "StripOffsets",
+    "SamplesPerPixel", "RowsPerStrip", "StripByteCounts", "PlanarConfiguration", "XResolution", "YResolution",
+    "ResolutionUnit", "ExtraSamples", "SampleFormat", "TileWidth", "TileLength", "TileOffsets", "TileByteCounts",
+    "Predictor", "FillOrder", "NewSubfileType", "SubfileType"))
+
+
 def _has_claims(record: MediaRecord) -> bool:
     d = record.device
+    exif = record.raw.get("exif") or {}
     return bool(record.captured_at or record.gps or d.make or d.model or d.software or d.vendor_tags
-                or record.raw.get("exif") or record.raw.get("xmp") or record.raw.get("iptc")
+                or set(exif) - _TIFF_STRUCTURE or record.raw.get("xmp") or record.raw.get("iptc")
                 # a capture date without a time of day ("2024-03-05") is still a claim
                 or any(t.kind in ("capture", "digitized") for t in record.times))
 
@@ -73,7 +82,8 @@ def _no_metadata(record: MediaRecord) -> list[Flag]:
     # A file the readers could not get through may hold tags they never reached.
     if record.media_type == "other" or record.error or _has_claims(record):
         return []
-    return [Flag("no_metadata", "The file states no capture time, place or device, and has no EXIF, XMP or "
+    exif = "no EXIF beyond the tags a TIFF needs to hold the picture" if record.raw.get("exif") else "no EXIF"
+    return [Flag("no_metadata", f"The file states no capture time, place or device, and has {exif}, no XMP or "
                                 "IPTC: typical of screenshots, messenger copies and re-saved files.")]
 
 
