@@ -6,13 +6,14 @@ import json
 import struct
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 
 from forensics.media.claims import TagSources, choose_capture, device_claim, gps_claim, time_claims
 from forensics.media.content_type import sniff
 from forensics.media.flags import duration_text, flags_for
 from forensics.media.iptc import parse_photoshop_iptc
-from forensics.media.isobmff import read_movie_header
+from forensics.media.isobmff import heif_primary_size, read_movie_header
 from forensics.media.location import dms_to_degrees, parse_iso6709, parse_xmp_coordinate
 from forensics.media.metadata import (ContainerFacts, Device, Gps, ImageFacts, MediaRecord, StreamFacts, TimeClaim,
                                       iso)
@@ -176,6 +177,39 @@ def test_movie_header_gives_1904_for_a_zero_creation_time(tmp_path) -> None:  # 
 
 def _box(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def _heif_meta(*, wide_indices: bool) -> bytes:
+    """A HEIF meta box: primary item 7 (a grid) with ispe 4000x3000; item 3 (a tile) with ispe 512x512."""
+    ispe = lambda w, h: _box(b"ispe", bytes(4) + struct.pack(">II", w, h))  # noqa: E731
+    ipco = _box(b"ipco", _box(b"hvcC", bytes(23)) + ispe(512, 512) + _box(b"irot", b"\x01") + ispe(4000, 3000))
+    index = (lambda i, essential=False: struct.pack(">H", i | (0x8000 if essential else 0))) if wide_indices \
+        else (lambda i, essential=False: bytes([i | (0x80 if essential else 0)]))
+    entries = [(3, [index(1, True), index(2)]), (7, [index(3), index(4)])]
+    ipma = _box(b"ipma", bytes([0, 0, 0, 1 if wide_indices else 0]) + struct.pack(">I", len(entries))
+                + b"".join(struct.pack(">HB", item, len(props)) + b"".join(props) for item, props in entries))
+    return _box(b"meta", bytes(4) + _box(b"hdlr", bytes(24)) + _box(b"pitm", bytes(4) + struct.pack(">H", 7))
+                + _box(b"iprp", ipco + ipma))
+
+
+@pytest.mark.parametrize("wide_indices", [False, True])
+def test_a_heif_primary_items_size_is_its_own_ispe_and_damage_gives_none(tmp_path, wide_indices) -> None:  # type: ignore[no-untyped-def]
+    data = _box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic") + _heif_meta(wide_indices=wide_indices) + _box(b"mdat", b"")
+    path = tmp_path / "grid.heic"
+    path.write_bytes(data)
+    with open(path, "rb") as fh:
+        movie = read_movie_header(fh)
+    assert movie is not None and movie.primary_size == (4000, 3000)
+    meta = _heif_meta(wide_indices=wide_indices)[8:]
+    for cut in range(len(meta)):  # every truncation: a size or None, never an exception
+        assert heif_primary_size(meta[:cut]) in (None, (4000, 3000))
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        damaged = bytearray(meta)
+        for at in rng.integers(0, len(meta), 3):
+            damaged[at] = int(rng.integers(0, 256))
+        found = heif_primary_size(bytes(damaged))
+        assert found is None or (isinstance(found, tuple) and len(found) == 2)
 
 
 # --- claims -------------------------------------------------------------------------------------

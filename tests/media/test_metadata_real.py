@@ -19,6 +19,8 @@ FILES = {
     "vfr_mp4": f"{MEI}/mp4/FLIR Thermal.mp4",
     "after_effects_mov": f"{MEI}/mov/xmp480qt.mov",
     "heic": f"{MEI}/heic/IMG_1034.heic",
+    "turned_heic": f"{MEI}/heic/IMG_2927.HEIC",
+    "nokia_heif": "exif-py/tests/resources/heic/mobile/HMD_Nokia_8.3_5G.heif",
     "iphone_jpg": f"{MEI}/jpg/Apple iPhone 6.jpg",
     "lightroom_jpg": f"{MEI}/jpg/Canon EOS-1D Mark III (via Adobe Lightroom).jpg",
     "null_island_jpg": f"{MEI}/jpg/Samsung GT-I9000 (Galaxy S).jpg",
@@ -117,6 +119,17 @@ def test_heic_from_an_iphone(records: dict[str, MediaRecord]) -> None:
     assert r.gps.time_utc == datetime(2018, 2, 5, 7, 11, 43, 70000, tzinfo=UTC)
     assert r.image is not None and (r.image.width_px, r.image.height_px) == (4032, 3024)
     assert codes(r) == []  # 8 h between local and GPS time: China's zone, not an inconsistency
+
+
+def test_a_heif_grid_has_the_size_of_its_primary_item_not_of_a_tile(records: dict[str, MediaRecord]) -> None:
+    # libavformat lists the 512x512 tiles; the grid item's ispe is the picture (exiftool: 4608x3456).
+    r = records["nokia_heif"]
+    assert r.image is not None and (r.image.width_px, r.image.height_px) == (4608, 3456)
+    # An iPhone photo whose grid is upright (3024x4032, no irot, Orientation 1) while EXIF still says
+    # 4032x3024: its pixels were turned after capture.
+    turned = records["turned_heic"]
+    assert turned.image is not None and (turned.image.width_px, turned.image.height_px) == (3024, 4032)
+    assert "rotation_baked_in" in codes(turned)
 
 
 def test_iphone_photo(records: dict[str, MediaRecord]) -> None:

@@ -52,6 +52,8 @@ class MovieHeader:
     # Canon's moov/uuid CMT1 (IFD0) and CMT2 (EXIF IFD) blocks as ("canon:CMT1", TIFF bytes);
     # the XML of moov/meta as ("meta:xml", text): Sony's NonRealTimeMeta
     user_data: tuple[tuple[str, bytes], ...] = ()
+    # A HEIF/AVIF still's primary item: its `ispe` size (a grid's is the whole picture's, not a tile's)
+    primary_size: tuple[int, int] | None = None
 
 
 def read_movie_header(fh: BinaryIO, *, max_top_boxes: int = 4096) -> MovieHeader | None:
@@ -61,6 +63,7 @@ def read_movie_header(fh: BinaryIO, *, max_top_boxes: int = 4096) -> MovieHeader
     fh.seek(0)
     brands: tuple[str | None, int | None, tuple[str, ...]] = (None, None, ())
     moov: bytes | None = None
+    primary: tuple[int, int] | None = None
     pos = 0
     for index in range(max_top_boxes):
         header = _box_header(fh, pos, file_size)
@@ -76,6 +79,9 @@ def read_movie_header(fh: BinaryIO, *, max_top_boxes: int = 4096) -> MovieHeader
             fh.seek(start)
             moov = fh.read(end - start)
             break
+        elif kind == b"meta" and end - start <= _MAX_MOOV_BYTES and primary is None:  # a HEIF/AVIF still
+            fh.seek(start)
+            primary = heif_primary_size(fh.read(end - start))
         pos = end
     if moov is None and brands[0] is None:
         return None
@@ -104,7 +110,43 @@ def read_movie_header(fh: BinaryIO, *, max_top_boxes: int = 4096) -> MovieHeader
             if track is not None:
                 tracks.append(track)
     return MovieHeader(brands[0], brands[1], brands[2], created, modified, duration, tuple(tracks),
-                       tuple(user_data))
+                       tuple(user_data), primary)
+
+
+def heif_primary_size(meta: bytes) -> tuple[int, int] | None:
+    """(width, height) of the primary item of a HEIF `meta` box body, from the `ispe` property
+    that `ipma` associates with it; None when any part is missing or damaged."""
+    boxes = dict(_children(meta[4:]))  # a full box: version and flags first
+    pitm, iprp = boxes.get(b"pitm"), boxes.get(b"iprp")
+    if pitm is None or iprp is None or len(pitm) < 6:
+        return None
+    primary = struct.unpack(">H", pitm[4:6])[0] if pitm[0] == 0 else \
+        (struct.unpack(">I", pitm[4:8])[0] if len(pitm) >= 8 else None)
+    parts = _children(iprp)
+    properties = next((_children(body) for kind, body in parts if kind == b"ipco"), [])
+    for kind, body in parts:
+        if kind != b"ipma" or len(body) < 8:
+            continue
+        version, flags = body[0], int.from_bytes(body[1:4], "big")
+        pos, id_bytes, index_bytes = 8, 2 if version < 1 else 4, 2 if flags & 1 else 1
+        for _ in range(struct.unpack(">I", body[4:8])[0]):
+            if pos + id_bytes + 1 > len(body):
+                return None
+            item = int.from_bytes(body[pos:pos + id_bytes], "big")
+            count = body[pos + id_bytes]
+            pos += id_bytes + 1
+            indices = [int.from_bytes(body[pos + i * index_bytes:pos + (i + 1) * index_bytes], "big")
+                       & (0x7FFF if index_bytes == 2 else 0x7F) for i in range(count)]
+            pos += count * index_bytes
+            if item != primary:
+                continue
+            for index in indices:  # 1-based; 0 means no property
+                if 1 <= index <= len(properties) and properties[index - 1][0] == b"ispe" \
+                        and len(properties[index - 1][1]) >= 12:
+                    width, height = struct.unpack(">II", properties[index - 1][1][4:12])
+                    return (width, height) if width and height else None
+            return None
+    return None
 
 
 def _box_header(fh: BinaryIO, pos: int, limit: int) -> tuple[bytes, int, int] | None:

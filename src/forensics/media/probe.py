@@ -232,7 +232,7 @@ def _record(path: Path, outcome: Outcome, fs_time: datetime, timeout_s: float) -
         device=device_claim(tags),
         container=container.facts if container and media_type in ("video", "audio") else None,
         streams=streams if media_type in ("video", "audio") else (),
-        image=_image_facts(content, exif, jpeg, thumb, streams) if media_type == "image" else None,
+        image=_image_facts(content, exif, jpeg, thumb, streams, movie) if media_type == "image" else None,
         raw=_raw(tags, exif, jpeg, container, movie, failures),
         error=_error(content, outcome, failures, container, streams, timeout_s),
     )
@@ -281,11 +281,13 @@ def _media_type(content: ContentType, streams: tuple[StreamFacts, ...], containe
 
 
 def _image_facts(content: ContentType, exif: ExifRead | None, jpeg: JpegRead | None, thumb: ThumbnailCheck | None,
-                 streams: tuple[StreamFacts, ...]) -> ImageFacts:
+                 streams: tuple[StreamFacts, ...], movie: MovieHeader | None) -> ImageFacts:
     tags = exif.tags if exif else {}
     width = height = None
     if jpeg is not None:
         width, height = jpeg.width_px, jpeg.height_px
+    elif movie is not None and movie.primary_size is not None:
+        width, height = movie.primary_size  # the primary item's ispe: a grid's whole picture
     elif content.format in ("heif", "avif") and isinstance(tags.get("EXIF ExifImageWidth"), int):
         # HEIF images are grids of tiles; libavformat lists the tiles, EXIF the whole picture.
         width, height = tags.get("EXIF ExifImageWidth"), tags.get("EXIF ExifImageLength")

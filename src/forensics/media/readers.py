@@ -23,7 +23,7 @@ from forensics.media.container import ContainerRead, read_container
 from forensics.media.content_type import HEAD_BYTES, ContentType, sniff
 from forensics.media.iptc import parse_photoshop_iptc
 from forensics.media.isolation import RESTART_CLOCK
-from forensics.media.isobmff import read_movie_header
+from forensics.media.isobmff import MovieHeader, read_movie_header
 from forensics.media.jpeg_segments import read_jpeg_header
 from forensics.media.jpeg_vendor import read_jpeg_vendor_blocks, read_reconyx_maker_note
 from forensics.media.maker_formats import carries_exif, read_embedded_exif, read_maker_formats, wants_maker_formats
@@ -90,12 +90,17 @@ def read_file(job: tuple[str, str | None]) -> Iterator[Any]:
         yield from _guarded("maker", read_maker_formats, path, content, head)
         if content.family == "unknown" and carries_exif(head):
             yield from _guarded("exif", read_embedded_exif, path, head)
-    if content.family in ("av", "unknown") or content.format in ("heif", "avif", "webp", "png", "gif", "tiff",
-                                                                  "bmp"):
+    sized = False
+    if content.format in ("mp4", "quicktime", "3gp", "m4a", "heif", "avif"):
+        movie = list(_guarded("movie", _read_movie_header, path, content.family == "av"))
+        # A HEIF still's boxes give its size, which libavformat (four times the cost) would give as a tile's.
+        sized = content.family == "image" and any(isinstance(item, MovieHeader) and item.primary_size
+                                                  for item in movie)
+        yield from movie
+    if not sized and (content.family in ("av", "unknown")
+                      or content.format in ("heif", "avif", "webp", "png", "gif", "tiff", "bmp")):
         # Stills too: libavformat gives their pixel size and codec without decoding.
         yield from _guarded("container", _read_container, path, quiet=content.family == "unknown")
-    if content.format in ("mp4", "quicktime", "3gp", "m4a", "heif", "avif"):
-        yield from _guarded("movie", _read_movie_header, path, content.family == "av")
 
 
 def _looks_like_xmp(head: bytes) -> bool:
