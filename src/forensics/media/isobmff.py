@@ -149,6 +149,27 @@ def heif_primary_size(meta: bytes) -> tuple[int, int] | None:
     return None
 
 
+def jxl_boxes(fh: BinaryIO, *, max_boxes: int = 4096) -> list[bytes] | None:
+    """The top-level box types of a JPEG XL file (ISO BMFF boxes), a Brotli-compressed box as b"brob/"
+    and the type it holds (b"brob/Exif"); None when there are no boxes (a bare codestream has no EXIF)."""
+    fh.seek(0, 2)
+    size = fh.tell()
+    pos, kinds = 0, []
+    while len(kinds) < max_boxes:
+        header = _box_header(fh, pos, size)
+        if header is None:
+            break  # the end, or a damaged box: what comes after cannot be told
+        kind, start, end = header
+        if pos == 0 and kind != b"JXL ":
+            return None
+        if kind == b"brob":
+            fh.seek(start)
+            kind += b"/" + fh.read(4)
+        kinds.append(kind)
+        pos = end
+    return kinds or None
+
+
 def _box_header(fh: BinaryIO, pos: int, limit: int) -> tuple[bytes, int, int] | None:
     if pos + 8 > limit:
         return None

@@ -23,12 +23,12 @@ from forensics.media.container import ContainerRead, read_container
 from forensics.media.content_type import HEAD_BYTES, ContentType, sniff
 from forensics.media.iptc import parse_photoshop_iptc
 from forensics.media.isolation import RESTART_CLOCK
-from forensics.media.isobmff import MovieHeader, read_movie_header
+from forensics.media.isobmff import MovieHeader, jxl_boxes, read_movie_header
 from forensics.media.jpeg_segments import read_jpeg_header
 from forensics.media.jpeg_vendor import read_jpeg_vendor_blocks, read_reconyx_maker_note
 from forensics.media.maker_formats import carries_exif, read_embedded_exif, read_maker_formats, wants_maker_formats
 from forensics.media.mapped_exif import memory_of
-from forensics.media.stills import ExifRead, jxl_boxes, read_exif
+from forensics.media.stills import ExifRead, read_exif
 from forensics.media.thumbnail import ThumbnailCheck, compare_thumbnail
 from forensics.media.user_data import read_canon_exif, read_user_data
 from forensics.media.vendor_block import VendorBlock
@@ -143,10 +143,10 @@ class JpegRead:
 def _read_exif(path: Path, image_format: str | None) -> tuple[ExifRead, ThumbnailCheck | None, VendorBlock | None]:
     check = None
     with open(path, "rb") as fh:
-        boxes = jxl_boxes(fh) if image_format == "jxl" else None
-        if image_format == "jxl" and b"Exif" not in (boxes or ()):
+        boxes = (jxl_boxes(fh) or []) if image_format == "jxl" else None
+        if boxes is not None and b"Exif" not in boxes:
             # exifread would stumble on the end of the file, whether there is EXIF or not.
-            if b"brob/Exif" in (boxes or ()):
+            if b"brob/Exif" in boxes:
                 raise MediaUnreadable("the EXIF is in a Brotli-compressed box (JPEG XL 'brob'), which is not "
                                       "decompressed here")
             return ExifRead(), None, None

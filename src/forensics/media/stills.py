@@ -12,7 +12,6 @@ import hashlib
 import io
 import logging
 import math
-import struct
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -81,29 +80,6 @@ def read_exif(fh: BinaryIO, *, max_binary_bytes: int = 4096, max_scan_bytes: int
         if tag.prefer_printable and printable and printable != _plain_text(out[name]):
             labels[name] = printable
     return ExifRead(out, labels, thumbnail, found_by_scan)
-
-
-def jxl_boxes(fh: BinaryIO, *, max_boxes: int = 4096) -> list[bytes] | None:
-    """The top-level box types of a JPEG XL file, a Brotli-compressed box as b"brob/" and the type it
-    holds (b"brob/Exif"); None for a bare codestream (no boxes, so no EXIF)."""
-    fh.seek(0, 2)
-    size = fh.tell()
-    pos, kinds = 0, []
-    while pos + 8 <= size and len(kinds) < max_boxes:
-        fh.seek(pos)
-        header = fh.read(16)
-        length, kind = struct.unpack(">I", header[:4])[0], header[4:8]
-        if pos == 0 and kind != b"JXL ":
-            return None
-        kinds.append(kind + b"/" + header[8:12] if kind == b"brob" else kind)
-        if length == 1 and len(header) == 16:
-            length = struct.unpack(">Q", header[8:16])[0]
-        if length == 0:
-            break  # the last box runs to the end of the file
-        if length < 8:
-            break  # a damaged box: what comes after cannot be told
-        pos += length
-    return kinds
 
 
 def find_tiff_block(data: bytes) -> bytes | None:
