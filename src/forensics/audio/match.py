@@ -283,12 +283,13 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatu
         top = max(tried, key=lambda o: tried[o][0])
         return top, *tried[top]
 
+    def harmonic_z(offset: float, speed: float) -> float:
+        harmonic = harmonic_changes(aligned(offset, speed), rate_hz)[:, :n][:, active]
+        return _weighted_z(harmonic, _signs(reference.harmonics[r_first:r_last])[:, active])[0]
+
     if not search:
-        spectrum = aligned(offset_s * rate_hz, speed)
-        z, ber = _weighted_z(band_changes(spectrum, rate_hz)[:, :n][:, active], ref_sign)
-        harmonic = harmonic_changes(spectrum, rate_hz)[:, :n][:, active]
-        z_harmonic, _ = _weighted_z(harmonic, _signs(reference.harmonics[r_first:r_last])[:, active])
-        return offset_s, speed, z, ber, z_harmonic
+        z, ber = score(offset_s * rate_hz, speed)
+        return offset_s, speed, z, ber, harmonic_z(offset_s * rate_hz, speed)
     # Offsets in samples on the reference's clock; the shift search first, coarse then fine.
     offset, z, ber = best_shift(offset_s * rate_hz, speed, _COARSE_SHIFTS)
     if z < 0.6 * min_z:
@@ -309,9 +310,7 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatu
     denom = left - 2 * z + right
     if denom < 0:
         offset += 8.0 * float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5))
-    harmonic = harmonic_changes(aligned(offset, speed), rate_hz)[:, :n][:, active]
-    z_harmonic, _ = _weighted_z(harmonic, _signs(reference.harmonics[r_first:r_last])[:, active])
-    return offset / rate_hz, speed, z, ber, z_harmonic
+    return offset / rate_hz, speed, z, ber, harmonic_z(offset, speed)
 
 
 def _signs(words: NDArray[np.uint16]) -> NDArray[np.float32]:
