@@ -13,7 +13,7 @@ from typing import Any
 
 from forensics.media.isobmff import MovieHeader
 from forensics.media.location import dms_to_degrees, parse_iso6709, parse_xmp_coordinate
-from forensics.media.metadata import Device, Gps, TimeClaim, offset_text, to_utc
+from forensics.media.metadata import Device, Gps, TimeClaim, offset_text, tag_any_case, to_utc
 from forensics.media.stills import ratio_value
 from forensics.media.timestamps import gps_datetime, iptc_datetime, parse_datetime
 from forensics.media.vendor_block import VendorBlock
@@ -73,7 +73,7 @@ def time_claims(tags: TagSources) -> tuple[TimeClaim, ...]:
     add("capture", "IPTC DateCreated + TimeCreated",
         iptc_datetime(_text(tags.iptc.get("DateCreated")), _text(tags.iptc.get("TimeCreated"))))
     family = (tags.format_name or "").split(",")[0]
-    vorbis = _vorbis_date(tags)
+    vorbis = _vorbis_date(tags) if family in ("ogg", "flac") else None
     if family == "mp3":
         add("capture", "ID3 recording time (TDRC, or TYER + TDAT + TIME)", fmt.get("date"))
         add("digitized", "ID3 encoding time (TDEN)", fmt.get("creation_time"))
@@ -117,14 +117,7 @@ def time_claims(tags: TagSources) -> tuple[TimeClaim, ...]:
 
 def _vorbis_date(tags: TagSources) -> str | None:
     """The DATE comment of an Ogg (in its stream) or FLAC (in the container) file."""
-    family = (tags.format_name or "").split(",")[0]
-    if family not in ("ogg", "flac"):
-        return None
-    for group in (tags.format_tags, *tags.stream_tags):
-        for key, value in group.items():
-            if key.lower() == "date":
-                return value
-    return None
+    return next((d for d in (tag_any_case(g, "date") for g in (tags.format_tags, *tags.stream_tags)) if d), None)
 
 
 def choose_capture(claims: tuple[TimeClaim, ...]) -> Capture:

@@ -15,7 +15,7 @@ from typing import Any
 import av
 
 from forensics.errors import MediaUnreadable
-from forensics.media.metadata import ContainerFacts, StreamFacts
+from forensics.media.metadata import ContainerFacts, StreamFacts, tag_any_case
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,6 @@ class ContainerRead:
     streams: tuple[StreamFacts, ...]
     format_tags: dict[str, str] = field(default_factory=dict)
     stream_tags: dict[int, dict[str, str]] = field(default_factory=dict)  # by stream index
-
-
-def _tag(tags: dict[str, str], name: str) -> str | None:
-    """A tag by its name in any case: Matroska's are upper case by convention (ffmpeg writes ENCODER there)."""
-    return tags.get(name) or next((v for k, v in tags.items() if k.lower() == name), None)
 
 
 def read_container(path: Path, *, max_probe_packets: int = 120, vfr_tolerance: float = 0.1,
@@ -69,10 +64,10 @@ def read_container(path: Path, *, max_probe_packets: int = 120, vfr_tolerance: f
             major_brand=(tags.get("major_brand") or "").strip() or None,
             minor_version=tags.get("minor_version"),
             compatible_brands=tuple(b.strip() for b in _chunks(brands, 4) if b.strip("\x00 ")),
-            encoder=_tag(tags, "encoder"),
+            encoder=tag_any_case(tags, "encoder"),
             duration_s=container.duration / _AV_TIME_BASE if container.duration else None,
             bit_rate_bps=container.bit_rate or None,
-            handler_names=tuple(h for h in (_tag(t, "handler_name") for t in stream_tags.values()) if h),
+            handler_names=tuple(h for h in (tag_any_case(t, "handler_name") for t in stream_tags.values()) if h),
         )
     return ContainerRead(facts, tuple(streams), tags, stream_tags)
 

@@ -187,6 +187,12 @@ BINARY_NOTE = ("binary tag values are written as 'hex:' + lowercase hex; values 
                "evidence file itself is kept")
 
 
+def tag_any_case(tags: dict[str, str], name: str) -> str | None:
+    """A libavformat tag by its name in any case: Matroska's are upper case by convention (ffmpeg writes ENCODER
+    there), Vorbis comments any case."""
+    return tags.get(name) or next((v for k, v in tags.items() if k.lower() == name), None)
+
+
 def to_utc(value: datetime | None) -> datetime | None:
     """The same instant in UTC, or None for a naive (zone-less) time."""
     if value is None or value.tzinfo is None:
