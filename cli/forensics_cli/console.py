@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
 
-from forensics.errors import CaseLocked, ForensicsError, ParameterError
+from forensics.errors import CaseDamaged, CaseLocked, ForensicsError, ParameterError
 from forensics.progress import Progress, ProgressCallback
 
 EXIT_OK = 0
@@ -40,6 +40,8 @@ def fail(ex: ForensicsError) -> None:
         sys.exit(EXIT_LOCKED)
     if isinstance(ex, ParameterError):
         sys.exit(EXIT_USAGE)
+    if isinstance(ex, CaseDamaged):
+        sys.exit(EXIT_PROBLEMS)  # the command ran and found the case damaged: a finding, like verify's
     sys.exit(EXIT_FAILED)
 
 

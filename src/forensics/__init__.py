@@ -12,8 +12,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from forensics.errors import (CaseError, CaseInvalid, CaseLocked, ForensicsError, MediaError, MediaTimeout,
-                              MediaUnreadable, ParameterError, SigningKeyError, SourceError, TimestampError)
+from forensics.errors import (CaseDamaged, CaseError, CaseInvalid, CaseLocked, ForensicsError, MediaError,
+                              MediaTimeout, MediaUnreadable, ParameterError, SigningKeyError, SourceError,
+                              TimestampError)
 from forensics.progress import Progress, ProgressCallback
 
 _LAZY = {
@@ -60,6 +61,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Case",
+    "CaseDamaged",
     "CaseError",
     "CaseInvalid",
     "CaseLocked",

@@ -35,6 +35,7 @@ __all__ = ["AUDIO", "DEDUP", "FRAMES", "METADATA", "NEAR_DUPLICATES", "STEPS", "
            "jobs_for", "record_audio_links", "record_near_duplicates"]
 
 NEAR_DUPLICATES = "near-duplicates"  # an item's group of the same footage, and its matches, in this case
+_MAX_STORED_BYTES = 1 << 30  # a derived file this program reads back (a fingerprint) is far smaller
 
 def items_of(case: Case, incident: str) -> list[Item]:
     return [item for item in case.state.items.values() if any(r["incident"] == incident for r in item.receipts)]
@@ -109,7 +110,7 @@ def record_audio_links(case: Case, held: Sequence[tuple[str, dict[str, Any], dic
         name = case.state.items[sha256].receipts[0]["name"]
         found = {}
         for track in record.get("tracks") or ():
-            found[track["stream_index"]] = features_from_bytes((case.path / track["fingerprint"]).read_bytes())
+            found[track["stream_index"]] = features_from_bytes(case.read_stored(track["fingerprint"], max_bytes=_MAX_STORED_BYTES))
             cross.add(sha256, name, track["stream_index"], found[track["stream_index"]])
         return found
 
@@ -292,7 +293,7 @@ def _probed_type(case: Case, item: Item) -> str | None:
 def _record_of(case: Case, item: Item, kind: str) -> dict[str, Any] | None:
     """The item's record of this kind, parsed; None when it has none."""
     record = item.records.get(kind)
-    return json.loads((case.path / record.path).read_bytes()) if record is not None else None
+    return json.loads(case.read_stored(record.path, max_bytes=record.size)) if record is not None else None
 
 
 def _iso(ns: int) -> str:

@@ -13,12 +13,15 @@ reuse across batches.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from forensics.report.view import ItemView
+    from forensics.report.view import CaseView, ItemView
+
+log = logging.getLogger(__name__)
 
 DEDUP, AUDIO = "dedup", "audio"  # the record kinds of forensics.analyses this reads
 
@@ -72,8 +75,9 @@ class CrossCaseIndex:
         from forensics.report.view import read_case  # the read-only view: records whose digests match the log
 
         case = Path(case)
-        items = [i for i in read_case(case).items if any(r["incident"] == incident for r in i.item.receipts)]
-        return self._footage(incident, items) + self._transmissions(case, incident, items)
+        view = read_case(case)
+        items = [i for i in view.items if any(r["incident"] == incident for r in i.item.receipts)]
+        return self._footage(incident, items) + self._transmissions(view, incident, items)
 
     def _footage(self, incident: str, items: list[ItemView]) -> list[Elsewhere]:
         from forensics.dedup.groups import find_duplicates
@@ -105,7 +109,7 @@ class CrossCaseIndex:
             self._hashes.put(media, collection=incident)
         return found
 
-    def _transmissions(self, case: Path, incident: str, items: list[ItemView]) -> list[Elsewhere]:
+    def _transmissions(self, view: CaseView, incident: str, items: list[ItemView]) -> list[Elsewhere]:
         from forensics.audio.search import fingerprint_file, match_fingerprinted
         from forensics.audio.spectrum import features_from_bytes
 
@@ -114,10 +118,14 @@ class CrossCaseIndex:
             record = item.records.get(AUDIO)
             if record is None or not record.get("tracks"):
                 continue
-            stored = {track["stream_index"]: features_from_bytes((case / track["fingerprint"]).read_bytes())
-                      for track in record["tracks"]}
+            try:
+                stored = {track["stream_index"]: features_from_bytes(view.read_derived(item, track["fingerprint"]))
+                          for track in record["tracks"]}
+            except (OSError, ValueError) as ex:
+                log.warning("%s: its stored fingerprint cannot be used (%s); not indexed", item.display_name, ex)
+                continue
             # Matching checks the aligned audio itself, so the recording is decoded again (not analysed again).
-            printed = fingerprint_file(case / item.item.stored.path, sha256=item.sha256, known=stored)
+            printed = fingerprint_file(view.path / item.item.stored.path, sha256=item.sha256, known=stored)
             for m in match_fingerprinted(self._intercepts, printed) if printed.audio is not None else ():
                 other_incident, _, other_name = m.reference.partition(": ")
                 if other_incident == incident:

@@ -4,7 +4,9 @@
     ├── ParameterError        an argument is out of range or inconsistent
     ├── CaseError             the case folder cannot be used as asked
     │   ├── CaseLocked        another process is writing the case
-    │   └── CaseInvalid       not a case, or its records cannot be read
+    │   ├── CaseInvalid       not a case, or its records cannot be read
+    │   └── CaseDamaged       the case holds damage no crash of this program
+    │                         leaves; writing commands refuse it
     ├── SigningKeyError       a key file is missing, unreadable or not Ed25519
     ├── SourceError           one source file could not be taken in (unreadable,
     │                         vanished, changed while read, not a regular file)
@@ -38,6 +40,17 @@ class CaseLocked(CaseError):
 
 class CaseInvalid(CaseError):
     """The folder is not a case, or its records cannot be read."""
+
+
+class CaseDamaged(CaseError):
+    """The case is damaged, or holds what this program never writes; nothing was written to it.
+
+    Raised by every command that would write to a case (ingest, batch, seal,
+    report, export) when the case is in a state that no crash of this program
+    leaves: a log cut shorter than its signed head, entries missing or altered,
+    links or devices in the case, tag files the log does not name. `verify`
+    shows each finding.
+    """
 
 
 class SigningKeyError(ForensicsError):

@@ -100,25 +100,38 @@ def test_sigkill_during_ingest_then_ingest_again_completes_the_case(tmp_path, po
             assert next((case / "data/originals" / digest[:2]).glob(digest + "*")).read_bytes() == path.read_bytes()
 
 
-def test_recovery_repairs_a_torn_log_line_and_removes_what_was_never_logged(tmp_path, alice):
+def test_recovery_sets_aside_a_torn_log_line_and_what_was_never_logged(tmp_path, alice):
     src = make_folder(tmp_path, 5)
     case = Path(ingest([src], tmp_path / "case", key=alice).case)
+    torn = b'{"action":"received","actor":"ali'  # a kill in the middle of an append
     with open(case / LOG, "ab") as log:
-        log.write(b'{"action":"received","actor":"ali')  # a kill in the middle of an append
-    orphan = case / "data/originals/ff/ff00.mp4"
-    orphan.parent.mkdir(parents=True)
-    orphan.write_bytes(b"copied but never logged")
+        log.write(torn)
+    content = b"copied but never logged"
+    orphan = case / "data/originals" / hashlib.sha256(content).hexdigest()[:2] / (hashlib.sha256(content).hexdigest() + ".mp4")
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(content)
     (case / ".forensics/tmp").mkdir(parents=True, exist_ok=True)
     (case / ".forensics/tmp/in-half").write_bytes(b"half a copy")
     (case / "custody/manifests/.tmp-xyz-raw.json").write_bytes(b"{")
+    before = {p.read_bytes() for p in (case / "data").rglob("*") if p.is_file()}
     assert not verify_case(case).intact
     with open_case(case, alice) as c:
         recovered = c.log.head
     assert recovered.action == "recovered"
-    assert recovered.details["removed_unrecorded_files"] == [{"path": "data/originals/ff/ff00.mp4", "size": 23}]
-    assert "torn_log_line_b64" in recovered.details
-    assert not orphan.exists() and not (case / ".forensics/tmp/in-half").exists()
+    moved = {o["from"]: o for o in recovered.objects}
+    assert set(moved) == {"custody/log.jsonl", orphan.relative_to(case).as_posix(),
+                          "custody/manifests/.tmp-xyz-raw.json"}
+    for came_from, obj in moved.items():  # each set aside under data/quarantine, with its digests, never deleted
+        kept = case / obj["path"]
+        assert obj["path"].startswith("data/quarantine/") and kept.is_file()
+        assert hashlib.sha256(kept.read_bytes()).hexdigest() == obj["sha256"]
+    assert (case / moved["custody/log.jsonl"]["path"]).read_bytes() == torn
+    assert (case / moved[orphan.relative_to(case).as_posix()]["path"]).read_bytes() == content
+    assert not orphan.exists() and not (case / ".forensics/tmp").exists()
     assert not (case / "custody/manifests/.tmp-xyz-raw.json").exists()
+    assert not (case / LOG).read_bytes().endswith(torn)
+    after = {p.read_bytes() for p in (case / "data").rglob("*") if p.is_file()}
+    assert before <= after  # nothing in the payload was lost
     assert verify_case(case).intact
     bag_valid(case)
 

@@ -254,11 +254,11 @@ def test_one_content_under_many_names_and_extensions_is_stored_once_with_no_stra
 def test_without_syncfs_every_copy_and_folder_is_fsynced_one_by_one(tmp_path, alice, monkeypatch):
     from forensics.custody import atomic, case as case_module
 
-    synced: list[Path] = []
+    synced: list[str] = []
     monkeypatch.setattr(atomic, "_syncfs", None)
-    monkeypatch.setattr(case_module, "fsync_path", lambda p: synced.append(Path(p)))
+    monkeypatch.setattr(case_module, "fsync_file", lambda folder, rel: synced.append(rel))
     result = ingest([make_source(tmp_path)], tmp_path / "case", key=alice)
     case = Path(result.case)
-    stored = {p for p in (case / "data/originals").rglob("*") if p.is_file()}
+    stored = {p.relative_to(case).as_posix() for p in (case / "data/originals").rglob("*") if p.is_file()}
     assert stored and stored <= set(synced)
     assert verify_case(case).intact

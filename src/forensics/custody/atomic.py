@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import errno
 import ctypes.util
 import os
 import tempfile
@@ -83,20 +84,16 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     fsync_dir(path.parent)
 
 
-def append_lines(path: Path, lines: bytes) -> None:
-    """Appends newline-terminated lines with a single write, then fsyncs them.
+def append_lines(fd: int, lines: bytes) -> None:
+    """Appends newline-terminated lines to an O_APPEND descriptor with a single write, then fsyncs them.
 
     One write() on an O_APPEND descriptor keeps lines whole against other
-    appenders; a kill can still leave a torn last line, which the log repairs
-    on its next open because that line was never acknowledged.
+    appenders; a kill can still leave a torn last line, which the next writer
+    moves to quarantine and cuts, because that line was never acknowledged.
     """
     if not lines.endswith(b"\n"):
         raise ValueError("log lines end with a newline")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        written = os.write(fd, lines)
-        if written != len(lines):
-            raise OSError(f"short write to {path}: {written} of {len(lines)} bytes")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    written = os.write(fd, lines)
+    if written != len(lines):
+        raise OSError(errno.ENOSPC, f"short write to the custody log: {written} of {len(lines)} bytes")
+    os.fsync(fd)

@@ -1,44 +1,46 @@
-"""A case folder open for writing: the lock, crash recovery, originals, derived files, records, and sealing the bag."""
+"""A case folder open for writing: the lock, the check before writing, originals, derived files, records, the bag.
+
+Every path inside the case is reached through `CaseFolder` (folder descriptors,
+no link followed); every file is written to a temp file and renamed into place,
+or for originals linked, and is durable before the log entry that names it.
+"""
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import errno
-import fcntl
 import hashlib
+import errno
 import os
 import re
-import shutil
-import socket
 import stat
-import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import forensics
-from forensics.custody import bag
-from forensics.custody.atomic import fsync_dir, fsync_path, start_writeback, sync_filesystem, write_atomic
+from forensics.custody import bag, recovery
+from forensics.custody.atomic import start_writeback, sync_filesystem
 from forensics.custody.canonical import canonical_json
+from forensics.custody.folder import CaseFolder
 from forensics.custody.hashing import Digests, copy_and_hash, open_for_reading
+from forensics.custody.lock import WORK_DIR, case_lock
 from forensics.custody.log import CustodyLog, LogEntry
-from forensics.custody.manifest import SCHEMA_NAME, incident_manifest, manifest_name, schema_bytes
 from forensics.custody.names import extension_of, received_name, safe_name
-from forensics.custody.signing import SigningKey, pem_from_raw
+from forensics.custody.projections import HEAD, KEYS, LOG, TAG_MANIFESTS, projection_files, signed_head
+from forensics.custody.signing import SigningKey
 from forensics.custody.sources import SourceEntry, kind_of
-from forensics.custody.state import CaseState, DerivedFile, Item, RecordFile
-from forensics.errors import CaseInvalid, CaseLocked, ParameterError, SourceError
+from forensics.custody.state import DerivedFile, Item, RecordFile
+from forensics.custody.verify import LogCheck
+from forensics.errors import CaseInvalid, ParameterError, SourceError
 
-LOG = "custody/log.jsonl"
-HEAD = "custody/head.json"
-KEYS = "custody/keys"
+__all__ = ["HEAD", "KEYS", "LOG", "Case", "PendingOriginal", "case_lock", "check_incident", "is_case", "open_case",
+           "original_path", "stat_record"]
+
 INCIDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def check_incident(incident: str) -> str:
@@ -50,7 +52,8 @@ def check_incident(incident: str) -> str:
 
 
 def is_case(path: Path) -> bool:
-    return (path / LOG).is_file() or (path / bag.WORK_DIR).is_dir()
+    """Whether `path` looks like a case (or the start of one): it has a custody log or a work folder."""
+    return os.path.lexists(path / LOG) or os.path.lexists(path / WORK_DIR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +73,19 @@ def stat_record(st: os.stat_result) -> dict[str, Any]:
 
 
 class Case:
-    """A case open for writing by one process; create it with `open_case`."""
+    """A case open for writing by one process, checked and recovered; create it with `open_case`."""
 
-    def __init__(self, path: Path, key: SigningKey) -> None:
-        self.path = path
+    def __init__(self, folder: CaseFolder, key: SigningKey, checked: LogCheck, log_fd: int) -> None:
+        self.folder = folder
+        self.path = folder.path
         self.key = key
-        self.log = CustodyLog(path / LOG)
-        self.state = CaseState.from_entries(self.log.replay())
-        self.tmp_dir = path / bag.WORK_DIR / "tmp"
-        self._unsynced_dirs: set[Path] = set()
-        self._unsynced_files: list[Path] = []
-        self._made_dirs: set[Path] = set()
+        self.log = CustodyLog(log_fd, checked.last, checked.count)
+        self.state = checked.state
+        self._unsynced_files: list[str] = []
+        self._unsynced_dirs: set[str] = set()
         self._per_thread = threading.local()
+        self._thread_dirs: list[int] = []
+        self._thread_lock = threading.Lock()
 
     # -- the log --------------------------------------------------------------------------------
     def record(self, action: str, **fields: Any) -> LogEntry:
@@ -90,26 +94,22 @@ class Case:
         self.state.apply(entry)
         return entry
 
-    def _mkdir(self, folder: Path) -> None:
-        if folder not in self._made_dirs:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(folder)
-
     def sync(self) -> None:
         """Makes everything recorded so far durable: the new copies, their folders, then the log.
 
         Ingest commits originals in groups. A copy is linked into place before
         it is durable, but the log entry that names it is held in memory until
         this runs; so a power cut or kill can leave only files no entry names,
-        which recovery removes, never an entry whose file is not on disk. One
+        which recovery sets aside, never an entry whose file is not on disk. One
         syncfs makes the copies and their folders durable where the system has
         it; elsewhere each is fsynced.
         """
         if (self._unsynced_files or self._unsynced_dirs) and not sync_filesystem(self.path):
-            for path in self._unsynced_files:
-                fsync_path(path)
-            for folder in sorted(self._unsynced_dirs):
-                fsync_dir(folder)
+            for rel in self._unsynced_files:
+                fsync_file(self.folder, rel)
+            for rel in sorted(self._unsynced_dirs):
+                with self.folder.dir(rel) as fd:
+                    os.fsync(fd)
         self._unsynced_files.clear()
         self._unsynced_dirs.clear()
         self.log.sync()
@@ -134,7 +134,7 @@ class Case:
             if ex.errno == errno.ELOOP:
                 raise SourceError("was replaced by a symbolic link before it could be read") from ex
             raise SourceError(f"unreadable: {ex.strerror}") from ex
-        tmp_fd, tmp_name = self._new_temp_file()
+        tmp_fd, tmp_dir, tmp_name = self._new_temp_file()
         try:
             opened = os.fstat(fd)
             if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino) or not stat.S_ISREG(opened.st_mode):
@@ -151,50 +151,59 @@ class Case:
                     "ingest it again once it is no longer being written")
             start_writeback(tmp_fd)  # made durable by sync(), before the entry that names it
             os.fchmod(tmp_fd, 0o444)  # evidence copies are read-only
-            placed = self._place(tmp_name, digests.sha256, source.rel)
+            placed = self._place(tmp_dir, tmp_name, digests.sha256, source.rel)
         except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name, dir_fd=tmp_dir)
             raise
         finally:
             os.close(fd)
             os.close(tmp_fd)
         return PendingOriginal(source, st, digests, head, placed)
 
-    def _new_temp_file(self) -> tuple[int, str]:
-        """Creates an empty temp file in this thread's own work folder; gives back (fd, path)."""
+    def _new_temp_file(self) -> tuple[int, int, str]:
+        """Creates an empty temp file in this thread's own work folder; gives back (fd, folder fd, name)."""
         # One work folder per copying thread: threads creating and unlinking in one
         # folder queue on its lock in the kernel (measured: 8% of an ingest's CPU).
         # Names are a counter, the folder being the thread's alone: mkstemp's random
         # names cost Python time under the GIL that the other threads wait for.
         here = self._per_thread
-        if getattr(here, "tmp_dir", None) is None:
-            self._mkdir(self.tmp_dir)
-            here.tmp_dir, here.count = tempfile.mkdtemp(dir=self.tmp_dir, prefix="w-"), 0
+        if getattr(here, "dir_fd", None) is None:
+            name = f"w-{os.getpid()}-{threading.get_ident()}-{len(self._thread_dirs)}"
+            with self.folder.dir(recovery.WORK_TMP, create=True) as tmp_fd:
+                os.mkdir(name, 0o700, dir_fd=tmp_fd)
+                here.dir_fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                                      dir_fd=tmp_fd)
+            here.count = 0
+            with self._thread_lock:
+                self._thread_dirs.append(here.dir_fd)
         here.count += 1
-        name = f"{here.tmp_dir}/in-{here.count}"
-        return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), name
+        name = f"in-{here.count}"
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                     dir_fd=here.dir_fd)
+        return fd, here.dir_fd, name
 
-    def _place(self, tmp_name: str, sha256: str, received: bytes) -> str | None:
+    def _place(self, tmp_dir: int, tmp_name: str, sha256: str, received: bytes) -> str | None:
         """Links a finished copy into the payload unless its content is stored already; gives back where, if it did.
 
         Done by the copying thread, so the one that records never waits on the
         file system. link() never replaces a file (another thread may have put the
         same content there first), and a link into the payload that is never logged
-        is removed by recovery, as any unlogged payload file is.
+        is set aside by recovery, as any unlogged payload file is.
         """
         try:
             if sha256 in self.state.items:
                 return None
             rel = original_path(sha256, received)
-            target = self.path / rel
-            self._mkdir(target.parent)
+            parent, name = CaseFolder.split(rel)
             try:
-                os.link(tmp_name, target)
+                os.link(tmp_name, name, src_dir_fd=tmp_dir, dst_dir_fd=self.folder.cached_dir(parent),
+                        follow_symlinks=False)
             except FileExistsError:
                 return None
             return rel
         finally:
-            os.unlink(tmp_name)
+            os.unlink(tmp_name, dir_fd=tmp_dir)
 
     def commit_original(self, pending: PendingOriginal, *, incident: str, media_type: str,
                         mime: str | None) -> tuple[Item, bool]:
@@ -204,9 +213,8 @@ class Case:
         if item is None:
             # Put in place by this copy's thread, or (same content, same extension) by a later one's.
             rel = original_path(d.sha256, pending.source.rel)
-            target = self.path / rel
-            self._unsynced_files.append(target)
-            self._unsynced_dirs.add(target.parent)
+            self._unsynced_files.append(rel)
+            self._unsynced_dirs.add(CaseFolder.split(rel)[0])
         else:
             rel = item.stored.path
             self.discard(pending)
@@ -224,7 +232,7 @@ class Case:
         """Removes a copy that turned out not to be needed (its content is stored under another name)."""
         item = self.state.items.get(pending.digests.sha256)
         if pending.placed is not None and (item is None or item.stored.path != pending.placed):
-            (self.path / pending.placed).unlink(missing_ok=True)
+            self.folder.unlink(pending.placed)  # this run's own copy, never logged
 
     def record_problem(self, source: SourceEntry, *, incident: str, result: str, reason: str,
                        extra: Mapping[str, Any] | None = None) -> LogEntry:
@@ -255,10 +263,10 @@ class Case:
         folder = f"data/derived/{source_sha256[:2]}/{source_sha256}"
         base = safe_name(name, max_len=96)
         rel = f"{folder}/{base}"
-        if (self.path / rel).exists():
+        if self.folder.lstat(rel) is not None:
             stem, dot, ext = base.rpartition(".")
             rel = f"{folder}/{stem or ext}-{digests.sha256[:12]}{dot}{ext if stem else ''}"
-        write_atomic(self.path / rel, data, mode=0o444)
+        self.folder.write_atomic(rel, data, mode=0o444)
         self.record("derived", objects=[{"role": "source", "sha256": source_sha256},
                                         {"role": "derived", "path": rel, "sha256": digests.sha256,
                                          "sha512": digests.sha512, "size": digests.size}],
@@ -280,89 +288,82 @@ class Case:
         if existing is not None and existing.sha256 == digests.sha256:
             return existing
         rel = f"custody/records/{source_sha256[:2]}/{source_sha256}/{safe_name(kind)}.json"
-        write_atomic(self.path / rel, data)
+        self.folder.write_atomic(rel, data)
         self.record("analysed", objects=[{"role": "source", "sha256": source_sha256},
                                          {"role": "record", "path": rel, "sha256": digests.sha256,
                                           "size": digests.size}],
                     details={"kind": kind, **_worker(performed_on)})
         return self.state.records[rel]
 
-    # -- opening, recovery, finishing ---------------------------------------------------------------
-    def _create(self, bag_info: Mapping[str, str]) -> None:
-        write_atomic(self.path / "bagit.txt", bag.BAGIT_TXT)
-        (self.path / "data").mkdir(exist_ok=True)
-        (self.path / LOG).parent.mkdir(exist_ok=True)
-        self.record("case-created", details={
-            "case_id": str(uuid.uuid4()),
-            "public_key": base64.b64encode(self.key.public_raw).decode("ascii"),
-            "bag_info": dict(bag_info)})
+    def read_stored(self, rel: str, *, max_bytes: int) -> bytes:
+        """The bytes of a file of the case, read without following links; raises OSError."""
+        return self.folder.read(rel, max_bytes=max_bytes)
 
+    # -- opening, recovery, finishing ---------------------------------------------------------------
     def _register_key(self) -> None:
         if self.key.key_id not in self.state.keys:
             self.record("key-added", details={"public_key": base64.b64encode(self.key.public_raw).decode("ascii")})
 
-    def _recover(self) -> None:
-        """Puts right what a killed run left: a torn log line, temp files, payload files never logged."""
-        removed: list[dict[str, Any]] = []
-        shutil.rmtree(self.tmp_dir, ignore_errors=True)
-        expected = {f.path for f in self.state.payload()} | set(self.state.records)
-        expected |= {o["path"] for seal in self.state.seals for o in seal["objects"]}
-        for top in ("data", "custody/records", "custody/seals"):
-            for root, _dirs, files in os.walk(self.path / top):
-                for name in files:
-                    full = Path(root) / name
-                    rel = full.relative_to(self.path).as_posix()
-                    if rel not in expected:  # written by a run that died before logging it
-                        removed.append({"path": rel, "size": full.stat().st_size})
-                        full.chmod(0o644)
-                        full.unlink()
-        for leftover in self.path.glob("custody/**/.tmp-*"):
-            leftover.unlink(missing_ok=True)
-        for leftover in self.path.glob(".tmp-*"):
-            leftover.unlink(missing_ok=True)
-        details: dict[str, Any] = {}
-        if self.log.torn_tail:
-            details["torn_log_line_b64"] = base64.b64encode(self.log.torn_tail).decode("ascii")
-        if removed:
-            details["removed_unrecorded_files"] = removed
-        if details:
-            details["why"] = "an earlier run was interrupted; what it had not recorded is undone"
-            self.record("recovered", details=details)
-
     def finalize(self) -> None:
         """Rewrites every projection (manifests, bag files, head) from the log; the bag is valid after it."""
         self.sync()
-        shutil.rmtree(self.tmp_dir, ignore_errors=True)  # the copying threads' work folders, empty by now
+        self._drop_work_folders()
+        head = self.log.head
+        assert head is not None
+        projections = projection_files(self.state, head)
+        for rel, data in projections.items():
+            self._write_if_changed(rel, data)
+        self._write_if_changed(HEAD, signed_head(self.key, self.state.case_id, head))
+        tag_files = sorted({*projections, HEAD, LOG, *self.state.records,
+                            *(o["path"] for seal in self.state.seals for o in seal["objects"])})
+        digests = {rel: self._digests(rel) for rel in tag_files}
+        for algorithm, name in zip(bag.ALGORITHMS, TAG_MANIFESTS):
+            self._write_if_changed(name, bag.manifest_text((rel, getattr(d, algorithm)) for rel, d in digests.items()))
+
+    def _drop_work_folders(self) -> None:
+        """Removes the copying threads' work folders, empty by now."""
+        with self._thread_lock:
+            dirs, self._thread_dirs = self._thread_dirs, []
+        for fd in dirs:
+            os.close(fd)
         self._per_thread = threading.local()
-        state, head = self.state, self.log.head
-        for incident in state.incidents:
-            write_if_changed(self.path / manifest_name(incident), canonical_json(incident_manifest(state, incident, head)))
-        write_if_changed(self.path / "custody/schemas" / SCHEMA_NAME, schema_bytes())
-        for key_id, info in state.keys.items():
-            pem = pem_from_raw(base64.b64decode(info["public_key"]))
-            write_if_changed(self.path / KEYS / f"{key_id.split(':', 1)[1]}.pub", pem)
-        payload = state.payload()
-        bag.write_payload_manifests(self.path, payload)
-        total = sum(f.size for f in payload)
-        fields = [("Source-Organization", state.bag_info.get("Source-Organization", "")),
-                  ("Contact-Name", state.bag_info.get("Contact-Name", "")),
-                  ("Contact-Email", state.bag_info.get("Contact-Email", "")),
-                  ("External-Identifier", state.case_id or ""),
-                  *[("Incident-Identifier", i) for i in state.incidents],
-                  ("Bagging-Date", datetime.now(UTC).date().isoformat()),
-                  ("Bag-Software-Agent", f"forensics {forensics.__version__}"),
-                  ("Payload-Oxum", f"{total}.{len(payload)}"),
-                  ("Bag-Size", _human(total)),
-                  ("Custody-Log-Head", f"{head.seq} {head.line_hash}")]
-        write_if_changed(self.path / "bag-info.txt", bag.bag_info_text([(k, v) for k, v in fields if v != ""]))
-        write_if_changed(self.path / HEAD, canonical_json(signed_head(self.key, state.case_id, head)))
-        bag.write_tag_manifests(self.path)
+        with contextlib.suppress(FileNotFoundError), self.folder.dir(WORK_DIR) as work:
+            with contextlib.suppress(FileNotFoundError):
+                _remove_tree(work, "tmp")
+
+    def _digests(self, rel: str) -> Digests:
+        fd = self.folder.open_file(rel)
+        try:
+            return copy_and_hash(fd, None)[0]
+        finally:
+            os.close(fd)
+
+    def _write_if_changed(self, rel: str, data: bytes) -> None:
+        try:
+            if self.folder.read(rel, max_bytes=len(data)) == data:
+                return
+        except (OSError, ValueError):
+            pass
+        self.folder.write_atomic(rel, data)
+
+    def close(self) -> None:
+        self.log.close()
+        self._drop_work_folders()
 
 
-def signed_head(key: SigningKey, case_id: str | None, head: LogEntry) -> dict[str, Any]:
-    """Returns the head record: the last entry's seq and hash, signed, so cutting the log's end shows."""
-    body = {"case_id": case_id, "seq": head.seq, "entry_hash": head.line_hash, "key_id": key.key_id}
-    return {**body, "signature": key.sign(canonical_json(body))}
+def fsync_file(folder: CaseFolder, rel: str) -> None:
+    """Makes one file of the case durable (where syncfs is missing)."""
+    fd = folder.open_file(rel)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_tree(dir_fd: int, name: str) -> None:
+    import shutil
+
+    shutil.rmtree(name, dir_fd=dir_fd)  # the fd-based walk: never follows a link
 
 
 def original_path(sha256: str, received: bytes) -> str:
@@ -370,90 +371,106 @@ def original_path(sha256: str, received: bytes) -> str:
     return f"data/originals/{sha256[:2]}/{sha256}{extension_of(received)}"
 
 
-def write_if_changed(path: Path, data: bytes) -> None:
-    try:
-        if path.read_bytes() == data:
-            return
-    except OSError:
-        pass
-    write_atomic(path, data)
-
-
-
 def _digests_of(data: bytes) -> Digests:
     return Digests(len(data), hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest())
 
 
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} bytes"
+def _open_log(folder: CaseFolder) -> int:
+    with folder.dir("custody") as custody:
+        return os.open("log.jsonl", _APPEND, dir_fd=custody)
 
 
-@contextlib.contextmanager
-def case_lock(path: Path, *, exclusive: bool, wait_s: float = 0.0) -> Iterator[None]:
-    """Holds the case's lock (exclusive to write, shared to read); raises CaseLocked when it is busy.
+def _create(folder: CaseFolder, key: SigningKey, bag_info: Mapping[str, str]) -> Case:
+    """Makes a new case: its declaration, then its log's first entry, then the signed head.
 
-    flock is released by the kernel when the holder dies, so a killed run never
-    leaves the case locked.
+    The log appears whole (written beside, then renamed) and the head right
+    after it, so a kill leaves either no log (made again from scratch) or a log
+    of one entry without a head, which the next open completes.
     """
-    work = path / bag.WORK_DIR
-    work.mkdir(parents=True, exist_ok=True)
-    fd = os.open(work / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    deadline = time.monotonic() + wait_s
+    folder.write_atomic("bagit.txt", bag.BAGIT_TXT)
+    with folder.dir("data", create=True):
+        pass
+    with folder.dir("custody", create=True) as custody:
+        tmp = f".tmp-{uuid.uuid4().hex[:8]}-log.jsonl"
+        fd = os.open(tmp, _APPEND | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=custody)
+        case = Case(folder, key, LogCheck(), fd)
+        case.record("case-created", details={
+            "case_id": str(uuid.uuid4()),
+            "public_key": base64.b64encode(key.public_raw).decode("ascii"),
+            "bag_info": dict(bag_info)})
+        os.replace(tmp, "log.jsonl", src_dir_fd=custody, dst_dir_fd=custody)
+        os.fsync(custody)
+    assert case.log.head is not None
+    folder.write_atomic(HEAD, signed_head(key, case.state.case_id, case.log.head))
+    return case
+
+
+def _prepare(folder: CaseFolder) -> None:
+    """Refuses a top folder that cannot become a case."""
     try:
-        while True:
-            try:
-                fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-                    raise CaseLocked(f"case {path} is being written by {holder}; wait for it to finish "
-                                     "and run the command again") from None
-                time.sleep(0.2)
-        if exclusive:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}".encode(), 0)
-        yield
-    finally:
-        os.close(fd)
+        names = os.listdir(folder.fd)
+    except OSError as ex:
+        raise CaseInvalid(f"{folder.path} cannot be read: {ex.strerror}") from ex
+    if names and not is_case(folder.path):
+        raise CaseInvalid(f"{folder.path} is a non-empty folder that is not a case; choose a new or empty folder")
 
 
 @contextlib.contextmanager
 def open_case(path: Path, key: SigningKey, *, bag_info: Mapping[str, str] | None = None,
-              create: bool = True, wait_s: float = 0.0) -> Iterator[Case]:
+              create: bool = True, wait_s: float = 0.0, content_damage_ok: bool = False) -> Iterator[Case]:
     """Opens (or creates) a case for writing; on leaving, the bag and every projection are rewritten.
 
-    A run killed at any point leaves a case this function puts right on its next open.
+    The case is checked first (its log, head and every file outside data/ in
+    full, its payload by size). A case in a state a killed run leaves is put
+    right (recovery.py); one damaged any other way raises CaseDamaged and is
+    left exactly as it was. `content_damage_ok` lets a command that only logs
+    what it made of the case (an export) go on past files the log names that are
+    missing or altered, which its output shows.
     """
     path = Path(os.path.abspath(path))
-    if path.exists() and not path.is_dir():
+    if os.path.lexists(path) and not path.is_dir():
         raise CaseInvalid(f"{path} is a file, not a case folder")
-    if path.exists() and not is_case(path) and any(path.iterdir()):
-        raise CaseInvalid(f"{path} is a non-empty folder that is not a case; choose a new or empty folder")
     if not path.exists() and not create:
         raise CaseInvalid(f"no case at {path}")
     path.mkdir(parents=True, exist_ok=True)
-    with case_lock(path, exclusive=True, wait_s=wait_s):
-        try:
-            case = Case(path, key)
-        except ValueError as ex:
-            raise CaseInvalid(f"the custody log of {path} is damaged ({ex}); run `forensics verify` "
-                              "to see where, and do not write to this case") from ex
-        new = case.log.head is None
-        if new:
-            case._create(bag_info or {})
-        else:
-            case._register_key()
-        case._recover()
-        try:
-            yield case
-        finally:
-            case.finalize()
+    with CaseFolder(path) as folder:
+        _prepare(folder)
+        with case_lock(folder, exclusive=True, wait_s=wait_s):
+            assessment = recovery.assess(folder, content_damage_ok=content_damage_ok)
+            if assessment.new_case:
+                if not create:
+                    raise CaseInvalid(f"no case at {path}")
+                _clear_unfinished_making(folder, assessment)
+                case = _create(folder, key, bag_info or {})
+            else:
+                checked = assessment.checked.log
+                label = f"{checked.count + 1:08d}"
+                torn = recovery.cut_torn_tail(folder, assessment, label)
+                case = Case(folder, key, checked, _open_log(folder))
+                if assessment.head_missing:
+                    assert case.log.head is not None
+                    folder.write_atomic(HEAD, signed_head(key, case.state.case_id, case.log.head))
+                case._register_key()
+                recovery.recover(case, assessment, label, torn)
+            try:
+                try:
+                    yield case
+                except BaseException:
+                    # What was recorded is kept whole: projections are rewritten unless that fails too,
+                    # which the next writer puts right (head-behind).
+                    with contextlib.suppress(Exception):
+                        case.finalize()
+                    raise
+                case.finalize()
+            finally:
+                case.close()
+
+
+def _clear_unfinished_making(folder: CaseFolder, assessment: recovery.Assessment) -> None:
+    """Removes the temp files of a case whose making was killed before its log existed: no case held them."""
+    for rel, entry in assessment.checked.tree.items():
+        if entry.kind == "file" and os.path.basename(rel).startswith(".tmp-"):
+            folder.unlink(rel)
 
 
 def _worker(performed_on: Mapping[str, Any] | None) -> dict[str, Any]:

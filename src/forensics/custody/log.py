@@ -4,11 +4,13 @@ Every line is the canonical JSON of one entry. `prev` is the SHA-256 of the
 previous line (the genesis value for the first), and `signature` is the
 actor's Ed25519 signature of the entry's canonical JSON without `signature`.
 Editing, removing, reordering or inserting a line breaks the chain or a
-signature; cutting lines off the end is caught by the signed head file.
+signature; cutting lines off the end is caught by the signed head file, which
+names the last entry's number and hash.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -27,6 +29,10 @@ GENESIS = "sha256:" + "0" * 64
 ENTRY_FIELDS = ("seq", "time", "actor", "host", "tool", "tool_version", "action", "incident",
                 "objects", "details", "result", "prev", "key_id", "signature")
 RESULTS = ("ok", "error", "skipped")
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "seq": int, "time": str, "actor": str, "host": str, "tool": str, "tool_version": str, "action": str,
+    "incident": (str, type(None)), "objects": list, "details": dict, "result": str, "prev": str, "key_id": str,
+    "signature": str}
 _HOST = socket.gethostname()
 
 
@@ -75,22 +81,82 @@ def parse_line(line: bytes) -> LogEntry:
         raise ValueError("not a custody log entry (fields differ)")
     if canonical_json(data) != line:
         raise ValueError("not in canonical form (edited by hand?)")
+    wrong = [name for name, kinds in _FIELD_TYPES.items() if not isinstance(data[name], kinds)]
+    if wrong or isinstance(data["seq"], bool) or not all(isinstance(o, dict) for o in data["objects"]):
+        raise ValueError(f"fields of the wrong type: {', '.join(wrong) or 'objects'}")
     data["objects"] = tuple(data["objects"])
     return LogEntry(**data, line_hash=sha256_digest(line))
+
+
+MAX_ENTRY_BYTES = 16 << 20  # far above any entry this program writes; a longer "line" is not an entry
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of a log file as read: its bytes, or why they were not kept."""
+
+    number: int  # 1-based
+    data: bytes | None  # without its newline; None when longer than MAX_ENTRY_BYTES
+    line_hash: str  # "sha256:..." of the whole line, kept or not
+    size: int
+    complete: bool  # False for a last line with no newline (a torn append)
+
+
+def log_lines(fd: int) -> Iterator[LogLine]:
+    """Yields every line of an open log file, holding at most MAX_ENTRY_BYTES of one line in memory."""
+    reader = os.fdopen(os.dup(fd), "rb", buffering=1 << 20)
+    with reader:
+        number = 0
+        while True:
+            chunk = reader.readline(MAX_ENTRY_BYTES + 1)
+            if not chunk:
+                return
+            number += 1
+            digest = hashlib.sha256()
+            size = len(chunk)
+            kept: bytes | None = chunk
+            while not chunk.endswith(b"\n") and size > MAX_ENTRY_BYTES:
+                # Too long to be an entry: hashed on the way to its end, never held whole.
+                if kept is not None:
+                    digest.update(kept)
+                    kept = None
+                chunk = reader.readline(1 << 20)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                size += len(chunk)
+            complete = (kept if kept is not None else chunk).endswith(b"\n")
+            if kept is not None:
+                body = kept[:-1] if complete else kept
+                yield LogLine(number, body, sha256_digest(body), size, complete)
+            else:
+                yield LogLine(number, None, "sha256:" + digest.hexdigest(), size, complete)
 
 
 def read_entries(path: Path) -> Iterator[LogEntry]:
     """Yields every complete entry of a log file without writing to it; raises ValueError on a damaged line.
 
     A torn last line (a run killed while appending) is left out and left in
-    place: readers never repair a case, the next writer does.
+    place: readers never repair a case, the next writer does. The file is
+    opened without following a link, and never when it is not a regular file.
     """
-    if not path.exists():
-        return
-    with open(path, "rb") as f:
-        for line in f:
-            if line.endswith(b"\n"):
-                yield parse_line(line[:-1])
+    from forensics.custody.folder import CaseFolder
+
+    path = Path(os.path.abspath(path))
+    with CaseFolder(path.parent) as folder:
+        try:
+            fd = folder.open_file(path.name)
+        except FileNotFoundError:
+            return
+    try:
+        for line in log_lines(fd):
+            if not line.complete:
+                return
+            if line.data is None:
+                raise ValueError(f"line {line.number} is longer than {MAX_ENTRY_BYTES:,} bytes: not an entry")
+            yield parse_line(line.data)
+    finally:
+        os.close(fd)
 
 
 def utc_now() -> str:
@@ -98,42 +164,23 @@ def utc_now() -> str:
 
 
 class CustodyLog:
-    """Appends signed entries to a log file; the caller holds the case's write lock.
+    """Appends signed entries to a case's log; the caller holds the case's write lock.
 
-    Only the last entry is kept in memory (`head`); `replay` reads the others
-    back one at a time, so a log of millions of entries costs no memory.
+    It is opened on a log already checked (`head` its last entry, `count` its
+    entries, any torn tail already cut), through a descriptor that never follows
+    a link. Only the last entry is kept in memory.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.head: LogEntry | None = None
-        self.count = 0
-        self.torn_tail: bytes = b""  # an unfinished last line found (and cut) on open
+    def __init__(self, fd: int, head: LogEntry | None, count: int) -> None:
+        self.fd = fd  # O_APPEND, owned: closed by close()
+        self.head = head
+        self.count = count
         self._unwritten: list[bytes] = []  # appended with durable=False, written by sync()
-        if path.exists():
-            self._load()
 
-    def _load(self) -> None:
-        with open(self.path, "r+b") as f:
-            size = f.seek(0, os.SEEK_END)
-            tail_start = max(0, size - (1 << 20))
-            f.seek(tail_start)
-            tail = f.read()
-            if tail and not tail.endswith(b"\n"):
-                # A kill during append: that line was never acknowledged, so it is cut off here
-                # and the cut is itself logged by the caller.
-                cut = tail.rfind(b"\n") + 1
-                self.torn_tail = tail[cut:]
-                f.truncate(tail_start + cut)
-                os.fsync(f.fileno())
-        for entry in self.replay():
-            self.head = entry
-            self.count += 1
-
-    def replay(self) -> Iterator[LogEntry]:
-        """Yields every written entry from the first, parsed; raises ValueError on a damaged line."""
-        # _load has cut any torn tail by now, so every line read is complete.
-        yield from read_entries(self.path)
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
     @property
     def head_hash(self) -> str:
@@ -170,5 +217,5 @@ class CustodyLog:
     def sync(self) -> None:
         """Writes every held entry in one append and makes the log durable."""
         if self._unwritten:
-            append_lines(self.path, b"".join(self._unwritten))
+            append_lines(self.fd, b"".join(self._unwritten))
             self._unwritten.clear()

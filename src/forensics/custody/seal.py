@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from forensics.custody.atomic import write_atomic
 from forensics.custody.canonical import sha256_digest
 from forensics.custody.case import open_case
 from forensics.custody.signing import SigningKey
@@ -26,8 +25,8 @@ def seal_case(path: Path, key: SigningKey, *, tsa_url: str, chain_pem: bytes,
         stamp = request_timestamp(head.line_hash, tsa_url, timeout_s=timeout_s)
         verify_timestamp(stamp.response_der, head.line_hash, chain_pem=chain_pem)
         token_rel, chain_rel = f"{SEALS}/{head.seq:08d}.tsr", f"{SEALS}/{head.seq:08d}.chain.pem"
-        write_atomic(case.path / token_rel, stamp.response_der)
-        write_atomic(case.path / chain_rel, chain_pem)
+        case.folder.write_atomic(token_rel, stamp.response_der)
+        case.folder.write_atomic(chain_rel, chain_pem)
         entry = case.record("sealed", objects=[
             {"role": "timestamp-token", "path": token_rel, "sha256": sha256_digest(stamp.response_der)[7:]},
             {"role": "tsa-chain", "path": chain_rel, "sha256": sha256_digest(chain_pem)[7:]}],

@@ -71,6 +71,7 @@ class CaseState:
     seen: dict[tuple[str, bytes], tuple[int, int, str]] = field(default_factory=dict)  # (incident, name) -> size, mtime_ns, sha256
     skipped_seen: set[tuple[str, bytes, str]] = field(default_factory=set)  # (incident, name, reason)
     seals: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: dict[str, StoredFile] = field(default_factory=dict)  # by path: files recovery set aside
 
     @classmethod
     def from_entries(cls, entries: Iterable[LogEntry]) -> CaseState:
@@ -108,6 +109,10 @@ class CaseState:
             owner = self.owner_item(source["sha256"])
             if owner is not None:
                 owner.records[d["kind"]] = record
+        elif entry.action == "recovered":
+            for obj in entry.objects:
+                if obj.get("role") == "quarantined":
+                    self.quarantined[obj["path"]] = _stored(obj, entry.seq)
         elif entry.action == "sealed" and entry.result == "ok":
             self.seals.append({"log_seq": entry.seq, **dict(d), "objects": [dict(o) for o in entry.objects]})
 
@@ -144,6 +149,7 @@ class CaseState:
         """Returns every file the payload must hold, sorted by path."""
         files = [item.stored for item in self.items.values()]
         files += [d.stored for d in self.derived.values()]
+        files += self.quarantined.values()
         return sorted(files, key=lambda f: f.path)
 
     def object_known(self, sha256: str) -> bool:

@@ -60,9 +60,9 @@ class Pictures:
         if derived is None:
             return f'<p class="flag">{esc(path)} is not a file the log records</p>'
         try:
-            data = (self.view.path / path).read_bytes()
-        except OSError as ex:
-            return f'<p class="flag">{esc(path)} cannot be read ({esc(ex.strerror)})</p>'
+            data = self.view.read_file(path, max_bytes=max(2 * derived.stored.size, 1 << 20))
+        except (OSError, ValueError) as ex:
+            return f'<p class="flag">{esc(path)} cannot be read ({esc(getattr(ex, "strerror", None) or ex)})</p>'
         if hashlib.sha256(data).hexdigest() != derived.stored.sha256:
             return f'<p class="flag">{esc(path)} differs from what the log recorded; not shown</p>'
         suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
@@ -85,8 +85,8 @@ class Pictures:
 
             html = ""
             try:
-                data = (self.view.path / item.item.stored.path).read_bytes()
-            except OSError:
+                data = self.view.read_file(item.item.stored.path, max_bytes=max(2 * item.item.stored.size, 1 << 20))
+            except (OSError, ValueError):
                 data = b""
             if hashlib.sha256(data).hexdigest() == item.sha256:
                 preview = photo_preview_jpeg(data)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from forensics.custody.atomic import write_atomic
+from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey
 from forensics.custody.verify import verify_case
 from forensics.errors import ParameterError
@@ -93,6 +94,7 @@ def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool =
             raise ParameterError(f"{out_path} is inside the case; an export is written outside it, so the bag is unchanged")
         if out_path.is_dir():
             raise ParameterError(f"{out_path} is a folder; name the file to write")
+    check_writable(case_path)  # a damaged case is refused before it is read, as ingest refuses it
     verification = verify_case(case_path, progress=progress)
     view = read_case(case_path)
     document = case_document(view, verification)

@@ -34,7 +34,8 @@ class Exported:
 def log_export(case_path: Path, key: SigningKey, *, fmt: str, path: Path, sha256: str, redacted: bool,
                rendered_from: LogEntry | None, details: Mapping[str, Any]) -> Exported:
     """Appends an "exported" entry naming what was written, its digest, and the case state it shows."""
-    with open_case(case_path, key, create=False) as case:
+    # Past files that are missing or altered: the export shows them, and this entry hides nothing.
+    with open_case(case_path, key, create=False, content_damage_ok=True) as case:
         entry = case.record("exported", objects=[{"role": "export", "path": str(path), "sha256": sha256}],
                             details={"format": fmt, "redacted": redacted, **dict(details),
                                      "rendered_from": None if rendered_from is None else

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import forensics
+from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey
 from forensics.custody.verify import VerifyReport, verify_case
 from forensics.errors import ParameterError
@@ -84,6 +85,7 @@ def write_report(case_path: Path, key: SigningKey, *, out_dir: Path | None = Non
     every file in it.
     """
     out_dir = check_out_dir(out_dir or default_report_dir(case_path), case_path)
+    check_writable(case_path)  # a damaged case is refused before it is read, as ingest refuses it
     verification = verify_case(case_path, progress=progress)
     view = read_case(case_path)
     rendered = render_report(view, verification, progress=progress)

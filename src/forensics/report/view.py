@@ -18,6 +18,7 @@ from typing import Any
 
 from forensics.custody.canonical import sha256_digest
 from forensics.custody.case import LOG, case_lock, is_case
+from forensics.custody.folder import CaseFolder
 from forensics.custody.log import LogEntry, read_entries
 from forensics.custody.state import CaseState, DerivedFile, Item
 from forensics.errors import CaseInvalid
@@ -77,6 +78,21 @@ class CaseView:
     def item(self, sha256: str) -> ItemView | None:
         return self.by_sha256.get(sha256)
 
+    def read_file(self, rel: str, *, max_bytes: int) -> bytes:
+        """The bytes of a file of the case, read without following links; raises OSError or ValueError."""
+        with CaseFolder(self.path) as folder:
+            return folder.read(rel, max_bytes=max_bytes)
+
+    def read_derived(self, item: ItemView, rel: str) -> bytes:
+        """The bytes of a file derived from `item`, checked against the log; raises OSError or ValueError."""
+        derived = item.derived_file(rel)
+        if derived is None:
+            raise ValueError(f"{rel} is not a file the log records as derived from {item.display_name!r}")
+        data = self.read_file(rel, max_bytes=max(2 * derived.stored.size, 1 << 20))
+        if sha256_digest(data) != "sha256:" + derived.stored.sha256:
+            raise ValueError(f"{rel} differs from what the log recorded")
+        return data
+
     def item_named(self, name: str) -> ItemView | None:
         """Finds an item by a name it was received under, its stored path, or its sha256 (with or without prefix)."""
         return self.by_sha256.get(name.removeprefix("sha256:")) or self.by_name.get(name)
@@ -87,10 +103,10 @@ def read_case(path: Path) -> CaseView:
     path = Path(os.path.abspath(path))
     if not is_case(path):
         raise CaseInvalid(f"{path} is not a case folder (no {LOG})")
-    with case_lock(path, exclusive=False):
+    with CaseFolder(path) as folder, case_lock(folder, exclusive=False):
         try:
             entries = tuple(read_entries(path / LOG))
-        except ValueError as ex:
+        except (ValueError, OSError) as ex:
             raise CaseInvalid(f"the custody log of {path} is damaged ({ex}); run `forensics verify` "
                               "to see where") from ex
         state = CaseState.from_entries(entries)
@@ -100,9 +116,10 @@ def read_case(path: Path) -> CaseView:
             records: dict[str, Any] = {}
             for kind, record in sorted(item.records.items()):
                 try:
-                    data = (path / record.path).read_bytes()
-                except OSError as ex:
-                    unusable.append({"path": record.path, "kind": kind, "reason": f"cannot be read: {ex.strerror}"})
+                    data = folder.read(record.path, max_bytes=max(2 * record.size, 1 << 20))
+                except (OSError, ValueError) as ex:
+                    unusable.append({"path": record.path, "kind": kind,
+                                     "reason": f"cannot be read: {getattr(ex, 'strerror', None) or ex}"})
                     continue
                 if sha256_digest(data) != "sha256:" + record.sha256:
                     unusable.append({"path": record.path, "kind": kind,

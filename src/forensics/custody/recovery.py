@@ -1,0 +1,220 @@
+"""What a writer does before it writes: refuse a damaged case, or set aside what a killed run left.
+
+A run of this program killed at any moment leaves only these states, and only
+these are put right: an unfinished last log line after the signed head;
+entries after the signed head (`head-behind`); payload files, analysis records,
+seals and temp files that no entry names yet, each at a path of the form this
+program writes; projections older than the log; and temp copies in the work
+folder. Everything else (a log shorter than its signed head, an entry missing,
+altered or re-signed, a head that does not match, a link, FIFO or device
+anywhere, a logged file missing, resized or changed, a file this program never
+writes) is damage: the writer refuses (`CaseDamaged`) and the case is left as it
+was, byte for byte.
+
+Nothing is deleted: what recovery sets aside (a torn line, unlogged files, a
+projection that differs from the log when no crash explains it) is moved under
+`data/quarantine/<n>/` with its path in the case, hashed, and logged in a
+`recovered` entry, so a recovery that was mistaken loses nothing and shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from forensics.custody.folder import CaseFolder
+from forensics.custody.hashing import copy_and_hash
+from forensics.custody.lock import WORK_DIR, case_lock
+from forensics.custody.projections import HEAD, LOG, TAG_MANIFESTS
+from forensics.custody.verify import CaseCheck, Finding, check_case
+from forensics.errors import CaseDamaged, CaseInvalid
+
+if TYPE_CHECKING:
+    from forensics.custody.case import Case
+
+log = logging.getLogger(__name__)
+
+QUARANTINE = "data/quarantine"
+WORK_TMP = f"{WORK_DIR}/tmp"
+# Paths this program writes a file at before the entry that names it: a kill between the two leaves it unlogged.
+_CRASH_FORMS = re.compile("|".join([
+    r"data/originals/[0-9a-f]{2}/[0-9a-f]{64}(\.[a-z0-9]{1,8})?",
+    r"data/derived/[0-9a-f]{2}/[0-9a-f]{64}/[A-Za-z0-9._-]{1,120}",
+    r"custody/records/[0-9a-f]{2}/[0-9a-f]{64}/[A-Za-z0-9._-]{1,80}\.json",
+    r"custody/seals/[0-9]{8}\.(tsr|chain\.pem)",
+    r"data/quarantine/[0-9]{8}/[A-Za-z0-9._/-]{1,400}",  # a recovery killed before it logged what it set aside
+    r"([A-Za-z0-9._-]+/)*\.tmp-[A-Za-z0-9._-]{1,80}",  # write_atomic's temp files, anywhere
+]))
+# Findings that a killed run leaves, always put right.
+_CRASH_STATES = {"log-torn", "head-behind"}
+# Projections of the log: rewritten from it; one that differs when no crash explains it is set aside first.
+_PROJECTION_CODES = {"manifest-disagrees", "manifest-unreadable", "manifest-schema", "bag-info", "bag-manifest",
+                     "key-file-missing", "key-file-swapped", "schema-modified", "bag-declaration"}
+_UNLOGGED_CODES = {"payload-added", "tag-file-added"}
+# A file the log names that is missing or no longer holds the bytes the log gives. Report and export go on
+# past it, since showing it is their work and the one entry they log hides nothing; the others refuse.
+CONTENT_DAMAGE = {"payload-missing", "payload-modified", "payload-renamed", "payload-unreadable", "record-missing",
+                  "record-modified", "seal-missing", "seal-modified"}
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What the writers' check found, and what recovery is to do before anything new is written."""
+
+    checked: CaseCheck
+    new_case: bool = False  # no log yet: the case was never made, or its making was killed
+    head_missing: bool = False  # the making was killed between the first entry and the head
+    set_aside: tuple[tuple[str, str], ...] = ()  # (path, why) to move into quarantine
+    logged_in_place: tuple[str, ...] = ()  # unlogged files already in quarantine (a recovery killed half-way)
+    torn: bool = False
+    work_files: bool = False  # the work folder holds temp copies
+    damage: tuple[Finding, ...] = field(default=())
+
+
+def assess(folder: CaseFolder, *, content_damage_ok: bool = False) -> Assessment:
+    """Checks a case before a write (its payload by size, everything else in full); classifies every finding.
+
+    Gives the recovery to do; raises CaseDamaged, naming the damage, when any
+    finding is one no crash of this program leaves (with `content_damage_ok`,
+    but for CONTENT_DAMAGE).
+    """
+    checked = check_case(folder, read_payload=False)
+    codes = {f.code for f in checked.findings}
+    files = {rel for rel, e in checked.tree.items() if e.kind == "file"}
+    work = {rel for rel in files if rel.split("/", 1)[0] == WORK_DIR}
+    if checked.log.lines == 0 and "log-missing" in codes and _only_skeleton(files - work, with_log=False):
+        return Assessment(checked, new_case=True)
+    head_missing = (checked.head_seq is None and checked.log.count == 1 and checked.log.lines == 1
+                    and checked.log.last is not None and checked.log.last.action == "case-created"
+                    and HEAD not in checked.tree and _only_skeleton(files - work, with_log=True))
+    head_behind = "head-behind" in codes or head_missing
+    unlogged = set(checked.unlogged)
+    set_aside: list[tuple[str, str]] = []
+    in_place: list[str] = []
+    damage: list[Finding] = []
+    for finding in checked.findings:
+        if finding.code in _CRASH_STATES:
+            continue
+        if head_missing and finding.code in ("head-unreadable", *_PROJECTION_CODES):
+            continue
+        if finding.code in _PROJECTION_CODES and finding.subject not in TAG_MANIFESTS:
+            if not head_behind and finding.code not in ("key-file-missing",) and finding.subject in files:
+                set_aside.append((finding.subject, f"differed from the log's projection ({finding.code})"))
+            continue
+        if finding.code in _UNLOGGED_CODES and finding.subject in unlogged and _CRASH_FORMS.fullmatch(finding.subject):
+            if finding.subject.startswith(QUARANTINE + "/"):
+                in_place.append(finding.subject)
+            else:
+                set_aside.append((finding.subject, "written by a run killed before it logged it"))
+            continue
+        if content_damage_ok and finding.code in CONTENT_DAMAGE:
+            continue
+        damage.append(finding)
+    if damage:
+        raise CaseDamaged(_damage_message(folder, damage))
+    return Assessment(checked, head_missing=head_missing, set_aside=tuple(dict.fromkeys(set_aside)),
+                      logged_in_place=tuple(in_place), torn=checked.log.torn_size > 0,
+                      work_files=any(rel.startswith(WORK_TMP + "/") for rel in work))
+
+
+def _only_skeleton(files: set[str], *, with_log: bool) -> bool:
+    """Whether a case holds nothing but what its making writes first (and temp files of those writes)."""
+    allowed = {"bagit.txt", LOG} if with_log else {"bagit.txt"}
+    return all(rel in allowed or re.fullmatch(r"(custody/)?\.tmp-[A-Za-z0-9._-]{1,80}", rel) for rel in files)
+
+
+def _damage_message(folder: CaseFolder, damage: list[Finding]) -> str:
+    shown = "; ".join(f"{f.code} {f.subject}: {f.message}" for f in damage[:4])
+    more = f"; and {len(damage) - 4} more" if len(damage) > 4 else ""
+    return (f"the case {folder.path} is damaged, in a way no interrupted run of this program leaves, so nothing "
+            f"was written to it: {shown}{more}. Run `forensics verify {folder.path}` to see every finding, and "
+            "work on a copy restored from a trusted backup; this program will not repair it")
+
+
+def cut_torn_tail(folder: CaseFolder, assessment: Assessment, label: str) -> dict[str, Any] | None:
+    """Moves an unfinished last log line into quarantine (durably), then cuts it from the log; gives its object."""
+    if not assessment.torn:
+        return None
+    log_check = assessment.checked.log
+    rel = f"{QUARANTINE}/{label}/{LOG}.torn"
+    fd = folder.open_file(LOG)
+    try:
+        os.lseek(fd, log_check.complete_size, os.SEEK_SET)
+        with folder.dir(os.path.dirname(rel), create=True) as dir_fd:
+            tmp = ".tmp-torn-tail"
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o444,
+                          dir_fd=dir_fd)
+            try:
+                digests = copy_and_hash(fd, out)[0]
+                os.fsync(out)
+            finally:
+                os.close(out)
+            os.replace(tmp, os.path.basename(rel), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            os.fsync(dir_fd)
+    finally:
+        os.close(fd)
+    with folder.dir("custody") as custody:
+        log_fd = os.open("log.jsonl", os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=custody)
+        try:
+            os.ftruncate(log_fd, log_check.complete_size)
+            os.fsync(log_fd)
+        finally:
+            os.close(log_fd)
+    return {"role": "quarantined", "path": rel, "from": LOG, "why": "an unfinished last line of the log, cut off",
+            "sha256": digests.sha256, "sha512": digests.sha512, "size": digests.size}
+
+
+def recover(case: Case, assessment: Assessment, label: str, torn: dict[str, Any] | None) -> None:
+    """Sets aside what the assessment found (moved into quarantine, never deleted) and logs it in one entry."""
+    folder = case.folder
+    if assessment.work_files:
+        with folder.dir(WORK_DIR) as work:
+            shutil.rmtree("tmp", dir_fd=work)  # fd-based: never follows a link; our own temp copies only
+    objects = [torn] if torn is not None else []
+    for rel, why in assessment.set_aside:
+        target = f"{QUARANTINE}/{label}/{rel}"
+        folder.rename(rel, target)
+        objects.append(_quarantined(case, target, rel, why))
+    for rel in assessment.logged_in_place:
+        objects.append(_quarantined(case, rel, None, "set aside by a recovery killed before it logged it"))
+    if objects:
+        log.warning("%s: %d file(s) moved to %s/%s", folder.path, len(objects), QUARANTINE, label)
+        case.record("recovered", objects=objects, details={
+            "why": "an earlier run was interrupted, or files differed from the log: what no entry named, "
+                   "or no longer matched it, is set aside in quarantine, never deleted"})
+
+
+def _quarantined(case: Case, rel: str, came_from: str | None, why: str) -> dict[str, Any]:
+    fd = case.folder.open_file(rel)
+    try:
+        digests = copy_and_hash(fd, None)[0]
+    finally:
+        os.close(fd)
+    obj: dict[str, Any] = {"role": "quarantined", "path": rel, "why": why, "sha256": digests.sha256,
+                           "sha512": digests.sha512, "size": digests.size}
+    if came_from is not None:
+        obj["from"] = came_from
+    return obj
+
+
+def check_writable(path: Path) -> None:
+    """Raises CaseDamaged when a writing command would refuse the case (or CaseInvalid when it is none); writes nothing.
+
+    For commands that read a case at length before they log what they made of
+    it (report, export): they refuse before reading, as ingest does before copying.
+    A file the log names that is missing or altered does not stop them: they
+    show it, as verify does.
+    """
+    from forensics.custody.case import is_case
+
+    path = Path(os.path.abspath(path))
+    if not path.is_dir() or not is_case(path):
+        raise CaseInvalid(f"{path} is not a case folder (no {LOG})")
+    with CaseFolder(path) as folder, case_lock(folder, exclusive=False):
+        if assess(folder, content_damage_ok=True).new_case:
+            raise CaseInvalid(f"{path} is not a case folder (no {LOG})")

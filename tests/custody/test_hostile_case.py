@@ -1,0 +1,312 @@
+"""A damaged or hostile case: every writing command refuses it, touches nothing inside or outside it, and verify
+names the damage, in bounded time and memory.
+
+Each attack here is one an adversarial review found to destroy evidence, write outside the case, or pass verify.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from forensics.custody import bag
+from forensics.custody.case import LOG, open_case
+from forensics.custody.verify import verify_case
+from forensics.errors import CaseDamaged
+from forensics.incident import ingest
+from forensics.report.export import write_export
+from forensics.report.html import write_report
+
+CLI = [sys.executable, "-m", "forensics_cli.main"]
+
+
+def run_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO / "cli"), env.get("PYTHONPATH", "")])
+    return env
+
+
+def tree(folder: Path) -> dict[str, tuple]:
+    """Every entry under `folder` as (kind, bytes or link target), links and FIFOs never followed or opened.
+
+    The note of who last held the write lock (`.forensics/holder`, outside the bag) is left out.
+    """
+    found: dict[str, tuple] = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = Path(root) / name
+            st = path.lstat()
+            rel = path.relative_to(folder).as_posix()
+            if rel == ".forensics/holder":
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                found[rel] = ("link", os.readlink(path))
+            elif stat.S_ISREG(st.st_mode):
+                found[rel] = ("file", path.read_bytes(), stat.S_IMODE(st.st_mode))
+            elif stat.S_ISDIR(st.st_mode):
+                found[rel] = ("dir",)
+            else:
+                found[rel] = ("special", stat.S_IFMT(st.st_mode))
+    return found
+
+
+@pytest.fixture
+def case(tmp_path, alice) -> Path:
+    src = tmp_path / "raw"
+    src.mkdir()
+    for i in range(8):
+        (src / f"clip-{i}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(5_000 + i))
+    (src / "notes.txt").write_text("heard jets at 14:02")
+    path = Path(ingest([src], tmp_path / "case", key=alice, incident="strike", analyse=False).case)
+    with open_case(path, alice) as c:
+        item = next(iter(c.state.items))
+        c.add_derived(item, b"\x89PNG fake frame", name="frame-000.png", operation="frames.keyframes",
+                      parameters={"pts_s": 0.0})
+        c.add_record(item, "metadata", {"captured_at": "2024-03-14T12:26:54+03:00"})
+    assert verify_case(path).intact
+    return path
+
+
+@pytest.fixture
+def more(tmp_path) -> Path:
+    src = tmp_path / "more"
+    src.mkdir()
+    (src / "late.mp4").write_bytes(os.urandom(3_000))
+    return src
+
+
+def writers(case: Path, alice, more: Path, tmp_path: Path):
+    """Every writing command, as library calls: (name, call)."""
+    return [("ingest", lambda: ingest([more], case, key=alice, incident="strike", analyse=False)),
+            ("export", lambda: write_export(case, alice, fmt="csv", out_path=tmp_path / "x.csv")),
+            ("report", lambda: write_report(case, alice, out_dir=tmp_path / "report"))]
+
+
+def refused_by_all(case: Path, alice, more: Path, tmp_path: Path, outside: Path | None = None) -> str:
+    """Runs every writer; each must raise CaseDamaged and leave the case (and `outside`) as it was."""
+    before, beside = tree(case), tree(outside) if outside else None
+    messages = []
+    for name, call in writers(case, alice, more, tmp_path):
+        with pytest.raises(CaseDamaged) as caught:
+            call()
+        messages.append(str(caught.value))
+        assert tree(case) == before, f"{name} changed the damaged case"
+        if outside is not None:
+            assert tree(outside) == beside, f"{name} changed files outside the case"
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "report").exists()
+    return messages[0]
+
+
+def codes(case: Path) -> set[str]:
+    return {f.code for f in verify_case(case).findings}
+
+
+def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], env=run_env(), capture_output=True, text=True, timeout=timeout)
+
+
+# -- a shortened log ---------------------------------------------------------------------------------
+def test_a_log_cut_back_is_refused_by_every_writer_and_no_original_is_deleted(case, alice, more, tmp_path):
+    lines = (case / LOG).read_bytes().splitlines(keepends=True)
+    (case / LOG).write_bytes(b"".join(lines[:3]))
+    originals = {p.read_bytes() for p in (case / "data/originals").rglob("*") if p.is_file()}
+    assert len(originals) == 9
+    assert "log-truncated" in codes(case)
+    message = refused_by_all(case, alice, more, tmp_path)
+    assert "log-truncated" in message and "forensics verify" in message
+    done = cli("export", str(case), "--format", "csv", "--out", str(tmp_path / "x.csv"), "--key", str(alice.path))
+    assert done.returncode == 1 and "log-truncated" in done.stderr and "Traceback" not in done.stderr
+    assert {p.read_bytes() for p in (case / "data/originals").rglob("*") if p.is_file()} == originals
+    assert "log-truncated" in codes(case)  # still said, never "repaired" into an intact case
+
+
+def test_a_log_cut_back_and_its_head_deleted_is_refused(case, alice, more, tmp_path):
+    lines = (case / LOG).read_bytes().splitlines(keepends=True)
+    (case / LOG).write_bytes(lines[0])
+    (case / "custody/head.json").unlink()
+    refused_by_all(case, alice, more, tmp_path)
+    assert {"head-unreadable", "payload-added"} <= codes(case)
+
+
+def test_an_entry_rewritten_and_the_head_re_signed_by_another_key_is_refused(case, alice, mallory, more, tmp_path):
+    from forensics.custody.projections import signed_head
+    from forensics.custody.log import parse_line
+
+    lines = (case / LOG).read_bytes().splitlines(keepends=True)
+    del lines[4]  # a receipt gone; the head then signed by mallory's key, which the log never introduced
+    (case / LOG).write_bytes(b"".join(lines))
+    last = parse_line(lines[-1].rstrip(b"\n"))
+    (case / "custody/head.json").write_bytes(signed_head(mallory, json.loads(lines[0])["details"]["case_id"], last))
+    refused_by_all(case, alice, more, tmp_path)
+    assert {"log-sequence", "log-chain-broken", "head-signature-invalid"} <= codes(case)
+
+
+# -- links out of the case -----------------------------------------------------------------------------
+def test_seals_linked_to_another_folder_is_refused_and_that_folder_untouched(case, alice, more, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("not part of any case")
+    (case / "custody/seals").symlink_to(outside, target_is_directory=True)
+    refused_by_all(case, alice, more, tmp_path, outside=outside)
+    found = {(f.code, f.subject) for f in verify_case(case).findings}
+    assert ("not-a-regular-file", "custody/seals") in found
+
+
+def test_a_lock_linked_to_a_file_outside_is_refused_and_never_written_through(case, alice, more, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "target.txt").write_text("keep me")
+    lock = case / ".forensics/lock"
+    lock.unlink()
+    lock.symlink_to(outside / "target.txt")
+    refused_by_all(case, alice, more, tmp_path, outside=outside)
+    assert ("not-a-regular-file", ".forensics/lock") in {(f.code, f.subject) for f in verify_case(case).findings}
+
+
+def test_a_work_folder_linked_outside_is_refused(case, alice, more, tmp_path):
+    outside = tmp_path / "elsewhere"
+    (outside / "tmp").mkdir(parents=True)
+    (outside / "tmp/keep.bin").write_bytes(b"keep")
+    shutil.rmtree(case / ".forensics")
+    (case / ".forensics").symlink_to(outside, target_is_directory=True)
+    refused_by_all(case, alice, more, tmp_path, outside=outside)
+
+
+def test_an_original_replaced_by_a_link_is_never_read_through(case, alice, more, tmp_path):
+    original = next(p for p in (case / "data/originals").rglob("*") if p.is_file())
+    original.unlink()
+    original.symlink_to("/dev/zero")
+    refused_by_all(case, alice, more, tmp_path)
+    found = {(f.code, f.subject) for f in verify_case(case).findings}
+    assert ("not-a-regular-file", original.relative_to(case).as_posix()) in found
+
+
+# -- tag files nothing bound -------------------------------------------------------------------------
+def rewrite_tag_manifests(case: Path) -> None:
+    """What anyone can do: recompute the unsigned tag manifests over the tag files as they now are."""
+    files = sorted(p for p in case.rglob("*") if p.is_file() and p.relative_to(case).parts[0] not in ("data", ".forensics")
+                   and not p.name.startswith("tagmanifest-"))
+    for algorithm in bag.ALGORITHMS:
+        text = bag.manifest_text((p.relative_to(case).as_posix(), hashlib.new(algorithm, p.read_bytes()).hexdigest())
+                                 for p in files)
+        (case / f"tagmanifest-{algorithm}.txt").write_bytes(text)
+
+
+def test_bag_info_edited_and_tag_manifests_recomputed_is_caught_field_by_field(case, alice, more, tmp_path):
+    path = case / "bag-info.txt"
+    path.write_text(path.read_text().replace("Incident-Identifier: strike", "Incident-Identifier: other")
+                    + "Source-Organization: Someone Else\n")
+    rewrite_tag_manifests(case)
+    findings = [f for f in verify_case(case).findings if f.code == "bag-info"]
+    messages = " ".join(f.message for f in findings)
+    assert "Incident-Identifier is 'other', the log says 'strike'" in messages
+    assert "Source-Organization is 'Someone Else', the log says missing" in messages
+    # A writer sets the edited file aside (kept, logged) and writes the log's projection; the case then verifies.
+    edited = path.read_bytes()
+    ingest([more], case, key=alice, incident="strike", analyse=False)
+    kept = [p for p in (case / "data/quarantine").rglob("bag-info.txt")]
+    assert [p.read_bytes() for p in kept] == [edited]
+    assert verify_case(case).intact
+
+
+def test_a_file_added_under_records_with_tag_manifests_recomputed_is_caught(case, alice, more, tmp_path):
+    planted = case / "custody/records/ab/notes.json"
+    planted.parent.mkdir(parents=True)
+    planted.write_text('{"verdict": "staged"}')
+    rewrite_tag_manifests(case)
+    assert ("tag-file-added", "custody/records/ab/notes.json") in {(f.code, f.subject)
+                                                                   for f in verify_case(case).findings}
+    refused_by_all(case, alice, more, tmp_path)
+
+
+def test_a_replaced_schema_is_caught(case):
+    schema = case / "custody/schemas/manifest-1.0.schema.json"
+    schema.write_text('{"$schema": "https://json-schema.org/draft/2020-12/schema"}')
+    rewrite_tag_manifests(case)
+    assert "schema-modified" in codes(case)
+
+
+def test_a_file_added_anywhere_outside_data_is_caught(case):
+    (case / "README-evidence.txt").write_text("trust me")
+    (case / "custody/keys/extra.pub").write_bytes(b"-----BEGIN PUBLIC KEY-----\n")
+    rewrite_tag_manifests(case)
+    found = {(f.code, f.subject) for f in verify_case(case).findings}
+    assert {("tag-file-added", "README-evidence.txt"), ("key-file-unknown", "custody/keys/extra.pub")} <= found
+
+
+def test_findings_name_the_item_by_its_name_as_received(case):
+    original = next(p for p in (case / "data/originals").rglob("*.mp4"))
+    original.chmod(0o644)
+    data = bytearray(original.read_bytes())
+    data[-1] ^= 1
+    original.write_bytes(bytes(data))
+    finding = next(f for f in verify_case(case).findings if f.code == "payload-modified")
+    assert finding.received_as and finding.received_as[0].startswith("clip-")
+    assert repr(finding.received_as[0]) in finding.message
+
+
+# -- verify on hostile cases: bounded time and memory ---------------------------------------------------
+def verify_bounded(case: Path) -> tuple[int, dict, float, float]:
+    """Runs `forensics verify --json` in a child; gives its exit code, result, seconds and peak MB."""
+    started = time.monotonic()
+    done = cli("verify", str(case), "--json", timeout=30)
+    elapsed = time.monotonic() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, json.loads(done.stdout), elapsed, peak_mb
+
+
+def hostile(case: Path, kind: str) -> str:
+    if kind == "device-in-data":
+        target = case / "data/originals/zz"
+        target.mkdir()
+        try:
+            os.mknod(target / "tty", stat.S_IFCHR | 0o600, os.makedev(5, 0))  # /dev/tty: reading it would hang
+        except PermissionError:
+            (target / "tty").symlink_to("/dev/tty")
+        return "data/originals/zz/tty"
+    if kind == "log-fifo":
+        (case / LOG).unlink()
+        os.mkfifo(case / LOG)
+        return LOG
+    if kind == "head-to-dev-zero":
+        (case / "custody/head.json").unlink()
+        (case / "custody/head.json").symlink_to("/dev/zero")
+        return "custody/head.json"
+    if kind == "link-among-tag-files":
+        (case / "custody/manifests/other.json").symlink_to("/etc/passwd")
+        return "custody/manifests/other.json"
+    if kind == "huge-sparse-head":
+        with open(case / "custody/head.json", "r+b") as f:
+            f.truncate(4 << 30)
+        return "custody/head.json"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["device-in-data", "log-fifo", "head-to-dev-zero", "link-among-tag-files",
+                                  "huge-sparse-head"])
+def test_verify_reports_a_hostile_case_in_bounded_time_and_memory(case, kind):
+    subject = hostile(case, kind)
+    code, result, elapsed, peak_mb = verify_bounded(case)
+    assert code == 1 and not result["intact"]
+    assert subject in {f["subject"] for f in result["findings"]}
+    assert elapsed < 30 and peak_mb < 500, (elapsed, peak_mb)
+
+
+def test_ingest_into_a_hostile_case_exits_1_with_the_damage_named(case, alice, more):
+    hostile(case, "log-fifo")
+    before = tree(case)
+    done = cli("ingest", str(more), "--case", str(case), "--key", str(alice.path), "--custody-only", timeout=30)
+    assert done.returncode == 1 and "not-a-regular-file" in done.stderr and "Traceback" not in done.stderr
+    assert tree(case) == before
