@@ -72,7 +72,9 @@ class CrossCaseIndex:
 
     def add_case(self, case: Path, incident: str) -> list[Elsewhere]:
         """Gives the items of `incident` in `case` that other incidents of the index hold too, then indexes them."""
-        from forensics.report.view import read_case  # the read-only view: records whose digests match the log
+        from forensics.report.view import (
+            read_case,  # the read-only view: records whose digests match the log
+        )
 
         case = Path(case)
         view = read_case(case)

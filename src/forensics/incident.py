@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forensics.custody.case import Case, PendingOriginal, check_incident, open_case
+from forensics.custody.folder import inside
 from forensics.custody.names import received_name, safe_name
 from forensics.custody.signing import SigningKey
 from forensics.custody.sources import SourceEntry, count_sources, walk_sources
@@ -76,6 +77,10 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
     if not sources:
         raise ParameterError("name at least one source folder or file")
     incident = check_incident(incident or default_incident(sources))
+    for source in sources:
+        if inside(Path(source), Path(case_path)):
+            raise ParameterError(f"{source} lies inside the case {case_path}: the case's own files are not evidence "
+                                 "to take in again; name the folder the files were received in")
     counts: Counter[str] = Counter()
     problems: list[dict[str, Any]] = []
     copied = 0

@@ -310,3 +310,71 @@ def test_ingest_into_a_hostile_case_exits_1_with_the_damage_named(case, alice, m
     done = cli("ingest", str(more), "--case", str(case), "--key", str(alice.path), "--custody-only", timeout=30)
     assert done.returncode == 1 and "not-a-regular-file" in done.stderr and "Traceback" not in done.stderr
     assert tree(case) == before
+
+
+def test_signatures_swapped_between_entries_are_refused_by_writers_too(case, alice, more, tmp_path):
+    """Writers leave entries up to the signed head to the chain and the head: a swap still breaks both."""
+    lines = (case / LOG).read_bytes().splitlines(keepends=True)
+    a, b = json.loads(lines[2]), json.loads(lines[3])
+    a["signature"], b["signature"] = b["signature"], a["signature"]
+    from forensics.custody.canonical import canonical_json
+
+    lines[2], lines[3] = canonical_json(a) + b"\n", canonical_json(b) + b"\n"
+    (case / LOG).write_bytes(b"".join(lines))
+    message = refused_by_all(case, alice, more, tmp_path)
+    assert "log-chain-broken" in message
+
+
+def test_the_signed_part_cut_from_a_line_is_the_signed_message(case):
+    from forensics.custody.log import parse_line, signed_part
+
+    for line in (case / LOG).read_bytes().splitlines():
+        entry = parse_line(line)
+        assert signed_part(line, entry.signature) == entry.signed_message()
+
+
+def test_seal_refuses_a_damaged_case_before_asking_any_time_stamp_authority(case, alice):
+    from forensics.custody.seal import seal_case
+
+    lines = (case / LOG).read_bytes().splitlines(keepends=True)
+    (case / LOG).write_bytes(b"".join(lines[:-2]))
+    before = tree(case)
+    with pytest.raises(CaseDamaged, match="log-truncated"):
+        # Nothing listens there: had the case been accepted, the request would fail with another error.
+        seal_case(case, alice, tsa_url="http://127.0.0.1:9/tsa", chain_pem=b"")
+    assert tree(case) == before
+
+
+def test_batch_reports_a_damaged_case_goes_on_with_the_others_and_exits_1(tmp_path, alice):
+    root, cases = tmp_path / "incidents", tmp_path / "cases"
+    for name in ("strike-a", "strike-b"):
+        (root / name).mkdir(parents=True)
+        (root / name / "clip.mp4").write_bytes(os.urandom(4_000))
+    args = ("batch", str(root), "--cases", str(cases), "--custody-only", "--key", str(alice.path), "--json")
+    assert cli(*args).returncode == 0
+    damaged = cases / "strike-a"
+    lines = (damaged / LOG).read_bytes().splitlines(keepends=True)
+    (damaged / LOG).write_bytes(b"".join(lines[:2]))
+    (root / "strike-a" / "new.mp4").write_bytes(os.urandom(1_000))
+    (root / "strike-b" / "new.mp4").write_bytes(os.urandom(1_000))
+    before = tree(damaged)
+    done = cli(*args)
+    assert done.returncode == 1, done.stderr
+    by_incident = {s["incident"]: s for s in json.loads(done.stdout)["incidents"]}
+    assert "log-truncated" in by_incident["strike-a"]["error"]
+    assert by_incident["strike-b"]["error"] is None and by_incident["strike-b"]["counts"]["added"] == 1
+    assert tree(damaged) == before
+
+
+def test_the_case_own_folder_is_not_taken_in_as_evidence(case, alice, tmp_path):
+    from forensics.errors import ParameterError
+
+    before = tree(case)
+    link = tmp_path / "looks-elsewhere"
+    link.symlink_to(case / "data", target_is_directory=True)
+    for source in (case / "data", link):
+        with pytest.raises(ParameterError, match="inside the case"):
+            ingest([source], case, key=alice, analyse=False)
+    with pytest.raises(ParameterError, match="inside the case"):
+        write_export(case, alice, fmt="csv", out_path=link / "x.csv")
+    assert tree(case) == before

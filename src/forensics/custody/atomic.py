@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ctypes
-import errno
 import ctypes.util
+import errno
 import os
 import tempfile
 from pathlib import Path

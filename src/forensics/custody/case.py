@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import errno
+import hashlib
 import os
 import re
 import stat
@@ -29,11 +29,18 @@ from forensics.custody.hashing import Digests, copy_and_hash, open_for_reading
 from forensics.custody.lock import WORK_DIR, case_lock
 from forensics.custody.log import CustodyLog, LogEntry
 from forensics.custody.names import extension_of, received_name, safe_name
-from forensics.custody.projections import HEAD, KEYS, LOG, TAG_MANIFESTS, projection_files, signed_head
+from forensics.custody.projections import (
+    HEAD,
+    KEYS,
+    LOG,
+    TAG_MANIFESTS,
+    projection_files,
+    signed_head,
+)
 from forensics.custody.signing import SigningKey
 from forensics.custody.sources import SourceEntry, kind_of
 from forensics.custody.state import DerivedFile, Item, RecordFile
-from forensics.custody.verify import LogCheck
+from forensics.custody.log_check import LogCheck
 from forensics.errors import CaseInvalid, ParameterError, SourceError
 
 __all__ = ["HEAD", "KEYS", "LOG", "Case", "PendingOriginal", "case_lock", "check_incident", "is_case", "open_case",
@@ -316,7 +323,12 @@ class Case:
         self._write_if_changed(HEAD, signed_head(self.key, self.state.case_id, head))
         tag_files = sorted({*projections, HEAD, LOG, *self.state.records,
                             *(o["path"] for seal in self.state.seals for o in seal["objects"])})
-        digests = {rel: self._digests(rel) for rel in tag_files}
+        digests = {}
+        for rel in tag_files:
+            try:
+                digests[rel] = self._digests(rel)
+            except FileNotFoundError:
+                continue  # a record or seal the log names is missing (an export goes on past it): verify says so
         for algorithm, name in zip(bag.ALGORITHMS, TAG_MANIFESTS):
             self._write_if_changed(name, bag.manifest_text((rel, getattr(d, algorithm)) for rel, d in digests.items()))
 

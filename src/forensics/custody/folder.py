@@ -292,6 +292,13 @@ class CaseFolder:
             pass
 
 
+def inside(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or lies below it, as named or once links are resolved."""
+    pairs = ((Path(os.path.abspath(path)), Path(os.path.abspath(folder))),
+             (Path(os.path.realpath(path)), Path(os.path.realpath(folder))))
+    return any(p == f or f in p.parents for p, f in pairs)
+
+
 def read_bounded(fd: int, rel: str, max_bytes: int) -> bytes:
     """Reads an open file to its end, refusing (TooLarge) to hold more than `max_bytes`."""
     size = os.fstat(fd).st_size

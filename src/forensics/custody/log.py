@@ -133,6 +133,20 @@ def log_lines(fd: int) -> Iterator[LogLine]:
                 yield LogLine(number, None, "sha256:" + digest.hexdigest(), size, complete)
 
 
+def signed_part(line: bytes, signature: str) -> bytes:
+    """The bytes an entry's signature covers, cut from its canonical line: the line without its signature.
+
+    Equal to `LogEntry.signed_message()` for a canonical line, at a fraction of
+    the cost: keys are sorted, so the top-level signature is the last
+    `"signature":` member before "time" and the tool's fields.
+    """
+    member = b'"signature":' + json.dumps(signature).encode() + b","
+    at = line.rfind(member)
+    if at < 0:
+        raise ValueError("no signature member")
+    return line[:at] + line[at + len(member):]
+
+
 def read_entries(path: Path) -> Iterator[LogEntry]:
     """Yields every complete entry of a log file without writing to it; raises ValueError on a damaged line.
 

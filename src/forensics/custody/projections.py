@@ -16,7 +16,12 @@ from typing import Any
 from forensics.custody import bag
 from forensics.custody.canonical import canonical_json
 from forensics.custody.log import LogEntry
-from forensics.custody.manifest import SCHEMA_NAME, incident_manifest, manifest_name, schema_bytes
+from forensics.custody.manifest import (
+    SCHEMA_NAME,
+    incident_manifest,
+    manifest_name,
+    schema_bytes,
+)
 from forensics.custody.signing import SigningKey, pem_from_raw
 from forensics.custody.state import CaseState
 

@@ -11,10 +11,13 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
-from forensics.custody.names import safe_name
 from forensics.custody.atomic import write_atomic
+from forensics.custody.names import safe_name
 from forensics.errors import SigningKeyError
 
 _ACTOR = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")

@@ -120,7 +120,11 @@ class Pictures:
               marks_s: tuple[tuple[float, float], ...]) -> str:
         import numpy as np
 
-        from forensics.report.pictures import SPECTROGRAM_RATE_HZ, decode_mono, spectrogram_png
+        from forensics.report.pictures import (
+            SPECTROGRAM_RATE_HZ,
+            decode_mono,
+            spectrogram_png,
+        )
 
         if span_s is None:
             start_s, length_s, marks = 0.0, AUDIO_PICTURE_S, marks_s

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from forensics.custody.atomic import write_atomic
+from forensics.custody.folder import inside
 from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey
 from forensics.custody.verify import verify_case
@@ -90,7 +91,7 @@ def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool =
     case_abs = Path(os.path.abspath(case_path))
     if out_path is not None:
         out_path = Path(os.path.abspath(out_path))
-        if case_abs in out_path.parents:
+        if inside(out_path, case_abs):
             raise ParameterError(f"{out_path} is inside the case; an export is written outside it, so the bag is unchanged")
         if out_path.is_dir():
             raise ParameterError(f"{out_path} is a folder; name the file to write")

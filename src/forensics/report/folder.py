@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from forensics.custody.atomic import fsync_dir, write_atomic
+from forensics.custody.folder import inside
 from forensics.errors import ParameterError
 
 MANIFEST = "report-manifest-sha256.txt"  # every file of the folder with its SHA-256; its digest is logged
@@ -37,7 +38,7 @@ def check_out_dir(out_dir: Path, case_path: Path) -> Path:
     """Gives the absolute report folder; refuses one inside the case, or a folder holding other things."""
     out_dir = Path(os.path.abspath(out_dir))
     case_path = Path(os.path.abspath(case_path))
-    if out_dir == case_path or case_path in out_dir.parents:
+    if inside(out_dir, case_path):
         raise ParameterError(f"{out_dir} is inside the case; a report is written outside it, so the bag is unchanged")
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file())):
         raise ParameterError(f"{out_dir} exists and is not a report folder; name a new or empty folder")

@@ -1,0 +1,134 @@
+"""One pass over a case, as it goes: what it holds (seen by lstat, nothing followed) and what was found wrong.
+
+The log, tag-file and payload checks (log_check.py, tag_check.py, verify.py)
+read the case through an Inspection: bounded reads of regular files only,
+findings capped per kind, and each finding naming the evidence item it concerns
+by the names it was received under.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from forensics.custody.folder import CaseFolder, Entry, NotRegular, TooLarge, parts_of
+from forensics.custody.hashing import Digests, copy_and_hash
+from forensics.custody.names import received_name
+from forensics.custody.state import CaseState
+
+MAX_FINDINGS_PER_CODE = 200  # a hostile case can hold millions of wrong things; the count of the rest is given
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing found wrong: its kind, which file or entry, what, and the evidence item it concerns."""
+
+    code: str  # e.g. "payload-modified", "log-chain-broken"; stable, for scripts
+    subject: str  # a path in the case (undecodable bytes as \xNN), or "log entry N"
+    message: str
+    received_as: tuple[str, ...] = ()  # the names the item concerned was received under, when there is one
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "subject": self.subject, "message": self.message,
+                "received_as": list(self.received_as)}
+
+
+class Inspection:
+    """The tree of a case and the findings of the checks run over it so far."""
+
+    def __init__(self, folder: CaseFolder, *, full: bool) -> None:
+        self.folder = folder
+        self.full = full  # verify's pass: every payload byte read, every signature checked
+        self.findings: list[Finding] = []
+        self.per_code: Counter[str] = Counter()
+        self.unlogged: list[str] = []  # files nothing accounts for (payload-added, tag-file-added...), raw paths
+        self.names: dict[str, tuple[str, ...]] = {}  # path -> the names as received of the item it belongs to
+        self.tree: dict[str, Entry] = {}
+        self.digests: dict[str, Digests] = {}
+
+    def find(self, code: str, subject: str, message: str, *, path: str | None = None) -> None:
+        """Records a finding about `subject` (a raw case path, or "log entry N"); `path` names the item if other."""
+        self.per_code[code] += 1
+        if self.per_code[code] > MAX_FINDINGS_PER_CODE:
+            return
+        names = self.names.get(path if path is not None else subject, ())
+        if names:
+            message += f" (evidence received as {', '.join(repr(n) for n in names[:3])}" + \
+                       (f" and {len(names) - 3} more names)" if len(names) > 3 else ")")
+        self.findings.append(Finding(code, shown(subject), message, names))
+
+    def finish(self) -> None:
+        """Adds, for each kind with more findings than were listed, how many more there are."""
+        for code, count in sorted(self.per_code.items()):
+            if count > MAX_FINDINGS_PER_CODE:
+                self.findings.append(Finding(code, "…", f"and {count - MAX_FINDINGS_PER_CODE:,} more findings "
+                                                        "of this kind, not listed one by one"))
+
+    def learn_names(self, state: CaseState) -> None:
+        """Maps every stored path to the names as received of the evidence item it is, or comes from."""
+        for item in state.items.values():
+            names = tuple(dict.fromkeys(r["name"] for r in item.receipts))
+            self.names[item.stored.path] = names
+            for derived in item.derived:
+                self.names[derived.stored.path] = names
+            for record in item.records.values():
+                self.names[record.path] = names
+
+    def walk(self) -> None:
+        """Looks at every entry of the case once (lstat only) and names what is not a file or folder."""
+        for entry in self.folder.walk():
+            self.tree[entry.rel] = entry
+            if entry.kind != "file":
+                what = "a folder nested deeper than any case holds" if entry.kind == "folder" else f"a {entry.kind}"
+                self.find("not-a-regular-file", entry.rel, f"is {what}; a case holds only regular files and "
+                                                           "folders, so it is never followed, opened or written through")
+
+    def is_file(self, rel: str) -> bool:
+        entry = self.tree.get(rel)
+        return entry is not None and entry.kind == "file"
+
+    def read(self, rel: str, max_bytes: int, code: str, what: str) -> bytes | None:
+        """A tag file's bytes, or None after a finding `code` naming why it cannot be had."""
+        entry = self.tree.get(rel)
+        if entry is None:
+            self.find(code, rel, f"{what} is missing")
+            return None
+        if entry.kind != "file":
+            self.find(code, rel, f"{what} cannot be read: it is a {entry.kind}")
+            return None
+        try:
+            return self.folder.read(rel, max_bytes=max_bytes)
+        except TooLarge as ex:
+            self.find(code, rel, f"{what} holds {ex.size:,} bytes, more than it can ({max_bytes:,})")
+        except NotRegular as ex:
+            self.find(code, rel, f"{what} cannot be read: {ex.rel} is a {ex.kind}")
+        except OSError as ex:
+            self.find(code, rel, f"{what} cannot be read: {ex.strerror or ex}")
+        return None
+
+    def digest(self, rel: str) -> Digests:
+        """Both digests of a regular file of the case, read once; raises OSError."""
+        known = self.digests.get(rel)
+        if known is None:
+            fd = self.folder.open_file(rel)
+            try:
+                known = self.digests[rel] = copy_and_hash(fd, None)[0]
+            finally:
+                os.close(fd)
+        return known
+
+
+def within_case(rel: str) -> bool:
+    """Whether a path named by the log stays inside the case (relative, no `..`)."""
+    try:
+        parts_of(rel)
+    except ValueError:
+        return False
+    return True
+
+
+def shown(path: str) -> str:
+    """A path for display and JSON: bytes that are not UTF-8 shown as \\xNN."""
+    return received_name(os.fsencode(path))["name"] if any("\udc80" <= c <= "\udcff" for c in path) else path

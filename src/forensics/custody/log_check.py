@@ -1,0 +1,170 @@
+"""The custody log's own checks: sequence, chain, signatures, and the signed head that fixes its length."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
+from forensics.custody.canonical import canonical_json
+from forensics.custody.inspection import Inspection
+from forensics.custody.log import GENESIS, LogEntry, log_lines, parse_line, signed_part
+from forensics.custody.projections import HEAD, LOG
+from forensics.custody.signing import key_id_of, public_key_from_raw, signature_valid
+from forensics.custody.state import CaseState
+
+MAX_HEAD_BYTES = 64 << 10
+
+
+@dataclass(slots=True)
+class LogCheck:
+    """What reading the log found: the projection of the entries that parse, and where the log ends."""
+
+    state: CaseState = field(default_factory=CaseState)
+    keys: dict[str, dict[str, str]] = field(default_factory=dict)  # key_id -> {actor, public_key}
+    last: LogEntry | None = None
+    count: int = 0  # entries that parse
+    lines: int = 0  # complete lines
+    signers: Counter[str] = field(default_factory=Counter)
+    complete_size: int = 0  # bytes of complete lines; a torn tail starts here
+    torn_size: int = 0  # bytes of an unfinished last line
+    hashes: bytearray = field(default_factory=bytearray)  # 32 bytes per complete line: its SHA-256
+
+    def hash_at(self, seq: int) -> str | None:
+        """The hash of complete line `seq`, "sha256:..."; None beyond the log."""
+        if not 1 <= seq <= self.lines:
+            return None
+        return "sha256:" + self.hashes[(seq - 1) * 32:seq * 32].hex()
+
+
+def check_log(ins: Inspection, *, signatures_from: int = 0) -> LogCheck:
+    """Checks sequence, chain and signatures; gives the projection of the entries that parse."""
+    result = LogCheck()
+    entry = ins.tree.get(LOG)
+    if entry is None or entry.kind != "file":
+        ins.find("log-missing", LOG, "the custody log is missing" if entry is None else
+                  f"the custody log cannot be read: it is a {entry.kind}")
+        return result
+    try:
+        fd = ins.folder.open_file(LOG)
+    except OSError as ex:
+        ins.find("log-missing", LOG, f"the custody log cannot be read: {ex.strerror or ex}")
+        return result
+    prev = GENESIS
+    try:
+        for line in log_lines(fd):
+            if not line.complete:
+                result.torn_size = line.size
+                ins.find("log-torn", LOG, "the last line is unfinished (a run was killed while writing it); "
+                                           "the next ingest sets it aside and completes the run")
+                break
+            result.lines = line.number
+            result.complete_size += line.size
+            result.hashes += bytes.fromhex(line.line_hash[7:])
+            subject = f"log entry {line.number}"
+            try:
+                if line.data is None:
+                    raise ValueError(f"longer than any entry ({line.size:,} bytes)")
+                parsed = parse_line(line.data)
+            except (ValueError, TypeError) as ex:
+                ins.find("log-entry-unreadable", subject, f"line {line.number} is not a valid entry: {ex}")
+                prev = line.line_hash
+                continue
+            _check_entry(ins, parsed, line.data, prev, result, signatures_from)
+            prev = parsed.line_hash
+    finally:
+        os.close(fd)
+    if not result.count:
+        ins.find("log-empty", LOG, "the custody log holds no entries")
+    return result
+
+
+def _check_entry(ins: Inspection, entry: LogEntry, line: bytes, prev: str, result: LogCheck,
+                 signatures_from: int) -> None:
+    number = result.lines
+    subject = f"log entry {number}"
+    if entry.seq != number:
+        ins.find("log-sequence", subject, f"line {number} carries sequence number {entry.seq}: "
+                                           "entries were removed, inserted or reordered")
+    if entry.prev != prev:
+        ins.find("log-chain-broken", subject, "its hash of the previous entry does not match the "
+                                               "entry before it: the log was edited, cut or reordered here")
+    _register_key(ins, entry, result.keys)
+    key = result.keys.get(entry.key_id)
+    if key is None:
+        ins.find("signature-unknown-key", subject, f"signed by {entry.key_id}, a key the log never introduced")
+    elif number > signatures_from and not signature_valid(
+            public_key_from_raw(key["public_key"]), signed_part(line, entry.signature), entry.signature):
+        ins.find("signature-invalid", subject, f"the signature by {key['actor']} ({entry.key_id[:23]}…) "
+                                                "does not match the entry: it was edited or re-signed")
+    try:
+        result.state.apply(entry)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as ex:
+        ins.find("log-entry-malformed", subject, f"a {entry.action!r} entry without the fields it needs ({ex!r})")
+    result.signers[entry.key_id] += 1
+    result.count += 1
+    result.last = entry
+
+
+def _register_key(ins: Inspection, entry: LogEntry, keys: dict[str, dict[str, str]]) -> None:
+    if entry.action not in ("case-created", "key-added") or not isinstance(entry.details.get("public_key"), str):
+        return
+    raw_b64 = entry.details["public_key"]
+    try:
+        actual = key_id_of(base64.b64decode(raw_b64, validate=True))
+        public_key_from_raw(raw_b64)
+    except ValueError:
+        actual = "unreadable"
+    if actual != entry.key_id:
+        ins.find("key-swapped", f"log entry {entry.seq}",
+                  f"the public key introduced here is {actual}, not the {entry.key_id} that signs the entry")
+        return
+    keys.setdefault(entry.key_id, {"actor": entry.actor, "public_key": raw_b64})
+
+
+def check_head(ins: Inspection, log: LogCheck) -> int | None:
+    """Checks the signed head against the log; gives the seq it names when it is validly signed."""
+    data = ins.read(HEAD, MAX_HEAD_BYTES, "head-unreadable", "the signed log head")
+    if data is None:
+        return None
+    try:
+        head = json.loads(data)
+        body = {k: head[k] for k in ("case_id", "seq", "entry_hash", "key_id")}
+        signature = head["signature"]
+        if not (isinstance(body["seq"], int) and isinstance(body["entry_hash"], str)
+                and isinstance(signature, str)):
+            raise TypeError("fields of the wrong type")
+    except (ValueError, KeyError, TypeError) as ex:
+        ins.find("head-unreadable", HEAD, f"the signed log head cannot be read ({ex})")
+        return None
+    key = log.keys.get(body["key_id"]) if isinstance(body["key_id"], str) else None
+    if key is None or not signature_valid(public_key_from_raw(key["public_key"]), canonical_json(body), signature):
+        ins.find("head-signature-invalid", HEAD, "the log head is not signed by a key the log introduced")
+        return None
+    if body["case_id"] != log.state.case_id:
+        ins.find("head-mismatch", HEAD, f"the head names case {body['case_id']}, the log case {log.state.case_id}")
+    seq, last = body["seq"], log.lines
+    if seq > last:
+        ins.find("log-truncated", LOG, f"the signed head records {seq} entries, the log holds {last}: "
+                                        "entries were cut off its end")
+    elif log.hash_at(seq) != body["entry_hash"]:
+        ins.find("head-mismatch", HEAD, f"the signed head names entry {seq} with another hash than the "
+                                         "log's: the log was rewritten up to or after it")
+    elif seq < last:
+        ins.find("head-behind", HEAD, f"the log holds {last - seq} entries after the signed head (entry "
+                                       f"{seq}): a run was interrupted, or entries were appended by other "
+                                       "means; the next ingest completes an interrupted run")
+    return seq
+
+
+def claimed_head_seq(ins: Inspection) -> int:
+    """The entry number the head file names, not yet checked (0 when it cannot be read)."""
+    if not ins.is_file(HEAD):
+        return 0
+    try:
+        seq = json.loads(ins.folder.read(HEAD, max_bytes=MAX_HEAD_BYTES)).get("seq")
+    except (OSError, ValueError, AttributeError):
+        return 0
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
