@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import resource
 import shutil
 import stat
 import subprocess
@@ -257,14 +256,22 @@ def test_findings_name_the_item_by_its_name_as_received(case):
 
 
 # -- verify on hostile cases: bounded time and memory ---------------------------------------------------
+# Runs a command as the only child of a fresh process, which then tells that child's peak memory on stderr.
+_MEASURED = ("import resource, subprocess, sys\n"
+             "code = subprocess.run(sys.argv[1:]).returncode\n"
+             "sys.stderr.write(f'\\npeak-kb {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}\\n')\n"
+             "sys.exit(code)")
+
+
 def verify_bounded(case: Path) -> tuple[int, dict, float, float]:
     """Runs `forensics verify --json` in a child; gives its exit code, result, seconds and peak MB."""
     started = time.monotonic()
-    done = cli("verify", str(case), "--json", timeout=30)
+    done = subprocess.run([sys.executable, "-c", _MEASURED, *CLI, "verify", str(case), "--json"], env=run_env(),
+                          capture_output=True, text=True, timeout=30)
     elapsed = time.monotonic() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    assert "Traceback" not in done.stderr, done.stderr
-    return done.returncode, json.loads(done.stdout), elapsed, peak_mb
+    stderr, _, peak = done.stderr.rpartition("\npeak-kb ")
+    assert "Traceback" not in stderr, stderr
+    return done.returncode, json.loads(done.stdout), elapsed, int(peak) / 1024
 
 
 def hostile(case: Path, kind: str) -> str:
@@ -287,21 +294,28 @@ def hostile(case: Path, kind: str) -> str:
     if kind == "link-among-tag-files":
         (case / "custody/manifests/other.json").symlink_to("/etc/passwd")
         return "custody/manifests/other.json"
-    if kind == "huge-sparse-head":
-        with open(case / "custody/head.json", "r+b") as f:
+    if kind.startswith("huge-sparse-"):  # 4 GB that cost nothing on disk, and 18 s to read
+        rel = {"huge-sparse-head": "custody/head.json", "huge-sparse-log": LOG,
+               "huge-sparse-manifest": "custody/manifests/strike.json"}[kind]
+        with open(case / rel, "r+b") as f:
+            f.seek(0, os.SEEK_END)
             f.truncate(4 << 30)
-        return "custody/head.json"
+        # The log's zeros make one "line" longer than any entry, after its real lines: named as that entry.
+        if rel == LOG:
+            with open(case / LOG, "rb") as f:
+                return f"log entry {f.read(1 << 20).count(bytes([10])) + 1}"
+        return rel
     raise AssertionError(kind)
 
 
 @pytest.mark.parametrize("kind", ["device-in-data", "log-fifo", "head-to-dev-zero", "link-among-tag-files",
-                                  "huge-sparse-head"])
+                                  "huge-sparse-head", "huge-sparse-log", "huge-sparse-manifest"])
 def test_verify_reports_a_hostile_case_in_bounded_time_and_memory(case, kind):
     subject = hostile(case, kind)
     code, result, elapsed, peak_mb = verify_bounded(case)
     assert code == 1 and not result["intact"]
     assert subject in {f["subject"] for f in result["findings"]}
-    assert elapsed < 30 and peak_mb < 500, (elapsed, peak_mb)
+    assert elapsed < 10 and peak_mb < 500, (elapsed, peak_mb)  # the issue asks 30 s; it takes under 1 s
 
 
 def test_ingest_into_a_hostile_case_exits_1_with_the_damage_named(case, alice, more):

@@ -110,6 +110,8 @@ def test_an_edited_log_entry(case):
     found = verify_case(case).findings
     assert ("signature-invalid", "log entry 3") in {(f.code, f.subject) for f in found}
     assert ("log-chain-broken", "log entry 4") in {(f.code, f.subject) for f in found}
+    # A finding about a receipt names the file it records, as the entry now has it.
+    assert next(f for f in found if f.subject == "log entry 3").received_as == ("someone-else.mp4",)
 
 
 def test_an_entry_edited_by_hand_even_if_only_its_spacing(case):

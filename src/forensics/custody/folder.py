@@ -304,7 +304,8 @@ def read_bounded(fd: int, rel: str, max_bytes: int) -> bytes:
     size = os.fstat(fd).st_size
     if size > max_bytes:
         raise TooLarge(rel, size, max_bytes)
-    chunks, total = [], 0
+    chunks: list[bytes] = []
+    total = 0
     while True:
         chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
         if not chunk:

@@ -62,7 +62,7 @@ _spare_buffers: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
 
 
 def _take_buffers(chunk_bytes: int) -> list[mmap.mmap]:
-    ring = []
+    ring: list[mmap.mmap] = []
     while len(ring) < RING:
         try:
             buffer = _spare_buffers.get_nowait()

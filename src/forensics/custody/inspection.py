@@ -48,12 +48,18 @@ class Inspection:
         self.tree: dict[str, Entry] = {}
         self.digests: dict[str, Digests] = {}
 
-    def find(self, code: str, subject: str, message: str, *, path: str | None = None) -> None:
-        """Records a finding about `subject` (a raw case path, or "log entry N"); `path` names the item if other."""
+    def find(self, code: str, subject: str, message: str, *, path: str | None = None,
+             names: tuple[str, ...] | None = None) -> None:
+        """Records a finding about `subject` (a raw case path, or "log entry N").
+
+        The item it concerns is the one stored at `path` (default: `subject`), or
+        the one received under `names`.
+        """
         self.per_code[code] += 1
         if self.per_code[code] > MAX_FINDINGS_PER_CODE:
             return
-        names = self.names.get(path if path is not None else subject, ())
+        if names is None:
+            names = self.names.get(path if path is not None else subject, ())
         if names:
             message += f" (evidence received as {', '.join(repr(n) for n in names[:3])}" + \
                        (f" and {len(names) - 3} more names)" if len(names) > 3 else ")")

@@ -10,7 +10,6 @@ names the last entry's number and hash.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -93,17 +92,22 @@ MAX_ENTRY_BYTES = 16 << 20  # far above any entry this program writes; a longer 
 
 @dataclass(frozen=True, slots=True)
 class LogLine:
-    """One line of a log file as read: its bytes, or why they were not kept."""
+    """One line of a log file as read: its bytes, or None when it is longer than any entry."""
 
     number: int  # 1-based
-    data: bytes | None  # without its newline; None when longer than MAX_ENTRY_BYTES
-    line_hash: str  # "sha256:..." of the whole line, kept or not
-    size: int
-    complete: bool  # False for a last line with no newline (a torn append)
+    data: bytes | None  # without its newline; None past MAX_ENTRY_BYTES, and the last line read
+    line_hash: str  # "sha256:..." of the line without its newline ("" when data is None)
+    size: int  # bytes read of it, its newline included
+    complete: bool  # False for a last line with no newline (a torn append), or one cut at the limit
 
 
 def log_lines(fd: int) -> Iterator[LogLine]:
-    """Yields every line of an open log file, holding at most MAX_ENTRY_BYTES of one line in memory."""
+    """Yields every line of an open log file, holding at most MAX_ENTRY_BYTES of one line in memory.
+
+    A line longer than that is no entry this program wrote: it is yielded
+    without its bytes, and nothing after it is read, so time and memory stay
+    bounded whatever the file holds.
+    """
     reader = os.fdopen(os.dup(fd), "rb", buffering=1 << 20)
     with reader:
         number = 0
@@ -112,25 +116,12 @@ def log_lines(fd: int) -> Iterator[LogLine]:
             if not chunk:
                 return
             number += 1
-            digest = hashlib.sha256()
-            size = len(chunk)
-            kept: bytes | None = chunk
-            while not chunk.endswith(b"\n") and size > MAX_ENTRY_BYTES:
-                # Too long to be an entry: hashed on the way to its end, never held whole.
-                if kept is not None:
-                    digest.update(kept)
-                    kept = None
-                chunk = reader.readline(1 << 20)
-                if not chunk:
-                    break
-                digest.update(chunk)
-                size += len(chunk)
-            complete = (kept if kept is not None else chunk).endswith(b"\n")
-            if kept is not None:
-                body = kept[:-1] if complete else kept
-                yield LogLine(number, body, sha256_digest(body), size, complete)
-            else:
-                yield LogLine(number, None, "sha256:" + digest.hexdigest(), size, complete)
+            if len(chunk) > MAX_ENTRY_BYTES:
+                yield LogLine(number, None, "", len(chunk), False)
+                return
+            complete = chunk.endswith(b"\n")
+            body = chunk[:-1] if complete else chunk
+            yield LogLine(number, body, sha256_digest(body), len(chunk), complete)
 
 
 def signed_part(line: bytes, signature: str) -> bytes:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from forensics.custody.canonical import canonical_json
 from forensics.custody.inspection import Inspection
-from forensics.custody.log import GENESIS, LogEntry, log_lines, parse_line, signed_part
+from forensics.custody.log import GENESIS, MAX_ENTRY_BYTES, LogEntry, log_lines, parse_line, signed_part
 from forensics.custody.projections import HEAD, LOG
 from forensics.custody.signing import key_id_of, public_key_from_raw, signature_valid
 from forensics.custody.state import CaseState
@@ -55,6 +55,10 @@ def check_log(ins: Inspection, *, signatures_from: int = 0) -> LogCheck:
     prev = GENESIS
     try:
         for line in log_lines(fd):
+            if line.data is None:
+                ins.find("log-entry-unreadable", f"log entry {line.number}", f"line {line.number} is longer than "
+                         f"any entry ({MAX_ENTRY_BYTES:,} bytes at least): the log is not read past it")
+                break
             if not line.complete:
                 result.torn_size = line.size
                 ins.find("log-torn", LOG, "the last line is unfinished (a run was killed while writing it); "
@@ -65,8 +69,6 @@ def check_log(ins: Inspection, *, signatures_from: int = 0) -> LogCheck:
             result.hashes += bytes.fromhex(line.line_hash[7:])
             subject = f"log entry {line.number}"
             try:
-                if line.data is None:
-                    raise ValueError(f"longer than any entry ({line.size:,} bytes)")
                 parsed = parse_line(line.data)
             except (ValueError, TypeError) as ex:
                 ins.find("log-entry-unreadable", subject, f"line {line.number} is not a valid entry: {ex}")
@@ -85,27 +87,38 @@ def _check_entry(ins: Inspection, entry: LogEntry, line: bytes, prev: str, resul
                  signatures_from: int) -> None:
     number = result.lines
     subject = f"log entry {number}"
+
+    def find(code: str, message: str) -> None:
+        ins.find(code, subject, message, names=_received_as(entry))
+
     if entry.seq != number:
-        ins.find("log-sequence", subject, f"line {number} carries sequence number {entry.seq}: "
-                                           "entries were removed, inserted or reordered")
+        find("log-sequence", f"line {number} carries sequence number {entry.seq}: "
+                             "entries were removed, inserted or reordered")
     if entry.prev != prev:
-        ins.find("log-chain-broken", subject, "its hash of the previous entry does not match the "
-                                               "entry before it: the log was edited, cut or reordered here")
+        find("log-chain-broken", "its hash of the previous entry does not match the entry before it: the log "
+                                 "was edited, cut or reordered here")
     _register_key(ins, entry, result.keys)
     key = result.keys.get(entry.key_id)
     if key is None:
-        ins.find("signature-unknown-key", subject, f"signed by {entry.key_id}, a key the log never introduced")
+        find("signature-unknown-key", f"signed by {entry.key_id}, a key the log never introduced")
     elif number > signatures_from and not signature_valid(
             public_key_from_raw(key["public_key"]), signed_part(line, entry.signature), entry.signature):
-        ins.find("signature-invalid", subject, f"the signature by {key['actor']} ({entry.key_id[:23]}…) "
-                                                "does not match the entry: it was edited or re-signed")
+        find("signature-invalid", f"the signature by {key['actor']} ({entry.key_id[:23]}…) does not match "
+                                  "the entry: it was edited or re-signed")
     try:
         result.state.apply(entry)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as ex:
-        ins.find("log-entry-malformed", subject, f"a {entry.action!r} entry without the fields it needs ({ex!r})")
+        find("log-entry-malformed", f"a {entry.action!r} entry without the fields it needs ({ex!r})")
     result.signers[entry.key_id] += 1
     result.count += 1
     result.last = entry
+
+
+def _received_as(entry: LogEntry) -> tuple[str, ...]:
+    """The name an entry says a file was received under, when it is a receipt."""
+    name = entry.details.get("name") if entry.action == "received" else None
+    text = name.get("name") if isinstance(name, dict) else None
+    return (text,) if isinstance(text, str) else ()
 
 
 def _register_key(ins: Inspection, entry: LogEntry, keys: dict[str, dict[str, str]]) -> None:

@@ -22,6 +22,7 @@ def seal_case(path: Path, key: SigningKey, *, tsa_url: str, chain_pem: bytes,
     """
     with open_case(path, key, create=False) as case:
         head = case.log.head
+        assert head is not None  # an opened case holds at least its creation
         stamp = request_timestamp(head.line_hash, tsa_url, timeout_s=timeout_s)
         verify_timestamp(stamp.response_der, head.line_hash, chain_pem=chain_pem)
         token_rel, chain_rel = f"{SEALS}/{head.seq:08d}.tsr", f"{SEALS}/{head.seq:08d}.chain.pem"

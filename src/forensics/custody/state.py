@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,5 +156,5 @@ class CaseState:
         return sha256 in self.items or sha256 in self.derived_by_sha256
 
 
-def _stored(obj: dict[str, Any], seq: int) -> StoredFile:
+def _stored(obj: Mapping[str, Any], seq: int) -> StoredFile:
     return StoredFile(obj["path"], obj["sha256"], obj["sha512"], obj["size"], seq)

@@ -12,20 +12,17 @@ from forensics.custody import bag
 from forensics.custody.canonical import sha256_digest
 from forensics.custody.inspection import Inspection, shown, within_case
 from forensics.custody.lock import WORK_DIR
-from forensics.custody.log import LogEntry
-from forensics.custody.log_check import LogCheck
+from forensics.custody.log_check import MAX_HEAD_BYTES, LogCheck
 from forensics.custody.manifest import schema
-from forensics.custody.projections import (HEAD, KEYS, LOG, MANIFESTS, PAYLOAD_MANIFESTS, SCHEMAS, TAG_MANIFESTS,
-                                           projection_files)
+from forensics.custody.projections import (HEAD, KEYS, LOG, MANIFESTS, PAYLOAD_MANIFESTS, SCHEMAS, TAG_MANIFESTS)
 from forensics.custody.state import CaseState
 from forensics.errors import TimestampError
 
 MAX_SEAL_BYTES = 16 << 20
 
 
-def check_projections(ins: Inspection, state: CaseState, last: LogEntry) -> None:
-    """Rebuilds every projection of the log and compares it, byte for byte, with the case's."""
-    expected = projection_files(state, last)
+def check_projections(ins: Inspection, expected: dict[str, bytes]) -> None:
+    """Compares every projection of the log (`projection_files`), byte for byte, with the case's."""
     for rel, want in sorted(expected.items()):
         code, what = _projection_kind(rel)
         if code == "key-file" and not ins.is_file(rel) and rel not in ins.tree:
@@ -144,13 +141,18 @@ def check_unknown_tag_files(ins: Inspection, state: CaseState, expected: Iterabl
                                              "projection of it accounts for")
 
 
-def check_tag_manifests(ins: Inspection, state: CaseState, expected: Iterable[str]) -> None:
+def check_tag_manifests(ins: Inspection, state: CaseState, expected: dict[str, bytes], log: LogCheck) -> None:
     """Checks the tag manifests against the tag files, as BagIt tools will; they are never trusted."""
     listed_files = sorted({*expected, LOG, HEAD, *state.records,
                            *(o["path"] for s in state.seals for o in s.get("objects", ()))})
+    limits = {HEAD: MAX_HEAD_BYTES, **{rel: 2 * r.size + (1 << 20) for rel, r in state.records.items()},
+              **{rel: 2 * len(data) + (1 << 20) for rel, data in expected.items()},
+              LOG: log.complete_size + log.torn_size}  # the log as far as its check read it
     digests = {}
     for rel in listed_files:
-        if ins.is_file(rel) and within_case(rel):
+        # A file far larger than what it should be (a head of 4 GB) is named by its own check, never read here.
+        too_large = rel in ins.tree and ins.tree[rel].size > limits.get(rel, MAX_SEAL_BYTES)
+        if ins.is_file(rel) and within_case(rel) and not too_large:
             try:
                 digests[rel] = ins.digest(rel)
             except OSError:

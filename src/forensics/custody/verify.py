@@ -101,16 +101,16 @@ def check_case(folder: CaseFolder, *, read_payload: bool, progress: ProgressCall
     state = log.state
     ins.learn_names(state)
     head_seq = check_head(ins, log) if log.count else None
-    expected: set[str] = set()
+    expected: dict[str, bytes] = {}
     if log.last is not None:
-        expected = set(projection_files(state, log.last))
-        check_projections(ins, state, log.last)
+        expected = projection_files(state, log.last)
+        check_projections(ins, expected)
     check_logged_tag_files(ins, state)
     check_unknown_tag_files(ins, state, expected)
     files, read_bytes = check_payload(ins, state, progress)
     seals: list[dict[str, Any]] = []
     if read_payload:
-        check_tag_manifests(ins, state, expected)
+        check_tag_manifests(ins, state, expected, log)
         seals = check_seals(ins, state, log)
     ins.finish()
     return CaseCheck(ins.findings, log, head_seq, ins.tree, ins.unlogged, files, read_bytes, seals)

@@ -167,7 +167,11 @@ def _entry_text(view: CaseView, e: LogEntry) -> str:
     if e.action == "sealed":
         return f"log entry {esc(d.get('stamped_seq'))} time-stamped {esc(d.get('gen_time_utc'))} by {esc(d.get('tsa'))}"
     if e.action == "recovered":
-        return esc(d.get("why", "an interrupted run was put right"))
+        moved = [o for o in e.objects if o.get("role") == "quarantined"]
+        listed = "; ".join(f"{esc(o.get('from', o.get('path')))} moved to {esc(o.get('path'))} "
+                           f"{digest('sha256:' + str(o.get('sha256')))} ({esc(o.get('why', ''))})" for o in moved[:20])
+        more = f"; and {len(moved) - 20} more" if len(moved) > 20 else ""
+        return esc(d.get("why", "an interrupted run was put right")) + (f": {listed}{more}" if moved else "")
     if e.action == "exported":
         redacted = " (redacted)" if d.get("redacted") else ""
         objects = "".join(f" {esc(o.get('path'))} {digest('sha256:' + str(o.get('sha256')))}" for o in e.objects)
