@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
 
 from forensics.errors import CaseDamaged, CaseLocked, ForensicsError, ParameterError
@@ -26,16 +28,47 @@ stdout = Console(highlight=False, soft_wrap=True)
 
 
 def emit_json(value: Any) -> None:
-    """Prints one JSON document on stdout, for scripts."""
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str))
+    """Prints one JSON document on stdout, for scripts; bytes of a name that are not UTF-8 as \\xNN text."""
+    sys.stdout.write(json.dumps(_valid_text(value), ensure_ascii=False, indent=2, sort_keys=True, default=str))
     sys.stdout.write("\n")
     sys.stdout.flush()
 
 
-def fail(ex: ForensicsError) -> None:
+def _valid_text(value: Any) -> Any:
+    """`value` with every string made valid Unicode: a path's undecodable bytes (surrogate escapes) as \\xNN."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            try:
+                return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            except UnicodeEncodeError:
+                return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_valid_text(k): _valid_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_valid_text(v) for v in value]
+    return value
+
+
+def shown(text: object) -> str:
+    """Text from evidence or a case, safe to print on a terminal: control and invisible characters (newlines,
+    escape sequences, bidirectional marks) and undecodable bytes as escapes, rich markup escaped."""
+    out = []
+    for ch in _valid_text(str(text)):
+        if unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp"):
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return escape("".join(out))
+
+
+def fail(ex: ForensicsError | OSError) -> None:
     """Prints a library error for a person and exits with the code that fits it."""
     # click.echo drops the colour when stderr is no terminal, and never wraps: scripts grep this line.
-    click.echo(f"{click.style('error:', fg='red', bold=True)} {ex}", err=True)
+    text = str(ex) if isinstance(ex, ForensicsError) else _os_error_text(ex)
+    click.echo(f"{click.style('error:', fg='red', bold=True)} {_valid_text(text)}", err=True)
     if isinstance(ex, CaseLocked):
         sys.exit(EXIT_LOCKED)
     if isinstance(ex, ParameterError):
@@ -45,13 +78,21 @@ def fail(ex: ForensicsError) -> None:
     sys.exit(EXIT_FAILED)
 
 
+def _os_error_text(ex: OSError) -> str:
+    where = f" ({ex.filename})" if ex.filename else ""
+    return (f"{ex.strerror or ex}{where}: the command stopped. A case it was writing is completed by the next "
+            "writing command; free space or fix the permission first")
+
+
 @contextlib.contextmanager
 def library_errors() -> Iterator[None]:
-    """Turns a ForensicsError escaping the block into a message and an exit code."""
+    """Turns a ForensicsError, or an error of the system (no space, read-only, I/O), into a message and exit code."""
     try:
         yield
     except ForensicsError as ex:
         fail(ex)
+    except OSError as ex:
+        fail(ex)  # exit 3: the command could not run
 
 
 def show_progress(quiet: bool) -> bool:

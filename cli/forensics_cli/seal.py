@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from forensics.custody.folder import read_named_file
 from forensics.custody.seal import seal_case
 from forensics_cli.console import emit_json, library_errors, stdout
 from forensics_cli.identity import actor_option, key_option, signing_key
@@ -24,9 +25,14 @@ from forensics_cli.identity import actor_option, key_option, signing_key
 def command(case_path: Path, tsa_url: str, chain: Path, timeout_s: float, actor: str | None,
             key_path: Path | None, as_json: bool) -> None:
     """Time-stamp the custody log's head of CASE at a TSA; verify then checks it offline."""
+    try:
+        chain_pem = read_named_file(chain, max_bytes=1 << 20)
+    except OSError as ex:  # NotRegular, TooLarge
+        raise click.BadParameter(f"{chain}: {ex.strerror}; give the TSA's certificate chain as a PEM file",
+                                 param_hint="--tsa-chain") from ex
     with library_errors():
         key = signing_key(actor, key_path, quiet=as_json)
-        stamp, facts = seal_case(case_path, key, tsa_url=tsa_url, chain_pem=chain.read_bytes(), timeout_s=timeout_s)
+        stamp, facts = seal_case(case_path, key, tsa_url=tsa_url, chain_pem=chain_pem, timeout_s=timeout_s)
     facts |= {"gen_time_utc": stamp.gen_time_utc, "tsa": stamp.tsa_name, "serial_number": str(stamp.serial_number)}
     if as_json:
         emit_json(facts)

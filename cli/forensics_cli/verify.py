@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
 from forensics.custody.verify import verify_case
-from forensics_cli.console import EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress, stdout
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress,
+                                   shown, stdout)
 
 
 @click.command("verify")
@@ -24,6 +26,11 @@ def command(case_path: Path, trusted: tuple[str, ...], expect_head: str | None, 
     Exits 0 when the case is intact, 1 with each finding listed (which file or
     log entry, what is wrong) when it is not.
     """
+    if expect_head is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", expect_head):
+        raise click.BadParameter("give a log entry hash as verify prints it: sha256: and 64 hex digits",
+                                 param_hint="--expect-head")
+    if any(not re.fullmatch(r"ed25519:[0-9a-f]{64}", k) for k in trusted):
+        raise click.BadParameter("give a key id as verify prints it: ed25519: and 64 hex digits", param_hint="--trust")
     with library_errors():
         with progress_bar(show_progress(quiet), "verify") as progress:
             result = verify_case(case_path, trusted_keys=trusted, expect_head=expect_head, progress=progress)
@@ -31,13 +38,15 @@ def command(case_path: Path, trusted: tuple[str, ...], expect_head: str | None, 
         emit_json(result.to_json())
     else:
         for finding in result.findings:
-            stdout.print(f"[red]{finding.code}[/] {finding.subject}: {finding.message}", highlight=False)
+            stdout.print(f"[red]{finding.code}[/] {shown(finding.subject)}: {shown(finding.message)}", highlight=False)
         if not quiet or result.intact:
             verdict = "[green]intact[/]" if result.intact else f"[red]{len(result.findings)} finding(s)[/]"
             stdout.print(f"{verdict}: {result.entries} log entries, {result.files_checked} files "
                          f"({result.bytes_checked:,} bytes) checked; log head {result.log_head}")
             for signer in result.signers:
-                stdout.print(f"  signed by {signer.actor} ({signer.key_id}): {signer.entries} entries", highlight=False)
+                stdout.print(f"  signed by {shown(signer.actor)} ({shown(signer.key_id)}): {signer.entries} entries",
+                             highlight=False)
             for seal in result.seals:
-                stdout.print(f"  sealed: entry {seal['stamped_seq']} time-stamped {seal['gen_time_utc']} by {seal['tsa']}")
+                stdout.print(f"  sealed: entry {seal['stamped_seq']} time-stamped {shown(seal['gen_time_utc'])} by "
+                             f"{shown(seal['tsa'])}", highlight=False)
     raise SystemExit(EXIT_OK if result.intact else EXIT_PROBLEMS)

@@ -112,7 +112,7 @@ def test_recovery_sets_aside_a_torn_log_line_and_what_was_never_logged(tmp_path,
     orphan.write_bytes(content)
     (case / ".forensics/tmp").mkdir(parents=True, exist_ok=True)
     (case / ".forensics/tmp/in-half").write_bytes(b"half a copy")
-    (case / "custody/manifests/.tmp-xyz-raw.json").write_bytes(b"{")
+    (case / "custody/manifests/.tmp-k3j9x2ab-raw.json").write_bytes(b"{")
     before = {p.read_bytes() for p in (case / "data").rglob("*") if p.is_file()}
     assert not verify_case(case).intact
     with open_case(case, alice) as c:
@@ -120,7 +120,7 @@ def test_recovery_sets_aside_a_torn_log_line_and_what_was_never_logged(tmp_path,
     assert recovered.action == "recovered"
     moved = {o["from"]: o for o in recovered.objects}
     assert set(moved) == {"custody/log.jsonl", orphan.relative_to(case).as_posix(),
-                          "custody/manifests/.tmp-xyz-raw.json"}
+                          "custody/manifests/.tmp-k3j9x2ab-raw.json"}
     for came_from, obj in moved.items():  # each set aside under data/quarantine, with its digests, never deleted
         kept = case / obj["path"]
         assert obj["path"].startswith("data/quarantine/") and kept.is_file()
@@ -128,7 +128,7 @@ def test_recovery_sets_aside_a_torn_log_line_and_what_was_never_logged(tmp_path,
     assert (case / moved["custody/log.jsonl"]["path"]).read_bytes() == torn
     assert (case / moved[orphan.relative_to(case).as_posix()]["path"]).read_bytes() == content
     assert not orphan.exists() and not (case / ".forensics/tmp").exists()
-    assert not (case / "custody/manifests/.tmp-xyz-raw.json").exists()
+    assert not (case / "custody/manifests/.tmp-k3j9x2ab-raw.json").exists()
     assert not (case / LOG).read_bytes().endswith(torn)
     after = {p.read_bytes() for p in (case / "data").rglob("*") if p.is_file()}
     assert before <= after  # nothing in the payload was lost

@@ -392,3 +392,171 @@ def test_the_case_own_folder_is_not_taken_in_as_evidence(case, alice, tmp_path):
     with pytest.raises(ParameterError, match="inside the case"):
         write_export(case, alice, fmt="csv", out_path=link / "x.csv")
     assert tree(case) == before
+
+
+# -- found by the adversarial pass ---------------------------------------------------------------------
+def next_label(case: Path) -> str:
+    return f"{json.loads((case / 'custody/head.json').read_bytes())['seq'] + 1:08d}"
+
+
+def test_recovery_never_writes_through_a_planted_link_in_quarantine(case, alice, more, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("PRECIOUS")
+    with open(case / LOG, "ab") as f:
+        f.write(b'{"action":"rec')
+    planted = case / "data/quarantine" / next_label(case) / "custody/.tmp-torn-tail"
+    planted.parent.mkdir(parents=True)
+    os.link(outside / "precious.txt", planted)
+    refused_by_all(case, alice, more, tmp_path, outside=outside)  # not a name this program gives a file
+
+
+def test_a_log_hard_linked_elsewhere_is_copied_before_it_is_written(case, alice, more, tmp_path):
+    """A backup made with hard links (cp -al), or a link planted to a file outside, never sees a write."""
+    backup = tmp_path / "backup-log.jsonl"
+    os.link(case / LOG, backup)
+    before = backup.read_bytes()
+    with open(case / LOG, "ab") as f:  # a torn line too, so the log is cut as well as appended to
+        f.write(b'{"action":"rec')
+    before = backup.read_bytes()
+    ingest([more], case, key=alice, incident="strike", analyse=False)
+    assert backup.read_bytes() == before
+    assert os.stat(case / LOG).st_nlink == 1
+    assert verify_case(case).intact
+
+
+def test_a_recovery_killed_before_it_logged_is_completed_and_says_where_files_came_from(case, alice, more):
+    with open(case / LOG, "ab") as f:
+        f.write(b'{"action":"rec')
+    label = next_label(case)
+    half = case / "data/quarantine" / label / "custody/.tmp-0a1b2c3d-log.jsonl.torn"  # killed mid-copy
+    half.parent.mkdir(parents=True)
+    half.write_bytes(b'{"act')
+    content = b"copied, then set aside by the killed recovery"
+    sha = hashlib.sha256(content).hexdigest()
+    moved = case / "data/quarantine" / label / "data/originals" / sha[:2] / f"{sha}.mp4"
+    moved.parent.mkdir(parents=True)
+    moved.write_bytes(content)
+    ingest([more], case, key=alice, incident="strike", analyse=False)
+    report = verify_case(case)
+    assert report.intact, report.findings
+    from forensics.custody.log import read_entries
+
+    recovered = [e for e in read_entries(case / LOG) if e.action == "recovered"][-1]
+    came_from = {o["path"]: o.get("from") for o in recovered.objects}
+    assert came_from[moved.relative_to(case).as_posix()] == f"data/originals/{sha[:2]}/{sha}.mp4"
+    assert all(came_from.values())
+
+
+@pytest.mark.parametrize("edit", ["extra-field", "bom", "whitespace"])
+def test_a_head_edited_but_still_validly_signed_is_caught_and_set_aside(case, alice, more, tmp_path, edit):
+    head = case / "custody/head.json"
+    data = head.read_bytes()
+    head.write_bytes({"extra-field": b'{"smuggled":"x",' + data[1:], "bom": "\ufeff".encode() + data,
+                      "whitespace": data + b"\n"}[edit])
+    rewrite_tag_manifests(case)
+    assert "head-not-canonical" in codes(case)
+    edited = head.read_bytes()
+    ingest([more], case, key=alice, incident="strike", analyse=False)
+    assert [p.read_bytes() for p in (case / "data/quarantine").rglob("head.json")] == [edited]
+    assert verify_case(case).intact
+
+
+def planted_hex() -> str:
+    return "ab" * 32
+
+
+@pytest.mark.parametrize("planted", [
+    f"data/originals/ab/{'ab' * 32}.mp4",  # named as content it does not hold
+    f"data/originals/cd/{'ab' * 32}.mp4",  # under another prefix folder
+    f"data/derived/ab/{'ab' * 32}/evil.sh",  # derived from nothing the log knows
+    f"custody/records/ab/{'ab' * 32}/evil.json",
+    "data/quarantine/00000001/x",  # a quarantine older than the signed head
+    "custody/.tmp-whatever",  # not a name this program gives a temp file
+])
+def test_files_that_only_look_like_a_killed_run_leftovers_are_refused(case, alice, more, tmp_path, planted):
+    (case / planted).parent.mkdir(parents=True, exist_ok=True)
+    (case / planted).write_bytes(b"planted")
+    refused_by_all(case, alice, more, tmp_path)
+
+
+def test_export_refuses_to_set_anything_aside_in_a_case_whose_content_is_damaged(case, alice, tmp_path):
+    derived = next(p for p in (case / "data/derived").rglob("*") if p.is_file())
+    derived.unlink()
+    with open(case / LOG, "ab") as f:
+        f.write(b'{"action":"rec')
+    before = tree(case)
+    for call in (lambda: write_export(case, alice, fmt="csv", out_path=tmp_path / "x.csv"),
+                 lambda: write_report(case, alice, out_dir=tmp_path / "report")):
+        with pytest.raises(CaseDamaged, match="payload-missing"):
+            call()
+        assert tree(case) == before
+
+
+@pytest.mark.parametrize("name", ["bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha512.txt",
+                                  "custody/manifests/strike.json", "custody/head.json"])
+def test_a_folder_where_a_file_belongs_is_refused_before_anything_is_logged(case, alice, more, tmp_path, name):
+    (case / name).unlink()
+    (case / name).mkdir()
+    refused_by_all(case, alice, more, tmp_path)
+    assert ("not-a-regular-file", name) in {(f.code, f.subject) for f in verify_case(case).findings}
+
+
+def test_a_case_stuffed_with_files_is_counted_not_held(case, alice, more, tmp_path):
+    from forensics.custody.inspection import MAX_UNKNOWN_KEPT
+
+    junk = case / "data/junk"
+    junk.mkdir()
+    for i in range(MAX_UNKNOWN_KEPT + 500):
+        (junk / f"{i:06d}").touch()
+    found = verify_case(case).findings
+    added = [f for f in found if f.code == "payload-added"]
+    assert len(added) == 201 and added[-1].subject == "…"
+    assert f"{MAX_UNKNOWN_KEPT + 500 - 200:,} more findings" in added[-1].message
+    refused_by_all(case, alice, more, tmp_path)
+
+
+def test_odd_paths_print_as_escapes_and_json_stays_json(tmp_path, alice):
+    src = tmp_path / "raw"
+    src.mkdir()
+    (src / "clip.mp4").write_bytes(b"footage")
+    case = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/case-\xff"))
+    assert cli("ingest", str(src), "--case", str(case), "--key", str(alice.path), "--custody-only",
+               "--quiet").returncode == 0
+    (case / "data/zz\x1b[1A\x1b[2K\nintact: ok").write_text("planted")
+    text = cli("verify", str(case))
+    assert text.returncode == 1
+    assert "\x1b" not in text.stdout and "\nintact" not in text.stdout and "\\x1b" in text.stdout
+    as_json = cli("verify", str(case), "--json")
+    result = json.loads(as_json.stdout.encode("utf-8", "surrogateescape"))
+    assert result["case"].endswith("case-\\xff") and not result["intact"]
+
+
+def test_files_named_on_the_command_line_that_are_not_regular_files_are_refused_quickly(case, alice, tmp_path):
+    started = time.monotonic()
+    assert cli("export", str(case), "--format", "csv", "--out", "/dev/null", "--key", str(alice.path)).returncode == 2
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert cli("ingest", str(tmp_path), "--case", str(case), "--key", "/dev/zero").returncode == 3
+    done = cli("seal", str(case), "--tsa", "http://127.0.0.1:9/", "--tsa-chain", "/dev/zero", "--key", str(alice.path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert cli("verify", str(case), "--expect-head", "nonsense").returncode == 2
+    assert time.monotonic() - started < 30
+
+
+def test_a_system_error_is_one_line_and_exit_3(case, alice, more, monkeypatch):
+    import errno
+
+    from click.testing import CliRunner
+
+    from forensics.custody import case as case_module
+    from forensics_cli.main import cli as main
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(case_module.Case, "copy_in", full)
+    result = CliRunner().invoke(main, ["ingest", str(more), "--case", str(case), "--key", str(alice.path),
+                                       "--custody-only", "--quiet"])
+    assert result.exit_code == 3 and "No space left on device" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert verify_case(case).findings == () or all(f.code == "head-behind" for f in verify_case(case).findings)

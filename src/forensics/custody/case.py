@@ -28,19 +28,12 @@ from forensics.custody.folder import CaseFolder
 from forensics.custody.hashing import Digests, copy_and_hash, open_for_reading
 from forensics.custody.lock import WORK_DIR, case_lock
 from forensics.custody.log import CustodyLog, LogEntry
+from forensics.custody.log_check import LogCheck
 from forensics.custody.names import extension_of, received_name, safe_name
-from forensics.custody.projections import (
-    HEAD,
-    KEYS,
-    LOG,
-    TAG_MANIFESTS,
-    projection_files,
-    signed_head,
-)
+from forensics.custody.projections import HEAD, KEYS, LOG, TAG_MANIFESTS, is_case, projection_files, signed_head
 from forensics.custody.signing import SigningKey
 from forensics.custody.sources import SourceEntry, kind_of
 from forensics.custody.state import DerivedFile, Item, RecordFile
-from forensics.custody.log_check import LogCheck
 from forensics.errors import CaseInvalid, ParameterError, SourceError
 
 __all__ = ["HEAD", "KEYS", "LOG", "Case", "PendingOriginal", "case_lock", "check_incident", "is_case", "open_case",
@@ -48,6 +41,7 @@ __all__ = ["HEAD", "KEYS", "LOG", "Case", "PendingOriginal", "case_lock", "check
 
 INCIDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _APPEND = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+_CASE_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 
 def check_incident(incident: str) -> str:
@@ -56,11 +50,6 @@ def check_incident(incident: str) -> str:
         raise ParameterError(f"incident id {incident!r} must be 1-128 letters, digits, '.', '_' or '-', "
                              "starting with a letter or digit")
     return incident
-
-
-def is_case(path: Path) -> bool:
-    """Whether `path` looks like a case (or the start of one): it has a custody log or a work folder."""
-    return os.path.lexists(path / LOG) or os.path.lexists(path / WORK_DIR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +138,8 @@ class Case:
             try:
                 digests, head = copy_and_hash(fd, tmp_fd)
             except OSError as ex:
+                if ex.errno in _CASE_WRITE_ERRORS:
+                    raise  # the case's disk, not this file: the run stops, and the next one completes it
                 raise SourceError(f"could not be read to its end: {ex.strerror or ex}") from ex
             after = os.fstat(fd)
             if (digests.size, after.st_size, after.st_mtime_ns) != (st.st_size, st.st_size, st.st_mtime_ns):
@@ -388,6 +379,7 @@ def _digests_of(data: bytes) -> Digests:
 
 
 def _open_log(folder: CaseFolder) -> int:
+    recovery.own_log(folder)  # appended to in place: never through another hard link
     with folder.dir("custody") as custody:
         return os.open("log.jsonl", _APPEND, dir_fd=custody)
 

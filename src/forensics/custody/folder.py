@@ -299,6 +299,24 @@ def inside(path: Path, folder: Path) -> bool:
     return any(p == f or f in p.parents for p, f in pairs)
 
 
+def read_named_file(path: Path, *, max_bytes: int) -> bytes:
+    """The bytes of a small file the user named (a key, a certificate chain): a regular file only, bounded.
+
+    Links are followed (the user named the path), but a FIFO, device or socket
+    is never opened: raises NotRegular, TooLarge, or OSError.
+    """
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotRegular(str(path), kind_of_mode(st.st_mode))
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegular(str(path), kind_of_mode(os.fstat(fd).st_mode))
+        return read_bounded(fd, str(path), max_bytes)
+    finally:
+        os.close(fd)
+
+
 def read_bounded(fd: int, rel: str, max_bytes: int) -> bytes:
     """Reads an open file to its end, refusing (TooLarge) to hold more than `max_bytes`."""
     size = os.fstat(fd).st_size

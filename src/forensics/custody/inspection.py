@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
-from forensics.custody.folder import CaseFolder, Entry, NotRegular, TooLarge, parts_of
+from forensics.custody.folder import CaseFolder, Entry, NotRegular, TooLarge, kind_of_mode, parts_of
 from forensics.custody.hashing import Digests, copy_and_hash
 from forensics.custody.names import received_name
 from forensics.custody.state import CaseState
 
 MAX_FINDINGS_PER_CODE = 200  # a hostile case can hold millions of wrong things; the count of the rest is given
+MAX_UNKNOWN_KEPT = 10_000  # files nothing names, looked at one by one (a killed run leaves a few hundred at most)
+WORK_TMP = ".forensics/tmp"  # the writers' temp copies (lock.WORK_DIR/tmp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,9 @@ class Inspection:
         self.unlogged: list[str] = []  # files nothing accounts for (payload-added, tag-file-added...), raw paths
         self.names: dict[str, tuple[str, ...]] = {}  # path -> the names as received of the item it belongs to
         self.tree: dict[str, Entry] = {}
+        self.known_kept = 0
+        self.unknown_not_kept: Counter[bool] = Counter()  # in data/ or not -> files past MAX_UNKNOWN_KEPT
+        self.work_files = False
         self.digests: dict[str, Digests] = {}
 
     def find(self, code: str, subject: str, message: str, *, path: str | None = None,
@@ -67,6 +73,9 @@ class Inspection:
 
     def finish(self) -> None:
         """Adds, for each kind with more findings than were listed, how many more there are."""
+        for in_data, count in sorted(self.unknown_not_kept.items()):
+            # Files past MAX_UNKNOWN_KEPT were only counted: each would have been one finding more.
+            self.per_code["payload-added" if in_data else "tag-file-added"] += count
         for code, count in sorted(self.per_code.items()):
             if count > MAX_FINDINGS_PER_CODE:
                 self.findings.append(Finding(code, "…", f"and {count - MAX_FINDINGS_PER_CODE:,} more findings "
@@ -82,27 +91,61 @@ class Inspection:
             for record in item.records.values():
                 self.names[record.path] = names
 
-    def walk(self) -> None:
-        """Looks at every entry of the case once (lstat only) and names what is not a file or folder."""
+    def walk(self, known: Container[str]) -> None:
+        """Looks at every entry of the case once (lstat only) and names what is not a file or folder.
+
+        Keeps the `known` paths (those the log and its projections name) and the
+        first MAX_UNKNOWN_KEPT others: a case stuffed with a million files costs
+        a count, not a million entries in memory.
+        """
         for entry in self.folder.walk():
-            self.tree[entry.rel] = entry
             if entry.kind != "file":
                 what = "a folder nested deeper than any case holds" if entry.kind == "folder" else f"a {entry.kind}"
                 self.find("not-a-regular-file", entry.rel, f"is {what}; a case holds only regular files and "
                                                            "folders, so it is never followed, opened or written through")
+            if entry.rel.startswith(WORK_TMP + "/"):
+                self.work_files = True  # temp copies: never read, only removed by a writer
+                if entry.kind == "file":
+                    continue
+            if entry.rel in known or len(self.tree) - self.known_kept < MAX_UNKNOWN_KEPT:
+                self.tree[entry.rel] = entry
+                self.known_kept += entry.rel in known
+            else:
+                self.unknown_not_kept[entry.rel.startswith("data/")] += 1
 
     def is_file(self, rel: str) -> bool:
         entry = self.tree.get(rel)
         return entry is not None and entry.kind == "file"
 
+    def kind_at(self, rel: str) -> str | None:
+        """What is at `rel`: "file", "folder", "symbolic link"... (kind_of_mode), or None when nothing is."""
+        entry = self.tree.get(rel)
+        if entry is not None:
+            return entry.kind
+        try:
+            st = self.folder.lstat(rel)  # the walk keeps no folders: one where a file belongs is looked up
+        except NotRegular as ex:
+            return ex.kind
+        except (OSError, ValueError):
+            return None
+        return None if st is None else kind_of_mode(st.st_mode)
+
+    def missing_or_odd(self, rel: str) -> str | None:
+        """None when `rel` is a regular file; else why not, after a not-a-regular-file finding for a folder."""
+        kind = self.kind_at(rel)
+        if kind == "file":
+            return None
+        if kind is None:
+            return "is missing"
+        if kind == "folder":  # other kinds were named by the walk
+            self.find("not-a-regular-file", rel, "is a folder where the case keeps a file")
+        return f"cannot be read: it is a {kind}"
+
     def read(self, rel: str, max_bytes: int, code: str, what: str) -> bytes | None:
         """A tag file's bytes, or None after a finding `code` naming why it cannot be had."""
-        entry = self.tree.get(rel)
-        if entry is None:
-            self.find(code, rel, f"{what} is missing")
-            return None
-        if entry.kind != "file":
-            self.find(code, rel, f"{what} cannot be read: it is a {entry.kind}")
+        odd = self.missing_or_odd(rel)
+        if odd is not None:
+            self.find(code, rel, f"{what} {odd}")
             return None
         try:
             return self.folder.read(rel, max_bytes=max_bytes)

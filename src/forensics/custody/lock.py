@@ -14,12 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from forensics.custody.folder import (
-    CaseFolder,
-    NotRegular,
-    kind_of_mode,
-    write_atomic_in,
-)
+from forensics.custody.folder import CaseFolder, NotRegular, kind_of_mode, write_atomic_in
 from forensics.errors import CaseDamaged, CaseLocked
 
 log = logging.getLogger(__name__)

@@ -42,10 +42,9 @@ class LogCheck:
 def check_log(ins: Inspection, *, signatures_from: int = 0) -> LogCheck:
     """Checks sequence, chain and signatures; gives the projection of the entries that parse."""
     result = LogCheck()
-    entry = ins.tree.get(LOG)
-    if entry is None or entry.kind != "file":
-        ins.find("log-missing", LOG, "the custody log is missing" if entry is None else
-                  f"the custody log cannot be read: it is a {entry.kind}")
+    odd = ins.missing_or_odd(LOG)
+    if odd is not None:
+        ins.find("log-missing", LOG, f"the custody log {odd}")
         return result
     try:
         fd = ins.folder.open_file(LOG)
@@ -62,7 +61,8 @@ def check_log(ins: Inspection, *, signatures_from: int = 0) -> LogCheck:
             if not line.complete:
                 result.torn_size = line.size
                 ins.find("log-torn", LOG, "the last line is unfinished (a run was killed while writing it); "
-                                           "the next ingest sets it aside and completes the run")
+                                           "where the log still reaches its signed head, the next writing "
+                                           "command sets the line aside and completes the run")
                 break
             result.lines = line.number
             result.complete_size += line.size
@@ -152,6 +152,10 @@ def check_head(ins: Inspection, log: LogCheck) -> int | None:
     except (ValueError, KeyError, TypeError) as ex:
         ins.find("head-unreadable", HEAD, f"the signed log head cannot be read ({ex})")
         return None
+    if data != canonical_json({**body, "signature": signature}):
+        # Signatures are deterministic: the head this program writes is exactly these five fields, canonical.
+        ins.find("head-not-canonical", HEAD, "holds more, or otherwise, than the five signed fields as this "
+                                             "program writes them")
     key = log.keys.get(body["key_id"]) if isinstance(body["key_id"], str) else None
     if key is None or not signature_valid(public_key_from_raw(key["public_key"]), canonical_json(body), signature):
         ins.find("head-signature-invalid", HEAD, "the log head is not signed by a key the log introduced")
@@ -174,7 +178,7 @@ def check_head(ins: Inspection, log: LogCheck) -> int | None:
 
 def claimed_head_seq(ins: Inspection) -> int:
     """The entry number the head file names, not yet checked (0 when it cannot be read)."""
-    if not ins.is_file(HEAD):
+    if ins.kind_at(HEAD) != "file":
         return 0
     try:
         seq = json.loads(ins.folder.read(HEAD, max_bytes=MAX_HEAD_BYTES)).get("seq")

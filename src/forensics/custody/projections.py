@@ -11,17 +11,14 @@ second the tag files' bytes.
 from __future__ import annotations
 
 import base64
+import os
+from pathlib import Path
 from typing import Any
 
 from forensics.custody import bag
 from forensics.custody.canonical import canonical_json
 from forensics.custody.log import LogEntry
-from forensics.custody.manifest import (
-    SCHEMA_NAME,
-    incident_manifest,
-    manifest_name,
-    schema_bytes,
-)
+from forensics.custody.manifest import SCHEMA_NAME, incident_manifest, manifest_name, schema_bytes
 from forensics.custody.signing import SigningKey, pem_from_raw
 from forensics.custody.state import CaseState
 
@@ -35,6 +32,11 @@ PAYLOAD_MANIFESTS = tuple(f"manifest-{a}.txt" for a in bag.ALGORITHMS)
 BAG_INFO_FIELDS = ("Source-Organization", "Contact-Name", "Contact-Email", "External-Identifier",
                    "Incident-Identifier", "Bagging-Date", "Bag-Software-Agent", "Payload-Oxum", "Bag-Size",
                    "Custody-Log-Head")
+
+
+def is_case(path: Path) -> bool:
+    """Whether `path` looks like a case (or what is left of one): a custody folder, a bag declaration, a work folder."""
+    return any(os.path.lexists(path / name) for name in ("custody", "bagit.txt", ".forensics"))
 
 
 def key_file(key_id: str) -> str:

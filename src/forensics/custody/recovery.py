@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,20 +42,66 @@ log = logging.getLogger(__name__)
 
 QUARANTINE = "data/quarantine"
 WORK_TMP = f"{WORK_DIR}/tmp"
+# The names this program gives temp files (write_atomic's, and before it mkstemp's) and where it makes them.
+TEMP_NAME = re.compile(r"\.tmp-[a-z0-9_]{8}-[A-Za-z0-9._-]{1,40}")
+_HEX = r"[0-9a-f]{2}/[0-9a-f]{64}"
+_TEMP_FOLDERS = re.compile(rf"|custody|custody/(manifests|schemas|keys|seals)|custody/records/{_HEX}"
+                           rf"|data/derived/{_HEX}|data/quarantine/[0-9]{{8}}/.+")
 # Paths this program writes a file at before the entry that names it: a kill between the two leaves it unlogged.
-_CRASH_FORMS = re.compile("|".join([
-    r"data/originals/[0-9a-f]{2}/[0-9a-f]{64}(\.[a-z0-9]{1,8})?",
-    r"data/derived/[0-9a-f]{2}/[0-9a-f]{64}/[A-Za-z0-9._-]{1,120}",
-    r"custody/records/[0-9a-f]{2}/[0-9a-f]{64}/[A-Za-z0-9._-]{1,80}\.json",
-    r"custody/seals/[0-9]{8}\.(tsr|chain\.pem)",
-    r"data/quarantine/[0-9]{8}/[A-Za-z0-9._/-]{1,400}",  # a recovery killed before it logged what it set aside
-    r"([A-Za-z0-9._-]+/)*\.tmp-[A-Za-z0-9._-]{1,80}",  # write_atomic's temp files, anywhere
-]))
+_ORIGINAL = re.compile(r"data/originals/([0-9a-f]{2})/([0-9a-f]{64})(\.[a-z0-9]{1,8})?")
+_DERIVED = re.compile(r"data/derived/([0-9a-f]{2})/([0-9a-f]{64})/[A-Za-z0-9._-]{1,120}")
+_RECORD = re.compile(r"custody/records/([0-9a-f]{2})/([0-9a-f]{64})/[A-Za-z0-9._-]{1,80}\.json")
+_SEAL = re.compile(r"custody/seals/([0-9]{8})\.(tsr|chain\.pem)")
+_QUARANTINED = re.compile(r"data/quarantine/([0-9]{8})/([A-Za-z0-9._/-]{1,400})")
+
+
+_PROJECTION_PATH = re.compile(r"bagit\.txt|bag-info\.txt|(tag)?manifest-sha(256|512)\.txt|custody/head\.json"
+                              r"|custody/manifests/[A-Za-z0-9._-]{1,140}\.json|custody/keys/[0-9a-f]{64}\.pub"
+                              r"|custody/schemas/manifest-[0-9.]{1,10}\.schema\.json")
+_TORN = re.compile(r"custody/log\.jsonl\.torn(\.[0-9]{1,6})?")
+
+
+def left_by_a_crash(rel: str, checked: CaseCheck, folder: CaseFolder, *, held_at: str | None = None) -> bool:
+    """Whether an unlogged file is one a killed run of this program leaves: its path, and what it holds, fit.
+
+    `held_at` is where the file is when that is not `rel` (in quarantine, `rel` being where it came from).
+    """
+    parent, _, name = rel.rpartition("/")
+    if TEMP_NAME.fullmatch(name):
+        return bool(_TEMP_FOLDERS.fullmatch(parent))
+    state, log_check = checked.log.state, checked.log
+    if m := _ORIGINAL.fullmatch(rel):
+        # Named by its content: a copy that does not hold it was not put there by this program.
+        return m[2][:2] == m[1] and _sha256_of(folder, held_at or rel) == m[2]
+    if (m := _DERIVED.fullmatch(rel)) or (m := _RECORD.fullmatch(rel)):
+        return m[2][:2] == m[1] and state.object_known(m[2])
+    if m := _SEAL.fullmatch(rel):
+        return 0 < int(m[1]) <= log_check.count
+    if held_at is None and (m := _QUARANTINED.fullmatch(rel)):
+        # A recovery killed before it logged what it moved: it numbered its folder after the signed head,
+        # and moved only what it may move (as checked here) to the same path below that folder.
+        number, inner = int(m[1]), m[2]
+        if not (checked.head_seq or 0) < number <= log_check.count + 1:
+            return False
+        return bool(_TORN.fullmatch(inner) or _PROJECTION_PATH.fullmatch(inner)
+                    or left_by_a_crash(inner, checked, folder, held_at=rel))
+    return False
+
+
+def _sha256_of(folder: CaseFolder, rel: str) -> str:
+    fd = folder.open_file(rel)
+    try:
+        return copy_and_hash(fd, None)[0].sha256
+    finally:
+        os.close(fd)
+
+
 # Findings that a killed run leaves, always put right.
 _CRASH_STATES = {"log-torn", "head-behind"}
 # Projections of the log: rewritten from it; one that differs when no crash explains it is set aside first.
 _PROJECTION_CODES = {"manifest-disagrees", "manifest-unreadable", "manifest-schema", "bag-info", "bag-manifest",
-                     "key-file-missing", "key-file-swapped", "schema-modified", "bag-declaration"}
+                     "key-file-missing", "key-file-swapped", "schema-modified", "bag-declaration",
+                     "head-not-canonical"}
 _UNLOGGED_CODES = {"payload-added", "tag-file-added"}
 # A file the log names that is missing or no longer holds the bytes the log gives. Report and export go on
 # past it, since showing it is their work and the one entry they log hides nothing; the others refuse.
@@ -97,6 +144,7 @@ def assess(folder: CaseFolder, *, content_damage_ok: bool = False) -> Assessment
     set_aside: list[tuple[str, str]] = []
     in_place: list[str] = []
     damage: list[Finding] = []
+    content_damaged = False
     for finding in checked.findings:
         if finding.code in _CRASH_STATES:
             continue
@@ -106,26 +154,34 @@ def assess(folder: CaseFolder, *, content_damage_ok: bool = False) -> Assessment
             if not head_behind and finding.code not in ("key-file-missing",) and finding.subject in files:
                 set_aside.append((finding.subject, f"differed from the log's projection ({finding.code})"))
             continue
-        if finding.code in _UNLOGGED_CODES and finding.subject in unlogged and _CRASH_FORMS.fullmatch(finding.subject):
+        if (finding.code in _UNLOGGED_CODES and finding.subject in unlogged
+                and left_by_a_crash(finding.subject, checked, folder)):
             if finding.subject.startswith(QUARANTINE + "/"):
                 in_place.append(finding.subject)
             else:
                 set_aside.append((finding.subject, "written by a run killed before it logged it"))
             continue
         if content_damage_ok and finding.code in CONTENT_DAMAGE:
+            content_damaged = True
             continue
         damage.append(finding)
+    torn = checked.log.torn_size > 0
+    if content_damaged and (set_aside or in_place or torn):
+        # A command that may go on past altered files logs one entry and changes nothing else: with files to
+        # set aside as well, it would move files about in a case whose content is already wrong.
+        damage += [f for f in checked.findings if f.code in CONTENT_DAMAGE]
     if damage:
         raise CaseDamaged(_damage_message(folder, damage))
     return Assessment(checked, head_missing=head_missing, set_aside=tuple(dict.fromkeys(set_aside)),
-                      logged_in_place=tuple(in_place), torn=checked.log.torn_size > 0,
-                      work_files=any(rel.startswith(WORK_TMP + "/") for rel in work))
+                      logged_in_place=tuple(in_place), torn=torn,
+                      work_files=checked.work_files)
 
 
 def _only_skeleton(files: set[str], *, with_log: bool) -> bool:
     """Whether a case holds nothing but what its making writes first (and temp files of those writes)."""
     allowed = {"bagit.txt", LOG} if with_log else {"bagit.txt"}
-    return all(rel in allowed or re.fullmatch(r"(custody/)?\.tmp-[A-Za-z0-9._-]{1,80}", rel) for rel in files)
+    return all(rel in allowed or (TEMP_NAME.fullmatch(rel.rpartition("/")[2]) and rel.rpartition("/")[0] in
+                                  ("", "custody")) for rel in files)
 
 
 def _damage_message(folder: CaseFolder, damage: list[Finding]) -> str:
@@ -136,25 +192,55 @@ def _damage_message(folder: CaseFolder, damage: list[Finding]) -> str:
             "work on a copy restored from a trusted backup; this program will not repair it")
 
 
+def own_log(folder: CaseFolder) -> None:
+    """Makes sure the log file is the case's alone before it is written in place (appended to, or cut).
+
+    A log with other hard links (a backup made with `cp -al`, or a link planted
+    to a file outside the case) is copied and the copy renamed over it, so no
+    other name ever sees the write.
+    """
+    with folder.dir("custody") as custody:
+        st = os.stat("log.jsonl", dir_fd=custody, follow_symlinks=False)
+        if st.st_nlink <= 1:
+            return
+        fd = folder.open_file(LOG)
+        try:
+            tmp = f".tmp-{secrets.token_hex(4)}-log.jsonl"
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
+                          dir_fd=custody)
+            try:
+                copy_and_hash(fd, out)
+                os.fsync(out)
+            finally:
+                os.close(out)
+        finally:
+            os.close(fd)
+        os.replace(tmp, "log.jsonl", src_dir_fd=custody, dst_dir_fd=custody)
+        os.fsync(custody)
+
+
 def cut_torn_tail(folder: CaseFolder, assessment: Assessment, label: str) -> dict[str, Any] | None:
     """Moves an unfinished last log line into quarantine (durably), then cuts it from the log; gives its object."""
     if not assessment.torn:
         return None
     log_check = assessment.checked.log
-    rel = f"{QUARANTINE}/{label}/{LOG}.torn"
+    own_log(folder)
     fd = folder.open_file(LOG)
     try:
         os.lseek(fd, log_check.complete_size, os.SEEK_SET)
-        with folder.dir(os.path.dirname(rel), create=True) as dir_fd:
-            tmp = ".tmp-torn-tail"
-            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o444,
+        with folder.dir(f"{QUARANTINE}/{label}/custody", create=True) as dir_fd:
+            # A fresh temp file, then a name no file has: nothing in the case is overwritten or written through.
+            tmp = f".tmp-{secrets.token_hex(4)}-log.jsonl.torn"
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o444,
                           dir_fd=dir_fd)
             try:
                 digests = copy_and_hash(fd, out)[0]
                 os.fsync(out)
             finally:
                 os.close(out)
-            os.replace(tmp, os.path.basename(rel), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            name = _free_name(dir_fd, "log.jsonl.torn")
+            os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+            os.unlink(tmp, dir_fd=dir_fd)
             os.fsync(dir_fd)
     finally:
         os.close(fd)
@@ -165,8 +251,21 @@ def cut_torn_tail(folder: CaseFolder, assessment: Assessment, label: str) -> dic
             os.fsync(log_fd)
         finally:
             os.close(log_fd)
-    return {"role": "quarantined", "path": rel, "from": LOG, "why": "an unfinished last line of the log, cut off",
-            "sha256": digests.sha256, "sha512": digests.sha512, "size": digests.size}
+    return {"role": "quarantined", "path": f"{QUARANTINE}/{label}/custody/{name}", "from": LOG,
+            "why": "an unfinished last line of the log, cut off", "sha256": digests.sha256,
+            "sha512": digests.sha512, "size": digests.size}
+
+
+def _free_name(dir_fd: int, name: str) -> str:
+    """`name`, or `name.2`, `name.3`... : the first no entry of the folder has."""
+    candidate, n = name, 1
+    while True:
+        try:
+            os.stat(candidate, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return candidate
+        n += 1
+        candidate = f"{name}.{n}"
 
 
 def recover(case: Case, assessment: Assessment, label: str, torn: dict[str, Any] | None) -> None:
@@ -177,11 +276,15 @@ def recover(case: Case, assessment: Assessment, label: str, torn: dict[str, Any]
             shutil.rmtree("tmp", dir_fd=work)  # fd-based: never follows a link; our own temp copies only
     objects = [torn] if torn is not None else []
     for rel, why in assessment.set_aside:
-        target = f"{QUARANTINE}/{label}/{rel}"
+        parent, name = CaseFolder.split(f"{QUARANTINE}/{label}/{rel}")
+        with folder.dir(parent, create=True) as dir_fd:
+            target = f"{parent}/{_free_name(dir_fd, name)}"
         folder.rename(rel, target)
         objects.append(_quarantined(case, target, rel, why))
     for rel in assessment.logged_in_place:
-        objects.append(_quarantined(case, rel, None, "set aside by a recovery killed before it logged it"))
+        came_from = _QUARANTINED.fullmatch(rel)
+        objects.append(_quarantined(case, rel, came_from[2] if came_from else None,
+                                    "set aside by a recovery killed before it logged it"))
     if objects:
         log.warning("%s: %d file(s) moved to %s/%s", folder.path, len(objects), QUARANTINE, label)
         case.record("recovered", objects=objects, details={
@@ -192,6 +295,8 @@ def recover(case: Case, assessment: Assessment, label: str, torn: dict[str, Any]
 def _quarantined(case: Case, rel: str, came_from: str | None, why: str) -> dict[str, Any]:
     fd = case.folder.open_file(rel)
     try:
+        if os.fstat(fd).st_nlink == 1:  # never through a link: another name would change with it
+            os.fchmod(fd, 0o444)  # kept as evidence is: read-only
         digests = copy_and_hash(fd, None)[0]
     finally:
         os.close(fd)

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from forensics.custody.atomic import write_atomic
+from forensics.custody.folder import NotRegular, TooLarge, read_named_file
 from forensics.custody.names import safe_name
 from forensics.errors import SigningKeyError
 
@@ -91,7 +92,9 @@ def new_key(actor: str, path: Path, *, overwrite: bool = False) -> SigningKey:
 def load_key(path: Path, *, actor: str | None = None) -> SigningKey:
     """Reads a private key made by `new_key`; `actor` overrides the name stored in it."""
     try:
-        data = path.read_bytes()
+        data = read_named_file(path, max_bytes=64 << 10)
+    except (NotRegular, TooLarge) as ex:
+        raise SigningKeyError(f"{path} is not a signing key: {ex.strerror}") from ex
     except OSError as ex:
         raise SigningKeyError(f"cannot read signing key {path}: {ex.strerror}; make one with "
                               "`forensics key new --actor NAME`") from ex

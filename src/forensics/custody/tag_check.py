@@ -25,7 +25,7 @@ def check_projections(ins: Inspection, expected: dict[str, bytes]) -> None:
     """Compares every projection of the log (`projection_files`), byte for byte, with the case's."""
     for rel, want in sorted(expected.items()):
         code, what = _projection_kind(rel)
-        if code == "key-file" and not ins.is_file(rel) and rel not in ins.tree:
+        if code == "key-file" and ins.kind_at(rel) is None:
             ins.find("key-file-missing", rel, "the public key of a signer is missing from the case")
             continue
         have = ins.read(rel, max(2 * len(want), 1 << 20), _missing_code(code), what)
@@ -125,6 +125,9 @@ def check_unknown_tag_files(ins: Inspection, state: CaseState, expected: Iterabl
     known |= {o["path"] for seal in state.seals for o in seal.get("objects", ())}
     for rel, entry in ins.tree.items():
         top = rel.split("/", 1)[0]
+        if rel == WORK_DIR and entry.kind == "file":
+            ins.find("not-a-regular-file", rel, "is a file where the case's work folder belongs")
+            continue
         if top in ("data", WORK_DIR) or entry.kind != "file" or rel in known:
             continue
         folder, _, name = rel.rpartition("/")

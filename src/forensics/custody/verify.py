@@ -29,7 +29,7 @@ from forensics.custody.inspection import Finding, Inspection, shown, within_case
 from forensics.custody.lock import case_lock
 from forensics.custody.log import GENESIS
 from forensics.custody.log_check import LogCheck, check_head, check_log, claimed_head_seq
-from forensics.custody.projections import LOG, projection_files
+from forensics.custody.projections import HEAD, LOG, TAG_MANIFESTS, is_case, projection_files
 from forensics.custody.state import CaseState
 from forensics.custody.tag_check import (check_logged_tag_files, check_projections, check_seals, check_tag_manifests,
                                          check_unknown_tag_files)
@@ -83,6 +83,7 @@ class CaseCheck:
     files_checked: int = 0
     bytes_checked: int = 0
     seals: list[dict[str, Any]] = field(default_factory=list)
+    work_files: bool = False  # the work folder holds temp copies
 
 
 def check_case(folder: CaseFolder, *, read_payload: bool, progress: ProgressCallback | None = None) -> CaseCheck:
@@ -96,14 +97,14 @@ def check_case(folder: CaseFolder, *, read_payload: bool, progress: ProgressCall
     head whatever its signature says (a signature costs 0.1 ms an entry).
     """
     ins = Inspection(folder, full=read_payload)
-    ins.walk()
     log = check_log(ins, signatures_from=0 if read_payload else claimed_head_seq(ins))
     state = log.state
+    expected = projection_files(state, log.last) if log.last is not None else {}
+    ins.walk({*expected, LOG, HEAD, *TAG_MANIFESTS, *(f.path for f in state.payload()), *state.records,
+              *(o.get("path") for seal in state.seals for o in seal.get("objects", ()))})
     ins.learn_names(state)
     head_seq = check_head(ins, log) if log.count else None
-    expected: dict[str, bytes] = {}
-    if log.last is not None:
-        expected = projection_files(state, log.last)
+    if expected:
         check_projections(ins, expected)
     check_logged_tag_files(ins, state)
     check_unknown_tag_files(ins, state, expected)
@@ -112,8 +113,11 @@ def check_case(folder: CaseFolder, *, read_payload: bool, progress: ProgressCall
     if read_payload:
         check_tag_manifests(ins, state, expected, log)
         seals = check_seals(ins, state, log)
+    else:
+        for name in TAG_MANIFESTS:  # rewritten by every writer whatever they hold, but never over a folder
+            ins.missing_or_odd(name)
     ins.finish()
-    return CaseCheck(ins.findings, log, head_seq, ins.tree, ins.unlogged, files, read_bytes, seals)
+    return CaseCheck(ins.findings, log, head_seq, ins.tree, ins.unlogged, files, read_bytes, seals, ins.work_files)
 
 
 def verify_case(path: Path, *, trusted_keys: Iterable[str] = (), expect_head: str | None = None,
@@ -129,8 +133,8 @@ def verify_case(path: Path, *, trusted_keys: Iterable[str] = (), expect_head: st
     that is not a regular file, and every read is bounded.
     """
     path = Path(os.path.abspath(path))
-    if not path.is_dir() or not (os.path.lexists(path / LOG) or os.path.lexists(path / "bagit.txt")):
-        raise CaseInvalid(f"{path} is not a case folder (no {LOG})")
+    if not path.is_dir() or not is_case(path):
+        raise CaseInvalid(f"{path} is not a case folder (no {LOG}, custody folder or bagit.txt)")
     with CaseFolder(path) as folder, case_lock(folder, exclusive=False):
         checked = check_case(folder, read_payload=True, progress=progress)
     findings = list(checked.findings)
@@ -160,10 +164,10 @@ def check_payload(ins: Inspection, state: CaseState, progress: ProgressCallback 
         done += 1
         entry = on_disk.get(rel)
         if entry is None:
-            if rel in ins.tree or not within_case(rel):
-                ins.find("payload-missing", rel, "recorded in the custody log but not a regular file in "
-                                                  "the case" if rel in ins.tree else
-                                                  "recorded at a path outside the case")
+            if not within_case(rel):
+                ins.find("payload-missing", rel, "recorded at a path outside the case")
+            elif (odd := ins.missing_or_odd(rel)) != "is missing":
+                ins.find("payload-missing", rel, f"recorded in the custody log, but {odd}")
             else:
                 missing.setdefault(want.size, []).append(rel)
             continue

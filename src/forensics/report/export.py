@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,9 @@ def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool =
             raise ParameterError(f"{out_path} is inside the case; an export is written outside it, so the bag is unchanged")
         if out_path.is_dir():
             raise ParameterError(f"{out_path} is a folder; name the file to write")
+        if os.path.lexists(out_path) and not stat.S_ISREG(os.lstat(out_path).st_mode):
+            raise ParameterError(f"{out_path} exists and is not a regular file (a device, a FIFO, a link), which "
+                                 "an export never replaces; name a new file, or leave out --out for standard output")
     check_writable(case_path)  # a damaged case is refused before it is read, as ingest refuses it
     verification = verify_case(case_path, progress=progress)
     view = read_case(case_path)

@@ -18,13 +18,7 @@ from forensics.progress import report as tell
 from forensics.report import sections
 from forensics.report.cards import Pictures, card
 from forensics.report.exported import Exported, log_export
-from forensics.report.folder import (
-    MANIFEST,
-    Assets,
-    check_out_dir,
-    manifest_text,
-    write_folder,
-)
+from forensics.report.folder import MANIFEST, Assets, check_out_dir, manifest_text, write_folder
 from forensics.report.markup import digest, esc, page
 from forensics.report.view import CaseView, read_case
 
