@@ -560,3 +560,14 @@ def test_a_system_error_is_one_line_and_exit_3(case, alice, more, monkeypatch):
     assert result.exit_code == 3 and "No space left on device" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert verify_case(case).findings == () or all(f.code == "head-behind" for f in verify_case(case).findings)
+
+
+def test_a_folder_of_thousands_of_subfolders_holds_no_descriptor_for_each(case):
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for i in range(min(soft, 4096) + 100):
+        (case / f"data/many/{i:05d}").mkdir(parents=True)
+    (case / "data/many/00007/planted.bin").write_bytes(b"x")
+    assert ("payload-added", "data/many/00007/planted.bin") in {(f.code, f.subject)
+                                                                for f in verify_case(case).findings}

@@ -206,7 +206,7 @@ class CaseFolder:
             os.close(fd)
 
     def walk(self, rel: str = "", *, skip: frozenset[str] = frozenset()) -> Iterator[Entry]:
-        """Yields every entry below folder `rel`, folders first-level before their contents, names sorted.
+        """Yields every entry below folder `rel` but folders, each folder's files before its subfolders'.
 
         Links are yielded, never followed; only real folders are entered, at most
         MAX_DEPTH deep (deeper folders are yielded as entries of kind "folder"
@@ -214,45 +214,47 @@ class CaseFolder:
         A missing `rel` yields nothing; one that is not a folder raises NotRegular.
         """
         try:
-            top = self.open_dir(rel)
+            os.close(self.open_dir(rel))
         except FileNotFoundError:
             return
-        stack: list[tuple[str, int, int]] = [(rel, top, 0)]
-        try:
-            while stack:
-                here, fd, depth = stack.pop()
-                try:
-                    with os.scandir(fd) as listing:
-                        names = sorted(e.name for e in listing)
-                    subfolders = []
-                    for name in names:
+        # Folders still to enter, by path: each is opened (component by component, no link followed) when
+        # its turn comes, so a folder of a hundred thousand subfolders holds no descriptor for each.
+        stack: list[tuple[str, int]] = [(rel, 0)]
+        while stack:
+            here, depth = stack.pop()
+            try:
+                fd = self.open_dir(here)
+            except NotRegular as ex:  # swapped for a link since it was looked at
+                yield Entry(ex.rel, ex.kind, 0, 1)
+                continue
+            except FileNotFoundError:
+                continue
+            except OSError:
+                yield Entry(here, "folder that cannot be read", 0, 1)
+                continue
+            try:
+                subfolders = []
+                # One entry at a time, in the folder's own order: a folder of a million names is never
+                # held whole. Only the subfolders' names are kept, to enter them after.
+                with os.scandir(fd) as listing:
+                    for found in listing:
+                        name = found.name
                         child = f"{here}/{name}" if here else name
                         if child in skip:
                             continue
                         try:
-                            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                            st = found.stat(follow_symlinks=False)
                         except FileNotFoundError:
                             continue
                         entry = Entry(child, kind_of_mode(st.st_mode), st.st_size, st.st_nlink)
                         if entry.kind == "folder" and depth < MAX_DEPTH:
-                            subfolders.append(name)
+                            subfolders.append(child)
                         else:
                             yield entry
-                    for name in reversed(subfolders):
-                        child = f"{here}/{name}" if here else name
-                        try:
-                            sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
-                        except OSError as ex:
-                            if ex.errno in (errno.ELOOP, errno.ENOTDIR):  # swapped for a link since the lstat
-                                yield Entry(child, self._kind_at(fd, name), 0, 1)
-                                continue
-                            raise
-                        stack.append((child, sub, depth + 1))
-                finally:
-                    os.close(fd)
-        finally:
-            for _here, fd, _depth in stack:
+            finally:
                 os.close(fd)
+            subfolders.sort(reverse=True)
+            stack.extend((child, depth + 1) for child in subfolders)
 
     # -- writing ----------------------------------------------------------------------------------
     def write_atomic(self, rel: str, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
