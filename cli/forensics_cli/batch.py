@@ -14,8 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgres
 from forensics.batch import BatchProgress, run_batch
 from forensics.progress import Progress, ProgressCallback
 from forensics.runners import Runner, dask_runner, process_runner
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, show_progress, stderr,
-                                   stdout)
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, show_progress, shown,
+                                   stderr, stdout)
 from forensics_cli.identity import actor_option, key_option, signing_key
 
 
@@ -92,16 +92,16 @@ def _bars(enabled: bool) -> Iterator[ProgressCallback | None]:
 
 def _print_one(summary) -> None:
     if summary.error:
-        stdout.print(f"[red]{summary.incident}[/]: not processed: {summary.error}", highlight=False)
+        stdout.print(f"[red]{shown(summary.incident)}[/]: not processed: {shown(summary.error)}", highlight=False)
         return
     c = summary.counts
-    stdout.print(f"{summary.incident} -> {summary.case}: {c.get('added', 0)} added, {c.get('duplicate', 0)} "
+    stdout.print(f"{shown(summary.incident)} -> {shown(summary.case)}: {c.get('added', 0)} added, {c.get('duplicate', 0)} "
                  f"duplicates, {c.get('already-present', 0)} already there, {c.get('error', 0)} errors, "
                  f"{summary.bytes_copied:,} bytes in {summary.duration_s:.1f} s", highlight=False)
     for problem in summary.problems:
         if problem["result"] == "error":
-            stdout.print(f"  [red]error[/] {problem['name']!r}: {problem['reason']}", highlight=False)
+            stdout.print(f"  [red]error[/] {shown(repr(problem['name']))}: {shown(problem['reason'])}", highlight=False)
     for found in summary.elsewhere:
         what = "footage" if found["kind"] == "footage" else "a transmission"
-        stdout.print(f"  {found['name']!r} shares {what} with {found['other_name']!r} of incident "
+        stdout.print(f"  {shown(repr(found['name']))} shares {what} with {shown(repr(found['other_name']))} of incident "
                      f"{found['other_incident']} ({found['relation'].replace('_', ' ')})", highlight=False)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
 
-from forensics.errors import CaseDamaged, CaseLocked, ForensicsError, ParameterError
+from forensics.errors import CaseDamaged, CaseLocked, ForensicsError, ParameterError, SigningKeyError
 from forensics.progress import Progress, ProgressCallback
 
 EXIT_OK = 0
@@ -52,26 +52,31 @@ def _valid_text(value: Any) -> Any:
     return value
 
 
-def shown(text: object) -> str:
+def plain(text: object) -> str:
     """Text from evidence or a case, safe to print on a terminal: control and invisible characters (newlines,
-    escape sequences, bidirectional marks) and undecodable bytes as escapes, rich markup escaped."""
+    escape sequences, bidirectional marks) and undecodable bytes as escapes."""
     out = []
     for ch in _valid_text(str(text)):
         if unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp"):
             out.append(ch.encode("unicode_escape").decode("ascii"))
         else:
             out.append(ch)
-    return escape("".join(out))
+    return "".join(out)
+
+
+def shown(text: object) -> str:
+    """`plain(text)` for rich: its markup escaped too."""
+    return escape(plain(text))
 
 
 def fail(ex: ForensicsError | OSError) -> None:
     """Prints a library error for a person and exits with the code that fits it."""
     # click.echo drops the colour when stderr is no terminal, and never wraps: scripts grep this line.
     text = str(ex) if isinstance(ex, ForensicsError) else _os_error_text(ex)
-    click.echo(f"{click.style('error:', fg='red', bold=True)} {_valid_text(text)}", err=True)
+    click.echo(f"{click.style('error:', fg='red', bold=True)} {plain(text)}", err=True)
     if isinstance(ex, CaseLocked):
         sys.exit(EXIT_LOCKED)
-    if isinstance(ex, ParameterError):
+    if isinstance(ex, (ParameterError, SigningKeyError)):  # a key file that is not a key is a bad argument too
         sys.exit(EXIT_USAGE)
     if isinstance(ex, CaseDamaged):
         sys.exit(EXIT_PROBLEMS)  # the command ran and found the case damaged: a finding, like verify's

@@ -8,8 +8,15 @@ from pathlib import Path
 import click
 
 from forensics.report.export import FORMATS, write_export
-from forensics_cli.console import EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress, stderr
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress,
+                                   shown, stderr)
 from forensics_cli.identity import actor_option, key_option, signing_key
+
+
+def _to_stdout(data: bytes) -> None:
+    """Writes the export on standard output; it is logged only once this has returned."""
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
 
 
 @click.command("export")
@@ -40,16 +47,13 @@ def command(case_path: Path, fmt: str, redacted: bool, out_path: Path | None, ac
         key = signing_key(actor, key_path, quiet=True)
         with progress_bar(show_progress(quiet), "export") as progress:
             exported, data = write_export(case_path, key, fmt=fmt, redacted=redacted, out_path=out_path,
-                                          progress=progress)
-    if out_path is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    elif as_json:
+                                          progress=progress, deliver=_to_stdout)
+    if out_path is not None and as_json:
         emit_json(exported.to_json())
     if not quiet and not as_json:
         redaction = " (redacted)" if redacted else ""
         stderr.print(f"{fmt} export{redaction} of {exported.details['items']} items, sha256:{exported.sha256}, "
-                     f"{exported.details['size']:,} bytes -> {exported.path}; logged as entry {exported.log_seq}",
+                     f"{exported.details['size']:,} bytes -> {shown(exported.path)}; logged as entry {exported.log_seq}",
                      highlight=False)
         if not exported.details["verified_intact"]:
             stderr.print(f"[red]{exported.details['verify_findings']} verify finding(s)[/]: run forensics verify")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from forensics.custody.signing import SigningKey, key_for
-from forensics_cli.console import stderr
+from forensics_cli.console import shown, stderr
 
 actor_option = click.option("--actor", metavar="NAME",
                             help="Who acts, as the custody log names them [default: the key's actor, "
@@ -21,6 +21,6 @@ def signing_key(actor: str | None, key_path: Path | None, quiet: bool = False) -
     """Returns the key to sign with, telling the user when one was just made for them."""
     key, created = key_for(actor, key_path)
     if created and not quiet:
-        stderr.print(f"made a signing key for actor {key.actor!r} at {key.path} "
+        stderr.print(f"made a signing key for actor {shown(repr(key.actor))} at {shown(key.path)} "
                      f"(key id {key.key_id}); keep it private and back it up")
     return key

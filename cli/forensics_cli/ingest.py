@@ -9,7 +9,7 @@ from rich.table import Table
 
 from forensics.incident import ingest
 from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress,
-                                   stdout)
+                                   shown, stdout)
 from forensics_cli.identity import actor_option, key_option, signing_key
 
 
@@ -62,10 +62,10 @@ def command(sources: tuple[Path, ...], case_path: Path, incident: str | None, ac
 def _print_summary(result) -> None:
     c = result.counts
     if result.added_nothing:
-        stdout.print(f"nothing new: all {c.get('already-present', 0)} files are already in case {result.case} "
-                     f"(incident {result.incident})")
+        stdout.print(f"nothing new: all {c.get('already-present', 0)} files are already in case {shown(result.case)} "
+                     f"(incident {shown(result.incident)})")
     else:
-        stdout.print(f"incident {result.incident} -> case {result.case}")
+        stdout.print(f"incident {shown(result.incident)} -> case {shown(result.case)}")
     table = Table(show_header=False, box=None, pad_edge=False)
     labels = (("added", "added (new content)"), ("duplicate", "added as another name of content already in the case"),
               ("already-present", "already in the case"), ("skipped", "skipped (not regular files)"),
@@ -76,7 +76,7 @@ def _print_summary(result) -> None:
     stdout.print(table)
     for problem in result.problems:
         stdout.print(f"  [{'red' if problem['result'] == 'error' else 'yellow'}]{problem['result']}[/] "
-                     f"{problem['name']!r}: {problem['reason']}", highlight=False)
+                     f"{shown(repr(problem['name']))}: {shown(problem['reason'])}", highlight=False)
     if any(result.analysed.values()):
         stdout.print(f"analysed: {result.analysed.get('metadata', 0)} metadata records, "
                      f"{result.analysed.get('frames', 0)} videos' frames, {result.analysed.get('dedup', 0)} pictures' hashes, "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import sys
 
 import click
 
@@ -60,7 +62,15 @@ def cli(verbose: int) -> None:
 
 
 def main() -> None:
-    cli(prog_name="forensics")
+    try:
+        cli(prog_name="forensics")
+    except OSError as ex:
+        # The output could not be written (a full disk behind stdout, a closed pipe): said once, exit 3.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more may reach the broken stream
+            click.echo(f"error: the output could not be written: {ex.strerror or ex}", err=True)
+        finally:
+            os._exit(3)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from cryptography import x509
 
 from forensics.custody.folder import read_named_file
 from forensics.custody.seal import seal_case
@@ -27,9 +28,10 @@ def command(case_path: Path, tsa_url: str, chain: Path, timeout_s: float, actor:
     """Time-stamp the custody log's head of CASE at a TSA; verify then checks it offline."""
     try:
         chain_pem = read_named_file(chain, max_bytes=1 << 20)
-    except OSError as ex:  # NotRegular, TooLarge
-        raise click.BadParameter(f"{chain}: {ex.strerror}; give the TSA's certificate chain as a PEM file",
-                                 param_hint="--tsa-chain") from ex
+        x509.load_pem_x509_certificates(chain_pem)
+    except (OSError, ValueError) as ex:  # NotRegular, TooLarge, or no certificate in it
+        raise click.BadParameter(f"{chain}: {getattr(ex, 'strerror', None) or ex}; give the TSA's certificate "
+                                 "chain as a PEM file", param_hint="--tsa-chain") from ex
     with library_errors():
         key = signing_key(actor, key_path, quiet=as_json)
         stamp, facts = seal_case(case_path, key, tsa_url=tsa_url, chain_pem=chain_pem, timeout_s=timeout_s)

@@ -76,6 +76,11 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
     """
     if not sources:
         raise ParameterError("name at least one source folder or file")
+    for label, text in (("note", note), *((k, v) for k, v in (bag_info or {}).items())):
+        if text is not None and not _is_text(text):
+            raise ParameterError(f"the {label} must be text (UTF-8); "
+                                 f"{text.encode('utf-8', 'backslashreplace').decode('utf-8')!r} "
+                                 "holds bytes of another encoding")
     incident = check_incident(incident or default_incident(sources))
     for source in sources:
         if inside(Path(source), Path(case_path)):
@@ -180,6 +185,14 @@ def _finish(case: Case, entry: SourceEntry, incident: str,
     _item, stored_now = case.commit_original(pending, incident=incident, media_type=copied.media_type,
                                              mime=copied.mime)
     return ("added" if stored_now else "duplicate"), None, pending.digests.size
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _skip_reason(entry: SourceEntry) -> str:

@@ -51,6 +51,8 @@ def tree(folder: Path) -> dict[str, tuple]:
                 continue
             if stat.S_ISLNK(st.st_mode):
                 found[rel] = ("link", os.readlink(path))
+            elif stat.S_ISREG(st.st_mode) and st.st_size > 64 << 20:  # a planted giant: its inode says enough
+                found[rel] = ("file", st.st_size, st.st_mtime_ns, st.st_ino, stat.S_IMODE(st.st_mode))
             elif stat.S_ISREG(st.st_mode):
                 found[rel] = ("file", path.read_bytes(), stat.S_IMODE(st.st_mode))
             elif stat.S_ISDIR(st.st_mode):
@@ -211,12 +213,8 @@ def test_bag_info_edited_and_tag_manifests_recomputed_is_caught_field_by_field(c
     messages = " ".join(f.message for f in findings)
     assert "Incident-Identifier is 'other', the log says 'strike'" in messages
     assert "Source-Organization is 'Someone Else', the log says missing" in messages
-    # A writer sets the edited file aside (kept, logged) and writes the log's projection; the case then verifies.
-    edited = path.read_bytes()
-    ingest([more], case, key=alice, incident="strike", analyse=False)
-    kept = [p for p in (case / "data/quarantine").rglob("bag-info.txt")]
-    assert [p.read_bytes() for p in kept] == [edited]
-    assert verify_case(case).intact
+    # No crash edits a projection while the log is at its head: every writer refuses, leaving it as it is.
+    refused_by_all(case, alice, more, tmp_path)
 
 
 def test_a_file_added_under_records_with_tag_manifests_recomputed_is_caught(case, alice, more, tmp_path):
@@ -449,17 +447,14 @@ def test_a_recovery_killed_before_it_logged_is_completed_and_says_where_files_ca
 
 
 @pytest.mark.parametrize("edit", ["extra-field", "bom", "whitespace"])
-def test_a_head_edited_but_still_validly_signed_is_caught_and_set_aside(case, alice, more, tmp_path, edit):
+def test_a_head_edited_but_still_validly_signed_is_caught_and_refused(case, alice, more, tmp_path, edit):
     head = case / "custody/head.json"
     data = head.read_bytes()
     head.write_bytes({"extra-field": b'{"smuggled":"x",' + data[1:], "bom": "\ufeff".encode() + data,
                       "whitespace": data + b"\n"}[edit])
     rewrite_tag_manifests(case)
     assert "head-not-canonical" in codes(case)
-    edited = head.read_bytes()
-    ingest([more], case, key=alice, incident="strike", analyse=False)
-    assert [p.read_bytes() for p in (case / "data/quarantine").rglob("head.json")] == [edited]
-    assert verify_case(case).intact
+    refused_by_all(case, alice, more, tmp_path)
 
 
 def planted_hex() -> str:
@@ -536,7 +531,7 @@ def test_files_named_on_the_command_line_that_are_not_regular_files_are_refused_
     started = time.monotonic()
     assert cli("export", str(case), "--format", "csv", "--out", "/dev/null", "--key", str(alice.path)).returncode == 2
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
-    assert cli("ingest", str(tmp_path), "--case", str(case), "--key", "/dev/zero").returncode == 3
+    assert cli("ingest", str(tmp_path), "--case", str(case), "--key", "/dev/zero").returncode == 2
     done = cli("seal", str(case), "--tsa", "http://127.0.0.1:9/", "--tsa-chain", "/dev/zero", "--key", str(alice.path))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert cli("verify", str(case), "--expect-head", "nonsense").returncode == 2
@@ -571,3 +566,176 @@ def test_a_folder_of_thousands_of_subfolders_holds_no_descriptor_for_each(case):
     (case / "data/many/00007/planted.bin").write_bytes(b"x")
     assert ("payload-added", "data/many/00007/planted.bin") in {(f.code, f.subject)
                                                                 for f in verify_case(case).findings}
+
+
+# -- found by the second adversarial pass ------------------------------------------------------------------
+@pytest.mark.parametrize("where", [LOG, "custody/head.json", "custody/manifests/strike.json"])
+def test_json_nested_beyond_any_parser_is_a_finding_not_a_traceback(case, alice, more, tmp_path, where):
+    path = case / where
+    if where == LOG:
+        with open(path, "ab") as f:
+            f.write(b"[" * 100_000 + b"\n")
+    else:
+        path.write_bytes(b"[" * 60_000)
+    code, result, _elapsed, _peak = verify_bounded(case)
+    assert code == 1 and result["findings"]
+    refused_by_all(case, alice, more, tmp_path)
+
+
+def test_a_log_of_millions_of_empty_lines_is_not_read_to_its_end(case):
+    with open(case / LOG, "ab") as f:
+        f.write(b"\n" * 5_000_000)
+    code, result, elapsed, peak_mb = verify_bounded(case)
+    assert code == 1 and any("not read past it" in f["message"] for f in result["findings"])
+    assert elapsed < 10 and peak_mb < 200, (elapsed, peak_mb)
+
+
+@pytest.mark.parametrize("name", ["bag-info.txt", "custody/manifests/strike.json"])
+def test_a_sparse_giant_at_a_projection_is_refused_never_hashed_or_signed(case, alice, more, tmp_path, name):
+    with open(case / name, "r+b") as f:
+        f.seek(0, os.SEEK_END)
+        f.truncate(20 << 30)
+    started = time.monotonic()
+    refused_by_all(case, alice, more, tmp_path)
+    assert time.monotonic() - started < 10
+    assert "tag-file-oversized" in codes(case)
+
+
+def test_an_oversized_key_file_is_refused_not_replaced(case, alice, more, tmp_path):
+    key = next((case / "custody/keys").iterdir())
+    key.write_bytes(key.read_bytes() + b"A" * 2_000_000)
+    refused_by_all(case, alice, more, tmp_path)
+    assert key.stat().st_size > 2_000_000
+
+
+def test_a_failed_log_append_is_never_written_twice(case, alice, more, monkeypatch):
+    import errno
+
+    from forensics.custody import log as log_module
+
+    real = log_module.append_lines
+    calls = []
+
+    def fsync_fails_once(fd: int, lines: bytes) -> None:
+        calls.append(lines)
+        if len(calls) == 1:
+            os.write(fd, lines)  # written, then the disk reports an error: what reached it is unknown
+            raise OSError(errno.EIO, "Input/output error")
+        real(fd, lines)
+
+    monkeypatch.setattr(log_module, "append_lines", fsync_fails_once)
+    with pytest.raises(OSError):
+        ingest([more], case, key=alice, incident="strike", analyse=False)
+    monkeypatch.setattr(log_module, "append_lines", real)
+    seqs = [json.loads(line)["seq"] for line in (case / LOG).read_bytes().splitlines()]
+    assert len(seqs) == len(set(seqs)) == seqs[-1]  # once each, in order
+    ingest([more], case, key=alice, incident="strike", analyse=False)  # the next run completes it
+    assert verify_case(case).intact
+
+
+def test_writers_print_planted_names_as_escapes(case, alice, more):
+    (case / "data/x\x1b[1A\x1b[2K\r\x07intact").write_bytes(b"x")
+    done = cli("ingest", str(more), "--case", str(case), "--key", str(alice.path), "--custody-only")
+    assert done.returncode == 1 and "\x1b" not in done.stderr and "\r" not in done.stderr
+    assert "\\x1b" in done.stderr
+
+
+def test_arguments_that_are_not_text_are_bad_arguments_and_paths_that_are_not_are_kept(case, alice, more, tmp_path):
+    note = os.fsdecode(b"n\xff")
+    done = cli("ingest", str(more), "--case", str(case), "--key", str(alice.path), "--custody-only", "--note", note)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    done = cli("ingest", str(more), "--case", str(case), "--custody-only", "--actor", "a\nb")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    out = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/x\xff.json"))
+    done = cli("export", str(case), "--format", "json", "--out", str(out), "--key", str(alice.path), "--quiet")
+    assert done.returncode == 0, done.stderr
+    from forensics.custody.log import read_entries
+
+    exported = [e for e in read_entries(case / LOG) if e.action == "exported"][-1]
+    import base64
+
+    assert base64.b64decode(exported.objects[0]["path_b64"]) == os.fsencode(str(out)) and out.exists()
+
+
+def test_output_that_cannot_be_written_is_one_line_and_an_export_is_then_not_logged(case, alice):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([*CLI, "verify", str(case), "--json"], env=run_env(), stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=60)
+        assert done.returncode == 3 and "Traceback" not in done.stderr
+        before = (case / LOG).read_bytes()
+        done = subprocess.run([*CLI, "export", str(case), "--format", "json", "--key", str(alice.path)],
+                              env=run_env(), stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert (case / LOG).read_bytes() == before
+
+
+def test_an_export_or_report_that_cannot_be_logged_is_not_left_behind(case, alice, tmp_path, monkeypatch):
+    import errno
+
+    from forensics.report import export as export_module, html as html_module
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(export_module, "log_export", read_only)
+    monkeypatch.setattr(html_module, "log_export", read_only)
+    with pytest.raises(OSError):
+        write_export(case, alice, fmt="csv", out_path=tmp_path / "out" / "x.csv")
+    with pytest.raises(OSError):
+        write_report(case, alice, out_dir=tmp_path / "out" / "report")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_bad_seal_arguments_are_bad_arguments(case, alice, tmp_path):
+    garbage = tmp_path / "chain.pem"
+    garbage.write_bytes(b"not a certificate")
+    assert cli("seal", str(case), "--tsa", "notaurl", "--tsa-chain", str(garbage),
+               "--key", str(alice.path)).returncode == 2
+    done = cli("seal", str(case), "--tsa", "http://127.0.0.1:9/", "--tsa-chain", str(garbage), "--key", str(alice.path))
+    assert done.returncode == 2 and "certificate" in done.stderr
+
+
+def test_leftovers_a_kill_cannot_leave_even_beside_a_known_object_are_refused(case, alice, more, tmp_path):
+    sha = next(iter(p.name.split(".")[0] for p in (case / "data/originals").rglob("*") if p.is_file()))
+    record = case / f"custody/records/{sha[:2]}/{sha}/zzz.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_bytes(b"not json")  # every record is canonical JSON
+    refused_by_all(case, alice, more, tmp_path)
+    record.write_bytes(b'{"a":1}')
+    derived = case / f"data/derived/{sha[:2]}/{sha}/evil.sh"
+    derived.parent.mkdir(parents=True, exist_ok=True)
+    derived.write_bytes(b"evil")  # a kill leaves one unlogged derived file or record, never two
+    refused_by_all(case, alice, more, tmp_path)
+    record.unlink()
+    derived.unlink()
+    (case / "custody/seals").mkdir(exist_ok=True)
+    (case / "custody/seals/00000003.tsr").write_bytes(b"token")  # a seal stamps the log's last entry
+    refused_by_all(case, alice, more, tmp_path)
+
+
+@pytest.mark.parametrize("odd", ["holder-folder", "lock-folder", "tmp-file", "data-file"])
+def test_odd_things_in_the_case_layout_are_findings_and_writers_refuse(case, alice, more, tmp_path, odd):
+    if odd == "holder-folder":
+        (case / ".forensics/holder").unlink(missing_ok=True)
+        (case / ".forensics/holder").mkdir()
+        subject = ".forensics/holder"
+    elif odd == "lock-folder":
+        (case / ".forensics/lock").unlink()
+        (case / ".forensics/lock").mkdir()
+        subject = ".forensics/lock"
+    elif odd == "tmp-file":
+        (case / ".forensics/tmp").write_bytes(b"x")
+        subject = ".forensics/tmp"
+    else:
+        shutil.rmtree(case / "data")
+        (case / "data").write_bytes(b"x")
+        subject = "data"
+    assert ("not-a-regular-file", subject) in {(f.code, f.subject) for f in verify_case(case).findings}
+    refused_by_all(case, alice, more, tmp_path)
+
+
+def test_verify_writes_nothing_in_the_case(case):
+    shutil.rmtree(case / ".forensics")
+    before = tree(case)
+    assert verify_case(case).intact
+    assert tree(case) == before and not (case / ".forensics").exists()

@@ -8,7 +8,6 @@ import os
 import socket
 from pathlib import Path
 
-import pytest
 
 from forensics.custody import hashing
 from forensics.custody.case import LOG, Case

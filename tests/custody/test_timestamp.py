@@ -175,7 +175,7 @@ def test_request_rejects_malformed_digest_and_url(tsa: tuple[str, bytes]) -> Non
         request_timestamp("sha256:abc", url)
     with pytest.raises(ParameterError):
         request_timestamp("md5:" + "0" * 32, url)
-    with pytest.raises(TimestampError, match="not an http"):
+    with pytest.raises(ParameterError, match="not an http"):
         request_timestamp(HEAD, "file:///etc/passwd")
     with pytest.raises(ParameterError):
         request_timestamp(HEAD.upper().replace("SHA256", "sha256"), url)

@@ -18,6 +18,14 @@ def canonical_json(value: Any) -> bytes:
 
 
 
+def loads_json(data: bytes | str) -> Any:
+    """Parses JSON read from a case; raises ValueError for anything that is not (nesting too deep included)."""
+    try:
+        return json.loads(data)
+    except RecursionError as ex:  # "[[[[..." a hundred thousand deep: a hostile file, never one of ours
+        raise ValueError("nested too deeply to be a record of this program") from ex
+
+
 def sha256_digest(data: bytes) -> str:
     """Returns the SHA-256 of `data` named by its algorithm: "sha256:<64 hex>"."""
     return "sha256:" + hashlib.sha256(data).hexdigest()

@@ -22,6 +22,9 @@ from forensics.custody.state import CaseState
 MAX_FINDINGS_PER_CODE = 200  # a hostile case can hold millions of wrong things; the count of the rest is given
 MAX_UNKNOWN_KEPT = 10_000  # files nothing names, looked at one by one (a killed run leaves a few hundred at most)
 WORK_TMP = ".forensics/tmp"  # the writers' temp copies (lock.WORK_DIR/tmp)
+_LAYOUT = (("data", "folder", "its payload folder"), ("custody", "folder", "its custody folder"),
+           (".forensics", "folder", "its work folder"), (WORK_TMP, "folder", "its temp folder"),
+           (".forensics/lock", "file", "its lock file"), (".forensics/holder", "file", "its note of the lock's holder"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,14 @@ class Inspection:
             for record in item.records.values():
                 self.names[record.path] = names
 
+    def check_layout(self) -> None:
+        """Names a file where the case keeps a folder, or a folder where it keeps a file (the walk names the rest)."""
+        for rel, want, what in _LAYOUT:
+            kind = self.kind_at(rel)
+            if kind in (None, want) or kind not in ("file", "folder"):
+                continue  # absent (each check says so when it matters), right, or named by the walk
+            self.find("not-a-regular-file", rel, f"is a {kind} where the case keeps {what}")
+
     def walk(self, known: Container[str]) -> None:
         """Looks at every entry of the case once (lstat only) and names what is not a file or folder.
 
@@ -125,7 +136,7 @@ class Inspection:
         try:
             st = self.folder.lstat(rel)  # the walk keeps no folders: one where a file belongs is looked up
         except NotRegular as ex:
-            return ex.kind
+            return ex.kind if ex.rel == rel else f"path through {ex.rel}, which is a {ex.kind}"
         except (OSError, ValueError):
             return None
         return None if st is None else kind_of_mode(st.st_mode)
@@ -139,7 +150,7 @@ class Inspection:
             return "is missing"
         if kind == "folder":  # other kinds were named by the walk
             self.find("not-a-regular-file", rel, "is a folder where the case keeps a file")
-        return f"cannot be read: it is a {kind}"
+        return f"cannot be reached: it is a {kind}" if kind.startswith("path") else f"cannot be read: it is a {kind}"
 
     def read(self, rel: str, max_bytes: int, code: str, what: str) -> bytes | None:
         """A tag file's bytes, or None after a finding `code` naming why it cannot be had."""
@@ -150,7 +161,9 @@ class Inspection:
         try:
             return self.folder.read(rel, max_bytes=max_bytes)
         except TooLarge as ex:
-            self.find(code, rel, f"{what} holds {ex.size:,} bytes, more than it can ({max_bytes:,})")
+            # Far larger than this program ever makes it: never read, hashed or moved, only named.
+            self.find("tag-file-oversized", rel, f"{what} holds {ex.size:,} bytes, far more than it can "
+                                                 f"({max_bytes:,})")
         except NotRegular as ex:
             self.find(code, rel, f"{what} cannot be read: {ex.rel} is a {ex.kind}")
         except OSError as ex:

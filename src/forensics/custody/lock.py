@@ -41,7 +41,12 @@ def case_lock(where: CaseFolder | Path, *, exclusive: bool, wait_s: float = 0.0)
         return
     folder = where
     try:
-        fd = _open_lock(folder, create=True)
+        fd = _open_lock(folder, create=exclusive)  # a reader never makes anything in the case
+    except FileNotFoundError:
+        if exclusive:
+            raise
+        yield  # no lock file: no writer has been here since the case was copied
+        return
     except (NotRegular, OSError) as ex:
         if exclusive:
             if isinstance(ex, NotRegular):
@@ -64,8 +69,11 @@ def case_lock(where: CaseFolder | Path, *, exclusive: bool, wait_s: float = 0.0)
                 time.sleep(0.2)
         if exclusive:
             text = f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
-            with folder.dir(WORK_DIR) as work:
-                write_atomic_in(work, _HOLDER, text.encode(), durable=False)
+            try:
+                with folder.dir(WORK_DIR) as work:
+                    write_atomic_in(work, _HOLDER, text.encode(), durable=False)
+            except OSError as ex:  # only a note for the "busy" message; the check of the case says the rest
+                log.info("%s: the lock holder's note could not be written (%s)", folder.path, ex)
         yield
     finally:
         os.close(fd)
@@ -73,6 +81,7 @@ def case_lock(where: CaseFolder | Path, *, exclusive: bool, wait_s: float = 0.0)
 
 def _open_lock(folder: CaseFolder, *, create: bool) -> int:
     with folder.dir(WORK_DIR, create=create) as work:
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | (os.O_CREAT if create else 0)
         try:
             st = os.stat(_LOCK, dir_fd=work, follow_symlinks=False)
         except FileNotFoundError:
@@ -81,8 +90,7 @@ def _open_lock(folder: CaseFolder, *, create: bool) -> int:
             if not stat.S_ISREG(st.st_mode):  # looked at first: a device is never opened
                 raise NotRegular(f"{WORK_DIR}/{_LOCK}", kind_of_mode(st.st_mode))
         try:
-            fd = os.open(_LOCK, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644,
-                         dir_fd=work)
+            fd = os.open(_LOCK, flags, 0o644, dir_fd=work)
         except OSError as ex:
             if ex.errno == errno.ELOOP:
                 raise NotRegular(f"{WORK_DIR}/{_LOCK}", "symbolic link") from None

@@ -10,6 +10,7 @@ names the last entry's number and hash.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -21,7 +22,7 @@ from typing import Any
 
 import forensics
 from forensics.custody.atomic import append_lines
-from forensics.custody.canonical import canonical_json, sha256_digest
+from forensics.custody.canonical import canonical_json, loads_json, sha256_digest
 from forensics.custody.signing import SigningKey
 
 GENESIS = "sha256:" + "0" * 64
@@ -75,7 +76,7 @@ def _plain(value: Any) -> Any:
 
 def parse_line(line: bytes) -> LogEntry:
     """Returns the entry a log line holds; raises ValueError when it is not one, or not canonical."""
-    data = json.loads(line)
+    data = loads_json(line)
     if not isinstance(data, dict) or set(data) != set(ENTRY_FIELDS):
         raise ValueError("not a custody log entry (fields differ)")
     if canonical_json(data) != line:
@@ -181,6 +182,7 @@ class CustodyLog:
         self.head = head
         self.count = count
         self._unwritten: list[bytes] = []  # appended with durable=False, written by sync()
+        self.failed: str | None = None  # why an append failed, after which nothing more is appended
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -203,6 +205,8 @@ class CustodyLog:
         """
         if result not in RESULTS:
             raise ValueError(f"result must be one of {RESULTS}")
+        if self.failed is not None:
+            self.sync()  # raises: the log takes nothing more in this run
         unsigned = LogEntry(seq=self.count + 1, time=utc_now(), actor=key.actor, host=_HOST,
                             tool="forensics", tool_version=forensics.__version__, action=action,
                             incident=incident, objects=tuple(objects), details=dict(details or {}),
@@ -220,7 +224,21 @@ class CustodyLog:
         return entry
 
     def sync(self) -> None:
-        """Writes every held entry in one append and makes the log durable."""
+        """Writes every held entry in one append and makes the log durable.
+
+        After a failed append (no space, an I/O error on fsync) what reached the
+        file is unknown: the log takes no more entries in this run, and never
+        writes the same lines twice; the next writer finds a torn line or a head
+        behind, which it completes.
+        """
+        if self.failed is not None:
+            raise OSError(errno.EIO, f"the custody log could not be written earlier in this run ({self.failed}); "
+                                     "nothing more is logged until the next run")
         if self._unwritten:
-            append_lines(self.fd, b"".join(self._unwritten))
+            lines = b"".join(self._unwritten)
             self._unwritten.clear()
+            try:
+                append_lines(self.fd, lines)
+            except OSError as ex:
+                self.failed = ex.strerror or str(ex)
+                raise

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-from forensics.custody.canonical import canonical_json
+from forensics.custody.canonical import canonical_json, loads_json
 from forensics.custody.inspection import Inspection
 from forensics.custody.log import GENESIS, MAX_ENTRY_BYTES, LogEntry, log_lines, parse_line, signed_part
 from forensics.custody.projections import HEAD, LOG
@@ -16,6 +15,7 @@ from forensics.custody.signing import key_id_of, public_key_from_raw, signature_
 from forensics.custody.state import CaseState
 
 MAX_HEAD_BYTES = 64 << 10
+MAX_BROKEN_LINES = 200  # past this many broken lines (a log of millions of "{}"), the log is not read on
 
 
 @dataclass(slots=True)
@@ -52,10 +52,11 @@ def check_log(ins: Inspection, *, signatures_from: int = 0) -> LogCheck:
         ins.find("log-missing", LOG, f"the custody log cannot be read: {ex.strerror or ex}")
         return result
     prev = GENESIS
+    broken = 0  # lines that are no entry, or that break the chain, or are signed by a key never introduced
     try:
         for line in log_lines(fd):
             if line.data is None:
-                ins.find("log-entry-unreadable", f"log entry {line.number}", f"line {line.number} is longer than "
+                ins.find("log-not-read", f"log entry {line.number}", f"line {line.number} is longer than "
                          f"any entry ({MAX_ENTRY_BYTES:,} bytes at least): the log is not read past it")
                 break
             if not line.complete:
@@ -68,12 +69,19 @@ def check_log(ins: Inspection, *, signatures_from: int = 0) -> LogCheck:
             result.complete_size += line.size
             result.hashes += bytes.fromhex(line.line_hash[7:])
             subject = f"log entry {line.number}"
+            if broken > MAX_BROKEN_LINES:
+                # A log this broken holds nothing to rely on past here; reading on would only cost time.
+                ins.find("log-not-read", subject, f"more than {MAX_BROKEN_LINES} lines before this one are not "
+                         "entries of the chain: the log is not read past it")
+                break
             try:
                 parsed = parse_line(line.data)
             except (ValueError, TypeError) as ex:
                 ins.find("log-entry-unreadable", subject, f"line {line.number} is not a valid entry: {ex}")
                 prev = line.line_hash
+                broken += 1
                 continue
+            broken += parsed.prev != prev or parsed.key_id not in result.keys and not _introduces_key(parsed)
             _check_entry(ins, parsed, line.data, prev, result, signatures_from)
             prev = parsed.line_hash
     finally:
@@ -114,6 +122,10 @@ def _check_entry(ins: Inspection, entry: LogEntry, line: bytes, prev: str, resul
     result.last = entry
 
 
+def _introduces_key(entry: LogEntry) -> bool:
+    return entry.action in ("case-created", "key-added") and "public_key" in entry.details
+
+
 def _received_as(entry: LogEntry) -> tuple[str, ...]:
     """The name an entry says a file was received under, when it is a receipt."""
     name = entry.details.get("name") if entry.action == "received" else None
@@ -143,7 +155,7 @@ def check_head(ins: Inspection, log: LogCheck) -> int | None:
     if data is None:
         return None
     try:
-        head = json.loads(data)
+        head = loads_json(data)
         body = {k: head[k] for k in ("case_id", "seq", "entry_hash", "key_id")}
         signature = head["signature"]
         if not (isinstance(body["seq"], int) and isinstance(body["entry_hash"], str)
@@ -181,7 +193,7 @@ def claimed_head_seq(ins: Inspection) -> int:
     if ins.kind_at(HEAD) != "file":
         return 0
     try:
-        seq = json.loads(ins.folder.read(HEAD, max_bytes=MAX_HEAD_BYTES)).get("seq")
+        seq = loads_json(ins.folder.read(HEAD, max_bytes=MAX_HEAD_BYTES)).get("seq")
     except (OSError, ValueError, AttributeError):
         return 0
     return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0

@@ -11,10 +11,12 @@ anywhere, a logged file missing, resized or changed, a file this program never
 writes) is damage: the writer refuses (`CaseDamaged`) and the case is left as it
 was, byte for byte.
 
-Nothing is deleted: what recovery sets aside (a torn line, unlogged files, a
-projection that differs from the log when no crash explains it) is moved under
-`data/quarantine/<n>/` with its path in the case, hashed, and logged in a
-`recovered` entry, so a recovery that was mistaken loses nothing and shows.
+Nothing is deleted: what recovery sets aside (a torn line, unlogged files) is
+moved under `data/quarantine/<n>/` with its path in the case, hashed, and logged
+in a `recovered` entry, so a recovery that was mistaken loses nothing and shows.
+Projections are only rewritten where the log is ahead of the signed head (a run
+killed before it rewrote them); the tag manifests, a function of the tag files
+that verify binds one by one, are rewritten by every writer.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from forensics.custody.canonical import canonical_json, loads_json
 from forensics.custody.folder import CaseFolder
 from forensics.custody.hashing import copy_and_hash
 from forensics.custody.lock import WORK_DIR, case_lock
-from forensics.custody.projections import HEAD, LOG, TAG_MANIFESTS
+from forensics.custody.projections import HEAD, LOG
 from forensics.custody.verify import CaseCheck, Finding, check_case
 from forensics.errors import CaseDamaged, CaseInvalid
 
@@ -73,19 +76,31 @@ def left_by_a_crash(rel: str, checked: CaseCheck, folder: CaseFolder, *, held_at
     if m := _ORIGINAL.fullmatch(rel):
         # Named by its content: a copy that does not hold it was not put there by this program.
         return m[2][:2] == m[1] and _sha256_of(folder, held_at or rel) == m[2]
-    if (m := _DERIVED.fullmatch(rel)) or (m := _RECORD.fullmatch(rel)):
+    if m := _DERIVED.fullmatch(rel):
         return m[2][:2] == m[1] and state.object_known(m[2])
+    if m := _RECORD.fullmatch(rel):
+        return m[2][:2] == m[1] and state.object_known(m[2]) and _canonical_json_file(folder, held_at or rel)
     if m := _SEAL.fullmatch(rel):
-        return 0 < int(m[1]) <= log_check.count
+        # A seal's files are named after the entry it stamps, the log's last; its own entry never came.
+        return int(m[1]) == log_check.count
     if held_at is None and (m := _QUARANTINED.fullmatch(rel)):
         # A recovery killed before it logged what it moved: it numbered its folder after the signed head,
         # and moved only what it may move (as checked here) to the same path below that folder.
         number, inner = int(m[1]), m[2]
-        if not (checked.head_seq or 0) < number <= log_check.count + 1:
+        if number not in (log_check.count, log_check.count + 1):  # numbered before or after its key-added entry
             return False
         return bool(_TORN.fullmatch(inner) or _PROJECTION_PATH.fullmatch(inner)
                     or left_by_a_crash(inner, checked, folder, held_at=rel))
     return False
+
+
+def _canonical_json_file(folder: CaseFolder, rel: str) -> bool:
+    """Whether a file holds canonical JSON, as every record this program writes does."""
+    try:
+        data = folder.read(rel, max_bytes=64 << 20)
+        return canonical_json(loads_json(data)) == data
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def _sha256_of(folder: CaseFolder, rel: str) -> str:
@@ -98,7 +113,7 @@ def _sha256_of(folder: CaseFolder, rel: str) -> str:
 
 # Findings that a killed run leaves, always put right.
 _CRASH_STATES = {"log-torn", "head-behind"}
-# Projections of the log: rewritten from it; one that differs when no crash explains it is set aside first.
+# Projections of the log: rewritten from it after a killed run; one that differs when no crash explains it is damage.
 _PROJECTION_CODES = {"manifest-disagrees", "manifest-unreadable", "manifest-schema", "bag-info", "bag-manifest",
                      "key-file-missing", "key-file-swapped", "schema-modified", "bag-declaration",
                      "head-not-canonical"}
@@ -139,7 +154,9 @@ def assess(folder: CaseFolder, *, content_damage_ok: bool = False) -> Assessment
     head_missing = (checked.head_seq is None and checked.log.count == 1 and checked.log.lines == 1
                     and checked.log.last is not None and checked.log.last.action == "case-created"
                     and HEAD not in checked.tree and _only_skeleton(files - work, with_log=True))
-    head_behind = "head-behind" in codes or head_missing
+    # Projections are first written by the first command's end: a case of its first entry alone has none yet.
+    fresh = checked.log.count == 1 and checked.log.last is not None and checked.log.last.action == "case-created"
+    head_behind = "head-behind" in codes or head_missing or fresh
     unlogged = set(checked.unlogged)
     set_aside: list[tuple[str, str]] = []
     in_place: list[str] = []
@@ -150,10 +167,8 @@ def assess(folder: CaseFolder, *, content_damage_ok: bool = False) -> Assessment
             continue
         if head_missing and finding.code in ("head-unreadable", *_PROJECTION_CODES):
             continue
-        if finding.code in _PROJECTION_CODES and finding.subject not in TAG_MANIFESTS:
-            if not head_behind and finding.code not in ("key-file-missing",) and finding.subject in files:
-                set_aside.append((finding.subject, f"differed from the log's projection ({finding.code})"))
-            continue
+        if finding.code in _PROJECTION_CODES and head_behind:
+            continue  # a run killed before it rewrote them: the log they are rebuilt from is ahead of the head
         if (finding.code in _UNLOGGED_CODES and finding.subject in unlogged
                 and left_by_a_crash(finding.subject, checked, folder)):
             if finding.subject.startswith(QUARANTINE + "/"):
@@ -166,6 +181,10 @@ def assess(folder: CaseFolder, *, content_damage_ok: bool = False) -> Assessment
             continue
         damage.append(finding)
     torn = checked.log.torn_size > 0
+    one_at_a_time = [rel for rel, _ in set_aside if _DERIVED.fullmatch(rel) or _RECORD.fullmatch(rel)]
+    if len(one_at_a_time) > 1:
+        # Derived files and records are written one at a time, each logged before the next: a kill leaves one.
+        damage += [f for f in checked.findings if f.subject in one_at_a_time]
     if content_damaged and (set_aside or in_place or torn):
         # A command that may go on past altered files logs one entry and changes nothing else: with files to
         # set aside as well, it would move files about in a case whose content is already wrong.

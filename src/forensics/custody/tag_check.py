@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from forensics.custody import bag
-from forensics.custody.canonical import sha256_digest
+from forensics.custody.canonical import loads_json, sha256_digest
 from forensics.custody.inspection import Inspection, shown, within_case
 from forensics.custody.lock import WORK_DIR
 from forensics.custody.log_check import MAX_HEAD_BYTES, LogCheck
@@ -45,7 +45,7 @@ def check_projections(ins: Inspection, expected: dict[str, bytes]) -> None:
 
 def _manifest_differs(ins: Inspection, rel: str, want: bytes, have: bytes) -> None:
     try:
-        actual = json.loads(have)
+        actual = loads_json(have)
     except ValueError as ex:
         ins.find("manifest-unreadable", rel, f"the incident manifest cannot be read ({ex})")
         return
@@ -125,9 +125,6 @@ def check_unknown_tag_files(ins: Inspection, state: CaseState, expected: Iterabl
     known |= {o["path"] for seal in state.seals for o in seal.get("objects", ())}
     for rel, entry in ins.tree.items():
         top = rel.split("/", 1)[0]
-        if rel == WORK_DIR and entry.kind == "file":
-            ins.find("not-a-regular-file", rel, "is a file where the case's work folder belongs")
-            continue
         if top in ("data", WORK_DIR) or entry.kind != "file" or rel in known:
             continue
         folder, _, name = rel.rpartition("/")

@@ -67,7 +67,7 @@ def request_timestamp(digest: str, tsa_url: str, *, timeout_s: float = 30.0) -> 
     if not timeout_s > 0:
         raise ParameterError(f"timeout_s must be positive, not {timeout_s}")
     if urllib.parse.urlsplit(tsa_url).scheme not in ("http", "https"):
-        raise TimestampError(f"TSA URL {tsa_url!r} is not an http:// or https:// URL; "
+        raise ParameterError(f"TSA URL {tsa_url!r} is not an http:// or https:// URL; "
                              "give the time-stamp service's full URL")
     nonce = secrets.randbits(64)
     query = _timestamp_query_der(imprint, nonce=nonce)

@@ -103,6 +103,7 @@ def check_case(folder: CaseFolder, *, read_payload: bool, progress: ProgressCall
     ins.walk({*expected, LOG, HEAD, *TAG_MANIFESTS, *(f.path for f in state.payload()), *state.records,
               *(o.get("path") for seal in state.seals for o in seal.get("objects", ()))})
     ins.learn_names(state)
+    ins.check_layout()
     head_seq = check_head(ins, log) if log.count else None
     if expected:
         check_projections(ins, expected)

@@ -8,11 +8,12 @@ import io
 import json
 import os
 import stat
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from forensics.custody.atomic import write_atomic
+from forensics.custody.atomic import fsync_dir
 from forensics.custody.folder import inside
 from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey
@@ -81,11 +82,13 @@ def _cell(value: Any) -> str:
 
 
 def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool = False, out_path: Path | None = None,
-                 progress: ProgressCallback | None = None) -> tuple[Exported, bytes]:
+                 progress: ProgressCallback | None = None,
+                 deliver: Callable[[bytes], None] | None = None) -> tuple[Exported, bytes]:
     """Verifies the case, makes the export, writes it to `out_path` (when given) and logs it with its digest.
 
-    Gives back what was logged and the bytes, for a caller that prints them
-    when no `out_path` is given.
+    Without `out_path`, `deliver` (when given) gets the bytes before anything is
+    logged (the CLI writes them to standard output): an export that could not
+    be delivered is not logged. Gives back what was logged and the bytes.
     """
     if fmt not in FORMATS:
         raise ParameterError(f"export format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -106,15 +109,41 @@ def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool =
     if redacted:
         document = redact(document)
     data = document_bytes(document, fmt)
-    if out_path is not None:
-        try:
-            out_path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(out_path, data)
-        except OSError as ex:
-            raise ParameterError(f"the export cannot be written to {out_path}: {ex.strerror or ex}; "
-                                 "choose another file with --out") from ex
-    exported = log_export(case_path, key, fmt=fmt, path=out_path or Path("-"), sha256=hashlib.sha256(data).hexdigest(),
-                          redacted=redacted, rendered_from=view.head,
-                          details={"size": len(data), "items": len(view.items), "verified_intact": verification.intact,
-                                   "verify_findings": len(verification.findings)})
+    # Written beside its place (or delivered), logged, then renamed into place: an export that could not be
+    # logged is never left behind, and one that could not be delivered is never logged.
+    staged = None
+    if out_path is None:
+        if deliver is not None:
+            deliver(data)
+    else:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        staged = _stage(out_path, data)
+    try:
+        exported = log_export(case_path, key, fmt=fmt, path=out_path or Path("-"),
+                              sha256=hashlib.sha256(data).hexdigest(), redacted=redacted, rendered_from=view.head,
+                              details={"size": len(data), "items": len(view.items),
+                                       "verified_intact": verification.intact,
+                                       "verify_findings": len(verification.findings)})
+    except BaseException:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+        raise
+    if staged is not None:
+        os.replace(staged, out_path)
+        fsync_dir(out_path.parent)
     return exported, data
+
+
+def _stage(out_path: Path, data: bytes) -> Path:
+    """Writes `data` durably to a temp file beside `out_path`; gives its path."""
+    fd, name = tempfile.mkstemp(dir=out_path.parent, prefix=".tmp-", suffix="-" + out_path.name[:40])
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(name, 0o644)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)

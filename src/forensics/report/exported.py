@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from forensics.custody.case import open_case
 from forensics.custody.log import LogEntry
+from forensics.custody.names import received_name
 from forensics.custody.signing import SigningKey
 
 
@@ -36,9 +38,12 @@ def log_export(case_path: Path, key: SigningKey, *, fmt: str, path: Path, sha256
     """Appends an "exported" entry naming what was written, its digest, and the case state it shows."""
     # Past files that are missing or altered: the export shows them, and this entry hides nothing.
     with open_case(case_path, key, create=False, content_damage_ok=True) as case:
-        entry = case.record("exported", objects=[{"role": "export", "path": str(path), "sha256": sha256}],
+        # The path as text, and its exact bytes when they are not UTF-8, as names as received are kept.
+        named = received_name(os.fsencode(str(path)))
+        where = {"path": named["name"], **({"path_b64": named["name_b64"]} if "name_b64" in named else {})}
+        entry = case.record("exported", objects=[{"role": "export", **where, "sha256": sha256}],
                             details={"format": fmt, "redacted": redacted, **dict(details),
                                      "rendered_from": None if rendered_from is None else
                                      {"seq": rendered_from.seq, "entry_hash": rendered_from.line_hash}})
-    return Exported(fmt, str(path), sha256, redacted, entry.seq, entry.line_hash,
+    return Exported(fmt, named["name"], sha256, redacted, entry.seq, entry.line_hash,
                     None if rendered_from is None else rendered_from.seq, dict(details))

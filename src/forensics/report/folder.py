@@ -45,14 +45,23 @@ def check_out_dir(out_dir: Path, case_path: Path) -> Path:
     return out_dir
 
 
-def write_folder(out_dir: Path, files: dict[str, bytes]) -> None:
-    """Writes the folder beside its final place and swaps it in, so readers see the old report or the new."""
+def stage_folder(out_dir: Path, files: dict[str, bytes]) -> Path:
+    """Writes the folder's files beside its final place (a hidden staging folder); gives that folder."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.new-"))
     try:
         for rel, data in files.items():
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             write_atomic(staging / rel, data)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def swap_in(staging: Path, out_dir: Path) -> None:
+    """Puts a staged folder in place of `out_dir` (an older report is replaced), so readers see one or the other."""
+    try:
         old = None
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
@@ -64,3 +73,8 @@ def write_folder(out_dir: Path, files: dict[str, bytes]) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def write_folder(out_dir: Path, files: dict[str, bytes]) -> None:
+    """Writes the folder beside its final place and swaps it in, so readers see the old report or the new."""
+    swap_in(stage_folder(out_dir, files), out_dir)

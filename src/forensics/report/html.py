@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,13 +13,12 @@ import forensics
 from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey
 from forensics.custody.verify import VerifyReport, verify_case
-from forensics.errors import ParameterError
 from forensics.progress import ProgressCallback
 from forensics.progress import report as tell
 from forensics.report import sections
 from forensics.report.cards import Pictures, card
 from forensics.report.exported import Exported, log_export
-from forensics.report.folder import MANIFEST, Assets, check_out_dir, manifest_text, write_folder
+from forensics.report.folder import MANIFEST, Assets, check_out_dir, manifest_text, stage_folder, swap_in
 from forensics.report.markup import digest, esc, page
 from forensics.report.view import CaseView, read_case
 
@@ -90,13 +90,16 @@ def write_report(case_path: Path, key: SigningKey, *, out_dir: Path | None = Non
     verification = verify_case(case_path, progress=progress)
     view = read_case(case_path)
     rendered = render_report(view, verification, progress=progress)
+    # Staged beside its place, logged, then swapped in: a report that could not be logged is never left.
+    staging = stage_folder(out_dir, rendered.files)
     try:
-        write_folder(out_dir, rendered.files)
-    except OSError as ex:
-        raise ParameterError(f"the report cannot be written to {out_dir}: {ex.strerror or ex}; "
-                             "choose another folder with --out") from ex
-    return log_export(case_path, key, fmt="html", path=out_dir, sha256=rendered.manifest_sha256,
-                      rendered_from=view.head, redacted=False,
-                      details={"index_sha256": rendered.index_sha256, "files": len(rendered.files),
-                               "verified_intact": verification.intact,
-                               "verify_findings": len(verification.findings)})
+        exported = log_export(case_path, key, fmt="html", path=out_dir, sha256=rendered.manifest_sha256,
+                              rendered_from=view.head, redacted=False,
+                              details={"index_sha256": rendered.index_sha256, "files": len(rendered.files),
+                                       "verified_intact": verification.intact,
+                                       "verify_findings": len(verification.findings)})
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    swap_in(staging, out_dir)
+    return exported

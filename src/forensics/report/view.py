@@ -9,14 +9,13 @@ altered content as evidence.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forensics.custody.canonical import sha256_digest
+from forensics.custody.canonical import loads_json, sha256_digest
 from forensics.custody.case import LOG, case_lock, is_case
 from forensics.custody.folder import CaseFolder
 from forensics.custody.log import LogEntry, read_entries
@@ -125,7 +124,10 @@ def read_case(path: Path) -> CaseView:
                     unusable.append({"path": record.path, "kind": kind,
                                      "reason": f"changed since log entry {record.log_seq} recorded it"})
                     continue
-                records[kind] = json.loads(data)
+                try:
+                    records[kind] = loads_json(data)
+                except ValueError as ex:
+                    unusable.append({"path": record.path, "kind": kind, "reason": f"cannot be read: {ex}"})
             items.append(ItemView(item, records))
     by_name: dict[str, ItemView] = {}
     for view in items:
