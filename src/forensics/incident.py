@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from forensics.custody.case import Case, PendingOriginal, check_incident, open_case
 from forensics.custody.folder import inside
-from forensics.custody.names import received_name, safe_name
+from forensics.custody.names import is_text, received_name, safe_name
 from forensics.custody.signing import SigningKey
 from forensics.custody.sources import SourceEntry, count_sources, walk_sources
 from forensics.errors import ParameterError, SourceError
@@ -77,7 +77,7 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
     if not sources:
         raise ParameterError("name at least one source folder or file")
     for label, text in (("note", note), *((k, v) for k, v in (bag_info or {}).items())):
-        if text is not None and not _is_text(text):
+        if text is not None and not is_text(text):
             raise ParameterError(f"the {label} must be text (UTF-8); "
                                  f"{text.encode('utf-8', 'backslashreplace').decode('utf-8')!r} "
                                  "holds bytes of another encoding")
@@ -186,13 +186,6 @@ def _finish(case: Case, entry: SourceEntry, incident: str,
                                              mime=copied.mime)
     return ("added" if stored_now else "duplicate"), None, pending.digests.size
 
-
-def _is_text(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _skip_reason(entry: SourceEntry) -> str:

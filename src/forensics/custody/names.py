@@ -39,3 +39,12 @@ def extension_of(raw: bytes) -> str:
     """Returns the lower-case extension of a received name, with its dot, or "" when it has none that is safe."""
     m = _EXTENSION.search(raw.rsplit(b"/", 1)[-1])
     return "." + m.group(1).decode("ascii").lower() if m else ""
+
+
+def is_text(value: str) -> bool:
+    """Whether `value` is text, not bytes of another encoding carried as surrogate escapes."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from forensics.custody.atomic import write_atomic
 from forensics.custody.folder import NotRegular, TooLarge, read_named_file
-from forensics.custody.names import safe_name
+from forensics.custody.names import is_text, safe_name
 from forensics.errors import ParameterError, SigningKeyError
 
 _ACTOR = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
@@ -55,19 +55,11 @@ class SigningKey:
 
 def check_actor(actor: str) -> str:
     """Returns `actor` if it can name a person in the log (1-128 printable characters of text)."""
-    if not _ACTOR.match(actor) or actor != actor.strip() or not actor.isprintable() or not _is_text(actor):
+    if not _ACTOR.match(actor) or actor != actor.strip() or not actor.isprintable() or not is_text(actor):
         raise ParameterError(f"actor name {actor.encode('utf-8', 'backslashreplace').decode()!r} must be 1-128 "
                              "printable characters of text (UTF-8) without surrounding spaces")
     return actor
 
-
-def _is_text(value: str) -> bool:
-    """Whether `value` is text, not bytes of another encoding carried as surrogate escapes."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def default_key_dir() -> Path:

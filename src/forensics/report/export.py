@@ -8,12 +8,11 @@ import io
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from forensics.custody.atomic import fsync_dir
+from forensics.custody.atomic import fsync_dir, stage_file
 from forensics.custody.folder import inside
 from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey
@@ -117,7 +116,7 @@ def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool =
             deliver(data)
     else:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        staged = _stage(out_path, data)
+        staged = stage_file(out_path, data)
     try:
         exported = log_export(case_path, key, fmt=fmt, path=out_path or Path("-"),
                               sha256=hashlib.sha256(data).hexdigest(), redacted=redacted, rendered_from=view.head,
@@ -132,18 +131,3 @@ def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool =
         os.replace(staged, out_path)
         fsync_dir(out_path.parent)
     return exported, data
-
-
-def _stage(out_path: Path, data: bytes) -> Path:
-    """Writes `data` durably to a temp file beside `out_path`; gives its path."""
-    fd, name = tempfile.mkstemp(dir=out_path.parent, prefix=".tmp-", suffix="-" + out_path.name[:40])
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(name, 0o644)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)
