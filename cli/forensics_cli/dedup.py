@@ -29,8 +29,10 @@ _SNIFF_BYTES = 64 * 1024
 @click.command("dedup")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True,
-              help="Print {groups, matches, problems, indexed} as JSON on stdout (indexed: the --index files "
-                   "matched, with their collection).")
+              help="Print {groups, matches, scene_matches, problems, indexed} as JSON on stdout (indexed: the "
+                   "--index files matched, with their collection).")
+@click.option("--all", "show_weak", is_flag=True,
+              help="List weak matches too (by default only strong and likely ones are listed).")
 @click.option("--threshold", "max_distance_bits", type=click.IntRange(0, 32), default=_THRESHOLD, show_default=True,
               help="Bits (of 64) two frames' hashes may differ by and still vote for a match.")
 @click.option("--every", "every_s", type=click.FloatRange(min=0.02), default=_EVERY_S, show_default=True,
@@ -40,14 +42,17 @@ _SNIFF_BYTES = 64 * 1024
 @click.option("--collection", default="dedup", show_default=True,
               help="Name the files are filed under in --index (e.g. the incident).")
 @click.option("-q", "--quiet", is_flag=True, help="Draw no progress bar.")
-def command(paths: tuple[Path, ...], as_json: bool, max_distance_bits: int, every_s: float,
+def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distance_bits: int, every_s: float,
             index_path: Path | None, collection: str, quiet: bool) -> None:
     """Find photos and videos (files, or every media file in the folders named) that show the same footage.
 
     Re-encoded, cropped, mirrored, turned, letterboxed, logo-stamped or screen-recorded copies
     of a video are grouped with it; an excerpt, or a compilation holding part of it, is
     reported as a match with the time span in each file. A photo can match a frame of a
-    video. Exits 1 when a file could not be read (the others are still compared).
+    video. Files that look alike without evidence of being one recording (the same place,
+    camera or person) are listed apart as scene leads, never grouped. Each match has a score
+    (0-1) and a confidence: strong, likely or weak (weak ones only with --all).
+    Exits 1 when a file could not be read (the others are still compared).
     """
     with library_errors():
         files = _media_only(paths)
@@ -86,11 +91,11 @@ def command(paths: tuple[Path, ...], as_json: bool, max_distance_bits: int, ever
             if store is not None:
                 store.close()
     if as_json:
-        found = {key for m in result.matches for key in (m.a, m.b)}
-        emit_json({**result.to_json(), "problems": problems,
+        found = {key for m in result.listed(weak=show_weak) for key in (m.a, m.b)}
+        emit_json({**result.to_json(weak=show_weak), "problems": problems,
                    "indexed": {key: name for key, name in collections.items() if key in found}})
     else:
-        _print(result, collections, len(media))
+        _print(result, collections, len(media), show_weak)
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
@@ -112,23 +117,32 @@ def _media_only(paths: tuple[Path, ...]) -> list[Path]:
     return out
 
 
-def _print(result: DedupResult, collections: dict[str, str], count: int) -> None:
+def _print(result: DedupResult, collections: dict[str, str], count: int, show_weak: bool) -> None:
+    listed = result.listed(weak=show_weak)
+    hidden = len(result.matches) - len(listed)
     stdout.print(f"{count} file(s) hashed; {len(result.groups)} group(s) of the same footage; "
-                 f"{len(result.matches)} match(es)")
+                 f"{len(listed)} match(es)" + (f" ({hidden} weak one(s) not shown: --all)" if hidden else "")
+                 + f"; {len(result.scene_matches)} scene lead(s)")
     for number, group in enumerate(result.groups, 1):
         stdout.print(f"\n[bold]group {number}[/]")
         for key in group:
             where = f"  (in {collections[key]})" if key in collections else ""
             stdout.print(f"  {escape(key)}{escape(where)}")
-    if not result.matches:
-        return
-    table = Table(pad_edge=False)
-    for name in ("a", "b", "relation", "score", "span in a", "span in b"):
-        table.add_column(name, overflow="fold")
-    for m in result.matches:
-        table.add_row(escape(m.a), escape(m.b), m.relation, f"{m.score:.2f}", _span(m.a_start_s, m.a_end_s),
-                      _span(m.b_start_s, m.b_end_s))
-    stdout.print(table)
+    if listed:
+        table = Table(pad_edge=False, title="the same recording")
+        for name in ("a", "b", "relation", "confidence", "score", "span in a", "span in b"):
+            table.add_column(name, overflow="fold")
+        for m in listed:
+            table.add_row(escape(m.a), escape(m.b), m.relation, m.confidence, f"{m.score:.2f}",
+                          _span(m.a_start_s, m.a_end_s), _span(m.b_start_s, m.b_end_s))
+        stdout.print(table)
+    if result.scene_matches:
+        table = Table(pad_edge=False, title="alike, not shown to be one recording (leads to check)")
+        for name in ("a", "b", "why not the same recording"):
+            table.add_column(name, overflow="fold")
+        for lead in result.scene_matches:
+            table.add_row(escape(lead.a), escape(lead.b), escape(lead.reason))
+        stdout.print(table)
 
 
 def _span(start_s: float | None, end_s: float | None) -> str:

@@ -158,8 +158,10 @@ def record_near_duplicates(case: Case) -> int:
         key = f"sha256:{item.stored.sha256}"
         group = next((list(g) for g in result.groups if key in g), [])
         matches = [m.to_json() for m in result.matches if key in (m.a, m.b)]
-        if matches or NEAR_DUPLICATES in item.records:
-            case.add_record(item.stored.sha256, NEAR_DUPLICATES, {"group": group, "matches": matches})
+        scenes = [m.to_json() for m in result.scene_matches if key in (m.a, m.b)]
+        if matches or scenes or NEAR_DUPLICATES in item.records:
+            case.add_record(item.stored.sha256, NEAR_DUPLICATES,
+                            {"group": group, "matches": matches, "scene_matches": scenes})
             written += 1
     return written
 

@@ -95,7 +95,7 @@ class CrossCaseIndex:
         others = [m for collection, m in self._hashes.items() if collection != incident]
         found = []
         if mine and others:
-            for match in find_duplicates([m for _, m in mine.values()], known=others).matches:
+            for match in find_duplicates([m for _, m in mine.values()], known=others).listed():
                 if (match.a in mine) == (match.b in mine):
                     continue  # both of this incident: the case's own near-duplicates records hold it
                 flipped = match.b in mine

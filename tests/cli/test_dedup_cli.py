@@ -15,7 +15,9 @@ from forensics_cli.dedup import command
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import dedup_edits  # noqa: E402
 
-MATCH_FIELDS = {"a", "b", "kind", "relation", "score", "a_start_s", "a_end_s", "b_start_s", "b_end_s"}
+MATCH_FIELDS = {"a", "b", "kind", "relation", "score", "confidence", "a_start_s", "a_end_s", "b_start_s", "b_end_s",
+                "segments", "evidence"}
+SCENE_FIELDS = {"a", "b", "kind", "relation", "score", "reason", "a_time_s", "b_time_s"}
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +47,8 @@ def test_json_shape_groups_and_matches(folder: Path) -> None:
     assert [[names[p] for p in g] for g in data["groups"]] == [["mirror.mp4", "source.mp4"]]
     by_pair = {frozenset((names[m["a"]], names[m["b"]])): m for m in data["matches"]}
     assert all(set(m) == MATCH_FIELDS for m in data["matches"])
+    assert all(m["confidence"] in ("strong", "likely") for m in data["matches"])  # weak only with --all
+    assert all(set(m) == SCENE_FIELDS and m["relation"] == "same_scene" for m in data["scene_matches"])
     excerpt = by_pair[frozenset(("source.mp4", "excerpt.mp4"))]
     assert excerpt["kind"] == "video" and excerpt["relation"] in ("a_contains_b", "b_contains_a")
     still = by_pair[frozenset(("source.mp4", "still.png"))]

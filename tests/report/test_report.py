@@ -118,7 +118,8 @@ def test_every_section_shows_the_case_content(rendered, report_case):
     record = json.loads((report_case.path / _record_path(report_case, original, "near-duplicates")).read_bytes())
     excerpt = next(m for m in record["matches"] if "sha256:" + report_case.sha256["video/strike_excerpt.mp4"]
                    in (m["a"], m["b"]))
-    assert f"{excerpt['relation'].replace('_', ' ')} (video, score {excerpt['score']:.3f})" in text
+    assert (f"{excerpt['relation'].replace('_', ' ')} (video, score {excerpt['score']:.3f}, "
+            f"{excerpt['confidence']} match)") in text
     assert f"{excerpt['a_start_s']:.2f}–{excerpt['a_end_s']:.2f} s" in text
     # The clip's link to the full intercept and its first transmission, as ingest's audio step recorded them.
     clip = json.loads((report_case.path / _record_path(report_case, report_case.sha256["audio/intercept_clip.m4a"],

@@ -1,16 +1,15 @@
-"""Whether two photos or videos show the same footage, and where: `compare()` and the PairMatch it gives.
+"""Whether two photos or videos show the same recording, and where: `compare()` and what it gives.
 
 Videos are aligned in time the way audio landmarks are: every pair of frames whose hashes
 are close votes for the time offset between the two files (and for the orientation and the
 pair of regions, see normalise.SCALES, that made them close). The winning offset pairs each
 frame of one file with the frame of the other shown at the same moment of the footage; the
-longest run of such pairs that stay close is the matched span.
+longest run of such pairs that stay close is the matched span, and the votes left once it is
+taken away find the other stretches the two share (a compilation may hold several).
 
-Frames of one fixed camera look alike whatever happens in front of it, so close hashes
-alone would call two different takes in the same room copies. A copy also *moves* like its
-original: over the matched span, each file's frames minus their mean over the span (what
-changes, with the room taken out) must correlate. Footage in which nothing moves passes on
-its hashes alone, as nothing else could tell it apart.
+Close hashes are not enough: footage of one place looks alike in any recording. A pair is a
+`PairMatch` (the same recording) only with the evidence of evidence.py (texture, motion, the
+still's moment); otherwise, if the hashes are close, it is a `SceneMatch`, a lead to check.
 """
 
 from __future__ import annotations
@@ -20,34 +19,64 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from forensics.dedup.hashes import ORIENTATION_COUNT, hamming
+from forensics.dedup import evidence as ev
+from forensics.dedup.hashes import HASH_BITS, ORIENTATION_COUNT, hamming
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.dedup.normalise import SCALES
 
 RELATIONS = ("same", "a_contains_b", "b_contains_a", "overlap")
+Segment = tuple[float, float, float, float]  # a_start_s, a_end_s, b_start_s, b_end_s
+_FAR = HASH_BITS  # the distance given to frames with too little texture to weigh
+_MAX_SEGMENTS = 8
 
 
 @dataclass(frozen=True, slots=True)
 class PairMatch:
-    """Two files that show the same footage, and which part of each."""
+    """Two files shown to be the same recording (or one holding part of the other), and which part of each."""
 
     a: str  # MediaHashes.key
     b: str
     kind: str  # "image" when either is a photo, else "video"
     relation: str  # one of RELATIONS: "same" footage, one holds the whole of the other, or a shared part
-    score: float  # 0..1: 1 - mean Hamming distance / 32 over the matched frames
-    a_start_s: float | None  # the matched span in a; None for a photo
+    score: float  # 0..1: geometric mean of hash agreement and the evidence's agreement (evidence.combined_score)
+    a_start_s: float | None  # the (longest) matched span in a; None for a photo
     a_end_s: float | None
     b_start_s: float | None
     b_end_s: float | None
     orientation: int = 0  # how b was turned or mirrored to look like a (hashes.ORIENTATIONS)
     offset_s: float | None = None  # a's time minus b's time for the same moment of the footage
-    motion_correlation: float | None = None  # of the two spans' changes over time; None if nothing moved
+    motion_correlation: float | None = None  # two videos: of the spans' changes over time
+    confidence: str = "likely"  # evidence.CONFIDENCES: "strong", "likely" or "weak"
+    distance_bits: float | None = None  # median Hamming distance of the matched frames
+    moment_margin_bits: int | None = None  # a still in a video: how much closer its moment is than the rest
+    segments: tuple[Segment, ...] = ()  # two videos: every shared stretch, the longest first
 
     def to_json(self) -> dict[str, object]:
         return {"a": self.a, "b": self.b, "kind": self.kind, "relation": self.relation, "score": self.score,
-                "a_start_s": self.a_start_s, "a_end_s": self.a_end_s, "b_start_s": self.b_start_s,
-                "b_end_s": self.b_end_s}
+                "confidence": self.confidence, "a_start_s": self.a_start_s, "a_end_s": self.a_end_s,
+                "b_start_s": self.b_start_s, "b_end_s": self.b_end_s,
+                "segments": [list(s) for s in self.segments],
+                "evidence": {"distance_bits": self.distance_bits, "motion_correlation": self.motion_correlation,
+                             "moment_margin_bits": self.moment_margin_bits, "orientation": self.orientation,
+                             "offset_s": self.offset_s}}
+
+
+@dataclass(frozen=True, slots=True)
+class SceneMatch:
+    """Two files that look alike (same place, camera, person or framing) but are not shown to be one recording."""
+
+    a: str
+    b: str
+    kind: str  # "image" when either is a photo, else "video"
+    score: float  # 0..1: hash agreement of the closest frames (no evidence of one recording)
+    reason: str  # why it is not a PairMatch, in a sentence
+    a_time_s: float | None = None  # where in a the closest frame is; None for a photo
+    b_time_s: float | None = None
+    distance_bits: float | None = None  # of the closest frames
+
+    def to_json(self) -> dict[str, object]:
+        return {"a": self.a, "b": self.b, "kind": self.kind, "relation": "same_scene", "score": self.score,
+                "reason": self.reason, "a_time_s": self.a_time_s, "b_time_s": self.b_time_s}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,31 +88,40 @@ class _Config:
 
 
 def compare(a: MediaHashes, b: MediaHashes, *, max_distance_bits: int = 10, span_distance_bits: int | None = None,
-            min_motion_correlation: float = 0.6, min_span_s: float = 3.0, whole_share: float = 0.85,
-            max_gap_s: float = 1.0) -> PairMatch | None:
-    """Gives how `a` and `b` match, or None when they do not show the same footage.
+            min_span_s: float = 1.8, whole_share: float = 0.85, max_gap_s: float = 1.0,
+            min_close_share: float = 0.6) -> PairMatch | SceneMatch | None:
+    """Gives how `a` and `b` match: the same recording, the same scene only, or None.
 
     Photos match when some region and orientation of each are within `max_distance_bits`.
-    Video frames within `max_distance_bits` vote for an offset; the matched span is the
-    longest run of frames paired at that offset within `span_distance_bits` (default 4 bits
-    more; gaps up to `max_gap_s`), which must last `min_span_s` or `whole_share` of the
-    shorter video, and whose motion must correlate at least `min_motion_correlation`. A file
+    Video frames within `max_distance_bits` vote for an offset; a matched span is a run of
+    frames paired at that offset within `span_distance_bits` (default 4 bits more; gaps up
+    to `max_gap_s`) that lasts `min_span_s` or `whole_share` of the shorter video. Where the
+    two overlap over `whole_share` of the shorter one and `min_close_share` of the textured
+    pairs are close, the whole overlap is the span (a whole copy, whatever its crop). A file
     covered to `whole_share` (or within a second of its ends) is held whole by the other.
+    Frames with too little texture neither vote nor count (evidence.textured).
     """
     if span_distance_bits is None:
         span_distance_bits = max_distance_bits + 4  # a frame of a run may drift further than a voter
     configs = _configs(a, b)
+    if not configs:
+        return None
     if a.kind == "image" or b.kind == "image":
         return _still_match(a, b, configs, max_distance_bits)
     return _video_match(a, b, configs, max_distance_bits=max_distance_bits, span_distance_bits=span_distance_bits,
-                        min_motion_correlation=min_motion_correlation, min_span_s=min_span_s,
-                        whole_share=whole_share, max_gap_s=max_gap_s)
+                        min_span_s=min_span_s, whole_share=whole_share, max_gap_s=max_gap_s,
+                        min_close_share=min_close_share)
 
 
 def _configs(a: MediaHashes, b: MediaHashes) -> list[_Config]:
     """Gives the distance matrices for every orientation of b and every pair of regions one step apart at most."""
+    if a.frame_count == 0 or b.frame_count == 0:
+        return []
     # One broadcast for all of them: Na x Nb x regions of a x regions of b x orientations of b.
     every = hamming(a.hashes[:, None, :, None, 0:1], b.hashes[None, :, None, :, :])
+    dull_a, dull_b = ~ev.textured(a.thumbs[:, 0]), ~ev.textured(b.thumbs[:, 0])
+    every[dull_a] = _FAR
+    every[:, dull_b] = _FAR
     out = []
     for orientation in range(ORIENTATION_COUNT):
         for scale_a in range(len(SCALES)):
@@ -92,7 +130,7 @@ def _configs(a: MediaHashes, b: MediaHashes) -> list[_Config]:
     return out
 
 
-def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: int) -> PairMatch | None:
+def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: int) -> PairMatch | SceneMatch | None:
     best = min(configs, key=lambda c: int(c.distances.min()))
     distance = int(best.distances.min())
     if distance > limit:
@@ -100,17 +138,52 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
     ia, ib = np.unravel_index(int(np.argmin(best.distances)), best.distances.shape)
     a_time = float(a.times_s[ia]) if a.kind == "video" else None
     b_time = float(b.times_s[ib]) if b.kind == "video" else None
+    hashes = ev.hash_agreement(np.array([distance]))
+    if distance > ev.STILL_SAME_BITS:
+        return SceneMatch(a.key, b.key, "image", round(hashes, 4),
+                          f"the closest pictures differ by {distance} of 64 hash bits, more than copies of one "
+                          "picture do: alike, not shown to be the same", a_time, b_time, float(distance))
     if a.kind == b.kind:
-        relation = "same"
-    else:
-        relation = "a_contains_b" if a.kind == "video" else "b_contains_a"  # a photo as a frame of a video
-    return PairMatch(a.key, b.key, "image", relation, _score(np.array([distance])), a_time, a_time, b_time, b_time,
-                     orientation=best.orientation)
+        # Two photos have no motion or moment to show: how close they are is all there is.
+        confidence = ("strong" if distance <= ev.STRONG_STILL_BITS else
+                      "likely" if distance <= ev.LIKELY_STILL_BITS else "weak")
+        evidence = {"strong": 1.0, "likely": 0.75, "weak": 0.5}[confidence]
+        return PairMatch(a.key, b.key, "image", "same", ev.combined_score(hashes, evidence),
+                         None, None, None, None, orientation=best.orientation, confidence=confidence,
+                         distance_bits=float(distance))
+    # A photo and a video: the photo's moment must stand out from the rest of the video.
+    video_is_a = a.kind == "video"
+    stacked = np.stack([c.distances.min(axis=1 if video_is_a else 0) for c in configs])
+    profile = stacked.min(axis=0)  # the still's distance to each frame of the video, any region or turn
+    moment = int(np.argmin(profile))
+    times = a.times_s if video_is_a else b.times_s
+    margin = ev.moment_margin_bits(profile, times, moment)
+    when = float(times[moment])
+    if margin is not None and margin < ev.MIN_MOMENT_MARGIN_BITS:
+        return SceneMatch(a.key, b.key, "image", round(hashes, 4),
+                          f"the photo is as close (within {margin} bits) to frames more than {ev.MOMENT_WINDOW_S:g} s "
+                          "away as to its best moment: the same scene, not shown to be taken from this video",
+                          when if video_is_a else None, None if video_is_a else when, float(distance))
+    strong = distance <= ev.STRONG_STILL_BITS and (margin is None or margin >= ev.STRONG_MOMENT_MARGIN_BITS)
+    evidence = 0.5 if margin is None else min(1.0, margin / (2 * ev.STRONG_MOMENT_MARGIN_BITS))
+    relation = "a_contains_b" if video_is_a else "b_contains_a"  # a photo as a frame of a video
+    return PairMatch(a.key, b.key, "image", relation, ev.combined_score(hashes, evidence),
+                     when if video_is_a else None, when if video_is_a else None,
+                     None if video_is_a else when, None if video_is_a else when, orientation=best.orientation,
+                     confidence="strong" if strong else "likely", distance_bits=float(distance),
+                     moment_margin_bits=margin)
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    pairs: NDArray[np.intp]  # (index in a, index in b) of the span's frames
+    offset_s: float
+    distances: NDArray[np.uint8]
 
 
 def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_distance_bits: int,
-                 span_distance_bits: int, min_motion_correlation: float, min_span_s: float, whole_share: float,
-                 max_gap_s: float) -> PairMatch | None:
+                 span_distance_bits: int, min_span_s: float, whole_share: float, max_gap_s: float,
+                 min_close_share: float) -> PairMatch | SceneMatch | None:
     step_s = _step_s(a.times_s, b.times_s)
     best = None
     counts = [int((c.distances <= max_distance_bits).sum()) for c in configs]
@@ -123,34 +196,99 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
             best = (voted[0], voted[1], config)
     if best is None:
         return None
-    _, candidates, config = best
-    offset_s, pairs = _refined(a.times_s, b.times_s, candidates, config.distances, span_distance_bits, step_s)
-    if pairs.shape[0] == 0:
-        return None
-    close = config.distances[pairs[:, 0], pairs[:, 1]] <= span_distance_bits
-    run = _longest_run(b.times_s[pairs[:, 1]], close, max_gap_s)
-    if run is None:
-        return None
-    pairs = pairs[run[0]:run[1]]
-    distances = config.distances[pairs[:, 0], pairs[:, 1]]
+    config = best[2]
     duration_a, duration_b = a.duration_s or 0.0, b.duration_s or 0.0
-    b_start = float(b.times_s[pairs[0, 1]])
-    b_end = min(duration_b, float(b.times_s[pairs[-1, 1]]) + step_s)
-    a_start = max(0.0, b_start + offset_s)
-    a_end = min(duration_a, b_end + offset_s)
-    span_s = b_end - b_start
-    if span_s < min(min_span_s, whole_share * min(duration_a, duration_b)):
+    shortest = min(duration_a, duration_b)
+    spans: list[_Span] = []
+    distances = config.distances.copy()
+    candidates: NDArray[np.float64] | None = best[1]
+    while candidates is not None and len(spans) < _MAX_SEGMENTS:
+        span = _span_at(a, b, distances, candidates, max_distance_bits=max_distance_bits,
+                        span_distance_bits=span_distance_bits, step_s=step_s, max_gap_s=max_gap_s,
+                        whole=not spans, whole_share=whole_share, min_close_share=min_close_share)
+        if span is None:
+            break
+        length = _b_end(b, span, step_s, duration_b) - float(b.times_s[span.pairs[0, 1]])
+        if length < min(min_span_s, whole_share * shortest):
+            break
+        spans.append(span)
+        # What this stretch holds is taken; what is left votes for the next one.
+        distances[span.pairs[:, 0].min():span.pairs[:, 0].max() + 1, :] = _FAR
+        distances[:, span.pairs[:, 1].min():span.pairs[:, 1].max() + 1] = _FAR
+        voted = _vote(a.times_s, b.times_s, distances, max_distance_bits, step_s)
+        candidates = None if voted is None else voted[1]
+    if not spans:
         return None
-    correlation = _motion_correlation(a, b, pairs, config)
-    if correlation is not None and correlation < min_motion_correlation:
-        return None
+    checked = [(span, ev.motion_correlation(*_thumbs(a, b, span.pairs, config))) for span in spans]
+    proven = [(s, c) for s, c in checked if c is not None and c >= ev.MIN_MOTION_CORRELATION]
+    if not proven:
+        span, correlation = checked[0]
+        ia, ib = span.pairs[int(np.argmin(span.distances))]
+        reason = ("nothing moves in the shared stretch, so the same scene cannot be told from the same recording"
+                  if correlation is None else
+                  f"the frames look alike but change differently over time (motion correlation {correlation:.2f}): "
+                  "the same scene, not shown to be the same recording")
+        return SceneMatch(a.key, b.key, "video", round(ev.hash_agreement(span.distances), 4), reason,
+                          round(float(a.times_s[ia]), 3), round(float(b.times_s[ib]), 3))
+    proven.sort(key=lambda sc: -(sc[0].pairs.shape[0]))
+    span, correlation = proven[0]
+    segments = tuple(_segment(a, b, s, step_s, duration_a, duration_b) for s, _ in proven)
+    a_start, a_end, b_start, b_end = segments[0]
     whole_a = _whole(a_start, a_end, duration_a, whole_share)
     whole_b = _whole(b_start, b_end, duration_b, whole_share)
     relation = ("same" if whole_a and whole_b else "a_contains_b" if whole_b
                 else "b_contains_a" if whole_a else "overlap")
-    return PairMatch(a.key, b.key, "video", relation, _score(distances), round(a_start, 3), round(a_end, 3),
-                     round(b_start, 3), round(b_end, 3), orientation=config.orientation, offset_s=round(offset_s, 3),
-                     motion_correlation=None if correlation is None else round(correlation, 3))
+    hashes = ev.hash_agreement(span.distances)
+    strong = correlation >= ev.STRONG_MOTION_CORRELATION and b_end - b_start >= 3.0 and hashes >= 0.75
+    return PairMatch(a.key, b.key, "video", relation, ev.combined_score(hashes, correlation), a_start, a_end,
+                     b_start, b_end, orientation=config.orientation, offset_s=round(span.offset_s, 3),
+                     motion_correlation=round(correlation, 3), confidence="strong" if strong else "likely",
+                     distance_bits=float(np.median(span.distances)), segments=segments)
+
+
+def _span_at(a: MediaHashes, b: MediaHashes, distances: NDArray[np.uint8], candidates: NDArray[np.float64], *,
+             max_distance_bits: int, span_distance_bits: int, step_s: float, max_gap_s: float, whole: bool,
+             whole_share: float, min_close_share: float) -> _Span | None:
+    """Gives the span two videos share at the best of the candidate offsets, or None."""
+    offset_s, pairs = _refined(a.times_s, b.times_s, candidates, distances, span_distance_bits, step_s)
+    if pairs.shape[0] == 0:
+        return None
+    found = distances[pairs[:, 0], pairs[:, 1]]
+    close = found <= span_distance_bits
+    weighed = found < _FAR
+    overlap_s = float(b.times_s[pairs[-1, 1]] - b.times_s[pairs[0, 1]]) + step_s
+    shortest = min(a.duration_s or 0.0, b.duration_s or 0.0)
+    if whole and overlap_s >= whole_share * shortest and weighed.any() \
+            and close[weighed].mean() >= min_close_share:
+        # A whole copy: a crop or a logo may spoil some frames, not where the two sit in time.
+        keep = np.flatnonzero(weighed)
+        pairs = pairs[keep[0]:keep[-1] + 1]
+        return _Span(pairs, offset_s, distances[pairs[:, 0], pairs[:, 1]])
+    run = _longest_run(b.times_s[pairs[:, 1]], close, max_gap_s)
+    if run is None:
+        return None
+    pairs = pairs[run[0]:run[1]]
+    return _Span(pairs, offset_s, distances[pairs[:, 0], pairs[:, 1]])
+
+
+def _b_end(b: MediaHashes, span: _Span, step_s: float, duration_b: float) -> float:
+    return min(duration_b, float(b.times_s[span.pairs[-1, 1]]) + step_s)
+
+
+def _segment(a: MediaHashes, b: MediaHashes, span: _Span, step_s: float, duration_a: float,
+             duration_b: float) -> Segment:
+    b_start = float(b.times_s[span.pairs[0, 1]])
+    b_end = _b_end(b, span, step_s, duration_b)
+    a_start = max(0.0, b_start + span.offset_s)
+    a_end = min(duration_a, b_end + span.offset_s)
+    return round(a_start, 3), round(a_end, 3), round(b_start, 3), round(b_end, 3)
+
+
+def _thumbs(a: MediaHashes, b: MediaHashes, pairs: NDArray[np.intp],
+            config: _Config) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    """Gives the aligned thumbnails of a span: a's, and b's turned as the hashes matched them."""
+    return (a.thumbs[pairs[:, 0], config.scale_a],
+            orient(b.thumbs[pairs[:, 1], config.scale_b], config.orientation))
 
 
 def _step_s(times_a: NDArray[np.float64], times_b: NDArray[np.float64]) -> float:
@@ -232,24 +370,6 @@ def _whole(start_s: float, end_s: float, duration_s: float, share: float) -> boo
     return (end_s - start_s) >= share * duration_s or (start_s <= 1.0 and end_s >= duration_s - 1.0)
 
 
-def _motion_correlation(a: MediaHashes, b: MediaHashes, pairs: NDArray[np.intp], config: _Config) -> float | None:
-    """Gives how alike the two spans change over time (-1..1); None when neither changes."""
-    if pairs.shape[0] < 3:
-        return None
-    left = a.thumbs[pairs[:, 0], config.scale_a].astype(np.float64)
-    right = orient(b.thumbs[pairs[:, 1], config.scale_b], config.orientation).astype(np.float64)
-    left -= left.mean(axis=0)
-    right -= right.mean(axis=0)
-    energy_a, energy_b = float(np.sqrt((left ** 2).mean())), float(np.sqrt((right ** 2).mean()))
-    # Below a couple of grey levels, the "change" is coding noise: nothing moved.
-    if energy_a < _STILL_GREY_LEVELS and energy_b < _STILL_GREY_LEVELS:
-        return None
-    return float((left * right).sum() / np.sqrt((left ** 2).sum() * (right ** 2).sum() + 1e-9))
-
-
-_STILL_GREY_LEVELS = 2.0
-
-
 def orient(pictures: NDArray[np.uint8], orientation: int) -> NDArray[np.uint8]:
     """Gives pictures (... x H x W) in orientation `orientation` (hashes.ORIENTATIONS), as the hashes do."""
     out = pictures
@@ -260,7 +380,3 @@ def orient(pictures: NDArray[np.uint8], orientation: int) -> NDArray[np.uint8]:
     if orientation & 1:
         out = out[..., ::-1, :]
     return out
-
-
-def _score(distances: NDArray[np.integer]) -> float:
-    return round(max(0.0, 1.0 - float(np.mean(distances)) / 32.0), 4)

@@ -7,7 +7,12 @@ with the number of near-duplicates, not with the square of the collection.
 
 Groups are the connected sets of "same" footage. Containment and overlap are reported as
 matches but do not join groups: a compilation holding clips of three strikes must not make
-the three one group.
+the three one group. Pairs that look alike without evidence of one recording (same place,
+camera or person) are `scene_matches`: leads, never in a group.
+
+A photo may be close to several videos of one scene. It is taken from the one whose frame is
+closest: where the recordings it matches are not copies of each other, only the closest
+(by at least a bit) keeps its match, and the others become scene matches; a tie keeps none.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forensics.dedup.align import PairMatch, compare
+from forensics.dedup.align import PairMatch, SceneMatch, compare
+from forensics.dedup.hashes import HASH_BITS
 from forensics.dedup.index import HashIndex
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.errors import ParameterError
@@ -26,13 +32,19 @@ from forensics.progress import ProgressCallback, report
 
 @dataclass(frozen=True, slots=True)
 class DedupResult:
-    """Groups of files showing the same footage, and every match found."""
+    """Groups of files showing the same footage, every match found, and the pairs that only look alike."""
 
-    groups: tuple[tuple[str, ...], ...]  # connected sets of "same", two or more keys each, sorted
-    matches: tuple[PairMatch, ...]  # sorted by (a, b)
+    groups: tuple[tuple[str, ...], ...]  # connected sets of "same" (not weak), two or more keys each, sorted
+    matches: tuple[PairMatch, ...]  # the same recording, sorted by (a, b); every confidence
+    scene_matches: tuple[SceneMatch, ...] = ()  # alike, not shown to be one recording: leads, sorted by (a, b)
 
-    def to_json(self) -> dict[str, object]:
-        return {"groups": [list(g) for g in self.groups], "matches": [m.to_json() for m in self.matches]}
+    def listed(self, *, weak: bool = False) -> tuple[PairMatch, ...]:
+        """Gives the matches to show: strong and likely ones, and weak ones too when `weak`."""
+        return tuple(m for m in self.matches if weak or m.confidence != "weak")
+
+    def to_json(self, *, weak: bool = False) -> dict[str, object]:
+        return {"groups": [list(g) for g in self.groups], "matches": [m.to_json() for m in self.listed(weak=weak)],
+                "scene_matches": [m.to_json() for m in self.scene_matches]}
 
 
 def candidate_pairs(media: Sequence[MediaHashes], *, max_distance_bits: int = 10, first_new: int = 0,
@@ -85,14 +97,70 @@ def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes
     if len(set(keys)) != len(keys):
         raise ParameterError("two files were given the same key; each needs its own")
     pairs = sorted(candidate_pairs(everything, max_distance_bits=max_distance_bits, first_new=len(known)))
-    matches = []
+    matches: list[PairMatch] = []
+    scenes: list[SceneMatch] = []
     for done, (i, j) in enumerate(pairs):
         report(progress, done, len(pairs), everything[j].key, unit="pairs")
         match = compare(everything[i], everything[j], max_distance_bits=max_distance_bits)
-        if match is not None:
+        if isinstance(match, PairMatch):
             matches.append(match)
+        elif isinstance(match, SceneMatch):
+            scenes.append(match)
     report(progress, len(pairs), len(pairs), "", unit="pairs")
-    return DedupResult(groups_of(matches), tuple(sorted(matches, key=lambda m: (m.a, m.b))))
+    kinds = {m.key: m.kind for m in everything}
+    matches, demoted = _photo_takes_closest(matches, scenes, kinds)
+    scenes += demoted
+    return DedupResult(groups_of(matches), tuple(sorted(matches, key=lambda m: (m.a, m.b))),
+                       tuple(sorted(scenes, key=lambda m: (m.a, m.b))))
+
+
+def _photo_takes_closest(matches: list[PairMatch], scenes: list[SceneMatch],
+                         kinds: dict[str, str]) -> tuple[list[PairMatch], list[SceneMatch]]:
+    """Gives the matches with each photo kept only in its closest recording, and the matches it lost as scene leads.
+
+    Two photos whose closest recordings differ are not one picture either.
+    """
+    # Videos that are copies or parts of each other are one recording here.
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for m in matches:
+        if m.kind == "video":
+            parent[root(m.a)] = root(m.b)
+    # How close each photo comes to each recording, whether that made a match or only a lead.
+    nearness: dict[str, dict[str, float]] = {}
+    for m in [*matches, *scenes]:
+        if m.kind == "image" and kinds[m.a] != kinds[m.b] and m.distance_bits is not None:
+            photo, video = (m.b, m.a) if kinds[m.a] == "video" else (m.a, m.b)
+            seen = nearness.setdefault(photo, {})
+            seen[root(video)] = min(seen.get(root(video), float(HASH_BITS)), m.distance_bits)
+    home: dict[str, str | None] = {}
+    for photo, seen in nearness.items():
+        ranked = sorted(seen.items(), key=lambda kv: kv[1])
+        home[photo] = ranked[0][0] if len(ranked) == 1 or ranked[1][1] - ranked[0][1] >= 1 else None
+    kept, demoted = [], []
+    for m in matches:
+        reason = None
+        if m.kind == "image" and kinds[m.a] != kinds[m.b]:
+            photo, video = (m.b, m.a) if kinds[m.a] == "video" else (m.a, m.b)
+            if home.get(photo, root(video)) != root(video):
+                closest = min(nearness[photo].values())
+                reason = ("the photo is as close or closer to another recording of this scene "
+                          f"({closest:g} bits against {nearness[photo][root(video)]:g}): not shown to be taken "
+                          "from this one")
+        elif m.kind == "image" and m.a in home and m.b in home and home[m.a] != home[m.b]:
+            reason = "the two photos are closest to different recordings of this scene: not shown to be one picture"
+        if reason is None:
+            kept.append(m)
+        else:
+            demoted.append(SceneMatch(m.a, m.b, "image", m.score, reason, m.a_start_s, m.b_start_s, m.distance_bits))
+    return kept, demoted
 
 
 def groups_of(matches: Sequence[PairMatch]) -> tuple[tuple[str, ...], ...]:
@@ -107,7 +175,7 @@ def groups_of(matches: Sequence[PairMatch]) -> tuple[tuple[str, ...], ...]:
         return key
 
     for match in matches:
-        if match.relation == "same":
+        if match.relation == "same" and match.confidence != "weak":
             parent[root(match.a)] = root(match.b)
     members: dict[str, list[str]] = {}
     for key in parent:

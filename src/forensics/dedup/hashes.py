@@ -36,14 +36,14 @@ ORIENTATIONS = ("as-is", "upside-down", "mirrored", "half-turn", "transposed", "
 ORIENTATION_COUNT = len(ORIENTATIONS)
 
 
-def _dct_matrix(rows: int, size: int) -> NDArray[np.float64]:
+def dct_matrix(rows: int, size: int) -> NDArray[np.float64]:
     """Gives the first `rows` rows of scipy.fftpack's unnormalised DCT-II matrix for `size` points."""
     k = np.arange(rows)[:, None]
     n = np.arange(size)[None, :]
     return 2.0 * np.cos(np.pi * k * (2 * n + 1) / (2 * size))
 
 
-_DCT = _dct_matrix(HASH_SIDE, PICTURE_SIDE)
+_DCT = dct_matrix(HASH_SIDE, PICTURE_SIDE)
 _ODD = (np.arange(HASH_SIDE) % 2 == 1)
 _BIT_WEIGHTS = (np.uint64(1) << np.arange(HASH_BITS - 1, -1, -1, dtype=np.uint64))  # first bit is the MSB
 

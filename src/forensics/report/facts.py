@@ -60,6 +60,15 @@ class DuplicateMatch:
     score: float | None
     a_span_s: tuple[float, float] | None  # None for photos
     b_span_s: tuple[float, float] | None
+    confidence: str = ""  # "strong" | "likely" (weak matches are not shown); "" in records made before it
+
+
+@dataclass(frozen=True, slots=True)
+class SceneLead:
+    a: Reference
+    b: Reference
+    kind: str
+    reason: str  # why the pair is not shown to be one recording
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,12 +166,25 @@ def duplicate_matches(view: CaseView) -> list[DuplicateMatch]:
     seen: dict[tuple[str, str, str], DuplicateMatch] = {}
     for _item, record in _records(view, NEAR_DUPLICATES):
         for m in record.get("matches") or ():
+            if m.get("confidence") == "weak":
+                continue  # listed by `forensics dedup --all`, not in a report
             a, b = _ref(view, m.get("a"), m.get("a_sha256")), _ref(view, m.get("b"), m.get("b_sha256"))
             match = DuplicateMatch(a, b, str(m.get("kind") or ""), str(m.get("relation") or ""),
-                                   m.get("score"), _span(m, "a"), _span(m, "b"))
+                                   m.get("score"), _span(m, "a"), _span(m, "b"), str(m.get("confidence") or ""))
             key = (a.item.sha256 if a.item else a.name, b.item.sha256 if b.item else b.name, match.relation)
             seen.setdefault(key, match)
     return sorted(seen.values(), key=lambda m: -(m.score or 0.0))
+
+
+def scene_leads(view: CaseView) -> list[SceneLead]:
+    """Gives the pairs the records call alike but not shown to be one recording, each pair once."""
+    seen: dict[tuple[str, str], SceneLead] = {}
+    for _item, record in _records(view, NEAR_DUPLICATES):
+        for m in record.get("scene_matches") or ():
+            a, b = _ref(view, m.get("a")), _ref(view, m.get("b"))
+            key = (a.item.sha256 if a.item else a.name, b.item.sha256 if b.item else b.name)
+            seen.setdefault(key, SceneLead(a, b, str(m.get("kind") or ""), str(m.get("reason") or "")))
+    return sorted(seen.values(), key=lambda lead: (lead.a.label, lead.b.label))
 
 
 def transmissions(item: ItemView) -> list[Transmission]:

@@ -210,8 +210,15 @@ def duplicates(view: CaseView, pictures: Pictures) -> str:
             f"{item_link(r.item) if r.item else esc(r.name)}"
             f"{f' {span[0]:.2f}–{span[1]:.2f} s' if span else ''}</figcaption></figure>" for r, span in side)
         score = "" if m.score is None else f", score {m.score:.3f}"
-        parts.append(f'<div class="group"><p><b>{esc(m.relation.replace("_", " "))}</b> ({esc(m.kind)}{score})</p>'
-                     f'<div class="pair">{figures}</div></div>')
+        confidence = f", {esc(m.confidence)} match" if m.confidence else ""
+        parts.append(f'<div class="group"><p><b>{esc(m.relation.replace("_", " "))}</b> ({esc(m.kind)}{score}'
+                     f'{confidence})</p><div class="pair">{figures}</div></div>')
+    leads = facts.scene_leads(view)
+    if leads:
+        parts.append("<h3>Alike, not shown to be one recording (leads to check)</h3>")
+        rows = [(item_link(lead.a.item) if lead.a.item else esc(lead.a.name),
+                 item_link(lead.b.item) if lead.b.item else esc(lead.b.name), esc(lead.reason)) for lead in leads]
+        parts.append(table(("file", "file", "why not the same recording"), rows))
     return "".join(parts) + "</section>"
 
 

@@ -1,0 +1,91 @@
+"""What shows two files are the same recording, beyond close hashes: texture, motion, the still's moment.
+
+Close hashes say two pictures look alike. Footage of one place looks alike whatever the
+recording: the same fixed camera at another hour, the same person in the same room. So a
+pair is called the same recording only with evidence a second take could not give:
+
+- **texture**: a frame with little detail (sky, an empty road, a wall, night, blur) hashes to
+  the shape of its lighting, which any other dull frame shares; such frames carry no weight;
+- **motion** (two videos): over the matched span, what changes in one (each frame minus the
+  span's mean) must change alike in the other. Two takes move differently; a copy cannot;
+- **the moment** (a still and a video): the still's best frame must be clearly closer than
+  the rest of the video (a still of a fixed camera's other take is as close to every
+  moment); and, over a collection, closer than any other video of that scene (groups.py).
+
+What passes the hashes but not the evidence is a `SceneMatch`: a lead, never a group.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from forensics.dedup.hashes import HASH_SIDE, dct_matrix
+
+_DCT16 = dct_matrix(HASH_SIDE, 16) / 16.0  # the low 8 x 8 DCT of a 16 x 16 thumbnail, per pixel
+CONFIDENCES = ("strong", "likely", "weak")
+
+# Fitted on the tuning half of benchmarks/bench_dedup.py (see its README for the figures).
+MIN_TEXTURE_GREY_LEVELS = 0.2  # a frame whose thumbnail's DCT has less structure (texture()) carries no weight
+STILL_GREY_LEVELS = 2.0  # below this rms change over a span, nothing moved (coding noise)
+MIN_MOTION_CORRELATION = 0.6  # two videos' changes must correlate this well to be one recording
+STRONG_MOTION_CORRELATION = 0.8
+MIN_MOMENT_MARGIN_BITS = 2  # a still's best frame must be this much closer than frames a second away
+STRONG_MOMENT_MARGIN_BITS = 4
+STILL_SAME_BITS = 6  # a still and a frame (or two stills) further apart than this are not one picture
+STRONG_STILL_BITS = 2
+LIKELY_STILL_BITS = 6  # two photos up to this far apart are a likely match (a 10% crop comes to 6); further, weak
+MOMENT_WINDOW_S = 1.0  # frames nearer than this to the best moment are that moment
+
+
+def texture(thumbs: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """Gives how much structure a pHash of each thumbnail (... x 16 x 16) rests on, in grey levels.
+
+    That is the median absolute deviation of the low 8 x 8 DCT coefficients: a hash bit says
+    whether a coefficient is above their median, so where most coefficients sit at the median
+    (a smooth gradient of sky or road, a wall, a blur) the bits are set by coding noise and
+    the hash is the lighting's, shared by any dull picture.
+    """
+    pictures = thumbs.astype(np.float64)
+    blocks = np.einsum("kh,...hw,lw->...kl", _DCT16, pictures, _DCT16)
+    flat = blocks.reshape(*blocks.shape[:-2], -1)
+    return np.median(np.abs(flat - np.median(flat, axis=-1, keepdims=True)), axis=-1)
+
+
+def textured(thumbs: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Gives which frames (N, from N x 16 x 16 whole-picture thumbnails) have structure enough to weigh."""
+    return texture(thumbs) >= MIN_TEXTURE_GREY_LEVELS
+
+
+def motion_correlation(left: NDArray[np.floating], right: NDArray[np.floating]) -> float | None:
+    """Gives how alike two aligned spans (N x H x W each) change over time (-1..1); None when neither changes."""
+    if left.shape[0] < 3:
+        return None
+    left = left.astype(np.float64) - left.mean(axis=0)
+    right = right.astype(np.float64) - right.mean(axis=0)
+    energy_left, energy_right = float(np.sqrt((left ** 2).mean())), float(np.sqrt((right ** 2).mean()))
+    if energy_left < STILL_GREY_LEVELS and energy_right < STILL_GREY_LEVELS:
+        return None
+    return float((left * right).sum() / np.sqrt((left ** 2).sum() * (right ** 2).sum() + 1e-9))
+
+
+def moment_margin_bits(profile: NDArray[np.integer], times_s: NDArray[np.float64], best: int) -> int | None:
+    """Gives how much closer (bits) a still is to frame `best` than to any frame a second or more away.
+
+    `profile` is the still's distance to each frame. None when the video has no frame that far
+    (it is all one moment).
+    """
+    far = np.abs(times_s - times_s[best]) > MOMENT_WINDOW_S
+    if not far.any():
+        return None
+    return int(profile[far].min()) - int(profile[best])
+
+
+def hash_agreement(distances: NDArray[np.integer]) -> float:
+    """Gives 1 - mean Hamming distance / 32 of matched frames, in 0..1 (32 bits: unrelated pictures)."""
+    return max(0.0, 1.0 - float(np.mean(distances)) / 32.0)
+
+
+def combined_score(hashes: float, evidence: float) -> float:
+    """Gives the pair's score: the geometric mean of hash agreement and the evidence's agreement (0..1 each)."""
+    return round(float(np.sqrt(max(0.0, hashes) * min(1.0, max(0.0, evidence)))), 4)

@@ -1,0 +1,105 @@
+"""The same recording told apart from the same scene: other takes of a fixed camera and their stills are
+leads (scene_matches), never matches; dull frames carry no weight; a whole copy cropped to 80% is the
+same; short compilation segments are found and placed, each one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from dedup_media import dedup_edits
+from forensics.dedup.align import PairMatch, SceneMatch, compare
+from forensics.dedup.evidence import texture
+from forensics.dedup.groups import find_duplicates
+from forensics.dedup.media_hashes import hash_media
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two takes of one fixed camera (same room, other things moving), a still of each, and their copies."""
+    d = tmp_path_factory.mktemp("same-scene")
+    out = {}
+    for take in (1, 2):
+        out[f"take{take}"] = dedup_edits.make_scene(d / f"take{take}.mp4", seed=21, duration_s=8, size=(320, 180),
+                                                    static_camera=True, motion_seed=take)
+        out[f"still{take}"] = dedup_edits.still_of(out[f"take{take}"], 4.0, d / f"still{take}.png")
+        out[f"still{take}_q30"] = dedup_edits.edit_photo(out[f"still{take}"], "jpeg_q30", d / f"still{take}_q30.jpg")
+    out["take1_360p"] = dedup_edits.edit_video(out["take1"], "reencode_360p", d / "take1_360p.mp4")
+    return out
+
+
+def test_a_still_of_another_take_is_a_lead_not_a_match(room) -> None:
+    hashed = {name: hash_media(path, key=name) for name, path in room.items()}
+    result = find_duplicates(list(hashed.values()))
+    pairs = {frozenset((m.a, m.b)): m for m in result.matches}
+    # Each still is in its own take (and its copy), as a frame of it.
+    assert pairs[frozenset(("take1", "still1"))].relation in ("a_contains_b", "b_contains_a")
+    assert frozenset(("take2", "still2")) in pairs and frozenset(("take1_360p", "still1")) in pairs
+    assert ("take1", "take1_360p") in result.groups
+    assert not any({"take1", "still2"} <= set(g) or {"take2", "still1"} <= set(g) for g in result.groups)
+    for one, two in [("take1", "take2"), ("take1", "still2"), ("take2", "still1"), ("still1", "still2"),
+                     ("take1_360p", "still2_q30"), ("take2", "still1_q30")]:
+        assert frozenset((one, two)) not in pairs, (one, two)
+    assert all(m.reason for m in result.scene_matches)
+
+
+ASL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "footage" / "asl_gestures"
+
+
+@pytest.mark.skipif(not ASL.is_dir(), reason="../shared/data/footage/asl_gestures is not here")
+def test_one_signer_in_one_room_is_a_lead_with_its_motion(tmp_path: Path) -> None:
+    again, help_ = hash_media(ASL / "again.mkv", key="again"), hash_media(ASL / "help.mkv", key="help")
+    found = compare(again, help_)
+    assert isinstance(found, SceneMatch) and "change differently" in found.reason, found
+    # A still of one clip is as close as 4 bits to the other clip: it is placed in its own clip only.
+    still = hash_media(dedup_edits.still_of(ASL / "help.mkv", 1.5, tmp_path / "help.png"), key="still")
+    result = find_duplicates([again, help_, still])
+    assert [frozenset((m.a, m.b)) for m in result.matches] == [frozenset(("help", "still"))]
+    assert frozenset(("again", "still")) in {frozenset((m.a, m.b)) for m in result.scene_matches}
+
+
+def _dull(path: Path, rng: np.random.Generator, *, night: bool) -> Path:
+    height, width = 180, 320
+    if night:
+        picture = np.full((height, width), 8.0) + rng.normal(0, 2, (height, width))
+        for _ in range(10):
+            x, y = rng.integers(20, width - 20), rng.integers(20, height - 40)
+            picture[y:y + 5, x:x + 3] = 200
+    else:
+        picture = np.tile(np.linspace(90, 140, height)[:, None], (1, width)) + rng.normal(0, 3, (height, width))
+    cv2.imwrite(str(path), np.clip(picture, 0, 255).astype(np.uint8))
+    return path
+
+
+def test_dull_frames_carry_no_weight(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    road = hash_media(_dull(tmp_path / "road.png", rng, night=False), key="road")
+    road_copy = hash_media(_dull(tmp_path / "road2.png", rng, night=False), key="road2")
+    night = hash_media(_dull(tmp_path / "night.png", rng, night=True), key="night")
+    assert texture(road.thumbs[:, 0]).max() < 0.2 < texture(night.thumbs[:, 0]).min()
+    # Two different grey gradients hash alike; with no structure to weigh they are not called anything.
+    assert compare(road, road_copy) is None and compare(night, road) is None
+
+
+def test_a_whole_copy_cropped_to_80_percent_is_the_same(tmp_path: Path) -> None:
+    source = dedup_edits.make_scene(tmp_path / "source.mp4", seed=31, duration_s=12, size=(320, 180))
+    copy = dedup_edits.ffmpeg(source, tmp_path / "crop80.mp4", ["-vf", "crop=iw*0.8:ih*0.8,scale=320:180"])
+    match = compare(hash_media(source), hash_media(copy))
+    assert isinstance(match, PairMatch) and match.relation == "same", match
+
+
+def test_two_second_segments_of_a_compilation_are_each_placed(tmp_path: Path) -> None:
+    source = dedup_edits.make_scene(tmp_path / "source.mp4", seed=41, duration_s=14, size=(320, 180))
+    other = dedup_edits.make_scene(tmp_path / "other.mp4", seed=42, duration_s=8, size=(320, 180))
+    # source 2-4 s, other 1-3 s, source 9-11 s: two segments of one source, 2 s each.
+    comp = dedup_edits.compilation([(source, 2.0), (other, 1.0), (source, 9.0)], tmp_path / "comp.mp4", part_s=2.0,
+                                   size=(320, 180))
+    match = compare(hash_media(comp), hash_media(source))
+    assert isinstance(match, PairMatch) and match.relation == "overlap"
+    placed = sorted(match.segments)
+    assert len(placed) == 2, placed
+    for (a0, a1, b0, b1), (comp_at, source_at) in zip(placed, [(0.0, 2.0), (4.0, 9.0)]):
+        assert max(abs(a0 - comp_at), abs(a1 - comp_at - 2), abs(b0 - source_at), abs(b1 - source_at - 2)) <= 0.5
