@@ -49,6 +49,7 @@ class PairMatch:
     confidence: str = "likely"  # evidence.CONFIDENCES: "strong", "likely" or "weak"
     distance_bits: float | None = None  # median Hamming distance of the matched frames
     moment_margin_bits: int | None = None  # a still in a video: how much closer its moment is than the rest
+    moment_fit: float | None = None  # a still in a video: rms difference of normalised thumbnails (evidence.moment_fit)
     segments: tuple[Segment, ...] = ()  # two videos: every shared stretch, the longest first
 
     def to_json(self) -> dict[str, object]:
@@ -57,7 +58,8 @@ class PairMatch:
                 "b_start_s": self.b_start_s, "b_end_s": self.b_end_s,
                 "segments": [list(s) for s in self.segments],
                 "evidence": {"distance_bits": self.distance_bits, "motion_correlation": self.motion_correlation,
-                             "moment_margin_bits": self.moment_margin_bits, "orientation": self.orientation,
+                             "moment_margin_bits": self.moment_margin_bits, "moment_fit": self.moment_fit,
+                             "orientation": self.orientation,
                              "offset_s": self.offset_s}}
 
 
@@ -136,42 +138,71 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
     if distance > limit:
         return None
     ia, ib = np.unravel_index(int(np.argmin(best.distances)), best.distances.shape)
-    a_time = float(a.times_s[ia]) if a.kind == "video" else None
-    b_time = float(b.times_s[ib]) if b.kind == "video" else None
     hashes = ev.hash_agreement(np.array([distance]))
-    if distance > ev.STILL_SAME_BITS:
-        return SceneMatch(a.key, b.key, "image", round(hashes, 4),
-                          f"the closest pictures differ by {distance} of 64 hash bits, more than copies of one "
-                          "picture do: alike, not shown to be the same", a_time, b_time, float(distance))
-    if a.kind == b.kind:
-        # Two photos have no motion or moment to show: how close they are is all there is.
-        confidence = ("strong" if distance <= ev.STRONG_STILL_BITS else
-                      "likely" if distance <= ev.LIKELY_STILL_BITS else "weak")
-        evidence = {"strong": 1.0, "likely": 0.75, "weak": 0.5}[confidence]
-        return PairMatch(a.key, b.key, "image", "same", ev.combined_score(hashes, evidence),
-                         None, None, None, None, orientation=best.orientation, confidence=confidence,
-                         distance_bits=float(distance))
-    # A photo and a video: the photo's moment must stand out from the rest of the video.
     video_is_a = a.kind == "video"
+    video = a if video_is_a else b if b.kind == "video" else None
+    fit = _best_fit(a, b, configs, limit)  # (fit, ratio, moment, config) of the thumbnails
+    fitted = fit is not None and (fit[0] <= ev.EXACT_MOMENT_FIT or (
+        fit[0] <= ev.MOMENT_FIT and (fit[1] is None or fit[1] >= ev.MOMENT_RATIO)))
+    if video is None:
+        # Two photos: close hashes, or (a crop moves the hashed regions) thumbnails that fit.
+        if distance > ev.STILL_SAME_BITS and not fitted:
+            return SceneMatch(a.key, b.key, "image", round(hashes, 4),
+                              f"the closest pictures differ by {distance} of 64 hash bits, more than copies of one "
+                              "picture do: alike, not shown to be the same", None, None, float(distance))
+        confidence = "strong" if distance <= ev.STRONG_STILL_BITS else "likely"
+        return PairMatch(a.key, b.key, "image", "same",
+                         ev.combined_score(hashes, 1.0 - fit[0] if fitted and fit else 0.75),
+                         None, None, None, None, orientation=best.orientation, confidence=confidence,
+                         distance_bits=float(distance), moment_fit=None if fit is None else round(fit[0], 3))
+    # A photo and a video: the photo must fit one moment of the video, and that moment stand out.
     stacked = np.stack([c.distances.min(axis=1 if video_is_a else 0) for c in configs])
     profile = stacked.min(axis=0)  # the still's distance to each frame of the video, any region or turn
-    moment = int(np.argmin(profile))
-    times = a.times_s if video_is_a else b.times_s
-    margin = ev.moment_margin_bits(profile, times, moment)
-    when = float(times[moment])
-    if margin is not None and margin < ev.MIN_MOMENT_MARGIN_BITS:
+    margin = ev.moment_margin_bits(profile, video.times_s, int(np.argmin(profile)))
+    moment = fit[2] if fitted and fit else int(np.argmin(profile))
+    when = float(video.times_s[moment])
+    a_time, b_time = (when, None) if video_is_a else (None, when)
+    stands_out = distance <= ev.STILL_SAME_BITS and (margin is None or margin >= ev.MIN_MOMENT_MARGIN_BITS)
+    if not fitted and not stands_out:
+        shown = "no fit" if fit is None else f"fit {fit[0]:.2f}"
         return SceneMatch(a.key, b.key, "image", round(hashes, 4),
-                          f"the photo is as close (within {margin} bits) to frames more than {ev.MOMENT_WINDOW_S:g} s "
-                          "away as to its best moment: the same scene, not shown to be taken from this video",
-                          when if video_is_a else None, None if video_is_a else when, float(distance))
-    strong = distance <= ev.STRONG_STILL_BITS and (margin is None or margin >= ev.STRONG_MOMENT_MARGIN_BITS)
-    evidence = 0.5 if margin is None else min(1.0, margin / (2 * ev.STRONG_MOMENT_MARGIN_BITS))
+                          f"the photo fits no moment of the video closely ({shown}; {distance} bits at best, within "
+                          f"{margin} bits of frames more than {ev.MOMENT_WINDOW_S:g} s away): the same scene, not "
+                          "shown to be taken from this video", a_time, b_time, float(distance))
+    if fitted and fit:
+        strong = (distance <= 2 * ev.STRONG_STILL_BITS and fit[0] <= ev.STRONG_MOMENT_FIT
+                  and (fit[1] is None or fit[1] >= ev.STRONG_MOMENT_RATIO))
+        confidence, evidence = ("strong" if strong else "likely"), 1.0 - fit[0]
+    else:
+        confidence, evidence = "weak", 0.5  # the hashes single out a moment, the pictures do not confirm it
     relation = "a_contains_b" if video_is_a else "b_contains_a"  # a photo as a frame of a video
-    return PairMatch(a.key, b.key, "image", relation, ev.combined_score(hashes, evidence),
-                     when if video_is_a else None, when if video_is_a else None,
-                     None if video_is_a else when, None if video_is_a else when, orientation=best.orientation,
-                     confidence="strong" if strong else "likely", distance_bits=float(distance),
-                     moment_margin_bits=margin)
+    return PairMatch(a.key, b.key, "image", relation, ev.combined_score(hashes, evidence), a_time, a_time,
+                     b_time, b_time, orientation=(fit[3] if fitted and fit else best).orientation,
+                     confidence=confidence, distance_bits=float(distance), moment_margin_bits=margin,
+                     moment_fit=None if fit is None else round(fit[0], 3))
+
+
+def _best_fit(a: MediaHashes, b: MediaHashes, configs: list[_Config],
+              limit: int) -> tuple[float, float | None, int, _Config] | None:
+    """Gives (fit, ratio, video frame, config) of the closest thumbnails over the configs with hashes within `limit`."""
+    best = None
+    for config in configs:
+        if int(config.distances.min()) > limit:
+            continue
+        ia, ib = np.unravel_index(int(np.argmin(config.distances)), config.distances.shape)
+        if a.kind == "video":
+            found = ev.moment_fit(a.thumbs[:, config.scale_a], orient(b.thumbs[ib, config.scale_b], config.orientation),
+                                  a.times_s)
+        elif b.kind == "video":
+            found = ev.moment_fit(orient(b.thumbs[:, config.scale_b], config.orientation), a.thumbs[ia, config.scale_a],
+                                  b.times_s)
+        else:
+            found = ev.moment_fit(a.thumbs[ia:ia + 1, config.scale_a],
+                                  orient(b.thumbs[ib, config.scale_b], config.orientation), np.zeros(1))
+        moment, fit, ratio = found
+        if best is None or fit < best[0]:
+            best = (fit, ratio, moment, config)
+    return best
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +251,9 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
     if not spans:
         return None
     checked = [(span, ev.motion_correlation(*_thumbs(a, b, span.pairs, config))) for span in spans]
-    proven = [(s, c) for s, c in checked if c is not None and c >= ev.MIN_MOTION_CORRELATION]
+    # Frames that are far apart on their hashes need the motion to agree all the better.
+    proven = [(s, c) for s, c in checked if c is not None and c >= ev.MIN_MOTION_CORRELATION
+              and (float(np.median(s.distances)) <= ev.LOOSE_SPAN_BITS or c >= ev.STRONG_MOTION_CORRELATION)]
     if not proven:
         span, correlation = checked[0]
         ia, ib = span.pairs[int(np.argmin(span.distances))]

@@ -27,11 +27,16 @@ CONFIDENCES = ("strong", "likely", "weak")
 
 # Fitted on the tuning half of benchmarks/bench_dedup.py (see its README for the figures).
 MIN_TEXTURE_GREY_LEVELS = 0.2  # a frame whose thumbnail's DCT has less structure (texture()) carries no weight
-STILL_GREY_LEVELS = 2.0  # below this rms change over a span, nothing moved (coding noise)
+STILL_GREY_LEVELS = 0.4  # below this rms change of 16 x 16 thumbnails over a span, nothing moved (rounding noise is 0.3)
 MIN_MOTION_CORRELATION = 0.6  # two videos' changes must correlate this well to be one recording
 STRONG_MOTION_CORRELATION = 0.8
-MIN_MOMENT_MARGIN_BITS = 2  # a still's best frame must be this much closer than frames a second away
-STRONG_MOMENT_MARGIN_BITS = 4
+LOOSE_SPAN_BITS = 10  # a span whose median distance is more than this needs STRONG_MOTION_CORRELATION
+MIN_MOMENT_MARGIN_BITS = 2  # hashes alone: a still's best frame this much closer than frames a second away (weak)
+MOMENT_FIT = 0.3  # a still and its moment: rms difference of their normalised thumbnails at most this (likely)
+MOMENT_RATIO = 1.2  # ... and frames a second or more away at least this much further
+STRONG_MOMENT_FIT = 0.15
+EXACT_MOMENT_FIT = 0.1  # a fit this close is the footage's own picture, whatever the ratio (likely)
+STRONG_MOMENT_RATIO = 1.5
 STILL_SAME_BITS = 6  # a still and a frame (or two stills) further apart than this are not one picture
 STRONG_STILL_BITS = 2
 LIKELY_STILL_BITS = 6  # two photos up to this far apart are a likely match (a 10% crop comes to 6); further, weak
@@ -79,6 +84,28 @@ def moment_margin_bits(profile: NDArray[np.integer], times_s: NDArray[np.float64
     if not far.any():
         return None
     return int(profile[far].min()) - int(profile[best])
+
+
+def moment_fit(video: NDArray[np.uint8], still: NDArray[np.uint8],
+               times_s: NDArray[np.float64]) -> tuple[int, float, float | None]:
+    """Gives (frame, fit, ratio): the video frame (N x 16 x 16 thumbnails) the still (16 x 16) fits best.
+
+    Fit is the rms difference of the two thumbnails, each brought to mean 0 and deviation 1
+    (so a grade or a re-exposure does not count); ratio is how much worse the best fit a
+    second or more away is (None when the video is all one moment). A copy of a frame fits
+    it to coding noise and the rest of its video worse; a still of another take fits no
+    frame that well, or every frame about as well.
+    """
+    def normalised(pictures: NDArray[np.uint8]) -> NDArray[np.float64]:
+        flat = pictures.reshape(*pictures.shape[:-2], -1).astype(np.float64)
+        flat = flat - flat.mean(axis=-1, keepdims=True)
+        return flat / (flat.std(axis=-1, keepdims=True) + 1e-6)
+
+    fits = np.sqrt(((normalised(video) - normalised(still)[None]) ** 2).mean(axis=-1))
+    best = int(np.argmin(fits))
+    far = np.abs(times_s - times_s[best]) > MOMENT_WINDOW_S
+    ratio = float(fits[far].min() / max(float(fits[best]), 1e-3)) if far.any() else None
+    return best, float(fits[best]), ratio
 
 
 def hash_agreement(distances: NDArray[np.integer]) -> float:

@@ -110,6 +110,7 @@ def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes
     kinds = {m.key: m.kind for m in everything}
     matches, demoted = _photo_takes_closest(matches, scenes, kinds)
     scenes += demoted
+    matches, scenes = _photos_through_copies(matches, scenes, kinds)
     return DedupResult(groups_of(matches), tuple(sorted(matches, key=lambda m: (m.a, m.b))),
                        tuple(sorted(scenes, key=lambda m: (m.a, m.b))))
 
@@ -161,6 +162,70 @@ def _photo_takes_closest(matches: list[PairMatch], scenes: list[SceneMatch],
         else:
             demoted.append(SceneMatch(m.a, m.b, "image", m.score, reason, m.a_start_s, m.b_start_s, m.distance_bits))
     return kept, demoted
+
+
+_SAME_MOMENT_S = 0.3  # two photos placed this close in one recording show the same moment
+
+
+def _photos_through_copies(matches: list[PairMatch], scenes: list[SceneMatch],
+                           kinds: dict[str, str]) -> tuple[list[PairMatch], list[SceneMatch]]:
+    """Gives the matches with what proven matches imply, and the scene leads they settle taken out.
+
+    A photo shown to be a frame of a video is a frame of every copy of that stretch too (a
+    crop or a banner may hide it from the copy's own hashes); two photos shown to be the same
+    moment of one recording are one picture. What is implied is `likely` at best.
+    """
+    proven = [m for m in matches if m.confidence != "weak"]
+    by_pair = {frozenset((m.a, m.b)): m for m in matches}
+    placed: dict[str, list[tuple[str, float, PairMatch]]] = {}  # photo -> (video, time in it, match)
+    for m in proven:
+        if m.kind == "image" and kinds[m.a] != kinds[m.b]:
+            photo, video, when = ((m.b, m.a, m.a_start_s) if kinds[m.a] == "video" else (m.a, m.b, m.b_start_s))
+            if when is not None:
+                placed.setdefault(photo, []).append((video, when, m))
+    videos = [m for m in proven if m.kind == "video" and m.confidence == "strong"]  # a false link would multiply
+    implied: dict[frozenset[str], PairMatch] = {}
+
+    def imply(pair: PairMatch) -> None:
+        key = frozenset((pair.a, pair.b))
+        known = by_pair.get(key)
+        if (known is None or known.confidence == "weak") and key not in implied:
+            implied[key] = pair
+
+    for photo, spots in placed.items():
+        for video, when, seed in list(spots):
+            for m in videos:
+                if video not in (m.a, m.b):
+                    continue
+                other = m.b if m.a == video else m.a
+                for a0, a1, b0, b1 in m.segments:
+                    here, there = ((a0, a1), (b0, b1)) if m.a == video else ((b0, b1), (a0, a1))
+                    if here[0] - _SAME_MOMENT_S <= when <= here[1] + _SAME_MOMENT_S:
+                        then = round(min(max(there[0], when - here[0] + there[0]), there[1]), 3)
+                        score = round(min(seed.score, m.score), 4)
+                        first, second = sorted((photo, other))
+                        if first == photo:
+                            imply(PairMatch(photo, other, "image", "b_contains_a", score, None, None, then, then,
+                                            confidence="likely", distance_bits=seed.distance_bits))
+                        else:
+                            imply(PairMatch(other, photo, "image", "a_contains_b", score, then, then, None, None,
+                                            confidence="likely", distance_bits=seed.distance_bits))
+                        break
+    moments: dict[str, list[tuple[str, float, float]]] = {}  # video -> (photo, time, score)
+    for photo, spots in placed.items():
+        for video, when, seed in spots:
+            moments.setdefault(video, []).append((photo, when, seed.score))
+    for spots in moments.values():
+        for i, (one, when_one, score_one) in enumerate(spots):
+            for two, when_two, score_two in spots[i + 1:]:
+                if one != two and abs(when_one - when_two) <= _SAME_MOMENT_S:
+                    first, second = sorted((one, two))
+                    imply(PairMatch(first, second, "image", "same", round(min(score_one, score_two), 4),
+                                    None, None, None, None, confidence="likely"))
+    if not implied:
+        return matches, scenes
+    kept = [m for m in matches if frozenset((m.a, m.b)) not in implied]
+    return kept + list(implied.values()), [s for s in scenes if frozenset((s.a, s.b)) not in implied]
 
 
 def groups_of(matches: Sequence[PairMatch]) -> tuple[tuple[str, ...], ...]:
