@@ -250,7 +250,7 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
         candidates = None if voted is None else voted[1]
     if not spans:
         return None
-    checked = [(span, ev.motion_correlation(*_thumbs(a, b, span.pairs, config))) for span in spans]
+    checked = [_motion_fitted(a, b, span, config, step_s, span_distance_bits) for span in spans]
     # Frames that are far apart on their hashes need the motion to agree all the better.
     proven = [(s, c) for s, c in checked if c is not None and c >= ev.MIN_MOTION_CORRELATION
               and (float(np.median(s.distances)) <= ev.LOOSE_SPAN_BITS or c >= ev.STRONG_MOTION_CORRELATION)]
@@ -293,8 +293,8 @@ def _span_at(a: MediaHashes, b: MediaHashes, distances: NDArray[np.uint8], candi
     shortest = min(a.duration_s or 0.0, b.duration_s or 0.0)
     if whole and overlap_s >= whole_share * shortest and weighed.any() \
             and close[weighed].mean() >= min_close_share:
-        # A whole copy: a crop or a logo may spoil some frames, not where the two sit in time.
-        keep = np.flatnonzero(weighed)
+        # A whole copy: a crop or a logo may spoil frames inside it, not where the two sit in time.
+        keep = np.flatnonzero(close)
         pairs = pairs[keep[0]:keep[-1] + 1]
         return _Span(pairs, offset_s, distances[pairs[:, 0], pairs[:, 1]])
     run = _longest_run(b.times_s[pairs[:, 1]], close, max_gap_s)
@@ -317,11 +317,52 @@ def _segment(a: MediaHashes, b: MediaHashes, span: _Span, step_s: float, duratio
     return round(a_start, 3), round(a_end, 3), round(b_start, 3), round(b_end, 3)
 
 
-def _thumbs(a: MediaHashes, b: MediaHashes, pairs: NDArray[np.intp],
-            config: _Config) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
-    """Gives the aligned thumbnails of a span: a's, and b's turned as the hashes matched them."""
-    return (a.thumbs[pairs[:, 0], config.scale_a],
-            orient(b.thumbs[pairs[:, 1], config.scale_b], config.orientation))
+def _motion_fitted(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config, step_s: float,
+                   limit: int) -> tuple[_Span, float | None]:
+    """Gives the span at the offset (within half a sample of its own) where the two move most alike, and that correlation.
+
+    Hashes place a stretch to the sample; motion places it finer, and a wrong sub-sample offset
+    would make fast motion look unlike itself. Frames whose hashes disagree (a cut, a banner)
+    are left out of the motion.
+    """
+    close = span.distances <= limit
+    if close.sum() < 3:
+        return span, None
+    kept = _Span(span.pairs[close], span.offset_s, span.distances[close])
+    best: tuple[float, float] | None = None
+    for shift in np.linspace(-step_s / 2, step_s / 2, 5):
+        trial = _Span(kept.pairs, span.offset_s + float(shift), kept.distances)
+        correlation = ev.motion_correlation(*_thumbs(a, b, trial, config))
+        if correlation is None:
+            return span, None
+        if best is None or correlation > best[0] + 1e-9 or (abs(correlation - best[0]) <= 1e-9 and abs(shift) < abs(best[1])):
+            best = (correlation, float(shift))
+    assert best is not None
+    return _Span(span.pairs, span.offset_s + best[1], span.distances), best[0]
+
+
+def _thumbs(a: MediaHashes, b: MediaHashes, span: _Span,
+            config: _Config) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Gives the aligned thumbnails of a span: a's, and b's turned as the hashes matched them.
+
+    The two files were sampled at their own instants, up to half a sample apart at the same
+    moment of the footage; b's thumbnails are interpolated to a's instants, so fast motion
+    is compared at one moment, not at two.
+    """
+    times_b = a.times_s[span.pairs[:, 0]] - span.offset_s
+    right = np.clip(np.searchsorted(b.times_s, times_b), 1, max(1, b.frame_count - 1))
+    left = right - 1
+    if b.frame_count < 2:
+        left = right = np.zeros_like(right)
+    gap = b.times_s[right] - b.times_s[left]
+    weight = np.where(gap > 0, np.clip((times_b - b.times_s[left]) / np.where(gap > 0, gap, 1.0), 0.0, 1.0), 0.0)
+    # Only between neighbours that are one sample apart: across a gap the nearest frame is kept.
+    far = gap > 1.5 * _step_s(a.times_s, b.times_s)
+    nearest = np.where(np.abs(times_b - b.times_s[left]) <= np.abs(b.times_s[right] - times_b), left, right)
+    frames_b = b.thumbs[:, config.scale_b].astype(np.float64)
+    mixed = (1 - weight)[:, None, None] * frames_b[left] + weight[:, None, None] * frames_b[right]
+    mixed = np.where(far[:, None, None], frames_b[nearest], mixed)
+    return a.thumbs[span.pairs[:, 0], config.scale_a].astype(np.float64), orient(mixed, config.orientation)
 
 
 def _step_s(times_a: NDArray[np.float64], times_b: NDArray[np.float64]) -> float:

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forensics.dedup.hashes import ORIENTATION_COUNT, PICTURE_SIDE, PerceptualHash, hash_pictures
-from forensics.dedup.normalise import SCALES, ContentBox, content_box, hash_inputs
+from forensics.dedup.normalise import SCALES, ContentBox, content_box, hash_inputs, stretch_boxes
 from forensics.dedup.sampling import Pictures, read_pictures
 from forensics.errors import ParameterError
 from forensics.progress import ProgressCallback
@@ -136,7 +136,14 @@ def hash_pictures_of(pictures: Pictures, *, key: str) -> MediaHashes:
     """Gives the MediaHashes of pictures already read (see sampling.read_pictures)."""
     grey = pictures.grey.astype(np.float32)
     box = content_box(grey)
-    inputs = hash_inputs(grey, box)  # N x S x 32 x 32
+    if pictures.kind == "video":
+        boxes = stretch_boxes(grey, pictures.times_s, box)
+        inputs = np.empty((grey.shape[0], len(SCALES), PICTURE_SIDE, PICTURE_SIDE), dtype=np.float32)
+        for own in set(boxes):
+            chosen = np.array([b == own for b in boxes])
+            inputs[chosen] = hash_inputs(grey[chosen], own)
+    else:
+        inputs = hash_inputs(grey, box)  # N x S x 32 x 32
     times = pictures.times_s
     if pictures.kind == "image" and box.trimmed:
         # One picture cannot tell a bar from a flat sky or wall (a video can: bars never change),

@@ -61,6 +61,44 @@ def content_box(grey: NDArray[np.float32]) -> ContentBox:
     return ContentBox(top, bottom, left, right, height, width)
 
 
+_STRETCH_S = 0.75  # half the window over which a stretch's own bars are looked for
+_BAR_LEVEL = 50.0  # grey level under which a stretch's extra border is a padding bar (black, dark grey)
+_STRETCH_EXTRA_SHARE = 0.05  # a stretch's bars must trim this much more of a side than the whole video's
+
+
+def stretch_boxes(grey: NDArray[np.float32], times_s: NDArray[np.float64], whole: ContentBox) -> list[ContentBox]:
+    """Gives each frame's box: the video's, or its stretch's where that stretch alone is padded with dark bars.
+
+    A compilation fits clips of other shapes into one frame, so one stretch carries pillar- or
+    letterbox bars the rest does not; trimmed once for the whole video, those bars would stay
+    in its hashes. Only dark, flat bars that last the stretch count, so a dark scene is not cut.
+    """
+    out = []
+    for index in range(grey.shape[0]):
+        chosen = whole
+        # The stretch the frame opens or closes: a window on either side, so a cut is not blurred over.
+        for near in ((times_s >= times_s[index]) & (times_s <= times_s[index] + _STRETCH_S),
+                     (times_s <= times_s[index]) & (times_s >= times_s[index] - _STRETCH_S)):
+            if near.sum() < 2:
+                continue
+            box = content_box(grey[near])
+            extra = [(box.top - whole.top) / whole.height, (whole.bottom - box.bottom) / whole.height,
+                     (box.left - whole.left) / whole.width, (whole.right - box.right) / whole.width]
+            if max(extra) >= _STRETCH_EXTRA_SHARE and min(extra) >= -0.01 and _dark_bars(grey[index], box, whole):
+                chosen = box
+                break
+        out.append(chosen)
+    return out
+
+
+def _dark_bars(picture: NDArray[np.float32], box: ContentBox, whole: ContentBox) -> bool:
+    """Whether what `box` trims beyond `whole` in one picture is dark padding."""
+    region = picture[whole.top:whole.bottom, whole.left:whole.right]
+    mask = np.ones(region.shape, dtype=bool)
+    mask[box.top - whole.top:box.bottom - whole.top, box.left - whole.left:box.right - whole.left] = False
+    return bool(mask.any()) and float(region[mask].mean()) < _BAR_LEVEL
+
+
 def _trim_axis(grey: NDArray[np.float32]) -> tuple[int, int]:
     """Gives [first, end) of the rows of N x H x W pictures that are not border rows."""
     flat = grey.std(axis=2) < _FLAT_ROW_STD  # N x H
