@@ -52,7 +52,7 @@ def texture(thumbs: NDArray[np.uint8]) -> NDArray[np.float64]:
     the hash is the lighting's, shared by any dull picture.
     """
     pictures = thumbs.astype(np.float64)
-    blocks = np.einsum("kh,...hw,lw->...kl", _DCT16, pictures, _DCT16)
+    blocks = _DCT16 @ pictures @ _DCT16.T  # batched matrix products: far faster than an einsum here
     flat = blocks.reshape(*blocks.shape[:-2], -1)
     return np.median(np.abs(flat - np.median(flat, axis=-1, keepdims=True)), axis=-1)
 

@@ -26,6 +26,7 @@ from forensics.progress import ProgressCallback
 
 FORMAT_VERSION = 1
 THUMB_SIDE = 16  # thumbnails are the 32 x 32 hash pictures averaged over 2 x 2 blocks
+PHOTO_CROPS = (0.92,)  # centre crops of a photo hashed besides its whole picture (see hash_pictures_of)
 MIN_DETAIL_GREY_LEVELS = 3.0  # std of a 32 x 32 picture below which it is flat, so not hashed
 _MAGIC = b"FDMH"  # forensics dedup media hashes
 _HEADER = struct.Struct("<4sII")  # magic, format version, JSON header length
@@ -151,6 +152,15 @@ def hash_pictures_of(pictures: Pictures, *, key: str) -> MediaHashes:
         height, width = grey.shape[1:]
         inputs = np.concatenate([inputs, hash_inputs(grey, ContentBox(0, height, 0, width, height, width))])
         times = np.zeros(2)
+    if pictures.kind == "image":
+        # A photo is often passed on cropped by a few percent; its regions (SCALES) are far enough
+        # apart that such a crop falls between them, so the centre at PHOTO_CROPS is hashed too.
+        height, width = grey.shape[1:]
+        for crop in PHOTO_CROPS:
+            dy, dx = round((box.bottom - box.top) * (1 - crop) / 2), round((box.right - box.left) * (1 - crop) / 2)
+            inner = ContentBox(box.top + dy, box.bottom - dy, box.left + dx, box.right - dx, height, width)
+            inputs = np.concatenate([inputs, hash_inputs(grey, inner)])
+        times = np.zeros(inputs.shape[0])
     # A flat picture (a black frame, a blank test image, a fade) hashes to noise or to zero and
     # would match every other flat picture: it says nothing about the footage, so it is left out.
     detailed = inputs[:, 0].reshape(inputs.shape[0], -1).std(axis=1) >= MIN_DETAIL_GREY_LEVELS
