@@ -14,6 +14,7 @@ still's moment); otherwise, if the hashes are close, it is a `SceneMatch`, a lea
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,9 @@ from forensics.dedup.media_hashes import MediaHashes
 from forensics.dedup.normalise import SCALES
 
 RELATIONS = ("same", "a_contains_b", "b_contains_a", "overlap")
+_SWAPPED = {"a_contains_b": "b_contains_a", "b_contains_a": "a_contains_b"}
+# The orientation that undoes each of hashes.ORIENTATIONS: the quarter turns undo each other.
+_INVERSE = (0, 1, 2, 3, 4, 6, 5, 7)
 Segment = tuple[float, float, float, float]  # a_start_s, a_end_s, b_start_s, b_end_s
 _FAR = HASH_BITS  # the distance given to frames with too little texture to weigh
 _MAX_SEGMENTS = 8
@@ -52,6 +56,14 @@ class PairMatch:
     moment_fit: float | None = None  # a still in a video: rms difference of normalised thumbnails (evidence.moment_fit)
     segments: tuple[Segment, ...] = ()  # two videos: every shared stretch, the longest first
 
+    def swapped(self) -> PairMatch:
+        """Gives the same match with a and b the other way round."""
+        return dataclasses.replace(
+            self, a=self.b, b=self.a, relation=_SWAPPED.get(self.relation, self.relation),
+            a_start_s=self.b_start_s, a_end_s=self.b_end_s, b_start_s=self.a_start_s, b_end_s=self.a_end_s,
+            orientation=_INVERSE[self.orientation], offset_s=None if self.offset_s is None else -self.offset_s,
+            segments=tuple((b0, b1, a0, a1) for a0, a1, b0, b1 in self.segments))
+
     def to_json(self) -> dict[str, object]:
         return {"a": self.a, "b": self.b, "kind": self.kind, "relation": self.relation, "score": self.score,
                 "confidence": self.confidence, "a_start_s": self.a_start_s, "a_end_s": self.a_end_s,
@@ -75,6 +87,10 @@ class SceneMatch:
     a_time_s: float | None = None  # where in a the closest frame is; None for a photo
     b_time_s: float | None = None
     distance_bits: float | None = None  # of the closest frames
+
+    def swapped(self) -> SceneMatch:
+        """Gives the same lead with a and b the other way round."""
+        return dataclasses.replace(self, a=self.b, b=self.a, a_time_s=self.b_time_s, b_time_s=self.a_time_s)
 
     def to_json(self) -> dict[str, object]:
         return {"a": self.a, "b": self.b, "kind": self.kind, "relation": "same_scene", "score": self.score,
@@ -105,6 +121,13 @@ def compare(a: MediaHashes, b: MediaHashes, *, max_distance_bits: int = 10, span
     """
     if span_distance_bits is None:
         span_distance_bits = max_distance_bits + 4  # a frame of a run may drift further than a voter
+    if (b.frame_count, a.key) > (a.frame_count, b.key):
+        # The same answer whichever way round: the file with more frames is always the one
+        # the other is aligned and interpolated to.
+        found = compare(b, a, max_distance_bits=max_distance_bits, span_distance_bits=span_distance_bits,
+                        min_span_s=min_span_s, whole_share=whole_share, max_gap_s=max_gap_s,
+                        min_close_share=min_close_share)
+        return None if found is None else found.swapped()
     configs = _configs(a, b)
     if not configs:
         return None
@@ -263,6 +286,7 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
                   "the same scene, not shown to be the same recording")
         return SceneMatch(a.key, b.key, "video", round(ev.hash_agreement(span.distances), 4), reason,
                           round(float(a.times_s[ia]), 3), round(float(b.times_s[ib]), 3))
+    proven = [(_trimmed_at_cuts(a, b, s, config), c) for s, c in proven]
     proven.sort(key=lambda sc: -(sc[0].pairs.shape[0]))
     span, correlation = proven[0]
     segments = tuple(_segment(a, b, s, step_s, duration_a, duration_b) for s, _ in proven)
@@ -339,6 +363,34 @@ def _motion_fitted(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config,
             best = (correlation, float(shift))
     assert best is not None
     return _Span(span.pairs, span.offset_s + best[1], span.distances), best[0]
+
+
+_CUT_FIT = 0.35  # a span's end frame fitting its partner this much worse than the span's median is past a cut
+
+
+def _trimmed_at_cuts(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config) -> _Span:
+    """Gives the span without end frames that look alike only in what does not move.
+
+    At a cut to another take of the same fixed camera the hashes stay close (the room is the
+    same) while what moves jumps: those end frames fit their partners far worse than the rest.
+    """
+    left, right = _thumbs(a, b, span, config)
+
+    def normalised(pictures: NDArray[np.float64]) -> NDArray[np.float64]:
+        flat = pictures.reshape(pictures.shape[0], -1)
+        flat = flat - flat.mean(axis=1, keepdims=True)
+        return flat / (flat.std(axis=1, keepdims=True) + 1e-6)
+
+    fits = np.sqrt(((normalised(left) - normalised(right)) ** 2).mean(axis=1))
+    limit = float(np.median(fits)) + _CUT_FIT
+    first, end = 0, fits.shape[0]
+    while first < end - 2 and fits[first] > limit:
+        first += 1
+    while end > first + 2 and fits[end - 1] > limit:
+        end -= 1
+    if (first, end) == (0, fits.shape[0]):
+        return span
+    return _Span(span.pairs[first:end], span.offset_s, span.distances[first:end])
 
 
 def _thumbs(a: MediaHashes, b: MediaHashes, span: _Span,
