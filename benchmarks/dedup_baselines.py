@@ -105,7 +105,7 @@ print(json.dumps(out))
 
 def videohash_pairs(entries, python: Path, work: Path) -> set[frozenset[str]] | None:
     """videohash 3's 64-bit video hashes, pairs by its own is_similar (within 15% of the bits)."""
-    videos = [str(e.path) for e in entries if not e.role.startswith("photo")]
+    videos = [str(e.path) for e in entries if not getattr(e, "is_photo", e.role.startswith("photo"))]
     bin_dir = Path(tempfile.mkdtemp(dir=work))
     (bin_dir / "ffmpeg").symlink_to(edits.FFMPEG)  # videohash calls `ffmpeg` from PATH
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
@@ -125,13 +125,13 @@ def videohash_pairs(entries, python: Path, work: Path) -> set[frozenset[str]] | 
             if (hashes[a] ^ hashes[b]).bit_count() <= 10}
 
 
-def speed_figures(work: Path, footage: Path, *, quick: bool) -> None:
-    _realtime_1080p(work, footage, quick=quick)
-    _index_query(quick=quick)
-    _grouping(quick=quick)
+def speed_figures(work: Path, footage: Path, *, quick: bool) -> dict[str, float]:
+    """Prints the speed runs; gives their main figures."""
+    return {"realtime_1080p": _realtime_1080p(work, footage, quick=quick), **_index_query(quick=quick),
+            "grouping_s": _grouping(quick=quick)}
 
 
-def _realtime_1080p(work: Path, footage: Path, *, quick: bool) -> None:
+def _realtime_1080p(work: Path, footage: Path, *, quick: bool) -> float:
     source = footage / "bottle-detection.mp4"
     seconds = 10 if quick else 40
     video = work / f"bottle-1080p-{seconds}s.mp4"
@@ -146,9 +146,10 @@ def _realtime_1080p(work: Path, footage: Path, *, quick: bool) -> None:
         best = elapsed if best is None else min(best, elapsed)
     print(f"  whole video, 1080p H.264 30 fps (bottle-detection scaled up, GOP 2 s), {length:.0f} s: "
           f"{best:.2f} s, {length / best:.1f}x real time on {os.cpu_count()} cores ({media.frame_count} frames hashed)")
+    return length / best
 
 
-def _index_query(*, quick: bool) -> None:
+def _index_query(*, quick: bool) -> dict[str, float]:
     rng = np.random.default_rng(3)
     count = 1_000_000
     stored = rng.integers(0, 2**63, size=count, dtype=np.int64).astype(np.uint64) * np.uint64(2) + \
@@ -161,6 +162,7 @@ def _index_query(*, quick: bool) -> None:
     for n in range(queries.shape[0]):
         for bit in rng.choice(64, size=8, replace=False):
             queries[n] ^= np.uint64(1) << np.uint64(int(bit))
+    out = {}
     for piece_bits, label in ((None, "every hash within 10 bits"), (1, "piece within 1 bit")):
         times, found = [], 0
         for query in queries:
@@ -171,9 +173,11 @@ def _index_query(*, quick: bool) -> None:
         print(f"  index query, 1M stored hashes (random), one 64-bit query at 8 bits from a stored one, {label}: "
               f"median {1000 * np.median(times):.3f} ms, p99 {1000 * np.percentile(times, 99):.3f} ms; "
               f"found {found}/{len(times)} (tables built in {build_s:.2f} s)")
+        out["index_query_ms" if piece_bits is None else "index_query_piece_ms"] = 1000 * float(np.median(times))
+    return out
 
 
-def _grouping(*, quick: bool) -> None:
+def _grouping(*, quick: bool) -> float:
     """All-pairs grouping of synthetic videos whose frames drift a few bits a frame, a tenth of them copied."""
     rng = np.random.default_rng(4)
     videos, frames = (240, 250) if quick else (2400, 250)
@@ -196,6 +200,7 @@ def _grouping(*, quick: bool) -> None:
     elapsed = time.perf_counter() - t0
     print(f"  all-pairs grouping, {videos * frames:,} frame hashes ({videos} synthetic videos, a tenth copied): "
           f"{elapsed:.1f} s; {len(result.groups)} groups found of {videos // 10} planted")
+    return elapsed
 
 
 def _flips(rng: np.random.Generator, shape: tuple[int, ...], bits: int) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import av
@@ -34,6 +34,7 @@ VIDEO_EDITS = {
                          "color=0x2a2d33"),
     "rotate_90": "transpose=1",
     "excerpt_6s": None,
+    "crop_80_scaled": "crop=trunc(iw*0.8/2)*2:trunc(ih*0.8/2)*2,scale=trunc(iw/0.8/2)*2:trunc(ih/0.8/2)*2",
 }
 PHOTO_EDITS = ("jpeg_q30", "half_size", "crop_10", "logo", "screenshot_border", "mirror")
 
@@ -155,12 +156,19 @@ def _subtitle(frame: np.ndarray, t: float) -> np.ndarray:
 
 
 def compilation(parts: list[tuple[Path, float]], out: Path, *, part_s: float = 5.0,
-                size: tuple[int, int] = (854, 480), fps: int = 25) -> Path:
-    """Writes the concatenation of `part_s` excerpts (source, start) fitted into one frame size."""
+                size: tuple[int, int] = (854, 480), fps: int = 25,
+                part_lengths_s: Sequence[float] | None = None) -> Path:
+    """Writes the concatenation of `part_s` excerpts (source, start) fitted into one frame size.
+
+    `part_lengths_s` gives each excerpt its own length instead (one per part).
+    """
     width, height = size
+    lengths = [part_s] * len(parts) if part_lengths_s is None else list(part_lengths_s)
+    if len(lengths) != len(parts):
+        raise ValueError("part_lengths_s needs one length per part")
     inputs, chains = [], []
-    for n, (source, start_s) in enumerate(parts):
-        inputs += ["-ss", f"{start_s:.3f}", "-t", f"{part_s:.3f}", "-i", str(source)]
+    for n, ((source, start_s), length_s) in enumerate(zip(parts, lengths)):
+        inputs += ["-ss", f"{start_s:.3f}", "-t", f"{length_s:.3f}", "-i", str(source)]
         chains.append(f"[{n}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
                       f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,fps={fps},setsar=1[v{n}]")
     graph = (";".join(chains) + ";" + "".join(f"[v{n}]" for n in range(len(parts)))
@@ -203,4 +211,127 @@ def edit_photo(source: Path, edit: str, out: Path) -> Path:
     else:
         raise ValueError(f"unknown photo edit {edit!r}")
     cv2.imwrite(str(out), image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return out
+
+
+def cut(source: Path, start_s: float, length_s: float, out: Path) -> Path:
+    """Writes `length_s` seconds of `source` from `start_s`, re-encoded without any filter."""
+    return ffmpeg(source, out, [], before=["-ss", f"{start_s:.3f}"], after=["-t", f"{length_s:.3f}"])
+
+
+def ken_burns(photo: Path | None, out: Path, *, seed: int, duration_s: float = 10.0, fps: int = 25,
+              size: tuple[int, int] = (640, 360)) -> Path:
+    """Writes a slow pan and zoom over a photograph (a seeded texture when `photo` is None).
+
+    A window of the output's aspect ratio glides and narrows (or widens) across the picture,
+    the way documentaries film stills; nothing in the picture itself moves.
+    """
+    rng = np.random.default_rng(seed)
+    width, height = size
+    if photo is None:
+        picture = _texture(rng, height * 2, width * 2)
+    else:
+        picture = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)
+        scale = 2 * width / picture.shape[1]
+        picture = cv2.resize(picture, (2 * width, round(picture.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    rows, cols = picture.shape[:2]
+    widest = min(cols, rows * width / height)
+    zoom = rng.uniform(0.55, 0.7), rng.uniform(0.85, 1.0)  # window width as a share of the widest window
+    if rng.random() < 0.5:
+        zoom = zoom[::-1]
+    centre = [(rng.uniform(0.35, 0.65), rng.uniform(0.35, 0.65)) for _ in range(2)]
+    count = round(duration_s * fps)
+
+    def frame(n: int) -> np.ndarray:
+        u = n / max(1, count - 1)
+        u = u * u * (3 - 2 * u)  # eased
+        w = widest * (zoom[0] + (zoom[1] - zoom[0]) * u)
+        h = w * height / width
+        cx = cols * (centre[0][0] + (centre[1][0] - centre[0][0]) * u)
+        cy = rows * (centre[0][1] + (centre[1][1] - centre[0][1]) * u)
+        x0 = float(np.clip(cx - w / 2, 0, cols - w))
+        y0 = float(np.clip(cy - h / 2, 0, rows - h))
+        # Sub-pixel window: an affine warp, so the glide does not step a pixel at a time.
+        matrix = np.array([[width / w, 0, -x0 * width / w], [0, height / h, -y0 * height / h]])
+        return cv2.warpAffine(picture, matrix, (width, height), flags=cv2.INTER_AREA)
+
+    return encode_frames((frame(n) for n in range(count)), out, fps=fps)
+
+
+LOW_TEXTURE_KINDS = ("grey_road", "fog", "night")
+
+
+def low_texture_video(out: Path, kind: str, *, seed: int, duration_s: float = 6.0, fps: int = 25,
+                      size: tuple[int, int] = (640, 360)) -> Path:
+    """Writes footage with almost nothing to hash: an empty grey road, fog, or a street at night."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    base, drift = _low_texture_base(rng, kind, width, height)
+    lights = _night_lights(rng, width, height) if kind == "night" else []
+    headlight = (rng.uniform(0.55, 0.85) * height, rng.uniform(40, 90) * rng.choice([-1, 1]))
+
+    def frame(n: int) -> np.ndarray:
+        t = n / fps
+        dx, dy = drift[0] * t, drift[1] * t
+        moved = cv2.warpAffine(base, np.array([[1.0, 0, dx], [0, 1.0, dy]]), (width, height),
+                               borderMode=cv2.BORDER_REFLECT)
+        picture = moved + rng.normal(0, 1.5, moved.shape).astype(np.float32)
+        if kind == "grey_road":  # a faint dashed centre line coming closer
+            for k in range(6):
+                y = (k * height / 6 + 30 * t) % height
+                cv2.line(picture, (width // 2, int(y)), (width // 2, int(y + height / 20)), (150, 150, 150), 2)
+        if kind == "night":
+            for x, y, w, h, colour in lights:
+                cv2.rectangle(picture, (x, y), (x + w, y + h), colour, -1)
+            x = (width / 2 + headlight[1] * t) % width
+            for side in (-12, 12):
+                cv2.circle(picture, (int(x + side), int(headlight[0])), 4, (255, 250, 220), -1)
+        return np.clip(picture, 0, 255).astype(np.uint8)
+
+    return encode_frames((frame(n) for n in range(round(duration_s * fps))), out, fps=fps)
+
+
+def low_texture_photo(out: Path, kind: str, *, seed: int, size: tuple[int, int] = (640, 360)) -> Path:
+    """Writes a JPEG photo with almost nothing to hash (see low_texture_video); "night": a building's lit windows."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    base, _ = _low_texture_base(rng, kind, width, height)
+    picture = base + rng.normal(0, 3 if kind == "night" else 1.5, base.shape).astype(np.float32)
+    if kind == "night":
+        left, right = int(width * rng.uniform(0.15, 0.35)), int(width * rng.uniform(0.6, 0.85))
+        top = int(height * rng.uniform(0.2, 0.4))
+        picture[top:, left:right] += 10  # the building, a shade lighter than the sky
+        for x, y, w, h, colour in _night_lights(rng, right - left, height - top):
+            cv2.rectangle(picture, (left + x, top + y), (left + x + w, top + y + h), colour, -1)
+    image = np.clip(picture, 0, 255).astype(np.uint8)
+    cv2.imwrite(str(out), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return out
+
+
+def _low_texture_base(rng: np.random.Generator, kind: str, width: int, height: int
+                      ) -> tuple[np.ndarray, tuple[float, float]]:
+    """Gives a smooth RGB float picture of `kind` and its drift in pixels per second."""
+    rows = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+    blobs = cv2.resize(rng.normal(0, 1, (6, 10)).astype(np.float32), (width, height),
+                       interpolation=cv2.INTER_CUBIC)[:, :, None]
+    if kind == "grey_road":
+        level, tint, blob = 95 + 45 * rows, np.array([1.0, 1.0, 1.02]), 3.0
+    elif kind == "fog":
+        level, tint, blob = 185 + 10 * rows, np.array([1.0, 1.0, 1.03]), 6.0
+    elif kind == "night":
+        level, tint, blob = 8 + 22 * rows, np.array([0.9, 0.95, 1.2]), 2.0
+    else:
+        raise ValueError(f"unknown low-texture kind {kind!r}")
+    base = (level + blob * blobs) * tint[None, None, :].astype(np.float32)
+    drift = (float(rng.uniform(-4, 4)), float(rng.uniform(-2, 2)))
+    return base.astype(np.float32), drift
+
+
+def _night_lights(rng: np.random.Generator, width: int, height: int) -> list[tuple[int, int, int, int, tuple]]:
+    """Gives a few small lit windows: (x, y, w, h, RGB colour)."""
+    out = []
+    for _ in range(int(rng.integers(4, 9))):
+        w, h = int(rng.integers(4, 9)), int(rng.integers(5, 11))
+        x, y = int(rng.uniform(0, max(1, width - w))), int(rng.uniform(0, max(1, height - h)))
+        out.append((x, y, w, h, (int(rng.integers(200, 256)), int(rng.integers(170, 220)), int(rng.integers(80, 140)))))
     return out

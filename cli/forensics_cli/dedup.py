@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import stat
 import sys
 from pathlib import Path
 
@@ -18,12 +19,28 @@ from forensics.errors import MediaError, ParameterError
 from forensics.media.probe import media_files
 from forensics.media.sniff import media_type_of
 from forensics.progress import report
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, fail, library_errors, progress_bar,
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, fail, library_errors, plain, progress_bar,
                                    show_progress, stderr, stdout)
 
 _THRESHOLD = inspect.signature(find_duplicates).parameters["max_distance_bits"].default
 _EVERY_S = inspect.signature(hash_media).parameters["every_s"].default
 _SNIFF_BYTES = 64 * 1024
+_MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".heif", ".tif", ".tiff", ".bmp", ".mp4", ".mov",
+                   ".m4v", ".mkv", ".webm", ".avi", ".3gp", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_index(index_path: Path | None) -> None:
+    """Refuses an --index path that exists but is not a dedup index (it would be overwritten as one)."""
+    if index_path is None or not index_path.exists():
+        return
+    if not index_path.is_file():
+        raise ParameterError(f"--index {index_path}: not a file")
+    with open(index_path, "rb") as fh:
+        head = fh.read(len(_SQLITE_MAGIC))
+    if head != _SQLITE_MAGIC:
+        raise ParameterError(f"--index {index_path}: exists and is not a dedup index (SQLite); give a new path "
+                             "or an index made by `forensics dedup --index`")
 
 
 @click.command("dedup")
@@ -55,8 +72,10 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
     Exits 1 when a file could not be read (the others are still compared).
     """
     with library_errors():
-        files = _media_only(paths)
-    problems: list[dict[str, str]] = []
+        _check_index(index_path)
+        files, problems = _media_only(paths)
+    for problem in problems:
+        stderr.print(f"[bold red]error:[/] {escape(plain(problem['error']))}")
     media: list[MediaHashes] = []
     with progress_bar(show_progress(quiet), "Hashing") as progress:
         for done, path in enumerate(files):
@@ -99,22 +118,36 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
-def _media_only(paths: tuple[Path, ...]) -> list[Path]:
-    """Gives the files named, and the photos and videos (by content) inside the folders named."""
+def _media_only(paths: tuple[Path, ...]) -> tuple[list[Path], list[dict[str, str]]]:
+    """Gives the files named, and the photos and videos (by content) inside the folders named, and the problems.
+
+    A folder's file that is not a regular file, or whose name says photo or video while its
+    content says neither, is a problem of its own; other files in folders are not media and
+    are left out.
+    """
     named = {Path(p) for p in paths if not Path(p).is_dir()}
-    out = []
+    out, problems = [], []
     for path in media_files(paths):
         if path in named:
             out.append(path)
             continue
         try:
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode):
+                if not stat.S_ISLNK(info.st_mode):
+                    problems.append({"path": str(path), "error": f"{path.name}: not a regular file; not read"})
+                continue
             with open(path, "rb") as fh:
                 kind, _ = media_type_of(fh.read(_SNIFF_BYTES))
-        except OSError:
-            kind = "video"  # let hashing report why it cannot be read
+        except OSError as ex:
+            problems.append({"path": str(path), "error": f"{path.name}: cannot be read ({ex.strerror or ex})"})
+            continue
         if kind in ("image", "video"):
             out.append(path)
-    return out
+        elif path.suffix.lower() in _MEDIA_SUFFIXES:
+            problems.append({"path": str(path), "error": f"{path.name}: named as a photo or video, but its "
+                             f"content is {'empty' if info.st_size == 0 else 'neither'}; not compared"})
+    return out, problems
 
 
 def _print(result: DedupResult, collections: dict[str, str], count: int, show_weak: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -85,3 +86,28 @@ def test_bad_index_file_is_a_usage_error(folder: Path, tmp_path: Path) -> None:
     bad.write_bytes(b"this is not sqlite" * 100)
     code, _, err = run(str(folder / "source.mp4"), "--index", str(bad), "-q")
     assert code == 2 and "bad.sqlite" in err
+
+
+def test_fifos_and_false_media_in_a_folder_are_problems_not_hangs(folder: Path, tmp_path: Path) -> None:
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    os.mkfifo(odd / "pipe.jpg")
+    (odd / "empty.mp4").write_bytes(b"")
+    (odd / "text.mp4").write_text("not a video")
+    (odd / "notes.txt").write_text("not media, not named as media")
+    shutil.copy(folder / "still.png", odd / "still.png")
+    os.mkfifo(tmp_path / "named.mp4")
+    code, out, _ = run(str(odd), str(tmp_path / "named.mp4"), "--json", "-q")
+    assert code == 1
+    problems = {Path(p["path"]).name: p["error"] for p in json.loads(out)["problems"]}
+    assert set(problems) == {"pipe.jpg", "empty.mp4", "text.mp4", "named.mp4"}
+    assert "not a regular file" in problems["pipe.jpg"] and "not a regular file" in problems["named.mp4"]
+
+
+def test_an_index_path_that_is_not_an_index_is_refused_untouched(folder: Path, tmp_path: Path) -> None:
+    for made in (tmp_path / "zero.mp4", tmp_path / "notes.txt"):
+        made.write_bytes(b"" if made.suffix == ".mp4" else b"evidence notes\n")
+        before = made.read_bytes()
+        code, _, err = run(str(folder / "still.png"), "--index", str(made), "-q")
+        assert code == 2 and "not a dedup index" in err
+        assert made.read_bytes() == before

@@ -134,3 +134,12 @@ def test_a_photo_of_a_clip_is_placed_in_the_clips_copies(tmp_path: Path) -> None
     in_copy = placed[frozenset(("copy", "photo"))]
     when = in_copy.a_start_s if in_copy.a == "copy" else in_copy.b_start_s
     assert abs(when - 5.0) <= 0.3 and in_copy.confidence in ("strong", "likely")
+
+
+def test_two_seconds_of_a_four_second_clip_is_an_overlap_not_the_whole_clip(tmp_path: Path) -> None:
+    clip = dedup_edits.make_scene(tmp_path / "clip.mp4", seed=61, duration_s=4, size=(320, 180))
+    other = dedup_edits.make_scene(tmp_path / "other.mp4", seed=62, duration_s=6, size=(320, 180))
+    comp = dedup_edits.compilation([(other, 0.0), (clip, 1.0), (other, 3.0)], tmp_path / "comp.mp4", part_s=2.0,
+                                   size=(320, 180))
+    match = compare(hash_media(comp), hash_media(clip))
+    assert isinstance(match, PairMatch) and match.relation == "overlap", match

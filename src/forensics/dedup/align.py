@@ -87,6 +87,7 @@ class SceneMatch:
     a_time_s: float | None = None  # where in a the closest frame is; None for a photo
     b_time_s: float | None = None
     distance_bits: float | None = None  # of the closest frames
+    moment_fit: float | None = None  # a photo and a video: how closely the photo fits its best frame (PairMatch)
 
     def swapped(self) -> SceneMatch:
         """Gives the same lead with a and b the other way round."""
@@ -191,7 +192,8 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
         return SceneMatch(a.key, b.key, "image", round(hashes, 4),
                           f"the photo fits no moment of the video closely ({shown}; {distance} bits at best, within "
                           f"{margin} bits of frames more than {ev.MOMENT_WINDOW_S:g} s away): the same scene, not "
-                          "shown to be taken from this video", a_time, b_time, float(distance))
+                          "shown to be taken from this video", a_time, b_time, float(distance),
+                          None if fit is None else round(fit[0], 3))
     if fitted and fit:
         strong = (distance <= 2 * ev.STRONG_STILL_BITS and fit[0] <= ev.STRONG_MOMENT_FIT
                   and (fit[1] is None or fit[1] >= ev.STRONG_MOMENT_RATIO))
@@ -276,7 +278,7 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
     checked = [_motion_fitted(a, b, span, config, step_s, span_distance_bits) for span in spans]
     # Frames that are far apart on their hashes need the motion to agree all the better.
     proven = [(s, c) for s, c in checked if c is not None and c >= ev.MIN_MOTION_CORRELATION
-              and (float(np.median(s.distances)) <= ev.LOOSE_SPAN_BITS or c >= ev.STRONG_MOTION_CORRELATION)]
+              and (_median_bits(s) <= ev.LOOSE_SPAN_BITS or c >= ev.STRONG_MOTION_CORRELATION)]
     if not proven:
         span, correlation = checked[0]
         ia, ib = span.pairs[int(np.argmin(span.distances))]
@@ -284,7 +286,7 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
                   if correlation is None else
                   f"the frames look alike but change differently over time (motion correlation {correlation:.2f}): "
                   "the same scene, not shown to be the same recording")
-        return SceneMatch(a.key, b.key, "video", round(ev.hash_agreement(span.distances), 4), reason,
+        return SceneMatch(a.key, b.key, "video", round(ev.hash_agreement(_weighed(span)), 4), reason,
                           round(float(a.times_s[ia]), 3), round(float(b.times_s[ib]), 3))
     proven = [(_trimmed_at_cuts(a, b, s, config), c) for s, c in proven]
     proven.sort(key=lambda sc: -(sc[0].pairs.shape[0]))
@@ -295,12 +297,12 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
     whole_b = _whole(b_start, b_end, duration_b, whole_share)
     relation = ("same" if whole_a and whole_b else "a_contains_b" if whole_b
                 else "b_contains_a" if whole_a else "overlap")
-    hashes = ev.hash_agreement(span.distances)
+    hashes = ev.hash_agreement(_weighed(span))
     strong = correlation >= ev.STRONG_MOTION_CORRELATION and b_end - b_start >= 3.0 and hashes >= 0.75
     return PairMatch(a.key, b.key, "video", relation, ev.combined_score(hashes, correlation), a_start, a_end,
                      b_start, b_end, orientation=config.orientation, offset_s=round(span.offset_s, 3),
                      motion_correlation=round(correlation, 3), confidence="strong" if strong else "likely",
-                     distance_bits=float(np.median(span.distances)), segments=segments)
+                     distance_bits=_median_bits(span), segments=segments)
 
 
 def _span_at(a: MediaHashes, b: MediaHashes, distances: NDArray[np.uint8], candidates: NDArray[np.float64], *,
@@ -493,7 +495,18 @@ def _longest_run(times: NDArray[np.float64], close: NDArray[np.bool_], max_gap_s
 def _whole(start_s: float, end_s: float, duration_s: float, share: float) -> bool:
     if duration_s <= 0:
         return True
-    return (end_s - start_s) >= share * duration_s or (start_s <= 1.0 and end_s >= duration_s - 1.0)
+    slack_s = min(1.0, (1.0 - share) * duration_s)  # a short clip's ends are not a second away from its middle
+    return (end_s - start_s) >= share * duration_s or (start_s <= slack_s and end_s >= duration_s - slack_s)
+
+
+def _weighed(span: _Span) -> NDArray[np.uint8]:
+    """Gives the distances of the span's frames that have texture enough to weigh (all of them if none has)."""
+    weighed = span.distances[span.distances < _FAR]
+    return weighed if weighed.size else span.distances
+
+
+def _median_bits(span: _Span) -> float:
+    return float(np.median(_weighed(span)))
 
 
 def orient(pictures: NDArray[np.uint8], orientation: int) -> NDArray[np.uint8]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forensics.dedup.align import PairMatch, SceneMatch, compare
+from forensics.dedup.hashes import HASH_BITS
 from forensics.dedup.index import HashIndex
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.errors import ParameterError
@@ -140,12 +141,13 @@ def _photo_takes_closest(matches: list[PairMatch], scenes: list[SceneMatch],
             photo, video = (m.b, m.a) if kinds[m.a] == "video" else (m.a, m.b)
             when = m.a_start_s if isinstance(m, PairMatch) and video == m.a else \
                 m.b_start_s if isinstance(m, PairMatch) else (m.a_time_s if video == m.a else m.b_time_s)
-            fit = m.moment_fit if isinstance(m, PairMatch) and m.moment_fit is not None else 1.0
+            fit = m.moment_fit if m.moment_fit is not None else float(HASH_BITS)
             if when is not None:
                 spots.setdefault(photo, {})[video] = (m.distance_bits, fit, when)
     home: dict[str, tuple[str, float]] = {}  # photo -> (closest video, time in it)
     for photo, seen in spots.items():
-        video, (_bits, _fit, when) = min(seen.items(), key=lambda kv: (kv[1][0], kv[1][1]))
+        # The thumbnails' fit first: hash bits are too coarse to tell two moments of a still street.
+        video, (_bits, _fit, when) = min(seen.items(), key=lambda kv: (kv[1][1], kv[1][0]))
         home[photo] = (video, when)
 
     def holds(video: str, photo: str) -> bool:
@@ -161,9 +163,10 @@ def _photo_takes_closest(matches: list[PairMatch], scenes: list[SceneMatch],
             photo, video = (m.b, m.a) if kinds[m.a] == "video" else (m.a, m.b)
             if photo in home and not holds(video, photo):
                 closest = home[photo][0]
-                reason = (f"the photo comes closer to another recording of this scene ({spots[photo][closest][0]:g} "
-                          f"bits against {spots[photo][video][0]:g}), which this video does not hold at that "
-                          "moment: not shown to be taken from this one")
+                reason = (f"the photo fits another recording of this scene better (fit {spots[photo][closest][1]:.2f}, "
+                          f"{spots[photo][closest][0]:g} bits, against {spots[photo][video][1]:.2f}, "
+                          f"{spots[photo][video][0]:g} bits), which this video does not hold at that moment: not "
+                          "shown to be taken from this one")
         elif m.kind == "image" and m.a in home and m.b in home and home[m.a][0] != home[m.b][0] \
                 and not holds(home[m.b][0], m.a) and not holds(home[m.a][0], m.b):
             reason = "the two photos are closest to different recordings of this scene: not shown to be one picture"

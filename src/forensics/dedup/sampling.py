@@ -10,6 +10,8 @@ the display rotation is applied, as forensics.media.frames does for full frames.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -56,7 +58,14 @@ def read_pictures(path: Path, *, every_s: float = 0.25, size_px: int = 128, with
     if size_px < 32:
         raise ParameterError(f"size_px must be at least 32 pixels, not {size_px}")
     try:
-        with open(path, "rb") as fh:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO would block the read below for ever; a device could stream without end.
+            raise MediaUnreadable(f"{path.name}: not a regular file (a FIFO, device, socket or folder)")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise MediaUnreadable(f"{path.name}: not a regular file (it changed while being opened)")
             head = fh.read(16)
     except OSError as ex:
         raise MediaUnreadable(f"{path.name}: cannot be read ({ex.strerror or ex})") from ex
