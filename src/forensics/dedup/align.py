@@ -276,9 +276,16 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
     if not spans:
         return None
     checked = [_motion_fitted(a, b, span, config, step_s, span_distance_bits) for span in spans]
-    # Frames that are far apart on their hashes need the motion to agree all the better.
+    # Frames that are far apart on their hashes need the motion to agree all the better, unless
+    # the two line up end to end (a whole copy under a logo or a crop): a partial stretch picks
+    # its own ends and offset, so it can find a chance agreement a whole alignment cannot.
+    def whole_copy(span: _Span) -> bool:
+        segment = _segment(a, b, span, step_s, duration_a, duration_b)
+        return (_whole(segment[0], segment[1], duration_a, whole_share)
+                and _whole(segment[2], segment[3], duration_b, whole_share))
+
     proven = [(s, c) for s, c in checked if c is not None and c >= ev.MIN_MOTION_CORRELATION
-              and (_median_bits(s) <= ev.LOOSE_SPAN_BITS or c >= ev.STRONG_MOTION_CORRELATION)]
+              and (_median_bits(s) <= ev.LOOSE_SPAN_BITS or c >= ev.STRONG_MOTION_CORRELATION or whole_copy(s))]
     if not proven:
         span, correlation = checked[0]
         ia, ib = span.pairs[int(np.argmin(span.distances))]
