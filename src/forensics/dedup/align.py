@@ -211,8 +211,10 @@ def _best_fit(a: MediaHashes, b: MediaHashes, configs: list[_Config],
               limit: int) -> tuple[float, float | None, int, _Config] | None:
     """Gives (fit, ratio, video frame, config) of the closest thumbnails over the configs with hashes within `limit`."""
     best = None
+    nearest = min(int(c.distances.min()) for c in configs)
     for config in configs:
-        if int(config.distances.min()) > limit:
+        # Regions and turns far worse than the best one are not how the two line up.
+        if int(config.distances.min()) > min(limit, nearest + 4):
             continue
         ia, ib = np.unravel_index(int(np.argmin(config.distances)), config.distances.shape)
         if a.kind == "video":

@@ -17,6 +17,8 @@ What passes the hashes but not the evidence is a `SceneMatch`: a lead, never a g
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -59,7 +61,19 @@ def texture(thumbs: NDArray[np.uint8]) -> NDArray[np.float64]:
 
 def textured(thumbs: NDArray[np.uint8]) -> NDArray[np.bool_]:
     """Gives which frames (N, from N x 16 x 16 whole-picture thumbnails) have structure enough to weigh."""
-    return texture(thumbs) >= MIN_TEXTURE_GREY_LEVELS
+    # A file is compared with many others; its answer is kept while its thumbnails live.
+    key = (id(thumbs.base) if thumbs.base is not None else id(thumbs), thumbs.shape, thumbs.strides)
+    held = _TEXTURED.get(key)
+    if held is not None and held[0]() is (thumbs.base if thumbs.base is not None else thumbs):
+        return held[1]
+    found = texture(thumbs) >= MIN_TEXTURE_GREY_LEVELS
+    if len(_TEXTURED) > 4096:
+        _TEXTURED.clear()
+    _TEXTURED[key] = (weakref.ref(thumbs.base if thumbs.base is not None else thumbs), found)
+    return found
+
+
+_TEXTURED: dict[tuple[object, ...], tuple[weakref.ref[np.ndarray], NDArray[np.bool_]]] = {}
 
 
 def motion_correlation(left: NDArray[np.floating], right: NDArray[np.floating]) -> float | None:

@@ -74,7 +74,13 @@ def stretch_boxes(grey: NDArray[np.float32], times_s: NDArray[np.float64], whole
     in its hashes. Only dark, flat bars that last the stretch count, so a dark scene is not cut.
     """
     out = []
+    # Most videos have no such stretch: a frame is looked at closely only if, on its own, it shows
+    # flat dark edges beyond the video's box (cheap: one pass over each frame's rows and columns).
+    suspects = _frames_with_dark_edges(grey, whole)
     for index in range(grey.shape[0]):
+        if not suspects[index]:
+            out.append(whole)
+            continue
         chosen = whole
         # The stretch the frame opens or closes: a window on either side, so a cut is not blurred over.
         for near in ((times_s >= times_s[index]) & (times_s <= times_s[index] + _STRETCH_S),
@@ -89,6 +95,18 @@ def stretch_boxes(grey: NDArray[np.float32], times_s: NDArray[np.float64], whole
                 break
         out.append(chosen)
     return out
+
+
+def _frames_with_dark_edges(grey: NDArray[np.float32], whole: ContentBox) -> NDArray[np.bool_]:
+    """Gives which frames have flat, dark rows or columns at an edge of `whole`, a share of a side deep."""
+    inner = grey[:, whole.top:whole.bottom, whole.left:whole.right]
+    count, height, width = inner.shape
+    rows = (inner.std(axis=2) < _FLAT_ROW_STD) & (inner.mean(axis=2) < _BAR_LEVEL)  # N x H
+    cols = (inner.std(axis=1) < _FLAT_ROW_STD) & (inner.mean(axis=1) < _BAR_LEVEL)  # N x W
+    depth_rows = max(1, int(_STRETCH_EXTRA_SHARE * height))
+    depth_cols = max(1, int(_STRETCH_EXTRA_SHARE * width))
+    return (rows[:, :depth_rows].all(axis=1) | rows[:, height - depth_rows:].all(axis=1)
+            | cols[:, :depth_cols].all(axis=1) | cols[:, width - depth_cols:].all(axis=1))
 
 
 def _dark_bars(picture: NDArray[np.float32], box: ContentBox, whole: ContentBox) -> bool:
