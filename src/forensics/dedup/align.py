@@ -104,6 +104,8 @@ class _Config:
     scale_a: int
     scale_b: int
     distances: NDArray[np.uint8]  # Na x Nb Hamming distances under this configuration
+    nearest: int = 0  # the smallest of them
+    close: int = 0  # how many are within the voting limit
 
 
 def compare(a: MediaHashes, b: MediaHashes, *, max_distance_bits: int = 10, span_distance_bits: int | None = None,
@@ -129,7 +131,7 @@ def compare(a: MediaHashes, b: MediaHashes, *, max_distance_bits: int = 10, span
                         min_span_s=min_span_s, whole_share=whole_share, max_gap_s=max_gap_s,
                         min_close_share=min_close_share)
         return None if found is None else found.swapped()
-    configs = _configs(a, b)
+    configs = _configs(a, b, max_distance_bits)
     if not configs:
         return None
     if a.kind == "image" or b.kind == "image":
@@ -139,7 +141,7 @@ def compare(a: MediaHashes, b: MediaHashes, *, max_distance_bits: int = 10, span
                         min_close_share=min_close_share)
 
 
-def _configs(a: MediaHashes, b: MediaHashes) -> list[_Config]:
+def _configs(a: MediaHashes, b: MediaHashes, limit: int = 10) -> list[_Config]:
     """Gives the distance matrices for every orientation of b and every pair of regions one step apart at most."""
     if a.frame_count == 0 or b.frame_count == 0:
         return []
@@ -148,16 +150,20 @@ def _configs(a: MediaHashes, b: MediaHashes) -> list[_Config]:
     dull_a, dull_b = ~ev.textured(a.thumbs[:, 0]), ~ev.textured(b.thumbs[:, 0])
     every[dull_a] = _FAR
     every[:, dull_b] = _FAR
+    nearest = every.min(axis=(0, 1))
+    close = (every <= limit).sum(axis=(0, 1))
     out = []
     for orientation in range(ORIENTATION_COUNT):
         for scale_a in range(len(SCALES)):
             for scale_b in range(max(0, scale_a - 1), min(len(SCALES), scale_a + 2)):
-                out.append(_Config(orientation, scale_a, scale_b, every[:, :, scale_a, scale_b, orientation]))
+                out.append(_Config(orientation, scale_a, scale_b, every[:, :, scale_a, scale_b, orientation],
+                                   int(nearest[scale_a, scale_b, orientation]),
+                                   int(close[scale_a, scale_b, orientation])))
     return out
 
 
 def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: int) -> PairMatch | SceneMatch | None:
-    best = min(configs, key=lambda c: int(c.distances.min()))
+    best = min(configs, key=lambda c: c.nearest)
     distance = int(best.distances.min())
     if distance > limit:
         return None
@@ -211,10 +217,10 @@ def _best_fit(a: MediaHashes, b: MediaHashes, configs: list[_Config],
               limit: int) -> tuple[float, float | None, int, _Config] | None:
     """Gives (fit, ratio, video frame, config) of the closest thumbnails over the configs with hashes within `limit`."""
     best = None
-    nearest = min(int(c.distances.min()) for c in configs)
+    nearest = min(c.nearest for c in configs)
     for config in configs:
         # Regions and turns far worse than the best one are not how the two line up.
-        if int(config.distances.min()) > min(limit, nearest + 4):
+        if config.nearest > min(limit, nearest + 4):
             continue
         ia, ib = np.unravel_index(int(np.argmin(config.distances)), config.distances.shape)
         if a.kind == "video":
@@ -244,7 +250,7 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
                  min_close_share: float) -> PairMatch | SceneMatch | None:
     step_s = _step_s(a.times_s, b.times_s)
     best = None
-    counts = [int((c.distances <= max_distance_bits).sum()) for c in configs]
+    counts = [c.close for c in configs]
     # The true orientation and regions have by far the most close pairs; the rest need no vote.
     for config, count in zip(configs, counts):
         if count == 0 or count < 0.5 * max(counts):
@@ -297,7 +303,7 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
                   "the same scene, not shown to be the same recording")
         return SceneMatch(a.key, b.key, "video", round(ev.hash_agreement(_weighed(span)), 4), reason,
                           round(float(a.times_s[ia]), 3), round(float(b.times_s[ib]), 3))
-    proven = [(_trimmed_at_cuts(a, b, s, config), c) for s, c in proven]
+    proven = [(_trimmed_at_cuts(a, b, s, config, step_s), c) for s, c in proven]
     proven.sort(key=lambda sc: -(sc[0].pairs.shape[0]))
     span, correlation = proven[0]
     segments = tuple(_segment(a, b, s, step_s, duration_a, duration_b) for s, _ in proven)
@@ -367,7 +373,7 @@ def _motion_fitted(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config,
     best: tuple[float, float] | None = None
     for shift in np.linspace(-step_s / 2, step_s / 2, 5):
         trial = _Span(kept.pairs, span.offset_s + float(shift), kept.distances)
-        correlation = ev.motion_correlation(*_thumbs(a, b, trial, config))
+        correlation = ev.motion_correlation(*_thumbs(a, b, trial, config, step_s))
         if correlation is None:
             return span, None
         if best is None or correlation > best[0] + 1e-9 or (abs(correlation - best[0]) <= 1e-9 and abs(shift) < abs(best[1])):
@@ -379,13 +385,13 @@ def _motion_fitted(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config,
 _CUT_FIT = 0.35  # a span's end frame fitting its partner this much worse than the span's median is past a cut
 
 
-def _trimmed_at_cuts(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config) -> _Span:
+def _trimmed_at_cuts(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config, step_s: float) -> _Span:
     """Gives the span without end frames that look alike only in what does not move.
 
     At a cut to another take of the same fixed camera the hashes stay close (the room is the
     same) while what moves jumps: those end frames fit their partners far worse than the rest.
     """
-    left, right = _thumbs(a, b, span, config)
+    left, right = _thumbs(a, b, span, config, step_s)
 
     def normalised(pictures: NDArray[np.float64]) -> NDArray[np.float64]:
         flat = pictures.reshape(pictures.shape[0], -1)
@@ -404,8 +410,8 @@ def _trimmed_at_cuts(a: MediaHashes, b: MediaHashes, span: _Span, config: _Confi
     return _Span(span.pairs[first:end], span.offset_s, span.distances[first:end])
 
 
-def _thumbs(a: MediaHashes, b: MediaHashes, span: _Span,
-            config: _Config) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _thumbs(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config,
+            step_s: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Gives the aligned thumbnails of a span: a's, and b's turned as the hashes matched them.
 
     The two files were sampled at their own instants, up to half a sample apart at the same
@@ -420,7 +426,7 @@ def _thumbs(a: MediaHashes, b: MediaHashes, span: _Span,
     gap = b.times_s[right] - b.times_s[left]
     weight = np.where(gap > 0, np.clip((times_b - b.times_s[left]) / np.where(gap > 0, gap, 1.0), 0.0, 1.0), 0.0)
     # Only between neighbours that are one sample apart: across a gap the nearest frame is kept.
-    far = gap > 1.5 * _step_s(a.times_s, b.times_s)
+    far = gap > 1.5 * step_s
     nearest = np.where(np.abs(times_b - b.times_s[left]) <= np.abs(b.times_s[right] - times_b), left, right)
     frames_b = b.thumbs[:, config.scale_b].astype(np.float64)
     mixed = (1 - weight)[:, None, None] * frames_b[left] + weight[:, None, None] * frames_b[right]

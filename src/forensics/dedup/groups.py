@@ -110,9 +110,9 @@ def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes
     kinds = {m.key: m.kind for m in everything}
     matches, demoted = _photo_takes_closest(matches, scenes, kinds)
     scenes += demoted
-    by_key = {m.key: m for m in everything}
-    matches, lost = _one_source_per_stretch(matches, lambda x, y: isinstance(
-        compare(by_key[x], by_key[y], max_distance_bits=max_distance_bits), SceneMatch))
+    # Two files look alike only if the index paired them and they came out a scene match.
+    alike = {frozenset((s.a, s.b)) for s in scenes}
+    matches, lost = _one_source_per_stretch(matches, lambda x, y: frozenset((x, y)) in alike)
     scenes += lost
     matches, scenes = _photos_through_copies(matches, scenes, kinds)
     return DedupResult(groups_of(matches), tuple(sorted(matches, key=lambda m: (m.a, m.b))),
