@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import stat
@@ -38,6 +39,9 @@ def _check_index(index_path: Path | None) -> None:
         raise ParameterError(f"--index {index_path}: not a file")
     with open(index_path, "rb") as fh:
         head = fh.read(len(_SQLITE_MAGIC))
+    if head == _SQLITE_MAGIC and not _only_dedup_tables(index_path):
+        raise ParameterError(f"--index {index_path}: a SQLite file of something else (it has tables a dedup index "
+                             "does not); give a new path or an index made by `forensics dedup --index`")
     if head != _SQLITE_MAGIC:
         raise ParameterError(f"--index {index_path}: exists and is not a dedup index (SQLite); give a new path "
                              "or an index made by `forensics dedup --index`")
@@ -118,6 +122,18 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
+def _only_dedup_tables(index_path: Path) -> bool:
+    """Whether a SQLite file holds nothing but what a dedup index holds."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)) as db:
+            names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError:
+        return False
+    return names <= {"media"}
+
+
 def _media_only(paths: tuple[Path, ...]) -> tuple[list[Path], list[dict[str, str]]]:
     """Gives the files named, and the photos and videos (by content) inside the folders named, and the problems.
 
@@ -134,8 +150,9 @@ def _media_only(paths: tuple[Path, ...]) -> tuple[list[Path], list[dict[str, str
         try:
             info = path.lstat()
             if not stat.S_ISREG(info.st_mode):
-                if not stat.S_ISLNK(info.st_mode):
-                    problems.append({"path": str(path), "error": f"{path.name}: not a regular file; not read"})
+                kind = "a symbolic link inside a folder; not followed" if stat.S_ISLNK(info.st_mode) else \
+                    "not a regular file; not read"
+                problems.append({"path": str(path), "error": f"{path.name}: {kind}"})
                 continue
             with open(path, "rb") as fh:
                 kind, _ = media_type_of(fh.read(_SNIFF_BYTES))

@@ -111,3 +111,22 @@ def test_an_index_path_that_is_not_an_index_is_refused_untouched(folder: Path, t
         code, _, err = run(str(folder / "still.png"), "--index", str(made), "-q")
         assert code == 2 and "not a dedup index" in err
         assert made.read_bytes() == before
+
+
+def test_a_sqlite_file_of_another_program_is_not_taken_as_an_index(folder: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE people (name TEXT)")
+    before = other.read_bytes()
+    code, _, err = run(str(folder / "still.png"), "--index", str(other), "-q")
+    assert code == 2 and "something else" in err and other.read_bytes() == before
+
+
+def test_a_link_inside_a_folder_is_reported_not_followed(folder: Path, tmp_path: Path) -> None:
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "to-still.png").symlink_to(folder / "still.png")
+    code, out, _ = run(str(linked), "--json", "-q")
+    assert code == 1 and "not followed" in json.loads(out)["problems"][0]["error"]

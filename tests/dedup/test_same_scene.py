@@ -143,3 +143,14 @@ def test_two_seconds_of_a_four_second_clip_is_an_overlap_not_the_whole_clip(tmp_
                                    size=(320, 180))
     match = compare(hash_media(comp), hash_media(clip))
     assert isinstance(match, PairMatch) and match.relation == "overlap", match
+
+
+def test_two_compilations_holding_one_source_both_keep_it(tmp_path: Path) -> None:
+    source = dedup_edits.make_scene(tmp_path / "source.mp4", seed=71, duration_s=12, size=(320, 180))
+    other = dedup_edits.make_scene(tmp_path / "other.mp4", seed=72, duration_s=8, size=(320, 180))
+    third = dedup_edits.make_scene(tmp_path / "third.mp4", seed=73, duration_s=8, size=(320, 180))
+    one = dedup_edits.compilation([(other, 0.0), (source, 2.0)], tmp_path / "one.mp4", part_s=3.0, size=(320, 180))
+    two = dedup_edits.compilation([(source, 3.0), (third, 1.0)], tmp_path / "two.mp4", part_s=3.0, size=(320, 180))
+    result = find_duplicates([hash_media(p, key=p.stem) for p in (source, other, third, one, two)])
+    placed = {frozenset((m.a, m.b)) for m in result.matches}
+    assert {frozenset(("one", "source")), frozenset(("two", "source"))} <= placed, result.scene_matches

@@ -292,8 +292,14 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
         return (_whole(segment[0], segment[1], duration_a, whole_share)
                 and _whole(segment[2], segment[3], duration_b, whole_share))
 
+    # A short stretch has few frames to correlate, so its bar is lower; a longer one that moves
+    # only loosely alike is two recordings whose motions happen to resemble each other (a conveyor).
+    def span_s(span: _Span) -> float:
+        return float(b.times_s[span.pairs[-1, 1]] - b.times_s[span.pairs[0, 1]]) + step_s
+
     proven = [(s, c) for s, c in checked if c is not None and c >= ev.MIN_MOTION_CORRELATION
-              and (_median_bits(s) <= ev.LOOSE_SPAN_BITS or c >= ev.STRONG_MOTION_CORRELATION or whole_copy(s))]
+              and (_median_bits(s) <= ev.LOOSE_SPAN_BITS or c >= ev.STRONG_MOTION_CORRELATION or whole_copy(s))
+              and (span_s(s) <= ev.SHORT_SPAN_S or c >= ev.STRONG_MOTION_CORRELATION)]
     if not proven:
         span, correlation = checked[0]
         ia, ib = span.pairs[int(np.argmin(span.distances))]
@@ -333,7 +339,7 @@ def _span_at(a: MediaHashes, b: MediaHashes, distances: NDArray[np.uint8], candi
     overlap_s = float(b.times_s[pairs[-1, 1]] - b.times_s[pairs[0, 1]]) + step_s
     shortest = min(a.duration_s or 0.0, b.duration_s or 0.0)
     if whole and overlap_s >= whole_share * shortest and weighed.any() \
-            and close[weighed].mean() >= min_close_share:
+            and close[weighed].mean() >= min_close_share and _longest_miss_s(b.times_s[pairs[:, 1]], close, weighed) <= max_gap_s:
         # A whole copy: a crop or a logo may spoil frames inside it, not where the two sit in time.
         keep = np.flatnonzero(close)
         pairs = pairs[keep[0]:keep[-1] + 1]
@@ -343,6 +349,18 @@ def _span_at(a: MediaHashes, b: MediaHashes, distances: NDArray[np.uint8], candi
         return None
     pairs = pairs[run[0]:run[1]]
     return _Span(pairs, offset_s, distances[pairs[:, 0], pairs[:, 1]])
+
+
+def _longest_miss_s(times_s: NDArray[np.float64], close: NDArray[np.bool_], weighed: NDArray[np.bool_]) -> float:
+    """Gives the longest time over which weighed frames disagree without a close one between (0 if none)."""
+    longest, start = 0.0, None
+    for time_s, is_close, is_weighed in zip(times_s.tolist(), close.tolist(), weighed.tolist()):
+        if is_close:
+            start = None
+        elif is_weighed:
+            start = time_s if start is None else start
+            longest = max(longest, time_s - start)
+    return longest
 
 
 def _b_end(b: MediaHashes, span: _Span, step_s: float, duration_b: float) -> float:

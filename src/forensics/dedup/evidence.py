@@ -32,6 +32,7 @@ MIN_TEXTURE_GREY_LEVELS = 0.2  # a frame whose thumbnail's DCT has less structur
 STILL_GREY_LEVELS = 0.4  # below this rms change of 16 x 16 thumbnails over a span, nothing moved (rounding noise is 0.3)
 MIN_MOTION_CORRELATION = 0.6  # two videos' changes must correlate this well to be one recording
 STRONG_MOTION_CORRELATION = 0.8
+SHORT_SPAN_S = 3.3  # a span longer than this needs STRONG_MOTION_CORRELATION
 LOOSE_SPAN_BITS = 8  # a span whose median distance is more than this needs STRONG_MOTION_CORRELATION
 MIN_MOMENT_MARGIN_BITS = 2  # hashes alone: a still's best frame this much closer than frames a second away (weak)
 MOMENT_FIT = 0.3  # a still and its moment: rms difference of their normalised thumbnails at most this (likely)

@@ -204,6 +204,10 @@ def _one_source_per_stretch(matches: list[PairMatch],
                         or copies.get(who1, who1) == copies.get(who2, who2) or not same_scene(who1, who2):
                     continue  # not rivals: copies of one recording, whole copies of this video, or unalike
                 loser, winner = (m1, m2) if m1.score < m2.score else (m2, m1)
+                # Only where the winner is held whole in this video is the stretch its own: two
+                # compilations that both hold part of a source are not rivals for that source.
+                if not _holds_whole(winner, who1 if winner is m1 else who2):
+                    continue
                 beaten.setdefault(id(loser), winner)
     kept = [m for m in matches if id(m) not in beaten]
     lost = []
@@ -215,6 +219,11 @@ def _one_source_per_stretch(matches: list[PairMatch],
                                    f"stretch better (score {winner.score:.2f} against {m.score:.2f}): the same scene, "
                                    "not shown to be this recording", m.a_start_s, m.b_start_s, m.distance_bits))
     return kept, lost
+
+
+def _holds_whole(match: PairMatch, claimant: str) -> bool:
+    """Whether `match` says the other file holds the whole of `claimant`."""
+    return match.relation == ("a_contains_b" if match.b == claimant else "b_contains_a")
 
 
 _SAME_MOMENT_S = 0.3  # two photos placed this close in one recording show the same moment
