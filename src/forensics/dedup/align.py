@@ -292,14 +292,15 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
         return (_whole(segment[0], segment[1], duration_a, whole_share)
                 and _whole(segment[2], segment[3], duration_b, whole_share))
 
-    # A short stretch has few frames to correlate, so its bar is lower; a longer one that moves
-    # only loosely alike is two recordings whose motions happen to resemble each other (a conveyor).
+    # A short stretch has few frames to correlate, so its bar is lower; a longer partial stretch
+    # (it picks its own ends) that moves only loosely alike is two recordings whose motions happen
+    # to resemble each other (a conveyor). Whole copies line up end to end and keep the lower bar.
     def span_s(span: _Span) -> float:
         return float(b.times_s[span.pairs[-1, 1]] - b.times_s[span.pairs[0, 1]]) + step_s
 
     proven = [(s, c) for s, c in checked if c is not None and c >= ev.MIN_MOTION_CORRELATION
               and (_median_bits(s) <= ev.LOOSE_SPAN_BITS or c >= ev.STRONG_MOTION_CORRELATION or whole_copy(s))
-              and (span_s(s) <= ev.SHORT_SPAN_S or c >= ev.STRONG_MOTION_CORRELATION)]
+              and (span_s(s) <= ev.SHORT_SPAN_S or c >= ev.STRONG_MOTION_CORRELATION or whole_copy(s))]
     if not proven:
         span, correlation = checked[0]
         ia, ib = span.pairs[int(np.argmin(span.distances))]
