@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import os
 import stat
 import sys
 from pathlib import Path
@@ -143,7 +144,12 @@ def _media_only(paths: tuple[Path, ...]) -> tuple[list[Path], list[dict[str, str
     """
     named = {Path(p) for p in paths if not Path(p).is_dir()}
     out, problems = [], []
+    seen: set[str] = set()
     for path in media_files(paths):
+        where = os.path.abspath(path)
+        if where in seen:
+            continue  # named twice, or named and inside a folder named: compared once
+        seen.add(where)
         if path in named:
             out.append(path)
             continue

@@ -130,3 +130,11 @@ def test_a_link_inside_a_folder_is_reported_not_followed(folder: Path, tmp_path:
     (linked / "to-still.png").symlink_to(folder / "still.png")
     code, out, _ = run(str(linked), "--json", "-q")
     assert code == 1 and "not followed" in json.loads(out)["problems"][0]["error"]
+
+
+def test_a_file_named_twice_is_compared_once(folder: Path) -> None:
+    code, out, _ = run(str(folder / "still.png"), str(folder / "still.png"), str(folder), "--json", "-q")
+    assert code == 0
+    keys = [key for m in json.loads(out)["matches"] for key in (m["a"], m["b"])]
+    assert keys and all(keys.count(k) < 10 for k in keys)
+    assert not any(m["a"] == m["b"] for m in json.loads(out)["matches"])
