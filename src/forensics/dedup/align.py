@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forensics.dedup import evidence as ev
+from forensics.dedup import timeline as tl
 from forensics.dedup.hashes import HASH_BITS, ORIENTATION_COUNT, hamming
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.dedup.normalise import SCALES
@@ -248,14 +249,14 @@ class _Span:
 def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_distance_bits: int,
                  span_distance_bits: int, min_span_s: float, whole_share: float, max_gap_s: float,
                  min_close_share: float) -> PairMatch | SceneMatch | None:
-    step_s = _step_s(a.times_s, b.times_s)
+    step_s = tl.step_s(a.times_s, b.times_s)
     best = None
     counts = [c.close for c in configs]
     # The true orientation and regions have by far the most close pairs; the rest need no vote.
     for config, count in zip(configs, counts):
         if count == 0 or count < 0.5 * max(counts):
             continue
-        voted = _vote(a.times_s, b.times_s, config.distances, max_distance_bits, step_s)
+        voted = tl.vote(a.times_s, b.times_s, config.distances, max_distance_bits, step_s)
         if voted is not None and (best is None or voted[0] > best[0]):
             best = (voted[0], voted[1], config)
     if best is None:
@@ -279,7 +280,7 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
         # What this stretch holds is taken; what is left votes for the next one.
         distances[span.pairs[:, 0].min():span.pairs[:, 0].max() + 1, :] = _FAR
         distances[:, span.pairs[:, 1].min():span.pairs[:, 1].max() + 1] = _FAR
-        voted = _vote(a.times_s, b.times_s, distances, max_distance_bits, step_s)
+        voted = tl.vote(a.times_s, b.times_s, distances, max_distance_bits, step_s)
         candidates = None if voted is None else voted[1]
     if not spans:
         return None
@@ -331,7 +332,7 @@ def _span_at(a: MediaHashes, b: MediaHashes, distances: NDArray[np.uint8], candi
              max_distance_bits: int, span_distance_bits: int, step_s: float, max_gap_s: float, whole: bool,
              whole_share: float, min_close_share: float) -> _Span | None:
     """Gives the span two videos share at the best of the candidate offsets, or None."""
-    offset_s, pairs = _refined(a.times_s, b.times_s, candidates, distances, span_distance_bits, step_s)
+    offset_s, pairs = tl.refined(a.times_s, b.times_s, candidates, distances, span_distance_bits, step_s)
     if pairs.shape[0] == 0:
         return None
     found = distances[pairs[:, 0], pairs[:, 1]]
@@ -340,28 +341,16 @@ def _span_at(a: MediaHashes, b: MediaHashes, distances: NDArray[np.uint8], candi
     overlap_s = float(b.times_s[pairs[-1, 1]] - b.times_s[pairs[0, 1]]) + step_s
     shortest = min(a.duration_s or 0.0, b.duration_s or 0.0)
     if whole and overlap_s >= whole_share * shortest and weighed.any() \
-            and close[weighed].mean() >= min_close_share and _longest_miss_s(b.times_s[pairs[:, 1]], close, weighed) <= max_gap_s:
+            and close[weighed].mean() >= min_close_share and tl.longest_miss_s(b.times_s[pairs[:, 1]], close, weighed) <= max_gap_s:
         # A whole copy: a crop or a logo may spoil frames inside it, not where the two sit in time.
         keep = np.flatnonzero(close)
         pairs = pairs[keep[0]:keep[-1] + 1]
         return _Span(pairs, offset_s, distances[pairs[:, 0], pairs[:, 1]])
-    run = _longest_run(b.times_s[pairs[:, 1]], close, max_gap_s)
+    run = tl.longest_run(b.times_s[pairs[:, 1]], close, max_gap_s)
     if run is None:
         return None
     pairs = pairs[run[0]:run[1]]
     return _Span(pairs, offset_s, distances[pairs[:, 0], pairs[:, 1]])
-
-
-def _longest_miss_s(times_s: NDArray[np.float64], close: NDArray[np.bool_], weighed: NDArray[np.bool_]) -> float:
-    """Gives the longest time over which weighed frames disagree without a close one between (0 if none)."""
-    longest, start = 0.0, None
-    for time_s, is_close, is_weighed in zip(times_s.tolist(), close.tolist(), weighed.tolist()):
-        if is_close:
-            start = None
-        elif is_weighed:
-            start = time_s if start is None else start
-            longest = max(longest, time_s - start)
-    return longest
 
 
 def _b_end(b: MediaHashes, span: _Span, step_s: float, duration_b: float) -> float:
@@ -412,12 +401,7 @@ def _trimmed_at_cuts(a: MediaHashes, b: MediaHashes, span: _Span, config: _Confi
     """
     left, right = _thumbs(a, b, span, config, step_s)
 
-    def normalised(pictures: NDArray[np.float64]) -> NDArray[np.float64]:
-        flat = pictures.reshape(pictures.shape[0], -1)
-        flat = flat - flat.mean(axis=1, keepdims=True)
-        return flat / (flat.std(axis=1, keepdims=True) + 1e-6)
-
-    fits = np.sqrt(((normalised(left) - normalised(right)) ** 2).mean(axis=1))
+    fits = ev.picture_fit(left, right)
     limit = float(np.median(fits)) + _CUT_FIT
     first, end = 0, fits.shape[0]
     while first < end - 2 and fits[first] > limit:
@@ -451,79 +435,6 @@ def _thumbs(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config,
     mixed = (1 - weight)[:, None, None] * frames_b[left] + weight[:, None, None] * frames_b[right]
     mixed = np.where(far[:, None, None], frames_b[nearest], mixed)
     return a.thumbs[span.pairs[:, 0], config.scale_a].astype(np.float64), orient(mixed, config.orientation)
-
-
-def _step_s(times_a: NDArray[np.float64], times_b: NDArray[np.float64]) -> float:
-    """Gives the usual sampling interval of the two files (keyframes make it uneven)."""
-    steps = np.concatenate([np.diff(times_a), np.diff(times_b)])
-    steps = steps[steps > 0]
-    return float(np.median(steps)) if steps.size else 1.0
-
-
-def _vote(times_a: NDArray[np.float64], times_b: NDArray[np.float64], distances: NDArray[np.uint8],
-          limit: int, step_s: float) -> tuple[float, NDArray[np.float64]] | None:
-    """Gives (weight, candidate offsets) of the best-supported offset bin of close frame pairs, or None."""
-    ia, ib = np.nonzero(distances <= limit)
-    if ia.size == 0:
-        return None
-    offsets = times_a[ia] - times_b[ib]
-    weights = (limit + 1 - distances[ia, ib]).astype(np.float64)
-    bins = np.floor(offsets / step_s).astype(np.int64)
-    low = int(bins.min())
-    totals = np.bincount(bins - low, weights=weights)
-    # Neighbouring bins belong together: an offset that falls between two samples splits its votes.
-    smoothed = totals + np.concatenate([totals[1:], [0.0]])
-    peak = int(np.argmax(smoothed))
-    chosen = (bins - low >= peak) & (bins - low <= peak + 1)
-    return float(smoothed[peak]), np.unique(np.round(offsets[chosen], 4))
-
-
-def _refined(times_a: NDArray[np.float64], times_b: NDArray[np.float64], candidates: NDArray[np.float64],
-             distances: NDArray[np.uint8], limit: int, step_s: float) -> tuple[float, NDArray[np.intp]]:
-    """Gives the candidate offset whose frame pairing is closest overall, and that pairing.
-
-    Slow footage matches at neighbouring samples too, so the most votes can sit a sample
-    away from the true offset; the pairing's mean distance is sharper.
-    """
-    best: tuple[int, float, float, NDArray[np.intp]] | None = None
-    for offset in candidates.tolist():
-        pairs = _aligned(times_a, times_b, offset, step_s)
-        if pairs.shape[0] == 0:
-            continue
-        found = distances[pairs[:, 0], pairs[:, 1]]
-        # Most close pairs first: footage that barely moves is as close at a wrong offset, but
-        # over a shorter overlap. Then the closest pairing, which slow motion makes sharp.
-        key = (-int((found <= limit).sum()), float(np.minimum(found, limit + 1).mean()))
-        if best is None or key < best[:2]:
-            best = (key[0], key[1], offset, pairs)
-    if best is None:
-        return float(candidates[0]), np.empty((0, 2), dtype=np.intp)
-    return best[2], best[3]
-
-
-def _aligned(times_a: NDArray[np.float64], times_b: NDArray[np.float64], offset_s: float,
-             step_s: float) -> NDArray[np.intp]:
-    """Gives (index in a, index in b) pairs: each frame of b with a's frame shown at the same moment."""
-    target = times_b + offset_s
-    right = np.clip(np.searchsorted(times_a, target), 0, times_a.shape[0] - 1)
-    left = np.clip(right - 1, 0, times_a.shape[0] - 1)
-    nearest = np.where(np.abs(times_a[left] - target) <= np.abs(times_a[right] - target), left, right)
-    keep = np.abs(times_a[nearest] - target) <= 0.75 * step_s
-    return np.stack([nearest[keep], np.flatnonzero(keep)], axis=1)
-
-
-def _longest_run(times: NDArray[np.float64], close: NDArray[np.bool_], max_gap_s: float) -> tuple[int, int] | None:
-    """Gives [first, end) of the longest stretch of close pairs, bridging gaps up to max_gap_s."""
-    where = np.flatnonzero(close)
-    if where.size == 0:
-        return None
-    best, start = (where[0], where[0]), where[0]
-    for previous, current in zip(where[:-1], where[1:]):
-        if times[current] - times[previous] > max_gap_s:
-            start = current
-        if times[current] - times[start] > times[best[1]] - times[best[0]]:
-            best = (start, current)
-    return int(best[0]), int(best[1]) + 1
 
 
 def _whole(start_s: float, end_s: float, duration_s: float, share: float) -> bool:

@@ -101,6 +101,16 @@ def moment_margin_bits(profile: NDArray[np.integer], times_s: NDArray[np.float64
     return int(profile[far].min()) - int(profile[best])
 
 
+def picture_fit(left: NDArray[np.number], right: NDArray[np.number]) -> NDArray[np.float64]:
+    """Gives the rms difference of broadcastable pictures (... x H x W), each brought to mean 0 and deviation 1."""
+    def normalised(pictures: NDArray[np.number]) -> NDArray[np.float64]:
+        flat = pictures.reshape(*pictures.shape[:-2], -1).astype(np.float64)
+        flat = flat - flat.mean(axis=-1, keepdims=True)
+        return flat / (flat.std(axis=-1, keepdims=True) + 1e-6)
+
+    return np.sqrt(((normalised(left) - normalised(right)) ** 2).mean(axis=-1))
+
+
 def moment_fit(video: NDArray[np.uint8], still: NDArray[np.uint8],
                times_s: NDArray[np.float64]) -> tuple[int, float, float | None]:
     """Gives (frame, fit, ratio): the video frame (N x 16 x 16 thumbnails) the still (16 x 16) fits best.
@@ -111,12 +121,7 @@ def moment_fit(video: NDArray[np.uint8], still: NDArray[np.uint8],
     it to coding noise and the rest of its video worse; a still of another take fits no
     frame that well, or every frame about as well.
     """
-    def normalised(pictures: NDArray[np.uint8]) -> NDArray[np.float64]:
-        flat = pictures.reshape(*pictures.shape[:-2], -1).astype(np.float64)
-        flat = flat - flat.mean(axis=-1, keepdims=True)
-        return flat / (flat.std(axis=-1, keepdims=True) + 1e-6)
-
-    fits = np.sqrt(((normalised(video) - normalised(still)[None]) ** 2).mean(axis=-1))
+    fits = picture_fit(video, still[None])
     best = int(np.argmin(fits))
     far = np.abs(times_s - times_s[best]) > MOMENT_WINDOW_S
     ratio = float(fits[far].min() / max(float(fits[best]), 1e-3)) if far.any() else None
