@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import inspect
 import os
@@ -29,23 +28,6 @@ _EVERY_S = inspect.signature(hash_media).parameters["every_s"].default
 _SNIFF_BYTES = 64 * 1024
 _MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".heif", ".tif", ".tiff", ".bmp", ".mp4", ".mov",
                    ".m4v", ".mkv", ".webm", ".avi", ".3gp", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def _check_index(index_path: Path | None) -> None:
-    """Refuses an --index path that exists but is not a dedup index (it would be overwritten as one)."""
-    if index_path is None or not index_path.exists():
-        return
-    if not index_path.is_file():
-        raise ParameterError(f"--index {index_path}: not a file")
-    with open(index_path, "rb") as fh:
-        head = fh.read(len(_SQLITE_MAGIC))
-    if head == _SQLITE_MAGIC and not _only_dedup_tables(index_path):
-        raise ParameterError(f"--index {index_path}: a SQLite file of something else (it has tables a dedup index "
-                             "does not); give a new path or an index made by `forensics dedup --index`")
-    if head != _SQLITE_MAGIC:
-        raise ParameterError(f"--index {index_path}: exists and is not a dedup index (SQLite); give a new path "
-                             "or an index made by `forensics dedup --index`")
 
 
 @click.command("dedup")
@@ -77,7 +59,8 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
     Exits 1 when a file could not be read (the others are still compared).
     """
     with library_errors():
-        _check_index(index_path)
+        if index_path is not None:
+            HashStore.check(index_path)
         files, problems = _media_only(paths)
     for problem in problems:
         stderr.print(f"[bold red]error:[/] {escape(plain(problem['error']))}")
@@ -121,18 +104,6 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
     else:
         _print(result, collections, len(media), show_weak)
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
-
-
-def _only_dedup_tables(index_path: Path) -> bool:
-    """Whether a SQLite file holds nothing but what a dedup index holds."""
-    import sqlite3
-
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)) as db:
-            names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError:
-        return False
-    return names <= {"media"}
 
 
 def _media_only(paths: tuple[Path, ...]) -> tuple[list[Path], list[dict[str, str]]]:

@@ -8,6 +8,7 @@ holds nothing that could disagree with the hashes themselves.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.errors import ParameterError
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS media (
     key TEXT PRIMARY KEY,
@@ -31,11 +33,34 @@ class HashStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.check(self.path)
         try:
             self._db = sqlite3.connect(str(self.path))
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as ex:
             raise ParameterError(f"{self.path}: not a dedup index that can be opened ({ex})") from ex
+
+    @staticmethod
+    def check(path: Path) -> None:
+        """Raises ParameterError when `path` exists but is not a dedup index (opening it would turn it into one)."""
+        path = Path(path)
+        if not path.exists():
+            return
+        if not path.is_file():
+            raise ParameterError(f"--index {path}: not a file")
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+        if head != _SQLITE_MAGIC:
+            raise ParameterError(f"--index {path}: exists and is not a dedup index (SQLite); give a new path "
+                                 "or an index made by `forensics dedup --index`")
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as ex:
+            raise ParameterError(f"--index {path}: not a dedup index that can be opened ({ex})") from ex
+        if not tables <= {"media"}:
+            raise ParameterError(f"--index {path}: a SQLite file of something else (it has tables a dedup index "
+                                 "does not); give a new path or an index made by `forensics dedup --index`")
 
     def __enter__(self) -> HashStore:
         return self
