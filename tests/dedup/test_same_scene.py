@@ -17,6 +17,17 @@ from forensics.dedup.groups import find_duplicates
 from forensics.dedup.media_hashes import hash_media
 
 
+SMALL = (320, 180)
+
+
+def _scene(path: Path, seed: int, seconds: float) -> Path:
+    return dedup_edits.make_scene(path, seed=seed, duration_s=seconds, size=SMALL)
+
+
+def _compilation(parts: list[tuple[Path, float]], path: Path, part_s: float) -> Path:
+    return dedup_edits.compilation(parts, path, part_s=part_s, size=SMALL)
+
+
 @pytest.fixture(scope="module")
 def room(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two takes of one fixed camera (same room, other things moving), a still of each, and their copies."""
@@ -85,18 +96,17 @@ def test_dull_frames_carry_no_weight(tmp_path: Path) -> None:
 
 
 def test_a_whole_copy_cropped_to_80_percent_is_the_same(tmp_path: Path) -> None:
-    source = dedup_edits.make_scene(tmp_path / "source.mp4", seed=31, duration_s=12, size=(320, 180))
+    source = _scene(tmp_path / "source.mp4", 31, 12)
     copy = dedup_edits.ffmpeg(source, tmp_path / "crop80.mp4", ["-vf", "crop=iw*0.8:ih*0.8,scale=320:180"])
     match = compare(hash_media(source), hash_media(copy))
     assert isinstance(match, PairMatch) and match.relation == "same", match
 
 
 def test_two_second_segments_of_a_compilation_are_each_placed(tmp_path: Path) -> None:
-    source = dedup_edits.make_scene(tmp_path / "source.mp4", seed=41, duration_s=14, size=(320, 180))
-    other = dedup_edits.make_scene(tmp_path / "other.mp4", seed=42, duration_s=8, size=(320, 180))
+    source = _scene(tmp_path / "source.mp4", 41, 14)
+    other = _scene(tmp_path / "other.mp4", 42, 8)
     # source 2-4 s, other 1-3 s, source 9-11 s: two segments of one source, 2 s each.
-    comp = dedup_edits.compilation([(source, 2.0), (other, 1.0), (source, 9.0)], tmp_path / "comp.mp4", part_s=2.0,
-                                   size=(320, 180))
+    comp = _compilation([(source, 2.0), (other, 1.0), (source, 9.0)], tmp_path / "comp.mp4", 2.0)
     match = compare(hash_media(comp), hash_media(source))
     assert isinstance(match, PairMatch) and match.relation == "overlap"
     placed = sorted(match.segments)
@@ -125,7 +135,7 @@ def test_two_second_stretches_of_one_room_go_each_to_its_own_take(tmp_path: Path
 
 
 def test_a_photo_of_a_clip_is_placed_in_the_clips_copies(tmp_path: Path) -> None:
-    source = dedup_edits.make_scene(tmp_path / "source.mp4", seed=51, duration_s=10, size=(320, 180))
+    source = _scene(tmp_path / "source.mp4", 51, 10)
     copy = dedup_edits.edit_video(source, "logo_banner", tmp_path / "copy.mp4")
     photo = dedup_edits.still_of(source, 5.0, tmp_path / "photo.png")
     result = find_duplicates([hash_media(p, key=p.stem) for p in (source, copy, photo)])
@@ -137,20 +147,19 @@ def test_a_photo_of_a_clip_is_placed_in_the_clips_copies(tmp_path: Path) -> None
 
 
 def test_two_seconds_of_a_four_second_clip_is_an_overlap_not_the_whole_clip(tmp_path: Path) -> None:
-    clip = dedup_edits.make_scene(tmp_path / "clip.mp4", seed=61, duration_s=4, size=(320, 180))
-    other = dedup_edits.make_scene(tmp_path / "other.mp4", seed=62, duration_s=6, size=(320, 180))
-    comp = dedup_edits.compilation([(other, 0.0), (clip, 1.0), (other, 3.0)], tmp_path / "comp.mp4", part_s=2.0,
-                                   size=(320, 180))
+    clip = _scene(tmp_path / "clip.mp4", 61, 4)
+    other = _scene(tmp_path / "other.mp4", 62, 6)
+    comp = _compilation([(other, 0.0), (clip, 1.0), (other, 3.0)], tmp_path / "comp.mp4", 2.0)
     match = compare(hash_media(comp), hash_media(clip))
     assert isinstance(match, PairMatch) and match.relation == "overlap", match
 
 
 def test_two_compilations_holding_one_source_both_keep_it(tmp_path: Path) -> None:
-    source = dedup_edits.make_scene(tmp_path / "source.mp4", seed=71, duration_s=12, size=(320, 180))
-    other = dedup_edits.make_scene(tmp_path / "other.mp4", seed=72, duration_s=8, size=(320, 180))
-    third = dedup_edits.make_scene(tmp_path / "third.mp4", seed=73, duration_s=8, size=(320, 180))
-    one = dedup_edits.compilation([(other, 0.0), (source, 2.0)], tmp_path / "one.mp4", part_s=3.0, size=(320, 180))
-    two = dedup_edits.compilation([(source, 3.0), (third, 1.0)], tmp_path / "two.mp4", part_s=3.0, size=(320, 180))
+    source = _scene(tmp_path / "source.mp4", 71, 12)
+    other = _scene(tmp_path / "other.mp4", 72, 8)
+    third = _scene(tmp_path / "third.mp4", 73, 8)
+    one = _compilation([(other, 0.0), (source, 2.0)], tmp_path / "one.mp4", 3.0)
+    two = _compilation([(source, 3.0), (third, 1.0)], tmp_path / "two.mp4", 3.0)
     result = find_duplicates([hash_media(p, key=p.stem) for p in (source, other, third, one, two)])
     placed = {frozenset((m.a, m.b)) for m in result.matches}
     assert {frozenset(("one", "source")), frozenset(("two", "source"))} <= placed, result.scene_matches
