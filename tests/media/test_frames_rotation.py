@@ -89,3 +89,26 @@ def test_stream_of_an_unreadable_file_is_a_clear_error(tmp_path: Path, plain: Pa
         copy.unlink()
         with pytest.raises(MediaUnreadable, match="copy.mp4"):
             display_rotation_deg(stream)
+
+
+def test_side_data_pyav_cannot_name_falls_back_to_its_own_rotation() -> None:
+    """PyAV 18 with FFmpeg 8 raises `ValueError: 31 is not a valid Type` listing a JPEG frame's side data."""
+    from forensics.media.rotation import transform_of_frame
+
+    class Frame:
+        rotation = -90
+
+        @property
+        def side_data(self) -> list[object]:
+            raise ValueError("31 is not a valid Type")
+
+    assert transform_of_frame(Frame()) == DisplayTransform(rotation_deg=-90, hflip=False, has_matrix=True)
+
+
+def test_frames_of_a_jpeg_with_exif_are_taken(tmp_path: Path) -> None:
+    from conftest import FIXTURES
+
+    from forensics.media.frames import extract_frames
+
+    frames = extract_frames(FIXTURES / "incident" / "photo" / "IMG_0001.jpg", mode="keyframes")
+    assert len(frames.frames) == 1 and frames.frames[0].image.ndim == 3

@@ -84,7 +84,17 @@ def transform_from_matrix(matrix: NDArray[np.int32]) -> DisplayTransform:
 
 def transform_of_frame(frame: av.VideoFrame) -> DisplayTransform:
     """Gives the display transform carried by one decoded frame's side data."""
-    for side_data in frame.side_data:
+    try:
+        carried = list(frame.side_data)
+    except ValueError:
+        # PyAV 18 cannot name side data that a newer FFmpeg adds (EXIF on a JPEG's frame, type 31)
+        # and refuses to list any of it. Its own reading of the display matrix still works, but
+        # without the mirror; a mirrored picture is then shown as coded and turned only.
+        degrees = int(getattr(frame, "rotation", 0) or 0)
+        if degrees % 90:
+            return IDENTITY
+        return DisplayTransform(rotation_deg=_normalised_deg(degrees), hflip=False, has_matrix=bool(degrees))
+    for side_data in carried:
         if side_data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
             raw = bytes(side_data)
             if len(raw) != 36:
