@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from forensics.audio.decode import decode_audio
@@ -15,13 +14,14 @@ from forensics.audio.library import Library
 from forensics.audio.match import match_samples
 from forensics.audio.search import QueryResult, index_paths, match_paths, track_summary
 from forensics.errors import MediaError
-from forensics.media.probe import media_files
+from forensics.inputs import media_files
 from forensics.progress import report
-from forensics_cli.console import EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress, stdout
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress,
+                                   shown, stdout)
 
 _MIN_Z = inspect.signature(match_samples).parameters["min_z"].default
 
-_paths = click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+_paths = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 _library = click.option("--library", "library_path", required=True, metavar="LIB",
                         type=click.Path(dir_okay=False, path_type=Path), help="The intercept library (an SQLite file).")
 _json = click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
@@ -86,7 +86,7 @@ def index(library_path: Path, paths: tuple[Path, ...], as_json: bool, quiet: boo
         stdout.print(f"{len(done.added)} tracks added, {len(done.already)} held already; library "
                      f"{library_path}: {stats['references']} tracks, {stats['audio_s'] / 3600:.2f} h", highlight=False)
         for path, error in done.errors:
-            stdout.print(f"  [red]error[/] {escape(path)}: {escape(error)}", highlight=False)
+            stdout.print(f"  [red]error[/] {shown(path)}: {shown(error)}", highlight=False)
     raise SystemExit(EXIT_PROBLEMS if done.errors else EXIT_OK)
 
 
@@ -117,9 +117,9 @@ def match(library_path: Path, paths: tuple[Path, ...], min_z: float, as_json: bo
 
 
 def _print_segments(result: dict[str, Any]) -> None:
-    stdout.print(f"[bold]{escape(result['path'])}[/]", highlight=False)
+    stdout.print(f"[bold]{shown(result['path'])}[/]", highlight=False)
     if "error" in result:
-        stdout.print(f"  [red]error:[/] {escape(result['error'])}", highlight=False)
+        stdout.print(f"  [red]error:[/] {shown(result['error'])}", highlight=False)
         return
     for track in result["tracks"]:
         spoken = [s for s in track["segments"] if s["kind"] == "speech"]
@@ -130,9 +130,9 @@ def _print_segments(result: dict[str, Any]) -> None:
 
 
 def _print_matches(result: QueryResult) -> None:
-    stdout.print(f"[bold]{escape(result.query)}[/]", highlight=False)
+    stdout.print(f"[bold]{shown(result.query)}[/]", highlight=False)
     if result.error:
-        stdout.print(f"  [red]error:[/] {escape(result.error)}", highlight=False)
+        stdout.print(f"  [red]error:[/] {shown(result.error)}", highlight=False)
         return
     if not result.matches:
         stdout.print("  no match")
@@ -141,6 +141,6 @@ def _print_matches(result: QueryResult) -> None:
     for name in ("reference", "offset_s", "speed", "score", "query span", "reference span"):
         table.add_column(name, overflow="fold")
     for m in result.matches:
-        table.add_row(escape(m.reference), f"{m.offset_s:.3f}", f"{m.speed:.4f}", f"{m.score:.3f}",
+        table.add_row(shown(m.reference), f"{m.offset_s:.3f}", f"{m.speed:.4f}", f"{m.score:.3f}",
                       f"{m.query_start_s:.2f}-{m.query_end_s:.2f}", f"{m.reference_start_s:.2f}-{m.reference_end_s:.2f}")
     stdout.print(table)

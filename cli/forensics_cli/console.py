@@ -27,10 +27,14 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 stdout = Console(highlight=False, soft_wrap=True)
 
 
+def json_text(value: Any) -> str:
+    """Gives one JSON document, indented, ending in a newline; bytes of a name that are not UTF-8 as \\xNN text."""
+    return json.dumps(_valid_text(value), ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+
+
 def emit_json(value: Any) -> None:
-    """Prints one JSON document on stdout, for scripts; bytes of a name that are not UTF-8 as \\xNN text."""
-    sys.stdout.write(json.dumps(_valid_text(value), ensure_ascii=False, indent=2, sort_keys=True, default=str))
-    sys.stdout.write("\n")
+    """Prints one JSON document on stdout, for scripts (see json_text)."""
+    sys.stdout.write(json_text(value))
     sys.stdout.flush()
 
 

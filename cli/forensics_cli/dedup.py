@@ -5,23 +5,21 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
-import stat
 import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes, hash_media
 from forensics.dedup.store import HashStore
 from forensics.errors import MediaError, ParameterError
-from forensics.media.probe import media_files
+from forensics.inputs import media_files, why_not_read
 from forensics.media.sniff import media_type_of
 from forensics.progress import report
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, fail, library_errors, plain, progress_bar,
-                                   show_progress, stderr, stdout)
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, fail, library_errors, progress_bar,
+                                   show_progress, shown, stderr, stdout)
 
 _THRESHOLD = inspect.signature(find_duplicates).parameters["max_distance_bits"].default
 _EVERY_S = inspect.signature(hash_media).parameters["every_s"].default
@@ -31,7 +29,7 @@ _MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".heif", "
 
 
 @click.command("dedup")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True,
               help="Print {groups, matches, scene_matches, problems, indexed} as JSON on stdout (indexed: the "
                    "--index files matched, with their collection).")
@@ -63,7 +61,7 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
             HashStore.check(index_path)
         files, problems = _media_only(paths)
     for problem in problems:
-        stderr.print(f"[bold red]error:[/] {escape(plain(problem['error']))}")
+        stderr.print(f"[bold red]error:[/] {shown(problem['error'])}")
     media: list[MediaHashes] = []
     with progress_bar(show_progress(quiet), "Hashing") as progress:
         for done, path in enumerate(files):
@@ -74,7 +72,7 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
                 fail(ex)
             except (MediaError, OSError) as ex:
                 problems.append({"path": str(path), "error": str(ex)})
-                stderr.print(f"[bold red]error:[/] {escape(str(path))}: {escape(str(ex))}")
+                stderr.print(f"[bold red]error:[/] {shown(str(path))}: {shown(str(ex))}")
     with library_errors():
         known: list[MediaHashes] = []
         collections: dict[str, str] = {}
@@ -113,7 +111,7 @@ def _media_only(paths: tuple[Path, ...]) -> tuple[list[Path], list[dict[str, str
     content says neither, is a problem of its own; other files in folders are not media and
     are left out.
     """
-    named = {Path(p) for p in paths if not Path(p).is_dir()}
+    named = {Path(p) for p in paths if os.path.islink(p) or not os.path.isdir(p)}  # a link is named, never entered
     out, problems = [], []
     seen: set[str] = set()
     for path in media_files(paths):
@@ -126,10 +124,9 @@ def _media_only(paths: tuple[Path, ...]) -> tuple[list[Path], list[dict[str, str
             continue
         try:
             info = path.lstat()
-            if not stat.S_ISREG(info.st_mode):
-                kind = "a symbolic link inside a folder; not followed" if stat.S_ISLNK(info.st_mode) else \
-                    "not a regular file; not read"
-                problems.append({"path": str(path), "error": f"{path.name}: {kind}"})
+            reason = why_not_read(info)
+            if reason is not None:
+                problems.append({"path": str(path), "error": f"{path.name}: {reason}"})
                 continue
             with open(path, "rb") as fh:
                 kind, _ = media_type_of(fh.read(_SNIFF_BYTES))
@@ -154,13 +151,13 @@ def _print(result: DedupResult, collections: dict[str, str], count: int, show_we
         stdout.print(f"\n[bold]group {number}[/]")
         for key in group:
             where = f"  (in {collections[key]})" if key in collections else ""
-            stdout.print(f"  {escape(key)}{escape(where)}")
+            stdout.print(f"  {shown(key)}{shown(where)}")
     if listed:
         table = Table(pad_edge=False, title="the same recording")
         for name in ("a", "b", "relation", "confidence", "score", "span in a", "span in b"):
             table.add_column(name, overflow="fold")
         for m in listed:
-            table.add_row(escape(m.a), escape(m.b), m.relation, m.confidence, f"{m.score:.2f}",
+            table.add_row(shown(m.a), shown(m.b), m.relation, m.confidence, f"{m.score:.2f}",
                           _span(m.a_start_s, m.a_end_s), _span(m.b_start_s, m.b_end_s))
         stdout.print(table)
     if result.scene_matches:
@@ -168,7 +165,7 @@ def _print(result: DedupResult, collections: dict[str, str], count: int, show_we
         for name in ("a", "b", "why not the same recording"):
             table.add_column(name, overflow="fold")
         for lead in result.scene_matches:
-            table.add_row(escape(lead.a), escape(lead.b), escape(lead.reason))
+            table.add_row(shown(lead.a), shown(lead.b), shown(lead.reason))
         stdout.print(table)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -15,12 +14,12 @@ from forensics.media.contact_sheet import contact_sheet, format_time, thumbnail
 from forensics.media.frames import FrameSet, extract_frames, parse_mode
 from forensics.media.gop_decoder import cores_available
 from forensics.media.image_encoding import IMAGE_FORMATS, SUFFIXES, encode_image, encode_images
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, fail, library_errors, progress_bar,
-                                   show_progress, stderr, stdout)
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, fail, json_text, library_errors,
+                                   progress_bar, show_progress, shown, stderr, stdout)
 
 
 @click.command("frames")
-@click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write into; each video gets a subfolder named after it.")
 @click.option("--mode", default="keyframes", show_default=True,
@@ -51,7 +50,7 @@ def command(videos: tuple[Path, ...], out_dir: Path, mode: str, max_frames: int 
     for video in videos:
         folder = out_dir / _unique_name(video, used_names)
         try:
-            with progress_bar(show_progress(quiet), f"frames {video.name}") as progress:
+            with progress_bar(show_progress(quiet), f"frames {shown(video.name)}") as progress:
                 frameset = extract_frames(video, mode=mode_name, every_s=every_s, max_frames=max_frames,
                                           size_px=size_px, progress=progress, apply_rotation=not no_rotate)
             report = _write(frameset, folder, image_format)
@@ -59,7 +58,7 @@ def command(videos: tuple[Path, ...], out_dir: Path, mode: str, max_frames: int 
             fail(ex)
         except (MediaError, OSError) as ex:
             problems += 1
-            stderr.print(f"[bold red]error:[/] {video}: {ex}", highlight=False)
+            stderr.print(f"[bold red]error:[/] {shown(video)}: {shown(ex)}", highlight=False)
             reports.append({"source": str(video), "error": str(ex)})
             continue
         reports.append(report)
@@ -117,8 +116,7 @@ def _write(frameset: FrameSet, folder: Path, image_format: str) -> dict[str, Any
                   for shot in frameset.shots],
         "contact_sheet": sheet_name, "thumbnail": thumb_name,
     }
-    _write_atomically(folder / "frames.json",
-                      (json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+    _write_atomically(folder / "frames.json", json_text(report).encode())
     return report
 
 
@@ -140,6 +138,6 @@ def _summarise(frameset: FrameSet, folder: Path) -> None:
         details.append(f"{len(frameset.shots)} shot(s)")
     if frameset.rotation_applied:
         details.append(f"turned {frameset.rotation_deg:+d}°" + (" and mirrored" if frameset.mirrored else ""))
-    stdout.print(f"{frameset.source.name}: {', '.join(details)} -> {folder}")
+    stdout.print(f"{shown(frameset.source.name)}: {', '.join(details)} -> {shown(folder)}")
     for note in frameset.notes:
-        stdout.print(f"  note: {note}")
+        stdout.print(f"  note: {shown(note)}")

@@ -58,7 +58,18 @@ def cli(verbose: int) -> None:
     not run; 75 the case is busy with another process, try again.
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_PlainFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
+class _PlainFormatter(logging.Formatter):
+    """Log lines carry file names from evidence: their control characters are escaped, never sent to the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from forensics_cli.console import plain
+
+        return "\n".join(plain(line) for line in super().format(record).split("\n"))
 
 
 def main() -> None:

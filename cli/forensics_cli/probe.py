@@ -7,18 +7,19 @@ import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from forensics.media.metadata import MediaRecord, iso
-from forensics.media.probe import media_files, probe_many
-from forensics_cli.console import EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress, stdout
+from forensics.inputs import media_files
+from forensics.media.probe import probe_many
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, plain, progress_bar, show_progress,
+                                   shown, stdout)
 
 _DEFAULT_TIMEOUT_S = inspect.signature(probe_many).parameters["timeout_s"].default
 
 
 @click.command("probe")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON record per file (a list, in the order given).")
 @click.option("-q", "--quiet", is_flag=True, help="Draw no progress bar.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=_DEFAULT_TIMEOUT_S,
@@ -50,17 +51,17 @@ def _print_table(records: list[MediaRecord]) -> None:
         table.add_column(name, overflow="fold")
     for r in records:
         # File names and tag values are the evidence's text, not markup: "[07-50-31].csv" stays as it is.
-        table.add_row(escape(Path(r.path).name), r.media_type, _when(r), _where(r), escape(_device(r)),
+        table.add_row(shown(Path(r.path).name), r.media_type, _when(r), _where(r), shown(_device(r)),
                       "[red]error[/]" if r.error else ", ".join(f.code for f in r.flags))
     stdout.print(table)
     for r in records:
         if not r.flags and not r.error:
             continue
-        stdout.print(f"\n[bold]{escape(Path(r.path).name)}[/]", highlight=False)
+        stdout.print(f"\n[bold]{shown(Path(r.path).name)}[/]", highlight=False)
         if r.error:
-            stdout.print(f"  [red]error:[/] {escape(r.error)}", highlight=False)
+            stdout.print(f"  [red]error:[/] {shown(r.error)}", highlight=False)
         for flag in r.flags:
-            stdout.print(f"  {flag.code}: {flag.message}", highlight=False, markup=False)
+            stdout.print(f"  {flag.code}: {plain(flag.message)}", highlight=False, markup=False)
 
 
 def _when(r: MediaRecord) -> str:

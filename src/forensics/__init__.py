@@ -33,7 +33,7 @@ _LAZY = {
     "extract_frames": "forensics.media.frames",
     "encode_image": "forensics.media.image_encoding",
     "MediaRecord": "forensics.media.metadata",
-    "media_files": "forensics.media.probe", "probe_many": "forensics.media.probe", "probe_media": "forensics.media.probe",
+    "media_files": "forensics.inputs", "probe_many": "forensics.media.probe", "probe_media": "forensics.media.probe",
     "display_rotation_deg": "forensics.media.rotation",
     "CaseView": "forensics.report.view", "read_case": "forensics.report.view",
     "Exported": "forensics.report.exported", "write_export": "forensics.report.export",

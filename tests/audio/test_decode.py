@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FIXTURES
 from intercept_media import ffmpeg
 
 from forensics.audio.decode import decode_audio
@@ -60,3 +61,13 @@ def test_the_real_aac_track_and_m4a_files_decode(shared_data: Path):
     for path in m4a:
         track = decode_audio(path).tracks[0]
         assert track.duration_s > 1.0 and np.abs(track.samples).max() > 0.01
+
+
+def test_decoding_stops_at_the_budget_of_one_file_and_says_so(monkeypatch):
+    import forensics.audio.decode as decode
+
+    monkeypatch.setattr(decode, "MAX_DECODED_S", 2)
+    audio = decode.decode_audio(FIXTURES / "incident" / "audio" / "intercept_full.wav")
+    kept_s = sum(t.duration_s for t in audio.tracks)
+    assert 2.0 <= kept_s < 2.5  # stopped at the first packet past the budget
+    assert any("only the first" in note for note in audio.notes)

@@ -101,7 +101,7 @@ def test_fifos_and_false_media_in_a_folder_are_problems_not_hangs(folder: Path, 
     assert code == 1
     problems = {Path(p["path"]).name: p["error"] for p in json.loads(out)["problems"]}
     assert set(problems) == {"pipe.jpg", "empty.mp4", "text.mp4", "named.mp4"}
-    assert "not a regular file" in problems["pipe.jpg"] and "not a regular file" in problems["named.mp4"]
+    assert "FIFO (named pipe), not opened" in problems["pipe.jpg"] and "FIFO (named pipe), not opened" in problems["named.mp4"]
 
 
 def test_an_index_path_that_is_not_an_index_is_refused_untouched(folder: Path, tmp_path: Path) -> None:

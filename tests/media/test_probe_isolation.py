@@ -12,7 +12,8 @@ import pytest
 
 from forensics.errors import ParameterError
 from forensics.media.isolation import RESTART_CLOCK, Job, WorkerPool
-from forensics.media.probe import media_files, probe_many
+from forensics.inputs import media_files
+from forensics.media.probe import probe_many
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 

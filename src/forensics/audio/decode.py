@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forensics.errors import MediaError, MediaUnreadable, ParameterError
+from forensics.inputs import regular_file
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,12 @@ SAMPLE_RATE_HZ = 8000
 # After this many packets in a row that fail to decode, the rest of a track is given up:
 # a fuzzed file could otherwise keep the decoder busy on garbage for a long time.
 _MAX_BAD_PACKETS = 50
+# No recorder samples sound slower than this: a header that says 1 Hz lies, and resampling what it
+# holds to SAMPLE_RATE_HZ would make thousands of samples of each byte (gigabytes from a 16 KB file).
+MIN_SOURCE_RATE_HZ = 1000
+# The most of one file that is decoded (all its tracks together): 4 h at 8 kHz is 460 MB of samples,
+# which the segmenter and fingerprinter can still hold. Longer recordings: split them first.
+MAX_DECODED_S = 4 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +68,7 @@ def decode_audio(path: Path, *, sample_rate_hz: int = SAMPLE_RATE_HZ) -> AudioTr
         raise ParameterError(f"sample_rate_hz must be at least 1000, not {sample_rate_hz}")
     path = Path(path)
     try:
-        if path.stat().st_size == 0:
+        if regular_file(path).st_size == 0:  # a link, FIFO or device is refused, never opened
             raise MediaUnreadable(f"{path.name}: empty file (0 bytes); nothing to decode")
         container = av.open(str(path), mode="r", metadata_errors="replace")
     except MediaUnreadable:
@@ -75,11 +82,16 @@ def decode_audio(path: Path, *, sample_rate_hz: int = SAMPLE_RATE_HZ) -> AudioTr
         if not streams:
             raise MediaError(f"{path.name}: has no audio track; there is nothing to listen to")
         decoders = {s.index: _TrackDecoder(s, sample_rate_hz) for s in streams}
+        budget = MAX_DECODED_S * sample_rate_hz
         try:
             for packet in container.demux(streams):
                 decoder = decoders.get(packet.stream.index)
                 if decoder is not None and not decoder.dead:
                     decoder.feed(packet, notes)
+                if sum(d.kept for d in decoders.values()) > budget:
+                    notes.append(f"{path.name}: only the first {MAX_DECODED_S / 3600:g} h of audio were decoded "
+                                 "(the most one file may give); split a longer recording to search all of it")
+                    break
         except av.FFmpegError as ex:
             notes.append(f"{path.name}: reading stopped early ({ex})")
         for decoder in decoders.values():
@@ -105,6 +117,7 @@ class _TrackDecoder:
         self.rate_hz = rate_hz
         self.resampler = av.AudioResampler(format="flt", layout="mono", rate=rate_hz)
         self.parts: list[NDArray[np.float32]] = []
+        self.kept = 0  # samples in parts
         self.bad_packets = 0
         self.dead = False
         self.source_rate_hz = 0
@@ -123,6 +136,12 @@ class _TrackDecoder:
         for frame in frames:
             if not self.source_rate_hz:
                 self.source_rate_hz, self.channels = int(frame.sample_rate or 0), len(frame.layout.channels)
+                if self.source_rate_hz < MIN_SOURCE_RATE_HZ:
+                    self.dead = True
+                    notes.append(f"track {self.index}: its header says {self.source_rate_hz} samples a second, fewer "
+                                 f"than any recorder makes ({MIN_SOURCE_RATE_HZ}); not decoded (the header lies, "
+                                 "or this is not audio)")
+                    return
             # The resampler needs only the samples; the odd timestamps of damaged files make it refuse.
             frame.pts = None
             self._keep(frame, notes)
@@ -145,6 +164,7 @@ class _TrackDecoder:
             samples = o.to_ndarray().reshape(-1).astype(np.float32, copy=False)
             # Damaged streams can decode to NaN or huge values, which would poison every statistic.
             self.parts.append(np.nan_to_num(np.clip(samples, -4.0, 4.0)))
+            self.kept += samples.shape[0]
 
     def track(self) -> AudioTrack:
         return AudioTrack(self.index, self.codec, self.source_rate_hz, self.channels, self.rate_hz,

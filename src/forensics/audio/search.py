@@ -18,7 +18,8 @@ from forensics.audio.library import Library
 from forensics.audio.match import QUERY_PEAKS_PER_S, Match, match_samples
 from forensics.audio.segments import segment_samples
 from forensics.audio.spectrum import Features, analyse
-from forensics.errors import MediaError
+from forensics.errors import MediaError, MediaUnreadable
+from forensics.inputs import regular_file
 from forensics.progress import ProgressCallback, report
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ class IndexReport:
 
 
 def sha256_of(path: Path) -> str:
-    """Gives back the hex SHA-256 of a file's bytes."""
+    """Gives back the hex SHA-256 of a file's bytes; raises MediaUnreadable for a link, FIFO or device."""
+    regular_file(path)
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -78,6 +80,8 @@ def fingerprint_file(path: Path, *, sha256: str | None = None, peaks_per_s: floa
     path = Path(path)
     try:
         digest = sha256 or sha256_of(path)
+    except MediaUnreadable as ex:
+        return Fingerprinted(str(path), "", None, error=str(ex))
     except OSError as ex:
         return Fingerprinted(str(path), "", None, error=f"{path.name}: cannot be read ({ex.strerror or ex})")
     try:
@@ -110,7 +114,13 @@ def index_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCa
     errors: list[tuple[str, str]] = []
     for done, path in enumerate(paths):
         report(progress, done, len(paths), str(path))
-        digest = sha256_of(path) if Path(path).is_file() else None
+        try:
+            digest = sha256_of(path)
+        except MediaUnreadable as ex:
+            errors.append((str(path), str(ex)))
+            continue
+        except OSError:
+            digest = None  # fingerprint_file says why it cannot be read
         # Hashing first: a file already in the library is not decoded again.
         if digest is not None and library.has_file(digest):
             already.append(str(path))

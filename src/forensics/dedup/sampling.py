@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forensics.errors import MediaUnreadable, ParameterError
+from forensics.inputs import regular_file
 from forensics.media.frame_plan import every_pts, keyframe_pts, spans_for
 from forensics.media.frames import read_video_index, stream_duration_s
 from forensics.media.gop_decoder import DecodeOptions, decode_spans
@@ -58,11 +59,8 @@ def read_pictures(path: Path, *, every_s: float = 0.25, size_px: int = 128, with
     if size_px < 32:
         raise ParameterError(f"size_px must be at least 32 pixels, not {size_px}")
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            # A FIFO would block the read below for ever; a device could stream without end.
-            raise MediaUnreadable(f"{path.name}: not a regular file (a FIFO, device, socket or folder)")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        regular_file(path)  # a link, FIFO or device is refused, never opened
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 raise MediaUnreadable(f"{path.name}: not a regular file (it changed while being opened)")

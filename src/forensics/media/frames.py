@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forensics.errors import MediaUnreadable, ParameterError
+from forensics.inputs import regular_file
 from forensics.media.frame_plan import every_pts, evenly, keyframe_pts, spans_for
 from forensics.media.gop_decoder import DecodeOptions, DecodeSpan, decode_spans
 from forensics.media.packet_index import PacketIndex, index_packets
@@ -171,6 +172,7 @@ def read_video_index(path: Path) -> tuple[int, PacketIndex, Fraction, tuple[int,
 
     Raises MediaUnreadable when the file holds no decodable video stream or no picture.
     """
+    regular_file(path)  # a link, FIFO or device is refused, never opened
     try:
         # Tag text is not what frames need: a tag that is not UTF-8 must not make the file unopenable.
         with av.open(str(path), mode="r", metadata_errors="replace") as container:

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from forensics.inputs import why_not_read
 from forensics.errors import ParameterError
 from forensics.media.claims import TagSources, choose_capture, device_claim, gps_claim, time_claims
 from forensics.media.container import ContainerRead
@@ -88,23 +89,6 @@ def probe_many(paths: Iterable[Path], *, timeout_s: float = 20.0, workers: int |
     return _run(jobs, early, timeout_s, workers, progress)
 
 
-def media_files(paths: Iterable[Path]) -> list[Path]:
-    """The files named, and the files inside the folders named (recursively, hidden ones
-    skipped), sorted within each folder; raises ParameterError for a path that does not exist."""
-    out: list[Path] = []
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                out += [Path(root) / f for f in sorted(files) if not f.startswith(".")]
-        elif path.exists():
-            out.append(path)
-        else:
-            raise ParameterError(f"{path}: no such file or folder")
-    return out
-
-
 def _prepare(paths: list[Path], digests: Mapping[Path, str | None], mtimes: Mapping[Path, str | None],
              timeout_s: float, *, missing_is_error: bool) -> tuple[list[Job], list[MediaRecord]]:
     """Checks the arguments; gives the jobs for the workers and the records settled already."""
@@ -116,7 +100,7 @@ def _prepare(paths: list[Path], digests: Mapping[Path, str | None], mtimes: Mapp
         digest = _digest(digests.get(path))
         fs_time = _parse_mtime(mtimes.get(path))
         try:
-            info = path.stat()
+            info = os.lstat(path)
         except FileNotFoundError as ex:
             if not missing_is_error:
                 raise ParameterError(f"{path}: no such file") from ex
@@ -127,9 +111,9 @@ def _prepare(paths: list[Path], digests: Mapping[Path, str | None], mtimes: Mapp
             continue
         if stat.S_ISDIR(info.st_mode):
             raise ParameterError(f"{path}: is a folder; give files, or use media_files() to list a folder")
-        if not stat.S_ISREG(info.st_mode):
-            # Opening a FIFO or a device would block or never end: not evidence media.
-            early.append(_failed_record(path, digest, info.st_size, "not a regular file"))
+        reason = why_not_read(info)
+        if reason is not None:  # a link, FIFO or device: never opened (forensics.inputs)
+            early.append(_failed_record(path, digest, info.st_size, reason))
             continue
         fs_time = fs_time or datetime.fromtimestamp(info.st_mtime, tz=timezone.utc)
         hashing_s = 0.0 if digest else info.st_size / _MIN_HASH_RATE_BYTES_PER_S

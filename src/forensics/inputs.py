@@ -1,0 +1,80 @@
+"""The files a command is given: one rule for which of them are opened.
+
+A FIFO blocks its reader for ever, a device streams without end, and a link may lead
+anywhere (`/`, a loop, a file outside the folder given, a device). So a file is opened only
+when it is itself a regular file. Links are never followed, whether named or found inside a
+folder; links, FIFOs, devices and sockets are listed like any other file and each gets its
+own error (`regular_file`) from the step that would have read it, so a run reports them and
+goes on with the rest. Ingest applies the same rule to what it takes in (custody/sources.py).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+from forensics.errors import MediaUnreadable, ParameterError
+
+
+def why_not_read(info: os.stat_result) -> str | None:
+    """Gives why a file with this lstat() is not opened, or None for a regular file."""
+    mode = info.st_mode
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link, not followed: give the file it points to"
+    if stat.S_ISDIR(mode):
+        return "a folder where a file was expected"
+    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+    return f"{kind}, not opened: reading it could block or never end"
+
+
+def regular_file(path: Path) -> os.stat_result:
+    """Gives the lstat() of `path`; raises MediaUnreadable naming why when it is not a regular file.
+
+    Call it before opening a file a user gave. (A file swapped for a FIFO between this check and
+    the open is not caught here; readers that must be sure open with O_NOFOLLOW | O_NONBLOCK and
+    check fstat, as custody does.)
+    """
+    path = Path(path)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError as ex:
+        raise MediaUnreadable(f"{path.name}: no such file") from ex
+    except OSError as ex:
+        raise MediaUnreadable(f"{path.name}: cannot be read ({ex.strerror or ex})") from ex
+    reason = why_not_read(info)
+    if reason is not None:
+        raise MediaUnreadable(f"{path.name}: {reason}")
+    return info
+
+
+def media_files(paths: Iterable[Path]) -> list[Path]:
+    """Gives the paths named, and every entry inside the folders named (recursively, hidden ones skipped,
+    sorted within each folder), without following a link; raises ParameterError for a path that does not exist.
+
+    Only a folder that is itself a folder is entered. A link (to a folder or anything else), a FIFO or a
+    device, named or found inside, is listed as it is, for `regular_file` to refuse with a reason.
+    """
+    out: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError as ex:
+            raise ParameterError(f"{path}: no such file or folder") from ex
+        except OSError as ex:
+            raise ParameterError(f"{path}: cannot be looked at ({ex.strerror or ex})") from ex
+        if not stat.S_ISDIR(info.st_mode):
+            out.append(path)
+            continue
+        for root, dirs, files in os.walk(path, followlinks=False, onerror=None):
+            here = Path(root)
+            # os.walk lists a link to a folder among the folders and never enters it: list it as an entry.
+            linked = [d for d in dirs if not d.startswith(".") and os.path.islink(here / d)]
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in linked)
+            out += [here / f for f in sorted([*files, *linked]) if not f.startswith(".")]
+    return out
