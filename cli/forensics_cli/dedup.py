@@ -16,6 +16,7 @@ from forensics.dedup.media_hashes import MediaHashes, hash_media
 from forensics.dedup.store import HashStore
 from forensics.errors import MediaError, ParameterError
 from forensics.inputs import media_files, why_not_read
+from forensics.media.content_type import PICTURE_AND_VIDEO_SUFFIXES
 from forensics.media.sniff import media_type_of
 from forensics.progress import report
 from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, fail, library_errors, progress_bar,
@@ -24,8 +25,6 @@ from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, fail, libr
 _THRESHOLD = inspect.signature(find_duplicates).parameters["max_distance_bits"].default
 _EVERY_S = inspect.signature(hash_media).parameters["every_s"].default
 _SNIFF_BYTES = 64 * 1024
-_MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".heif", ".tif", ".tiff", ".bmp", ".mp4", ".mov",
-                   ".m4v", ".mkv", ".webm", ".avi", ".3gp", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
 
 
 @click.command("dedup")
@@ -135,7 +134,7 @@ def _media_only(paths: tuple[Path, ...]) -> tuple[list[Path], list[dict[str, str
             continue
         if kind in ("image", "video"):
             out.append(path)
-        elif path.suffix.lower() in _MEDIA_SUFFIXES:
+        elif path.suffix.lower() in PICTURE_AND_VIDEO_SUFFIXES:
             problems.append({"path": str(path), "error": f"{path.name}: named as a photo or video, but its "
                              f"content is {'empty' if info.st_size == 0 else 'neither'}; not compared"})
     return out, problems

@@ -56,7 +56,8 @@ def command(sources: tuple[Path, ...], case_path: Path, incident: str | None, ac
         emit_json(result.to_json())
     elif not quiet:
         _print_summary(result)
-    raise SystemExit(EXIT_PROBLEMS if result.counts.get("error") else EXIT_OK)
+    # A file left out (a link, FIFO or device: "skipped") was not taken in either: the run found a problem.
+    raise SystemExit(EXIT_PROBLEMS if result.counts.get("error") or result.counts.get("skipped") else EXIT_OK)
 
 
 def _print_summary(result) -> None:

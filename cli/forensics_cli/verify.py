@@ -19,7 +19,8 @@ from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_er
 @click.option("--expect-head", metavar="HASH",
               help="A log entry hash noted earlier (e.g. in a submission); it must still be in the log.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON on stdout.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar; print only findings.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress bar; print only findings (nothing when intact: exit code 0 says so).")
 def command(case_path: Path, trusted: tuple[str, ...], expect_head: str | None, as_json: bool, quiet: bool) -> None:
     """Check CASE offline: every file's digests, the log's chain and signatures, and every manifest.
 
@@ -39,7 +40,7 @@ def command(case_path: Path, trusted: tuple[str, ...], expect_head: str | None, 
     else:
         for finding in result.findings:
             stdout.print(f"[red]{finding.code}[/] {shown(finding.subject)}: {shown(finding.message)}", highlight=False)
-        if not quiet or result.intact:
+        if not quiet:  # quiet: the findings only (none when intact: the exit code says so)
             verdict = "[green]intact[/]" if result.intact else f"[red]{len(result.findings)} finding(s)[/]"
             stdout.print(f"{verdict}: {result.entries} log entries, {result.files_checked} files "
                          f"({result.bytes_checked:,} bytes) checked; log head {result.log_head}")

@@ -49,3 +49,11 @@ def test_segments_lists_each_transmission(tmp_path: Path):
     # fixtures/make_fixtures.py BURSTS: key-up at 1.0, 5.2, 10.0, 14.6 s.
     assert [round(s["start_s"]) for s in speech] == [1, 5, 10, 15]
     assert sum(s["kind"] == "squelch_tail" for s in track["segments"]) == 4
+
+
+def test_index_makes_the_librarys_folder_when_missing(tmp_path: Path):
+    library = tmp_path / "libs" / "new" / "intercepts.sqlite"
+    result = CliRunner().invoke(command, ["index", "--library", str(library), str(AUDIO / "intercept_clip.m4a"),
+                                          "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["library"]["references"] == 1 and library.is_file()

@@ -34,7 +34,7 @@ def test_key_new_then_ingest_and_verify_with_json(tmp_path):
     code, out, _ = run("ingest", str(src), "--case", str(tmp_path / "case"), "--key", str(tmp_path / "amina.key"),
                        "--incident", "strike-01", "--org", "Syrian Archive", "--json")
     summary = json.loads(out)
-    assert code == 0
+    assert code == 1  # the link was not taken in: a problem the exit code reports (README: exit codes)
     assert summary["counts"]["added"] == 1 and summary["counts"]["skipped"] == 1 and summary["incident"] == "strike-01"
     assert "Source-Organization: Syrian Archive" in (tmp_path / "case/bag-info.txt").read_text()
     code, out, _ = run("verify", str(tmp_path / "case"), "--json", "--trust", key["key_id"])
@@ -101,3 +101,25 @@ def test_the_reference_bagit_validator_accepts_the_case_after_every_command(tmp_
         assert run(*step)[0] == 0
         checked = subprocess.run([sys.executable, bagit_script, "--validate", str(case)], capture_output=True, text=True)
         assert checked.returncode == 0 and "is valid" in checked.stderr, checked.stderr
+
+
+def test_verify_quiet_prints_nothing_for_an_intact_case_and_the_findings_otherwise(tmp_path):
+    src = tmp_path / "raw"
+    src.mkdir()
+    (src / "clip.mp4").write_bytes(b"footage")
+    assert run("ingest", str(src), "--case", str(tmp_path / "case"), "--quiet", "--custody-only")[0] == 0
+    code, out, _ = run("verify", str(tmp_path / "case"), "-q")
+    assert code == 0 and out == ""
+    stored = next((tmp_path / "case/data/originals").rglob("*.mp4"))
+    stored.chmod(0o644)
+    stored.write_bytes(b"altered")
+    code, out, _ = run("verify", str(tmp_path / "case"), "-q")
+    assert code == 1 and "intact" not in out and stored.name in out
+
+
+def test_a_key_that_exists_is_kept_and_the_message_names_force(tmp_path):
+    key = tmp_path / "a.key"
+    assert run("key", "new", "--actor", "A", "--out", str(key))[0] == 0
+    before = key.read_bytes()
+    code, _, err = run("key", "new", "--actor", "A", "--out", str(key))
+    assert code == 2 and "--force" in err and key.read_bytes() == before

@@ -201,3 +201,14 @@ def test_a_tiff_with_only_the_tags_that_hold_its_picture_states_nothing(tmp_path
     assert record.raw.get("exif") and [f.code for f in record.flags] == ["no_metadata"]
     assert "no EXIF beyond the tags a TIFF needs" in record.flags[0].message
     assert "no_metadata" not in [f.code for f in probe_media(signed).flags]
+
+
+def test_bytes_named_as_media_that_are_none_are_an_error_not_a_picture(tmp_path: Path) -> None:
+    noise = bytes((n * 7919 + 13) % 251 for n in range(4096))
+    for name in ("random.jpg", "random.mp4", "random.wav"):
+        (tmp_path / name).write_bytes(noise)
+    (tmp_path / "random.bin").write_bytes(noise)
+    records = {Path(r.path).name: r for r in probe_many(media_files([tmp_path]))}
+    for name in ("random.jpg", "random.mp4", "random.wav"):
+        assert records[name].media_type == "other" and "no picture, video or recording" in records[name].error
+    assert records["random.bin"].error is None  # a name that promises nothing

@@ -69,6 +69,8 @@ class Library:
         if not create and not path.is_file():
             raise ParameterError(f"{path}: no such library; make one with `forensics audio index`")
         try:
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), isolation_level=None)
             self._db.execute("PRAGMA journal_mode=DELETE")
             self._setup(path)

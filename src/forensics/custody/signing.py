@@ -79,7 +79,7 @@ def new_key(actor: str, path: Path, *, overwrite: bool = False) -> SigningKey:
     """Makes a key pair for `actor`: the private key at `path` (mode 0600), the public beside it (.pub)."""
     check_actor(actor)
     if path.exists() and not overwrite:
-        raise SigningKeyError(f"{path} exists already; choose another path or remove it first")
+        raise SigningKeyError(f"{path} exists already; choose another path, or give --force to replace it")
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())

@@ -31,6 +31,14 @@ class ContentType:
     audio_hint: bool = False  # the signature names an audio-only format (M4A brand, WAVE, FLAC...)
 
 
+# What names promise a photo, a video or a recording; a file so named whose bytes are none of them
+# is a problem of its own (probe's error, dedup's problem), not quietly "other".
+PICTURE_AND_VIDEO_SUFFIXES = frozenset({
+    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".heif", ".tif", ".tiff", ".bmp", ".mp4", ".mov", ".m4v",
+    ".mkv", ".webm", ".avi", ".3gp", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"})
+AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".oga", ".flac", ".amr", ".wma"})
+
+
 def sniff(head: bytes) -> ContentType:
     """Classifies a file from its first HEAD_BYTES bytes."""
     if head.startswith(b"\xff\xd8\xff"):

@@ -22,7 +22,7 @@ from forensics.inputs import why_not_read
 from forensics.errors import ParameterError
 from forensics.media.claims import TagSources, choose_capture, device_claim, gps_claim, time_claims
 from forensics.media.container import ContainerRead
-from forensics.media.content_type import ContentType
+from forensics.media.content_type import AUDIO_SUFFIXES, PICTURE_AND_VIDEO_SUFFIXES, ContentType
 from forensics.media.flags import flags_for
 from forensics.media.isobmff import MovieHeader
 from forensics.media.isolation import Job, Outcome, WorkerPool, shared_pool
@@ -218,7 +218,8 @@ def _record(path: Path, outcome: Outcome, fs_time: datetime, timeout_s: float) -
         streams=streams if media_type in ("video", "audio") else (),
         image=_image_facts(content, exif, jpeg, thumb, streams, movie) if media_type == "image" else None,
         raw=_raw(tags, exif, jpeg, container, movie, failures),
-        error=_error(content, outcome, failures, container, streams, timeout_s),
+        error=_error(content, outcome, failures, container, streams, timeout_s)
+        or _misnamed(path, media_type, fingerprint.size_bytes),
     )
     if record.error:
         log.debug("%s: %s", path, record.error)
@@ -254,7 +255,8 @@ def _media_type(content: ContentType, streams: tuple[StreamFacts, ...], containe
         if not container or name == "tty" or not kinds & {"video", "audio"}:
             return "other"
         if name.endswith("_pipe") or name in _STILL_FORMATS:
-            return "image"
+            # These demuxers take a file by its name; only a picture header they could read makes it one.
+            return "image" if any(s.coded_width_px and s.coded_height_px for s in streams) else "other"
     if "video" in kinds and not content.audio_hint:
         return "video"
     if "audio" in kinds:
@@ -338,6 +340,15 @@ def _outcome_error(outcome: Outcome, timeout_s: float) -> str | None:
     if outcome.status == "raised":
         return f"the file could not be read ({outcome.detail})"
     return None
+
+
+def _misnamed(path: Path, media_type: str, size_bytes: int) -> str | None:
+    """Gives the problem of a file named as media whose bytes are no media this reads, or None."""
+    suffix = path.suffix.lower()
+    if media_type != "other" or size_bytes == 0 or suffix not in PICTURE_AND_VIDEO_SUFFIXES | AUDIO_SUFFIXES:
+        return None
+    return (f"named {suffix} but its bytes are no picture, video or recording of a known kind "
+            "(damaged, encrypted, or renamed)")
 
 
 def _error(content: ContentType, outcome: Outcome, failures: list[ReaderFailure], container: ContainerRead | None,
