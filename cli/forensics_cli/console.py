@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import sys
 import unicodedata
@@ -74,17 +75,31 @@ def shown(text: object) -> str:
 
 
 def fail(ex: ForensicsError | OSError) -> None:
-    """Prints a library error for a person and exits with the code that fits it."""
+    """Prints a library error for a person (and, under --json, as {"error": {...}} on stdout) and exits
+    with the code that fits it."""
     # click.echo drops the colour when stderr is no terminal, and never wraps: scripts grep this line.
     text = str(ex) if isinstance(ex, ForensicsError) else _os_error_text(ex)
     click.echo(f"{click.style('error:', fg='red', bold=True)} {plain(text)}", err=True)
     if isinstance(ex, CaseLocked):
-        sys.exit(EXIT_LOCKED)
-    if isinstance(ex, (ParameterError, SigningKeyError)):  # a key file that is not a key is a bad argument too
-        sys.exit(EXIT_USAGE)
-    if isinstance(ex, CaseDamaged):
-        sys.exit(EXIT_PROBLEMS)  # the command ran and found the case damaged: a finding, like verify's
-    sys.exit(EXIT_FAILED)
+        code, kind = EXIT_LOCKED, "case-busy"
+    elif isinstance(ex, (ParameterError, SigningKeyError)):  # a key file that is not a key is a bad argument too
+        code, kind = EXIT_USAGE, "bad-argument"
+    elif isinstance(ex, CaseDamaged):
+        code, kind = EXIT_PROBLEMS, "case-damaged"  # the command ran and found the case damaged, like verify
+    else:
+        code, kind = EXIT_FAILED, "could-not-run"
+    if _json_asked():
+        error: dict[str, Any] = {"kind": kind, "message": text, "exit_code": code}
+        if isinstance(ex, OSError) and ex.errno is not None:
+            error["errno"] = errno.errorcode.get(ex.errno, str(ex.errno))  # ENOSPC, EACCES, EIO...
+        emit_json({"error": error})
+    sys.exit(code)
+
+
+def _json_asked() -> bool:
+    """Whether the running command was given --json (its scripts then read the error there too)."""
+    context = click.get_current_context(silent=True)
+    return bool(context is not None and context.params.get("as_json"))
 
 
 def _os_error_text(ex: OSError) -> str:

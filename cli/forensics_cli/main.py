@@ -74,7 +74,19 @@ class _PlainFormatter(logging.Formatter):
 
 def main() -> None:
     try:
-        cli(prog_name="forensics")
+        try:
+            returned = cli.main(prog_name="forensics", standalone_mode=False)
+        except click.ClickException as ex:  # bad arguments: said as click says them, and as JSON under --json
+            if "--json" in sys.argv[1:]:
+                from forensics_cli.console import emit_json
+
+                emit_json({"error": {"kind": "bad-argument", "message": ex.format_message(), "exit_code": ex.exit_code}})
+            ex.show()
+            sys.exit(ex.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(returned if isinstance(returned, int) else 0)
     except OSError as ex:
         # The output could not be written (a full disk behind stdout, a closed pipe): said once, exit 3.
         try:

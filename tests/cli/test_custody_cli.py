@@ -123,3 +123,31 @@ def test_a_key_that_exists_is_kept_and_the_message_names_force(tmp_path):
     before = key.read_bytes()
     code, _, err = run("key", "new", "--actor", "A", "--out", str(key))
     assert code == 2 and "--force" in err and key.read_bytes() == before
+
+
+def test_a_full_disk_is_one_line_exit_3_and_a_json_error_object(tmp_path, monkeypatch):
+    import errno
+
+    import forensics_cli.ingest
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "case" / "data"))
+
+    monkeypatch.setattr(forensics_cli.ingest, "ingest", no_space)
+    src = tmp_path / "raw"
+    src.mkdir()
+    (src / "clip.mp4").write_bytes(b"footage")
+    code, out, err = run("ingest", str(src), "--case", str(tmp_path / "case"), "--json", "-q")
+    assert code == 3 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    error = json.loads(out)["error"]
+    assert error["errno"] == "ENOSPC" and error["exit_code"] == 3 and error["kind"] == "could-not-run"
+
+
+def test_bad_arguments_under_json_are_a_json_error_object_too(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "forensics_cli.main", "verify", str(tmp_path / "none"), "--json"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "does not exist" in done.stderr
+    assert json.loads(done.stdout)["error"]["kind"] == "bad-argument"
