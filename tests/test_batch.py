@@ -163,3 +163,19 @@ def test_the_cross_case_index_names_footage_and_transmissions_other_incidents_ho
     with thread_runner(2) as runner:
         again = {s.incident: s for s in run_batch(root, tmp_path / "cases", key=alice, runner=runner, index=index)}
     assert {e["other_name"] for e in again["strike-c"].elsewhere} >= {"video/strike_whatsapp.mp4"}
+
+
+def test_folders_whose_names_would_share_a_case_get_one_each_and_loose_files_are_reported(tmp_path: Path, alice) -> None:
+    root = tmp_path / "incidents"
+    for name in ("Kyiv strike", "Kyiv-strike", "kyiv strike"):
+        (root / name).mkdir(parents=True)
+        (root / name / f"{name}.txt").write_text(f"witness note of {name}\n")
+    (root / "loose.txt").write_text("received outside any incident\n")
+    os.symlink(root / "Kyiv strike", root / "linked")
+    summaries = list(run_batch(root, tmp_path / "cases", key=alice, analyse=False))
+    *incidents, loose = summaries
+    assert [s.error for s in incidents] == [None, None, None]
+    assert len({s.case for s in incidents}) == 3 and all(s.counts["added"] == 1 for s in incidents)
+    again = list(run_batch(root, tmp_path / "cases", key=alice, analyse=False))
+    assert [s.case for s in again[:3]] == [s.case for s in incidents]  # the same names on every run
+    assert loose.incident == "" and loose.error and {p["name"] for p in loose.problems} == {"loose.txt", "linked"}

@@ -92,7 +92,10 @@ def _bars(enabled: bool) -> Iterator[ProgressCallback | None]:
 
 def _print_one(summary) -> None:
     if summary.error:
-        stdout.print(f"[red]{shown(summary.incident)}[/]: not processed: {shown(summary.error)}", highlight=False)
+        stdout.print(f"[red]{shown(summary.incident or summary.source)}[/]: not processed: {shown(summary.error)}",
+                     highlight=False)
+        for problem in summary.problems:
+            stdout.print(f"  skipped {shown(repr(problem['name']))}: {shown(problem['reason'])}", highlight=False)
         return
     c = summary.counts
     stdout.print(f"{shown(summary.incident)} -> {shown(summary.case)}: {c.get('added', 0)} added, {c.get('duplicate', 0)} "

@@ -13,9 +13,11 @@ incidents.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -83,9 +85,31 @@ def incident_folders(root: Path) -> list[Path]:
     return folders
 
 
-def case_path_for(folder: Path, cases: Path) -> Path:
-    """Where the case of an incident folder goes: a safe form of its name under `cases`."""
-    return Path(cases) / default_incident([folder])
+def incident_names(folders: list[Path]) -> dict[Path, str]:
+    """Gives each incident folder its incident id, which names its case folder too: a safe form of its name.
+
+    Two folders whose safe names are one (`Kyiv strike` and `Kyiv-strike`), or differ only in case
+    (one folder on a disk that ignores case), would share a case: each of those is named with
+    the first 8 hex digits of the SHA-256 of its name as received, the same on every run.
+    """
+    plain = {folder: default_incident([folder]) for folder in folders}
+    counts = Counter(name.casefold() for name in plain.values())
+    return {folder: name if counts[name.casefold()] == 1
+            else f"{name}-{hashlib.sha256(os.fsencode(folder.name)).hexdigest()[:8]}"
+            for folder, name in plain.items()}
+
+
+def loose_entries(root: Path) -> list[dict[str, Any]]:
+    """Gives what lies at the top of `root` besides incident folders (files, links, FIFOs), hidden ones left out:
+    {name, result: "skipped", reason} each, for the batch to report; none of it is taken in."""
+    out = []
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        if entry.name.startswith(".") or entry.is_dir(follow_symlinks=False):
+            continue
+        reason = ("a link, not followed: an incident folder must be a folder of its own"
+                  if entry.is_symlink() else "not in an incident folder: each subfolder of the root is one incident")
+        out.append({"name": entry.name, "result": "skipped", "reason": reason})
+    return out
 
 
 def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None = None,
@@ -97,7 +121,10 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
     cases are written by this process alone. `incidents_at_once` incidents are taken
     in side by side, so the workers always have files to analyse: while one incident
     is copied, or waits for its last video, the other's files keep them busy.
-    Summaries come in the folders' order. An incident that cannot be processed (its
+    Summaries come in the folders' order; folders whose names would share a case get one each
+    (incident_names). Last, when the root holds files or links beside the incident folders,
+    one summary with no incident lists them as skipped, with its error set: they are not taken in.
+    An incident that cannot be processed (its
     case locked by another run, a damaged case) is reported with its error and the
     batch goes on. `cases` must not lie inside `root`. With `index` (a folder,
     forensics.crosscase), each summary lists the footage and transmissions that
@@ -112,9 +139,11 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
         raise ParameterError(f"incidents_at_once must be at least 1, not {incidents_at_once}")
     cases.mkdir(parents=True, exist_ok=True)
     finished = [0]  # incidents done, for the progress of those still running
+    names = incident_names(folders)
+    loose = loose_entries(Path(root))
 
     def one(folder: Path) -> IncidentSummary:
-        incident = default_incident([folder])
+        incident = names[folder]
 
         def each(p: Progress) -> None:
             if progress is not None:
@@ -122,7 +151,7 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
                                        incidents_done=finished[0], incidents_total=len(folders)))
 
         start = time.monotonic()
-        case = case_path_for(folder, cases)
+        case = cases / incident
         try:
             result = ingest([folder], case, key=key, incident=incident, runner=runner, analyse=analyse,
                             audio_library=audio_library, progress=each if progress is not None else None)
@@ -153,6 +182,10 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
             finished[0] += 1
             report(progress, finished[0], len(folders), summary.incident, unit="incidents")
             yield summary
+        if loose:
+            yield IncidentSummary("", str(root), "", 0, 0, {"skipped": len(loose)}, {}, tuple(loose), 0.0,
+                                  error=f"{len(loose)} entries at the top of {root} are in no incident folder and "
+                                        "were not taken in (see skipped)")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         if cross is not None:
