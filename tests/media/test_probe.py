@@ -212,3 +212,21 @@ def test_bytes_named_as_media_that_are_none_are_an_error_not_a_picture(tmp_path:
     for name in ("random.jpg", "random.mp4", "random.wav"):
         assert records[name].media_type == "other" and "no picture, video or recording" in records[name].error
     assert records["random.bin"].error is None  # a name that promises nothing
+
+
+def test_a_picture_whose_pixels_differ_from_its_exif_size_is_flagged(tmp_path: Path) -> None:
+    from conftest import FIXTURES
+    from PIL import Image
+
+    source = FIXTURES / "incident" / "photo" / "IMG_0001.jpg"
+    with Image.open(source) as image:
+        exif = image.info["exif"]  # says 640 x 480, as the pixels are
+        image.crop((40, 30, 600, 450)).save(tmp_path / "cropped.jpg", exif=exif, quality=90)
+        image.resize((1, 1)).save(tmp_path / "one_pixel.jpg", exif=exif)
+        image.save(tmp_path / "resaved.jpg", exif=exif, quality=80)
+    records = {Path(r.path).name: r for r in probe_many([tmp_path / n for n in ("cropped.jpg", "one_pixel.jpg", "resaved.jpg")])}
+    for name, size in (("cropped.jpg", "560x420"), ("one_pixel.jpg", "1x1")):
+        flag = next(f for f in records[name].flags if f.code == "exif_size_differs")
+        assert "640x480" in flag.message and size in flag.message
+    assert "exif_size_differs" not in {f.code for f in records["resaved.jpg"].flags}
+    assert "exif_size_differs" not in {f.code for f in probe_media(source).flags}

@@ -45,6 +45,7 @@ def flags_for(record: MediaRecord, *, max_gps_skew_s: float = 120.0, max_contain
                         messenger_max_video_long_side_px, messenger_max_video_bit_rate_bps)
     flags += _thumbnail(record, min_thumbnail_similarity)
     flags += _rotation_baked_in(record)
+    flags += _size_differs(record)
     flags += _blocks_disagree(record, max_modified_skew_s)
     return tuple(flags)
 
@@ -298,6 +299,27 @@ def _thumbnail(record: MediaRecord, min_similarity: float) -> list[Flag]:
                                            f"{image.thumbnail_similarity:.2f}{over}): the picture was edited or "
                                            "replaced after capture.")]
     return []
+
+
+def _size_differs(record: MediaRecord) -> list[Flag]:
+    """EXIF's pixel size against the picture's own: a crop, a scaled copy or another picture under the capture's EXIF."""
+    image = record.image
+    exif = record.raw.get("exif") or {}
+    ew, eh = exif.get("EXIF ExifImageWidth"), exif.get("EXIF ExifImageLength")
+    # A camera raw's listed picture is its preview, smaller than the sensor by design: JPEG, PNG and WebP only.
+    if record.detected_format not in ("image/jpeg", "image/png", "image/webp"):
+        return []
+    if image is None or not image.width_px or not image.height_px or not isinstance(ew, int) \
+            or not isinstance(eh, int) or ew <= 0 or eh <= 0:
+        return []
+    width, height = image.width_px, image.height_px
+    if (ew, eh) == (height, width):
+        return []  # turned, not resized: rotation_baked_in says so
+    # Encoders pad to whole 8 or 16 pixel blocks, and some cameras write the padded size.
+    if abs(ew - width) <= 16 and abs(eh - height) <= 16:
+        return []
+    return [Flag("exif_size_differs", f"EXIF says the camera made a {ew}x{eh} picture, but this one is {width}x{height}: "
+                                      "it was cropped, scaled or replaced after capture while its EXIF was kept.")]
 
 
 def _rotation_baked_in(record: MediaRecord) -> list[Flag]:
