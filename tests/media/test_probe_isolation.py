@@ -93,3 +93,12 @@ def test_hostile_files_give_records_without_crash_or_hang() -> None:
     assert sum(1 for r in records if r.error) >= 380
     broken_heif = [r for r in records if r.path.endswith(".heif")]
     assert all(r.media_type == "image" for r in broken_heif)
+
+
+def test_a_third_party_readers_failure_reads_as_damage_with_its_cause(shared_data) -> None:
+    broken = shared_data / "metadata-extractor-images" / "heic" / "NegativeArraySizeException.HeifReader.processBoxes.heif"
+    if not broken.exists():
+        pytest.skip(f"{broken} absent (see ../shared/data/README.md)")
+    error = next(iter(probe_many([broken]))).error
+    assert error.startswith("EXIF (exifread): its block is damaged or malformed, so it could not be read (")
+    assert "UnicodeDecodeError" in error and error.endswith(")")

@@ -125,7 +125,9 @@ def _guarded(name: str, reader: Callable[..., Any], *args: Any, quiet: bool = Fa
         if not quiet:
             log.debug("%s reader failed on %s: %r", name, args[0], ex)
             # Our own errors already say what went wrong; a third party's needs its type to mean anything.
-            text = str(ex) if isinstance(ex, ForensicsError) else f"{type(ex).__name__} {ex}".strip()
+            detail = f"{type(ex).__name__}: {ex}" if str(ex) else type(ex).__name__
+            text = str(ex) if isinstance(ex, ForensicsError) else \
+                f"its block is damaged or malformed, so it could not be read ({detail})"
             yield ReaderFailure(name, text[:500])
 
 
