@@ -82,10 +82,10 @@ def _bars(enabled: bool) -> Iterator[ProgressCallback | None]:
 
         def callback(p: Progress) -> None:
             if isinstance(p, BatchProgress):
-                bar.update(overall, completed=p.incidents_done, total=p.incidents_total, label=p.incident)
-                bar.update(current, completed=p.done, total=p.total, label=p.label[-50:], description=p.unit)
+                bar.update(overall, completed=p.incidents_done, total=p.incidents_total, label=shown(p.incident))
+                bar.update(current, completed=p.done, total=p.total, label=shown(p.label[-50:]), description=p.unit)
             else:
-                bar.update(overall, completed=p.done, total=p.total, label=p.label)
+                bar.update(overall, completed=p.done, total=p.total, label=shown(p.label))
 
         yield callback
 

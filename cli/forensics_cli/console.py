@@ -13,7 +13,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 
 from forensics.errors import CaseDamaged, CaseLocked, ForensicsError, ParameterError, SigningKeyError
 from forensics.progress import Progress, ProgressCallback
@@ -131,11 +131,16 @@ def progress_bar(enabled: bool, description: str) -> Iterator[ProgressCallback |
         yield None
         return
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn(), TextColumn("{task.fields[label]}", style="dim"))
+               TimeElapsedColumn(), TextColumn("{task.fields[label]}", style="dim"))
     with RichProgress(*columns, console=stderr, transient=True) as bar:
         task = bar.add_task(description, total=None, label="")
+        stage = ["files"]
 
         def callback(p: Progress) -> None:
-            bar.update(task, completed=p.done, total=p.total, label=p.label[-60:])
+            # A call with stages (ingest: files taken in, then analyses) names each; a new stage starts its own clock.
+            if p.unit != stage[0]:
+                stage[0] = p.unit
+                bar.reset(task, total=p.total, description=f"{description}: {p.unit}")
+            bar.update(task, completed=p.done, total=p.total, label=shown(p.label[-60:]))
 
         yield callback
