@@ -151,3 +151,22 @@ def test_bad_arguments_under_json_are_a_json_error_object_too(tmp_path):
                           capture_output=True, text=True, check=False)
     assert done.returncode == 2 and "does not exist" in done.stderr
     assert json.loads(done.stdout)["error"]["kind"] == "bad-argument"
+
+
+def test_the_progress_bar_names_each_stage_and_escapes_labels(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from forensics.progress import Progress
+    from forensics_cli import console
+
+    screen = io.StringIO()
+    monkeypatch.setattr(console, "stderr", Console(file=screen, force_terminal=True, width=150))
+    with console.progress_bar(True, "ingest") as callback:
+        callback(Progress(3, 15, "clip.mp4", "files taken in"))
+        callback(Progress(15, 15, "", "files taken in"))
+        callback(Progress(2, 15, "bad\x1b[31mname.mp4", "analyses"))
+    drawn = screen.getvalue()
+    assert "ingest: files taken in" in drawn and "ingest: analyses" in drawn
+    assert "\x1b[31mname" not in drawn and "\\x1b[31mname" in drawn
