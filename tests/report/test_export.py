@@ -149,3 +149,18 @@ def test_serials_given_as_numbers_or_inside_other_text_are_replaced_too():
     assert redacted["items"][0]["note"] == "sent by actor-1 from host-1 (contact-1), camera serial-1"
     assert redacted["items"][0]["sha256"] == "a" * 64 and redacted["custody_log"][0]["key_id"] == "key-1"
     assert redacted["custody_log"][0]["details"]["source_root"] == "source-1"
+
+
+def test_notes_short_names_and_shortened_key_ids_are_redacted_too():
+    from forensics.report.redact import redact
+
+    key = "ed25519:" + "f46d67da081334c0929a4b29e906c6d227e1fcbf29e1ec4b6b1c64327b9328f1"
+    document = {"custody_log": [{"actor": "Bo", "host": "vm", "key_id": key, "action": "ingested",
+                                 "details": {"note": "footage from Umm Ali's phone, handed over by Bo"}}],
+                "findings": [{"message": "entry 3 signed by ed25519:f46d67da081334c, not a trusted key"}],
+                "items": [{"name": "Bo at the checkpoint.mp4", "tag": "vmware-Boston"}]}
+    redacted = redact(document)
+    assert redacted["custody_log"][0]["details"]["note"] == "note-1"
+    assert redacted["findings"][0]["message"] == "entry 3 signed by ed25519:key-1, not a trusted key"
+    assert redacted["items"][0]["name"] == "actor-1 at the checkpoint.mp4"
+    assert redacted["items"][0]["tag"] == "vmware-Boston"  # inside other words, short names are left alone

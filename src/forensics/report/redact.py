@@ -1,9 +1,9 @@
 """Redaction of an export document: investigators' identities and device serials replaced by stable pseudonyms.
 
-Actor names, host names, key ids, contact names and e-mails, the folders files
-were received from, and every device serial number (any tag whose name says
-serial) become "actor-1", "host-1", "key-1", "contact-1", "source-1",
-"export-1", "serial-1" ... numbered in the order the custody log first shows them. The log
+Actor names, host names, key ids (also where shown shortened), contact names and
+e-mails, the folders files were received from, ingest notes, and every device serial
+number (any tag whose name says serial) become "actor-1", "host-1", "key-1",
+"contact-1", "source-1", "note-1", "export-1", "serial-1" ... numbered in the order the custody log first shows them. The log
 is append-only, so the same case gives the same pseudonyms in every later
 export. Public keys and signatures are left out: either would identify the
 signer. Digests and times are kept exactly.
@@ -19,7 +19,9 @@ _SERIAL = re.compile(r"serial", re.I)
 _DIGEST = re.compile(r"^(sha256:|sha512:)?[0-9a-f]{64}([0-9a-f]{64})?$")
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 DROPPED = ("public_key", "signature")
-MIN_SUBSTRING = 4  # characters a secret needs to be replaced inside longer text
+MIN_SUBSTRING = 4  # characters a secret needs to be replaced anywhere inside longer text; shorter: as a whole word
+MIN_KEY_PREFIX = 8  # hex digits of a key id that identify it when shown shortened ("ed25519:f46d67da…")
+_HEX_RUN = re.compile(r"[0-9a-f]{%d,}" % MIN_KEY_PREFIX)
 
 
 class Pseudonyms:
@@ -55,16 +57,21 @@ def redact(document: Mapping[str, Any]) -> dict[str, Any]:
         if entry["action"] == "exported":
             for obj in entry.get("objects") or ():
                 names.of("export", str(obj.get("path")))
+        # An investigator's note is their own words: who sent what, from where. It is withheld whole.
+        if isinstance(details.get("note"), str) and details["note"]:
+            names.of("note", details["note"])
     for label in ("Contact-Name", "Contact-Email"):
         if document.get("bag_info", {}).get(label):
             names.of("contact", document["bag_info"][label])
     _collect_serials(document, names)
     replacements = names.replacements()
-    redacted = _replace(document, replacements, names)
+    keys = {key.split(":", 1)[-1]: name for key, name in names.by_kind.get("key", {}).items() if key}
+    redacted = _replace(document, replacements, names, keys=keys)
     redacted["redacted"] = {"pseudonyms": {kind: len(v) for kind, v in names.by_kind.items()},
                             "left_out": list(DROPPED),
-                            "note": "actor names, hosts, key ids, contacts, source folders and device serial "
-                                    "numbers are replaced by stable pseudonyms; digests and times are exact"}
+                            "note": "actor names, hosts, key ids (also shortened), contacts, source folders, "
+                                    "ingest notes and device serial numbers are replaced by stable pseudonyms; "
+                                    "digests and times are exact"}
     return redacted
 
 
@@ -84,18 +91,30 @@ def _is_serial_value(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip() != ""
 
 
-def _replace(value: Any, replacements: list[tuple[str, str]], names: Pseudonyms, key: str = "") -> Any:
+def _replace(value: Any, replacements: list[tuple[str, str]], names: Pseudonyms, key: str = "", *,
+             keys: Mapping[str, str]) -> Any:
     if isinstance(value, Mapping):
-        return {k: _replace(v, replacements, names, str(k)) for k, v in value.items() if k not in DROPPED}
+        return {k: _replace(v, replacements, names, str(k), keys=keys) for k, v in value.items() if k not in DROPPED}
     if isinstance(value, list):
-        return [_replace(v, replacements, names, key) for v in value]
+        return [_replace(v, replacements, names, key, keys=keys) for v in value]
     if _SERIAL.search(key) and _is_serial_value(value):
         return names.of("serial", str(value))
     if isinstance(value, str) and not _DIGEST.match(value) and not _TIME.match(value):
         for secret, pseudonym in replacements:
-            # A short secret (a host called "vm") is replaced only where it is the whole value:
-            # inside other text it would mangle evidence names and tags that merely contain it.
             if value == secret or (len(secret) >= MIN_SUBSTRING and secret in value):
                 value = value.replace(secret, pseudonym)
-        return value
+            elif secret in value:
+                # A short secret (an actor "Bo", a host "vm") only as a whole word: inside other words it
+                # would mangle evidence names and tags that merely contain those letters.
+                value = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", pseudonym, value)
+        return _shortened_keys(value, keys) if keys else value
     return value
+
+
+def _shortened_keys(text: str, keys: Mapping[str, str]) -> str:
+    """Replaces a key id shown by its first hex digits (MIN_KEY_PREFIX or more) by the key's pseudonym."""
+    def named(found: re.Match[str]) -> str:
+        run = found.group(0)
+        return next((name for hexes, name in keys.items() if hexes.startswith(run)), run)
+
+    return _HEX_RUN.sub(named, text)
