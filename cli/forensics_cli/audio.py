@@ -13,7 +13,7 @@ from forensics.audio.decode import decode_audio
 from forensics.audio.library import Library
 from forensics.audio.match import match_samples
 from forensics.audio.search import QueryResult, index_paths, match_paths, track_summary
-from forensics.errors import MediaError
+from forensics.errors import OUT_OF_MEMORY, MediaError
 from forensics.inputs import media_files
 from forensics.progress import report
 from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress,
@@ -51,10 +51,11 @@ def segments(paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
             report(progress, done, len(files), str(path))
             try:
                 audio = decode_audio(path)
+                results.append({"path": str(path), "tracks": [track_summary(t) for t in audio.tracks]})
             except MediaError as ex:
                 results.append({"path": str(path), "error": str(ex)})
-                continue
-            results.append({"path": str(path), "tracks": [track_summary(t) for t in audio.tracks]})
+            except MemoryError:
+                results.append({"path": str(path), "error": f"{path.name}: {OUT_OF_MEMORY}"})
     if as_json:
         emit_json({"results": results})
     else:

@@ -14,7 +14,7 @@ from rich.table import Table
 from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes, hash_media
 from forensics.dedup.store import HashStore
-from forensics.errors import MediaError, ParameterError
+from forensics.errors import OUT_OF_MEMORY, MediaError, ParameterError
 from forensics.inputs import media_files, why_not_read
 from forensics.media.content_type import PICTURE_AND_VIDEO_SUFFIXES
 from forensics.media.sniff import media_type_of
@@ -59,8 +59,8 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
         if index_path is not None:
             HashStore.check(index_path)
         files, problems = _media_only(paths)
-    for problem in problems:
-        stderr.print(f"[bold red]error:[/] {shown(problem['error'])}")
+    for problem in problems:  # the folder's path too: two subfolders may hold files of one name
+        stderr.print(f"[bold red]error:[/] {shown(os.path.dirname(problem['path']) or '.')}/{shown(problem['error'])}")
     media: list[MediaHashes] = []
     with progress_bar(show_progress(quiet), "Hashing") as progress:
         for done, path in enumerate(files):
@@ -69,9 +69,10 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
                 media.append(hash_media(path, every_s=every_s))
             except ParameterError as ex:
                 fail(ex)
-            except (MediaError, OSError) as ex:
-                problems.append({"path": str(path), "error": str(ex)})
-                stderr.print(f"[bold red]error:[/] {shown(str(path))}: {shown(str(ex))}")
+            except (MediaError, OSError, MemoryError) as ex:
+                error = f"{path.name}: {OUT_OF_MEMORY}" if isinstance(ex, MemoryError) else str(ex)
+                problems.append({"path": str(path), "error": error})
+                stderr.print(f"[bold red]error:[/] {shown(str(path))}: {shown(error)}")
     with library_errors():
         known: list[MediaHashes] = []
         collections: dict[str, str] = {}

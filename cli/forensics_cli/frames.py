@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from forensics.errors import MediaError, ParameterError
+from forensics.errors import OUT_OF_MEMORY, MediaError, ParameterError
 from forensics.media.contact_sheet import contact_sheet, format_time, thumbnail
 from forensics.media.frames import FrameSet, extract_frames, parse_mode
 from forensics.media.gop_decoder import cores_available
@@ -56,10 +56,11 @@ def command(videos: tuple[Path, ...], out_dir: Path, mode: str, max_frames: int 
             report = _write(frameset, folder, image_format)
         except ParameterError as ex:
             fail(ex)
-        except (MediaError, OSError) as ex:
+        except (MediaError, OSError, MemoryError) as ex:
             problems += 1
-            stderr.print(f"[bold red]error:[/] {shown(video)}: {shown(ex)}", highlight=False)
-            reports.append({"source": str(video), "error": str(ex)})
+            error = f"{video.name}: {OUT_OF_MEMORY}" if isinstance(ex, MemoryError) else str(ex)
+            stderr.print(f"[bold red]error:[/] {shown(video)}: {shown(error)}", highlight=False)
+            reports.append({"source": str(video), "error": error})
             continue
         reports.append(report)
         if not quiet and not as_json:

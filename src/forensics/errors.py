@@ -75,3 +75,7 @@ class MediaTimeout(MediaError):
 
 class TimestampError(ForensicsError):
     """An RFC 3161 time-stamp could not be obtained or does not verify."""
+
+
+# What a file that needs more memory than the process may have gets as its error (the run goes on).
+OUT_OF_MEMORY = "needs more memory than this process may use; split or shorten it, or run it alone"

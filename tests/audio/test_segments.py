@@ -38,3 +38,28 @@ def test_an_open_squelch_is_hiss_and_a_muted_scanner_is_silence():
     assert [s.kind for s in segments] == ["silence", "hiss", "silence"]
     assert abs(segments[1].start_s - 2.0) < 0.05 and abs(segments[1].end_s - 5.0) < 0.05
     assert transmissions(segments) == ()
+
+
+def test_an_hour_of_audio_is_segmented_in_bounded_memory(tmp_path):
+    """The spectrum of a whole recording was held at once: 5.2 GB for 2 h, and 4 h of Opus ran out of memory."""
+    import subprocess
+    import sys
+    import wave
+
+    recording = tmp_path / "hour.wav"
+    noise = (np.random.default_rng(0).normal(0, 300, 8000 * 60)).astype("<i2").tobytes()
+    with wave.open(str(recording), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        for _ in range(60):
+            out.writeframes(noise)
+    # A child runs the command and reports its own child's peak, so no other test's process counts.
+    measure = ("import resource, subprocess, sys; "
+               "done = subprocess.run([sys.executable, '-m', 'forensics_cli.main', 'audio', 'segments', '--json', '-q', "
+               "sys.argv[1]], capture_output=True); "
+               "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    code, peak_kb = subprocess.run([sys.executable, "-c", measure, str(recording)], capture_output=True, text=True,
+                                   check=True).stdout.split()
+    assert code == "0"
+    assert int(peak_kb) < 900_000  # 1 h at 8 kHz is 115 MB of samples; before, its spectrum alone took 1.4 GB

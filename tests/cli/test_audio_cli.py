@@ -57,3 +57,20 @@ def test_index_makes_the_librarys_folder_when_missing(tmp_path: Path):
                                           "--json", "-q"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["library"]["references"] == 1 and library.is_file()
+
+
+def test_a_file_that_runs_out_of_memory_is_its_own_error_and_the_rest_go_on(tmp_path: Path, monkeypatch):
+    import forensics_cli.audio
+    from forensics.audio.decode import decode_audio
+
+    def greedy(path, **kwargs):
+        if Path(path).name == "intercept_full.wav":
+            raise MemoryError
+        return decode_audio(path, **kwargs)
+
+    monkeypatch.setattr(forensics_cli.audio, "decode_audio", greedy)
+    result = CliRunner().invoke(command, ["segments", str(AUDIO / "intercept_full.wav"), str(AUDIO / "intercept_clip.m4a"),
+                                          "--json", "-q"])
+    assert result.exit_code == 1, result.output
+    first, second = json.loads(result.stdout)["results"]
+    assert "more memory than this process may use" in first["error"] and second["tracks"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from forensics.dedup.groups import find_duplicates
@@ -25,3 +26,19 @@ def test_blank_photos_are_not_the_same_footage(tmp_path: Path) -> None:
     Image.fromarray(made["scene.png"]).save(scene_copy, quality=60)
     result = find_duplicates([*media, hash_media(scene_copy, key="scene-copy.jpg")])
     assert [{m.a, m.b} for m in result.matches] == [{"scene-copy.jpg", "scene.png"}]
+
+
+def test_all_intra_footage_is_sampled_like_any_other_not_frame_by_frame(tmp_path):
+    """Every frame a keyframe (a hostile file at 1000 fps took 11 minutes and then ran out of memory)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from forensics.dedup.media_hashes import hash_media
+
+    clip = tmp_path / "intra.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=s=64x64:r=500",
+                    "-t", "4", "-c:v", "libx264", "-g", "1", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    hashed = hash_media(clip, every_s=0.25)
+    assert hashed.frame_count <= 2 * 4 / 0.25 + 2  # samples, and keyframes no closer than a sample apart
+    assert hashed.duration_s == pytest.approx(4.0, abs=0.01)

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from forensics.audio.spectrum import HOP, N_FFT, power_spectrum, voice_bins
+from forensics.audio.spectrum import CHUNK_FRAMES, HOP, N_FFT, frame_count, power_spectrum, voice_bins
 
 KINDS = ("speech", "squelch_tail", "hiss", "silence")
 _DIGITAL_SILENCE_DB = -90.0
@@ -49,14 +49,10 @@ def segment_samples(samples: NDArray[np.float32], sample_rate_hz: int, *, max_pa
     to hold sound; `max_voiced_flatness` the flatness (0 a pure tone, about 0.56 white noise)
     below which a sounding frame counts as voice.
     """
-    power = power_spectrum(samples)
-    n = power.shape[1]
+    n = frame_count(len(samples))
     if n == 0:
         return (Segment("silence", 0.0, len(samples) / sample_rate_hz),) if len(samples) else ()
-    lo, hi = voice_bins(sample_rate_hz)
-    band = power[lo:hi] + 1e-12
-    level_db = 10.0 * np.log10(band.mean(axis=0))
-    flatness = np.exp(np.log(band).mean(axis=0)) / band.mean(axis=0)
+    level_db, flatness = _voice_band(samples, sample_rate_hz, n)
     # Digital silence (a muted scanner, padding) is quiet, and no measure of the floor.
     live = level_db > _DIGITAL_SILENCE_DB
     floor_db = np.percentile(level_db[live], 10) if live.any() else _DIGITAL_SILENCE_DB
@@ -76,6 +72,25 @@ def segment_samples(samples: NDArray[np.float32], sample_rate_hz: int, *, max_pa
         if tail > last and (tail >= n or not sound[tail]):
             labels[last:tail] = 1  # a short burst that ends in quiet: the squelch closing
     return _runs(labels, sample_rate_hz, len(samples) / sample_rate_hz)
+
+
+def _voice_band(samples: NDArray[np.float32], sample_rate_hz: int,
+                n: int) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Gives each frame's voice-band level (dB) and spectral flatness, a chunk of frames at a time.
+
+    Each frame's spectrum rests on its own samples only, so chunking changes no value; it keeps
+    the spectrum of hours of audio (2 KB a frame) from being held at once.
+    """
+    lo, hi = voice_bins(sample_rate_hz)
+    level_db = np.empty(n, np.float32)
+    flatness = np.empty(n, np.float32)
+    for first in range(0, n, CHUNK_FRAMES):
+        last = min(first + CHUNK_FRAMES, n)
+        band = power_spectrum(samples[first * HOP:(last - 1) * HOP + N_FFT])[lo:hi] + 1e-12
+        mean = band.mean(axis=0)
+        level_db[first:last] = 10.0 * np.log10(mean)
+        flatness[first:last] = np.exp(np.log(band).mean(axis=0)) / mean
+    return level_db, flatness
 
 
 def transmissions(segments: tuple[Segment, ...]) -> tuple[Segment, ...]:

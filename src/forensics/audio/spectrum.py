@@ -35,7 +35,7 @@ BITS_STEP_FRAMES = 2
 _PEAK_SPAN_BINS, _PEAK_SPAN_FRAMES = 9, 7
 # A peak must stand this far (dB) above the noise floor of its bin.
 _MIN_PEAK_DB = 6.0
-_CHUNK_FRAMES = 3750  # 60 s per STFT at 16 ms: bounded memory for recordings of many hours
+CHUNK_FRAMES = 3750  # 60 s per STFT at 16 ms: bounded memory for recordings of many hours
 _MARGIN_FRAMES = 8  # context on each side of a chunk, for the peak neighbourhood and the bits' time step
 
 
@@ -82,8 +82,8 @@ def analyse(samples: NDArray[np.float32], sample_rate_hz: int, *, peaks_per_s: f
     bits = np.zeros(n_frames, np.uint16)
     harmonics = np.zeros(n_frames, np.uint16)
     level = np.zeros(n_frames, np.uint8)
-    for first in range(0, n_frames, _CHUNK_FRAMES):
-        last = min(first + _CHUNK_FRAMES, n_frames)
+    for first in range(0, n_frames, CHUNK_FRAMES):
+        last = min(first + CHUNK_FRAMES, n_frames)
         lo = max(0, first - _MARGIN_FRAMES)
         hi = min(n_frames, last + _MARGIN_FRAMES)
         chunk = samples[lo * HOP: (hi - 1) * HOP + N_FFT]

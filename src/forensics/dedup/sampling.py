@@ -126,12 +126,26 @@ class _Shrinker:
         return (int(frame.pts) if frame.pts is not None else -1), small
 
 
+def _spaced(pts: list[int], gap_ticks: float) -> list[int]:
+    """Gives the sorted timestamps with none closer than `gap_ticks` to the one kept before it.
+
+    Keyframes mark where shots start, a few seconds apart; in all-intra footage (every frame a
+    keyframe: MJPEG, some screen recorders, a hostile file at 1000 fps) they would be hashed frame
+    by frame, without bound. Spaced by the sampling interval, such footage costs what any other does.
+    """
+    kept: list[int] = []
+    for value in pts:
+        if not kept or value - kept[-1] >= gap_ticks:
+            kept.append(value)
+    return kept
+
+
 def _video_pictures(path: Path, *, every_s: float, size_px: int, with_keyframes: bool, workers: int | None,
                     progress: ProgressCallback | None) -> Pictures:
     stream_index, index, aspect, _size = read_video_index(path)
     wanted = set(every_pts(index, every_s))
     if with_keyframes:
-        wanted |= set(keyframe_pts(index))
+        wanted |= set(_spaced(keyframe_pts(index), every_s / float(index.time_base)))
     shrinker = _Shrinker(size_px, aspect)
     # Deblocking changes nothing a 128-pixel picture can show; leaving it out saves a third.
     options = DecodeOptions(skip_unwanted_nonref=True, skip_loop_filter=True, workers=workers)
