@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import re
 import sys
 import unicodedata
 from collections.abc import Iterator
@@ -29,8 +30,28 @@ stdout = Console(highlight=False, soft_wrap=True)
 
 
 def json_text(value: Any) -> str:
-    """Gives one JSON document, indented, ending in a newline; bytes of a name that are not UTF-8 as \\xNN text."""
-    return json.dumps(_valid_text(value), ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+    """Gives one JSON document, indented, ending in a newline; bytes of a name that are not UTF-8 as \\xNN text.
+
+    Control, format and line-separator characters (DEL, C1 controls such as U+009B, bidirectional and
+    zero-width marks, tag characters) are written as \\u escapes: the same text to a JSON reader, and
+    nothing a terminal acts on when the output is shown.
+    """
+    text = json.dumps(_valid_text(value), ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    return _INVISIBLE.sub(_json_escape, text) + "\n"
+
+
+_INVISIBLE = re.compile("[\x7f-\U0010ffff]")  # JSON itself escapes what lies below DEL
+
+
+def _json_escape(found: re.Match[str]) -> str:
+    char = found.group(0)
+    if unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn"):
+        return char
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def emit_json(value: Any) -> None:

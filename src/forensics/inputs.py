@@ -53,11 +53,14 @@ def regular_file(path: Path) -> os.stat_result:
 
 
 def media_files(paths: Iterable[Path]) -> list[Path]:
-    """Gives the paths named, and every entry inside the folders named (recursively, hidden ones skipped,
-    sorted within each folder), without following a link; raises ParameterError for a path that does not exist.
+    """Gives the paths named, and every entry inside the folders named (recursively, hidden ones too, as
+    ingest takes them; sorted within each folder), without following a link; raises ParameterError for a
+    path that does not exist.
 
     Only a folder that is itself a folder is entered. A link (to a folder or anything else), a FIFO or a
-    device, named or found inside, is listed as it is, for `regular_file` to refuse with a reason.
+    device, named or found inside, is listed as it is, for `regular_file` to refuse with a reason; so is a
+    folder that cannot be listed (no permission, a path longer than the system allows), so nothing inside
+    the folders named is left out without a word.
     """
     out: list[Path] = []
     for path in paths:
@@ -71,10 +74,29 @@ def media_files(paths: Iterable[Path]) -> list[Path]:
         if not stat.S_ISDIR(info.st_mode):
             out.append(path)
             continue
-        for root, dirs, files in os.walk(path, followlinks=False, onerror=None):
+        def unlisted(ex: OSError) -> None:
+            out.append(Path(ex.filename))
+
+        for root, dirs, files in os.walk(path, followlinks=False, onerror=unlisted):
             here = Path(root)
             # os.walk lists a link to a folder among the folders and never enters it: list it as an entry.
-            linked = [d for d in dirs if not d.startswith(".") and os.path.islink(here / d)]
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in linked)
-            out += [here / f for f in sorted([*files, *linked]) if not f.startswith(".")]
+            linked = [d for d in dirs if os.path.islink(here / d)]
+            dirs[:] = sorted(d for d in dirs if d not in linked)
+            out += [here / f for f in sorted([*files, *linked])]
     return out
+
+
+def own_file(path: Path, what: str) -> bool:
+    """Whether a file this program keeps (an index, a library) exists at `path`; raises ParameterError when
+    `path` is a link (never followed, nor created through when dangling) or something other than a file."""
+    path = Path(path)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as ex:
+        raise ParameterError(f"{what} {path}: cannot be looked at ({ex.strerror or ex})") from ex
+    reason = why_not_read(info)
+    if reason is not None:
+        raise ParameterError(f"{what} {path}: {reason}; give the file itself")
+    return True

@@ -74,3 +74,20 @@ def test_a_file_that_runs_out_of_memory_is_its_own_error_and_the_rest_go_on(tmp_
     assert result.exit_code == 1, result.output
     first, second = json.loads(result.stdout)["results"]
     assert "more memory than this process may use" in first["error"] and second["tracks"]
+
+
+def test_a_library_given_as_a_link_or_not_a_library_is_refused_and_left_as_it_is(tmp_path: Path):
+    runner = CliRunner()
+    real = tmp_path / "real.sqlite"
+    assert runner.invoke(command, ["index", "--library", str(real), str(AUDIO / "intercept_full.wav"), "-q"]).exit_code == 0
+    (tmp_path / "link.sqlite").symlink_to(real)
+    (tmp_path / "dangling.sqlite").symlink_to(tmp_path / "nowhere.sqlite")
+    for name in ("link.sqlite", "dangling.sqlite"):
+        for verb in ("index", "match"):
+            result = runner.invoke(command, [verb, "--library", str(tmp_path / name), str(AUDIO / "intercept_clip.m4a")])
+            assert result.exit_code == 2 and "symbolic link" in result.output, (name, verb, result.output)
+    assert not (tmp_path / "nowhere.sqlite").exists()
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    result = runner.invoke(command, ["match", "--library", str(empty), str(AUDIO / "intercept_clip.m4a")])
+    assert result.exit_code == 2 and "not an intercept library" in result.output and empty.read_bytes() == b""

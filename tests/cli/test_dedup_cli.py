@@ -138,3 +138,9 @@ def test_a_file_named_twice_is_compared_once(folder: Path) -> None:
     keys = [key for m in json.loads(out)["matches"] for key in (m["a"], m["b"])]
     assert keys and all(keys.count(k) < 10 for k in keys)
     assert not any(m["a"] == m["b"] for m in json.loads(out)["matches"])
+
+
+def test_an_index_given_as_a_link_is_refused_and_nothing_is_made_through_it(folder: Path, tmp_path: Path) -> None:
+    (tmp_path / "dangling.sqlite").symlink_to(tmp_path / "nowhere.sqlite")
+    code, _, err = run(str(folder / "still.png"), "--index", str(tmp_path / "dangling.sqlite"), "-q")
+    assert code == 2 and "symbolic link" in err and not (tmp_path / "nowhere.sqlite").exists()

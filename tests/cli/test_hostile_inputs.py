@@ -141,3 +141,13 @@ def test_audio_whose_header_says_1_hz_is_refused_with_the_reason(hostile: dict[s
     code, out, _, _ = _run(["audio", "segments", "--json", "-q", hostile["wav_1hz"]], tmp_path)
     assert code == 1
     assert "header says 1 samples a second" in out["results"][0]["error"]
+
+
+def test_json_carries_invisible_and_control_characters_of_names_escaped_and_exact(tmp_path: Path):
+    name = "c1\u009b31mred\u0085\u202eexe.jpg\u2028\u200b\U000e0041.jpg"
+    shutil.copyfile(FIXTURES / "incident" / "photo" / "IMG_0001.jpg", tmp_path / name)
+    done = subprocess.run([sys.executable, "-m", "forensics_cli.main", "probe", "--json", "-q", str(tmp_path / name)],
+                          capture_output=True, check=False)
+    text = done.stdout.decode("utf-8")
+    assert not any(ch in text for ch in "\u009b\u0085\u202e\u2028\u200b\U000e0041")
+    assert Path(json.loads(text)[0]["path"]).name == name  # the same name to a JSON reader

@@ -133,13 +133,32 @@ def test_truncated_mp4_is_an_error_record(rotated_mp4: Path, tmp_path: Path) -> 
     assert record.sha256 is not None and record.size_bytes == 600
 
 
-def test_media_files_lists_folders_recursively_without_hidden_files(tmp_path: Path) -> None:
+def test_media_files_lists_folders_recursively_hidden_files_too(tmp_path: Path) -> None:
     (tmp_path / "a" / "b").mkdir(parents=True)
-    for name in ("a/1.jpg", "a/b/2.mp4", "a/.hidden.jpg", "3.mov"):
+    (tmp_path / ".h").mkdir()
+    for name in ("a/1.jpg", "a/b/2.mp4", "a/.hidden.jpg", "3.mov", ".h/4.jpg"):
         (tmp_path / name).write_bytes(b"x")
-    assert [p.relative_to(tmp_path).as_posix() for p in media_files([tmp_path])] == ["3.mov", "a/1.jpg", "a/b/2.mp4"]
+    listed = [p.relative_to(tmp_path).as_posix() for p in media_files([tmp_path])]
+    assert listed == ["3.mov", ".h/4.jpg", "a/.hidden.jpg", "a/1.jpg", "a/b/2.mp4"]
     with pytest.raises(ParameterError):
         media_files([tmp_path / "nope"])
+
+
+def test_a_folder_deeper_than_the_system_allows_is_an_entry_of_its_own_not_silence(tmp_path: Path) -> None:
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for _ in range(22):  # 22 x 201 bytes: past PATH_MAX (4096), so made from within, one folder at a time
+            os.mkdir("d" * 200, dir_fd=fd)
+            inner = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        os.close(os.open("x.jpg", os.O_WRONLY | os.O_CREAT, dir_fd=fd))
+    finally:
+        os.close(fd)
+    listed = media_files([tmp_path])
+    assert listed, "a folder that could not be listed vanished without a word"
+    records = list(probe_many(listed))
+    assert any(r.error and "too long" in r.error.lower() for r in records)
 
 
 def test_private_pool_of_one_worker(edited_jpeg: Path, rotated_mp4: Path) -> None:

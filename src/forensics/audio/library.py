@@ -12,6 +12,7 @@ check compares them.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,7 @@ from forensics.audio.landmarks import landmark_hashes
 from forensics.audio.postings import decode_pairs, encode_pairs
 from forensics.audio.spectrum import HOP, N_FFT, Features, sound_frames
 from forensics.errors import ParameterError
+from forensics.inputs import own_file
 
 FORMAT = "forensics-audio-library/3"
 _LOOKUP_BATCH = 900  # below SQLite's oldest limit on bound parameters
@@ -61,13 +63,29 @@ class FrameFeatures:
     sound: NDArray[np.bool_]  # (n_frames,) the frames that hold sound (spectrum.sound_frames)
 
 
+def _is_library(path: Path) -> bool:
+    """Whether `path` is an SQLite file holding a library's meta table (read without writing to it)."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                return False
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is not None
+    except (OSError, sqlite3.DatabaseError):
+        return False
+
+
 class Library:
     """An intercept library file, open for reading and adding; use as a context manager."""
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
         path = Path(path)
-        if not create and not path.is_file():
+        exists = own_file(path, "library")
+        if not create and not exists:
             raise ParameterError(f"{path}: no such library; make one with `forensics audio index`")
+        if not create and not _is_library(path):
+            raise ParameterError(f"{path}: not an intercept library (made by `forensics audio index`); "
+                                 "it was left as it is")
         try:
             if create:
                 path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.errors import ParameterError
+from forensics.inputs import own_file
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SCHEMA = """
@@ -44,10 +45,8 @@ class HashStore:
     def check(path: Path) -> None:
         """Raises ParameterError when `path` exists but is not a dedup index (opening it would turn it into one)."""
         path = Path(path)
-        if not path.exists():
+        if not own_file(path, "--index"):
             return
-        if not path.is_file():
-            raise ParameterError(f"--index {path}: not a file")
         with open(path, "rb") as fh:
             head = fh.read(len(_SQLITE_MAGIC))
         if head != _SQLITE_MAGIC:
