@@ -87,3 +87,13 @@ def test_bad_encoding_requests_are_parameter_errors() -> None:
         encode_image(np.zeros((4, 4), np.uint8))
     with pytest.raises(ParameterError):
         encode_image(np.zeros((4, 4, 3), np.uint8), format="gif")
+
+
+def test_a_sheet_of_thousands_of_frames_shows_a_readable_spread_of_them() -> None:
+    from forensics.media.contact_sheet import MAX_SHEET_FRAMES
+
+    many = [Frame(index=n, pts=n, pts_s=n / 1000, frame_type="I", key_frame=True,
+                  image=np.full((9, 16, 3), n % 256, np.uint8)) for n in range(5000)]
+    sheet = contact_sheet(many)
+    few = contact_sheet(many[:MAX_SHEET_FRAMES])
+    assert sheet.shape == few.shape  # as tall as MAX_SHEET_FRAMES frames, not 5000

@@ -18,6 +18,9 @@ _MARGIN_PX = 6
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
+MAX_SHEET_FRAMES = 240  # 60 rows of 4: beyond this a sheet shows frames spread evenly over the set
+
+
 def contact_sheet(frames: FrameSet | Sequence[Frame], *, columns: int = 4,
                   thumb_width_px: int = 320) -> NDArray[np.uint8]:
     """Gives an RGB grid (H x W x 3, uint8) of the frames in order, each captioned with its time.
@@ -25,7 +28,8 @@ def contact_sheet(frames: FrameSet | Sequence[Frame], *, columns: int = 4,
     The caption reads the time from the start of the video (as a player shows it), the frame
     number and its picture type, e.g. "01:02.345  #1870 I", and for the frame standing for a
     shot, the shot's number ("shot 3"). Portrait and landscape frames
-    share a row: each is fitted, centred, into a cell as tall as the row's tallest.
+    share a row: each is fitted, centred, into a cell as tall as the row's tallest. Of more
+    than MAX_SHEET_FRAMES frames, that many spread evenly over them are shown.
     """
     start_s = frames.start_s if isinstance(frames, FrameSet) else 0.0
     shot_of = {shot.representative.pts: number for number, shot in
@@ -33,6 +37,10 @@ def contact_sheet(frames: FrameSet | Sequence[Frame], *, columns: int = 4,
     items = list(frames.frames if isinstance(frames, FrameSet) else frames)
     if not items:
         raise ParameterError("a contact sheet needs at least one frame")
+    if len(items) > MAX_SHEET_FRAMES:
+        # Thousands of frames (all-intra footage in keyframes mode) make a picture no one can read
+        # and no encoder can write: the sheet shows frames spread evenly over the whole set.
+        items = [items[i] for i in np.linspace(0, len(items) - 1, MAX_SHEET_FRAMES).round().astype(int)]
     if columns < 1 or thumb_width_px < 32:
         raise ParameterError("columns must be at least 1 and thumb_width_px at least 32")
     columns = min(columns, len(items))

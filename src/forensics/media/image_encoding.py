@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from forensics.errors import ParameterError
+from forensics.errors import MediaError, ParameterError
 
 IMAGE_FORMATS = ("png", "jpeg")
 SUFFIXES = {"png": ".png", "jpeg": ".jpg"}
@@ -40,7 +40,7 @@ def encode_image(image: NDArray[np.uint8], *, format: str = "png", jpeg_quality:
         ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality,
                                                  cv2.IMWRITE_JPEG_OPTIMIZE, 0, cv2.IMWRITE_JPEG_PROGRESSIVE, 0])
     if not ok:  # OpenCV reports failure only on impossible input; say so rather than write nothing
-        raise ParameterError(f"OpenCV could not encode a {image.shape} image as {format}")
+        raise MediaError(f"OpenCV could not encode a {image.shape} picture as {format}")
     return encoded.tobytes()
 
 
