@@ -235,3 +235,22 @@ def _alive(pid: int) -> bool:
             return f.read().split(") ")[1][0] != "Z"  # a zombie has ended; its parent has not reaped it yet
     except (FileNotFoundError, IndexError):
         return False
+
+
+def _allocate(gib: float) -> int:
+    return len(bytearray(int(gib * (1 << 30))))
+
+
+def test_a_worker_that_asks_for_more_memory_than_its_budget_fails_alone(monkeypatch):
+    monkeypatch.setenv("FORENSICS_WORKER_MEMORY_GB", "1.5")
+    with process_runner(1) as runner:
+        with pytest.raises(MemoryError):
+            runner.submit(_allocate, 3.0).result(timeout=120)
+        assert runner.submit(_allocate, 0.1).result(timeout=120) == int(0.1 * (1 << 30))  # the same pool goes on
+
+
+def test_the_memory_budget_shares_out_the_machine_within_bounds(monkeypatch):
+    from forensics.limits import MAX_WORKER_BYTES, MIN_WORKER_BYTES, worker_memory_bytes
+
+    monkeypatch.delenv("FORENSICS_WORKER_MEMORY_GB", raising=False)
+    assert MIN_WORKER_BYTES <= worker_memory_bytes(64) <= worker_memory_bytes(2) <= MAX_WORKER_BYTES

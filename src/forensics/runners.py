@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from forensics.errors import ParameterError
+from forensics.limits import limit_memory, worker_memory_bytes
 
 T = TypeVar("T")
 
@@ -120,7 +121,7 @@ class ProcessRunner(Runner):
         # No max_tasks_per_child: on Python 3.11 a pool that replaces a retiring worker can stop
         # handing out work for good (a batch over ../shared/data waited with no worker left).
         return ProcessPoolExecutor(max_workers=workers, mp_context=self._context, initializer=_quiet_worker,
-                                   initargs=(os.getpid(),))
+                                   initargs=(os.getpid(), worker_memory_bytes(workers)))
 
     def restart(self) -> None:
         # Two incidents of a batch share the pool: the second to see it broken finds it replaced.
@@ -190,11 +191,12 @@ def dask_runner(address: str, workers: int | None = None) -> Runner:
     return DaskRunner(address, workers)
 
 
-def _quiet_worker(coordinator_pid: int) -> None:
+def _quiet_worker(coordinator_pid: int, memory_bytes: int) -> None:
     # A worker has no terminal of its own: Ctrl-C goes to the coordinator, which stops the pool.
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit_memory(memory_bytes)  # a file needing more fails alone (forensics.limits)
     threading.Thread(target=_exit_without, args=(coordinator_pid,), name="coordinator-watch", daemon=True).start()
 
 

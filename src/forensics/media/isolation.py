@@ -32,6 +32,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from forensics.errors import ParameterError
+from forensics.limits import limit_memory, worker_memory_bytes
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class WorkerPool:
         self._preload = preload
         self._silence_stderr = silence_stderr
         self._max_calls = max_calls_per_worker
+        self._memory_bytes = worker_memory_bytes(workers)
         self._lock = threading.Lock()
         self._closed = False
 
@@ -221,8 +223,9 @@ class WorkerPool:
         result_read, result_write = os.pipe()
         # The worker gets sys.path as the parent has it, so it imports the same code.
         bootstrap = ("import sys; sys.path[:0] = {!r}; "
-                     "from forensics.media.isolation import serve; serve({}, {}, {!r}, {!r})").format(
-            [p for p in sys.path if p], job_read, result_write, self._silence_stderr, list(self._preload))
+                     "from forensics.media.isolation import serve; serve({}, {}, {!r}, {!r}, {!r})").format(
+            [p for p in sys.path if p], job_read, result_write, self._silence_stderr, list(self._preload),
+            self._memory_bytes)
         try:
             process = subprocess.Popen(
                 [sys.executable, "-c", bootstrap], pass_fds=(job_read, result_write),
@@ -258,9 +261,13 @@ class WorkerPool:
         self._kill(slot)
 
 
-def serve(job_fd: int, result_fd: int, silence_stderr: bool, preload: list[str]) -> None:
+def serve(job_fd: int, result_fd: int, silence_stderr: bool, preload: list[str],
+          memory_bytes: int | None = None) -> None:
     """The loop of one worker process: receive a call, send back what it yields."""
     import importlib
+
+    if memory_bytes is not None:
+        limit_memory(memory_bytes)  # a file needing more fails alone (forensics.limits)
 
     # Without a handler, Python prints warnings of exifread & co. to stderr as a last resort.
     logging.getLogger().addHandler(logging.NullHandler())
