@@ -7,7 +7,6 @@ import errno
 import json
 import re
 import sys
-import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 
+from forensics.custody.names import is_invisible
 from forensics.errors import CaseDamaged, CaseLocked, ForensicsError, ParameterError, SigningKeyError
 from forensics.progress import Progress, ProgressCallback
 
@@ -45,7 +45,7 @@ _INVISIBLE = re.compile("[\x7f-\U0010ffff]")  # JSON itself escapes what lies be
 
 def _json_escape(found: re.Match[str]) -> str:
     char = found.group(0)
-    if unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn"):
+    if not is_invisible(char):
         return char
     code = ord(char)
     if code <= 0xFFFF:
@@ -83,10 +83,7 @@ def plain(text: object) -> str:
     escape sequences, bidirectional marks) and undecodable bytes as escapes."""
     out = []
     for ch in _valid_text(str(text)):
-        if unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp"):
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(ch)
+        out.append(ch.encode("unicode_escape").decode("ascii") if is_invisible(ch) else ch)
     return "".join(out)
 
 

@@ -208,3 +208,14 @@ def _record_path(report_case, sha256: str, kind: str) -> str:
 
     with open_case(report_case.path, report_case.key, create=False) as case:
         return case.state.items[sha256].records[kind].path
+
+
+def test_letters_that_render_blank_and_tag_characters_are_shown_as_escapes():
+    from forensics.report.markup import attr, esc
+
+    name = "strike\u3164video\U000e0041\U000e0042.mp4"  # a Hangul filler and two tag characters hide in it
+    shown = esc(name)
+    assert "\u3164" not in shown and "\U000e0041" not in shown
+    assert "\\u3164" in shown and "\\U000e0041" in shown and "strike" in shown and "video" in shown
+    assert attr(name) == "strikevideo.mp4"
+    assert esc("Київ, 漢字, café") == "Київ, 漢字, café"  # letters that show stay as they are

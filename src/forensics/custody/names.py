@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import unicodedata
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _EXTENSION = re.compile(rb"\.([A-Za-z0-9]{1,8})$")
@@ -48,3 +49,15 @@ def is_text(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+# Letters that render as a blank (Hangul fillers, a combining grapheme joiner, Khmer inherent vowels...):
+# with the control and format characters, what can hide text in a name or fake a different one.
+_BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180e\u3164\uffa0")
+
+
+def is_invisible(char: str) -> bool:
+    """Whether one character shows as nothing or a blank: a control, a format character (bidirectional
+    and zero-width marks, tag characters), a line or paragraph separator, an unassigned or private one,
+    or a letter that renders blank."""
+    return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or char in _BLANK_LETTERS

@@ -13,26 +13,37 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+from forensics.custody.names import is_invisible
+
+_CANDIDATE = re.compile("[^\x20-\x7e]")  # printable ASCII never hides; the rest is asked (is_invisible)
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _visible(match: re.Match[str]) -> str:
     char = match.group()
-    code = _SHORT.get(char) or (f"\\x{ord(char):02x}" if ord(char) <= 0xFF else f"\\u{ord(char):04x}")
-    return f'<span class="esc" title="a character that would not show">{code}</span>'
+    if not (is_invisible(char) or char in "\u00ad\u061c"):
+        return char
+    code = ord(char)
+    shown = _SHORT.get(char) or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF
+                                 else f"\\U{code:08x}")
+    return f'<span class="esc" title="a character that would not show">{shown}</span>'
+
+
+def _dropped(match: re.Match[str]) -> str:
+    char = match.group()
+    return "" if is_invisible(char) or char in "\u00ad\u061c" else char
 
 
 def esc(value: Any) -> str:
     """Gives evidence text as safe HTML, with invisible characters shown as escapes."""
     if value is None:
         return ""
-    return _INVISIBLE.sub(_visible, html.escape(str(value), quote=True))
+    return _CANDIDATE.sub(_visible, html.escape(str(value), quote=True))
 
 
 def attr(value: Any) -> str:
     """Gives text for an attribute value: escaped, with invisible characters dropped."""
-    return html.escape(_INVISIBLE.sub("", str(value)), quote=True)
+    return html.escape(_CANDIDATE.sub(_dropped, str(value)), quote=True)
 
 
 def table(headers: Iterable[str], rows: Iterable[Iterable[str]], *, cls: str = "") -> str:
