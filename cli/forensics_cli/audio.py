@@ -16,8 +16,8 @@ from forensics.audio.search import QueryResult, index_paths, match_paths, track_
 from forensics.errors import OUT_OF_MEMORY, MediaError
 from forensics.inputs import media_files
 from forensics.progress import report
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress,
-                                   shown, stdout)
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_results, library_errors, progress_bar,
+                                   show_progress, shown, stdout)
 
 _MIN_Z = inspect.signature(match_samples).parameters["min_z"].default
 
@@ -46,6 +46,7 @@ def segments(paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
     with library_errors():
         files = media_files(paths)
     results: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
     with progress_bar(show_progress(quiet), "segments") as progress:
         for done, path in enumerate(files):
             report(progress, done, len(files), str(path))
@@ -53,15 +54,15 @@ def segments(paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
                 audio = decode_audio(path)
                 results.append({"path": str(path), "tracks": [track_summary(t) for t in audio.tracks]})
             except MediaError as ex:
-                results.append({"path": str(path), "error": str(ex)})
+                errors.append({"path": str(path), "error": str(ex)})
             except MemoryError:
-                results.append({"path": str(path), "error": f"{path.name}: {OUT_OF_MEMORY}"})
+                errors.append({"path": str(path), "error": f"{path.name}: {OUT_OF_MEMORY}"})
     if as_json:
-        emit_json({"results": results})
+        emit_results(results, errors)
     else:
-        for result in results:
+        for result in _in_given_order(files, results, errors):
             _print_segments(result)
-    raise SystemExit(EXIT_PROBLEMS if any("error" in r for r in results) else EXIT_OK)
+    raise SystemExit(EXIT_PROBLEMS if errors else EXIT_OK)
 
 
 @command.command("index")
@@ -81,8 +82,10 @@ def index(library_path: Path, paths: tuple[Path, ...], as_json: bool, quiet: boo
             done = index_paths(lib, files, progress=progress)
             stats = lib.stats()
     if as_json:
-        emit_json({"added": list(done.added), "already": list(done.already),
-                   "errors": [{"path": p, "error": e} for p, e in done.errors], "library": stats})
+        # A library is one collection: what was added and what it held already, besides the shared results/errors.
+        emit_results([{"path": label, "added": True} for label in done.added]
+                     + [{"path": label, "added": False} for label in done.already],
+                     [{"path": p, "error": e} for p, e in done.errors], library=stats)
     else:
         stdout.print(f"{len(done.added)} tracks added, {len(done.already)} held already; library "
                      f"{library_path}: {stats['references']} tracks, {stats['audio_s'] / 3600:.2f} h", highlight=False)
@@ -110,11 +113,18 @@ def match(library_path: Path, paths: tuple[Path, ...], min_z: float, as_json: bo
         with Library(library_path, create=False) as lib, progress_bar(show_progress(quiet), "match") as progress:
             results = match_paths(lib, files, progress=progress, min_z=min_z)
     if as_json:
-        emit_json({"results": [r.to_json() for r in results]})
+        emit_results([{"path": r.query, "matches": r.to_json()["matches"]} for r in results if r.error is None],
+                     [{"path": r.query, "error": r.error} for r in results if r.error is not None])
     else:
         for result in results:
             _print_matches(result)
     raise SystemExit(EXIT_PROBLEMS if any(r.error for r in results) else EXIT_OK)
+
+
+def _in_given_order(files: list[Path], results: list[dict[str, Any]],
+                    errors: list[dict[str, str]]) -> list[dict[str, Any]]:
+    by_path = {entry["path"]: entry for entry in [*results, *errors]}
+    return [by_path[str(path)] for path in files if str(path) in by_path]
 
 
 def _print_segments(result: dict[str, Any]) -> None:

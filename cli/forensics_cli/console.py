@@ -60,6 +60,12 @@ def emit_json(value: Any) -> None:
     sys.stdout.flush()
 
 
+def emit_results(results: list[Any], errors: list[dict[str, str]], **fields: Any) -> None:
+    """Prints the --json shape of every command that reads files: {"results": [...], "errors": [{"path",
+    "error"}], ...its own fields}, results in the order the files were given."""
+    emit_json({"results": results, "errors": errors, **fields})
+
+
 def _valid_text(value: Any) -> Any:
     """`value` with every string made valid Unicode: a path's undecodable bytes (surrogate escapes) as \\xNN."""
     if isinstance(value, str):

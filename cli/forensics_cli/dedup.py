@@ -97,7 +97,9 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
                 store.close()
     if as_json:
         found = {key for m in result.listed(weak=show_weak) for key in (m.a, m.b)}
-        emit_json({**result.to_json(weak=show_weak), "problems": problems,
+        # The answer is about the collection, so its lists are named for what they hold (groups, matches,
+        # scene leads); the files that could not be compared are the errors every command lists.
+        emit_json({**result.to_json(weak=show_weak), "errors": problems,
                    "indexed": {key: name for key, name in collections.items() if key in found}})
     else:
         _print(result, collections, len(media), show_weak)

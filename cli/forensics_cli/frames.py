@@ -14,7 +14,7 @@ from forensics.media.contact_sheet import contact_sheet, format_time, thumbnail
 from forensics.media.frames import FrameSet, extract_frames, parse_mode
 from forensics.media.gop_decoder import cores_available
 from forensics.media.image_encoding import IMAGE_FORMATS, SUFFIXES, encode_image, encode_images
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, fail, json_text, library_errors,
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_results, fail, json_text, library_errors,
                                    progress_bar, show_progress, shown, stderr, stdout)
 
 
@@ -45,7 +45,7 @@ def command(videos: tuple[Path, ...], out_dir: Path, mode: str, max_frames: int 
         mode_name, every_s = parse_mode(mode)
     out_dir.mkdir(parents=True, exist_ok=True)
     reports: list[dict[str, Any]] = []
-    problems = 0
+    errors: list[dict[str, str]] = []
     used_names: set[str] = set()
     for video in videos:
         folder = out_dir / _unique_name(video, used_names)
@@ -57,17 +57,16 @@ def command(videos: tuple[Path, ...], out_dir: Path, mode: str, max_frames: int 
         except ParameterError as ex:
             fail(ex)
         except (MediaError, OSError, MemoryError) as ex:
-            problems += 1
             error = f"{video.name}: {OUT_OF_MEMORY}" if isinstance(ex, MemoryError) else str(ex)
             stderr.print(f"[bold red]error:[/] {shown(video)}: {shown(error)}", highlight=False)
-            reports.append({"source": str(video), "error": error})
+            errors.append({"path": str(video), "error": error})
             continue
         reports.append(report)
         if not quiet and not as_json:
             _summarise(frameset, folder)
     if as_json:
-        emit_json(reports)
-    raise SystemExit(EXIT_PROBLEMS if problems else EXIT_OK)
+        emit_results(reports, errors)
+    raise SystemExit(EXIT_PROBLEMS if errors else EXIT_OK)
 
 
 def _unique_name(video: Path, used: set[str]) -> str:
@@ -103,7 +102,7 @@ def _write(frameset: FrameSet, folder: Path, image_format: str) -> dict[str, Any
         _write_atomically(folder / thumb_name, encode_image(thumbnail(frameset), format="jpeg"))
     parameters = frameset.parameters
     report = {
-        "source": str(frameset.source), "folder": str(folder), "mode": parameters.mode,
+        "path": str(frameset.source), "folder": str(folder), "mode": parameters.mode,
         "parameters": {"every_s": parameters.every_s, "max_frames": parameters.max_frames,
                        "size_px": parameters.size_px, "apply_rotation": parameters.apply_rotation,
                        "skip_loop_filter": parameters.skip_loop_filter, "format": image_format},

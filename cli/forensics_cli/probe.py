@@ -12,8 +12,8 @@ from rich.table import Table
 from forensics.media.metadata import MediaRecord, iso
 from forensics.inputs import media_files
 from forensics.media.probe import probe_many
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, plain, progress_bar, show_progress,
-                                   shown, stdout)
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_results, library_errors, plain, progress_bar,
+                                   show_progress, shown, stdout)
 
 _DEFAULT_TIMEOUT_S = inspect.signature(probe_many).parameters["timeout_s"].default
 
@@ -39,7 +39,8 @@ def command(paths: tuple[Path, ...], as_json: bool, quiet: bool, timeout_s: floa
             records = sorted(probe_many(files, timeout_s=timeout_s, progress=progress),
                              key=lambda r: order.get(r.path, len(order)))
     if as_json:
-        emit_json([r.to_json() for r in records])
+        emit_results([r.to_json() for r in records],
+                     [{"path": r.path, "error": r.error} for r in records if r.error])
     else:
         _print_table(records)
     sys.exit(EXIT_PROBLEMS if any(r.error for r in records) else EXIT_OK)

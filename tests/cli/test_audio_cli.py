@@ -36,7 +36,8 @@ def test_index_then_match_prints_the_offset_of_the_clip_and_an_empty_list_for_th
     [heard] = excerpt["matches"]  # the video's 1.6 s of the radio, behind street noise
     assert abs(heard["offset_s"] - EXCERPT_FROM_S) < 0.010 and heard["query_end_s"] < 1.7
     refused = runner.invoke(command, ["match", "--library", str(library), str(silence), "--json", "-q"])
-    assert refused.exit_code == 1 and "error" in json.loads(refused.stdout)["results"][0]
+    shown = json.loads(refused.stdout)
+    assert refused.exit_code == 1 and shown["results"] == [] and shown["errors"][0]["path"] == str(silence)
     missing = runner.invoke(command, ["match", "--library", str(tmp_path / "none.sqlite"), str(silence)])
     assert missing.exit_code == 2 and "no such library" in missing.output
 
@@ -72,8 +73,9 @@ def test_a_file_that_runs_out_of_memory_is_its_own_error_and_the_rest_go_on(tmp_
     result = CliRunner().invoke(command, ["segments", str(AUDIO / "intercept_full.wav"), str(AUDIO / "intercept_clip.m4a"),
                                           "--json", "-q"])
     assert result.exit_code == 1, result.output
-    first, second = json.loads(result.stdout)["results"]
-    assert "more memory than this process may use" in first["error"] and second["tracks"]
+    shown = json.loads(result.stdout)
+    [error], [result] = shown["errors"], shown["results"]
+    assert "more memory than this process may use" in error["error"] and result["tracks"]
 
 
 def test_a_library_given_as_a_link_or_not_a_library_is_refused_and_left_as_it_is(tmp_path: Path):

@@ -55,7 +55,7 @@ def test_json_shape_groups_and_matches(folder: Path) -> None:
     still = by_pair[frozenset(("source.mp4", "still.png"))]
     assert still["kind"] == "image"
     assert not any("other.mp4" in pair for pair in by_pair)
-    assert data["problems"] == []
+    assert data["errors"] == []
 
 
 def test_an_unreadable_file_is_reported_and_exits_1(folder: Path, tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_an_unreadable_file_is_reported_and_exits_1(folder: Path, tmp_path: Path
     code, out, err = run(str(broken), str(folder / "source.mp4"), "--json", "-q")
     assert code == 1
     data = json.loads(out)
-    assert [p["path"] for p in data["problems"]] == [str(broken)] and "broken.mp4" in err
+    assert [p["path"] for p in data["errors"]] == [str(broken)] and "broken.mp4" in err
 
 
 def test_shared_index_finds_footage_of_another_run(folder: Path, tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_fifos_and_false_media_in_a_folder_are_problems_not_hangs(folder: Path, 
     os.mkfifo(tmp_path / "named.mp4")
     code, out, _ = run(str(odd), str(tmp_path / "named.mp4"), "--json", "-q")
     assert code == 1
-    problems = {Path(p["path"]).name: p["error"] for p in json.loads(out)["problems"]}
+    problems = {Path(p["path"]).name: p["error"] for p in json.loads(out)["errors"]}
     assert set(problems) == {"pipe.jpg", "empty.mp4", "text.mp4", "named.mp4"}
     assert "FIFO (named pipe), not opened" in problems["pipe.jpg"] and "FIFO (named pipe), not opened" in problems["named.mp4"]
 
@@ -129,7 +129,7 @@ def test_a_link_inside_a_folder_is_reported_not_followed(folder: Path, tmp_path:
     linked.mkdir()
     (linked / "to-still.png").symlink_to(folder / "still.png")
     code, out, _ = run(str(linked), "--json", "-q")
-    assert code == 1 and "not followed" in json.loads(out)["problems"][0]["error"]
+    assert code == 1 and "not followed" in json.loads(out)["errors"][0]["error"]
 
 
 def test_a_file_named_twice_is_compared_once(folder: Path) -> None:

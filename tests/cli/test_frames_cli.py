@@ -37,7 +37,7 @@ def run(*arguments: str) -> tuple[int, str, str]:
 def test_keyframes_are_written_with_a_contact_sheet_and_json(video: Path, tmp_path: Path) -> None:
     code, out, _ = run(str(video), "--out", str(tmp_path), "--json", "--quiet")
     assert code == 0
-    [report] = json.loads(out)
+    [report] = json.loads(out)["results"]
     folder = tmp_path / "clip.mp4"
     assert report["folder"] == str(folder) and report["mode"] == "keyframes"
     assert [f["pts_s"] for f in report["frames"]] == [0.0, 1.0, 2.0]
@@ -52,7 +52,7 @@ def test_every_with_size_cap_and_jpeg(video: Path, tmp_path: Path) -> None:
     code, out, _ = run(str(video), "--out", str(tmp_path), "--mode", "every:0.5", "--max", "4", "--size", "64",
                        "--format", "jpeg", "--json", "-q")
     assert code == 0
-    [report] = json.loads(out)
+    [report] = json.loads(out)["results"]
     assert len(report["frames"]) == 4 and report["parameters"]["max_frames"] == 4
     assert {(f["width_px"], f["height_px"]) for f in report["frames"]} == {(48, 64)}
     assert all(f["file"].endswith(".jpg") for f in report["frames"])
@@ -68,15 +68,16 @@ def test_unreadable_file_is_reported_and_the_rest_goes_on(video: Path, tmp_path:
     bad.write_text("not a video")
     code, out, err = run(str(bad), str(video), "--out", str(tmp_path / "out"), "--json", "-q")
     assert code == 1
-    reports = json.loads(out)
-    assert "error" in reports[0] and "bad.mp4" in err
-    assert len(reports[1]["frames"]) == 3
+    shown = json.loads(out)
+    assert [Path(e["path"]).name for e in shown["errors"]] == ["bad.mp4"] and "bad.mp4" in err
+    [report] = shown["results"]
+    assert len(report["frames"]) == 3 and report["path"] == str(video)
 
 
 def test_same_names_get_separate_folders(video: Path, tmp_path: Path) -> None:
     code, out, _ = run(str(video), str(video), "--out", str(tmp_path), "--json", "-q")
     assert code == 0
-    assert [Path(r["folder"]).name for r in json.loads(out)] == ["clip.mp4", "clip.mp4-2"]
+    assert [Path(r["folder"]).name for r in json.loads(out)["results"]] == ["clip.mp4", "clip.mp4-2"]
 
 
 def test_bad_mode_is_a_usage_error(video: Path, tmp_path: Path) -> None:

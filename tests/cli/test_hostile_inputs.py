@@ -74,21 +74,9 @@ def _run(args: list[str | Path], cwd: Path) -> tuple[int, object, bytes, float]:
     return done.returncode, json.loads(done.stdout), done.stderr, elapsed
 
 
-def _errors_by_name(command: str, out: object) -> dict[str, str]:
-    """Gives each file's error from the JSON of `command`, by file name."""
-    if command == "probe":
-        rows = [(r["path"], r.get("error")) for r in out]
-    elif command == "frames":
-        rows = [(r["source"], r.get("error")) for r in out]
-    elif command == "dedup":
-        rows = [(r["path"], r["error"]) for r in out["problems"]]
-    elif command == "index":
-        rows = [(r["path"], r["error"]) for r in out["errors"]]
-    elif command == "match":
-        rows = [(r["query"], r.get("error")) for r in out["results"]]
-    else:
-        rows = [(r["path"], r.get("error")) for r in out["results"]]
-    return {Path(path).name: error for path, error in rows if error}
+def _errors_by_name(out: dict) -> dict[str, str]:
+    """Gives each file's error from a command's --json (one shape: {"results": [...], "errors": [...]}), by name."""
+    return {Path(e["path"]).name: e["error"] for e in out["errors"]}
 
 
 VIDEO_GOOD = FIXTURES / "incident" / "video" / "strike_excerpt.mp4"
@@ -118,7 +106,7 @@ def test_each_hostile_file_gets_its_own_error_and_the_good_file_is_still_read(
     code, out, stderr, elapsed = _run([*args, good, *hostile.values()], tmp_path)
     assert elapsed < TIME_S
     assert code == 1, stderr.decode(errors="replace")
-    errors = _errors_by_name(command, out)
+    errors = _errors_by_name(out)
     for kind, path in hostile.items():
         if kind in TAKEN.get(command, set()):
             continue
@@ -132,7 +120,7 @@ def test_each_hostile_file_gets_its_own_error_and_the_good_file_is_still_read(
 def test_a_folder_holding_a_link_to_root_is_listed_not_walked_through_the_link(hostile: dict[str, Path], tmp_path: Path):
     code, out, _, elapsed = _run(["probe", "--json", "-q", hostile["root_link"].parent], tmp_path)
     assert code == 1
-    names = [Path(r["path"]).name for r in out]
+    names = [Path(r["path"]).name for r in out["results"]]
     assert sorted(names) == sorted(_json_name(p) for p in hostile.values())  # nothing from under /
     assert elapsed < TIME_S
 
@@ -140,7 +128,7 @@ def test_a_folder_holding_a_link_to_root_is_listed_not_walked_through_the_link(h
 def test_audio_whose_header_says_1_hz_is_refused_with_the_reason(hostile: dict[str, Path], tmp_path: Path):
     code, out, _, _ = _run(["audio", "segments", "--json", "-q", hostile["wav_1hz"]], tmp_path)
     assert code == 1
-    assert "header says 1 samples a second" in out["results"][0]["error"]
+    assert "header says 1 samples a second" in out["errors"][0]["error"]
 
 
 def test_json_carries_invisible_and_control_characters_of_names_escaped_and_exact(tmp_path: Path):
@@ -150,4 +138,4 @@ def test_json_carries_invisible_and_control_characters_of_names_escaped_and_exac
                           capture_output=True, check=False)
     text = done.stdout.decode("utf-8")
     assert not any(ch in text for ch in "\u009b\u0085\u202e\u2028\u200b\U000e0041")
-    assert Path(json.loads(text)[0]["path"]).name == name  # the same name to a JSON reader
+    assert Path(json.loads(text)["results"][0]["path"]).name == name  # the same name to a JSON reader

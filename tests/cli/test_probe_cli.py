@@ -34,8 +34,9 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_json_records_in_the_order_given(evidence: Path) -> None:
     result = CliRunner().invoke(command, [str(evidence / "photo.jpg"), str(evidence / "clip.mp4"), "--json", "-q"])
     assert result.exit_code == 0, result.output
-    records = json.loads(result.stdout)
-    assert [Path(r["path"]).name for r in records] == ["photo.jpg", "clip.mp4"]
+    shown = json.loads(result.stdout)
+    records = shown["results"]
+    assert [Path(r["path"]).name for r in records] == ["photo.jpg", "clip.mp4"] and shown["errors"] == []
     photo, clip = records
     assert photo["media_type"] == "image" and photo["device"]["model"] == "iPhone 12"
     assert [f["code"] for f in photo["flags"]] == ["editing_software"]
@@ -46,9 +47,11 @@ def test_json_records_in_the_order_given(evidence: Path) -> None:
 def test_folder_with_a_broken_file_exits_1(evidence: Path) -> None:
     result = CliRunner().invoke(command, [str(evidence), "--json"])
     assert result.exit_code == 1
-    records = {Path(r["path"]).name: r for r in json.loads(result.stdout)}
+    shown = json.loads(result.stdout)
+    records = {Path(r["path"]).name: r for r in shown["results"]}
     assert set(records) == {"photo.jpg", "clip.mp4", "note.txt", "cut.mp4"}
     assert records["cut.mp4"]["error"] and records["note.txt"]["error"] is None
+    assert [(Path(e["path"]).name, e["error"]) for e in shown["errors"]] == [("cut.mp4", records["cut.mp4"]["error"])]
 
 
 def test_table_names_files_flags_and_errors(evidence: Path) -> None:
