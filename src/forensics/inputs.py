@@ -63,6 +63,10 @@ def media_files(paths: Iterable[Path]) -> list[Path]:
     the folders named is left out without a word.
     """
     out: list[Path] = []
+
+    def unlisted(ex: OSError) -> None:  # os.walk could not list this folder: it is an entry of its own
+        out.append(Path(ex.filename))
+
     for path in paths:
         path = Path(path)
         try:
@@ -74,9 +78,6 @@ def media_files(paths: Iterable[Path]) -> list[Path]:
         if not stat.S_ISDIR(info.st_mode):
             out.append(path)
             continue
-        def unlisted(ex: OSError) -> None:
-            out.append(Path(ex.filename))
-
         for root, dirs, files in os.walk(path, followlinks=False, onerror=unlisted):
             here = Path(root)
             # os.walk lists a link to a folder among the folders and never enters it: list it as an entry.
