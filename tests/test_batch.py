@@ -172,10 +172,11 @@ def test_folders_whose_names_would_share_a_case_get_one_each_and_loose_files_are
         (root / name / f"{name}.txt").write_text(f"witness note of {name}\n")
     (root / "loose.txt").write_text("received outside any incident\n")
     os.symlink(root / "Kyiv strike", root / "linked")
+    (root / ".trash").mkdir()
     summaries = list(run_batch(root, tmp_path / "cases", key=alice, analyse=False))
     *incidents, loose = summaries
     assert [s.error for s in incidents] == [None, None, None]
     assert len({s.case for s in incidents}) == 3 and all(s.counts["added"] == 1 for s in incidents)
     again = list(run_batch(root, tmp_path / "cases", key=alice, analyse=False))
     assert [s.case for s in again[:3]] == [s.case for s in incidents]  # the same names on every run
-    assert loose.incident == "" and loose.error and {p["name"] for p in loose.problems} == {"loose.txt", "linked"}
+    assert loose.incident == "" and loose.error and {p["name"] for p in loose.problems} == {"loose.txt", "linked", ".trash"}

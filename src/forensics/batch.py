@@ -100,13 +100,15 @@ def incident_names(folders: list[Path]) -> dict[Path, str]:
 
 
 def loose_entries(root: Path) -> list[dict[str, Any]]:
-    """Gives what lies at the top of `root` besides incident folders (files, links, FIFOs), hidden ones left out:
+    """Gives what lies at the top of `root` besides incident folders (files, links, FIFOs, hidden folders):
     {name, result: "skipped", reason} each, for the batch to report; none of it is taken in."""
     out = []
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
-        if entry.name.startswith(".") or entry.is_dir(follow_symlinks=False):
-            continue
-        reason = ("a link, not followed: an incident folder must be a folder of its own"
+        folder = entry.is_dir(follow_symlinks=False)
+        if folder and not entry.name.startswith("."):
+            continue  # an incident
+        reason = ("a hidden folder, not taken as an incident: rename it without the leading dot to take it in"
+                  if folder else "a link, not followed: an incident folder must be a folder of its own"
                   if entry.is_symlink() else "not in an incident folder: each subfolder of the root is one incident")
         out.append({"name": entry.name, "result": "skipped", "reason": reason})
     return out
