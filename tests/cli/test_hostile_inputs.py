@@ -139,3 +139,17 @@ def test_json_carries_invisible_and_control_characters_of_names_escaped_and_exac
     text = done.stdout.decode("utf-8")
     assert not any(ch in text for ch in "\u009b\u0085\u202e\u2028\u200b\U000e0041")
     assert Path(json.loads(text)["results"][0]["path"]).name == name  # the same name to a JSON reader
+
+
+def test_ingest_takes_in_the_folder_of_hostile_files_and_names_each_it_left_out(hostile: dict[str, Path], tmp_path: Path):
+    """The same files through ingest: links and FIFOs are recorded as left out, every regular file is taken in
+    (evidence is kept whatever it holds) and its analysis fails or succeeds on its own."""
+    code, out, _, elapsed = _run(["ingest", hostile["fifo"].parent, "--case", tmp_path / "case", "--json", "-q"],
+                                 tmp_path)
+    assert code == 1 and elapsed < TIME_S
+    left_out = {p["name"].rsplit("/", 1)[-1]: p["reason"] for p in out["problems"] if p["result"] == "skipped"}
+    assert set(left_out) == {hostile[k].name for k in NEVER_OPENED}
+    taken = out["counts"]["added"] + out["counts"]["duplicate"]
+    assert taken == len(hostile) - len(NEVER_OPENED)
+    code, out, _, _ = _run(["verify", tmp_path / "case", "--json"], tmp_path)
+    assert code == 0 and out["intact"]
