@@ -39,6 +39,13 @@ def root(tmp_path: Path) -> Path:
     return root
 
 
+def _incidents(summaries) -> list:
+    """The incidents' summaries; the root's hidden folder is the last summary's, reported and not taken in."""
+    *incidents, loose = list(summaries)
+    assert loose.incident == "" and [p["name"] for p in loose.problems] == [".hidden"] and loose.error
+    return incidents
+
+
 def manifests(cases: Path) -> dict[str, dict]:
     """Every case's manifest, without what differs between runs: times, case ids, log positions."""
     def strip(value):
@@ -55,8 +62,8 @@ def manifests(cases: Path) -> dict[str, dict]:
 def test_a_case_per_incident_then_nothing_new(root: Path, tmp_path: Path, alice) -> None:
     assert [f.name for f in incident_folders(root)] == ["strike b\nnight", "strike-a", "strike-c"]
     with process_runner(2) as runner:
-        first = list(run_batch(root, tmp_path / "cases", key=alice, runner=runner))
-        again = list(run_batch(root, tmp_path / "cases", key=alice, runner=runner))
+        first = _incidents(run_batch(root, tmp_path / "cases", key=alice, runner=runner))
+        again = _incidents(run_batch(root, tmp_path / "cases", key=alice, runner=runner))
     assert [s.counts.get("added") for s in first] == [2, 8, 1]
     assert first[2].counts["skipped"] == 1 and "not a regular file" in first[2].problems[0]["reason"]
     assert [s.analysed for s in first] == [{"metadata": 2, "frames": 1, "dedup": 2, "audio": 1},
@@ -84,7 +91,7 @@ def test_the_cases_folder_may_not_lie_inside_the_incidents(root: Path, alice) ->
 def test_a_busy_case_is_reported_and_the_batch_goes_on(root: Path, tmp_path: Path, alice) -> None:
     cases = tmp_path / "cases"
     with open_case(cases / "strike-a", alice):  # another run holds this one
-        summaries = list(run_batch(root, cases, key=alice, runner=thread_runner(2)))
+        summaries = _incidents(run_batch(root, cases, key=alice, runner=thread_runner(2)))
     assert [s.error is None for s in summaries] == [True, False, True]
     assert "being written by" in summaries[1].error
     assert summaries[2].counts.get("added") == 1
@@ -99,7 +106,7 @@ def test_killed_at_any_moment_the_same_command_finishes_without_duplicates(root:
                 "--workers", "2"]
 
     clean = tmp_path / "clean"
-    assert subprocess.run(batch(clean), env=env, capture_output=True).returncode == 0
+    assert subprocess.run(batch(clean), env=env, capture_output=True).returncode == 1  # .hidden: reported, left out
     killed = tmp_path / "killed"
     # Killed twice: once while copying the second incident, once while analysing the third.
     for moment in (lambda: (killed / "strike-a/data/originals").exists(),
@@ -112,8 +119,8 @@ def test_killed_at_any_moment_the_same_command_finishes_without_duplicates(root:
         os.killpg(proc.pid, signal.SIGKILL)  # the pool's workers too, as a power cut would
         assert proc.wait() == -signal.SIGKILL, "the batch ended before it could be killed"
     done = subprocess.run([*batch(killed), "--json"], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert [i["incident"] for i in json.loads(done.stdout)["incidents"]] == ["strike-b-night", "strike-a", "strike-c"]
+    assert done.returncode == 1, done.stderr
+    assert [i["incident"] for i in json.loads(done.stdout)["incidents"]] == ["strike-b-night", "strike-a", "strike-c", ""]
     assert manifests(killed) == manifests(clean)
     for case in sorted(killed.iterdir()):
         assert verify_case(case).intact, case
@@ -128,9 +135,9 @@ def test_killed_at_any_moment_the_same_command_finishes_without_duplicates(root:
 def test_dask_local_gives_the_cases_a_process_pool_gives(root: Path, tmp_path: Path, alice) -> None:
     pytest.importorskip("distributed")
     with process_runner(2) as pool:
-        local = list(run_batch(root, tmp_path / "pool", key=alice, runner=pool))
+        local = _incidents(run_batch(root, tmp_path / "pool", key=alice, runner=pool))
     with dask_runner("local", 2) as dask:
-        remote = list(run_batch(root, tmp_path / "dask", key=alice, runner=dask))
+        remote = _incidents(run_batch(root, tmp_path / "dask", key=alice, runner=dask))
     assert [s.analysed for s in remote] == [s.analysed for s in local]
     assert manifests(tmp_path / "dask") == manifests(tmp_path / "pool")
     for case in (tmp_path / "dask").iterdir():
@@ -179,4 +186,11 @@ def test_folders_whose_names_would_share_a_case_get_one_each_and_loose_files_are
     assert len({s.case for s in incidents}) == 3 and all(s.counts["added"] == 1 for s in incidents)
     again = list(run_batch(root, tmp_path / "cases", key=alice, analyse=False))
     assert [s.case for s in again[:3]] == [s.case for s in incidents]  # the same names on every run
+    # A folder named like another's name with digits takes digits of its own; the other keeps its case.
+    lookalike = root / Path(incidents[0].case).name
+    lookalike.mkdir()
+    (lookalike / "other.txt").write_text("another incident\n")
+    third = {s.source: s.case for s in run_batch(root, tmp_path / "cases", key=alice, analyse=False) if s.incident}
+    assert third[incidents[0].source] == incidents[0].case and third[str(lookalike)] != incidents[0].case
+    assert len(set(third.values())) == 4
     assert loose.incident == "" and loose.error and {p["name"] for p in loose.problems} == {"loose.txt", "linked", ".trash"}

@@ -254,3 +254,13 @@ def test_the_memory_budget_shares_out_the_machine_within_bounds(monkeypatch):
 
     monkeypatch.delenv("FORENSICS_WORKER_MEMORY_GB", raising=False)
     assert MIN_WORKER_BYTES <= worker_memory_bytes(64) <= worker_memory_bytes(2) <= MAX_WORKER_BYTES
+
+
+@pytest.mark.parametrize("value", ["0.05", "0", "nan", "inf", "lots"])
+def test_a_worker_memory_setting_no_worker_could_start_under_is_refused(monkeypatch, value):
+    from forensics.errors import ParameterError
+    from forensics.limits import worker_memory_bytes
+
+    monkeypatch.setenv("FORENSICS_WORKER_MEMORY_GB", value)
+    with pytest.raises(ParameterError, match="FORENSICS_WORKER_MEMORY_GB"):
+        worker_memory_bytes(2)

@@ -52,7 +52,8 @@ def segments(paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
             report(progress, done, len(files), str(path))
             try:
                 audio = decode_audio(path)
-                results.append({"path": str(path), "tracks": [track_summary(t) for t in audio.tracks]})
+                results.append({"path": str(path), "tracks": [track_summary(t) for t in audio.tracks],
+                                "notes": list(audio.notes)})  # e.g. only the first 4 h were decoded
             except MediaError as ex:
                 errors.append({"path": str(path), "error": str(ex)})
             except MemoryError:

@@ -6,7 +6,9 @@ import contextlib
 import errno
 import json
 import re
+import sqlite3
 import sys
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 
 from forensics.custody.names import is_invisible
+from forensics.inputs import raise_system_error
 from forensics.errors import CaseDamaged, CaseLocked, ForensicsError, ParameterError, SigningKeyError
 from forensics.progress import Progress, ProgressCallback
 
@@ -141,6 +144,12 @@ def library_errors() -> Iterator[None]:
         fail(ex)
     except OSError as ex:
         fail(ex)  # exit 3: the command could not run
+    except sqlite3.Error as ex:  # a library or index file: a full disk or I/O error as the system's, else exit 3
+        try:
+            raise_system_error(ex, Path(getattr(ex, "filename", None) or "the database"))
+        except OSError as system:
+            fail(system)
+        fail(OSError(f"a database file could not be used ({ex})"))
 
 
 def show_progress(quiet: bool) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -57,8 +58,10 @@ def command(videos: tuple[Path, ...], out_dir: Path, mode: str, max_frames: int 
         except ParameterError as ex:
             fail(ex)
         except (MediaError, OSError, MemoryError) as ex:
+            if isinstance(ex, OSError) and ex.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
+                fail(ex)  # the output cannot be written: no later video could be either (exit 3)
             error = f"{video.name}: {OUT_OF_MEMORY}" if isinstance(ex, MemoryError) else str(ex)
-            stderr.print(f"[bold red]error:[/] {shown(video)}: {shown(error)}", highlight=False)
+            stderr.print(f"[bold red]error:[/] {shown(os.path.dirname(video) or '.')}/{shown(error)}", highlight=False)
             errors.append({"path": str(video), "error": error})
             continue
         reports.append(report)

@@ -93,10 +93,23 @@ def incident_names(folders: list[Path]) -> dict[Path, str]:
     the first 8 hex digits of the SHA-256 of its name as received, the same on every run.
     """
     plain = {folder: default_incident([folder]) for folder in folders}
+
+    def with_digits(folder: Path, digits: int = 8) -> str:
+        return f"{plain[folder]}-{hashlib.sha256(os.fsencode(folder.name)).hexdigest()[:digits]}"
+
     counts = Counter(name.casefold() for name in plain.values())
-    return {folder: name if counts[name.casefold()] == 1
-            else f"{name}-{hashlib.sha256(os.fsencode(folder.name)).hexdigest()[:8]}"
-            for folder, name in plain.items()}
+    names = {folder: name if counts[name.casefold()] == 1 else with_digits(folder) for folder, name in plain.items()}
+    # A folder may be named like another's name with digits ("inc-a-1c208b3b"): then it takes digits
+    # of its own too, so the other keeps its name. Only names of 8 digits clashing go on to 16, then 24...
+    for digits in range(8, 65, 8):
+        counts = Counter(name.casefold() for name in names.values())
+        shared = [folder for folder, name in names.items() if counts[name.casefold()] > 1]
+        if not shared:
+            break
+        unhashed = [folder for folder in shared if names[folder] == plain[folder]]
+        for folder in unhashed or shared:
+            names[folder] = with_digits(folder, digits if unhashed else digits + 8)
+    return names
 
 
 def loose_entries(root: Path) -> list[dict[str, Any]]:

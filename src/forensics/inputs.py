@@ -101,3 +101,16 @@ def own_file(path: Path, what: str) -> bool:
     if reason is not None:
         raise ParameterError(f"{what} {path}: {reason}; give the file itself")
     return True
+
+
+def raise_system_error(ex: Exception, path: Path) -> None:
+    """Raises the OSError behind an SQLite error that is the system's (a full disk, an I/O error, a read-only
+    disk), so it is reported as the command being unable to run, not as a file that is not ours; else returns."""
+    import errno
+    import sqlite3
+
+    code = getattr(ex, "sqlite_errorcode", None)
+    reasons = {sqlite3.SQLITE_FULL: errno.ENOSPC, sqlite3.SQLITE_IOERR: errno.EIO, sqlite3.SQLITE_READONLY: errno.EROFS}
+    if isinstance(code, int) and (code & 0xFF) in reasons:
+        number = reasons[code & 0xFF]
+        raise OSError(number, os.strerror(number), str(path)) from ex

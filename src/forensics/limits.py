@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import resource
 
+from forensics.errors import ParameterError
+
 _GIB = 1 << 30
 MIN_WORKER_BYTES = 2 * _GIB  # decoders reserve far more address space than they touch (thread arenas)
 MAX_WORKER_BYTES = 8 * _GIB
@@ -23,7 +25,14 @@ def worker_memory_bytes(workers: int) -> int:
     between MIN_WORKER_BYTES and MAX_WORKER_BYTES; $FORENSICS_WORKER_MEMORY_GB overrides it."""
     chosen = os.environ.get(ENV)
     if chosen:
-        return int(float(chosen) * _GIB)
+        try:
+            gib = float(chosen)
+        except ValueError:
+            gib = float("nan")
+        # Below 1 GiB a worker cannot even load its decoders: every file would fail as if damaged.
+        if not 1.0 <= gib < float("inf"):
+            raise ParameterError(f"{ENV}={chosen!r}: give each worker's memory in GiB, 1 or more (e.g. 4)")
+        return int(gib * _GIB)
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (OSError, ValueError):

@@ -93,3 +93,21 @@ def test_a_library_given_as_a_link_or_not_a_library_is_refused_and_left_as_it_is
     empty.write_bytes(b"")
     result = runner.invoke(command, ["match", "--library", str(empty), str(AUDIO / "intercept_clip.m4a")])
     assert result.exit_code == 2 and "not an intercept library" in result.output and empty.read_bytes() == b""
+
+
+def test_a_full_disk_under_a_library_is_the_systems_error_not_a_bad_library():
+    import errno
+    import sqlite3
+
+    import pytest
+
+    from forensics.inputs import raise_system_error
+
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = sqlite3.SQLITE_FULL
+    with pytest.raises(OSError) as raised:
+        raise_system_error(full, Path("lib.sqlite"))
+    assert raised.value.errno == errno.ENOSPC
+    other = sqlite3.DatabaseError("file is not a database")
+    other.sqlite_errorcode = sqlite3.SQLITE_NOTADB
+    assert raise_system_error(other, Path("lib.sqlite")) is None

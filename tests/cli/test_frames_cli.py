@@ -83,3 +83,37 @@ def test_same_names_get_separate_folders(video: Path, tmp_path: Path) -> None:
 def test_bad_mode_is_a_usage_error(video: Path, tmp_path: Path) -> None:
     code, _, err = run(str(video), "--out", str(tmp_path), "--mode", "every:soon")
     assert code == 2 and "every:SECONDS" in err
+
+
+def test_an_infinite_interval_is_a_bad_argument_and_a_full_disk_stops_the_run(video: Path, tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    import errno
+
+    import forensics_cli.frames
+
+    code, _, err = run(str(video), "--out", str(tmp_path), "--mode", "every:inf")
+    assert code == 2 and "finite" in err
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path))
+
+    monkeypatch.setattr(forensics_cli.frames, "_write", full)
+    code, out, err = run(str(video), str(video), "--out", str(tmp_path / "o"), "--json", "-q")
+    assert code == 3 and json.loads(out)["error"]["errno"] == "ENOSPC"
+
+
+def test_a_selection_too_big_for_memory_is_that_videos_error_and_the_rest_go_on(video: Path, tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    import forensics.media.frames as frames
+
+    real = frames.extract_frames
+
+    def small_budget(path, **kwargs):
+        return real(path, **kwargs, max_memory_bytes=1000 if Path(path).name == "first.mp4" else 4 << 30)
+
+    first = tmp_path / "first.mp4"
+    first.write_bytes(video.read_bytes())
+    monkeypatch.setattr("forensics_cli.frames.extract_frames", small_budget)
+    code, out, _ = run(str(first), str(video), "--out", str(tmp_path / "o"), "--json", "-q")
+    shown = json.loads(out)
+    assert code == 1 and "would take" in shown["errors"][0]["error"] and len(shown["results"]) == 1

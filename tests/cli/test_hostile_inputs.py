@@ -89,9 +89,9 @@ COMMANDS = {
     "index": (["audio", "index", "--json", "-q", "--library", "lib.sqlite"], AUDIO_GOOD),
     "match": (["audio", "match", "--json", "-q", "--library", "lib.sqlite"], AUDIO_GOOD),
 }
-# Files a command may take without error: probe makes a record of any regular file it is given (an empty
-# file says nothing; a WAV header is a recording), and a good picture is a good input where pictures are read.
-TAKEN = {"probe": {"empty", "wav_1hz", "bad_name"}, "dedup": {"bad_name"},
+# Files a command may take without error: probe makes a record of any regular file it is given (a WAV header
+# is a recording), and a good picture is a good input where pictures are read.
+TAKEN = {"probe": {"wav_1hz", "bad_name"}, "dedup": {"bad_name"},
          "frames": {"bad_name"}}
 NEVER_OPENED = ("fifo", "device_link", "loop_link", "root_link")
 

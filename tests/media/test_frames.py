@@ -12,7 +12,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from forensics.errors import MediaUnreadable, ParameterError
+from forensics.errors import MediaError, MediaUnreadable, ParameterError
 from forensics.media.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames, parse_mode
 from forensics.media.rotation import display_rotation_deg, display_transform_of_stream
 
@@ -302,7 +302,7 @@ def test_modes_parse_and_bad_ones_say_what_to_write(media: dict[str, Path]) -> N
 
 
 def test_a_selection_too_big_for_memory_is_refused_before_decoding(media: dict[str, Path]) -> None:
-    with pytest.raises(ParameterError, match=r"100 frames of 160 x 120 would take 5 MiB .*--max"):
+    with pytest.raises(MediaError, match=r"100 frames of 160 x 120 would take 5 MiB .*--max"):
         extract_frames(media["closed_gop"], mode="every:0.04", max_memory_bytes=1_000_000)
     small = extract_frames(media["closed_gop"], mode="every:0.04", size_px=40, max_memory_bytes=1_000_000)
     assert len(small.frames) == 100

@@ -116,12 +116,13 @@ def test_a_fifo_gets_an_error_record_at_once(tmp_path: Path) -> None:
     assert "FIFO" in record.error and "not opened" in record.error and record.media_type == "other"
 
 
-def test_text_and_empty_files_are_other_without_error(tmp_path: Path) -> None:
+def test_text_is_other_without_error_and_an_empty_file_named_as_media_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("witness said the video was taken at noon\n" * 20)
     (tmp_path / "empty.jpg").write_bytes(b"")
     records = {Path(r.path).name: r for r in probe_many(media_files([tmp_path]))}
     assert records["notes.txt"].media_type == "other" and records["notes.txt"].error is None
-    assert records["empty.jpg"].media_type == "other"  # a name says nothing; no bytes, no media
+    assert records["empty.jpg"].media_type == "other"  # no bytes, no media, whatever the name says
+    assert records["empty.jpg"].error == "named .jpg but empty (0 bytes): nothing was received in it"
     assert records["empty.jpg"].sha256 == "sha256:" + hashlib.sha256(b"").hexdigest()
 
 

@@ -164,3 +164,21 @@ def test_notes_short_names_and_shortened_key_ids_are_redacted_too():
     assert redacted["findings"][0]["message"] == "entry 3 signed by ed25519:key-1, not a trusted key"
     assert redacted["items"][0]["name"] == "actor-1 at the checkpoint.mp4"
     assert redacted["items"][0]["tag"] == "vmware-Boston"  # inside other words, short names are left alone
+
+
+def test_owner_artist_author_and_an_unnamed_camera_serial_are_redacted():
+    from forensics.report.redact import redact
+
+    document = {"custody_log": [],
+                "items": [{"raw_tags": {"exif": {"Image Tag 0xC62F": "CAMSER777",
+                                                 "EXIF CameraOwnerName": "Bob Smith bob@example.com",
+                                                 "Image Artist": "Bob Smith", "Image Copyright": "+15551234567",
+                                                 "Image Make": "Canon"},
+                                        "format": {"author": "Eve eve@example.com"}},
+                           "note": "shot by Bob Smith"}]}
+    tags = redact(document)["items"][0]
+    exif = tags["raw_tags"]["exif"]
+    assert exif["Image Tag 0xC62F"] == "serial-1" and exif["Image Make"] == "Canon"
+    assert {exif["EXIF CameraOwnerName"], exif["Image Artist"], exif["Image Copyright"],
+            tags["raw_tags"]["format"]["author"]} <= {f"person-{n}" for n in range(1, 5)}
+    assert "Bob Smith" not in tags["note"] and tags["note"].startswith("shot by person-")

@@ -219,3 +219,5 @@ def test_letters_that_render_blank_and_tag_characters_are_shown_as_escapes():
     assert "\\u3164" in shown and "\\U000e0041" in shown and "strike" in shown and "video" in shown
     assert attr(name) == "strikevideo.mp4"
     assert esc("Київ, 漢字, café") == "Київ, 漢字, café"  # letters that show stay as they are
+    for hidden in ("\ufe0f", "\U000e0100", "\u2800", "\u00a0", "\u3000"):  # selectors, blank braille, odd spaces
+        assert hidden not in esc(f"a{hidden}b.jpg")

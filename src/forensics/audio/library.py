@@ -27,7 +27,7 @@ from forensics.audio.landmarks import landmark_hashes
 from forensics.audio.postings import decode_pairs, encode_pairs
 from forensics.audio.spectrum import HOP, N_FFT, Features, sound_frames
 from forensics.errors import ParameterError
-from forensics.inputs import own_file
+from forensics.inputs import own_file, raise_system_error
 
 FORMAT = "forensics-audio-library/3"
 _LOOKUP_BATCH = 900  # below SQLite's oldest limit on bound parameters
@@ -93,6 +93,7 @@ class Library:
             self._db.execute("PRAGMA journal_mode=DELETE")
             self._setup(path)
         except sqlite3.DatabaseError as ex:
+            raise_system_error(ex, path)
             raise ParameterError(f"{path}: not an intercept library ({ex})") from ex
         self.path = path
         self._frames: dict[int, FrameFeatures] = {}

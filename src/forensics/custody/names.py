@@ -51,13 +51,18 @@ def is_text(value: str) -> bool:
     return True
 
 
-# Letters that render as a blank (Hangul fillers, a combining grapheme joiner, Khmer inherent vowels...):
+# Letters that render as a blank (Hangul fillers, a combining grapheme joiner, Khmer inherent vowels,
+# the blank braille pattern, variation selectors...):
 # with the control and format characters, what can hide text in a name or fake a different one.
-_BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180e\u3164\uffa0")
+_BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0"
+                           + "".join(map(chr, range(0xFE00, 0xFE10)))  # variation selectors
+                           + "".join(map(chr, range(0xE0100, 0xE01F0))))
 
 
 def is_invisible(char: str) -> bool:
     """Whether one character shows as nothing or a blank: a control, a format character (bidirectional
     and zero-width marks, tag characters), a line or paragraph separator, an unassigned or private one,
     or a letter that renders blank."""
-    return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or char in _BLANK_LETTERS
+    # Spaces other than the plain one (no-break, ideographic, thin...) look like it: shown, not trusted.
+    return (unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+            or (unicodedata.category(char) == "Zs" and char != " ") or char in _BLANK_LETTERS)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.errors import ParameterError
-from forensics.inputs import own_file
+from forensics.inputs import own_file, raise_system_error
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SCHEMA = """
@@ -39,6 +39,7 @@ class HashStore:
             self._db = sqlite3.connect(str(self.path))
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as ex:
+            raise_system_error(ex, self.path)
             raise ParameterError(f"{self.path}: not a dedup index that can be opened ({ex})") from ex
 
     @staticmethod

@@ -30,7 +30,7 @@ import av.error
 import numpy as np
 from numpy.typing import NDArray
 
-from forensics.errors import MediaUnreadable, ParameterError
+from forensics.errors import MediaError, MediaUnreadable, ParameterError
 from forensics.inputs import regular_file
 from forensics.media.frame_plan import every_pts, evenly, keyframe_pts, spans_for
 from forensics.media.gop_decoder import DecodeOptions, DecodeSpan, decode_spans
@@ -110,8 +110,8 @@ def parse_mode(text: str) -> tuple[str, float | None]:
             every_s = float(argument)
         except ValueError:
             raise ParameterError(f"mode {text!r}: write every:SECONDS, e.g. every:1 or every:0.5") from None
-        if not every_s > 0:
-            raise ParameterError(f"mode {text!r}: the interval must be a positive number of seconds")
+        if not 0 < every_s < float("inf"):
+            raise ParameterError(f"mode {text!r}: the interval must be a positive, finite number of seconds")
         return "every", every_s
     if name in MODES and not argument:
         return name, None
@@ -278,9 +278,9 @@ class _Job:
         out_w, out_h = self.maker.output_size(max(width, 2), max(height, 2))
         need = count * out_w * out_h * 3
         if need > limit:
-            raise ParameterError(f"{self.path.name}: {count} frames of {out_w} x {out_h} would take "
-                                 f"{_mebibytes(need)} of memory (the limit is {_mebibytes(limit)}); "
-                                 "ask for fewer (--max) or smaller (--size) frames")
+            raise MediaError(f"{self.path.name}: {count} frames of {out_w} x {out_h} would take "
+                             f"{_mebibytes(need)} of memory (the limit is {_mebibytes(limit)}); "
+                             "ask for fewer (--max) or smaller (--size) frames")
 
     def run(self) -> tuple[list[Frame], list[Shot]]:
         mode = self.parameters.mode

@@ -345,8 +345,10 @@ def _outcome_error(outcome: Outcome, timeout_s: float) -> str | None:
 def _misnamed(path: Path, media_type: str, size_bytes: int) -> str | None:
     """Gives the problem of a file named as media whose bytes are no media this reads, or None."""
     suffix = path.suffix.lower()
-    if media_type != "other" or size_bytes == 0 or suffix not in PICTURE_AND_VIDEO_SUFFIXES | AUDIO_SUFFIXES:
+    if media_type != "other" or suffix not in PICTURE_AND_VIDEO_SUFFIXES | AUDIO_SUFFIXES:
         return None
+    if size_bytes == 0:
+        return f"named {suffix} but empty (0 bytes): nothing was received in it"
     return (f"named {suffix} but its bytes are no picture, video or recording of a known kind "
             "(damaged, encrypted, or renamed)")
 

@@ -3,7 +3,8 @@
 Actor names, host names, key ids (also where shown shortened), contact names and
 e-mails, the folders files were received from, ingest notes, and every device serial
 number (any tag whose name says serial) become "actor-1", "host-1", "key-1",
-"contact-1", "source-1", "note-1", "export-1", "serial-1" ... numbered in the order the custody log first shows them. The log
+"contact-1", "source-1", "note-1", "export-1", "serial-1", "person-1" (a tag naming the
+camera's owner, the photographer or an author) ... numbered in the order the custody log first shows them. The log
 is append-only, so the same case gives the same pseudonyms in every later
 export. Public keys and signatures are left out: either would identify the
 signer. Digests and times are kept exactly.
@@ -15,7 +16,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_SERIAL = re.compile(r"serial", re.I)
+_SERIAL = re.compile(r"serial|0xc62f", re.I)  # 0xC62F: the DNG CameraSerialNumber, unnamed by exifread
+# Tags that name or reach a person (the camera's owner, the photographer, an author): a witness, often.
+_PERSON = re.compile(r"owner|artist|author|copyright|creator|by-?line|photographer|e-?mail|phone", re.I)
 _DIGEST = re.compile(r"^(sha256:|sha512:)?[0-9a-f]{64}([0-9a-f]{64})?$")
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 DROPPED = ("public_key", "signature")
@@ -63,27 +66,33 @@ def redact(document: Mapping[str, Any]) -> dict[str, Any]:
     for label in ("Contact-Name", "Contact-Email"):
         if document.get("bag_info", {}).get(label):
             names.of("contact", document["bag_info"][label])
-    _collect_serials(document, names)
+    _collect_identifying(document, names)
     replacements = names.replacements()
     keys = {key.split(":", 1)[-1]: name for key, name in names.by_kind.get("key", {}).items() if key}
     redacted = _replace(document, replacements, names, keys=keys)
     redacted["redacted"] = {"pseudonyms": {kind: len(v) for kind, v in names.by_kind.items()},
                             "left_out": list(DROPPED),
                             "note": "actor names, hosts, key ids (also shortened), contacts, source folders, "
-                                    "ingest notes and device serial numbers are replaced by stable pseudonyms; "
+                                    "ingest notes, device serial numbers and the people tags name (owner, "
+                                    "artist, author, copyright) are replaced by stable pseudonyms; "
                                     "digests and times are exact"}
     return redacted
 
 
-def _collect_serials(value: Any, names: Pseudonyms, key: str = "") -> None:
+def _collect_identifying(value: Any, names: Pseudonyms, key: str = "") -> None:
     if isinstance(value, Mapping):
         for k, v in value.items():
-            _collect_serials(v, names, str(k))
+            _collect_identifying(v, names, str(k))
     elif isinstance(value, list):
         for v in value:
-            _collect_serials(v, names, key)
-    elif _SERIAL.search(key) and _is_serial_value(value):
-        names.of("serial", str(value))
+            _collect_identifying(v, names, key)
+    elif _kind_of(key) and _is_serial_value(value):
+        names.of(_kind_of(key), str(value))
+
+
+def _kind_of(key: str) -> str | None:
+    """Gives the pseudonym kind a tag of this name holds ("serial", "person"), or None."""
+    return "serial" if _SERIAL.search(key) else "person" if _PERSON.search(key) else None
 
 
 def _is_serial_value(value: Any) -> bool:
@@ -97,8 +106,9 @@ def _replace(value: Any, replacements: list[tuple[str, str]], names: Pseudonyms,
         return {k: _replace(v, replacements, names, str(k), keys=keys) for k, v in value.items() if k not in DROPPED}
     if isinstance(value, list):
         return [_replace(v, replacements, names, key, keys=keys) for v in value]
-    if _SERIAL.search(key) and _is_serial_value(value):
-        return names.of("serial", str(value))
+    kind = _kind_of(key)
+    if kind and _is_serial_value(value):
+        return names.of(kind, str(value))
     if isinstance(value, str) and not _DIGEST.match(value) and not _TIME.match(value):
         for secret, pseudonym in replacements:
             if value == secret or (len(secret) >= MIN_SUBSTRING and secret in value):
