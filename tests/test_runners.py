@@ -264,3 +264,19 @@ def test_a_worker_memory_setting_no_worker_could_start_under_is_refused(monkeypa
     monkeypatch.setenv("FORENSICS_WORKER_MEMORY_GB", value)
     with pytest.raises(ParameterError, match="FORENSICS_WORKER_MEMORY_GB"):
         worker_memory_bytes(2)
+
+
+def test_commands_that_decode_in_their_own_process_get_a_workers_memory_budget():
+    import subprocess
+    import sys
+
+    probe = ("import resource, sys\n"
+             "sys.argv = ['forensics', sys.argv[1], '--help']\n"
+             "from forensics_cli.main import main\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print(resource.getrlimit(resource.RLIMIT_AS)[0], file=sys.stderr)")
+    env = {**os.environ, "FORENSICS_WORKER_MEMORY_GB": "3"}
+    for command, bounded in (("dedup", True), ("frames", True), ("audio", True), ("verify", False)):
+        done = subprocess.run([sys.executable, "-c", probe, command], capture_output=True, text=True, env=env, check=False)
+        limit = int(done.stderr.strip().splitlines()[-1])
+        assert (limit == 3 << 30) == bounded, (command, limit)

@@ -72,7 +72,13 @@ class _PlainFormatter(logging.Formatter):
         return "\n".join(plain(line) for line in super().format(record).split("\n"))
 
 
+# Commands that decode user files in this process, not in workers: it gets one worker's memory budget.
+_DECODING_HERE = frozenset({"frames", "dedup", "audio"})
+
+
 def main() -> None:
+    if _DECODING_HERE & set(sys.argv[1:2]):
+        _bound_memory()
     try:
         try:
             returned = cli.main(prog_name="forensics", standalone_mode=False)
@@ -94,6 +100,19 @@ def main() -> None:
             click.echo(f"error: the output could not be written: {ex.strerror or ex}", err=True)
         finally:
             os._exit(3)
+
+
+def _bound_memory() -> None:
+    """A file asking for more than a worker's budget (forensics.limits) gets MemoryError, its own error, in
+    place of the OOM killer; a budget set wrong ($FORENSICS_WORKER_MEMORY_GB) is a bad argument."""
+    from forensics.errors import ParameterError
+    from forensics.limits import limit_memory, worker_memory_bytes
+
+    try:
+        limit_memory(worker_memory_bytes(1))
+    except ParameterError as ex:
+        click.echo(f"error: {ex}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
