@@ -1,4 +1,6 @@
-"""The memory a worker process may use: a hostile file fails alone instead of taking the machine down.
+"""What bounds a worker process: the memory it may use, and its life, which ends with its coordinator's.
+
+Memory: a hostile file fails alone instead of taking the machine down.
 
 Analysis and probe workers read untrusted media. A file whose header lies (a 16 KB WAV claiming 1 Hz
 once reached 5.9 GB) or a decoder bug can ask for more memory than the machine has; the kernel's OOM
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 
 from forensics.errors import ParameterError
 
@@ -48,3 +51,20 @@ def limit_memory(limit_bytes: int) -> None:
     if hard != resource.RLIM_INFINITY:
         limit_bytes = min(limit_bytes, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, hard))
+
+
+def exit_without(coordinator_pid: int, every_s: float = 1.0) -> None:
+    """Ends this worker once the process that started the pool is gone.
+
+    A coordinator killed outright (SIGKILL, the OOM killer) cannot stop its pool, and a
+    worker waiting for calls would wait for ever: each holds both ends of the call
+    queue, so it never reads an end of file. Its own reader processes follow it.
+    """
+    while True:
+        time.sleep(every_s)
+        try:
+            os.kill(coordinator_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass  # alive, under another user: only a recycled pid, long after, looks like this

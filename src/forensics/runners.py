@@ -11,13 +11,12 @@ import logging
 import multiprocessing
 import os
 import threading
-import time
 from concurrent.futures import BrokenExecutor, CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from forensics.errors import ParameterError
-from forensics.limits import limit_memory, worker_memory_bytes
+from forensics.limits import exit_without, limit_memory, worker_memory_bytes
 
 T = TypeVar("T")
 
@@ -197,21 +196,4 @@ def _quiet_worker(coordinator_pid: int, memory_bytes: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_memory(memory_bytes)  # a file needing more fails alone (forensics.limits)
-    threading.Thread(target=_exit_without, args=(coordinator_pid,), name="coordinator-watch", daemon=True).start()
-
-
-def _exit_without(coordinator_pid: int, every_s: float = 1.0) -> None:
-    """Ends this worker once the process that started the pool is gone.
-
-    A coordinator killed outright (SIGKILL, the OOM killer) cannot stop its pool, and a
-    worker waiting for calls would wait for ever: each holds both ends of the call
-    queue, so it never reads an end of file. Its own reader processes follow it.
-    """
-    while True:
-        time.sleep(every_s)
-        try:
-            os.kill(coordinator_pid, 0)
-        except ProcessLookupError:
-            os._exit(0)
-        except PermissionError:
-            pass  # alive, under another user: only a recycled pid, long after, looks like this
+    threading.Thread(target=exit_without, args=(coordinator_pid,), name="coordinator-watch", daemon=True).start()

@@ -102,3 +102,39 @@ def test_a_third_party_readers_failure_reads_as_damage_with_its_cause(shared_dat
     error = next(iter(probe_many([broken]))).error
     assert error.startswith("EXIF (exifread): its block is damaged or malformed, so it could not be read (")
     assert "UnicodeDecodeError" in error and error.endswith(")")
+
+
+def test_a_worker_blocked_in_a_call_ends_when_its_coordinator_is_killed(tmp_path) -> None:
+    """A probe killed by `timeout` left a worker blocked on a read for ever (an orphan found hours later)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    fifo = tmp_path / "never-written"
+    os.mkfifo(fifo)
+    coordinator = tmp_path / "coordinator.py"
+    # The worker is made to block in a call: it opens a FIFO no one writes (the library never would).
+    coordinator.write_text(
+        "import os, pathlib\n"
+        "from forensics.media.isolation import WorkerPool\n"
+        "pool = WorkerPool(workers=1)\n"
+        "print(os.getpid(), flush=True)\n"
+        f"pool.run(pathlib.Path.read_bytes, pathlib.Path({str(fifo)!r}), timeout_s=600)\n")
+    process = subprocess.Popen([sys.executable, str(coordinator)], stdout=subprocess.PIPE, text=True)
+    process.stdout.readline()
+    deadline = time.monotonic() + 30
+    workers: list[str] = []
+    while time.monotonic() < deadline and not workers:
+        found = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+        workers = found
+        time.sleep(0.2)
+    assert workers, "no worker started"
+    time.sleep(1.0)  # the worker is inside the call now
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in workers):
+        time.sleep(0.2)
+    assert not any(os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+                   for pid in workers)

@@ -32,7 +32,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from forensics.errors import ParameterError
-from forensics.limits import limit_memory, worker_memory_bytes
+from forensics.limits import exit_without, limit_memory, worker_memory_bytes
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +268,8 @@ def serve(job_fd: int, result_fd: int, silence_stderr: bool, preload: list[str],
 
     if memory_bytes is not None:
         limit_memory(memory_bytes)  # a file needing more fails alone (forensics.limits)
+    # A worker blocked inside a call never sees its coordinator's pipe close: it ends with it instead.
+    threading.Thread(target=exit_without, args=(os.getppid(),), name="coordinator-watch", daemon=True).start()
 
     # Without a handler, Python prints warnings of exifread & co. to stderr as a last resort.
     logging.getLogger().addHandler(logging.NullHandler())
