@@ -86,8 +86,8 @@ def _collect_identifying(value: Any, names: Pseudonyms, key: str = "") -> None:
     elif isinstance(value, list):
         for v in value:
             _collect_identifying(v, names, key)
-    elif _kind_of(key) and _is_serial_value(value):
-        names.of(_kind_of(key), str(value))
+    elif (kind := _kind_of(key)) and _is_serial_value(value):
+        names.of(kind, str(value))
 
 
 def _kind_of(key: str) -> str | None:
