@@ -114,3 +114,19 @@ def raise_system_error(ex: Exception, path: Path) -> None:
     if isinstance(code, int) and (code & 0xFF) in reasons:
         number = reasons[code & 0xFF]
         raise OSError(number, os.strerror(number), str(path)) from ex
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def sqlite_tables(path: Path) -> frozenset[str] | None:
+    """Gives the tables of an SQLite file, read without writing to it; None when its first bytes are not
+    SQLite's. Raises sqlite3.DatabaseError for an SQLite file that cannot be read, OSError as open() does."""
+    import contextlib
+    import sqlite3
+
+    with open(path, "rb") as fh:
+        if fh.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
+            return None
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        return frozenset(row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))

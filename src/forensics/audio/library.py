@@ -12,7 +12,6 @@ check compares them.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
@@ -27,7 +26,7 @@ from forensics.audio.landmarks import landmark_hashes
 from forensics.audio.postings import decode_pairs, encode_pairs
 from forensics.audio.spectrum import HOP, N_FFT, Features, sound_frames
 from forensics.errors import ParameterError
-from forensics.inputs import own_file, raise_system_error
+from forensics.inputs import own_file, raise_system_error, sqlite_tables
 
 FORMAT = "forensics-audio-library/3"
 _LOOKUP_BATCH = 900  # below SQLite's oldest limit on bound parameters
@@ -66,11 +65,7 @@ class FrameFeatures:
 def _is_library(path: Path) -> bool:
     """Whether `path` is an SQLite file holding a library's meta table (read without writing to it)."""
     try:
-        with open(path, "rb") as fh:
-            if fh.read(16) != b"SQLite format 3\x00":
-                return False
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is not None
+        return "meta" in (sqlite_tables(path) or ())
     except (OSError, sqlite3.DatabaseError):
         return False
 

@@ -8,16 +8,14 @@ holds nothing that could disagree with the hashes themselves.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.errors import ParameterError
-from forensics.inputs import own_file, raise_system_error
+from forensics.inputs import own_file, raise_system_error, sqlite_tables
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS media (
     key TEXT PRIMARY KEY,
@@ -48,16 +46,13 @@ class HashStore:
         path = Path(path)
         if not own_file(path, "--index"):
             return
-        with open(path, "rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
-        if head != _SQLITE_MAGIC:
-            raise ParameterError(f"--index {path}: exists and is not a dedup index (SQLite); give a new path "
-                                 "or an index made by `forensics dedup --index`")
         try:
-            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = sqlite_tables(path)
         except sqlite3.DatabaseError as ex:
             raise ParameterError(f"--index {path}: not a dedup index that can be opened ({ex})") from ex
+        if tables is None:
+            raise ParameterError(f"--index {path}: exists and is not a dedup index (SQLite); give a new path "
+                                 "or an index made by `forensics dedup --index`")
         if not tables <= {"media"}:
             raise ParameterError(f"--index {path}: a SQLite file of something else (it has tables a dedup index "
                                  "does not); give a new path or an index made by `forensics dedup --index`")
