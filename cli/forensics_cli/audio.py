@@ -13,7 +13,7 @@ from forensics.audio.decode import decode_audio
 from forensics.audio.library import Library
 from forensics.audio.match import match_samples
 from forensics.audio.search import QueryResult, index_paths, match_paths, track_summary
-from forensics.errors import OUT_OF_MEMORY, MediaError
+from forensics.errors import MediaError, file_error
 from forensics.inputs import media_files
 from forensics.progress import report
 from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_results, library_errors, progress_bar,
@@ -54,10 +54,8 @@ def segments(paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
                 audio = decode_audio(path)
                 results.append({"path": str(path), "tracks": [track_summary(t) for t in audio.tracks],
                                 "notes": list(audio.notes)})  # e.g. only the first 4 h were decoded
-            except MediaError as ex:
-                errors.append({"path": str(path), "error": str(ex)})
-            except MemoryError:
-                errors.append({"path": str(path), "error": f"{path.name}: {OUT_OF_MEMORY}"})
+            except (MediaError, MemoryError) as ex:
+                errors.append({"path": str(path), "error": file_error(path.name, ex)})
     if as_json:
         emit_results(results, errors)
     else:

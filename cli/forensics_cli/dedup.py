@@ -14,7 +14,7 @@ from rich.table import Table
 from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes, hash_media
 from forensics.dedup.store import HashStore
-from forensics.errors import OUT_OF_MEMORY, MediaError, ParameterError
+from forensics.errors import MediaError, ParameterError, file_error
 from forensics.inputs import media_files, why_not_read
 from forensics.media.content_type import PICTURE_AND_VIDEO_SUFFIXES
 from forensics.media.sniff import media_type_of
@@ -70,7 +70,7 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
             except ParameterError as ex:
                 fail(ex)
             except (MediaError, OSError, MemoryError) as ex:
-                error = f"{path.name}: {OUT_OF_MEMORY}" if isinstance(ex, MemoryError) else str(ex)
+                error = file_error(path.name, ex)
                 problems.append({"path": str(path), "error": error})
                 stderr.print(f"[bold red]error:[/] {shown(str(path))}: {shown(error)}")
     with library_errors():

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from forensics.errors import OUT_OF_MEMORY, MediaError, ParameterError
+from forensics.errors import MediaError, ParameterError, file_error
 from forensics.media.contact_sheet import contact_sheet, format_time, thumbnail
 from forensics.media.frames import FrameSet, extract_frames, parse_mode
 from forensics.media.gop_decoder import cores_available
@@ -60,7 +60,7 @@ def command(videos: tuple[Path, ...], out_dir: Path, mode: str, max_frames: int 
         except (MediaError, OSError, MemoryError) as ex:
             if isinstance(ex, OSError) and ex.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
                 fail(ex)  # the output cannot be written: no later video could be either (exit 3)
-            error = f"{video.name}: {OUT_OF_MEMORY}" if isinstance(ex, MemoryError) else str(ex)
+            error = file_error(video.name, ex)
             stderr.print(f"[bold red]error:[/] {shown(os.path.dirname(video) or '.')}/{shown(error)}", highlight=False)
             errors.append({"path": str(video), "error": error})
             continue

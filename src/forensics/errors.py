@@ -79,3 +79,8 @@ class TimestampError(ForensicsError):
 
 # What a file that needs more memory than the process may have gets as its error (the run goes on).
 OUT_OF_MEMORY = "needs more memory than this process may use; split or shorten it, or run it alone"
+
+
+def file_error(name: str, ex: BaseException) -> str:
+    """Gives the error text of one file for `ex`: a MemoryError (which carries no text) said in words."""
+    return f"{name}: {OUT_OF_MEMORY}" if isinstance(ex, MemoryError) else str(ex)

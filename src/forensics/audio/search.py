@@ -18,7 +18,7 @@ from forensics.audio.library import Library
 from forensics.audio.match import QUERY_PEAKS_PER_S, Match, match_samples
 from forensics.audio.segments import segment_samples
 from forensics.audio.spectrum import Features, analyse
-from forensics.errors import OUT_OF_MEMORY, MediaError, MediaUnreadable
+from forensics.errors import MediaError, MediaUnreadable, file_error
 from forensics.inputs import regular_file
 from forensics.progress import ProgressCallback, report
 
@@ -90,10 +90,8 @@ def fingerprint_file(path: Path, *, sha256: str | None = None, peaks_per_s: floa
         return Fingerprinted(str(path), digest, audio, tuple(
             known[t.stream_index] if t.stream_index in known
             else analyse(t.samples, t.sample_rate_hz, peaks_per_s=peaks_per_s) for t in audio.tracks))
-    except MediaError as ex:
-        return Fingerprinted(str(path), digest, None, error=str(ex))
-    except MemoryError:
-        return Fingerprinted(str(path), digest, None, error=f"{path.name}: {OUT_OF_MEMORY}")
+    except (MediaError, MemoryError) as ex:
+        return Fingerprinted(str(path), digest, None, error=file_error(path.name, ex))
 
 
 def add_to_library(library: Library, printed: Fingerprinted, *, name: str | None = None) -> tuple[list[str], list[str]]:
