@@ -98,15 +98,13 @@ class CrossCaseIndex:
             for match in find_duplicates([m for _, m in mine.values()], known=others).listed():
                 if (match.a in mine) == (match.b in mine):
                     continue  # both of this incident: the case's own near-duplicates records hold it
-                flipped = match.b in mine
-                here, there = (match.b, match.a) if flipped else (match.a, match.b)
-                item = mine[here][0]
-                other_incident, other_sha256, other_name = there.split(":", 2)
-                a_span, b_span = _span(match.a_start_s, match.a_end_s), _span(match.b_start_s, match.b_end_s)
+                if match.b in mine:
+                    match = match.swapped()  # this incident's item first
+                item = mine[match.a][0]
+                other_incident, other_sha256, other_name = match.b.split(":", 2)
                 found.append(Elsewhere("footage", item.sha256, item.display_name, other_incident, other_sha256,
-                                       other_name, _FLIPPED.get(match.relation, match.relation)
-                                       if flipped else match.relation, match.score,
-                                       b_span if flipped else a_span, a_span if flipped else b_span))
+                                       other_name, match.relation, match.score, _span(match.a_start_s, match.a_end_s),
+                                       _span(match.b_start_s, match.b_end_s)))
         for _item, media in mine.values():
             self._hashes.put(media, collection=incident)
         return found
@@ -139,9 +137,6 @@ class CrossCaseIndex:
                 # Content another incident brought first stays filed under that incident's name.
                 self._intercepts.add(item.sha256, stream_index, f"{incident}: {item.display_name}", features)
         return found
-
-
-_FLIPPED = {"a_contains_b": "b_contains_a", "b_contains_a": "a_contains_b"}
 
 
 def _span(start: float | None, end: float | None) -> tuple[float, float] | None:
