@@ -165,7 +165,7 @@ def _configs(a: MediaHashes, b: MediaHashes, limit: int = 10) -> list[_Config]:
 
 def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: int) -> PairMatch | SceneMatch | None:
     best = min(configs, key=lambda c: c.nearest)
-    distance = int(best.distances.min())
+    distance = best.nearest
     if distance > limit:
         return None
     ia, ib = np.unravel_index(int(np.argmin(best.distances)), best.distances.shape)
@@ -431,9 +431,9 @@ def _thumbs(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config,
     # Only between neighbours that are one sample apart: across a gap the nearest frame is kept.
     far = gap > 1.5 * step_s
     nearest = np.where(np.abs(times_b - b.times_s[left]) <= np.abs(b.times_s[right] - times_b), left, right)
-    frames_b = b.thumbs[:, config.scale_b].astype(np.float64)
+    frames_b = b.thumbs[:, config.scale_b]  # only the frames used are converted (float64 weights promote them)
     mixed = (1 - weight)[:, None, None] * frames_b[left] + weight[:, None, None] * frames_b[right]
-    mixed = np.where(far[:, None, None], frames_b[nearest], mixed)
+    mixed = np.where(far[:, None, None], frames_b[nearest].astype(np.float64), mixed)
     return a.thumbs[span.pairs[:, 0], config.scale_a].astype(np.float64), orient(mixed, config.orientation)
 
 

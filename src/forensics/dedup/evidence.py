@@ -42,7 +42,6 @@ EXACT_MOMENT_FIT = 0.1  # a fit this close is the footage's own picture, whateve
 STRONG_MOMENT_RATIO = 1.5
 STILL_SAME_BITS = 6  # a still and a frame (or two stills) further apart than this are not one picture
 STRONG_STILL_BITS = 2
-LIKELY_STILL_BITS = 6  # two photos up to this far apart are a likely match (a 10% crop comes to 6); further, weak
 MOMENT_WINDOW_S = 1.0  # frames nearer than this to the best moment are that moment
 
 
@@ -63,7 +62,8 @@ def texture(thumbs: NDArray[np.uint8]) -> NDArray[np.float64]:
 def textured(thumbs: NDArray[np.uint8]) -> NDArray[np.bool_]:
     """Gives which frames (N, from N x 16 x 16 whole-picture thumbnails) have structure enough to weigh."""
     # A file is compared with many others; its answer is kept while its thumbnails live.
-    key = (id(thumbs.base) if thumbs.base is not None else id(thumbs), thumbs.shape, thumbs.strides)
+    key = (id(thumbs.base) if thumbs.base is not None else id(thumbs), thumbs.__array_interface__["data"][0],
+           thumbs.shape, thumbs.strides)  # the view's own first element: [:, 0] and [:, 1] share the rest
     held = _TEXTURED.get(key)
     if held is not None and held[0]() is (thumbs.base if thumbs.base is not None else thumbs):
         return held[1]
