@@ -146,16 +146,14 @@ def hash_pictures_of(pictures: Pictures, *, key: str) -> MediaHashes:
     else:
         inputs = hash_inputs(grey, box)  # N x S x 32 x 32
     times = pictures.times_s
-    if pictures.kind == "image" and box.trimmed:
-        # One picture cannot tell a bar from a flat sky or wall (a video can: bars never change),
-        # so a trimmed photo is also hashed whole, as a second frame at the same time.
-        height, width = grey.shape[1:]
-        inputs = np.concatenate([inputs, hash_inputs(grey, ContentBox(0, height, 0, width, height, width))])
-        times = np.zeros(2)
     if pictures.kind == "image":
+        height, width = grey.shape[1:]
+        if box.trimmed:
+            # One picture cannot tell a bar from a flat sky or wall (a video can: bars never change),
+            # so a trimmed photo is also hashed whole, as a second frame at the same time.
+            inputs = np.concatenate([inputs, hash_inputs(grey, ContentBox(0, height, 0, width, height, width))])
         # A photo is often passed on cropped by a few percent; its regions (SCALES) are far enough
         # apart that such a crop falls between them, so the centre at PHOTO_CROPS is hashed too.
-        height, width = grey.shape[1:]
         for crop in PHOTO_CROPS:
             dy, dx = round((box.bottom - box.top) * (1 - crop) / 2), round((box.right - box.left) * (1 - crop) / 2)
             inner = ContentBox(box.top + dy, box.bottom - dy, box.left + dx, box.right - dx, height, width)

@@ -21,7 +21,7 @@ _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 def _visible(match: re.Match[str]) -> str:
     char = match.group()
-    if not (is_invisible(char) or char in "\u00ad\u061c"):
+    if not is_invisible(char):  # the soft hyphen and Arabic letter mark too (format characters)
         return char
     code = ord(char)
     shown = _SHORT.get(char) or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF
@@ -31,7 +31,7 @@ def _visible(match: re.Match[str]) -> str:
 
 def _dropped(match: re.Match[str]) -> str:
     char = match.group()
-    return "" if is_invisible(char) or char in "\u00ad\u061c" else char
+    return "" if is_invisible(char) else char
 
 
 def esc(value: Any) -> str:
