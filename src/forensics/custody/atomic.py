@@ -85,7 +85,11 @@ def stage_file(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Replaces `path` with `data`: a reader sees the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stage_file(path, data, mode=mode)
+    place_staged(stage_file(path, data, mode=mode), path)
+
+
+def place_staged(tmp: Path, path: Path) -> None:
+    """Renames a file from stage_file() onto `path` durably; the temp file is removed if the rename fails."""
     try:
         os.replace(tmp, path)
     except BaseException:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from forensics.custody.atomic import fsync_dir, stage_file
+from forensics.custody.atomic import place_staged, stage_file
 from forensics.custody.folder import inside
 from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey
@@ -128,6 +128,5 @@ def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool =
             staged.unlink(missing_ok=True)
         raise
     if staged is not None:
-        os.replace(staged, out_path)
-        fsync_dir(out_path.parent)
+        place_staged(staged, out_path)
     return exported, data

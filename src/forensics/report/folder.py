@@ -73,8 +73,3 @@ def swap_in(staging: Path, out_dir: Path) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def write_folder(out_dir: Path, files: dict[str, bytes]) -> None:
-    """Writes the folder beside its final place and swaps it in, so readers see the old report or the new."""
-    swap_in(stage_folder(out_dir, files), out_dir)
