@@ -14,8 +14,8 @@ from rich.table import Table
 from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes, hash_media
 from forensics.dedup.store import HashStore
-from forensics.errors import MediaError, ParameterError, file_error
-from forensics.inputs import media_files, why_not_read
+from forensics.errors import MediaError, MediaUnreadable, ParameterError, file_error
+from forensics.inputs import media_files, regular_file
 from forensics.media.content_type import PICTURE_AND_VIDEO_SUFFIXES
 from forensics.media.sniff import media_type_of
 from forensics.progress import report
@@ -125,13 +125,12 @@ def _media_only(paths: tuple[Path, ...]) -> tuple[list[Path], list[dict[str, str
             out.append(path)
             continue
         try:
-            info = path.lstat()
-            reason = why_not_read(info)
-            if reason is not None:
-                problems.append({"path": str(path), "error": f"{path.name}: {reason}"})
-                continue
+            info = regular_file(path)  # a link, FIFO or device: its own problem, never opened
             with open(path, "rb") as fh:
                 kind, _ = media_type_of(fh.read(_SNIFF_BYTES))
+        except MediaUnreadable as ex:
+            problems.append({"path": str(path), "error": str(ex)})
+            continue
         except OSError as ex:
             problems.append({"path": str(path), "error": f"{path.name}: cannot be read ({ex.strerror or ex})"})
             continue
