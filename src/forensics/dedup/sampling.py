@@ -10,8 +10,6 @@ the display rotation is applied, as forensics.media.frames does for full frames.
 from __future__ import annotations
 
 import logging
-import os
-import stat
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -58,16 +56,7 @@ def read_pictures(path: Path, *, every_s: float = 0.25, size_px: int = 128, with
         raise ParameterError(f"every_s must be a positive number of seconds, not {every_s}")
     if size_px < 32:
         raise ParameterError(f"size_px must be at least 32 pixels, not {size_px}")
-    try:
-        regular_file(path)  # a link, FIFO or device is refused, never opened
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                raise MediaUnreadable(f"{path.name}: not a regular file (it changed while being opened)")
-            head = fh.read(16)
-    except OSError as ex:
-        raise MediaUnreadable(f"{path.name}: cannot be read ({ex.strerror or ex})") from ex
-    if not head:
+    if regular_file(path).st_size == 0:  # a link, FIFO or device is refused, never opened
         raise MediaUnreadable(f"{path.name}: empty file (0 bytes)")
     still = _still_image(path, size_px)
     if still is not None:
