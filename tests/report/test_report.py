@@ -121,14 +121,18 @@ def test_every_section_shows_the_case_content(rendered, report_case):
     assert (f"{excerpt['relation'].replace('_', ' ')} (video, score {excerpt['score']:.3f}, "
             f"{excerpt['confidence']} match)") in text
     assert f"{excerpt['a_start_s']:.2f}–{excerpt['a_end_s']:.2f} s" in text
-    # The clip's link to the full intercept and its first transmission, as ingest's audio step recorded them.
-    clip = json.loads((report_case.path / _record_path(report_case, report_case.sha256["audio/intercept_clip.m4a"],
-                                                       "audio")).read_bytes())
-    link = next(m for m in clip["links"] if m["reference"] == "audio/intercept_full.wav")
-    assert abs(link["offset_s"] - 7.0) < 0.01  # the fixture's clip is intercept_full[7, 11) s
-    assert f"{link['offset_s']:.3f} s (the reference's time at the query's 0 s)" in text
-    first = clip["tracks"][0]["segments"][0]
-    assert f"{first['start_s']:.3f} s {first['end_s']:.3f} s" in text and first["kind"] in text
+    # The clip and the full intercept, linked both ways by ingest's audio step: shown once, in the direction
+    # that scored better; and the clip's first transmission (its first speech segment).
+    clip, full = (json.loads((report_case.path / _record_path(report_case, report_case.sha256[name], "audio"))
+                             .read_bytes()) for name in ("audio/intercept_clip.m4a", "audio/intercept_full.wav"))
+    to_full = next(m for m in clip["links"] if m["reference"] == "audio/intercept_full.wav")
+    to_clip = next(m for m in full["links"] if m["reference"] == "audio/intercept_clip.m4a")
+    assert abs(to_full["offset_s"] - 7.0) < 0.01 and abs(to_clip["offset_s"] + 7.0) < 0.01  # clip = full[7, 11) s
+    shown, left_out = sorted((to_full, to_clip), key=lambda m: -m["score"])
+    assert f"{shown['offset_s']:.3f} s (the reference's time at the query's 0 s)" in text
+    assert f"{left_out['offset_s']:.3f} s (the reference's time" not in text
+    first = next(s for s in clip["tracks"][0]["segments"] if s["kind"] == "speech")
+    assert f"Transmissions (speech bursts) # start end length 1 {first['start_s']:.3f} s {first['end_s']:.3f} s" in text
     assert "ingest of" in text and "&lt;b&gt;" not in text and "<b>note</b>" in text  # the note, as text
 
 

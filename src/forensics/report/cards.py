@@ -189,9 +189,10 @@ def card(view: CaseView, item: ItemView, pictures: Pictures) -> str:
     if flags:
         parts.append(f"<p><b>Flags</b> <span class=\"muted\">(leads, not verdicts)</span></p><ul>{flags}</ul>")
     if segments:
-        rows = [(str(n), seconds(t.start_s), seconds(t.end_s), seconds(t.end_s - t.start_s), esc(t.label))
+        rows = [(str(n), seconds(t.start_s), seconds(t.end_s), seconds(t.end_s - t.start_s))
                 for n, t in enumerate(segments, 1)]
-        parts.append("<p><b>Transmissions</b></p>" + table(("#", "start", "end", "length", "kind"), rows))
+        parts.append("<p><b>Transmissions</b> <span class=\"muted\">(speech bursts)</span></p>"
+                     + table(("#", "start", "end", "length"), rows))
     if isinstance(frames, Mapping) and frames.get("error"):
         parts.append(f'<p class="flag">frames could not be extracted: {esc(frames["error"])}</p>')
     return "".join(parts) + "</article>"

@@ -46,7 +46,7 @@ def case_document(view: CaseView, verification: VerifyReport | None = None) -> d
                         for lead in facts.scene_leads(view)],
         "intercept_matches": [{"query": _ref(m.query), "reference": _ref(m.reference),
                                "reference_sha256": m.reference_sha256, "offset_s": m.offset_s, "speed": m.speed,
-                               "score": m.score, "query_span_s": _pair(m.query_span_s),
+                               "score": m.score, "confidence": m.confidence, "query_span_s": _pair(m.query_span_s),
                                "reference_span_s": _pair(m.reference_span_s)} for m in facts.intercept_matches(view)],
         "custody_log": [entry.to_json() | {"line_hash": entry.line_hash} for entry in view.entries],
         "unusable_records": [dict(r) for r in view.unusable_records],

@@ -50,6 +50,11 @@ class Reference:
     def label(self) -> str:
         return self.item.display_name if self.item else self.name
 
+    @property
+    def key(self) -> str:
+        """Gives what tells files apart: the item's sha256, else the name as written."""
+        return self.item.sha256 if self.item else self.name
+
 
 @dataclass(frozen=True, slots=True)
 class DuplicateMatch:
@@ -75,7 +80,7 @@ class SceneLead:
 class Transmission:
     start_s: float
     end_s: float
-    label: str  # what the segmenter called it ("speech", "squelch", ...), "" when it did not say
+    label: str  # "speech", or "" when the segmenter did not say
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,11 @@ class InterceptMatch:
     score: float | None
     query_span_s: tuple[float, float] | None
     reference_span_s: tuple[float, float] | None
+    confidence: str = ""  # "strong" | "likely" (weak matches are not shown); "" in records made before it
+
+
+# Offsets closer than this are one place in a recording, as the audio matcher joins them (audio/match.py).
+_SAME_PLACE_S = 0.5
 
 
 def parse_utc(text: str | None) -> datetime | None:
@@ -155,7 +165,7 @@ def duplicate_groups(view: CaseView) -> list[list[Reference]]:
     for _item, record in _records(view, NEAR_DUPLICATES):
         for group in ([record["group"]] if record.get("group") else []) + list(record.get("groups") or ()):
             refs = [_ref(view, name) for name in group]
-            key = tuple(sorted(r.item.sha256 if r.item else r.name for r in refs))
+            key = tuple(sorted(r.key for r in refs))
             if len(set(key)) > 1:
                 groups.setdefault(key, refs)
     return sorted(groups.values(), key=lambda g: (-len(g), [r.label for r in g]))
@@ -171,7 +181,7 @@ def duplicate_matches(view: CaseView) -> list[DuplicateMatch]:
             a, b = _ref(view, m.get("a"), m.get("a_sha256")), _ref(view, m.get("b"), m.get("b_sha256"))
             match = DuplicateMatch(a, b, str(m.get("kind") or ""), str(m.get("relation") or ""),
                                    m.get("score"), _span(m, "a"), _span(m, "b"), str(m.get("confidence") or ""))
-            key = (a.item.sha256 if a.item else a.name, b.item.sha256 if b.item else b.name, match.relation)
+            key = (a.key, b.key, match.relation)
             seen.setdefault(key, match)
     return sorted(seen.values(), key=lambda m: -(m.score or 0.0))
 
@@ -182,13 +192,16 @@ def scene_leads(view: CaseView) -> list[SceneLead]:
     for _item, record in _records(view, NEAR_DUPLICATES):
         for m in record.get("scene_matches") or ():
             a, b = _ref(view, m.get("a")), _ref(view, m.get("b"))
-            key = (a.item.sha256 if a.item else a.name, b.item.sha256 if b.item else b.name)
+            key = (a.key, b.key)
             seen.setdefault(key, SceneLead(a, b, str(m.get("kind") or ""), str(m.get("reason") or "")))
     return sorted(seen.values(), key=lambda lead: (lead.a.label, lead.b.label))
 
 
 def transmissions(item: ItemView) -> list[Transmission]:
-    """Gives the push-to-talk bursts the item's audio record found, in time order."""
+    """Gives the push-to-talk bursts (speech segments) the item's audio record found, in time order.
+
+    Squelch tails, hiss and silence are left out; a segment whose kind the record does not give is kept.
+    """
     record = item.records.get(AUDIO)
     if not isinstance(record, Mapping):
         return []
@@ -198,13 +211,33 @@ def transmissions(item: ItemView) -> list[Transmission]:
         if segment.get("start_s") is None or segment.get("end_s") is None:
             continue
         label = segment.get("kind") or segment.get("label") or ""
+        if label not in ("", "speech"):
+            continue
         found.append(Transmission(float(segment["start_s"]), float(segment["end_s"]), str(label)))
     return sorted(found, key=lambda t: t.start_s)
 
 
 def intercept_matches(view: CaseView) -> list[InterceptMatch]:
-    """Gives every intercept match the audio records hold (issue 6's results shape), best score first."""
-    found: dict[tuple[str, str, float | None], InterceptMatch] = {}
+    """Gives the intercept matches the audio records hold, weak ones left out, best score first.
+
+    Two recordings of the case linked both ways (A's audio found in B, and B's in A)
+    are one match: the better-scored direction. Two places of one pair (the same
+    transmission heard twice) stay two matches.
+    """
+    kept: dict[tuple[str, str], list[InterceptMatch]] = {}
+    for match in _all_intercept_matches(view):
+        first, second = sorted((match.query.key, match.reference.key))
+        pair = kept.setdefault((first, second), [])
+        same = next((n for n, m in enumerate(pair) if _same_place(m, match)), None)
+        if same is None:
+            pair.append(match)
+        elif (match.score or 0.0) > (pair[same].score or 0.0):
+            pair[same] = match
+    return sorted((m for pair in kept.values() for m in pair), key=lambda m: -(m.score or 0.0))
+
+
+def _all_intercept_matches(view: CaseView) -> Iterable[InterceptMatch]:
+    """Gives every intercept match the audio records hold (issue 6's results shape) but the weak ones."""
     for item, record in _records(view, AUDIO):
         results = list(record.get("results") or ())
         # The audio step's own record: links to files of the case, and matches in an intercept library.
@@ -215,9 +248,25 @@ def intercept_matches(view: CaseView) -> list[InterceptMatch]:
             query = Reference(item.display_name, item) if result.get("query") is None \
                 else _ref(view, result["query"])
             for m in result.get("matches") or ():
-                reference = _ref(view, m.get("reference"), m.get("reference_sha256"))
-                match = InterceptMatch(query, reference, m.get("reference_sha256"), m.get("offset_s"),
-                                       m.get("speed"), m.get("score"), _span(m, "query"), _span(m, "reference"))
-                key = (query.label, reference.label, match.offset_s)
-                found.setdefault(key, match)
-    return sorted(found.values(), key=lambda m: -(m.score or 0.0))
+                if m.get("confidence") == "weak":
+                    continue  # a report leaves weak matches out, as it does weak near-duplicates
+                yield InterceptMatch(query, _ref(view, m.get("reference"), m.get("reference_sha256")),
+                                     m.get("reference_sha256"), m.get("offset_s"), m.get("speed"), m.get("score"),
+                                     _span(m, "query"), _span(m, "reference"), str(m.get("confidence") or ""))
+
+
+def _same_place(a: InterceptMatch, b: InterceptMatch) -> bool:
+    """Gives whether two matches of one pair of files align them alike, whichever way each was found."""
+    place_a, place_b = _place(a), _place(b)
+    if place_a is None or place_b is None:
+        return place_a == place_b
+    return abs(place_a - place_b) < _SAME_PLACE_S
+
+
+def _place(match: InterceptMatch) -> float | None:
+    """Gives the time in the file whose key sorts last at the other's time zero (the reverse offset is -offset/speed)."""
+    if match.offset_s is None:
+        return None
+    if match.query.key <= match.reference.key:
+        return float(match.offset_s)
+    return -float(match.offset_s) / float(match.speed or 1.0)

@@ -229,8 +229,11 @@ def intercepts(view: CaseView, pictures: Pictures) -> str:
     matches = facts.intercept_matches(view)
     if not matches:
         return head + '<p class="none">No recording of this case matched another or the intercept library.</p></section>'
-    parts = [head]
+    parts = [head, ('<p class="muted">Two recordings that each hold the other\'s audio are shown once, in the '
+                    "direction that scored better; weak matches are left out.</p>")]
     for m in matches:
+        score = "" if m.score is None else f"{m.score:.3f}"
+        confidence = f" ({esc(m.confidence)})" if m.confidence else ""
         pairs = [("query", item_link(m.query.item) if m.query.item else esc(m.query.name)),
                  ("matched span", _span(m.query_span_s)),
                  ("reference", item_link(m.reference.item) if m.reference.item else esc(m.reference.name)),
@@ -238,7 +241,7 @@ def intercepts(view: CaseView, pictures: Pictures) -> str:
                  ("reference span", _span(m.reference_span_s)),
                  ("offset", "" if m.offset_s is None else f"{m.offset_s:.3f} s (the reference's time at the query's 0 s)"),
                  ("speed", "" if m.speed is None else f"{m.speed:.4f}"),
-                 ("score", "" if m.score is None else f"{m.score:.3f}")]
+                 ("score", score + confidence)]
         figures = pictures.spectrogram(m.query.item, m.query_span_s, "query") + \
             pictures.spectrogram(m.reference.item, m.reference_span_s, "reference")
         parts.append(f'<div class="group">{definitions(pairs)}<div class="pair">{figures}</div></div>')
