@@ -1,21 +1,24 @@
 """The simulated intercept corpus of bench_audio.py: radio traffic, spotters' recordings, and queries made from them.
 
-Speech is espeak-ng's when it is installed (several voices, pitch and pace varied per
-transmission), else the formant synthesiser of tests/audio/speech.py. Each transmission goes
-through a radio channel (300-3400 Hz, clipping, hiss, key-up click, squelch tail); a spotter's
-recording holds several with gaps. A query is a cut of a recording re-recorded through a room
-(reverberation) and a phone, with engine, wind or crowd noise at a set SNR, coded with AAC,
-Opus or MP3 at a low bit rate, perhaps sped up or slowed down, perhaps laid under a video.
-Hard negatives are made the same way from recordings that are not in the library: the same
-voices saying the same phrases again (another take, other pitch and pace) and new phrases.
+Speech is espeak-ng's, through the library the `espeakng-loader` wheel carries (no system
+package): voices of several languages (English, Russian, Ukrainian, Arabic) and variants,
+pitch and pace varied per transmission; without that wheel, the formant synthesiser of
+tests/audio/speech.py. Voices and each language's words are split into two halves by
+source: `tuning` (which thresholds may be fitted on) and `held-out` (the figures of record).
+Each transmission goes through a radio channel (300-3400 Hz, clipping, hiss, key-up click,
+squelch tail); a spotter's recording holds several with gaps. A query is a cut of a
+recording re-recorded through a room (reverberation) and a phone, with engine, wind, crowd
+(babble) or hiss noise at a set SNR, coded with AAC, Opus or MP3 at a low bit rate, perhaps
+sped up or slowed down, perhaps laid under a video. Hard negatives are made the same way from
+recordings that are not in the library: the same voices saying the same phrases again
+(another take, other pitch and pace) and new phrases.
 """
 
 from __future__ import annotations
 
-import shutil
+import ctypes
 import subprocess
 import sys
-import tempfile
 import wave
 import zlib
 from dataclasses import dataclass
@@ -32,14 +35,39 @@ from speech import radio, say, syllables, write_wav  # noqa: E402 - the tests' s
 
 RATE_HZ = 16000
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-ESPEAK = shutil.which("espeak-ng")
-_VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-us+m3", "en-gb+m5", "en-us+f2", "en+m7")
-_WORDS = ("viper falcon eagle hawk raven cobra one two three four five six seven eight nine zero niner "
-          "target bearing heading cleared hot copy roger wilco approach north south east west grid "
-          "hospital school market bridge road village tower engaging rolling in off dry pass second "
-          "confirm negative affirmative altitude angels descending climbing tango mike alpha bravo").split()
 CODECS = {"aac": ("-c:a", "aac", "-b:a", "24k", ".m4a"), "opus": ("-c:a", "libopus", "-b:a", "12k", ".ogg"),
           "mp3": ("-c:a", "libmp3lame", "-b:a", "24k", ".mp3")}
+HALVES = ("tuning", "held-out")
+# Voices by half: no voice, and no variant of a language, is in both.
+_VOICES = {
+    "tuning": ("en-us+m1", "en-gb-x-rp+m3", "en+f4", "en-us+klatt2", "ru+m4", "ru+f3", "ar+m2", "uk+Denis"),
+    "held-out": ("en-us+f2", "en+m7", "en-gb-scotland+m5", "en-029+m2", "ru+m6", "ru+klatt4", "ar+f1", "uk+m3"),
+}
+_WORDS = {
+    "en": "viper falcon eagle hawk raven cobra one two three four five six seven eight nine zero niner target "
+          "bearing heading cleared hot copy roger wilco approach north south east west grid hospital school "
+          "market bridge road village tower engaging rolling in off dry pass second confirm negative "
+          "affirmative altitude angels descending climbing tango mike alpha bravo",
+    "ru": "один два три четыре пять шесть семь восемь девять ноль цель курс высота заход атака повтор "
+          "подтверждаю понял работаю выход вход левый правый север юг восток запад мост школа рынок больница "
+          "дорога деревня башня сброс пуск второй первый борт сокол орёл беркут кобра",
+    "uk": "один два три чотири пять шість сім вісім девять нуль ціль курс висота захід атака повтор "
+          "підтверджую зрозумів працюю вихід вхід лівий правий північ південь схід міст школа ринок лікарня "
+          "дорога село вежа скидання пуск другий перший борт сокіл орел беркут",
+    "ar": "واحد اثنان ثلاثة أربعة خمسة ستة سبعة ثمانية تسعة صفر هدف اتجاه ارتفاع هجوم تأكيد مفهوم جسر "
+          "مدرسة سوق مستشفى طريق قرية برج شمال جنوب شرق غرب صقر نسر كوبرا الأول الثاني إطلاق ضرب منعطف "
+          "يسار يمين اقتراب مغادرة تكرار",
+}
+
+
+def words_of(voice: str, half: str) -> tuple[str, ...]:
+    """Gives back the half's words of the voice's language: every other word, from the first or the second."""
+    words = _WORDS[voice.split("+")[0].split("-")[0]].split()
+    return tuple(words[HALVES.index(half)::2])
+
+
+def voices(half: str) -> tuple[str, ...]:
+    return _VOICES[half]
 
 
 @dataclass(frozen=True)
@@ -61,24 +89,66 @@ class Recording:
     takes: tuple[Take, ...]
 
 
+class _Espeak:
+    """espeak-ng's library, loaded from the espeakng-loader wheel, synthesising into memory."""
+
+    _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+    _RATE, _PITCH, _WORDGAP = 1, 3, 7  # espeak_PARAMETER
+
+    def __init__(self) -> None:
+        import espeakng_loader
+
+        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        self.rate_hz = self.lib.espeak_Initialize(2, 0, espeakng_loader.get_data_path().encode(), 0)  # synchronous
+        if self.rate_hz <= 0:
+            raise RuntimeError("espeak-ng did not start")
+        self.chunks: list[NDArray[np.int16]] = []
+
+        def keep(wav: ctypes.Array, n: int, _events: int) -> int:
+            if wav and n > 0:
+                self.chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+            return 0
+
+        self._keep = self._CALLBACK(keep)  # held, or ctypes frees it under espeak's feet
+        self.lib.espeak_SetSynthCallback(self._keep)
+
+    def say(self, take: Take) -> NDArray[np.float32]:
+        if self.lib.espeak_SetVoiceByName(take.voice.encode()) != 0:
+            raise ValueError(f"espeak-ng has no voice {take.voice!r}")
+        for parameter, value in ((self._RATE, take.pace), (self._PITCH, take.pitch), (self._WORDGAP, take.gap)):
+            self.lib.espeak_SetParameter(parameter, value, 0)
+        text = " ".join(take.words).encode()
+        self.chunks = []
+        self.lib.espeak_Synth(text, len(text) + 1, 0, 1, 0, 0, None, None)  # POS_CHARACTER, espeakCHARS_AUTO
+        self.lib.espeak_Synchronize()
+        pcm = np.concatenate(self.chunks).astype(np.float32) / 32768 if self.chunks else np.zeros(0, np.float32)
+        return librosa.resample(pcm, orig_sr=self.rate_hz, target_sr=RATE_HZ).astype(np.float32)
+
+
+def _espeak() -> _Espeak | None:
+    try:
+        return _Espeak()
+    except (ImportError, OSError, RuntimeError):
+        return None
+
+
+ESPEAK = _espeak()
+
+
 def speak(take: Take, rng: np.random.Generator) -> NDArray[np.float32]:
     """Gives back the take said at RATE_HZ."""
     if ESPEAK:
-        with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
-            subprocess.run([ESPEAK, "-v", take.voice, "-p", str(take.pitch), "-s", str(take.pace), "-g", str(take.gap),
-                            "-w", tmp.name,
-                            " ".join(take.words)], check=True, capture_output=True)
-            rate, pcm = read_wav(Path(tmp.name))
-        return librosa.resample(pcm, orig_sr=rate, target_sr=RATE_HZ).astype(np.float32)
+        return ESPEAK.say(take)
     # The formant synthesiser: each word is a fixed syllable sequence, so a phrase said again is the same words.
     phrase = [s for w in take.words for s in syllables(np.random.default_rng(zlib.crc32(w.encode())), 1 + len(w) // 4)]
     audio = say(phrase, rng, pitch_hz=float(take.pitch), rate=take.pace / 100)
     return librosa.resample(audio, orig_sr=16000, target_sr=RATE_HZ) if RATE_HZ != 16000 else audio
 
 
-def random_take(rng: np.random.Generator, words: tuple[str, ...] | None = None, voice: str | None = None) -> Take:
-    words = words or tuple(rng.choice(_WORDS, size=int(rng.integers(6, 15))))
-    voice = voice or str(rng.choice(_VOICES))
+def random_take(rng: np.random.Generator, half: str, voice: str | None = None) -> Take:
+    """Gives back a new phrase of 6-14 of the half's words in one of its voices (or `voice`)."""
+    voice = voice or str(rng.choice(voices(half)))
+    words = tuple(rng.choice(words_of(voice, half), size=int(rng.integers(6, 15))))
     if ESPEAK:
         return Take(words, voice, int(rng.integers(25, 75)), int(rng.integers(140, 200)), int(rng.integers(0, 4)))
     return Take(words, voice, int(rng.integers(90, 190)), int(rng.integers(85, 115)))
@@ -120,7 +190,7 @@ def make_recording(path: Path, takes: list[Take], rng: np.random.Generator) -> R
 class NoiseBank:
     """A minute of each noise, made once; queries take random stretches of it."""
 
-    def __init__(self, rng: np.random.Generator, seconds: float = 60.0) -> None:
+    def __init__(self, rng: np.random.Generator, half: str, seconds: float = 60.0) -> None:
         n = int(seconds * RATE_HZ)
         t = np.arange(n) / RATE_HZ
         f0 = 32.0 * (1 + 0.05 * np.sin(2 * np.pi * 0.2 * t))
@@ -130,10 +200,18 @@ class NoiseBank:
         gusts = np.interp(t, np.arange(0, seconds + 1, 0.5), rng.uniform(0.2, 1.0, int(seconds * 2) + 2))
         wind = gusts * signal.sosfilt(signal.butter(2, 600, fs=RATE_HZ, output="sos"), rng.standard_normal(n))
         crowd = np.zeros(n)
-        for _ in range(8):  # babble: eight talkers at once
-            voice = say(syllables(rng, int(seconds * 5)), rng, pitch_hz=rng.uniform(90, 230), rate=rng.uniform(0.8, 1.2))
-            crowd[: min(n, voice.size)] += voice[:n]
-        self.kinds = {"engine": engine, "wind": wind, "crowd": crowd}
+        # Babble: eight talkers at once, three of them real voices of the half (whose speech has the
+        # peaks and harmonics a transmission has, the hardest interference for both).
+        for k in range(8):
+            if ESPEAK and k < 3:
+                voice = np.concatenate([speak(random_take(rng, half), rng) for _ in range(int(seconds / 3))])
+            else:
+                voice = say(syllables(rng, int(seconds * 5)), rng, pitch_hz=rng.uniform(90, 230),
+                            rate=rng.uniform(0.8, 1.2))
+            voice = np.resize(voice, n) / (np.sqrt(np.mean(voice ** 2)) + 1e-12)
+            crowd += np.roll(voice, int(rng.integers(n)))
+        hiss = rng.standard_normal(n)  # a scanner's open squelch, a tape's hiss: white, shaped only by the phone
+        self.kinds = {"engine": engine, "wind": wind, "crowd": crowd, "hiss": hiss}
 
     def excerpt(self, kind: str, n: int, rng: np.random.Generator) -> NDArray[np.float64]:
         source = self.kinds[kind]
@@ -153,12 +231,12 @@ def active_power(x: NDArray[np.float64]) -> float:
 def re_record(clip: NDArray[np.float32], rng: np.random.Generator, noise: NoiseBank, *, snr_db: float | None,
               noise_kind: str) -> NDArray[np.float64]:
     """Gives back the clip as a phone in a room hears it, with noise at `snr_db` (None: no added noise)."""
-    rt60_s = rng.uniform(0.2, 0.6)
+    rt60_s = rng.uniform(0.2, 0.9)
     n_ir = int(rt60_s * RATE_HZ)
     tail = rng.standard_normal(n_ir) * np.exp(-6.9 * np.arange(n_ir) / n_ir)
     tail[:16] = 0.0  # the first reflection 1 ms after the direct sound
-    # A phone held near the scanner: the direct sound 0 to 8 dB above the room's echo.
-    tail *= np.sqrt(10 ** (-rng.uniform(0.0, 8.0) / 10) / np.sum(tail ** 2))
+    # A phone near the scanner or across the room: the direct sound 3 dB below to 8 dB above the echo.
+    tail *= np.sqrt(10 ** (-rng.uniform(-3.0, 8.0) / 10) / np.sum(tail ** 2))
     ir = tail
     ir[0] = 1.0  # the direct sound: the room adds no delay to the alignment
     wet = signal.fftconvolve(clip, ir)[: clip.size]
