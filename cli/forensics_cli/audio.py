@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +11,12 @@ from rich.table import Table
 
 from forensics.audio.decode import decode_audio
 from forensics.audio.library import Library
-from forensics.audio.match import match_samples
 from forensics.audio.search import QueryResult, index_paths, match_paths, track_summary
 from forensics.errors import MediaError, file_error
 from forensics.inputs import media_files
 from forensics.progress import report
 from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_results, library_errors, progress_bar,
                                    show_progress, shown, stdout)
-
-_MIN_Z = inspect.signature(match_samples).parameters["min_z"].default
 
 _paths = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 _library = click.option("--library", "library_path", required=True, metavar="LIB",
@@ -96,21 +93,24 @@ def index(library_path: Path, paths: tuple[Path, ...], as_json: bool, quiet: boo
 @command.command("match")
 @_library
 @_paths
-@click.option("--min-z", type=click.FloatRange(min=0.0), default=_MIN_Z, show_default=True,
-              help="How far beyond chance (in standard deviations) the aligned audio must agree.")
+@click.option("--all", "show_weak", is_flag=True, help="List weak matches too (by default strong and likely only).")
 @_json
 @_quiet
-def match(library_path: Path, paths: tuple[Path, ...], min_z: float, as_json: bool, quiet: bool) -> None:
+def match(library_path: Path, paths: tuple[Path, ...], show_weak: bool, as_json: bool, quiet: bool) -> None:
     """Find where the audio of each query in PATHS occurs in the library LIB.
 
     Per query, the matching references best first, each with offset_s (the reference's time
-    at the query's time zero), speed (reference seconds per query second), score and the
-    spans both share. An empty list means no match. Exits 1 when a query could not be read.
+    at the query's time zero), speed (reference seconds per query second), score (0-1: how
+    often a match with such evidence was right in the benchmark), confidence (strong, likely;
+    weak with --all) and the spans both share. An empty list means no match. Exits 1 when a
+    query could not be read.
     """
     with library_errors():
         files = media_files(paths)
         with Library(library_path, create=False) as lib, progress_bar(show_progress(quiet), "match") as progress:
-            results = match_paths(lib, files, progress=progress, min_z=min_z)
+            results = match_paths(lib, files, progress=progress)
+    if not show_weak:
+        results = [replace(r, matches=tuple(m for m in r.matches if m.confidence != "weak")) for r in results]
     if as_json:
         emit_results([{"path": r.query, "matches": r.to_json()["matches"]} for r in results if r.error is None],
                      [{"path": r.query, "error": r.error} for r in results if r.error is not None])
@@ -148,9 +148,9 @@ def _print_matches(result: QueryResult) -> None:
         stdout.print("  no match")
         return
     table = Table(box=None, pad_edge=False)
-    for name in ("reference", "offset_s", "speed", "score", "query span", "reference span"):
+    for name in ("reference", "offset_s", "speed", "score", "confidence", "query span", "reference span"):
         table.add_column(name, overflow="fold")
     for m in result.matches:
-        table.add_row(shown(m.reference), f"{m.offset_s:.3f}", f"{m.speed:.4f}", f"{m.score:.3f}",
+        table.add_row(shown(m.reference), f"{m.offset_s:.3f}", f"{m.speed:.4f}", f"{m.score:.3f}", m.confidence,
                       f"{m.query_start_s:.2f}-{m.query_end_s:.2f}", f"{m.reference_start_s:.2f}-{m.reference_end_s:.2f}")
     stdout.print(table)

@@ -128,8 +128,8 @@ class CrossCaseIndex:
             printed = fingerprint_file(view.path / item.item.stored.path, sha256=item.sha256, known=stored)
             for m in match_fingerprinted(self._intercepts, printed) if printed.audio is not None else ():
                 other_incident, _, other_name = m.reference.partition(": ")
-                if other_incident == incident:
-                    continue  # indexed by an earlier run of this same incident
+                if other_incident == incident or m.confidence == "weak":
+                    continue  # indexed by an earlier run of this same incident; a weak match is no link
                 found.append(Elsewhere("intercept", item.sha256, item.display_name, other_incident,
                                        m.reference_sha256, other_name, "shares", m.score,
                                        (m.query_start_s, m.query_end_s), (m.reference_start_s, m.reference_end_s)))

@@ -30,6 +30,8 @@ def test_two_recordings_linked_both_ways_are_one_match_in_the_direction_that_sco
     best: dict[frozenset[str], float] = {}
     for item in view.items:
         for link in (item.records.get("audio") or {}).get("links") or ():
+            if link["confidence"] == "weak":
+                continue  # e.g. strike_original's 0.75 s overlap with intercept_clip, found one way only
             pair = frozenset((item.sha256, link["reference_sha256"]))
             links[pair] += 1
             best[pair] = max(best.get(pair, 0.0), link["score"])

@@ -36,4 +36,4 @@ class CrossMatcher:
         for track, feats in zip(audio.tracks, features):
             found += match_samples(self._library, track.samples, track.sample_rate_hz, features=feats,
                                    exclude_entries=own, **options)
-        return sorted(found, key=lambda m: -m.z)
+        return sorted(found, key=lambda m: -m.score)

@@ -142,7 +142,7 @@ def match_fingerprinted(library: Library, printed: Fingerprinted, **options: Any
     found: list[Match] = []
     for track, features in zip(printed.audio.tracks, printed.features):
         found += match_samples(library, track.samples, track.sample_rate_hz, features=features, **options)
-    return tuple(sorted(found, key=lambda m: -m.z))
+    return tuple(sorted(found, key=lambda m: -m.score))
 
 
 def match_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCallback | None = None,
