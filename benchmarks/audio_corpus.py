@@ -79,6 +79,7 @@ class Take:
     pitch: int  # espeak's 0-99, or Hz for the formant synthesiser
     pace: int  # espeak's words per minute, or a rate in percent
     gap: int = 0  # espeak's pause between words, in 10 ms
+    tune: int = 50  # espeak's intonation range, 0-100 (50 its own)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class _Espeak:
     """espeak-ng's library, loaded from the espeakng-loader wheel, synthesising into memory."""
 
     _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
-    _RATE, _PITCH, _WORDGAP = 1, 3, 7  # espeak_PARAMETER
+    _RATE, _PITCH, _RANGE, _WORDGAP = 1, 3, 4, 7  # espeak_PARAMETER
 
     def __init__(self) -> None:
         import espeakng_loader
@@ -115,7 +116,8 @@ class _Espeak:
     def say(self, take: Take) -> NDArray[np.float32]:
         if self.lib.espeak_SetVoiceByName(take.voice.encode()) != 0:
             raise ValueError(f"espeak-ng has no voice {take.voice!r}")
-        for parameter, value in ((self._RATE, take.pace), (self._PITCH, take.pitch), (self._WORDGAP, take.gap)):
+        for parameter, value in ((self._RATE, take.pace), (self._PITCH, take.pitch), (self._RANGE, take.tune),
+                                 (self._WORDGAP, take.gap)):
             self.lib.espeak_SetParameter(parameter, value, 0)
         text = " ".join(take.words).encode()
         self.chunks = []
@@ -157,14 +159,16 @@ def random_take(rng: np.random.Generator, half: str, voice: str | None = None) -
 def another_take(rng: np.random.Generator, take: Take) -> Take:
     """Gives back the same words by the same voice, said again as a person says them again.
 
-    A synthesiser repeats itself to the sample where a person never does; another take is
-    at least 8 pitch steps (espeak's 0-99 scale) and 5 % in pace away, its pauses its own.
+    A synthesiser repeats itself to the sample where a person never does (the same formant
+    tracks, scaled); another take is 4 to 20 pitch steps (espeak's 0-99 scale) and 3 to 15 % in
+    pace away, each way, with an intonation range of its own (30-70) and its own pauses. Closer
+    than that, with the same timing, a take is what a pitch-shifted copy of the first would be.
     """
     sign = rng.choice([-1, 1], size=2)
-    pitch = int(np.clip(take.pitch + sign[0] * rng.integers(8, 21), 5, 95))
-    pace = int(take.pace * (1 + sign[1] * rng.uniform(0.05, 0.15)))
+    pitch = int(np.clip(take.pitch + sign[0] * rng.integers(4, 21), 5, 95))
+    pace = int(take.pace * (1 + sign[1] * rng.uniform(0.03, 0.15)))
     if ESPEAK:
-        return Take(take.words, take.voice, pitch, pace, int(rng.integers(0, 4)))
+        return Take(take.words, take.voice, pitch, pace, int(rng.integers(0, 4)), int(rng.integers(30, 71)))
     return Take(take.words, take.voice, int(take.pitch * (1 + sign[0] * rng.uniform(0.06, 0.15))), pace)
 
 
