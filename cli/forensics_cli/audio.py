@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,12 @@ import click
 from rich.table import Table
 
 from forensics.audio.decode import decode_audio
-from forensics.audio.library import Library
-from forensics.audio.search import QueryResult, index_paths, match_paths, track_summary
+from forensics.audio.library import FORMAT, Library
+from forensics.audio.search import QueryResult, index_paths, match_paths, track_summary, upgrade_library
 from forensics.errors import MediaError, file_error
 from forensics.inputs import media_files
 from forensics.progress import report
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_results, library_errors, progress_bar,
+from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, emit_results, library_errors, progress_bar,
                                    show_progress, shown, stdout)
 
 _paths = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -23,6 +24,10 @@ _library = click.option("--library", "library_path", required=True, metavar="LIB
                         type=click.Path(dir_okay=False, path_type=Path), help="The intercept library (an SQLite file).")
 _json = click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
 _quiet = click.option("-q", "--quiet", is_flag=True, help="Draw no progress bar.")
+# What a command stopped by the system (a full disk) left behind.
+_NOTHING_WRITTEN = "Nothing was written"
+_ADDS_KEPT = "It was writing the intercept library, which holds every recording added before this one"
+_OLD_KEPT = "It was writing the upgraded library beside the old one, which was left as it was"
 
 
 @click.group("audio")
@@ -40,8 +45,8 @@ def segments(paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
     Each audio track is cut into speech (a transmission), squelch tails, hiss and silence,
     with start and end times in seconds. Exits 1 when a file has no readable audio.
     """
-    with library_errors():
-        files = media_files(paths)
+    with library_errors(left_behind=_NOTHING_WRITTEN):
+        files = _files(paths)
     results: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     with progress_bar(show_progress(quiet), "segments") as progress:
@@ -70,10 +75,11 @@ def index(library_path: Path, paths: tuple[Path, ...], as_json: bool, quiet: boo
     """Add the audio of PATHS (files, or every file in folders) to the library LIB, made when missing.
 
     Files the library already holds (same SHA-256) are not read again. Exits 1 when a file
-    could not be added (it has no audio, or is not media).
+    could not be added (it has no audio, or is not media). A file that is not an intercept library
+    is refused and left as it is (an empty file may become one).
     """
-    with library_errors():
-        files = media_files(paths)
+    with library_errors(left_behind=_ADDS_KEPT):
+        files = _files(paths)
         with Library(library_path) as lib, progress_bar(show_progress(quiet), "index") as progress:
             done = index_paths(lib, files, progress=progress)
             stats = lib.stats()
@@ -105,8 +111,8 @@ def match(library_path: Path, paths: tuple[Path, ...], show_weak: bool, as_json:
     weak with --all) and the spans both share. An empty list means no match. Exits 1 when a
     query could not be read.
     """
-    with library_errors():
-        files = media_files(paths)
+    with library_errors(left_behind=_NOTHING_WRITTEN):
+        files = _files(paths)
         with Library(library_path, create=False) as lib, progress_bar(show_progress(quiet), "match") as progress:
             results = match_paths(lib, files, progress=progress)
     if not show_weak:
@@ -118,6 +124,41 @@ def match(library_path: Path, paths: tuple[Path, ...], show_weak: bool, as_json:
         for result in results:
             _print_matches(result)
     raise SystemExit(EXIT_PROBLEMS if any(r.error for r in results) else EXIT_OK)
+
+
+@command.command("upgrade")
+@_library
+@_json
+@_quiet
+def upgrade(library_path: Path, as_json: bool, quiet: bool) -> None:
+    """Bring the intercept library LIB, made by an older version, to this version's format, in place.
+
+    A format-2 library is converted as it is; a format-1 one is built again from its recordings,
+    read from where they were indexed, and refused, left as it was, when one of them is missing
+    or changed. The new library is built beside the old one and takes its place in one rename.
+    A library of this version's format is left as it is.
+    """
+    with library_errors(left_behind=_OLD_KEPT), progress_bar(show_progress(quiet), "upgrade") as progress:
+        done = upgrade_library(library_path, progress=progress)
+    if as_json:
+        emit_json({"library": str(library_path), "format": FORMAT, "old_format": done.old_format,
+                   "upgraded": done.old_format != FORMAT, "references": done.references, "read_again": done.read_again})
+    elif done.old_format == FORMAT:
+        stdout.print(f"{shown(library_path)}: of format {FORMAT} already, left as it is", highlight=False)
+    else:
+        again = f", {done.read_again} recordings read again" if done.read_again else ""
+        stdout.print(f"{shown(library_path)}: upgraded from {done.old_format} to {FORMAT}: {done.references} tracks"
+                     f"{again}", highlight=False)
+    raise SystemExit(EXIT_OK)
+
+
+def _files(paths: tuple[Path, ...]) -> list[Path]:
+    """Gives the files named and those inside the folders named (inputs.media_files); a path that does not
+    exist is listed as it is, so that it is its own error ("no such file") and the other files are read."""
+    files: list[Path] = []
+    for path in paths:
+        files += media_files([path]) if os.path.lexists(path) else [path]
+    return files
 
 
 def _in_given_order(files: list[Path], results: list[dict[str, Any]],

@@ -101,11 +101,16 @@ def shown(text: object) -> str:
     return escape(plain(text))
 
 
-def fail(ex: ForensicsError | OSError) -> None:
+# What an error of the system (no space, read-only) left behind, said after it; a command that writes no case
+# says its own.
+_CASE_LEFT = "A case it was writing is completed by the next writing command"
+
+
+def fail(ex: ForensicsError | OSError, *, left_behind: str = _CASE_LEFT) -> None:
     """Prints a library error for a person (and, under --json, as {"error": {...}} on stdout) and exits
     with the code that fits it."""
     # click.echo drops the colour when stderr is no terminal, and never wraps: scripts grep this line.
-    text = str(ex) if isinstance(ex, ForensicsError) else _os_error_text(ex)
+    text = str(ex) if isinstance(ex, ForensicsError) else _os_error_text(ex, left_behind)
     click.echo(f"{click.style('error:', fg='red', bold=True)} {plain(text)}", err=True)
     if isinstance(ex, CaseLocked):
         code, kind = EXIT_LOCKED, "case-busy"
@@ -129,27 +134,29 @@ def _json_asked() -> bool:
     return bool(context is not None and context.params.get("as_json"))
 
 
-def _os_error_text(ex: OSError) -> str:
+def _os_error_text(ex: OSError, left_behind: str) -> str:
     where = f" ({ex.filename})" if ex.filename else ""
-    return (f"{ex.strerror or ex}{where}: the command stopped. A case it was writing is completed by the next "
-            "writing command; free space or fix the permission first")
+    return f"{ex.strerror or ex}{where}: the command stopped. {left_behind}; free space or fix the permission first"
 
 
 @contextlib.contextmanager
-def library_errors() -> Iterator[None]:
-    """Turns a ForensicsError, or an error of the system (no space, read-only, I/O), into a message and exit code."""
+def library_errors(*, left_behind: str = _CASE_LEFT) -> Iterator[None]:
+    """Turns a ForensicsError, or an error of the system (no space, read-only, I/O), into a message and exit code.
+
+    `left_behind` says what an error of the system left behind (see `fail`).
+    """
     try:
         yield
     except ForensicsError as ex:
         fail(ex)
     except OSError as ex:
-        fail(ex)  # exit 3: the command could not run
+        fail(ex, left_behind=left_behind)  # exit 3: the command could not run
     except sqlite3.Error as ex:  # a library or index file: a full disk or I/O error as the system's, else exit 3
         try:
             raise_system_error(ex, Path(getattr(ex, "filename", None) or "the database"))
         except OSError as system:
-            fail(system)
-        fail(OSError(f"a database file could not be used ({ex})"))
+            fail(system, left_behind=left_behind)
+        fail(OSError(f"a database file could not be used ({ex})"), left_behind=left_behind)
 
 
 def show_progress(quiet: bool) -> bool:

@@ -14,8 +14,12 @@ import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from forensics.errors import MediaUnreadable, ParameterError
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 def why_not_read(info: os.stat_result) -> str | None:
@@ -123,10 +127,34 @@ def sqlite_tables(path: Path) -> frozenset[str] | None:
     """Gives the tables of an SQLite file, read without writing to it; None when its first bytes are not
     SQLite's. Raises sqlite3.DatabaseError for an SQLite file that cannot be read, OSError as open() does."""
     import contextlib
-    import sqlite3
 
     with open(path, "rb") as fh:
         if fh.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
             return None
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+    with contextlib.closing(sqlite_read_only(path)) as db:
         return frozenset(row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+
+
+def sqlite_read_only(path: Path) -> sqlite3.Connection:
+    """Gives a connection to an SQLite file that cannot write to it; raises sqlite3.DatabaseError for a file
+    SQLite cannot read.
+
+    A write that a kill cut short (a hot journal beside the file) is rolled back first, as the next
+    read-write open of any SQLite program does: a read-only connection cannot, and would refuse the file.
+    """
+    import contextlib
+    import sqlite3
+    import urllib.parse
+
+    uri = f"file:{urllib.parse.quote(os.fsencode(os.path.abspath(path)))}?mode=ro"  # a name may hold ? or #
+    db = sqlite3.connect(uri, uri=True)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.DatabaseError as ex:
+        db.close()
+        if getattr(ex, "sqlite_errorcode", None) != sqlite3.SQLITE_READONLY_ROLLBACK:
+            raise
+    with contextlib.closing(sqlite3.connect(os.fspath(path))) as recovering:
+        recovering.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return sqlite3.connect(uri, uri=True)

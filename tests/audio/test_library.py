@@ -1,13 +1,18 @@
 """The library file: posting lists that grow by appending, frame features kept where there is sound,
-and files of an older format refused with a message that says what to do."""
+files of an older format refused with a message that says what to do, opening one writes nothing,
+and a write cut short by a kill is rolled back."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FIXTURES
 from intercept_media import Intercepts, intercepts  # noqa: F401 - intercepts is a fixture
 
 from forensics.audio.landmarks import landmark_hashes
@@ -18,7 +23,7 @@ from forensics.audio.postings import (
     encode_pairs,
     encode_varints,
 )
-from forensics.audio.search import fingerprint_file
+from forensics.audio.search import fingerprint_file, index_paths, match_paths
 from forensics.audio.spectrum import sound_frames
 from forensics.errors import ParameterError
 
@@ -98,6 +103,61 @@ def test_a_library_of_an_older_format_is_refused_with_what_to_do(tmp_path: Path)
     with sqlite3.connect(old) as db:
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         db.execute("INSERT INTO meta VALUES ('format', 'forensics-audio-library/2')")
-    with pytest.raises(ParameterError, match=r"format 'forensics-audio-library/2'.*forensics audio index"):
-        Library(old)
+    before = old.read_bytes()
+    for create in (True, False):
+        with pytest.raises(ParameterError, match=r"format 'forensics-audio-library/2'.*forensics audio upgrade --library"):
+            Library(old, create=create)
+    assert old.read_bytes() == before
     assert FORMAT != "forensics-audio-library/2"
+
+
+def test_opening_a_library_to_read_it_or_add_what_it_holds_writes_nothing(intercepts: Intercepts, tmp_path: Path):
+    library = tmp_path / "lib.sqlite"
+    library.write_bytes(intercepts.library.read_bytes())
+    before = (library.read_bytes(), library.stat().st_mtime_ns)
+    with Library(library, create=False) as lib:
+        [result] = match_paths(lib, [intercepts.recording])
+    with Library(library) as lib:
+        assert index_paths(lib, [intercepts.recording]).already == (str(intercepts.recording),)
+    assert result.matches and (library.read_bytes(), library.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lib.sqlite"]
+
+
+_STOPPED_ADD = """
+import sqlite3, sys, time
+from pathlib import Path
+from forensics.audio.library import Library
+from forensics.audio.search import index_paths
+connect = sqlite3.connect
+def small_cache(*args, **kwargs):  # an add bigger than the cache writes pages before it commits
+    db = connect(*args, **kwargs)
+    db.execute("PRAGMA cache_size=1")
+    return db
+sqlite3.connect = small_cache
+extend = Library._extend_postings
+def stalled(self, *args):
+    extend(self, *args)
+    print("writing", flush=True)
+    time.sleep(60)
+Library._extend_postings = stalled
+with Library(Path(sys.argv[1])) as lib:
+    index_paths(lib, [Path(sys.argv[2])])
+"""
+
+
+def test_an_add_killed_while_it_writes_is_rolled_back_and_the_library_is_read(intercepts: Intercepts, tmp_path: Path):
+    library = tmp_path / "lib.sqlite"
+    library.write_bytes(intercepts.library.read_bytes())
+    held = library.read_bytes()
+    child = subprocess.Popen([sys.executable, "-c", _STOPPED_ADD, str(library),
+                              str(FIXTURES / "incident" / "video" / "strike_original.mp4")], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout.readline() == b"writing\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert library.read_bytes() != held and (tmp_path / "lib.sqlite-journal").exists()  # a write cut short
+    with Library(library, create=False) as lib:  # a reader rolls it back, as SQLite does: not "not a library"
+        assert [r.path for r in lib.references()] == [str(intercepts.recording)]
+        [result] = match_paths(lib, [intercepts.recording])
+    assert result.matches and library.read_bytes() == held and sorted(p.name for p in tmp_path.iterdir()) == ["lib.sqlite"]

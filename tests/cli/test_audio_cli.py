@@ -1,13 +1,26 @@
-"""`forensics audio segments|index|match`: the issue's JSON shape, exit codes, errors per file."""
+"""`forensics audio segments|index|match|upgrade`: the issue's JSON shape, exit codes, errors per file, the library file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import zlib
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
 
+from forensics.audio.landmarks import landmark_hashes
+from forensics.audio.library import FORMAT, Library
+from forensics.audio.search import fingerprint_file
 from forensics_cli.audio import command
 
 AUDIO = FIXTURES / "incident" / "audio"
@@ -116,3 +129,237 @@ def test_a_full_disk_under_a_library_is_the_systems_error_not_a_bad_library():
     other = sqlite3.DatabaseError("file is not a database")
     other.sqlite_errorcode = sqlite3.SQLITE_NOTADB
     assert raise_system_error(other, Path("lib.sqlite")) is None
+
+
+# The library file: refusing what is not one, a missing query, a full disk, damage, and upgrading old formats.
+
+VIDEO = FIXTURES / "incident" / "video"
+
+
+def _index(library: Path, *paths: Path) -> None:
+    result = CliRunner().invoke(command, ["index", "--library", str(library), *map(str, paths), "-q"])
+    assert result.exit_code == 0, result.output
+
+
+def _matches(library: Path) -> tuple[int, dict]:
+    """Gives the exit code and --json of `audio match` of the clip and the excerpt (which holds part of it)."""
+    result = CliRunner().invoke(command, ["match", "--library", str(library), str(AUDIO / "intercept_clip.m4a"),
+                                          str(VIDEO / "strike_excerpt.mp4"), "--json", "-q"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _offset_of_full(found: dict) -> float:
+    [match] = [m for m in found["results"][0]["matches"] if Path(m["reference"]).name.endswith("full.wav")]
+    return match["offset_s"]
+
+
+def test_index_refuses_a_file_that_is_not_a_library_and_leaves_it_byte_for_byte(tmp_path: Path):
+    other = tmp_path / "other.sqlite"
+    with contextlib.closing(sqlite3.connect(other)) as db, db:
+        db.execute("CREATE TABLE foo (x)")
+        db.execute("INSERT INTO foo VALUES (1)")
+    text = tmp_path / "notes.sqlite"
+    text.write_text("not a database\n")
+    for path in (other, text):
+        before = path.read_bytes()
+        result = CliRunner().invoke(command, ["index", "--library", str(path), str(AUDIO / "intercept_clip.m4a"), "-q"])
+        assert result.exit_code == 2 and "not an intercept library" in result.output, result.output
+        assert path.read_bytes() == before
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    _index(empty, AUDIO / "intercept_full.wav")  # an empty file may become a library
+    code, found = _matches(empty)
+    assert code == 0 and abs(_offset_of_full(found) - CLIP_FROM_S) < 0.010
+
+
+def test_a_query_that_does_not_exist_is_its_own_error_and_the_others_are_read(tmp_path: Path):
+    library = tmp_path / "lib.sqlite"
+    missing = tmp_path / "nonexistent.wav"
+    indexed = CliRunner().invoke(command, ["index", "--library", str(library), str(missing),
+                                           str(AUDIO / "intercept_full.wav"), "--json", "-q"])
+    assert indexed.exit_code == 1, indexed.output
+    shown = json.loads(indexed.stdout)
+    assert shown["errors"] == [{"path": str(missing), "error": "nonexistent.wav: no such file"}]
+    assert shown["library"]["references"] == 1
+    result = CliRunner().invoke(command, ["match", "--library", str(library), str(AUDIO / "intercept_clip.m4a"),
+                                          str(missing), "--json", "-q"])
+    assert result.exit_code == 1, result.output
+    shown = json.loads(result.stdout)
+    assert shown["errors"] == [{"path": str(missing), "error": "nonexistent.wav: no such file"}]
+    assert abs(_offset_of_full(shown) - CLIP_FROM_S) < 0.010
+
+
+def test_a_full_disk_while_adding_is_enospc_and_the_library_keeps_what_it_held(tmp_path: Path, monkeypatch):
+    """SQLite's own 'database or disk is full' (its page limit standing for the disk): it rolls the add back
+    itself, and the ROLLBACK after it must not stand in for that error."""
+    library = tmp_path / "lib.sqlite"
+    _index(library, AUDIO / "intercept_full.wav")
+    before = library.read_bytes()
+    connect = sqlite3.connect
+
+    def full_disk(*args, **kwargs):  # room for one page more than the library holds
+        db = connect(*args, **kwargs)
+        db.execute(f"PRAGMA max_page_count={db.execute('PRAGMA page_count').fetchone()[0] + 1}")
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", full_disk)
+    result = CliRunner().invoke(command, ["index", "--library", str(library), str(VIDEO / "strike_original.mp4"),
+                                          "--json", "-q"])
+    monkeypatch.undo()
+    assert result.exit_code == 3, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["errno"] == "ENOSPC" and error["kind"] == "could-not-run"
+    assert "No space left on device" in error["message"] and "intercept library" in error["message"]
+    assert "A case" not in error["message"] and "rollback" not in error["message"]
+    assert library.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["lib.sqlite"]
+    code, found = _matches(library)
+    assert code == 0 and abs(_offset_of_full(found) - CLIP_FROM_S) < 0.010
+
+
+def _flipped(path: Path, at: int, length: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[at:at + length] = bytes(b ^ 0x5A for b in data[at:at + length])
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_library_is_said_to_be_damaged_and_left_as_it_is(tmp_path: Path):
+    library = tmp_path / "lib.sqlite"
+    _index(library, AUDIO / "intercept_full.wav")
+    with contextlib.closing(sqlite3.connect(f"file:{library}?mode=ro", uri=True)) as db:
+        [page] = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'postings'").fetchone()
+        [bits] = db.execute("SELECT bits FROM frames").fetchone()
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    pages, blobs = tmp_path / "pages.sqlite", tmp_path / "blobs.sqlite"
+    shutil.copyfile(library, pages)
+    _flipped(pages, (page - 1) * page_size, 8)  # the posting lists' B-tree page header: SQLite's own check
+    shutil.copyfile(library, blobs)
+    _flipped(blobs, library.read_bytes().index(bits[:64]) + 16, 32)  # inside a row: only its reader sees it
+    for damaged in (pages, blobs):
+        before = damaged.read_bytes()
+        code, found = _matches(damaged)
+        assert code == 2, found
+        assert found["error"]["kind"] == "bad-argument" and "damaged intercept library" in found["error"]["message"]
+        assert damaged.read_bytes() == before
+
+
+def _old_library(path: Path, version: int, recordings: list[Path]) -> None:
+    """Writes an intercept library of format 1 or 2 as those versions did (`git show 6b45624^` and `8e47ea1^`
+    of src/forensics/audio/library.py), from the recordings' real features: format 2 kept bits, harmonics and
+    level of every frame and a row per landmark; format 1 had no harmonics."""
+    harmonics = "harmonics BLOB NOT NULL, " if version == 2 else ""
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.executescript(f"""
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO meta VALUES ('format', 'forensics-audio-library/{version}'), ('frame', 'n_fft=256,hop=128');
+            CREATE TABLE entries (
+                id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, stream_index INTEGER NOT NULL, path TEXT NOT NULL,
+                sample_rate_hz INTEGER NOT NULL, duration_s REAL NOT NULL, n_frames INTEGER NOT NULL,
+                added_utc TEXT NOT NULL, bits BLOB NOT NULL, {harmonics}level BLOB NOT NULL,
+                UNIQUE (sha256, stream_index));
+            CREATE TABLE hashes (hash INTEGER NOT NULL, entry INTEGER NOT NULL, frame INTEGER NOT NULL,
+                PRIMARY KEY (hash, entry, frame)) WITHOUT ROWID;""")
+        for entry, recording in enumerate(recordings, start=1):
+            printed = fingerprint_file(recording)
+            [track], [f] = printed.audio.tracks, printed.features
+            arrays = [f.bits.astype("<u2"), *([f.harmonics.astype("<u2")] if version == 2 else []), f.level]
+            db.execute(f"INSERT INTO entries VALUES ({','.join('?' * (8 + len(arrays)))})",
+                       (entry, printed.sha256, track.stream_index, str(recording), f.sample_rate_hz,
+                        f.n_frames * 128 / f.sample_rate_hz, f.n_frames, f"2026-11-0{entry}T12:00:00Z",
+                        *(zlib.compress(a.tobytes(), 6) for a in arrays)))
+            hashes, anchors, _ = landmark_hashes(f.peak_frames, f.peak_bins, f.sample_rate_hz)
+            db.executemany("INSERT OR IGNORE INTO hashes VALUES (?,?,?)",
+                           ((h, entry, a) for h, a in zip(hashes.tolist(), np.rint(anchors).astype(np.int64).tolist())))
+
+
+def _upgrade(library: Path) -> tuple[int, dict]:
+    result = CliRunner().invoke(command, ["upgrade", "--library", str(library), "--json", "-q"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_a_format_2_library_is_upgraded_in_place_into_the_library_a_fresh_index_makes(tmp_path: Path):
+    recordings = [AUDIO / "intercept_full.wav", VIDEO / "strike_original.mp4"]  # their landmarks share hashes
+    old, fresh = tmp_path / "old" / "lib.sqlite", tmp_path / "fresh.sqlite"
+    old.parent.mkdir()
+    _old_library(old, 2, recordings)
+    old.chmod(0o640)
+    refused = CliRunner().invoke(command, ["match", "--library", str(old), str(AUDIO / "intercept_clip.m4a")])
+    assert refused.exit_code == 2 and f"forensics audio upgrade --library {old}" in refused.output
+    code, done = _upgrade(old)
+    assert code == 0 and done == {"library": str(old), "format": FORMAT, "old_format": "forensics-audio-library/2",
+                                  "upgraded": True, "references": 2, "read_again": 0}
+    assert [p.name for p in old.parent.iterdir()] == ["lib.sqlite"] and old.stat().st_mode & 0o777 == 0o640
+    _index(fresh, *recordings)
+    with Library(old, create=False) as upgraded, Library(fresh, create=False) as made:
+        assert [r.added_utc for r in upgraded.references()] == ["2026-11-01T12:00:00Z", "2026-11-02T12:00:00Z"]
+        assert [replace(r, added_utc="") for r in upgraded.references()] == [replace(r, added_utc="")
+                                                                            for r in made.references()]
+        assert upgraded.stats()["landmarks"] == made.stats()["landmarks"] > 1000
+        every = np.arange(1 << 19)
+        a, b = upgraded.lookup(every), made.lookup(every)
+        assert all(np.array_equal(x, y) for x, y in zip((a.hashes, a.entries, a.frames), (b.hashes, b.entries, b.frames)))
+        for entry in (1, 2):
+            x, y = upgraded.frame_features(entry), made.frame_features(entry)
+            assert np.array_equal(x.bits, y.bits) and np.array_equal(x.harmonics, y.harmonics)
+            assert np.array_equal(x.sound, y.sound)
+    code, found = _matches(old)
+    assert code == 0 and (code, found) == _matches(fresh)
+    assert abs(_offset_of_full(found) - CLIP_FROM_S) < 0.010
+    before = old.read_bytes()
+    code, again = _upgrade(old)  # of this format already: left as it is
+    assert code == 0 and not again["upgraded"] and old.read_bytes() == before
+
+
+def test_a_format_1_library_is_built_again_from_its_recordings_or_left_as_it_was(tmp_path: Path):
+    recording = tmp_path / "spotter" / "full.wav"
+    recording.parent.mkdir()
+    shutil.copyfile(AUDIO / "intercept_full.wav", recording)
+    old = tmp_path / "lib.sqlite"
+    _old_library(old, 1, [recording, VIDEO / "strike_original.mp4"])
+    before = old.read_bytes()
+    recording.rename(tmp_path / "moved.wav")
+    code, out = _upgrade(old)
+    assert code == 3 and str(recording) in out["error"]["message"] and "no such file" in out["error"]["message"]
+    shutil.copyfile(AUDIO / "intercept_clip.m4a", recording)  # another recording under its name
+    code, out = _upgrade(old)
+    assert code == 3 and str(recording) in out["error"]["message"] and "changed" in out["error"]["message"]
+    assert old.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["lib.sqlite", "moved.wav",
+                                                                                          "spotter"]
+    (tmp_path / "moved.wav").replace(recording)
+    code, done = _upgrade(old)
+    assert code == 0 and done["upgraded"] and done["references"] == 2 and done["read_again"] == 2
+    with Library(old, create=False) as upgraded:
+        assert [r.added_utc for r in upgraded.references()] == ["2026-11-01T12:00:00Z", "2026-11-02T12:00:00Z"]
+    code, found = _matches(old)
+    assert code == 0 and abs(_offset_of_full(found) - CLIP_FROM_S) < 0.010
+
+
+_STOPPED_UPGRADE = """
+import sys, time
+from forensics.audio.library import Library
+from forensics.audio.search import upgrade_library
+extend = Library._extend_postings
+def stalled(self, *args):
+    extend(self, *args)
+    print("writing", flush=True)
+    time.sleep(60)
+Library._extend_postings = stalled
+upgrade_library(sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_upgrade_killed_while_it_writes_leaves_the_old_library_whole(tmp_path: Path, version: int):
+    old = tmp_path / "lib.sqlite"
+    _old_library(old, version, [AUDIO / "intercept_full.wav", VIDEO / "strike_original.mp4"])
+    before = old.read_bytes()
+    child = subprocess.Popen([sys.executable, "-c", _STOPPED_UPGRADE, str(old)], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout.readline() == b"writing\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert old.read_bytes() == before
+    code, done = _upgrade(old)  # what the kill left beside it stands in no one's way
+    assert code == 0 and done["upgraded"]
+    code, found = _matches(old)
+    assert code == 0 and abs(_offset_of_full(found) - CLIP_FROM_S) < 0.010

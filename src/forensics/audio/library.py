@@ -8,16 +8,26 @@ frame, which a new reference extends by appending): a look-up reads one row per 
 whatever the library's size, and a landmark costs about 4 bytes in a big library. The
 frames' bits are kept where the reference has sound only, the one place the aligned-audio
 check compares them.
+
+Opening a library writes nothing to it; a file that is not one is refused and left as it is.
+A library of an older format is refused too, naming `upgrade_library`'s command, which builds
+the new library beside the old one and puts it in the old one's place in one rename.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
 import sqlite3
+import stat
+import tempfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,10 +36,25 @@ from forensics.audio.landmarks import landmark_hashes
 from forensics.audio.postings import decode_pairs, encode_pairs
 from forensics.audio.spectrum import HOP, N_FFT, Features, sound_frames
 from forensics.errors import ParameterError
-from forensics.inputs import own_file, raise_system_error, sqlite_tables
+from forensics.inputs import own_file, raise_system_error, sqlite_read_only, sqlite_tables
 
 FORMAT = "forensics-audio-library/3"
+# Format 2 holds the same features in other tables (converted as they are); format 1 has no harmonic
+# bits, so its recordings are read again.
+FORMAT_2, FORMAT_1 = "forensics-audio-library/2", "forensics-audio-library/1"
+_TABLES = frozenset({"meta", "entries", "frames", "postings"})
+_SCHEMA = f"""
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta VALUES ('format', '{FORMAT}'), ('frame', 'n_fft={N_FFT},hop={HOP}');
+    CREATE TABLE entries (
+        id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, stream_index INTEGER NOT NULL, path TEXT NOT NULL,
+        sample_rate_hz INTEGER NOT NULL, duration_s REAL NOT NULL, n_frames INTEGER NOT NULL,
+        added_utc TEXT NOT NULL, landmarks INTEGER NOT NULL, UNIQUE (sha256, stream_index));
+    CREATE TABLE frames (entry INTEGER PRIMARY KEY, bits BLOB NOT NULL, harmonics BLOB NOT NULL, sound BLOB NOT NULL);
+    CREATE TABLE postings (hash INTEGER PRIMARY KEY, n INTEGER NOT NULL, data BLOB NOT NULL);"""
 _LOOKUP_BATCH = 900  # below SQLite's oldest limit on bound parameters
+_COPY_BATCH = 1 << 20  # landmarks of an old library converted at a time
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +67,10 @@ class Reference:
     path: str  # where it was read from when added
     duration_s: float
     n_frames: int
+    added_utc: str  # when it was first added, ISO 8601
+
+
+_REFERENCES = "SELECT id, sha256, stream_index, path, duration_s, n_frames, added_utc FROM entries"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,36 +90,87 @@ class FrameFeatures:
     harmonics: NDArray[np.uint16]  # (n_frames,) harmonic bits; 0 where there is no sound
     sound: NDArray[np.bool_]  # (n_frames,) the frames that hold sound (spectrum.sound_frames)
 
+    @staticmethod
+    def kept(bits: NDArray[np.uint16], harmonics: NDArray[np.uint16], level: NDArray[np.uint8]) -> FrameFeatures:
+        """Gives back what the library keeps of a track's frames (spectrum.Features' bits, harmonics and level)."""
+        sound = sound_frames(level)
+        return FrameFeatures(np.where(sound, bits, 0).astype(np.uint16), np.where(sound, harmonics, 0).astype(np.uint16),
+                             sound)
 
-def _is_library(path: Path) -> bool:
-    """Whether `path` is an SQLite file holding a library's meta table (read without writing to it)."""
+
+def stored_format(path: Path) -> str:
+    """Gives back the format an intercept library file says it is of, read without writing to it.
+
+    Raises ParameterError for no such file, a file that is not a library, or a damaged one (both left as
+    they are), OSError for one that cannot be read.
+    """
+    path = Path(path)
+    if not own_file(path, "library"):
+        raise ParameterError(f"{path}: no such library; make one with `forensics audio index`")
     try:
-        return "meta" in (sqlite_tables(path) or ())
-    except (OSError, sqlite3.DatabaseError):
-        return False
+        tables = sqlite_tables(path)
+        if tables is None or "meta" not in tables:
+            raise ParameterError(f"{path}: not an intercept library; it was left as it is: give a new path, or a "
+                                 "library made by `forensics audio index`")
+        with contextlib.closing(sqlite_read_only(path)) as db:
+            row = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+    except sqlite3.DatabaseError as ex:
+        _raise_translated(ex, path)
+        raise
+    if row is None or (row[0] == FORMAT and not _TABLES <= tables):
+        raise _damaged(path, "its tables are not all there")
+    return str(row[0])
+
+
+def _damaged(path: Path, why: object) -> ParameterError:
+    return ParameterError(f"{path}: a damaged intercept library ({why}); it was left as it is: restore it from a "
+                          "copy, or index the recordings into a new one")
+
+
+def _raise_translated(ex: sqlite3.DatabaseError, path: Path) -> None:
+    """Raises what an SQLite error on the library at `path` is: the system's (a full disk, an I/O error) as
+    OSError, a damaged file as ParameterError; returns for any other (a lock held too long), to be raised as it is."""
+    raise_system_error(ex, path)
+    if (getattr(ex, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        raise _damaged(path, ex) from ex
+
+
+def _translating(method: _Method) -> _Method:
+    """`method` of Library, raising the error SQLite's errors stand for (`_raise_translated`)."""
+    @functools.wraps(method)
+    def translated(self: Library, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as ex:
+            _raise_translated(ex, self.path)
+            raise
+    return cast(_Method, translated)
 
 
 class Library:
     """An intercept library file, open for reading and adding; use as a context manager."""
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
-        path = Path(path)
+        self.path = path = Path(path)
         exists = own_file(path, "library")
-        if not create and not exists:
-            raise ParameterError(f"{path}: no such library; make one with `forensics audio index`")
-        if not create and not _is_library(path):
-            raise ParameterError(f"{path}: not an intercept library (made by `forensics audio index`); "
-                                 "it was left as it is")
+        new = create and (not exists or os.lstat(path).st_size == 0)  # an empty file may become a library
+        if not new:
+            found = stored_format(path)
+            if found != FORMAT:
+                raise ParameterError(
+                    f"{path}: an intercept library of format {found!r}; this version reads {FORMAT!r}"
+                    + (f": upgrade it with `forensics audio upgrade --library {path}`" if found in (FORMAT_1, FORMAT_2)
+                       else " (a newer version made it?)") + "; it was left as it is")
         try:
             if create:
                 path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), isolation_level=None)
             self._db.execute("PRAGMA journal_mode=DELETE")
-            self._setup(path)
+            if new:
+                self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA}; COMMIT;")
         except sqlite3.DatabaseError as ex:
-            raise_system_error(ex, path)
-            raise ParameterError(f"{path}: not an intercept library ({ex})") from ex
-        self.path = path
+            _raise_translated(ex, path)
+            raise
         self._frames: dict[int, FrameFeatures] = {}
 
     def __enter__(self) -> Library:
@@ -102,49 +182,35 @@ class Library:
     def close(self) -> None:
         self._db.close()
 
-    def _setup(self, path: Path) -> None:
-        db = self._db
-        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        row = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
-        if row is not None and row[0] != FORMAT:
-            db.close()
-            raise ParameterError(f"{path}: an intercept library of format {row[0]!r}; this version reads {FORMAT!r}"
-                                 " only: index the same recordings into a new one (`forensics audio index`;"
-                                 " for a cross-case index, a new `batch --index` folder)")
-        db.executescript(f"""
-            BEGIN;
-            INSERT OR IGNORE INTO meta VALUES ('format', '{FORMAT}'), ('frame', 'n_fft={N_FFT},hop={HOP}');
-            CREATE TABLE IF NOT EXISTS entries (
-                id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, stream_index INTEGER NOT NULL, path TEXT NOT NULL,
-                sample_rate_hz INTEGER NOT NULL, duration_s REAL NOT NULL, n_frames INTEGER NOT NULL,
-                added_utc TEXT NOT NULL, landmarks INTEGER NOT NULL, UNIQUE (sha256, stream_index));
-            CREATE TABLE IF NOT EXISTS frames (
-                entry INTEGER PRIMARY KEY, bits BLOB NOT NULL, harmonics BLOB NOT NULL, sound BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS postings (hash INTEGER PRIMARY KEY, n INTEGER NOT NULL, data BLOB NOT NULL);
-            COMMIT;""")
-
+    @_translating
     def has(self, sha256: str, stream_index: int) -> bool:
         row = self._db.execute("SELECT 1 FROM entries WHERE sha256=? AND stream_index=?",
                                (sha256, stream_index)).fetchone()
         return row is not None
 
+    @_translating
     def has_file(self, sha256: str) -> bool:
         return self._db.execute("SELECT 1 FROM entries WHERE sha256=?", (sha256,)).fetchone() is not None
 
-    def add(self, sha256: str, stream_index: int, path: str, features: Features, *, fanout: int = 3) -> int | None:
-        """Adds one track's fingerprint; gives back its entry number, None when the library already held it."""
+    def add(self, sha256: str, stream_index: int, path: str, features: Features, *, fanout: int = 3,
+            added_utc: str | None = None) -> int | None:
+        """Adds one track's fingerprint; gives back its entry number, None when the library already held it.
+
+        `added_utc` (ISO 8601) is when it was first added, for a track carried over from an older library.
+        """
         if self.has(sha256, stream_index):
             return None
         hashes, anchors, _ = landmark_hashes(features.peak_frames, features.peak_bins, features.sample_rate_hz,
                                              fanout=fanout)
-        sound = sound_frames(features.level)
-        frames = FrameFeatures(np.where(sound, features.bits, 0).astype(np.uint16),
-                               np.where(sound, features.harmonics, 0).astype(np.uint16), sound)
         return self.add_landmarks(sha256, stream_index, path, features.sample_rate_hz, hashes,
-                                  np.rint(anchors).astype(np.int64), frames)
+                                  np.rint(anchors).astype(np.int64),
+                                  FrameFeatures.kept(features.bits, features.harmonics, features.level),
+                                  added_utc=added_utc)
 
+    @_translating
     def add_landmarks(self, sha256: str, stream_index: int, path: str, sample_rate_hz: int,
-                      hashes: NDArray[np.int64], frames: NDArray[np.int64], features: FrameFeatures) -> int | None:
+                      hashes: NDArray[np.int64], frames: NDArray[np.int64], features: FrameFeatures, *,
+                      added_utc: str | None = None) -> int | None:
         """Adds one track given its landmarks (hash, anchor frame) and frame features; see `add`."""
         if self.has(sha256, stream_index):
             return None
@@ -156,32 +222,48 @@ class Library:
         fresh = np.ones(hashes.size, bool)
         fresh[1:] = (hashes[1:] != hashes[:-1]) | (frames[1:] != frames[:-1])
         hashes, frames = hashes[fresh], frames[fresh]
+        with self._transaction():
+            entry = self._insert(None, sha256, stream_index, path, sample_rate_hz, features, int(hashes.size),
+                                 added_utc or datetime.now(UTC).isoformat().replace("+00:00", "Z"))
+            self._extend_postings(np.full(hashes.size, entry, np.int64), hashes, frames)
+        return entry
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            n_frames = int(features.sound.size)
-            cur = db.execute(
-                "INSERT INTO entries (sha256, stream_index, path, sample_rate_hz, duration_s, n_frames, added_utc,"
-                " landmarks) VALUES (?,?,?,?,?,?,?,?)",
-                (sha256, stream_index, path, sample_rate_hz, n_frames * HOP / sample_rate_hz, n_frames,
-                 datetime.now(UTC).isoformat().replace("+00:00", "Z"), int(hashes.size)))
-            entry = int(cur.lastrowid)
-            db.execute("INSERT INTO frames VALUES (?,?,?,?)",
-                       (entry, zlib.compress(features.bits.astype("<u2").tobytes(), 6),
-                        zlib.compress(features.harmonics.astype("<u2").tobytes(), 6),
-                        zlib.compress(np.packbits(features.sound).tobytes(), 6)))
-            self._extend_postings(entry, hashes, frames)
+            yield
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # After some errors (a full disk) SQLite has rolled the transaction back itself: a ROLLBACK
+            # then fails, and its error must not stand in for the one that ended the transaction.
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
+
+    def _insert(self, entry: int | None, sha256: str, stream_index: int, path: str, sample_rate_hz: int,
+                features: FrameFeatures, landmarks: int, added_utc: str) -> int:
+        """Adds one reference's row and frame features (in the caller's transaction); gives back its entry number."""
+        n_frames = int(features.sound.size)
+        cur = self._db.execute(
+            "INSERT INTO entries (id, sha256, stream_index, path, sample_rate_hz, duration_s, n_frames, added_utc,"
+            " landmarks) VALUES (?,?,?,?,?,?,?,?,?)",
+            (entry, sha256, stream_index, path, sample_rate_hz, n_frames * HOP / sample_rate_hz, n_frames, added_utc,
+             landmarks))
+        entry = int(cur.lastrowid)
+        self._db.execute("INSERT INTO frames VALUES (?,?,?,?)",
+                         (entry, zlib.compress(features.bits.astype("<u2").tobytes(), 6),
+                          zlib.compress(features.harmonics.astype("<u2").tobytes(), 6),
+                          zlib.compress(np.packbits(features.sound).tobytes(), 6)))
         return entry
 
-    def _extend_postings(self, entry: int, hashes: NDArray[np.int64], frames: NDArray[np.int64]) -> None:
-        """Appends one entry's landmarks, sorted by hash, to the posting lists of their hashes."""
+    def _extend_postings(self, entries: NDArray[np.int64], hashes: NDArray[np.int64], frames: NDArray[np.int64]) -> None:
+        """Appends landmarks (entry, hash, frame), sorted by hash, to the posting lists of their hashes."""
         if hashes.size == 0:
             return
-        data, ends = encode_pairs(np.full(hashes.size, entry, np.int64), frames)
+        data, ends = encode_pairs(entries, frames)
         first = np.flatnonzero(np.concatenate([[True], hashes[1:] != hashes[:-1]]))
         last = np.append(first[1:], hashes.size) - 1
         byte_end = ends[last]
@@ -192,30 +274,39 @@ class Library:
             ((h, k, data[a:b]) for h, k, a, b in zip(hashes[first].tolist(), (last - first + 1).tolist(),
                                                      byte_start.tolist(), byte_end.tolist())))
 
-    def references(self) -> Iterator[Reference]:
-        for row in self._db.execute("SELECT id, sha256, stream_index, path, duration_s, n_frames FROM entries"):
-            yield Reference(*row)
+    @_translating
+    def references(self) -> list[Reference]:
+        """Gives back every reference the library holds, in the order they were added."""
+        return [Reference(*row) for row in self._db.execute(f"{_REFERENCES} ORDER BY id")]
 
+    @_translating
     def reference(self, entry: int) -> Reference:
-        row = self._db.execute("SELECT id, sha256, stream_index, path, duration_s, n_frames FROM entries"
-                               " WHERE id=?", (entry,)).fetchone()
+        row = self._db.execute(f"{_REFERENCES} WHERE id=?", (entry,)).fetchone()
         if row is None:
-            raise ParameterError(f"{self.path}: no reference number {entry}")
+            raise _damaged(self.path, f"no reference number {entry}")  # its landmarks name one it does not hold
         return Reference(*row)
 
+    @_translating
     def frame_features(self, entry: int) -> FrameFeatures:
         """Gives back the band bits, harmonic bits and sound of every frame of one reference."""
         if entry not in self._frames:
             row = self._db.execute("SELECT f.bits, f.harmonics, f.sound, e.n_frames FROM frames f"
                                    " JOIN entries e ON e.id = f.entry WHERE f.entry=?", (entry,)).fetchone()
             if row is None:
-                raise ParameterError(f"{self.path}: no reference number {entry}")
-            bits, harmonics, sound = (zlib.decompress(blob) for blob in row[:3])
-            self._frames[entry] = FrameFeatures(
-                np.frombuffer(bits, "<u2").astype(np.uint16), np.frombuffer(harmonics, "<u2").astype(np.uint16),
-                np.unpackbits(np.frombuffer(sound, np.uint8), count=row[3]).astype(bool))
+                raise _damaged(self.path, f"no reference number {entry}")  # its landmarks name one it does not hold
+            try:  # SQLite checks its pages, not what a row holds: bytes changed on the disk show here
+                bits, harmonics, sound = (zlib.decompress(blob) for blob in row[:3])
+                kept = FrameFeatures(
+                    np.frombuffer(bits, "<u2").astype(np.uint16), np.frombuffer(harmonics, "<u2").astype(np.uint16),
+                    np.unpackbits(np.frombuffer(sound, np.uint8), count=row[3]).astype(bool))
+            except (zlib.error, ValueError) as ex:
+                raise _damaged(self.path, f"the frames of reference {entry}: {ex}") from ex
+            if not kept.bits.size == kept.harmonics.size == row[3]:
+                raise _damaged(self.path, f"the frames of reference {entry} are not {row[3]}")
+            self._frames[entry] = kept
         return self._frames[entry]
 
+    @_translating
     def posting_counts(self, hashes: NDArray[np.int64]) -> NDArray[np.int64]:
         """Gives back how many landmarks of the library have each of `hashes` (0 for those it has none of)."""
         hashes = np.asarray(hashes, np.int64)
@@ -224,6 +315,7 @@ class Library:
         at = np.minimum(np.searchsorted(found[:, 0], hashes), max(0, len(found) - 1))
         return np.where(found[at, 0] == hashes, found[at, 1], 0) if len(found) else np.zeros(hashes.size, np.int64)
 
+    @_translating
     def lookup(self, hashes: Iterable[int]) -> Postings:
         """Gives back every landmark of the library that has one of `hashes`."""
         rows = self._rows("SELECT hash, n, data FROM postings", np.fromiter((int(h) for h in hashes), np.int64))
@@ -232,7 +324,12 @@ class Library:
             return Postings(empty, empty, empty)
         rows.sort()
         keys, counts, blobs = zip(*rows)
-        entries, frames = decode_pairs(b"".join(blobs))
+        try:
+            entries, frames = decode_pairs(b"".join(blobs))
+        except ValueError as ex:  # a list cut inside a number: bytes changed on the disk
+            raise _damaged(self.path, f"its landmarks: {ex}") from ex
+        if entries.size != sum(counts):
+            raise _damaged(self.path, "its landmarks are not as many as it counts")
         return Postings(np.repeat(np.array(keys, np.int64), counts), entries, frames)
 
     def _rows(self, select: str, hashes: NDArray[np.int64]) -> list[tuple]:
@@ -243,9 +340,97 @@ class Library:
             rows.extend(self._db.execute(f"{select} WHERE hash IN ({','.join('?' * len(batch))})", batch))
         return rows
 
+    @_translating
     def stats(self) -> dict[str, float]:
         """Gives back the number of references, their hours, landmarks and the file's size in bytes."""
         n, seconds, landmarks = self._db.execute(
             "SELECT count(*), coalesce(sum(duration_s), 0), coalesce(sum(landmarks), 0) FROM entries").fetchone()
         return {"references": n, "audio_s": seconds, "landmarks": landmarks,
                 "file_bytes": self.path.stat().st_size if self.path.exists() else 0}
+
+    def _copy_format_2(self, old: sqlite3.Connection) -> None:
+        """Fills this new library with a format-2 library's references: the same features and landmarks, held
+        the way this format holds them, each reference under its own entry number."""
+        with self._transaction():
+            # The old landmarks in the order a fresh library's lists hold them: by hash, then entry (the order
+            # they were added in), then frame; a list cut between two batches is appended to as it grows.
+            rows = old.execute("SELECT hash, entry, frame FROM hashes ORDER BY hash, entry, frame")
+            while batch := rows.fetchmany(_COPY_BATCH):
+                table = np.array(batch, np.int64)
+                self._extend_postings(table[:, 1], table[:, 0], table[:, 2])
+            landmarks = dict(old.execute("SELECT entry, count(*) FROM hashes GROUP BY entry").fetchall())
+            for entry, sha256, stream_index, path, rate, added_utc, *blobs in old.execute(
+                    "SELECT id, sha256, stream_index, path, sample_rate_hz, added_utc, bits, harmonics, level"
+                    " FROM entries ORDER BY id"):
+                bits, harmonics, level = (zlib.decompress(blob) for blob in blobs)
+                self._insert(entry, sha256, stream_index, path, rate, FrameFeatures.kept(
+                    np.frombuffer(bits, "<u2"), np.frombuffer(harmonics, "<u2"), np.frombuffer(level, np.uint8)),
+                    landmarks.get(entry, 0), added_utc)
+
+
+@dataclass(frozen=True, slots=True)
+class Upgrade:
+    """A library being brought to this version's format: the old one read-only, the new one filled beside it."""
+
+    path: Path  # the old library's, where the new one goes
+    old_format: str
+    old: list[Reference]  # the old library's references, in the order they were added
+    new: Library
+    _old_db: sqlite3.Connection
+
+    def convert(self) -> None:
+        """Fills the new library from a format-2 one, which holds every feature this format keeps."""
+        if self.old_format != FORMAT_2:
+            raise ParameterError(f"{self.path}: format {self.old_format!r} cannot be converted; index its recordings again")
+        try:
+            self.new._copy_format_2(self._old_db)
+        except zlib.error as ex:
+            raise _damaged(self.path, ex) from ex
+        except sqlite3.DatabaseError as ex:
+            _raise_translated(ex, self.path)
+            raise
+
+
+@contextlib.contextmanager
+def upgrading(path: Path) -> Iterator[Upgrade]:
+    """Yields a library of an older format and a new, empty library beside it to fill; when the block ends
+    without an error, the new one takes the old one's place in one rename (made durable), else it is removed.
+
+    The old file is only read, and held open for reading all along, so no writer changes it meanwhile:
+    a kill at any moment leaves the old library or the new one, whole. Raises ParameterError for a file
+    that is not a library of an older format.
+    """
+    path = Path(path)
+    old_format = stored_format(path)
+    if old_format not in (FORMAT_1, FORMAT_2):
+        raise ParameterError(f"{path}: an intercept library of format {old_format!r}, which this version does not "
+                             "upgrade; it was left as it is")
+    with contextlib.closing(sqlite_read_only(path)) as old:
+        try:
+            old.execute("BEGIN")  # its shared lock keeps writers out until the new library is in place
+            references = [Reference(*row) for row in old.execute(f"{_REFERENCES} ORDER BY id")]
+        except sqlite3.DatabaseError as ex:
+            _raise_translated(ex, path)
+            raise
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".upgrade")
+        os.close(fd)
+        new_path = Path(name)
+        try:
+            with Library(new_path) as new:
+                yield Upgrade(path, old_format, references, new, old)
+            os.chmod(new_path, stat.S_IMODE(os.lstat(path).st_mode))
+            _fsync(new_path)
+            os.replace(new_path, path)
+        except BaseException:
+            new_path.unlink(missing_ok=True)
+            raise
+    # custody/atomic.place_staged does the same for a case's files; analysis packages do not import custody.
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
