@@ -103,6 +103,8 @@ def test_a_library_of_an_older_format_is_refused_with_what_to_do(tmp_path: Path)
     with sqlite3.connect(old) as db:
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         db.execute("INSERT INTO meta VALUES ('format', 'forensics-audio-library/2')")
+        db.execute("CREATE TABLE entries (id INTEGER PRIMARY KEY)")  # format 2's tables, empty
+        db.execute("CREATE TABLE hashes (hash INTEGER, entry INTEGER, frame INTEGER)")
     before = old.read_bytes()
     for create in (True, False):
         with pytest.raises(ParameterError, match=r"format 'forensics-audio-library/2'.*forensics audio upgrade --library"):

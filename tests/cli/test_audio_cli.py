@@ -242,6 +242,32 @@ def test_a_damaged_library_is_said_to_be_damaged_and_left_as_it_is(tmp_path: Pat
         assert damaged.read_bytes() == before
 
 
+def test_a_library_with_a_damaged_page_takes_no_new_recording_and_a_mislabelled_one_is_not_upgraded(tmp_path: Path):
+    library = tmp_path / "lib.sqlite"
+    _index(library, AUDIO / "intercept_full.wav")
+    with contextlib.closing(sqlite3.connect(f"file:{library}?mode=ro", uri=True)) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    pages = library.stat().st_size // page_size
+    # A page deep in the file (not the first, which every open reads) filled with 0xFF, as a bad sector reads.
+    damaged = tmp_path / "damaged.sqlite"
+    data = bytearray(library.read_bytes())
+    data[(pages // 2) * page_size:(pages // 2 + 1) * page_size] = b"\xff" * page_size
+    damaged.write_bytes(bytes(data))
+    added = CliRunner().invoke(command, ["index", "--library", str(damaged), str(AUDIO / "intercept_clip.m4a"),
+                                         "--json", "-q"])
+    assert added.exit_code == 2 and "damaged intercept library" in json.loads(added.stdout)["error"]["message"]
+    assert damaged.read_bytes() == bytes(data)
+    # A current library whose label says format 2 has none of format 2's tables: damaged, not "could not run".
+    relabelled = tmp_path / "relabelled.sqlite"
+    shutil.copyfile(library, relabelled)
+    with contextlib.closing(sqlite3.connect(relabelled)) as db, db:
+        db.execute("UPDATE meta SET value = 'forensics-audio-library/2' WHERE key = 'format'")
+    before = relabelled.read_bytes()
+    upgraded = CliRunner().invoke(command, ["upgrade", "--library", str(relabelled), "--json", "-q"])
+    assert upgraded.exit_code == 2 and "damaged intercept library" in json.loads(upgraded.stdout)["error"]["message"]
+    assert relabelled.read_bytes() == before and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
 def _old_library(path: Path, version: int, recordings: list[Path]) -> None:
     """Writes an intercept library of format 1 or 2 as those versions did (`git show 6b45624^` and `8e47ea1^`
     of src/forensics/audio/library.py), from the recordings' real features: format 2 kept bits, harmonics and
