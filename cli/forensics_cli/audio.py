@@ -12,7 +12,8 @@ from rich.table import Table
 
 from forensics.audio.decode import decode_audio
 from forensics.audio.library import FORMAT, Library
-from forensics.audio.search import QueryResult, index_paths, match_paths, track_summary, upgrade_library
+from forensics.audio.search import QueryResult, index_paths, match_paths, track_summary
+from forensics.audio.upgrade import upgrade_library
 from forensics.errors import MediaError, file_error
 from forensics.inputs import media_files
 from forensics.progress import report
@@ -85,8 +86,15 @@ def index(library_path: Path, paths: tuple[Path, ...], as_json: bool, quiet: boo
             stats = lib.stats()
     if as_json:
         # A library is one collection: what was added and what it held already, besides the shared results/errors.
-        emit_results([{"path": label, "added": True} for label in done.added]
-                     + [{"path": label, "added": False} for label in done.already],
+        # In the order the files were given (a file of several tracks is labelled path#stream).
+        given = {str(path): n for n, path in enumerate(files)}
+
+        def place(label: str) -> int:
+            return given.get(label, given.get(label.rpartition("#")[0], len(given)))
+
+        emit_results(sorted([{"path": label, "added": True} for label in done.added]
+                            + [{"path": label, "added": False} for label in done.already],
+                            key=lambda row: place(row["path"])),
                      [{"path": p, "error": e} for p, e in done.errors], library=stats)
     else:
         stdout.print(f"{len(done.added)} tracks added, {len(done.already)} held already; library "

@@ -60,6 +60,18 @@ def test_index_then_match_prints_the_offset_of_the_clip_and_an_empty_list_for_th
     assert missing.exit_code == 2 and "no such library" in missing.output
 
 
+def test_index_lists_the_files_in_the_order_given_whether_added_or_held_already(tmp_path: Path):
+    library = tmp_path / "intercepts.sqlite"
+    _index(library, AUDIO / "intercept_full.wav")
+    given = [AUDIO / "intercept_clip.m4a", AUDIO / "intercept_full.wav",
+             FIXTURES / "incident" / "video" / "strike_original.mp4"]
+    result = CliRunner().invoke(command, ["index", "--library", str(library), *map(str, given), "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["results"]
+    assert [(r["path"], r["added"]) for r in rows] == [(str(given[0]), True), (str(given[1]), False),
+                                                       (str(given[2]), True)]
+
+
 def test_segments_lists_each_transmission(tmp_path: Path):
     result = CliRunner().invoke(command, ["segments", str(AUDIO / "intercept_full.wav"), "--json", "-q"])
     assert result.exit_code == 0, result.output
@@ -362,7 +374,7 @@ def test_a_format_1_library_is_built_again_from_its_recordings_or_left_as_it_was
 _STOPPED_UPGRADE = """
 import sys, time
 from forensics.audio.library import Library
-from forensics.audio.search import upgrade_library
+from forensics.audio.upgrade import upgrade_library
 extend = Library._extend_postings
 def stalled(self, *args):
     extend(self, *args)

@@ -10,7 +10,7 @@ frames' bits are kept where the reference has sound only, the one place the alig
 check compares them.
 
 Opening a library writes nothing to it; a file that is not one is refused and left as it is.
-A library of an older format is refused too, naming `upgrade_library`'s command, which builds
+A library of an older format is refused too, naming the command of `upgrade.py`, which builds
 the new library beside the old one and puts it in the old one's place in one rename.
 """
 
@@ -20,8 +20,6 @@ import contextlib
 import functools
 import os
 import sqlite3
-import stat
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -70,7 +68,7 @@ class Reference:
     added_utc: str  # when it was first added, ISO 8601
 
 
-_REFERENCES = "SELECT id, sha256, stream_index, path, duration_s, n_frames, added_utc FROM entries"
+REFERENCES_SELECT = "SELECT id, sha256, stream_index, path, duration_s, n_frames, added_utc FROM entries"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,34 +117,34 @@ def stored_format(path: Path) -> str:
         with contextlib.closing(sqlite_read_only(path)) as db:
             row = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
     except sqlite3.DatabaseError as ex:
-        _raise_translated(ex, path)
+        raise_translated(ex, path)
         raise
     if row is None or not _TABLES_OF.get(row[0], frozenset()) <= tables:
-        raise _damaged(path, "its tables are not all there")
+        raise damaged_library(path, "its tables are not all there")
     return str(row[0])
 
 
-def _damaged(path: Path, why: object) -> ParameterError:
+def damaged_library(path: Path, why: object) -> ParameterError:
     return ParameterError(f"{path}: a damaged intercept library ({why}); it was left as it is: restore it from a "
                           "copy, or index the recordings into a new one")
 
 
-def _raise_translated(ex: sqlite3.DatabaseError, path: Path) -> None:
+def raise_translated(ex: sqlite3.DatabaseError, path: Path) -> None:
     """Raises what an SQLite error on the library at `path` is: the system's (a full disk, an I/O error) as
     OSError, a damaged file as ParameterError; returns for any other (a lock held too long), to be raised as it is."""
     raise_system_error(ex, path)
     if (getattr(ex, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        raise _damaged(path, ex) from ex
+        raise damaged_library(path, ex) from ex
 
 
 def _translating(method: _Method) -> _Method:
-    """`method` of Library, raising the error SQLite's errors stand for (`_raise_translated`)."""
+    """`method` of Library, raising the error SQLite's errors stand for (`raise_translated`)."""
     @functools.wraps(method)
     def translated(self: Library, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as ex:
-            _raise_translated(ex, self.path)
+            raise_translated(ex, self.path)
             raise
     return cast(_Method, translated)
 
@@ -178,9 +176,9 @@ class Library:
                 problem = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
                 if problem != "ok":
                     self._db.close()
-                    raise _damaged(path, problem)
+                    raise damaged_library(path, problem)
         except sqlite3.DatabaseError as ex:
-            _raise_translated(ex, path)
+            raise_translated(ex, path)
             raise
         self._frames: dict[int, FrameFeatures] = {}
 
@@ -288,13 +286,13 @@ class Library:
     @_translating
     def references(self) -> list[Reference]:
         """Gives back every reference the library holds, in the order they were added."""
-        return [Reference(*row) for row in self._db.execute(f"{_REFERENCES} ORDER BY id")]
+        return [Reference(*row) for row in self._db.execute(f"{REFERENCES_SELECT} ORDER BY id")]
 
     @_translating
     def reference(self, entry: int) -> Reference:
-        row = self._db.execute(f"{_REFERENCES} WHERE id=?", (entry,)).fetchone()
+        row = self._db.execute(f"{REFERENCES_SELECT} WHERE id=?", (entry,)).fetchone()
         if row is None:
-            raise _damaged(self.path, f"no reference number {entry}")  # its landmarks name one it does not hold
+            raise damaged_library(self.path, f"no reference number {entry}")  # its landmarks name one it does not hold
         return Reference(*row)
 
     @_translating
@@ -304,16 +302,16 @@ class Library:
             row = self._db.execute("SELECT f.bits, f.harmonics, f.sound, e.n_frames FROM frames f"
                                    " JOIN entries e ON e.id = f.entry WHERE f.entry=?", (entry,)).fetchone()
             if row is None:
-                raise _damaged(self.path, f"no reference number {entry}")  # its landmarks name one it does not hold
+                raise damaged_library(self.path, f"no reference number {entry}")  # its landmarks name one it does not hold
             try:  # SQLite checks its pages, not what a row holds: bytes changed on the disk show here
                 bits, harmonics, sound = (zlib.decompress(blob) for blob in row[:3])
                 kept = FrameFeatures(
                     np.frombuffer(bits, "<u2").astype(np.uint16), np.frombuffer(harmonics, "<u2").astype(np.uint16),
                     np.unpackbits(np.frombuffer(sound, np.uint8), count=row[3]).astype(bool))
             except (zlib.error, ValueError) as ex:
-                raise _damaged(self.path, f"the frames of reference {entry}: {ex}") from ex
+                raise damaged_library(self.path, f"the frames of reference {entry}: {ex}") from ex
             if not kept.bits.size == kept.harmonics.size == row[3]:
-                raise _damaged(self.path, f"the frames of reference {entry} are not {row[3]}")
+                raise damaged_library(self.path, f"the frames of reference {entry} are not {row[3]}")
             self._frames[entry] = kept
         return self._frames[entry]
 
@@ -338,9 +336,9 @@ class Library:
         try:
             entries, frames = decode_pairs(b"".join(blobs))
         except ValueError as ex:  # a list cut inside a number: bytes changed on the disk
-            raise _damaged(self.path, f"its landmarks: {ex}") from ex
+            raise damaged_library(self.path, f"its landmarks: {ex}") from ex
         if entries.size != sum(counts):
-            raise _damaged(self.path, "its landmarks are not as many as it counts")
+            raise damaged_library(self.path, "its landmarks are not as many as it counts")
         return Postings(np.repeat(np.array(keys, np.int64), counts), entries, frames)
 
     def _rows(self, select: str, hashes: NDArray[np.int64]) -> list[tuple]:
@@ -377,71 +375,3 @@ class Library:
                 self._insert(entry, sha256, stream_index, path, rate, FrameFeatures.kept(
                     np.frombuffer(bits, "<u2"), np.frombuffer(harmonics, "<u2"), np.frombuffer(level, np.uint8)),
                     landmarks.get(entry, 0), added_utc)
-
-
-@dataclass(frozen=True, slots=True)
-class Upgrade:
-    """A library being brought to this version's format: the old one read-only, the new one filled beside it."""
-
-    path: Path  # the old library's, where the new one goes
-    old_format: str
-    old: list[Reference]  # the old library's references, in the order they were added
-    new: Library
-    _old_db: sqlite3.Connection
-
-    def convert(self) -> None:
-        """Fills the new library from a format-2 one, which holds every feature this format keeps."""
-        if self.old_format != FORMAT_2:
-            raise ParameterError(f"{self.path}: format {self.old_format!r} cannot be converted; index its recordings again")
-        try:
-            self.new._copy_format_2(self._old_db)
-        except zlib.error as ex:
-            raise _damaged(self.path, ex) from ex
-        except sqlite3.DatabaseError as ex:
-            _raise_translated(ex, self.path)
-            raise
-
-
-@contextlib.contextmanager
-def upgrading(path: Path) -> Iterator[Upgrade]:
-    """Yields a library of an older format and a new, empty library beside it to fill; when the block ends
-    without an error, the new one takes the old one's place in one rename (made durable), else it is removed.
-
-    The old file is only read, and held open for reading all along, so no writer changes it meanwhile:
-    a kill at any moment leaves the old library or the new one, whole. Raises ParameterError for a file
-    that is not a library of an older format.
-    """
-    path = Path(path)
-    old_format = stored_format(path)
-    if old_format not in (FORMAT_1, FORMAT_2):
-        raise ParameterError(f"{path}: an intercept library of format {old_format!r}, which this version does not "
-                             "upgrade; it was left as it is")
-    with contextlib.closing(sqlite_read_only(path)) as old:
-        try:
-            old.execute("BEGIN")  # its shared lock keeps writers out until the new library is in place
-            references = [Reference(*row) for row in old.execute(f"{_REFERENCES} ORDER BY id")]
-        except sqlite3.DatabaseError as ex:
-            _raise_translated(ex, path)
-            raise
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".upgrade")
-        os.close(fd)
-        new_path = Path(name)
-        try:
-            with Library(new_path) as new:
-                yield Upgrade(path, old_format, references, new, old)
-            os.chmod(new_path, stat.S_IMODE(os.lstat(path).st_mode))
-            _fsync(new_path)
-            os.replace(new_path, path)
-        except BaseException:
-            new_path.unlink(missing_ok=True)
-            raise
-    # custody/atomic.place_staged does the same for a case's files; analysis packages do not import custody.
-    _fsync(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

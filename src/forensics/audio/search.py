@@ -1,5 +1,4 @@
-"""Files in, answers out: fingerprint media files, add them to a library, find queries in it, and bring a
-library of an older format to this one.
+"""Files in, answers out: fingerprint media files, add them to a library, find queries in it.
 
 Each file is decoded once; every audio track is fingerprinted and searched on its own. A
 file that cannot be read gets its error in its result and the others go on.
@@ -15,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from forensics.audio.decode import SAMPLE_RATE_HZ, AudioTrack, AudioTracks, decode_audio
-from forensics.audio.library import FORMAT, FORMAT_2, Library, Reference, Upgrade, stored_format, upgrading
+from forensics.audio.library import Library
 from forensics.audio.match import QUERY_PEAKS_PER_S, Match, match_samples
 from forensics.audio.segments import segment_samples
 from forensics.audio.spectrum import LIBRARY_PEAKS_PER_S, Features, analyse
-from forensics.errors import MediaError, MediaUnreadable, SourceError, file_error
+from forensics.errors import MediaError, MediaUnreadable, file_error
 from forensics.inputs import regular_file
 from forensics.progress import ProgressCallback, report
 
@@ -159,70 +158,6 @@ def match_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCa
         results.append(QueryResult(str(path), match_fingerprinted(library, printed, **options)))
     report(progress, len(paths), len(paths), "")
     return results
-
-
-@dataclass(frozen=True, slots=True)
-class UpgradeReport:
-    """What bringing a library to this version's format did."""
-
-    old_format: str  # library.FORMAT when it was of this version already, and left as it was
-    references: int  # the tracks it holds
-    read_again: int = 0  # recordings read again (a format-1 library's)
-
-
-def upgrade_library(path: Path, *, progress: ProgressCallback | None = None) -> UpgradeReport:
-    """Gives back what bringing the library at `path` to this version's format did, in place.
-
-    A format-2 library is converted: it holds every feature this format keeps. A format-1 one has no
-    harmonic bits, so it is built again from its recordings, each read from where it was indexed and
-    checked against its SHA-256. Raises SourceError naming every recording missing or changed, and
-    ParameterError for a file that is not a library; either way the file is left as it was (see
-    library.upgrading).
-    """
-    if stored_format(path) == FORMAT:
-        with Library(path, create=False) as held:
-            return UpgradeReport(FORMAT, int(held.stats()["references"]))
-    with upgrading(path) as upgrade:
-        read_again = 0
-        if upgrade.old_format == FORMAT_2:
-            upgrade.convert()
-        else:
-            read_again = _index_again(upgrade, progress)
-        return UpgradeReport(upgrade.old_format, len(upgrade.old), read_again)
-
-
-def _index_again(upgrade: Upgrade, progress: ProgressCallback | None) -> int:
-    """Adds an old library's recordings to the new one, read again; gives back how many files were read.
-
-    Every file is checked before any is analysed: all those missing or changed are named at once, before
-    what can be hours of decoding.
-    """
-    files: dict[tuple[str, str], list[Reference]] = {}
-    for old in upgrade.old:
-        files.setdefault((old.path, old.sha256), []).append(old)
-    problems = []
-    for path, sha256 in files:
-        try:
-            if sha256_of(Path(path)) != sha256:
-                problems.append(f"{path} (changed since it was indexed: its SHA-256 is another)")
-        except (MediaUnreadable, OSError) as ex:
-            problems.append(f"{path} ({ex})")
-    if problems:
-        raise SourceError(f"{upgrade.path}: a library of format {upgrade.old_format!r} is built again from its "
-                          f"recordings, read where they were indexed (a relative path from the current folder), and "
-                          f"{len(problems)} of {len(files)} cannot be: {'; '.join(problems)}. The library was left as "
-                          "it is; put them back and run the upgrade again")
-    for done, ((path, sha256), olds) in enumerate(files.items()):
-        report(progress, done, len(files), path)
-        printed = fingerprint_file(Path(path), sha256=sha256)
-        tracks = dict(zip((t.stream_index for t in printed.audio.tracks), printed.features)) if printed.audio else {}
-        for old in olds:
-            if old.stream_index not in tracks:
-                raise SourceError(f"{upgrade.path}: {path}: track {old.stream_index} cannot be read again "
-                                  f"({printed.error or 'the file has no such track'}); the library was left as it is")
-            upgrade.new.add(sha256, old.stream_index, old.path, tracks[old.stream_index], added_utc=old.added_utc)
-    report(progress, len(files), len(files), "")
-    return len(files)
 
 
 def track_summary(track: AudioTrack) -> dict[str, Any]:
