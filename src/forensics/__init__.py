@@ -44,6 +44,7 @@ _LAZY = {
     "HashIndex": "forensics.dedup.index", "HashStore": "forensics.dedup.store",
     "decode_audio": "forensics.audio.decode", "segment_samples": "forensics.audio.segments",
     "index_paths": "forensics.audio.search", "match_paths": "forensics.audio.search",
+    "upgrade_library": "forensics.audio.upgrade",
 }
 
 
@@ -119,6 +120,7 @@ __all__ = [
     "segment_samples",
     "thread_runner",
     "thumbnail",
+    "upgrade_library",
     "verify_case",
     "write_export",
     "write_report",
