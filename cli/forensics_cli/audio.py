@@ -86,15 +86,7 @@ def index(library_path: Path, paths: tuple[Path, ...], as_json: bool, quiet: boo
             stats = lib.stats()
     if as_json:
         # A library is one collection: what was added and what it held already, besides the shared results/errors.
-        # In the order the files were given (a file of several tracks is labelled path#stream).
-        given = {str(path): n for n, path in enumerate(files)}
-
-        def place(label: str) -> int:
-            return given.get(label, given.get(label.rpartition("#")[0], len(given)))
-
-        emit_results(sorted([{"path": label, "added": True} for label in done.added]
-                            + [{"path": label, "added": False} for label in done.already],
-                            key=lambda row: place(row["path"])),
+        emit_results([{"path": label, "added": added} for label, added in done.tracks],
                      [{"path": p, "error": e} for p, e in done.errors], library=stats)
     else:
         stdout.print(f"{len(done.added)} tracks added, {len(done.already)} held already; library "

@@ -55,9 +55,18 @@ class QueryResult:
 class IndexReport:
     """What adding files to a library did."""
 
-    added: tuple[str, ...] = ()  # "path" or "path#stream" for each track added
-    already: tuple[str, ...] = ()  # tracks the library held before
+    tracks: tuple[tuple[str, bool], ...] = ()  # ("path" or "path#stream", added) in the order of the files given
     errors: tuple[tuple[str, str], ...] = field(default=())  # (path, reason)
+
+    @property
+    def added(self) -> tuple[str, ...]:
+        """The tracks added."""
+        return tuple(label for label, added in self.tracks if added)
+
+    @property
+    def already(self) -> tuple[str, ...]:
+        """The tracks the library held before."""
+        return tuple(label for label, added in self.tracks if not added)
 
 
 def sha256_of(path: Path) -> str:
@@ -94,23 +103,18 @@ def fingerprint_file(path: Path, *, sha256: str | None = None, peaks_per_s: floa
         return Fingerprinted(str(path), digest, None, error=file_error(path.name, ex))
 
 
-def add_to_library(library: Library, printed: Fingerprinted, *, name: str | None = None) -> tuple[list[str], list[str]]:
-    """Adds every track of a fingerprinted file; gives back (tracks added, tracks already held)."""
-    added, already = [], []
+def add_to_library(library: Library, printed: Fingerprinted, *, name: str | None = None) -> list[tuple[str, bool]]:
+    """Adds every track of a fingerprinted file; gives back each track's label and whether it was added
+    (False: the library held it already)."""
     assert printed.audio is not None
-    for track, features in zip(printed.audio.tracks, printed.features):
-        label = _label(name or printed.path, track.stream_index, len(printed.audio.tracks))
-        if library.add(printed.sha256, track.stream_index, name or printed.path, features) is not None:
-            added.append(label)
-        else:
-            already.append(label)
-    return added, already
+    return [(_label(name or printed.path, track.stream_index, len(printed.audio.tracks)),
+             library.add(printed.sha256, track.stream_index, name or printed.path, features) is not None)
+            for track, features in zip(printed.audio.tracks, printed.features)]
 
 
 def index_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCallback | None = None) -> IndexReport:
     """Adds the audio of every file to the library (tracks it holds already are skipped)."""
-    added: list[str] = []
-    already: list[str] = []
+    tracks: list[tuple[str, bool]] = []
     errors: list[tuple[str, str]] = []
     for done, path in enumerate(paths):
         report(progress, done, len(paths), str(path))
@@ -123,17 +127,15 @@ def index_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCa
             digest = None  # fingerprint_file says why it cannot be read
         # Hashing first: a file already in the library is not decoded again.
         if digest is not None and library.has_file(digest):
-            already.append(str(path))
+            tracks.append((str(path), False))
             continue
         printed = fingerprint_file(path, sha256=digest)
         if printed.error is not None:
             errors.append((str(path), printed.error))
             continue
-        a, b = add_to_library(library, printed)
-        added += a
-        already += b
+        tracks += add_to_library(library, printed)
     report(progress, len(paths), len(paths), "")
-    return IndexReport(tuple(added), tuple(already), tuple(errors))
+    return IndexReport(tuple(tracks), tuple(errors))
 
 
 def match_fingerprinted(library: Library, printed: Fingerprinted, **options: Any) -> tuple[Match, ...]:
