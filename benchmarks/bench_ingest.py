@@ -254,7 +254,7 @@ def run_ingest(cmd: list[str], env: dict[str, str], source: Path, work: Path) ->
 # Ingest as the product runs it, but with fsync and early writeback switched off: a diagnostic that
 # splits ingest's time into the work the baseline also does and the wait for durable writes, which
 # cp never makes. Not a mode of the product.
-_NO_FSYNC = ("import os, sys; os.fsync = lambda fd: None; import forensics.custody.atomic as a; "
+_NO_FSYNC = ("import os, sys; os.fsync = lambda fd: None; import forensics.atomic as a; "
              "a._sync_file_range = None; a._syncfs = None; from forensics_cli.main import cli; cli(sys.argv[1:], prog_name='forensics')")
 
 

@@ -251,7 +251,8 @@ def test_one_content_under_many_names_and_extensions_is_stored_once_with_no_stra
 
 
 def test_without_syncfs_every_copy_and_folder_is_fsynced_one_by_one(tmp_path, alice, monkeypatch):
-    from forensics.custody import atomic, case as case_module
+    from forensics import atomic
+    from forensics.custody import case as case_module
 
     synced: list[str] = []
     monkeypatch.setattr(atomic, "_syncfs", None)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from forensics.atomic import fsync_path, place_staged
 from forensics.audio.library import (FORMAT, FORMAT_1, FORMAT_2, REFERENCES_SELECT, Library, Reference, damaged_library,
                                      raise_translated, stored_format)
 from forensics.audio.search import fingerprint_file, sha256_of
@@ -138,18 +139,8 @@ def upgrading(path: Path) -> Iterator[Upgrade]:
             with Library(new_path) as new:
                 yield Upgrade(path, old_format, references, new, old)
             os.chmod(new_path, stat.S_IMODE(os.lstat(path).st_mode))
-            _fsync(new_path)
-            os.replace(new_path, path)
+            fsync_path(new_path)
         except BaseException:
             new_path.unlink(missing_ok=True)
             raise
-    # custody/atomic.place_staged does the same for a case's files; analysis packages do not import custody.
-    _fsync(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        place_staged(new_path, path)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from forensics.custody import bag, recovery
-from forensics.custody.atomic import start_writeback, sync_filesystem
+from forensics.atomic import start_writeback, sync_filesystem
 from forensics.custody.canonical import canonical_json
 from forensics.custody.folder import CaseFolder
 from forensics.custody.hashing import Digests, copy_and_hash, open_for_reading

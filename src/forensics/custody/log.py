@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import forensics
-from forensics.custody.atomic import append_lines
+from forensics.atomic import append_lines
 from forensics.custody.canonical import canonical_json, loads_json, sha256_digest
 from forensics.custody.signing import SigningKey
 

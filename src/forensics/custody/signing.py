@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from forensics.custody.atomic import write_atomic
+from forensics.atomic import write_atomic
 from forensics.custody.folder import NotRegular, TooLarge, read_named_file
 from forensics.custody.names import is_text, safe_name
 from forensics.errors import ParameterError, SigningKeyError

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from forensics.custody.atomic import place_staged, stage_file
+from forensics.atomic import place_staged, stage_file
 from forensics.custody.folder import inside
 from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey

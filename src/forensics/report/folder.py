@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from forensics.custody.atomic import fsync_dir, write_atomic
+from forensics.atomic import fsync_dir, write_atomic
 from forensics.custody.folder import inside
 from forensics.errors import ParameterError
 

@@ -1,4 +1,5 @@
-"""Durable writes: whole files by temp-fsync-rename, log lines by append-fsync."""
+"""Durable writes: whole files by temp-fsync-rename, log lines by append-fsync (stdlib only: custody, reports
+and the intercept library's upgrade use them)."""
 
 from __future__ import annotations
 
