@@ -58,3 +58,30 @@ def bag_valid(case: Path) -> None:
     import bagit
 
     bagit.Bag(str(case)).validate()
+
+
+_STALLED_LIBRARY_WRITE = """
+import sys, time
+from forensics.audio.library import Library
+extend = Library._extend_postings
+def stalled(self, *args):
+    extend(self, *args)
+    print("writing", flush=True)
+    time.sleep(60)
+Library._extend_postings = stalled
+"""
+
+
+def kill_while_writing_a_library(script: str, *args: str) -> None:
+    """Runs `script` (Python, given `args` as sys.argv[1:]) in a child whose intercept library stalls once it
+    has written landmarks, and kills it there with SIGKILL: a library write cut short at its worst moment."""
+    import signal
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", _STALLED_LIBRARY_WRITE + script, *args], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"writing\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()

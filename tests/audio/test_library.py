@@ -4,15 +4,12 @@ and a write cut short by a kill is rolled back."""
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, kill_while_writing_a_library
 from intercept_media import Intercepts, intercepts  # noqa: F401 - intercepts is a fixture
 
 from forensics.audio.landmarks import landmark_hashes
@@ -126,9 +123,8 @@ def test_opening_a_library_to_read_it_or_add_what_it_holds_writes_nothing(interc
 
 
 _STOPPED_ADD = """
-import sqlite3, sys, time
+import sqlite3
 from pathlib import Path
-from forensics.audio.library import Library
 from forensics.audio.search import index_paths
 connect = sqlite3.connect
 def small_cache(*args, **kwargs):  # an add bigger than the cache writes pages before it commits
@@ -136,12 +132,6 @@ def small_cache(*args, **kwargs):  # an add bigger than the cache writes pages b
     db.execute("PRAGMA cache_size=1")
     return db
 sqlite3.connect = small_cache
-extend = Library._extend_postings
-def stalled(self, *args):
-    extend(self, *args)
-    print("writing", flush=True)
-    time.sleep(60)
-Library._extend_postings = stalled
 with Library(Path(sys.argv[1])) as lib:
     index_paths(lib, [Path(sys.argv[2])])
 """
@@ -151,13 +141,8 @@ def test_an_add_killed_while_it_writes_is_rolled_back_and_the_library_is_read(in
     library = tmp_path / "lib.sqlite"
     library.write_bytes(intercepts.library.read_bytes())
     held = library.read_bytes()
-    child = subprocess.Popen([sys.executable, "-c", _STOPPED_ADD, str(library),
-                              str(FIXTURES / "incident" / "video" / "strike_original.mp4")], stdout=subprocess.PIPE)
-    try:
-        assert child.stdout.readline() == b"writing\n"
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+    kill_while_writing_a_library(_STOPPED_ADD, str(library),
+                                 str(FIXTURES / "incident" / "video" / "strike_original.mp4"))
     assert library.read_bytes() != held and (tmp_path / "lib.sqlite-journal").exists()  # a write cut short
     with Library(library, create=False) as lib:  # a reader rolls it back, as SQLite does: not "not a library"
         assert [r.path for r in lib.references()] == [str(intercepts.recording)]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES
+from conftest import FIXTURES, kill_while_writing_a_library
 
 from forensics.audio.landmarks import landmark_hashes
 from forensics.audio.library import FORMAT, Library
@@ -372,15 +372,7 @@ def test_a_format_1_library_is_built_again_from_its_recordings_or_left_as_it_was
 
 
 _STOPPED_UPGRADE = """
-import sys, time
-from forensics.audio.library import Library
 from forensics.audio.upgrade import upgrade_library
-extend = Library._extend_postings
-def stalled(self, *args):
-    extend(self, *args)
-    print("writing", flush=True)
-    time.sleep(60)
-Library._extend_postings = stalled
 upgrade_library(sys.argv[1])
 """
 
@@ -390,12 +382,7 @@ def test_an_upgrade_killed_while_it_writes_leaves_the_old_library_whole(tmp_path
     old = tmp_path / "lib.sqlite"
     _old_library(old, version, [AUDIO / "intercept_full.wav", VIDEO / "strike_original.mp4"])
     before = old.read_bytes()
-    child = subprocess.Popen([sys.executable, "-c", _STOPPED_UPGRADE, str(old)], stdout=subprocess.PIPE)
-    try:
-        assert child.stdout.readline() == b"writing\n"
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+    kill_while_writing_a_library(_STOPPED_UPGRADE, str(old))
     assert old.read_bytes() == before
     code, done = _upgrade(old)  # what the kill left beside it stands in no one's way
     assert code == 0 and done["upgraded"]
