@@ -82,10 +82,10 @@ def test_a_match_carries_a_score_and_a_confidence_and_the_same_words_said_again_
 def test_scores_grow_with_the_evidence_and_nothing_is_graded_below_the_floor():
     from forensics.audio.match import FLOOR_HARMONIC_Z, FLOOR_Z, grade
 
-    scores = [grade(z, 4.0, 10)[0] for z in (3.0, 4.0, 6.0, 9.0)]
+    scores = [grade(z, 4.0, 10, 2.6)[0] for z in (3.0, 4.0, 6.0, 9.0)]  # harmonics 1.4 sharper at its own pitch
     assert scores == sorted(scores) and all(0.0 < s < 1.0 for s in scores)
-    assert grade(9.0, 8.0, 40)[1] == "strong"
-    assert grade(FLOOR_Z - 0.1, 9.0, 40)[1] is None and grade(9.0, FLOOR_HARMONIC_Z - 0.1, 40)[1] is None
+    assert grade(9.0, 8.0, 40, 6.6)[1] == "strong"
+    assert grade(FLOOR_Z - 0.1, 9.0, 40, 7.6)[1] is None and grade(9.0, FLOOR_HARMONIC_Z - 0.1, 40, -0.5)[1] is None
 
 
 def test_a_match_far_weaker_than_another_place_of_the_same_stretch_is_weak():

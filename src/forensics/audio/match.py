@@ -10,8 +10,9 @@
    where the reference has sound; the offset is refined below a frame by the shift that
    agrees best (parabolic vertex of the agreement), the speed by turning about the span's
    middle. 4. At that alignment the harmonic bits are compared too: band energies cannot
-   tell another take of the same words by the same voice, its harmonics can. 5. The two
-   agreements and the landmarks' count give the match its `score`, the probability that
+   tell another take of the same words by the same voice, its harmonics can, and so does where
+   they agree best (at the query's own pitch for a copy, a few percent away for another take).
+   5. These agreements and the landmarks' count give the match its `score`, the probability that
    it is the right recording at the right place as measured on the benchmark's tuning half
    (a logistic fit, below), and its `confidence`: `strong` (score 0.99 or more), `likely`
    (0.8 or more) or `weak` (0.5 or more); a match placed elsewhere than a far better match
@@ -77,7 +78,6 @@ _BANDS = ((0.99, "strong"), (0.8, "likely"), (0.5, "weak"))  # lowest score of e
 _CONTRADICTED_SHARE = 0.5
 _COARSE_SHIFTS = np.arange(-192, 193, 64)  # samples tried around the landmark offset (8 ms apart)
 _FINE_SHIFTS = np.arange(-32, 33, 8)
-_STEP_SHIFTS = np.arange(0, 1)
 _MAX_CHECK_S = 12.0
 
 
@@ -166,15 +166,13 @@ def _graded(matches: list[Match]) -> list[Match]:
     return sorted(graded, key=lambda m: -m.score)
 
 
-def grade(z: float, harmonic_z: float, votes: int, pitched_z: float | None = None) -> tuple[float, str | None]:
+def grade(z: float, harmonic_z: float, votes: int, pitched_z: float) -> tuple[float, str | None]:
     """Gives back (score, confidence) of a verified alignment; confidence None below the weak floor.
 
-    `pitched_z` (the harmonic bits' best z with the query pitched 2-4 % away) is taken as
-    `harmonic_z` less its typical margin for a copy when not given.
+    `pitched_z` is the harmonic bits' best z with the query pitched 2-4 % away (Match.pitched_z).
     """
     a, b, c, d, e = _SCORE_COEF
-    margin = (pitched_z if pitched_z is not None else harmonic_z - 1.4) - harmonic_z
-    x = a + b * z + c * harmonic_z + d * math.log(max(votes, 1)) + e * margin
+    x = a + b * z + c * harmonic_z + d * math.log(max(votes, 1)) + e * (pitched_z - harmonic_z)
     score = 1.0 / (1.0 + math.exp(-x))
     if z < FLOOR_Z or harmonic_z < FLOOR_HARMONIC_Z or z + harmonic_z < FLOOR_SUM_Z:
         return score, None
@@ -375,7 +373,8 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatu
     drift_s = abs(speed - 1) * (q_end_s - q_start_s)
     others |= {1.0} if drift_s < 0.1 or abs(speed - 1) < 0.005 else set()
     for other in sorted(others - {speed}):
-        o, zo, bo = best_shift(at_pivot - other * pivot_s * rate_hz, other, _STEP_SHIFTS)
+        o = at_pivot - other * pivot_s * rate_hz
+        zo, bo = score(o, other)
         if other == 1.0 and drift_s >= 0.01:  # the pivot's offset is off by up to the drift: searched again
             o, zo, bo = best_shift(best_shift(o, other, _COARSE_SHIFTS)[0], other, _FINE_SHIFTS)
         if zo > z * ((0.95 if drift_s < 0.05 else 0.99) if other == 1.0 else 1.01):
