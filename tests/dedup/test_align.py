@@ -42,6 +42,17 @@ def test_letterbox_and_screen_border_are_trimmed(hashed) -> None:
     assert top > 0.1 and left > 0.03
 
 
+def test_a_screenshots_margins_beside_its_title_bar_are_trimmed(hashed) -> None:
+    # The dark title bar above a light margin leaves no column flat down the whole picture;
+    # the side margins are found once the bar and the top margin are trimmed.
+    top, bottom, left, right = hashed["photo_screenshot_border"].box
+    assert 0.09 < top < 0.13 and 0.78 < bottom < 0.84
+    assert 0.03 < left < 0.07 and 0.93 < right < 0.97
+    match = compare(hashed["source"], hashed["photo_screenshot_border"])
+    assert match is not None and match.relation == "a_contains_b" and match.confidence != "weak"
+    assert abs(match.a_start_s - 4.0) < 0.3
+
+
 def test_excerpt_is_contained_with_its_span(hashed) -> None:
     match = compare(hashed["source"], hashed["excerpt_6s"])
     assert match.relation == "a_contains_b"

@@ -54,8 +54,17 @@ def content_box(grey: NDArray[np.float32]) -> ContentBox:
     if grey.ndim == 2:
         grey = grey[None]
     _, height, width = grey.shape
-    top, bottom = _trim_axis(grey)  # rows
-    left, right = _trim_axis(np.swapaxes(grey, 1, 2))  # columns
+    top, bottom, left, right = 0, height, 0, width
+    # Rows are judged across the kept columns and columns down the kept rows, until neither
+    # moves: a screenshot's title bar above a light margin leaves no column flat down the whole
+    # height, though every column beside the picture is flat once the bar is trimmed.
+    for _ in range(3):
+        first, end = _trim_axis(grey[:, top:bottom, left:right])  # rows
+        top, bottom = top + first, top + end
+        first, end = _trim_axis(np.swapaxes(grey[:, top:bottom, left:right], 1, 2))  # columns
+        if (first, end) == (0, right - left):
+            break
+        left, right = left + first, left + end
     if bottom - top < _MIN_KEPT_SHARE * height or right - left < _MIN_KEPT_SHARE * width:
         return ContentBox(0, height, 0, width, height, width)
     return ContentBox(top, bottom, left, right, height, width)
