@@ -49,3 +49,32 @@ def test_hash_is_a_value() -> None:
         PerceptualHash.from_hex("xyz")
     with pytest.raises(ParameterError):
         PerceptualHash(1 << 64)
+
+
+def _scene(seed: int) -> np.ndarray:
+    """A 72 x 128 grey picture: seeded texture fading into a flat floor (its bottom sixth)."""
+    rng = np.random.default_rng(seed)
+    picture = cv2.resize(rng.uniform(40, 200, (9, 16)).astype(np.float32), (128, 72), interpolation=cv2.INTER_CUBIC)
+    level = picture[44].mean()
+    fade = np.linspace(1, 0, 16)[:, None]  # the scene fades into a floor that continues its level, as a floor does
+    picture[44:60] = picture[44] * fade + level * (1 - fade)
+    picture[60:] = level + np.linspace(0, 3, 12)[:, None]
+    return picture
+
+
+def test_a_single_pictures_own_flat_band_is_not_a_border() -> None:
+    from forensics.dedup.normalise import content_box
+
+    picture = _scene(3)
+    assert content_box(picture[None]).shares() == (0.0, 1.0, 0.0, 1.0)
+    # The same picture in a black letterbox and a light screenshot margin under a dark title bar.
+    boxed = np.zeros((100, 128), np.float32)
+    boxed[14:86] = picture
+    top, bottom, _, _ = content_box(boxed[None]).shares()
+    assert abs(top - 0.15) < 0.02 and abs(bottom - 0.85) < 0.02
+    shot = np.full((110, 150), 245.0, np.float32)
+    shot[:6] = 40.0
+    shot[20:92, 11:139] = picture
+    top, bottom, left, right = content_box(shot[None]).shares()
+    assert abs(top - 21 / 110) < 0.02 and abs(bottom - 91 / 110) < 0.02
+    assert abs(left - 12 / 150) < 0.02 and abs(right - 138 / 150) < 0.02

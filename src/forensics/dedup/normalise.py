@@ -27,6 +27,8 @@ _FLAT_ROW_STD = 6.0  # grey levels (0-255): a row whose pixels vary less than th
 _STEADY_ROW_STD = 5.0  # ... and a border row keeps its mean level within this over time
 _FLAT_SHARE = 0.95  # share of frames in which a border row must be flat (fades are flat too)
 _MIN_KEPT_SHARE = 0.25  # a trim leaving less than this of a side is taken for a blank picture
+_BORDER_STEP = 24.0  # grey levels: in one picture, a border's level and the picture beside it differ this much ...
+_BORDER_STEP_SHARE = 0.5  # ... over this share of the row
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +143,24 @@ def _trim_axis(grey: NDArray[np.float32]) -> tuple[int, int]:
         end -= 1
     if end <= first:
         return 0, size
+    if grey.shape[0] == 1:
+        # One picture has no time to show a border steady: a flat band of its own (a floor, a
+        # sky) would pass. A border ends in a step; a band of the scene runs on into it. So the
+        # trim ends at the innermost step of the flat run (a letterbox bar below a floor stops
+        # at the floor; a title bar, then a margin, then the picture, at the picture).
+        picture = grey[0]
+        first = max((c for c in range(1, first + 1)
+                     if _steps(picture, c - 1, c if c < first else min(first + 1, end - 1))), default=0)
+        end = min((c for c in range(end, size) if _steps(picture, c, c - 1 if c > end else max(end - 2, first))),
+                  default=size)
     # A border row bleeds into the first picture row when the copy was scaled into its frame.
     return (first + 1 if first else 0), (end - 1 if end < size else end)
+
+
+def _steps(picture: NDArray[np.float32], border_row: int, picture_row: int) -> bool:
+    """Whether most of a picture row (past the row a scaled border bleeds into) stands off the border's level."""
+    level = float(picture[border_row].mean())
+    return float((np.abs(picture[picture_row] - level) > _BORDER_STEP).mean()) >= _BORDER_STEP_SHARE
 
 
 def hash_inputs(grey: NDArray[np.float32], box: ContentBox, *, side_px: int = PICTURE_SIDE) -> NDArray[np.float32]:
