@@ -53,6 +53,15 @@ def test_a_screenshots_margins_beside_its_title_bar_are_trimmed(hashed) -> None:
     assert abs(match.a_start_s - 4.0) < 0.3
 
 
+def test_a_news_banners_plain_strip_is_not_a_border(hashed) -> None:
+    # The strip under the banner's text is flat and steady in every frame, as a border is, but
+    # runs on into the banner: trimming it moved every region of the copy against its source.
+    assert hashed["logo_banner"].box == (0.0, 1.0, 0.0, 1.0)
+    match = compare(hashed["logo_banner"], hashed["photo"])
+    assert match.relation == "a_contains_b" and abs(match.a_start_s - 4.0) < 0.3
+    assert match.moment_fit < 0.15 and match.confidence == "strong"
+
+
 def test_excerpt_is_contained_with_its_span(hashed) -> None:
     match = compare(hashed["source"], hashed["excerpt_6s"])
     assert match.relation == "a_contains_b"

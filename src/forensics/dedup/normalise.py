@@ -3,7 +3,9 @@
 Copies of footage gain borders: black letterbox or pillarbox bars when a clip is fitted into
 another frame, and the flat bars of a player or phone around a screen recording. A border is
 a run of edge rows (or columns) that are flat across their width in (almost) every frame and
-keep their level over time; the trim stops at the first row that is not. Trimming once per
+keep their level over time, and that ends in a step to the picture (a flat strip of the
+picture's own, a floor or the plain part of a news banner, runs on into it); the trim stops at
+the first row that is not. Trimming once per
 video, from all its sampled frames, keeps a dark scene from being cut away in one frame only.
 
 Crops, logos in a corner, banners and burnt-in subtitles all change the edges of the picture
@@ -27,7 +29,7 @@ _FLAT_ROW_STD = 6.0  # grey levels (0-255): a row whose pixels vary less than th
 _STEADY_ROW_STD = 5.0  # ... and a border row keeps its mean level within this over time
 _FLAT_SHARE = 0.95  # share of frames in which a border row must be flat (fades are flat too)
 _MIN_KEPT_SHARE = 0.25  # a trim leaving less than this of a side is taken for a blank picture
-_BORDER_STEP = 24.0  # grey levels: in one picture, a border's level and the picture beside it differ this much ...
+_BORDER_STEP = 24.0  # grey levels: a border's level and the picture beside it differ this much ...
 _BORDER_STEP_SHARE = 0.5  # ... over this share of the row
 
 
@@ -143,24 +145,23 @@ def _trim_axis(grey: NDArray[np.float32]) -> tuple[int, int]:
         end -= 1
     if end <= first:
         return 0, size
-    if grey.shape[0] == 1:
-        # One picture has no time to show a border steady: a flat band of its own (a floor, a
-        # sky) would pass. A border ends in a step; a band of the scene runs on into it. So the
-        # trim ends at the innermost step of the flat run (a letterbox bar below a floor stops
-        # at the floor; a title bar, then a margin, then the picture, at the picture).
-        picture = grey[0]
-        first = max((c for c in range(1, first + 1)
-                     if _steps(picture, c - 1, c if c < first else min(first + 1, end - 1))), default=0)
-        end = min((c for c in range(end, size) if _steps(picture, c, c - 1 if c > end else max(end - 2, first))),
-                  default=size)
+    # A flat band of the picture's own passes as well: a floor or a sky in one picture, the
+    # plain strip under a news banner's text in every frame. A border ends in a step; such a
+    # band runs on into the picture. So the trim ends at the innermost step of the flat run (a
+    # letterbox bar below a floor stops at the floor; a title bar, then a margin, then the
+    # picture, at the picture; a banner's strip is not trimmed at all).
+    first = max((c for c in range(1, first + 1)
+                 if _steps(grey, c - 1, c if c < first else min(first + 1, end - 1))), default=0)
+    end = min((c for c in range(end, size) if _steps(grey, c, c - 1 if c > end else max(end - 2, first))),
+              default=size)
     # A border row bleeds into the first picture row when the copy was scaled into its frame.
     return (first + 1 if first else 0), (end - 1 if end < size else end)
 
 
-def _steps(picture: NDArray[np.float32], border_row: int, picture_row: int) -> bool:
-    """Whether most of a picture row (past the row a scaled border bleeds into) stands off the border's level."""
-    level = float(picture[border_row].mean())
-    return float((np.abs(picture[picture_row] - level) > _BORDER_STEP).mean()) >= _BORDER_STEP_SHARE
+def _steps(grey: NDArray[np.float32], border_row: int, picture_row: int) -> bool:
+    """Whether most of a row of N x H x W pictures (past the row a scaled border bleeds into) stands off a border row's level."""
+    level = float(grey[:, border_row].mean())
+    return float((np.abs(grey[:, picture_row] - level) > _BORDER_STEP).mean()) >= _BORDER_STEP_SHARE
 
 
 def hash_inputs(grey: NDArray[np.float32], box: ContentBox, *, side_px: int = PICTURE_SIDE) -> NDArray[np.float32]:
