@@ -5,8 +5,8 @@ another frame, and the flat bars of a player or phone around a screen recording.
 a run of edge rows (or columns) that are flat across their width in (almost) every frame and
 keep their level over time, and that ends in a step to the picture (a flat strip of the
 picture's own, a floor or the plain part of a news banner, runs on into it); the trim stops at
-the first row that is not. Trimming once per
-video, from all its sampled frames, keeps a dark scene from being cut away in one frame only.
+the first row that is not. Trimming once per video, from all its sampled frames, keeps a dark
+scene from being cut away in one frame only.
 
 Crops, logos in a corner, banners and burnt-in subtitles all change the edges of the picture
 most. So besides the whole trimmed picture, centre crops of 85% and 70% of each side are
