@@ -62,6 +62,26 @@ def test_a_news_banners_plain_strip_is_not_a_border(hashed) -> None:
     assert match.moment_fit < 0.15 and match.confidence == "strong"
 
 
+@pytest.mark.parametrize("edit", ["letterbox_16x9", "screen_recording"])
+def test_dark_footage_in_a_frame_of_its_own_level_is_trimmed(scenes, tmp_path: Path, edit: str) -> None:
+    # Footage as dark as the player's frame around it shows no step to it; a frame on both
+    # sides is still a border (a band on one side alone, like a banner's strip, is not).
+    import subprocess
+
+    import dedup_edits
+    from forensics.dedup.media_hashes import hash_media
+
+    dark = tmp_path / "dark.mp4"
+    subprocess.run([dedup_edits.FFMPEG, "-loglevel", "error", "-y", "-i", str(scenes["source"]),
+                    "-vf", "eq=brightness=-0.3:contrast=0.6", "-c:v", "libx264", str(dark)], check=True)
+    framed = dedup_edits.edit_video(dark, edit, tmp_path / f"{edit}.mp4")
+    source, copy = hash_media(dark, key="dark"), hash_media(framed, key=edit)
+    top, bottom, left, right = copy.box
+    assert top > 0.1 and bottom < 0.9 and left > 0.1 and right < 0.9
+    match = compare(source, copy)
+    assert match is not None and match.relation == "same" and match.confidence == "strong"
+
+
 def test_excerpt_is_contained_with_its_span(hashed) -> None:
     match = compare(hashed["source"], hashed["excerpt_6s"])
     assert match.relation == "a_contains_b"

@@ -146,14 +146,18 @@ def _trim_axis(grey: NDArray[np.float32]) -> tuple[int, int]:
     if end <= first:
         return 0, size
     # A flat band of the picture's own passes as well: a floor or a sky in one picture, the
-    # plain strip under a news banner's text in every frame. A border ends in a step; such a
-    # band runs on into the picture. So the trim ends at the innermost step of the flat run (a
-    # letterbox bar below a floor stops at the floor; a title bar, then a margin, then the
-    # picture, at the picture; a banner's strip is not trimmed at all).
-    first = max((c for c in range(1, first + 1)
-                 if _steps(grey, c - 1, c if c < first else min(first + 1, end - 1))), default=0)
-    end = min((c for c in range(end, size) if _steps(grey, c, c - 1 if c > end else max(end - 2, first))),
-              default=size)
+    # plain strip under a news banner's text in every frame. Such a band runs on into the
+    # picture; a border mostly ends in a step. So a run ends at its innermost step (a letterbox
+    # bar below a floor stops at the floor; a title bar, then a margin, then the picture, at the
+    # picture). A run without a step is a border only when the opposite side has one too (a
+    # letterbox or a screen's frame around dark footage); alone (a banner's strip) it is not.
+    top = max((c for c in range(1, first + 1)
+               if _steps(grey, c - 1, c if c < first else min(first + 1, end - 1))), default=None)
+    bottom = min((c for c in range(end, size) if _steps(grey, c, c - 1 if c > end else max(end - 2, first))),
+                 default=None)
+    both_sides = first > 0 and end < size
+    first = top if top is not None else first if both_sides else 0
+    end = bottom if bottom is not None else end if both_sides else size
     # A border row bleeds into the first picture row when the copy was scaled into its frame.
     return (first + 1 if first else 0), (end - 1 if end < size else end)
 
