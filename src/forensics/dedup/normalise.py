@@ -3,9 +3,10 @@
 Copies of footage gain borders: black letterbox or pillarbox bars when a clip is fitted into
 another frame, and the flat bars of a player or phone around a screen recording. A border is
 a run of edge rows (or columns) that are flat across their width in (almost) every frame and
-keep their level over time, and that ends in a step to the picture (a flat strip of the
-picture's own, a floor or the plain part of a news banner, runs on into it); the trim stops at
-the first row that is not. Trimming once per video, from all its sampled frames, keeps a dark
+keep their level over time; the trim stops at the first row that is not. A flat strip of the
+picture's own (a floor, the plain part of a news banner) passes that test, but runs on into
+the picture where a border ends in a step: a run is trimmed to its innermost step, and a run
+with none only when the opposite side has one too (dark footage in a letterbox). Trimming once per video, from all its sampled frames, keeps a dark
 scene from being cut away in one frame only.
 
 Crops, logos in a corner, banners and burnt-in subtitles all change the edges of the picture
