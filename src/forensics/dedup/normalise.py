@@ -6,8 +6,9 @@ a run of edge rows (or columns) that are flat across their width in (almost) eve
 keep their level over time; the trim stops at the first row that is not. A flat strip of the
 picture's own (a floor, the plain part of a news banner) passes that test, but runs on into
 the picture where a border ends in a step: a run is trimmed to its innermost step, and a run
-with none only when the opposite side has one too (dark footage in a letterbox). Trimming once per video, from all its sampled frames, keeps a dark
-scene from being cut away in one frame only.
+with none only when the opposite side has one too (dark footage in a letterbox). Trimming
+once per video, from all its sampled frames, keeps a dark scene from being cut away in one
+frame only.
 
 Crops, logos in a corner, banners and burnt-in subtitles all change the edges of the picture
 most. So besides the whole trimmed picture, centre crops of 85% and 70% of each side are
