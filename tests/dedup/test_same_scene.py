@@ -163,3 +163,18 @@ def test_two_compilations_holding_one_source_both_keep_it(tmp_path: Path) -> Non
     result = find_duplicates([hash_media(p, key=p.stem) for p in (source, other, third, one, two)])
     placed = {frozenset((m.a, m.b)) for m in result.matches}
     assert {frozenset(("one", "source")), frozenset(("two", "source"))} <= placed, result.scene_matches
+
+
+def test_a_photo_on_the_first_frame_of_a_compilations_segment_stays_in_every_copy(tmp_path: Path) -> None:
+    # The compilation may fit the photo best (its segment starts on that very frame); the source
+    # and its copies still hold that moment, which the segment puts where they place the photo.
+    source = _scene(tmp_path / "source.mp4", 81, 10)
+    other = _scene(tmp_path / "other.mp4", 82, 6)
+    copies = [dedup_edits.edit_video(source, edit, tmp_path / f"{edit}.mp4")
+              for edit in ("reencode_360p", "crop_15", "mirror", "grade_fps")]
+    photo = dedup_edits.still_of(source, 4.0, tmp_path / "photo.png")
+    comp = _compilation([(other, 0.0), (source, 4.0), (other, 3.0)], tmp_path / "comp.mp4", 3.0)
+    result = find_duplicates([hash_media(p, key=p.stem) for p in (source, *copies, other, photo, comp)])
+    placed = {frozenset((m.a, m.b)): m for m in result.matches if m.confidence != "weak"}
+    for video in ("source", "comp", *(c.stem for c in copies)):
+        assert frozenset((video, "photo")) in placed, (video, result.scene_matches)

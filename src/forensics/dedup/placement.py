@@ -49,12 +49,13 @@ def _photo_takes_closest(matches: list[PairMatch], scenes: list[SceneMatch],
     closest one (a copy, an excerpt, a compilation's stretch of it). Two photos whose closest
     recordings differ, and do not hold each other's moment, are not one picture either.
     """
-    spans: dict[tuple[str, str], list[tuple[float, float]]] = {}  # (video, other video) -> stretches of video
+    # (video, other video) -> shared stretches, (start, end) in the video, then in the other
+    spans: dict[tuple[str, str], list[tuple[float, float, float, float]]] = {}
     for m in matches:
         if m.kind == "video" and m.confidence != "weak":
             for a0, a1, b0, b1 in m.segments:
-                spans.setdefault((m.a, m.b), []).append((a0, a1))
-                spans.setdefault((m.b, m.a), []).append((b0, b1))
+                spans.setdefault((m.a, m.b), []).append((a0, a1, b0, b1))
+                spans.setdefault((m.b, m.a), []).append((b0, b1, a0, a1))
     # Where each photo comes closest in each video, whether that made a match or only a lead.
     spots: dict[str, dict[str, tuple[float, float, float]]] = {}  # photo -> video -> (bits, fit, time)
     for m in [*matches, *scenes]:
@@ -72,10 +73,23 @@ def _photo_takes_closest(matches: list[PairMatch], scenes: list[SceneMatch],
         home[photo] = (video, when)
 
     def holds(video: str, photo: str) -> bool:
-        """Whether `video` is the photo's closest recording or holds that moment of it."""
+        """Whether `video` is the photo's closest recording or holds that moment of it.
+
+        It does when a stretch it shares with the closest one holds the moment well inside, or
+        holds it at all (a compilation's segment may start on that very frame) and the photo's
+        own best moment in `video` is where the stretch puts it.
+        """
         closest, when = home[photo]
-        return video == closest or any(start + _SAME_MOMENT_S <= when <= end - _SAME_MOMENT_S
-                                       for start, end in spans.get((closest, video), ()))
+        if video == closest:
+            return True
+        spot = spots[photo].get(video)
+        for start, end, other_start, _other_end in spans.get((closest, video), ()):
+            if start + _SAME_MOMENT_S <= when <= end - _SAME_MOMENT_S:
+                return True
+            if spot is not None and start - _SAME_MOMENT_S <= when <= end + _SAME_MOMENT_S \
+                    and abs(other_start + when - start - spot[2]) <= _SAME_MOMENT_S:
+                return True
+        return False
 
     kept, demoted = [], []
     for m in matches:
