@@ -62,11 +62,13 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
     for problem in problems:  # the folder's path too: two subfolders may hold files of one name
         stderr.print(f"[bold red]error:[/] {shown(os.path.dirname(problem['path']) or '.')}/{shown(problem['error'])}")
     media: list[MediaHashes] = []
+    at_hand: dict[str, Path] = {}  # the files hashed now, to check matches in doubt on (not the index's)
     with progress_bar(show_progress(quiet), "Hashing") as progress:
         for done, path in enumerate(files):
             report(progress, done, len(files), path.name)
             try:
                 media.append(hash_media(path, every_s=every_s))
+                at_hand[media[-1].key] = path
             except ParameterError as ex:
                 fail(ex)
             except (MediaError, OSError, MemoryError) as ex:
@@ -88,7 +90,8 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
                         known.append(item)
                         collections[item.key] = name
             with progress_bar(show_progress(quiet), "Comparing") as progress:
-                result = find_duplicates(media, known=known, max_distance_bits=max_distance_bits, progress=progress)
+                result = find_duplicates(media, known=known, max_distance_bits=max_distance_bits,
+                                         files=at_hand.get, progress=progress)
             if store is not None:
                 for item in media:
                     store.put(dataclasses.replace(item, key=stored_keys[item.key]), collection=collection)

@@ -147,12 +147,13 @@ def record_near_duplicates(case: Case) -> int:
     from forensics.dedup.groups import find_duplicates
     from forensics.dedup.media_hashes import MediaHashes
 
-    media = []
+    media, files = [], {}
     for item in case.state.items.values():
         data = _record_of(case, item, DEDUP)
         if data is not None and not data.get("error"):
             media.append(MediaHashes.from_json(data))
-    result = find_duplicates(media)
+            files[media[-1].key] = case.path / item.stored.path
+    result = find_duplicates(media, files=files.get, measured=_measured_apart)
     written = 0
     for item in case.state.items.values():
         key = f"sha256:{item.stored.sha256}"
@@ -164,6 +165,33 @@ def record_near_duplicates(case: Case) -> int:
                             {"group": group, "matches": matches, "scene_matches": scenes})
             written += 1
     return written
+
+
+def _measured_apart(checks: Sequence[Any]) -> list[float | None]:
+    """Runs near-duplicate checks on the stored files in a worker process, as every decode of a user file runs.
+
+    A worker lost (a file that kills its decoder) or stuck leaves every check untold (None):
+    the matches then stand on their hashes, as without the files.
+    """
+    from forensics.dedup.verify import measure
+
+    with process_runner(1) as run:
+        future = run.submit(measure, list(checks))
+        try:
+            if future is None:
+                raise BrokenExecutor("the worker took no call")
+            return list(future.result(timeout=STUCK_AFTER_S + _CHECK_S * len(checks)))
+        except FuturesTimeout:
+            run.stop_workers()
+            log.warning("near-duplicate checks at full size took too long; the matches stand on their hashes")
+        except Exception as ex:  # noqa: BLE001 - a lost worker, or a bug, costs the checks only
+            if not run.lost(ex):
+                raise
+            log.warning("a near-duplicate check at full size lost its worker; the matches stand on their hashes")
+    return [None] * len(checks)
+
+
+_CHECK_S = 10.0  # allowed per check beyond STUCK_AFTER_S
 
 
 # A pool in which no job finishes for this long (plus the first job's size at the rate below) is

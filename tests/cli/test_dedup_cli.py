@@ -144,3 +144,13 @@ def test_an_index_given_as_a_link_is_refused_and_nothing_is_made_through_it(fold
     (tmp_path / "dangling.sqlite").symlink_to(tmp_path / "nowhere.sqlite")
     code, _, err = run(str(folder / "still.png"), "--index", str(tmp_path / "dangling.sqlite"), "-q")
     assert code == 2 and "symbolic link" in err and not (tmp_path / "nowhere.sqlite").exists()
+
+
+def test_two_takes_of_one_signer_are_a_lead_checked_on_the_files(shared_data: Path) -> None:
+    # "no" and "yes": one raised hand each, in one room; the thumbnails take them for one recording,
+    # the files at full size do not, and the lead says so.
+    clips = shared_data / "footage" / "asl_gestures"
+    code, out, _ = run("--json", "-q", str(clips / "no.mkv"), str(clips / "yes.mkv"))
+    found = json.loads(out)
+    assert code == 0 and found["matches"] == [] and found["groups"] == []
+    assert "at full size" in found["scene_matches"][0]["reason"]

@@ -1,5 +1,6 @@
 """On the real footage: a re-encoded, cropped copy of a street video is found with its excerpt; the
-asl_gestures clips (different footage of one signer in one room) are not taken for copies of each other."""
+asl_gestures clips (different footage of one signer in one room) are not taken for copies of each other
+when the files are at hand to check."""
 
 from __future__ import annotations
 
@@ -28,7 +29,12 @@ def test_copies_of_a_real_street_video_are_found(shared_data: Path, tmp_path: Pa
 def test_different_takes_in_the_same_room_are_not_copies(shared_data: Path) -> None:
     clips = sorted((shared_data / "footage" / "asl_gestures").glob("*.mkv"))
     media = [hash_media(p) for p in clips]
-    result = find_duplicates(media)
+    # At 16 x 16 pixels "no" and "yes" are one raised hand each, moving alike (a likely match on
+    # the thumbnails alone); with the files at hand, the hands at full size tell them apart.
+    result = find_duplicates(media, files=Path)
+    assert result.matches == ()
+    lead = next(s for s in result.scene_matches if {Path(s.a).name, Path(s.b).name} == {"no.mkv", "yes.mkv"})
+    assert "at full size" in lead.reason
+    alone = find_duplicates(media)
     pairs = len(list(itertools.combinations(clips, 2)))
-    # The issue allows 5% of these pairs; "no" and "yes" are one raised hand each, alike at 16 x 16 pixels.
-    assert len(result.matches) <= 0.01 * pairs
+    assert len(alone.matches) <= 0.01 * pairs  # the thumbnails alone: this pair at most

@@ -56,6 +56,7 @@ class PairMatch:
     moment_margin_bits: int | None = None  # a still in a video: how much closer its moment is than the rest
     moment_fit: float | None = None  # a still in a video: rms difference of normalised thumbnails (evidence.moment_fit)
     segments: tuple[Segment, ...] = ()  # two videos: every shared stretch, the longest first
+    moving_agreement: float | None = None  # two videos checked at full size: how alike what moves moves (verify.py)
 
     def swapped(self) -> PairMatch:
         """Gives the same match with a and b the other way round."""
@@ -72,7 +73,7 @@ class PairMatch:
                 "segments": [list(s) for s in self.segments],
                 "evidence": {"distance_bits": self.distance_bits, "motion_correlation": self.motion_correlation,
                              "moment_margin_bits": self.moment_margin_bits, "moment_fit": self.moment_fit,
-                             "orientation": self.orientation,
+                             "moving_agreement": self.moving_agreement, "orientation": self.orientation,
                              "offset_s": self.offset_s}}
 
 

@@ -14,8 +14,9 @@ camera or person) are `scene_matches`: leads, never in a group. What the pairs s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from forensics.dedup.align import PairMatch, SceneMatch, compare
 from forensics.dedup.index import HashIndex
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.dedup.placement import groups_of, settle
+from forensics.dedup.verify import Check, check_at_full_size, measure
 from forensics.errors import ParameterError
 from forensics.progress import ProgressCallback, report
 
@@ -84,10 +86,16 @@ def candidate_pairs(media: Sequence[MediaHashes], *, max_distance_bits: int = 10
 
 
 def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes] = (), max_distance_bits: int = 10,
+                    files: Callable[[str], Path | None] | None = None,
+                    measured: Callable[[Sequence[Check]], Sequence[float | None]] = measure,
                     progress: ProgressCallback | None = None) -> DedupResult:
     """Gives the groups and matches among `media`, and between them and `known` (e.g. a shared index).
 
-    Raises ParameterError when two files share a key.
+    `files` gives the file of a key, or None when it is not at hand: the matches in doubt
+    are then checked on the files themselves, at full size (verify.py), by `measured` (in
+    this process unless the caller runs it elsewhere). Without `files`, or for files not at
+    hand, the hashes and thumbnails decide alone. Raises ParameterError when two files share
+    a key.
     """
     everything = list(known) + list(media)
     keys = [m.key for m in everything]
@@ -104,6 +112,8 @@ def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes
         elif isinstance(match, SceneMatch):
             scenes.append(match)
     report(progress, len(pairs), len(pairs), "", unit="pairs")
+    if files is not None:
+        matches, scenes = check_at_full_size(matches, scenes, files, measured=measured)
     matches, scenes = settle(matches, scenes, {m.key: m.kind for m in everything})
     return DedupResult(groups_of(matches), tuple(sorted(matches, key=lambda m: (m.a, m.b))),
                        tuple(sorted(scenes, key=lambda m: (m.a, m.b))))

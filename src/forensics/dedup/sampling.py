@@ -167,3 +167,39 @@ def _video_pictures(path: Path, *, every_s: float, size_px: int, with_keyframes:
     if index.count == 1:
         return Pictures("image", np.zeros(1), np.stack(pictures[:1]), None, tuple(notes))
     return Pictures("video", times, np.stack(pictures), stream_duration_s(index), tuple(notes))
+
+
+def frames_at(path: Path, times_s: NDArray[np.float64], *, size_px: int = 320,
+              workers: int | None = 1) -> tuple[NDArray[np.float64], NDArray[np.uint8]]:
+    """Gives (times, grey pictures) of the frames on screen at `times_s` (seconds from the first frame).
+
+    Only the GOPs holding them are decoded; a frame on screen at two of the times is given once,
+    so there may be fewer pictures than times. Raises MediaUnreadable when none can be decoded.
+    """
+    path = Path(path)
+    regular_file(path)
+    stream_index, index, aspect, _size = read_video_index(path)
+    ordered = index.sorted_pts()
+    if ordered.size == 0:
+        raise MediaUnreadable(f"{path.name}: no video frames")
+    first = int(ordered[0])
+    ticks = np.asarray(times_s, dtype=np.float64) / float(index.time_base) + first
+    at = np.clip(np.searchsorted(ordered, ticks, side="right") - 1, 0, ordered.size - 1)
+    wanted = {int(p) for p in ordered[at]}
+    shrinker = _Shrinker(size_px, aspect)
+    options = DecodeOptions(skip_unwanted_nonref=True, workers=workers)
+    by_pts: dict[int, NDArray[np.uint8]] = {}
+    try:
+        for result in decode_spans(path, stream_index, index, spans_for(index, wanted), shrinker,
+                                   wanted_pts=frozenset(wanted), options=options):
+            for pts, small in result.results:
+                by_pts.setdefault(pts, small)
+    except av.error.FFmpegError as ex:
+        raise MediaUnreadable(f"{path.name}: decoding failed ({ex})") from ex
+    if not by_pts:
+        raise MediaUnreadable(f"{path.name}: none of the wanted frames could be decoded")
+    kept = sorted(by_pts)
+    shape = by_pts[kept[0]].shape
+    kept = [pts for pts in kept if by_pts[pts].shape == shape]
+    times = np.array([index.seconds(pts - first) for pts in kept], dtype=np.float64)
+    return times, np.stack([by_pts[pts] for pts in kept])

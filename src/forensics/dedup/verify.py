@@ -1,0 +1,232 @@
+"""The moving parts at full size: what tells a copy from another take when thumbnails cannot.
+
+At 16 x 16 pixels two takes of one signer in one room, or two stretches of a fixed camera,
+move alike: a raised hand is a cell or two. A copy and its source show the same hand in the
+same place at the same instant. So where a short stretch is in doubt, the frames of both
+files are decoded again at `SIDE_PX`, the copy's frames registered onto the other's (a
+similarity transform from ORB features, which undoes a crop, a scale, a border), and what
+moves is compared where both move: a logo, a banner or a frame added to a copy does not
+move, so it takes no part, and neither does a background both share.
+
+`moving_agreement` gives the correlation of the two files' departures from their own still
+picture, over the pixels that move in both: near 1 for a copy, far lower for another take.
+It needs the files themselves, so it runs only where the caller can give their paths.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from forensics.dedup.align import PairMatch, SceneMatch, orient
+from forensics.dedup.evidence import SHORT_SPAN_S
+from forensics.dedup.sampling import frames_at
+from forensics.errors import MediaUnreadable
+
+log = logging.getLogger(__name__)
+
+SIDE_PX = 320  # the longer side the frames are compared at
+STEP_S = 0.25  # frames compared this far apart at least ...
+MAX_FRAMES = 48  # ... and no more than this many
+EDGE_S = 0.25  # a stretch's ends, left out (its ends are known to a sampling step)
+NEIGHBOUR_S = 0.04  # b's frames this far either side of an instant are tried too (a frame at 25 fps)
+MOVING_GREY = 25.0  # a pixel moves where it departs this far from its still picture at some instant
+MIN_MOVING_SHARE = 0.002  # fewer moving pixels (of the picture) than this: nothing to compare
+# Fitted on the tuning half of benchmarks/bench_dedup.py: 1% of true copies checked agree less.
+MIN_MOVING_AGREEMENT = 0.75
+SURE_MOTION_CORRELATION = 0.95  # thumbnails that move this alike leave no doubt to check ...
+SAME_PICTURE_BITS = 3  # ... nor do frames this close in hash bits (median): another take differs more
+_MIN_INLIERS = 12
+_ENOUGH_INLIERS = 40  # a registration this well supported is not tried on other frames
+_FEATURES = 500
+_ENOUGH_FEATURES = 100
+_CORNER_THRESHOLDS = (20, 10, 5)  # FAST thresholds tried in turn until a picture gives enough features
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A match to check on the files themselves: `moving_agreement`'s arguments, picklable for a worker."""
+
+    path_a: Path
+    path_b: Path
+    segment: tuple[float, float, float, float]
+    orientation: int
+
+
+def measure(checks: Sequence[Check]) -> list[float | None]:
+    """Gives `moving_agreement` of each check, in order (each file's stretch decoded once for all its checks)."""
+    frames = _Frames()
+    return [moving_agreement(c.path_a, c.path_b, c.segment, c.orientation, frames=frames) for c in checks]
+
+
+def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch],
+                       files: Callable[[str], Path | None], *,
+                       measured: Callable[[Sequence[Check]], Sequence[float | None]] = measure,
+                       ) -> tuple[list[PairMatch], list[SceneMatch]]:
+    """Gives the matches and leads once the matches in doubt are checked on the files themselves.
+
+    In doubt is a `likely` match of two short clips each held whole (two takes in one room
+    are exactly that) whose thumbnails neither move nearly alike nor show nearly the same
+    pictures. `files` gives a key's file, or None when it is not at hand; `measured` runs
+    the checks (here, or in a worker process: a caller that must not decode user files
+    itself). A match whose files are missing, or that cannot be told (None), stays as it
+    is; one whose moving parts disagree becomes a lead, with the figure.
+    """
+    checks: dict[int, Check] = {}
+    for number, match in enumerate(matches):
+        path_a, path_b = (files(match.a), files(match.b)) if _in_doubt(match) else (None, None)
+        if path_a is not None and path_b is not None:
+            longest = max(match.segments, key=lambda s: s[1] - s[0])
+            checks[number] = Check(path_a, path_b, longest, match.orientation)
+    agreements = dict(zip(checks, measured(list(checks.values())))) if checks else {}
+    kept, leads = [], list(scenes)
+    for number, match in enumerate(matches):
+        agreement = agreements.get(number)
+        if agreement is None:
+            kept.append(match)
+        elif agreement >= MIN_MOVING_AGREEMENT:
+            kept.append(dataclasses.replace(match, moving_agreement=round(agreement, 3)))
+        else:
+            leads.append(SceneMatch(
+                match.a, match.b, match.kind, match.score,
+                f"at full size what moves moves differently (agreement {agreement:.2f}; copies agree "
+                f"{MIN_MOVING_AGREEMENT:g} or more): the same scene, not shown to be the same recording",
+                match.a_start_s, match.b_start_s, match.distance_bits))
+    return kept, leads
+
+
+def _in_doubt(match: PairMatch) -> bool:
+    return (match.kind == "video" and match.confidence == "likely" and match.relation == "same"
+            and (match.motion_correlation or 0.0) < SURE_MOTION_CORRELATION
+            and (match.distance_bits or 0.0) > SAME_PICTURE_BITS
+            and bool(match.segments) and max(s[1] - s[0] for s in match.segments) <= SHORT_SPAN_S)
+
+
+def moving_agreement(path_a: Path, path_b: Path, segment: tuple[float, float, float, float], orientation: int, *,
+                     frames: Callable[[Path, NDArray[np.float64]], tuple[NDArray[np.float64], NDArray[np.uint8]]]
+                     | None = None) -> float | None:
+    """Gives how alike the moving parts of two files' shared stretch move, at full size (-1..1).
+
+    `segment` is (start, end) in a, then (start, end) in b, in seconds from each first frame;
+    `orientation` turns b's pictures as the hashes matched them. None when it cannot tell: a
+    file cannot be decoded there, the pictures cannot be registered, or nothing moves in both.
+    """
+    a0, a1, b0, _b1 = segment
+    if a1 - a0 > 4 * EDGE_S:
+        # A stretch's ends are known to a sampling step: a compilation's cut may lie inside.
+        a0, a1, b0 = a0 + EDGE_S, a1 - EDGE_S, b0 + EDGE_S
+    count = int(min(MAX_FRAMES, max(3, np.floor((a1 - a0) / STEP_S) + 1)))
+    wanted_a = np.linspace(a0, a1, count)
+    wanted_b = b0 + (wanted_a - a0)
+    # b's frames just before and after each instant too: two files rarely show a frame at the
+    # same instant (another frame rate, a cut between frames), and the nearer picture is its own.
+    around_b = np.concatenate([wanted_b - NEIGHBOUR_S, wanted_b, wanted_b + NEIGHBOUR_S])
+    read = frames or (lambda path, times: frames_at(path, times, size_px=SIDE_PX))
+    try:
+        times_a, pictures_a = read(path_a, wanted_a)
+        times_b, pictures_b = read(path_b, np.clip(around_b, 0.0, None))
+    except (MediaUnreadable, OSError, ValueError) as ex:
+        log.info("full-size frames of %s or %s could not be read (%s)", path_a, path_b, ex)
+        return None
+    left = pictures_a[_on_screen(times_a, wanted_a)].astype(np.float32)
+    pictures_b = orient(pictures_b, orientation)
+    right = pictures_b[_on_screen(times_b, wanted_b)]
+    transform = _registration(left, right)
+    if transform is None:
+        return None
+    height, width = left.shape[1:]
+    every = np.stack([cv2.warpAffine(np.ascontiguousarray(p), transform, (width, height), flags=cv2.INTER_AREA)
+                      for p in pictures_b]).astype(np.float32)
+    # Of b's frames within a frame of each instant, the one nearest a's picture.
+    choices = np.stack([_on_screen(times_b, wanted_b - NEIGHBOUR_S), _on_screen(times_b, wanted_b),
+                        _on_screen(times_b, wanted_b + NEIGHBOUR_S)])
+    misfit = np.stack([np.abs(every[c] - left).mean(axis=(1, 2)) for c in choices])
+    warped = every[choices[np.argmin(misfit, axis=0), np.arange(count)]]
+    inside = cv2.warpAffine(np.full(right.shape[1:], 255, np.uint8), transform, (width, height)) == 255
+    inside = cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    moves_left = left - np.median(left, axis=0)
+    moves_right = warped - np.median(warped, axis=0)
+    both = (np.abs(moves_left).max(axis=0) > MOVING_GREY) & (np.abs(moves_right).max(axis=0) > MOVING_GREY) & inside
+    if both.sum() < max(50, MIN_MOVING_SHARE * both.size):
+        return None
+    x, y = moves_left[:, both].astype(np.float64), moves_right[:, both].astype(np.float64)
+    return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum() + 1e-9))
+
+
+class _Frames:
+    """Reads frames at full size, each short stretch of a file decoded once for all the pairs it is in.
+
+    Pairs come sorted by file, so the last few files read are kept (a short clip at 320 pixels
+    is a few MB); a longer stretch, or one outside what is kept, is read on its own.
+    """
+
+    _KEPT = 4
+    _LONGEST_S = 6.0
+    _SLACK_S = 0.5
+
+    def __init__(self) -> None:
+        self._held: dict[Path, tuple[NDArray[np.float64], NDArray[np.uint8], float, float]] = {}
+
+    def __call__(self, path: Path, wanted: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.uint8]]:
+        first, last = float(wanted.min()), float(wanted.max())
+        held = self._held.get(path)
+        if held is None or first < held[2] or last > held[3]:
+            start, end = max(0.0, first - self._SLACK_S), last + self._SLACK_S
+            if end - start > self._LONGEST_S:
+                return frames_at(path, wanted, size_px=SIDE_PX)
+            # Every frame of the stretch: the one on screen at each hundredth of a second.
+            times, pictures = frames_at(path, np.arange(start, end, 0.01), size_px=SIDE_PX)
+            held = (times, pictures, start, end)
+            if len(self._held) >= self._KEPT and path not in self._held:
+                self._held.pop(next(iter(self._held)))  # the one used longest ago
+        self._held.pop(path, None)
+        self._held[path] = held
+        times, pictures = held[0], held[1]
+        chosen = np.unique(_on_screen(times, wanted))
+        return times[chosen], pictures[chosen]
+
+
+def _on_screen(times: NDArray[np.float64], wanted: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Gives, for each wanted time, the index of the decoded picture on screen then."""
+    return np.clip(np.searchsorted(times, wanted + 1e-6, side="right") - 1, 0, times.size - 1)
+
+
+def _registration(left: NDArray[np.float32], right: NDArray[np.uint8]) -> NDArray[np.float64] | None:
+    """Gives the similarity transform taking right's pictures onto left's, from the middle frame pair (or others)."""
+    best, most = None, 0
+    count = left.shape[0]
+    for n in dict.fromkeys((count // 2, count // 4, (3 * count) // 4)):  # the middle first; others if it fails
+        keys_l, found_l = _features(left[n].astype(np.uint8))
+        keys_r, found_r = _features(np.ascontiguousarray(right[n]))
+        if found_l is None or found_r is None or len(keys_l) < _MIN_INLIERS or len(keys_r) < _MIN_INLIERS:
+            continue
+        pairs = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(found_r, found_l)
+        if len(pairs) < _MIN_INLIERS:
+            continue
+        source = np.float32([keys_r[p.queryIdx].pt for p in pairs])
+        target = np.float32([keys_l[p.trainIdx].pt for p in pairs])
+        transform, inliers = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC,
+                                                         ransacReprojThreshold=3.0)
+        held = 0 if inliers is None else int(inliers.sum())
+        if transform is not None and held >= _MIN_INLIERS and held > most:
+            best, most = transform, held
+        if most >= _ENOUGH_INLIERS:
+            break
+    return best
+
+
+def _features(picture: NDArray[np.uint8]) -> tuple[tuple[cv2.KeyPoint, ...], NDArray[np.uint8] | None]:
+    """Gives ORB keypoints and descriptors; a smooth picture (fog, a wall, a cloudy scene) is asked for fainter corners."""
+    found: tuple[tuple[cv2.KeyPoint, ...], NDArray[np.uint8] | None] = ((), None)
+    for threshold in _CORNER_THRESHOLDS:
+        found = cv2.ORB_create(_FEATURES, fastThreshold=threshold).detectAndCompute(picture, None)
+        if len(found[0]) >= _ENOUGH_FEATURES:
+            break
+    return found
