@@ -285,6 +285,9 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
         candidates = None if voted is None else voted[1]
     if not spans:
         return None
+    # A stretch runs on past a cut to another take of the same place (the room looks alike), where
+    # what moves jumps: the motion is judged on the stretch without those end frames.
+    spans = [_trimmed_at_cuts(a, b, span, config, step_s) for span in spans]
     checked = [_motion_fitted(a, b, span, config, step_s, span_distance_bits) for span in spans]
     # Frames that are far apart on their hashes need the motion to agree all the better, unless
     # the two line up end to end (a whole copy under a logo or a crop): a partial stretch picks
@@ -312,7 +315,6 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
                   "the same scene, not shown to be the same recording")
         return SceneMatch(a.key, b.key, "video", round(ev.hash_agreement(_weighed(span)), 4), reason,
                           round(float(a.times_s[ia]), 3), round(float(b.times_s[ib]), 3))
-    proven = [(_trimmed_at_cuts(a, b, s, config, step_s), c) for s, c in proven]
     proven.sort(key=lambda sc: -(sc[0].pairs.shape[0]))
     span, correlation = proven[0]
     segments = tuple(_segment(a, b, s, step_s, duration_a, duration_b) for s, _ in proven)
