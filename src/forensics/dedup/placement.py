@@ -51,11 +51,14 @@ def _photo_takes_closest(matches: list[PairMatch], scenes: list[SceneMatch],
     """
     # (video, other video) -> shared stretches, (start, end) in the video, then in the other
     spans: dict[tuple[str, str], list[tuple[float, float, float, float]]] = {}
+    strong: set[tuple[str, str]] = set()
     for m in matches:
         if m.kind == "video" and m.confidence != "weak":
             for a0, a1, b0, b1 in m.segments:
                 spans.setdefault((m.a, m.b), []).append((a0, a1, b0, b1))
                 spans.setdefault((m.b, m.a), []).append((b0, b1, a0, a1))
+            if m.confidence == "strong":
+                strong |= {(m.a, m.b), (m.b, m.a)}
     # Where each photo comes closest in each video, whether that made a match or only a lead.
     spots: dict[str, dict[str, tuple[float, float, float]]] = {}  # photo -> video -> (bits, fit, time)
     for m in [*matches, *scenes]:
@@ -72,24 +75,41 @@ def _photo_takes_closest(matches: list[PairMatch], scenes: list[SceneMatch],
         video, (_bits, _fit, when) = min(seen.items(), key=lambda kv: (kv[1][1], kv[1][0]))
         home[photo] = (video, when)
 
-    def holds(video: str, photo: str) -> bool:
-        """Whether `video` is the photo's closest recording or holds that moment of it.
+    def holders(photo: str) -> dict[str, float]:
+        """Gives the videos that hold the photo's moment of its closest recording, with the moment in each.
 
-        It does when a stretch it shares with the closest one holds the moment well inside, or
-        holds it at all (a compilation's segment may start on that very frame) and the photo's
-        own best moment in `video` is where the stretch puts it.
+        The closest recording does; so does a video sharing a stretch with a holder that holds
+        the moment well inside, or holds it at all (a compilation's segment may start or end on
+        that very frame) and puts it where the photo's own best moment in that video is. Through
+        copies too: an excerpt holds it, and so does a compilation sharing the moment with the source;
+        beyond the closest recording's own links, only through strong ones (a likely link to another
+        take of the same room would carry the photo on into that take's copies).
         """
         closest, when = home[photo]
-        if video == closest:
-            return True
-        spot = spots[photo].get(video)
-        for start, end, other_start, _other_end in spans.get((closest, video), ()):
-            if start + _SAME_MOMENT_S <= when <= end - _SAME_MOMENT_S:
-                return True
-            if spot is not None and start - _SAME_MOMENT_S <= when <= end + _SAME_MOMENT_S \
-                    and abs(other_start + when - start - spot[2]) <= _SAME_MOMENT_S:
-                return True
-        return False
+        found = {closest: when}
+        todo = [closest]
+        while todo:
+            holder = todo.pop()
+            at = found[holder]
+            for (one, video), shared in spans.items():
+                if one != holder or video in found or (holder != closest and (one, video) not in strong):
+                    continue
+                spot = spots[photo].get(video)
+                for start, end, other_start, _other_end in shared:
+                    there = other_start + at - start
+                    if start + _SAME_MOMENT_S <= at <= end - _SAME_MOMENT_S or (
+                            spot is not None and start - _SAME_MOMENT_S <= at <= end + _SAME_MOMENT_S
+                            and abs(there - spot[2]) <= _SAME_MOMENT_S):
+                        found[video] = there
+                        todo.append(video)
+                        break
+        return found
+
+    held = {photo: holders(photo) for photo in home}
+
+    def holds(video: str, photo: str) -> bool:
+        """Whether `video` is the photo's closest recording or holds that moment of it (holders)."""
+        return video in held[photo]
 
     kept, demoted = [], []
     for m in matches:
