@@ -26,6 +26,7 @@ from forensics.inputs import regular_file
 from forensics.media.frame_plan import every_pts, keyframe_pts, spans_for
 from forensics.media.frames import read_video_index, stream_duration_s
 from forensics.media.gop_decoder import DecodeOptions, decode_spans
+from forensics.media.packet_index import PacketIndex
 from forensics.media.rotation import IDENTITY, DisplayTransform, apply_display_transform, transform_of_frame
 from forensics.progress import ProgressCallback
 
@@ -138,18 +139,7 @@ def _video_pictures(path: Path, *, every_s: float, size_px: int, with_keyframes:
     shrinker = _Shrinker(size_px, aspect)
     # Deblocking changes nothing a 128-pixel picture can show; leaving it out saves a third.
     options = DecodeOptions(skip_unwanted_nonref=True, skip_loop_filter=True, workers=workers)
-    by_pts: dict[int, NDArray[np.uint8]] = {}
-    errors = 0
-    try:
-        for result in decode_spans(path, stream_index, index, spans_for(index, wanted), shrinker,
-                                   wanted_pts=frozenset(wanted), options=options, progress=progress):
-            errors += result.decode_errors
-            for pts, small in result.results:
-                by_pts.setdefault(pts, small)
-    except av.error.FFmpegError as ex:
-        raise MediaUnreadable(f"{path.name}: decoding failed ({ex})") from ex
-    if not by_pts:
-        raise MediaUnreadable(f"{path.name}: none of the sampled frames could be decoded")
+    by_pts, errors = _decoded(path, stream_index, index, wanted, shrinker, options, progress)
     notes = []
     if errors:
         notes.append(f"{errors} damaged packet(s) could not be decoded; frames near them may be missing")
@@ -167,6 +157,28 @@ def _video_pictures(path: Path, *, every_s: float, size_px: int, with_keyframes:
     if index.count == 1:
         return Pictures("image", np.zeros(1), np.stack(pictures[:1]), None, tuple(notes))
     return Pictures("video", times, np.stack(pictures), stream_duration_s(index), tuple(notes))
+
+
+def _decoded(path: Path, stream_index: int, index: PacketIndex, wanted: set[int], shrinker: _Shrinker,
+             options: DecodeOptions, progress: ProgressCallback | None = None,
+             ) -> tuple[dict[int, NDArray[np.uint8]], int]:
+    """Gives the wanted frames, shrunk, by pts, and how many packets could not be decoded.
+
+    Raises MediaUnreadable when decoding fails or gives none of them.
+    """
+    by_pts: dict[int, NDArray[np.uint8]] = {}
+    errors = 0
+    try:
+        for result in decode_spans(path, stream_index, index, spans_for(index, wanted), shrinker,
+                                   wanted_pts=frozenset(wanted), options=options, progress=progress):
+            errors += result.decode_errors
+            for pts, small in result.results:
+                by_pts.setdefault(pts, small)
+    except av.error.FFmpegError as ex:
+        raise MediaUnreadable(f"{path.name}: decoding failed ({ex})") from ex
+    if not by_pts:
+        raise MediaUnreadable(f"{path.name}: none of the sampled frames could be decoded")
+    return by_pts, errors
 
 
 def frames_at(path: Path, times_s: NDArray[np.float64], *, size_px: int = 320,
@@ -187,17 +199,8 @@ def frames_at(path: Path, times_s: NDArray[np.float64], *, size_px: int = 320,
     at = np.clip(np.searchsorted(ordered, ticks, side="right") - 1, 0, ordered.size - 1)
     wanted = {int(p) for p in ordered[at]}
     shrinker = _Shrinker(size_px, aspect)
-    options = DecodeOptions(skip_unwanted_nonref=True, workers=workers)
-    by_pts: dict[int, NDArray[np.uint8]] = {}
-    try:
-        for result in decode_spans(path, stream_index, index, spans_for(index, wanted), shrinker,
-                                   wanted_pts=frozenset(wanted), options=options):
-            for pts, small in result.results:
-                by_pts.setdefault(pts, small)
-    except av.error.FFmpegError as ex:
-        raise MediaUnreadable(f"{path.name}: decoding failed ({ex})") from ex
-    if not by_pts:
-        raise MediaUnreadable(f"{path.name}: none of the wanted frames could be decoded")
+    by_pts, _errors = _decoded(path, stream_index, index, wanted, shrinker,
+                               DecodeOptions(skip_unwanted_nonref=True, workers=workers))
     kept = sorted(by_pts)
     shape = by_pts[kept[0]].shape
     kept = [pts for pts in kept if by_pts[pts].shape == shape]
