@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -30,7 +31,7 @@ _SNIFF_BYTES = 64 * 1024
 @click.command("dedup")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True,
-              help="Print {groups, matches, scene_matches, problems, indexed} as JSON on stdout (indexed: the "
+              help="Print {groups, matches, scene_matches, errors, indexed} as JSON on stdout (indexed: the "
                    "--index files matched, with their collection).")
 @click.option("--all", "show_weak", is_flag=True,
               help="List weak matches too (by default only strong and likely ones are listed).")
@@ -62,13 +63,14 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
     for problem in problems:  # the folder's path too: two subfolders may hold files of one name
         stderr.print(f"[bold red]error:[/] {shown(os.path.dirname(problem['path']) or '.')}/{shown(problem['error'])}")
     media: list[MediaHashes] = []
-    at_hand: dict[str, Path] = {}  # the files hashed now, to check matches in doubt on (not the index's)
+    at_hand: dict[str, tuple[Path, tuple[int, ...]]] = {}  # files hashed now (not the index's), as they were
     with progress_bar(show_progress(quiet), "Hashing") as progress:
         for done, path in enumerate(files):
             report(progress, done, len(files), path.name)
             try:
+                before = _identity(path)
                 media.append(hash_media(path, every_s=every_s))
-                at_hand[media[-1].key] = path
+                at_hand[media[-1].key] = (path, before)
             except ParameterError as ex:
                 fail(ex)
             except (MediaError, OSError, MemoryError) as ex:
@@ -91,7 +93,7 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
                         collections[item.key] = name
             with progress_bar(show_progress(quiet), "Comparing") as progress:
                 result = find_duplicates(media, known=known, max_distance_bits=max_distance_bits,
-                                         files=at_hand.get, progress=progress)
+                                         files=lambda key: _unchanged(at_hand.get(key)), progress=progress)
             if store is not None:
                 for item in media:
                     store.put(dataclasses.replace(item, key=stored_keys[item.key]), collection=collection)
@@ -107,6 +109,23 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
     else:
         _print(result, collections, len(media), show_weak)
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+def _identity(path: Path) -> tuple[int, ...]:
+    """Gives what tells a file changed since it was hashed: device, inode, size, modification time."""
+    found = os.lstat(path)
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+
+
+def _unchanged(held: tuple[Path, tuple[int, ...]] | None) -> Path | None:
+    """Gives a hashed file to check a match on, or None when it has gone or changed since (the match is then weak)."""
+    if held is None:
+        return None
+    path, before = held
+    try:
+        return path if _identity(path) == before and stat.S_ISREG(os.lstat(path).st_mode) else None
+    except OSError:
+        return None
 
 
 def _media_only(paths: tuple[Path, ...]) -> tuple[list[Path], list[dict[str, str]]]:

@@ -1,5 +1,6 @@
 """The full-size check of matches in doubt: a copy's moving parts agree with its source's, another
-take's do not; a match in doubt is kept, kept with the figure or made a lead by what it says."""
+take's do not; a match in doubt is confirmed, made weak or made a lead by what the check says, and
+is weak when its files are not at hand."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from dedup_media import dedup_edits, scenes  # noqa: F401 - fixtures
 from forensics.dedup.align import PairMatch, SceneMatch
-from forensics.dedup.verify import MIN_MOVING_AGREEMENT, check_at_full_size, moving_agreement
+from forensics.dedup.verify import CONFIRMING_AGREEMENT, check_at_full_size, moving_agreement
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def room_copies(scenes, tmp_path_factory: pytest.TempPathFactory) -> dict[str, P
 def test_a_copys_moving_parts_agree_with_its_source(scenes, room_copies, edit: str) -> None:
     orientation = 2 if edit == "mirror" else 0  # hashes.ORIENTATIONS: left and right swapped
     agreement = moving_agreement(scenes["room_a"], room_copies[edit], (0.0, 5.9, 0.0, 5.9), orientation)
-    assert agreement is not None and agreement >= MIN_MOVING_AGREEMENT, agreement
+    assert agreement is not None and agreement >= CONFIRMING_AGREEMENT, agreement
 
 
 def test_another_takes_moving_parts_do_not(scenes) -> None:
@@ -44,17 +45,23 @@ def _in_doubt(a: str, b: str) -> PairMatch:
 
 
 def test_what_the_check_says_decides_a_match_in_doubt() -> None:
-    told = iter([[0.3], [0.9], [None]])
+    told = iter([[0.3], [0.95], [0.8], [None]])
     files = {"a": Path("a.mp4"), "b": Path("b.mp4")}.get
-    kept, leads = check_at_full_size([_in_doubt("a", "b")], [], files, measured=lambda checks: next(told))
+
+    def checked() -> tuple[list[PairMatch], list[SceneMatch]]:
+        return check_at_full_size([_in_doubt("a", "b")], [], files, measured=lambda checks: next(told))
+
+    kept, leads = checked()  # the moving parts disagree: a lead, with the figure
     assert kept == [] and isinstance(leads[0], SceneMatch) and "0.30" in leads[0].reason
-    kept, leads = check_at_full_size([_in_doubt("a", "b")], [], files, measured=lambda checks: next(told))
-    assert kept[0].moving_agreement == 0.9 and leads == []
-    kept, leads = check_at_full_size([_in_doubt("a", "b")], [], files, measured=lambda checks: next(told))
-    assert kept == [_in_doubt("a", "b")] and leads == []
+    kept, leads = checked()  # confirmed
+    assert kept[0].moving_agreement == 0.95 and kept[0].confidence == "likely" and leads == []
+    kept, leads = checked()  # neither confirmed nor refused
+    assert kept[0].moving_agreement == 0.8 and kept[0].confidence == "weak" and leads == []
+    kept, leads = checked()  # cannot be told
+    assert kept[0].confidence == "weak" and kept[0].moving_agreement is None and leads == []
 
 
-def test_only_matches_in_doubt_with_their_files_at_hand_are_checked() -> None:
+def test_a_match_in_doubt_without_its_files_is_weak_and_one_without_doubt_is_not_checked() -> None:
     asked: list[int] = []
 
     def measured(checks):
@@ -65,4 +72,5 @@ def test_only_matches_in_doubt_with_their_files_at_hand_are_checked() -> None:
                      confidence="likely", distance_bits=0.0, segments=((0.0, 2.0, 0.0, 2.0),))
     kept, _ = check_at_full_size([sure, _in_doubt("a", "c")], [], {"a": Path("a"), "b": Path("b")}.get,
                                  measured=measured)
-    assert kept == [sure, _in_doubt("a", "c")] and asked == []  # c is not at hand; the other leaves no doubt
+    assert asked == []  # c is not at hand (an index's file, or changed since); the other leaves no doubt
+    assert kept[0] == sure and kept[1].confidence == "weak"

@@ -92,10 +92,10 @@ def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes
     """Gives the groups and matches among `media`, and between them and `known` (e.g. a shared index).
 
     `files` gives the file of a key, or None when it is not at hand: the matches in doubt
-    are then checked on the files themselves, at full size (verify.py), by `measured` (in
-    this process unless the caller runs it elsewhere). Without `files`, or for files not at
-    hand, the hashes and thumbnails decide alone. Raises ParameterError when two files share
-    a key.
+    (two short clips each held whole, verify.py) are then checked on the files themselves, at
+    full size, by `measured` (in this process unless the caller runs it elsewhere). Without
+    `files`, or for files not at hand, such matches are weak. Raises ParameterError when two
+    files share a key.
     """
     everything = list(known) + list(media)
     keys = [m.key for m in everything]
@@ -112,8 +112,8 @@ def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes
         elif isinstance(match, SceneMatch):
             scenes.append(match)
     report(progress, len(pairs), len(pairs), "", unit="pairs")
-    if files is not None:
-        matches, scenes = check_at_full_size(matches, scenes, files, measured=measured)
+    # Matches in doubt are weak unless their files, at hand, confirm them.
+    matches, scenes = check_at_full_size(matches, scenes, files or (lambda _key: None), measured=measured)
     matches, scenes = settle(matches, scenes, {m.key: m.kind for m in everything})
     return DedupResult(groups_of(matches), tuple(sorted(matches, key=lambda m: (m.a, m.b))),
                        tuple(sorted(scenes, key=lambda m: (m.a, m.b))))
