@@ -77,6 +77,14 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
                 error = file_error(path.name, ex)
                 problems.append({"path": str(path), "error": error})
                 stderr.print(f"[bold red]error:[/] {shown(str(path))}: {shown(error)}")
+    asked: dict[str, None] = {}  # keys of the files a match in doubt was to be checked on, in order
+
+    def checkable(key: str) -> Path | None:
+        """Gives a hashed file to check a match in doubt on, if it is as it was hashed."""
+        if key in at_hand:
+            asked[key] = None
+        return _unchanged(at_hand.get(key))
+
     with library_errors():
         known: list[MediaHashes] = []
         collections: dict[str, str] = {}
@@ -93,13 +101,19 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
                         collections[item.key] = name
             with progress_bar(show_progress(quiet), "Comparing") as progress:
                 result = find_duplicates(media, known=known, max_distance_bits=max_distance_bits,
-                                         files=lambda key: _unchanged(at_hand.get(key)), progress=progress)
+                                         files=checkable, progress=progress)
             if store is not None:
                 for item in media:
                     store.put(dataclasses.replace(item, key=stored_keys[item.key]), collection=collection)
         finally:
             if store is not None:
                 store.close()
+    # Checked again once compared: a file that changed or went before or while it was checked
+    # leaves its matches in doubt weak, and is an error of its own.
+    for path in [at_hand[key][0] for key in asked if _unchanged(at_hand[key]) is None]:
+        error = f"{path.name}: changed or removed while being compared: what is said of it may not hold"
+        problems.append({"path": str(path), "error": error})
+        stderr.print(f"[bold red]error:[/] {shown(str(path))}: {shown(error)}")
     if as_json:
         found = {key for m in result.listed(weak=show_weak) for key in (m.a, m.b)}
         # The answer is about the collection, so its lists are named for what they hold (groups, matches,

@@ -154,3 +154,24 @@ def test_two_takes_of_one_signer_are_a_lead_checked_on_the_files(shared_data: Pa
     found = json.loads(out)
     assert code == 0 and found["matches"] == [] and found["groups"] == []
     assert "at full size" in found["scene_matches"][0]["reason"]
+
+
+def test_a_file_changed_after_it_was_hashed_is_an_error_and_its_match_in_doubt_weak(
+        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import forensics_cli.dedup as cli_dedup
+
+    clips = shared_data / "footage" / "asl_gestures"
+    for name in ("no.mkv", "yes.mkv"):
+        shutil.copy(clips / name, tmp_path / name)
+    compare_all = cli_dedup.find_duplicates
+
+    def swapped_then_compared(*args, **kwargs):  # yes.mkv becomes a copy of no.mkv once hashed
+        shutil.copy(tmp_path / "no.mkv", tmp_path / "yes.tmp")
+        os.replace(tmp_path / "yes.tmp", tmp_path / "yes.mkv")
+        return compare_all(*args, **kwargs)
+
+    monkeypatch.setattr(cli_dedup, "find_duplicates", swapped_then_compared)
+    code, out, _ = run("--json", "-q", "--all", str(tmp_path / "no.mkv"), str(tmp_path / "yes.mkv"))
+    found = json.loads(out)
+    assert code == 1 and [e["path"] for e in found["errors"]] == [str(tmp_path / "yes.mkv")]
+    assert found["groups"] == [] and [m["confidence"] for m in found["matches"]] == ["weak"]
