@@ -393,6 +393,7 @@ def _motion_fitted(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config,
     return _Span(span.pairs, span.offset_s + best[1], span.distances), best[0]
 
 
+_CUT_BITS = 8  # frames this many bits further than a stretch's closest, two in a row at an end, are past a cut
 _CUT_FIT = 0.35  # a span's end frame fitting its partner this much worse than the span's median is past a cut
 
 
@@ -406,10 +407,13 @@ def _trimmed_at_cuts(a: MediaHashes, b: MediaHashes, span: _Span, config: _Confi
 
     fits = ev.picture_fit(left, right)
     limit = float(np.median(fits)) + _CUT_FIT
+    # Or its hashes jump: past a cut to another take the frames sit far from the closest ones,
+    # however many of them the stretch took in (then the median fit is theirs as much as its own).
+    far = span.distances > int(span.distances.min()) + _CUT_BITS
     first, end = 0, fits.shape[0]
-    while first < end - 2 and fits[first] > limit:
+    while first < end - 2 and (fits[first] > limit or far[first:first + 2].all()):
         first += 1
-    while end > first + 2 and fits[end - 1] > limit:
+    while end > first + 2 and (fits[end - 1] > limit or far[end - 2:end].all()):
         end -= 1
     if (first, end) == (0, fits.shape[0]):
         return span
