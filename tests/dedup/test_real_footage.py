@@ -26,6 +26,15 @@ def test_copies_of_a_real_street_video_are_found(shared_data: Path, tmp_path: Pa
     assert match.relation == "a_contains_b" and abs(match.a_start_s - 10.0) < 0.5 and abs(match.a_end_s - 16.0) < 0.5
 
 
+def test_a_copy_cropped_to_70_percent_is_the_same(shared_data: Path, tmp_path: Path) -> None:
+    # The copy's whole picture is the source's 70% region: two region sizes apart, still compared.
+    source = shared_data / "footage" / "bottle-detection.mp4"
+    ten = dedup_edits.ffmpeg(source, tmp_path / "ten.mp4", ["-t", "10"])
+    cropped = dedup_edits.ffmpeg(source, tmp_path / "crop70.mp4", ["-t", "10", "-vf", "crop=iw*0.7:ih*0.7"])
+    match = compare(hash_media(ten), hash_media(cropped))
+    assert match is not None and match.relation == "same", match
+
+
 def test_different_takes_in_the_same_room_are_not_copies(shared_data: Path) -> None:
     clips = sorted((shared_data / "footage" / "asl_gestures").glob("*.mkv"))
     media = [hash_media(p) for p in clips]

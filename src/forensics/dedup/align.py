@@ -144,7 +144,7 @@ def compare(a: MediaHashes, b: MediaHashes, *, max_distance_bits: int = 10, span
 
 
 def _configs(a: MediaHashes, b: MediaHashes, limit: int = 10) -> list[_Config]:
-    """Gives the distance matrices for every orientation of b and every pair of regions one step apart at most."""
+    """Gives the distance matrices for every orientation of b and every pair of regions of a and b."""
     if a.frame_count == 0 or b.frame_count == 0:
         return []
     # One broadcast for all of them: Na x Nb x regions of a x regions of b x orientations of b.
@@ -157,7 +157,7 @@ def _configs(a: MediaHashes, b: MediaHashes, limit: int = 10) -> list[_Config]:
     out = []
     for orientation in range(ORIENTATION_COUNT):
         for scale_a in range(len(SCALES)):
-            for scale_b in range(max(0, scale_a - 1), min(len(SCALES), scale_a + 2)):
+            for scale_b in range(len(SCALES)):  # a copy cropped to 70% is the source's 70% region whole
                 out.append(_Config(orientation, scale_a, scale_b, every[:, :, scale_a, scale_b, orientation],
                                    int(nearest[scale_a, scale_b, orientation]),
                                    int(close[scale_a, scale_b, orientation])))
