@@ -109,8 +109,10 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
             if store is not None:
                 store.close()
     # Checked again once compared: a file that changed or went before or while it was checked
-    # leaves its matches in doubt weak, and is an error of its own.
-    for path in [at_hand[key][0] for key in asked if _unchanged(at_hand[key]) is None]:
+    # leaves its matches in doubt weak (the check may have read other content), and is an error.
+    changed = [key for key in asked if _unchanged(at_hand[key]) is None]
+    result = result.unconfirmed(set(changed))
+    for path in [at_hand[key][0] for key in changed]:
         error = f"{path.name}: changed or removed while being compared: what is said of it may not hold"
         problems.append({"path": str(path), "error": error})
         stderr.print(f"[bold red]error:[/] {shown(str(path))}: {shown(error)}")

@@ -175,3 +175,28 @@ def test_a_file_changed_after_it_was_hashed_is_an_error_and_its_match_in_doubt_w
     found = json.loads(out)
     assert code == 1 and [e["path"] for e in found["errors"]] == [str(tmp_path / "yes.mkv")]
     assert found["groups"] == [] and [m["confidence"] for m in found["matches"]] == ["weak"]
+
+
+def test_a_file_swapped_while_it_is_checked_confirms_nothing(
+        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import forensics_cli.dedup as cli_dedup
+    from forensics.dedup.verify import measure
+
+    clips = shared_data / "footage" / "asl_gestures"
+    for name in ("no.mkv", "yes.mkv"):
+        shutil.copy(clips / name, tmp_path / name)
+    compare_all = cli_dedup.find_duplicates
+
+    # What the check will read where yes.mkv was: no.mkv from where the match lines yes.mkv up with it.
+    shifted = dedup_edits.ffmpeg(tmp_path / "no.mkv", tmp_path / "shifted.mkv", [], before=["-ss", "0.124"])
+
+    def swapped_while_measured(checks):
+        os.replace(shifted, tmp_path / "yes.mkv")
+        return measure(checks)
+
+    monkeypatch.setattr(cli_dedup, "find_duplicates",
+                        lambda *args, **kwargs: compare_all(*args, measured=swapped_while_measured, **kwargs))
+    code, out, _ = run("--json", "-q", "--all", str(tmp_path / "no.mkv"), str(tmp_path / "yes.mkv"))
+    found = json.loads(out)
+    assert code == 1 and [e["path"] for e in found["errors"]] == [str(tmp_path / "yes.mkv")]
+    assert found["groups"] == [] and [m["confidence"] for m in found["matches"]] == ["weak"]

@@ -14,6 +14,7 @@ camera or person) are `scene_matches`: leads, never in a group. What the pairs s
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,13 @@ class DedupResult:
     def listed(self, *, weak: bool = False) -> tuple[PairMatch, ...]:
         """Gives the matches to show: strong and likely ones, and weak ones too when `weak`."""
         return tuple(m for m in self.matches if weak or m.confidence != "weak")
+
+    def unconfirmed(self, keys: set[str]) -> DedupResult:
+        """Gives the result with the matches confirmed on the files of `keys` weak again (those files
+        changed while they were checked: the check may have read other content), and the groups anew."""
+        matches = tuple(dataclasses.replace(m, confidence="weak", moving_agreement=None)
+                        if m.moving_agreement is not None and {m.a, m.b} & keys else m for m in self.matches)
+        return DedupResult(groups_of(matches), matches, self.scene_matches)
 
     def to_json(self, *, weak: bool = False) -> dict[str, object]:
         return {"groups": [list(g) for g in self.groups], "matches": [m.to_json() for m in self.listed(weak=weak)],
