@@ -156,47 +156,44 @@ def test_two_takes_of_one_signer_are_a_lead_checked_on_the_files(shared_data: Pa
     assert "at full size" in found["scene_matches"][0]["reason"]
 
 
-def test_a_file_changed_after_it_was_hashed_is_an_error_and_its_match_in_doubt_weak(
-        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _two_takes_compared(shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compare_with) -> None:
+    """Copies no.mkv and yes.mkv into tmp_path, runs dedup on them with find_duplicates replaced by
+    `compare_with(compare_all, args, kwargs)`, and checks yes.mkv is an error and the match weak."""
     import forensics_cli.dedup as cli_dedup
 
     clips = shared_data / "footage" / "asl_gestures"
     for name in ("no.mkv", "yes.mkv"):
         shutil.copy(clips / name, tmp_path / name)
     compare_all = cli_dedup.find_duplicates
+    monkeypatch.setattr(cli_dedup, "find_duplicates", lambda *args, **kwargs: compare_with(compare_all, args, kwargs))
+    code, out, _ = run("--json", "-q", "--all", str(tmp_path / "no.mkv"), str(tmp_path / "yes.mkv"))
+    found = json.loads(out)
+    assert code == 1 and [e["path"] for e in found["errors"]] == [str(tmp_path / "yes.mkv")]
+    assert found["groups"] == [] and [m["confidence"] for m in found["matches"]] == ["weak"]
 
-    def swapped_then_compared(*args, **kwargs):  # yes.mkv becomes a copy of no.mkv once hashed
+
+def test_a_file_changed_after_it_was_hashed_is_an_error_and_its_match_in_doubt_weak(
+        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def swapped_then_compared(compare_all, args, kwargs):  # yes.mkv becomes a copy of no.mkv once hashed
         shutil.copy(tmp_path / "no.mkv", tmp_path / "yes.tmp")
         os.replace(tmp_path / "yes.tmp", tmp_path / "yes.mkv")
         return compare_all(*args, **kwargs)
 
-    monkeypatch.setattr(cli_dedup, "find_duplicates", swapped_then_compared)
-    code, out, _ = run("--json", "-q", "--all", str(tmp_path / "no.mkv"), str(tmp_path / "yes.mkv"))
-    found = json.loads(out)
-    assert code == 1 and [e["path"] for e in found["errors"]] == [str(tmp_path / "yes.mkv")]
-    assert found["groups"] == [] and [m["confidence"] for m in found["matches"]] == ["weak"]
+    _two_takes_compared(shared_data, tmp_path, monkeypatch, swapped_then_compared)
 
 
 def test_a_file_swapped_while_it_is_checked_confirms_nothing(
         shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import forensics_cli.dedup as cli_dedup
     from forensics.dedup.verify import measure
 
-    clips = shared_data / "footage" / "asl_gestures"
-    for name in ("no.mkv", "yes.mkv"):
-        shutil.copy(clips / name, tmp_path / name)
-    compare_all = cli_dedup.find_duplicates
+    def swapped_while_measured(compare_all, args, kwargs):
+        # What the check reads where yes.mkv was: no.mkv from where the match lines yes.mkv up with it.
+        shifted = dedup_edits.ffmpeg(tmp_path / "no.mkv", tmp_path / "shifted.mkv", [], before=["-ss", "0.124"])
 
-    # What the check will read where yes.mkv was: no.mkv from where the match lines yes.mkv up with it.
-    shifted = dedup_edits.ffmpeg(tmp_path / "no.mkv", tmp_path / "shifted.mkv", [], before=["-ss", "0.124"])
+        def measured(checks):
+            os.replace(shifted, tmp_path / "yes.mkv")
+            return measure(checks)
 
-    def swapped_while_measured(checks):
-        os.replace(shifted, tmp_path / "yes.mkv")
-        return measure(checks)
+        return compare_all(*args, measured=measured, **kwargs)
 
-    monkeypatch.setattr(cli_dedup, "find_duplicates",
-                        lambda *args, **kwargs: compare_all(*args, measured=swapped_while_measured, **kwargs))
-    code, out, _ = run("--json", "-q", "--all", str(tmp_path / "no.mkv"), str(tmp_path / "yes.mkv"))
-    found = json.loads(out)
-    assert code == 1 and [e["path"] for e in found["errors"]] == [str(tmp_path / "yes.mkv")]
-    assert found["groups"] == [] and [m["confidence"] for m in found["matches"]] == ["weak"]
+    _two_takes_compared(shared_data, tmp_path, monkeypatch, swapped_while_measured)

@@ -78,12 +78,12 @@ def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch
 
     In doubt is a `likely` match of a short clip held whole by another (two takes in one
     room are exactly that; so is an excerpt of one against the other) whose thumbnails neither
-    move nearly alike nor show nearly the same pictures. Such a match stays `likely` only when the files confirm it (agreement at least
-    CONFIRMING_AGREEMENT); one whose moving parts disagree (under MIN_MOVING_AGREEMENT)
-    becomes a lead; one between, or that cannot be checked (`files` gives None: not at hand,
-    changed since it was hashed; or the check cannot tell), is `weak`: kept, not grouped,
-    not listed by default. `measured` runs the checks (here, or in a worker process: a
-    caller that must not decode user files itself).
+    move nearly alike nor show nearly the same pictures. Such a match stays `likely` only when
+    the files confirm it (agreement at least CONFIRMING_AGREEMENT); one whose moving parts
+    disagree (under MIN_MOVING_AGREEMENT) becomes a lead; one between, or that cannot be
+    checked (`files` gives None: not at hand, changed since it was hashed; or the check cannot
+    tell), is `weak`: kept, not grouped, not listed by default. `measured` runs the checks
+    (here, or in a worker process: a caller that must not decode user files itself).
     """
     checks: dict[int, Check] = {}
     doubtful = set()
