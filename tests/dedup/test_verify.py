@@ -74,3 +74,19 @@ def test_a_match_in_doubt_without_its_files_is_weak_and_one_without_doubt_is_not
                                  measured=measured)
     assert asked == []  # c is not at hand (an index's file, or changed since); the other leaves no doubt
     assert kept[0] == sure and kept[1].confidence == "weak"
+
+
+def test_a_part_two_short_clips_share_is_in_doubt_and_a_compilations_segment_is_not() -> None:
+    asked: list[int] = []
+
+    def measured(checks):
+        asked.append(len(checks))
+        return [0.2] * len(checks)
+
+    part = PairMatch("a", "b", "video", "overlap", 0.75, 0.5, 2.0, 0.0, 1.5, offset_s=0.5, motion_correlation=0.7,
+                     confidence="likely", distance_bits=6.0, segments=((0.5, 2.0, 0.0, 1.5),))
+    files = {"a": Path("a.mp4"), "b": Path("b.mp4")}.get
+    kept, leads = check_at_full_size([part], [], files, measured=measured, short_clips={"a", "b"})
+    assert asked == [1] and kept == [] and "at full size" in leads[0].reason  # two takes' re-encodes
+    kept, leads = check_at_full_size([part], [], files, measured=measured, short_clips={"b"})
+    assert asked == [1] and kept == [part] and leads == []  # a is a longer file: a compilation's segment

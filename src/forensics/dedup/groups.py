@@ -25,7 +25,7 @@ from forensics.dedup.align import PairMatch, SceneMatch, compare
 from forensics.dedup.index import HashIndex
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.dedup.placement import groups_of, settle
-from forensics.dedup.verify import Check, check_at_full_size, measure
+from forensics.dedup.verify import SHORT_CLIP_S, Check, check_at_full_size, measure
 from forensics.errors import ParameterError
 from forensics.progress import ProgressCallback, report
 
@@ -121,7 +121,9 @@ def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes
             scenes.append(match)
     report(progress, len(pairs), len(pairs), "", unit="pairs")
     # Matches in doubt are weak unless their files, at hand, confirm them.
-    matches, scenes = check_at_full_size(matches, scenes, files or (lambda _key: None), measured=measured)
+    short_clips = {m.key for m in everything if m.kind == "video" and (m.duration_s or 0.0) <= SHORT_CLIP_S}
+    matches, scenes = check_at_full_size(matches, scenes, files or (lambda _key: None), measured=measured,
+                                         short_clips=short_clips)
     matches, scenes = settle(matches, scenes, {m.key: m.kind for m in everything})
     return DedupResult(groups_of(matches), tuple(sorted(matches, key=lambda m: (m.a, m.b))),
                        tuple(sorted(scenes, key=lambda m: (m.a, m.b))))

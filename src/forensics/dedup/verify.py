@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +47,7 @@ CONFIRMING_AGREEMENT = 0.9
 MIN_MOVING_AGREEMENT = 0.75
 SURE_MOTION_CORRELATION = 0.95  # thumbnails that move this alike leave no doubt to check ...
 SAME_PICTURE_BITS = 3  # ... nor do frames this close in hash bits (median): another take differs more
+SHORT_CLIP_S = 2 * SHORT_SPAN_S  # a video this short is a clip: a part two of them share is in doubt
 _MIN_INLIERS = 12
 _ENOUGH_INLIERS = 40  # a registration this well supported is not tried on other frames
 _FEATURES = 500
@@ -73,12 +74,14 @@ def measure(checks: Sequence[Check]) -> list[float | None]:
 def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch],
                        files: Callable[[str], Path | None], *,
                        measured: Callable[[Sequence[Check]], Sequence[float | None]] = measure,
+                       short_clips: Collection[str] = frozenset(),
                        ) -> tuple[list[PairMatch], list[SceneMatch]]:
     """Gives the matches and leads once the matches in doubt are checked on the files themselves.
 
     In doubt is a `likely` match of a short clip held whole by another (two takes in one
-    room are exactly that; so is an excerpt of one against the other) whose thumbnails neither
-    move nearly alike nor show nearly the same pictures. Such a match stays `likely` only when
+    room are exactly that; so is an excerpt of one against the other), or a short stretch two
+    `short_clips` share, whose thumbnails neither move nearly alike nor show nearly the same
+    pictures. Such a match stays `likely` only when
     the files confirm it (agreement at least CONFIRMING_AGREEMENT); one whose moving parts
     disagree (under MIN_MOVING_AGREEMENT) becomes a lead; one between, or that cannot be
     checked (`files` gives None: not at hand, changed since it was hashed; or the check cannot
@@ -88,7 +91,7 @@ def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch
     checks: dict[int, Check] = {}
     doubtful = set()
     for number, match in enumerate(matches):
-        if not _in_doubt(match):
+        if not _in_doubt(match, short_clips):
             continue
         doubtful.add(number)
         path_a, path_b = files(match.a), files(match.b)
@@ -115,9 +118,12 @@ def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch
     return kept, leads
 
 
-def _in_doubt(match: PairMatch) -> bool:
-    # The relation is the span's: a clip held whole by another (an excerpt) is in doubt as a same pair is.
-    return (match.kind == "video" and match.confidence == "likely" and match.relation != "overlap"
+def _in_doubt(match: PairMatch, short_clips: Collection[str]) -> bool:
+    # The relation is the span's: a clip held whole by another (an excerpt) is in doubt as a same pair
+    # is; so is a part two short clips share (re-encodes of two takes). A part of a longer file (a
+    # compilation's segment) is left alone: the check costs true segments there and refutes none.
+    held = match.relation != "overlap" or (match.a in short_clips and match.b in short_clips)
+    return (match.kind == "video" and match.confidence == "likely" and held
             and (match.motion_correlation or 0.0) < SURE_MOTION_CORRELATION
             and (match.distance_bits or 0.0) > SAME_PICTURE_BITS
             and bool(match.segments) and max(s[1] - s[0] for s in match.segments) <= SHORT_SPAN_S)
