@@ -49,14 +49,14 @@ def _photo_takes_closest(matches: list[PairMatch], scenes: list[SceneMatch],
     closest one (a copy, an excerpt, a compilation's stretch of it). Two photos whose closest
     recordings differ, and do not hold each other's moment, are not one picture either.
     """
-    # (video, other video) -> shared stretches, (start, end) in the video, then in the other
-    spans: dict[tuple[str, str], list[tuple[float, float, float, float]]] = {}
+    # video -> other video -> shared stretches, (start, end) in the video, then in the other
+    spans: dict[str, dict[str, list[tuple[float, float, float, float]]]] = {}
     strong: set[tuple[str, str]] = set()
     for m in matches:
         if m.kind == "video" and m.confidence != "weak":
             for a0, a1, b0, b1 in m.segments:
-                spans.setdefault((m.a, m.b), []).append((a0, a1, b0, b1))
-                spans.setdefault((m.b, m.a), []).append((b0, b1, a0, a1))
+                spans.setdefault(m.a, {}).setdefault(m.b, []).append((a0, a1, b0, b1))
+                spans.setdefault(m.b, {}).setdefault(m.a, []).append((b0, b1, a0, a1))
             if m.confidence == "strong":
                 strong |= {(m.a, m.b), (m.b, m.a)}
     # Where each photo comes closest in each video, whether that made a match or only a lead.
@@ -91,8 +91,8 @@ def _photo_takes_closest(matches: list[PairMatch], scenes: list[SceneMatch],
         while todo:
             holder = todo.pop()
             at = found[holder]
-            for (one, video), shared in spans.items():
-                if one != holder or video in found or (holder != closest and (one, video) not in strong):
+            for video, shared in spans.get(holder, {}).items():
+                if video in found or (holder != closest and (holder, video) not in strong):
                     continue
                 spot = spots[photo].get(video)
                 for start, end, other_start, _other_end in shared:
