@@ -128,9 +128,9 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
 
 
 def _identity(path: Path) -> tuple[int, ...]:
-    """Gives what tells a file changed since it was hashed: device, inode, size, modification time."""
+    """Gives what tells a file changed since it was hashed: device, inode, size, modification time, type."""
     found = os.lstat(path)
-    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, stat.S_IFMT(found.st_mode))
 
 
 def _unchanged(held: tuple[Path, tuple[int, ...]] | None) -> Path | None:
@@ -139,7 +139,7 @@ def _unchanged(held: tuple[Path, tuple[int, ...]] | None) -> Path | None:
         return None
     path, before = held
     try:
-        return path if _identity(path) == before and stat.S_ISREG(os.lstat(path).st_mode) else None
+        return path if _identity(path) == before else None
     except OSError:
         return None
 

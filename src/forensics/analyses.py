@@ -20,7 +20,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forensics.custody.case import Case
 from forensics.custody.state import Item
@@ -28,6 +28,9 @@ from forensics.file_analysis import (AUDIO, DEDUP, FRAMES, METADATA, STEPS, File
                                      analyse_file, applicable_steps)
 from forensics.progress import ProgressCallback, report
 from forensics.runners import Runner, process_runner
+
+if TYPE_CHECKING:
+    from forensics.dedup.verify import Check
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +170,11 @@ def record_near_duplicates(case: Case) -> int:
     return written
 
 
-def _measured_apart(checks: Sequence[Any]) -> list[float | None]:
+def _measured_apart(checks: Sequence[Check]) -> list[float | None]:
     """Runs near-duplicate checks on the stored files in a worker process, as every decode of a user file runs.
 
     A worker lost (a file that kills its decoder) or stuck leaves every check untold (None):
-    the matches then stand on their hashes, as without the files.
+    those matches are then weak, as a match in doubt is without its files.
     """
     from forensics.dedup.verify import measure
 
@@ -183,11 +186,11 @@ def _measured_apart(checks: Sequence[Any]) -> list[float | None]:
             return list(future.result(timeout=STUCK_AFTER_S + _CHECK_S * len(checks)))
         except FuturesTimeout:
             run.stop_workers()
-            log.warning("near-duplicate checks at full size took too long; the matches stand on their hashes")
+            log.warning("near-duplicate checks at full size took too long; the matches in doubt are weak")
         except Exception as ex:  # noqa: BLE001 - a lost worker, or a bug, costs the checks only
             if not run.lost(ex):
                 raise
-            log.warning("a near-duplicate check at full size lost its worker; the matches stand on their hashes")
+            log.warning("a near-duplicate check at full size lost its worker; the matches in doubt are weak")
     return [None] * len(checks)
 
 

@@ -124,7 +124,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def sqlite_tables(path: Path) -> frozenset[str] | None:
-    """Gives the tables of an SQLite file, read without writing to it; None when its first bytes are not
+    """Gives the tables of an SQLite file, read through `sqlite_read_only` (which writes only to roll back a
+    write a kill cut short, as any SQLite program opening it would); None when its first bytes are not
     SQLite's. Raises sqlite3.DatabaseError for an SQLite file that cannot be read, OSError as open() does."""
     import contextlib
 

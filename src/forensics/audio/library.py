@@ -9,7 +9,8 @@ whatever the library's size, and a landmark costs about 4 bytes in a big library
 frames' bits are kept where the reference has sound only, the one place the aligned-audio
 check compares them.
 
-Opening a library writes nothing to it; a file that is not one is refused and left as it is.
+Opening a library writes nothing to it (but for rolling back a write a kill cut short, as any SQLite
+program opening it does); a file that is not one is refused and left as it is.
 A library of an older format is refused too, naming the command of `upgrade.py`, which builds
 the new library beside the old one and puts it in the old one's place in one rename.
 """
@@ -101,7 +102,7 @@ _TABLES_OF = {FORMAT: _TABLES, FORMAT_2: frozenset({"meta", "entries", "hashes"}
 
 
 def stored_format(path: Path) -> str:
-    """Gives back the format an intercept library file says it is of, read without writing to it.
+    """Gives back the format an intercept library file says it is of, read through `sqlite_read_only`.
 
     Raises ParameterError for no such file, a file that is not a library, or a damaged one (both left as
     they are), OSError for one that cannot be read.
