@@ -13,6 +13,7 @@ It prints; it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import shutil
@@ -92,10 +93,9 @@ def run_ours(corpus: dc.Corpus) -> Outcome:
         frames += int(getattr(media[-1], "frame_count", 0))
     t0 = time.perf_counter()
     paths = {entry.key: entry.path for entry in corpus.entries}
-    try:  # the files at hand, as the dedup command has them (code before the full-size check has no `files`)
-        result = find_duplicates(media, files=paths.get)
-    except TypeError:
-        result = find_duplicates(media)
+    # The files at hand, as the dedup command has them (code before the full-size check has no `files`).
+    at_hand = {"files": paths.get} if "files" in inspect.signature(find_duplicates).parameters else {}
+    result = find_duplicates(media, **at_hand)
     group_s = time.perf_counter() - t0
     found, localised = {}, {}
     for m in result.matches:
