@@ -62,11 +62,6 @@ def frame_count(n_samples: int) -> int:
     return 0 if n_samples < N_FFT else 1 + (n_samples - N_FFT) // HOP
 
 
-def frame_time_s(frame: float | NDArray[np.float64], sample_rate_hz: int) -> float | NDArray[np.float64]:
-    """Gives back the time (s) of a frame's centre."""
-    return (np.asarray(frame, dtype=np.float64) * HOP + N_FFT / 2) / sample_rate_hz
-
-
 def voice_bins(sample_rate_hz: int) -> tuple[int, int]:
     """Gives back the FFT bins [lo, hi) of the voice band."""
     freqs = np.fft.rfftfreq(N_FFT, 1.0 / sample_rate_hz)

@@ -8,7 +8,6 @@ and how to split the work across cores.
 
 from __future__ import annotations
 
-import bisect
 import logging
 from dataclasses import dataclass
 from fractions import Fraction
@@ -56,25 +55,9 @@ class PacketIndex:
         """Gives a timestamp in seconds, as exact as a float allows."""
         return float(pts * self.time_base)
 
-    def presentation_order(self) -> NDArray[np.int64]:
-        """Gives, for each packet in decode order, its frame number in presentation order."""
-        order = np.argsort(self.pts, kind="stable")
-        rank = np.empty_like(order)
-        rank[order] = np.arange(order.shape[0])
-        return rank
-
     def sorted_pts(self) -> NDArray[np.int64]:
         """Gives all presentation timestamps in presentation order."""
         return np.sort(self.pts, kind="stable")
-
-    def gop_of(self, packet: int) -> int:
-        """Gives the decode-order position of the keyframe that starts the GOP holding `packet`.
-
-        Packets before the first keyframe (a stream cut mid-GOP) belong to a GOP starting at 0.
-        """
-        keys = self.keyframe_packets
-        where = bisect.bisect_right(keys.tolist(), packet) - 1
-        return int(keys[where]) if where >= 0 else 0
 
     def gop_bounds(self) -> list[tuple[int, int]]:
         """Gives each GOP as a half-open range of decode-order packet positions."""
@@ -83,15 +66,6 @@ class PacketIndex:
             starts = [0, *starts]
         ends = [*starts[1:], self.count]
         return list(zip(starts, ends))
-
-    def has_leading_pictures(self, gop_start: int, gop_end: int) -> bool:
-        """Whether a GOP holds pictures shown before its keyframe (an open GOP).
-
-        Those pictures reference the previous GOP, so decoding them needs it decoded first.
-        """
-        if gop_end - gop_start < 2:
-            return False
-        return bool(np.any(self.pts[gop_start + 1:gop_end] < self.pts[gop_start]))
 
 
 def index_packets(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> PacketIndex:
