@@ -6,7 +6,6 @@ file that cannot be read gets its error in its result and the others go on.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from forensics.audio.library import Library
 from forensics.audio.match import QUERY_PEAKS_PER_S, Match, match_samples
 from forensics.audio.segments import segment_samples
 from forensics.audio.spectrum import LIBRARY_PEAKS_PER_S, Features, analyse
+from forensics.digests import file_sha256
 from forensics.errors import MediaError, MediaUnreadable, file_error
 from forensics.inputs import regular_file
 from forensics.progress import ProgressCallback, report
@@ -72,11 +72,8 @@ class IndexReport:
 def sha256_of(path: Path) -> str:
     """Gives back the hex SHA-256 of a file's bytes; raises MediaUnreadable for a link, FIFO or device."""
     regular_file(path)
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return file_sha256(f)
 
 
 def fingerprint_file(path: Path, *, sha256: str | None = None, peaks_per_s: float = LIBRARY_PEAKS_PER_S,

@@ -192,12 +192,3 @@ def open_for_reading(path: Path | bytes) -> int:
         except PermissionError:
             pass  # O_NOATIME needs ownership of the file; fall back to a plain read
     return os.open(path, flags)
-
-
-def hash_file(path: Path) -> Digests:
-    """Returns the size and both digests of the file at `path`."""
-    fd = open_for_reading(path)
-    try:
-        return copy_and_hash(fd, None)[0]
-    finally:
-        os.close(fd)

@@ -10,7 +10,6 @@ and yielded as a `ReaderFailure`: one broken tag block must not hide the rest.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from forensics.digests import file_sha256
 from forensics.errors import ForensicsError, MediaUnreadable
 from forensics.media.container import ContainerRead, read_container
 from forensics.media.content_type import HEAD_BYTES, ContentType, sniff
@@ -36,7 +36,6 @@ from forensics.media.xmp import find_xmp_packet, parse_xmp
 
 log = logging.getLogger(__name__)
 
-_HASH_CHUNK_BYTES = 1 << 20
 _MAX_XMP_SCAN_BYTES = 64 * 1024 * 1024
 
 
@@ -74,7 +73,7 @@ def read_file(job: tuple[str, str | None]) -> Iterator[Any]:
     with open(path, "rb") as fh:
         head = fh.read(HEAD_BYTES)
         size = os.fstat(fh.fileno()).st_size
-        sha256 = known_sha256 or _sha256(fh)
+        sha256 = known_sha256 or file_sha256(fh)
     yield RESTART_CLOCK  # the time limit is for the readers; hashing a big file is slow, not stuck
     content = sniff(head)
     yield Fingerprint(sha256, size, content)
@@ -107,14 +106,6 @@ def _looks_like_xmp(head: bytes) -> bool:
     # XMP sidecars, and XML documents (InDesign, SVG) that carry a packet further down.
     return b"<x:xmpmeta" in head or b"<rdf:RDF" in head or b"<?xpacket" in head \
         or head.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"<?xml")
-
-
-def _sha256(fh: Any) -> str:
-    fh.seek(0)
-    digest = hashlib.sha256()
-    for chunk in iter(lambda: fh.read(_HASH_CHUNK_BYTES), b""):
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _guarded(name: str, reader: Callable[..., Any], *args: Any, quiet: bool = False) -> Iterator[Any]:
