@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from forensics.digests import named_sha256
 from forensics.report.export import FORMATS, write_export
 from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress,
                                    shown, stderr)
@@ -52,7 +53,7 @@ def command(case_path: Path, fmt: str, redacted: bool, out_path: Path | None, ac
         emit_json(exported.to_json())
     if not quiet and not as_json:
         redaction = " (redacted)" if redacted else ""
-        stderr.print(f"{fmt} export{redaction} of {exported.details['items']} items, sha256:{exported.sha256}, "
+        stderr.print(f"{fmt} export{redaction} of {exported.details['items']} items, {named_sha256(exported.sha256)}, "
                      f"{exported.details['size']:,} bytes -> {shown(exported.path)}; logged as entry {exported.log_seq}",
                      highlight=False)
         if not exported.details["verified_intact"]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from forensics.digests import named_sha256
 from forensics.report.html import write_report
 from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress,
                                    shown, stdout)
@@ -42,7 +43,7 @@ def command(case_path: Path, out_dir: Path | None, open_it: bool, actor: str | N
     elif not quiet:
         verdict = "case intact" if exported.details["verified_intact"] else \
             f"[red]{exported.details['verify_findings']} verify finding(s)[/], shown in the report"
-        stdout.print(f"report {shown(index)} ({exported.details['files']} files, list sha256:{exported.sha256}); "
+        stdout.print(f"report {shown(index)} ({exported.details['files']} files, list {named_sha256(exported.sha256)}); "
                      f"{verdict}; logged as entry {exported.log_seq}", highlight=False)
     if open_it:
         webbrowser.open(index.as_uri())

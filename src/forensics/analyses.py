@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from forensics.custody.case import Case
 from forensics.custody.state import Item
+from forensics.digests import named_sha256
 from forensics.file_analysis import (AUDIO, DEDUP, FRAMES, METADATA, STEPS, FileJob, FileResults, StepResult,
                                      analyse_file, applicable_steps)
 from forensics.progress import ProgressCallback, report
@@ -159,7 +160,7 @@ def record_near_duplicates(case: Case) -> int:
     result = find_duplicates(media, files=files.get, measured=_measured_apart)
     written = 0
     for item in case.state.items.values():
-        key = f"sha256:{item.stored.sha256}"
+        key = named_sha256(item.stored.sha256)
         group = next((list(g) for g in result.groups if key in g), [])
         matches = [m.to_json() for m in result.matches if key in (m.a, m.b)]
         scenes = [m.to_json() for m in result.scene_matches if key in (m.a, m.b)]

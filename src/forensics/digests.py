@@ -11,6 +11,16 @@ import hashlib
 import io
 
 
+def named_sha256(hex_digest: str) -> str:
+    """Gives a hex SHA-256 named by its algorithm: "sha256:<hex>", the form records and the log hold."""
+    return "sha256:" + hex_digest
+
+
+def sha256_digest(data: bytes) -> str:
+    """Gives the SHA-256 of `data` named by its algorithm: "sha256:<64 hex>"."""
+    return named_sha256(hashlib.sha256(data).hexdigest())
+
+
 def file_sha256(file: io.BufferedIOBase) -> str:
     """Gives the hex SHA-256 of everything in an open binary file, read from its start."""
     file.seek(0)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forensics.digests import named_sha256
 from forensics.errors import MediaError
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ def _frames(job: FileJob) -> StepResult:
 def _dedup(job: FileJob) -> StepResult:
     from forensics.dedup.media_hashes import hash_media
 
-    return StepResult(DEDUP, hash_media(Path(job.path), key=f"sha256:{job.sha256}").to_json())
+    return StepResult(DEDUP, hash_media(Path(job.path), key=named_sha256(job.sha256)).to_json())
 
 
 def _audio(job: FileJob) -> StepResult:

@@ -1,8 +1,7 @@
-"""Canonical JSON and named digests: the forms of everything that is hashed or signed."""
+"""Canonical JSON: the form of everything that is hashed or signed (digests: forensics.digests)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -24,16 +23,3 @@ def loads_json(data: bytes | str) -> Any:
         return json.loads(data)
     except RecursionError as ex:  # "[[[[..." a hundred thousand deep: a hostile file, never one of ours
         raise ValueError("nested too deeply to be a record of this program") from ex
-
-
-def sha256_digest(data: bytes) -> str:
-    """Returns the SHA-256 of `data` named by its algorithm: "sha256:<64 hex>"."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def digest_hex(named: str, algorithm: str = "sha256") -> str:
-    """Returns the hex part of a named digest, checking that it names `algorithm`."""
-    prefix = algorithm + ":"
-    if not named.startswith(prefix):
-        raise ValueError(f"expected a {algorithm} digest, got {named!r}")
-    return named[len(prefix):]

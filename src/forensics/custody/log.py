@@ -22,10 +22,11 @@ from typing import Any
 
 import forensics
 from forensics.atomic import append_lines
-from forensics.custody.canonical import canonical_json, loads_json, sha256_digest
+from forensics.custody.canonical import canonical_json, loads_json
 from forensics.custody.signing import SigningKey
+from forensics.digests import named_sha256, sha256_digest
 
-GENESIS = "sha256:" + "0" * 64
+GENESIS = named_sha256("0" * 64)
 ENTRY_FIELDS = ("seq", "time", "actor", "host", "tool", "tool_version", "action", "incident",
                 "objects", "details", "result", "prev", "key_id", "signature")
 RESULTS = ("ok", "error", "skipped")

@@ -13,6 +13,7 @@ from forensics.custody.log import GENESIS, MAX_ENTRY_BYTES, LogEntry, log_lines,
 from forensics.custody.projections import HEAD, LOG
 from forensics.custody.signing import key_id_of, public_key_from_raw, signature_valid
 from forensics.custody.state import CaseState
+from forensics.digests import named_sha256
 
 MAX_HEAD_BYTES = 64 << 10
 MAX_BROKEN_LINES = 200  # past this many broken lines (a log of millions of "{}"), the log is not read on
@@ -36,7 +37,7 @@ class LogCheck:
         """The hash of complete line `seq`, "sha256:..."; None beyond the log."""
         if not 1 <= seq <= self.lines:
             return None
-        return "sha256:" + self.hashes[(seq - 1) * 32:seq * 32].hex()
+        return named_sha256(self.hashes[(seq - 1) * 32:seq * 32].hex())
 
 
 def check_log(ins: Inspection, *, signatures_from: int = 0) -> LogCheck:

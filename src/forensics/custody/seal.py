@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
-from forensics.custody.canonical import sha256_digest
 from forensics.custody.case import open_case
 from forensics.custody.signing import SigningKey
 from forensics.custody.timestamp import Timestamp, request_timestamp, verify_timestamp
@@ -29,8 +29,8 @@ def seal_case(path: Path, key: SigningKey, *, tsa_url: str, chain_pem: bytes,
         case.folder.write_atomic(token_rel, stamp.response_der)
         case.folder.write_atomic(chain_rel, chain_pem)
         entry = case.record("sealed", objects=[
-            {"role": "timestamp-token", "path": token_rel, "sha256": sha256_digest(stamp.response_der)[7:]},
-            {"role": "tsa-chain", "path": chain_rel, "sha256": sha256_digest(chain_pem)[7:]}],
+            {"role": "timestamp-token", "path": token_rel, "sha256": hashlib.sha256(stamp.response_der).hexdigest()},
+            {"role": "tsa-chain", "path": chain_rel, "sha256": hashlib.sha256(chain_pem).hexdigest()}],
             details={"stamped_seq": head.seq, "stamped_entry_hash": head.line_hash, "tsa_url": tsa_url,
                      "gen_time_utc": stamp.gen_time_utc, "serial_number": str(stamp.serial_number),
                      "tsa": stamp.tsa_name or ""})

@@ -9,13 +9,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from forensics.custody import bag
-from forensics.custody.canonical import loads_json, sha256_digest
+from forensics.custody.canonical import loads_json
 from forensics.custody.inspection import Inspection, shown, within_case
 from forensics.custody.lock import WORK_DIR
 from forensics.custody.log_check import MAX_HEAD_BYTES, LogCheck
 from forensics.custody.manifest import schema
 from forensics.custody.projections import (HEAD, KEYS, LOG, MANIFESTS, PAYLOAD_MANIFESTS, SCHEMAS, TAG_MANIFESTS)
 from forensics.custody.state import CaseState
+from forensics.digests import named_sha256, sha256_digest
 from forensics.errors import TimestampError
 
 MAX_SEAL_BYTES = 16 << 20
@@ -115,7 +116,7 @@ def _check_logged(ins: Inspection, rel: str, sha256: str, max_bytes: int, kind: 
                                            "bytes)")
         return
     data = ins.read(rel, max_bytes, f"{kind}-missing", what)
-    if data is not None and sha256_digest(data) != "sha256:" + sha256:
+    if data is not None and sha256_digest(data) != named_sha256(sha256):
         ins.find(f"{kind}-modified", rel, f"{what} changed since the log recorded it")
 
 

@@ -29,6 +29,7 @@ from rfc3161_client import (
     decode_timestamp_response,
 )
 
+from forensics.digests import named_sha256
 from forensics.errors import ParameterError, TimestampError
 
 __all__ = ["Timestamp", "request_timestamp", "verify_timestamp"]
@@ -302,7 +303,7 @@ def _status_text(response: TimeStampResponse) -> str:
 
 def _digest_text(imprint: MessageImprint) -> str:
     if imprint.hash_algorithm == _SHA256_OID:
-        return f"sha256:{imprint.message.hex()}"
+        return named_sha256(imprint.message.hex())
     return f"{imprint.hash_algorithm.dotted_string}:{imprint.message.hex()}"
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from forensics.digests import named_sha256
 from forensics.inputs import why_not_read
 from forensics.errors import ParameterError
 from forensics.media.claims import TagSources, choose_capture, device_claim, gps_claim, time_claims
@@ -164,7 +165,7 @@ def _parse_mtime(value: str | None) -> datetime | None:
 
 
 def _failed_record(path: Path, sha256: str | None, size: int | None, error: str) -> MediaRecord:
-    return MediaRecord(path=str(path), sha256=f"sha256:{sha256}" if sha256 else None, size_bytes=size,
+    return MediaRecord(path=str(path), sha256=named_sha256(sha256) if sha256 else None, size_bytes=size,
                        media_type="other", detected_format=None, captured_at=None, captured_at_source=None,
                        utc_offset=None, created_at=None, created_at_source=None, filesystem_modified_at=None,
                        times=(), gps=None, device=Device(), container=None, streams=(), image=None,
@@ -201,7 +202,7 @@ def _record(path: Path, outcome: Outcome, fs_time: datetime, timeout_s: float) -
     media_type = _media_type(content, streams, container)
     record = MediaRecord(
         path=str(path),
-        sha256=f"sha256:{fingerprint.sha256}",
+        sha256=named_sha256(fingerprint.sha256),
         size_bytes=fingerprint.size_bytes,
         media_type=media_type,
         detected_format=content.mime,

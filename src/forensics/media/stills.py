@@ -8,7 +8,6 @@ exceptions on about 1% of real files, so callers run this in an isolated worker.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import math
@@ -18,6 +17,7 @@ from typing import Any, BinaryIO
 import exifread
 from exifread.tags.fields import FieldType
 
+from forensics.digests import sha256_digest
 from forensics.media import mapped_exif
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def render_binary(data: bytes, *, max_binary_bytes: int) -> str | dict[str, Any]
     if len(data) <= max_binary_bytes:
         return "hex:" + data.hex()
     return {"hex_prefix": data[:64].hex(), "size_bytes": len(data),
-            "sha256": "sha256:" + hashlib.sha256(data).hexdigest()}
+            "sha256": sha256_digest(data)}
 
 
 def ratio_value(text: Any) -> float | None:

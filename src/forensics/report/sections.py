@@ -9,6 +9,7 @@ from typing import Any
 
 from forensics.custody.log import LogEntry
 from forensics.custody.verify import VerifyReport
+from forensics.digests import named_sha256
 from forensics.report import facts
 from forensics.report.cards import Pictures, item_link
 from forensics.report.markup import definitions, digest, esc, seconds, table
@@ -155,7 +156,7 @@ def _entry_text(view: CaseView, e: LogEntry) -> str:
         name = esc(d.get("name", {}).get("name", ""))
         if e.result != "ok":
             return f"{name} not taken in: {esc(d.get('reason', ''))}"
-        return f"{name} from {esc(d.get('source_root', ''))} {digest('sha256:' + e.objects[0]['sha256'])}"
+        return f"{name} from {esc(d.get('source_root', ''))} {digest(named_sha256(e.objects[0]['sha256']))}"
     if e.action == "derived":
         return f"{esc(d.get('operation'))} of {item_link(item) if item else esc(source and source['sha256'])}"
     if e.action == "analysed":
@@ -169,12 +170,12 @@ def _entry_text(view: CaseView, e: LogEntry) -> str:
     if e.action == "recovered":
         moved = [o for o in e.objects if o.get("role") == "quarantined"]
         listed = "; ".join(f"{esc(o.get('from', o.get('path')))} moved to {esc(o.get('path'))} "
-                           f"{digest('sha256:' + str(o.get('sha256')))} ({esc(o.get('why', ''))})" for o in moved[:20])
+                           f"{digest(named_sha256(str(o.get('sha256'))))} ({esc(o.get('why', ''))})" for o in moved[:20])
         more = f"; and {len(moved) - 20} more" if len(moved) > 20 else ""
         return esc(d.get("why", "an interrupted run was put right")) + (f": {listed}{more}" if moved else "")
     if e.action == "exported":
         redacted = " (redacted)" if d.get("redacted") else ""
-        objects = "".join(f" {esc(o.get('path'))} {digest('sha256:' + str(o.get('sha256')))}" for o in e.objects)
+        objects = "".join(f" {esc(o.get('path'))} {digest(named_sha256(str(o.get('sha256'))))}" for o in e.objects)
         return f"{esc(d.get('format'))} export{redacted}:{objects}"
     return esc(", ".join(sorted(d))) if d else ""
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forensics.custody.canonical import loads_json, sha256_digest
+from forensics.custody.canonical import loads_json
 from forensics.custody.case import LOG, case_lock, is_case
 from forensics.custody.folder import CaseFolder
 from forensics.custody.log import LogEntry, read_entries
 from forensics.custody.state import CaseState, DerivedFile, Item
+from forensics.digests import named_sha256, sha256_digest
 from forensics.errors import CaseInvalid
 
 # Record kinds written by the analysis steps (forensics.analyses): the dedup step's per-item hashes
@@ -88,7 +89,7 @@ class CaseView:
         if derived is None:
             raise ValueError(f"{rel} is not a file the log records as derived from {item.display_name!r}")
         data = self.read_file(rel, max_bytes=max(2 * derived.stored.size, 1 << 20))
-        if sha256_digest(data) != "sha256:" + derived.stored.sha256:
+        if sha256_digest(data) != named_sha256(derived.stored.sha256):
             raise ValueError(f"{rel} differs from what the log recorded")
         return data
 
@@ -120,7 +121,7 @@ def read_case(path: Path) -> CaseView:
                     unusable.append({"path": record.path, "kind": kind,
                                      "reason": f"cannot be read: {getattr(ex, 'strerror', None) or ex}"})
                     continue
-                if sha256_digest(data) != "sha256:" + record.sha256:
+                if sha256_digest(data) != named_sha256(record.sha256):
                     unusable.append({"path": record.path, "kind": kind,
                                      "reason": f"changed since log entry {record.log_seq} recorded it"})
                     continue
