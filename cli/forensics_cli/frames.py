@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
+from forensics.atomic import write_atomic
 from forensics.errors import MediaError, ParameterError, file_error
 from forensics.media.contact_sheet import contact_sheet, format_time, thumbnail
 from forensics.media.frames import FrameSet, extract_frames, parse_mode
@@ -17,6 +17,10 @@ from forensics.media.gop_decoder import cores_available
 from forensics.media.image_encoding import IMAGE_FORMATS, SUFFIXES, encode_image, encode_images
 from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_results, fail, json_text, library_errors,
                                    progress_bar, show_progress, shown, stderr, stdout)
+
+# Written whole or not at all (a crash never leaves half a picture), readable by their owner only, as
+# they always were.
+_FILE_MODE = 0o600
 
 
 @click.command("frames")
@@ -92,7 +96,7 @@ def _write(frameset: FrameSet, folder: Path, image_format: str) -> dict[str, Any
     for frame, data in zip(frameset.frames, encoded):
         millis = round((frame.pts_s - frameset.start_s) * 1000)
         name = f"frame-{frame.index:06d}-{millis:09d}ms{suffix}"
-        _write_atomically(folder / name, data)
+        write_atomic(folder / name, data, mode=_FILE_MODE)
         listed.append({"file": name, "pts_s": frame.pts_s, "pts": frame.pts,
                        "time_from_start_s": frame.pts_s - frameset.start_s,
                        "time": format_time(frame.pts_s - frameset.start_s), "index": frame.index,
@@ -101,8 +105,8 @@ def _write(frameset: FrameSet, folder: Path, image_format: str) -> dict[str, Any
     sheet_name = thumb_name = None
     if frameset.frames:
         sheet_name, thumb_name = "contact-sheet.png", "thumbnail.jpg"
-        _write_atomically(folder / sheet_name, encode_image(contact_sheet(frameset), format="png"))
-        _write_atomically(folder / thumb_name, encode_image(thumbnail(frameset), format="jpeg"))
+        write_atomic(folder / sheet_name, encode_image(contact_sheet(frameset), format="png"), mode=_FILE_MODE)
+        write_atomic(folder / thumb_name, encode_image(thumbnail(frameset), format="jpeg"), mode=_FILE_MODE)
     parameters = frameset.parameters
     report = {
         "path": str(frameset.source), "folder": str(folder), "mode": parameters.mode,
@@ -119,20 +123,8 @@ def _write(frameset: FrameSet, folder: Path, image_format: str) -> dict[str, Any
                   for shot in frameset.shots],
         "contact_sheet": sheet_name, "thumbnail": thumb_name,
     }
-    _write_atomically(folder / "frames.json", json_text(report).encode())
+    write_atomic(folder / "frames.json", json_text(report).encode(), mode=_FILE_MODE)
     return report
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Writes via a temporary file and a rename, so a crash never leaves half a picture."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _summarise(frameset: FrameSet, folder: Path) -> None:
