@@ -12,6 +12,7 @@ import click
 from forensics.atomic import write_atomic
 from forensics.errors import MediaError, ParameterError, file_error
 from forensics.media.contact_sheet import contact_sheet, format_time, thumbnail
+from forensics.media.frame_record import frame_json, frameset_json
 from forensics.media.frames import FrameSet, extract_frames, parse_mode
 from forensics.media.gop_decoder import cores_available
 from forensics.media.image_encoding import IMAGE_FORMATS, SUFFIXES, encode_image, encode_images
@@ -97,10 +98,8 @@ def _write(frameset: FrameSet, folder: Path, image_format: str) -> dict[str, Any
         millis = round((frame.pts_s - frameset.start_s) * 1000)
         name = f"frame-{frame.index:06d}-{millis:09d}ms{suffix}"
         write_atomic(folder / name, data, mode=_FILE_MODE)
-        listed.append({"file": name, "pts_s": frame.pts_s, "pts": frame.pts,
-                       "time_from_start_s": frame.pts_s - frameset.start_s,
-                       "time": format_time(frame.pts_s - frameset.start_s), "index": frame.index,
-                       "frame_type": frame.frame_type, "key_frame": frame.key_frame,
+        listed.append({**frame_json(frame), "file": name, "time_from_start_s": frame.pts_s - frameset.start_s,
+                       "time": format_time(frame.pts_s - frameset.start_s),
                        "width_px": int(frame.image.shape[1]), "height_px": int(frame.image.shape[0])})
     sheet_name = thumb_name = None
     if frameset.frames:
@@ -109,19 +108,13 @@ def _write(frameset: FrameSet, folder: Path, image_format: str) -> dict[str, Any
         write_atomic(folder / thumb_name, encode_image(thumbnail(frameset), format="jpeg"), mode=_FILE_MODE)
     parameters = frameset.parameters
     report = {
+        **frameset_json(frameset, frames=listed),
         "path": str(frameset.source), "folder": str(folder), "mode": parameters.mode,
         "parameters": {"every_s": parameters.every_s, "max_frames": parameters.max_frames,
                        "size_px": parameters.size_px, "apply_rotation": parameters.apply_rotation,
                        "skip_loop_filter": parameters.skip_loop_filter, "format": image_format},
-        "rotation_deg": frameset.rotation_deg, "mirrored": frameset.mirrored,
-        "rotation_applied": frameset.rotation_applied, "start_s": frameset.start_s,
-        "duration_s": frameset.duration_s, "frame_count": frameset.frame_count,
-        "time_base": str(frameset.time_base), "notes": list(frameset.notes), "frames": listed,
-        "shots": [{"start_s": shot.start_s, "end_s": shot.end_s, "first_index": shot.first_index,
-                   "frame_count": shot.frame_count, "began_with": shot.began_with,
-                   "representative_index": shot.representative.index if shot.representative else None}
-                  for shot in frameset.shots],
-        "contact_sheet": sheet_name, "thumbnail": thumb_name,
+        "rotation_deg": frameset.rotation_deg, "rotation_applied": frameset.rotation_applied,
+        "time_base": str(frameset.time_base), "contact_sheet": sheet_name, "thumbnail": thumb_name,
     }
     write_atomic(folder / "frames.json", json_text(report).encode(), mode=_FILE_MODE)
     return report

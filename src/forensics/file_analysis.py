@@ -122,6 +122,7 @@ def _metadata(job: FileJob) -> StepResult:
 
 def _frames(job: FileJob) -> StepResult:
     from forensics.media.contact_sheet import contact_sheet, thumbnail
+    from forensics.media.frame_record import frame_json, frameset_json
     from forensics.media.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
     from forensics.media.image_encoding import encode_image, encode_images
 
@@ -130,26 +131,16 @@ def _frames(job: FileJob) -> StepResult:
     common = {**dataclasses.asdict(frameset.parameters), "time_base": str(frameset.time_base),
               "rotation_deg": frameset.rotation_deg, "rotation_applied": frameset.rotation_applied}
     derived: list[DerivedOutput] = []
-    frames = []
     pngs = encode_images([f.image for f in frameset.frames], format="png")
     for n, (frame, png) in enumerate(zip(frameset.frames, pngs)):
-        about = {"pts": frame.pts, "pts_s": frame.pts_s, "index": frame.index, "frame_type": frame.frame_type,
-                 "key_frame": frame.key_frame}
         derived.append(DerivedOutput(f"frame-{frame.index:06d}-{round(frame.pts_s * 1000):d}ms.png", png,
-                                     operation, {**common, **about}, slot=("frames", n)))
-        frames.append(about)
+                                     operation, {**common, **frame_json(frame)}, slot=("frames", n)))
     derived.append(DerivedOutput("contact-sheet.png", encode_image(contact_sheet(frameset), format="png"),
-                                 "frames.contact_sheet", {**common, "frames": len(frames)}, slot=("contact_sheet",)))
+                                 "frames.contact_sheet", {**common, "frames": len(frameset.frames)},
+                                 slot=("contact_sheet",)))
     derived.append(DerivedOutput("thumbnail.jpg", encode_image(thumbnail(frameset), format="jpeg"),
                                  "frames.thumbnail", common, slot=("thumbnail",)))
-    record = {"parameters": common, "frames": frames,
-              "shots": [{"start_s": s.start_s, "end_s": s.end_s, "first_index": s.first_index,
-                         "frame_count": s.frame_count, "began_with": s.began_with,
-                         "representative_index": s.representative.index if s.representative else None}
-                        for s in frameset.shots],
-              "mirrored": frameset.mirrored, "start_s": frameset.start_s, "duration_s": frameset.duration_s,
-              "frame_count": frameset.frame_count, "notes": list(frameset.notes)}
-    return StepResult(FRAMES, record, tuple(derived))
+    return StepResult(FRAMES, {**frameset_json(frameset), "parameters": common}, tuple(derived))
 
 
 def _dedup(job: FileJob) -> StepResult:
