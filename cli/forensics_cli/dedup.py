@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import os
 import stat
@@ -14,7 +13,7 @@ from rich.table import Table
 
 from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes, hash_media
-from forensics.dedup.store import HashStore
+from forensics.dedup.store import HashStore, find_and_store
 from forensics.errors import MediaError, MediaUnreadable, ParameterError, file_error
 from forensics.inputs import media_files, regular_file
 from forensics.media.content_type import PICTURE_AND_VIDEO_SUFFIXES
@@ -86,25 +85,12 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
         return _unchanged(at_hand.get(key))
 
     with library_errors():
-        known: list[MediaHashes] = []
-        collections: dict[str, str] = {}
         store = HashStore(index_path) if index_path is not None else None
         try:
-            # The index names files by absolute path, so a later run from elsewhere finds them;
-            # a file given again is compared afresh, not with its own earlier entry.
-            stored_keys = {m.key: str(Path(m.key).resolve()) for m in media}
-            if store is not None:
-                fresh = set(stored_keys.values())
-                for name, item in store.items():
-                    if item.key not in fresh:
-                        known.append(item)
-                        collections[item.key] = name
             with progress_bar(show_progress(quiet), "Comparing") as progress:
-                result = find_duplicates(media, known=known, max_distance_bits=max_distance_bits,
-                                         files=checkable, progress=progress)
-            if store is not None:
-                for item in media:
-                    store.put(dataclasses.replace(item, key=stored_keys[item.key]), collection=collection)
+                result, collections = find_and_store(media, store, collection=collection,
+                                                     max_distance_bits=max_distance_bits, files=checkable,
+                                                     progress=progress)
         finally:
             if store is not None:
                 store.close()

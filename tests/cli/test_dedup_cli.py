@@ -159,13 +159,13 @@ def test_two_takes_of_one_signer_are_a_lead_checked_on_the_files(shared_data: Pa
 def _two_takes_compared(shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compare_with) -> None:
     """Copies no.mkv and yes.mkv into tmp_path, runs dedup on them with find_duplicates replaced by
     `compare_with(compare_all, args, kwargs)`, and checks yes.mkv is an error and the match weak."""
-    import forensics_cli.dedup as cli_dedup
+    import forensics.dedup.store as store  # the command compares through store.find_and_store
 
     clips = shared_data / "footage" / "asl_gestures"
     for name in ("no.mkv", "yes.mkv"):
         shutil.copy(clips / name, tmp_path / name)
-    compare_all = cli_dedup.find_duplicates
-    monkeypatch.setattr(cli_dedup, "find_duplicates", lambda *args, **kwargs: compare_with(compare_all, args, kwargs))
+    compare_all = store.find_duplicates
+    monkeypatch.setattr(store, "find_duplicates", lambda *args, **kwargs: compare_with(compare_all, args, kwargs))
     code, out, _ = run("--json", "-q", "--all", str(tmp_path / "no.mkv"), str(tmp_path / "yes.mkv"))
     found = json.loads(out)
     assert code == 1 and [e["path"] for e in found["errors"]] == [str(tmp_path / "yes.mkv")]

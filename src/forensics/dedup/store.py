@@ -8,10 +8,13 @@ holds nothing that could disagree with the hashes themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.errors import ParameterError
 from forensics.inputs import own_file, raise_system_error, sqlite_tables
@@ -80,3 +83,28 @@ class HashStore:
         """Yields (collection, hashes) of every stored file, in key order."""
         for collection, blob in self._db.execute("SELECT collection, hashes FROM media ORDER BY key"):
             yield collection, MediaHashes.from_bytes(blob)
+
+
+def find_and_store(media: Sequence[MediaHashes], store: HashStore | None, *, collection: str,
+                   **options: Any) -> tuple[DedupResult, dict[str, str]]:
+    """Gives the duplicates among `media` and the files `store` holds, and the collection of each stored file
+    compared; then puts `media` in the store under `collection`. `options` go to find_duplicates.
+
+    The store names files by the absolute path of their key, so a later run from elsewhere finds
+    them; a file given again is compared afresh, not with its own earlier entry. Without a store,
+    `media` are compared among themselves.
+    """
+    stored_keys = {m.key: str(Path(m.key).resolve()) for m in media}
+    known: list[MediaHashes] = []
+    collections: dict[str, str] = {}
+    if store is not None:
+        fresh = set(stored_keys.values())
+        for name, item in store.items():
+            if item.key not in fresh:
+                known.append(item)
+                collections[item.key] = name
+    result = find_duplicates(media, known=known, **options)
+    if store is not None:
+        for item in media:
+            store.put(dataclasses.replace(item, key=stored_keys[item.key]), collection=collection)
+    return result, collections
