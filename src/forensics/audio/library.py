@@ -110,16 +110,13 @@ def stored_format(path: Path) -> str:
     path = Path(path)
     if not own_file(path, "library"):
         raise ParameterError(f"{path}: no such library; make one with `forensics audio index`")
-    try:
+    with translated_errors(path):
         tables = sqlite_tables(path)
         if tables is None or "meta" not in tables:
             raise ParameterError(f"{path}: not an intercept library; it was left as it is: give a new path, or a "
                                  "library made by `forensics audio index`")
         with contextlib.closing(sqlite_read_only(path)) as db:
             row = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
-    except sqlite3.DatabaseError as ex:
-        raise_translated(ex, path)
-        raise
     if row is None or not _TABLES_OF.get(row[0], frozenset()) <= tables:
         raise damaged_library(path, "its tables are not all there")
     return str(row[0])
@@ -130,23 +127,25 @@ def damaged_library(path: Path, why: object) -> ParameterError:
                           "copy, or index the recordings into a new one")
 
 
-def raise_translated(ex: sqlite3.DatabaseError, path: Path) -> None:
-    """Raises what an SQLite error on the library at `path` is: the system's (a full disk, an I/O error) as
-    OSError, a damaged file as ParameterError; returns for any other (a lock held too long), to be raised as it is."""
-    raise_system_error(ex, path)
-    if (getattr(ex, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        raise damaged_library(path, ex) from ex
+@contextlib.contextmanager
+def translated_errors(path: Path) -> Iterator[None]:
+    """Raises what an SQLite error in the block, on the library at `path`, is: the system's (a full disk, an I/O
+    error) as OSError, a damaged file as ParameterError; any other (a lock held too long) as it is."""
+    try:
+        yield
+    except sqlite3.DatabaseError as ex:
+        raise_system_error(ex, path)
+        if (getattr(ex, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            raise damaged_library(path, ex) from ex
+        raise
 
 
 def _translating(method: _Method) -> _Method:
-    """`method` of Library, raising the error SQLite's errors stand for (`raise_translated`)."""
+    """`method` of Library, raising the error SQLite's errors stand for (`translated_errors`)."""
     @functools.wraps(method)
     def translated(self: Library, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with translated_errors(self.path):
             return method(self, *args, **kwargs)
-        except sqlite3.DatabaseError as ex:
-            raise_translated(ex, self.path)
-            raise
     return cast(_Method, translated)
 
 
@@ -164,7 +163,7 @@ class Library:
                     f"{path}: an intercept library of format {found!r}; this version reads {FORMAT!r}"
                     + (f": upgrade it with `forensics audio upgrade --library {path}`" if found in (FORMAT_1, FORMAT_2)
                        else " (a newer version made it?)") + "; it was left as it is")
-        try:
+        with translated_errors(path):
             if create:
                 path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), isolation_level=None)
@@ -178,9 +177,6 @@ class Library:
                 if problem != "ok":
                     self._db.close()
                     raise damaged_library(path, problem)
-        except sqlite3.DatabaseError as ex:
-            raise_translated(ex, path)
-            raise
         self._frames: dict[int, FrameFeatures] = {}
 
     def __enter__(self) -> Library:

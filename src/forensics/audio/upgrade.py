@@ -17,7 +17,7 @@ from pathlib import Path
 
 from forensics.atomic import fsync_path, place_staged
 from forensics.audio.library import (FORMAT, FORMAT_1, FORMAT_2, REFERENCES_SELECT, Library, Reference, damaged_library,
-                                     raise_translated, stored_format)
+                                     stored_format, translated_errors)
 from forensics.audio.search import fingerprint_file, sha256_of
 from forensics.errors import MediaUnreadable, ParameterError, SourceError
 from forensics.inputs import sqlite_read_only
@@ -103,12 +103,10 @@ class Upgrade:
         if self.old_format != FORMAT_2:
             raise ParameterError(f"{self.path}: format {self.old_format!r} cannot be converted; index its recordings again")
         try:
-            self.new._copy_format_2(self._old_db)
+            with translated_errors(self.path):
+                self.new._copy_format_2(self._old_db)
         except zlib.error as ex:
             raise damaged_library(self.path, ex) from ex
-        except sqlite3.DatabaseError as ex:
-            raise_translated(ex, self.path)
-            raise
 
 
 @contextlib.contextmanager
@@ -126,12 +124,9 @@ def upgrading(path: Path) -> Iterator[Upgrade]:
         raise ParameterError(f"{path}: an intercept library of format {old_format!r}, which this version does not "
                              "upgrade; it was left as it is")
     with contextlib.closing(sqlite_read_only(path)) as old:
-        try:
+        with translated_errors(path):
             old.execute("BEGIN")  # its shared lock keeps writers out until the new library is in place
             references = [Reference(*row) for row in old.execute(f"{REFERENCES_SELECT} ORDER BY id")]
-        except sqlite3.DatabaseError as ex:
-            raise_translated(ex, path)
-            raise
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".upgrade")
         os.close(fd)
         new_path = Path(name)
