@@ -178,3 +178,31 @@ def test_a_photo_on_the_first_frame_of_a_compilations_segment_stays_in_every_cop
     placed = {frozenset((m.a, m.b)): m for m in result.matches if m.confidence != "weak"}
     for video in ("source", "comp", *(c.stem for c in copies)):
         assert frozenset((video, "photo")) in placed, (video, result.scene_matches)
+
+
+def test_an_edited_still_of_a_still_camera_is_found_in_an_edited_copy(tmp_path: Path) -> None:
+    # Nothing moves, so the photo fits every moment alike and only the fit itself can tell. Its
+    # 10% crop (or logo) against the copy's 15% crop leaves their thumbnails a pixel and a few
+    # per cent apart; lined up (evidence.registered_fit), the footage's own picture fits closely.
+    world = dedup_edits._texture(np.random.default_rng(83), 360, 640)
+    noise = np.random.default_rng(84)
+    frames = (np.clip(world + noise.normal(0, 2, world.shape), 0, 255).astype(np.uint8) for _ in range(150))
+    source = dedup_edits.encode_frames(frames, tmp_path / "source.mp4", fps=25)
+    copy = dedup_edits.edit_video(source, "crop_15", tmp_path / "copy.mp4")
+    still = dedup_edits.still_of(source, 3.0, tmp_path / "still.png")
+    hashed = [hash_media(copy, key="copy")]
+    for edit in ("crop_10", "logo"):
+        hashed.append(hash_media(dedup_edits.edit_photo(still, edit, tmp_path / f"{edit}.jpg"), key=edit))
+    matches = {frozenset((m.a, m.b)): m for m in find_duplicates(hashed).matches}
+    for edit in ("crop_10", "logo"):
+        found = matches[frozenset(("copy", edit))]
+        assert found.relation == ("a_contains_b" if found.a == "copy" else "b_contains_a")
+        assert found.confidence == "likely" and found.registered_fit is not None
+        assert found.registered_fit <= 0.1 < found.moment_fit
+
+
+def test_a_still_of_another_take_does_not_fit_once_lined_up(room) -> None:
+    # Lining the thumbnails up does not make another moment fit: the other take's discs are elsewhere.
+    for still, take in (("still2", "take1"), ("still1", "take2")):
+        found = compare(hash_media(room[take], key=take), hash_media(room[still], key=still))
+        assert not isinstance(found, PairMatch) or found.confidence == "weak"

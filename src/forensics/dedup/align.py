@@ -15,6 +15,7 @@ still's moment); otherwise, if the hashes are close, it is a `SceneMatch`, a lea
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,7 @@ class PairMatch:
     moment_fit: float | None = None  # a still in a video: rms difference of normalised thumbnails (evidence.moment_fit)
     segments: tuple[Segment, ...] = ()  # two videos: every shared stretch, the longest first
     moving_agreement: float | None = None  # two videos checked at full size: how alike what moves moves (verify.py)
+    registered_fit: float | None = None  # a still matched on its thumbnail lined up first (evidence.registered_fit)
 
     def swapped(self) -> PairMatch:
         """Gives the same match with a and b the other way round."""
@@ -73,6 +75,7 @@ class PairMatch:
                 "segments": [list(s) for s in self.segments],
                 "evidence": {"distance_bits": self.distance_bits, "motion_correlation": self.motion_correlation,
                              "moment_margin_bits": self.moment_margin_bits, "moment_fit": self.moment_fit,
+                             "registered_fit": self.registered_fit,
                              "moving_agreement": self.moving_agreement, "orientation": self.orientation,
                              "offset_s": self.offset_s}}
 
@@ -188,6 +191,14 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
                          None, None, None, None, orientation=best.orientation, confidence=confidence,
                          distance_bits=float(distance), moment_fit=None if fit is None else round(fit[0], 3))
     # A photo and a video: the photo must fit one moment of the video, and that moment stand out.
+    plain_fit, registered = None if fit is None else fit[0], False
+    if fit is not None and not fitted:
+        # Two edits of one picture (a crop against another crop, a border) sit up to a pixel and
+        # a tenth in scale apart: lined up, the footage's own picture fits it to coding noise,
+        # which no other moment or take does, however still the footage.
+        lined_up = _best_fit(a, b, configs, limit, measure=ev.registered_fit)
+        if lined_up is not None and lined_up[0] <= ev.EXACT_MOMENT_FIT:
+            fit, fitted, registered = lined_up, True, True
     stacked = np.stack([c.distances.min(axis=1 if video_is_a else 0) for c in configs])
     profile = stacked.min(axis=0)  # the still's distance to each frame of the video, any region or turn
     margin = ev.moment_margin_bits(profile, video.times_s, int(np.argmin(profile)))
@@ -203,7 +214,7 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
                           "shown to be taken from this video", a_time, b_time, float(distance),
                           None if fit is None else round(fit[0], 3))
     if fitted and fit:
-        strong = (distance <= 2 * ev.STRONG_STILL_BITS and fit[0] <= ev.STRONG_MOMENT_FIT
+        strong = (not registered and distance <= 2 * ev.STRONG_STILL_BITS and fit[0] <= ev.STRONG_MOMENT_FIT
                   and (fit[1] is None or fit[1] >= ev.STRONG_MOMENT_RATIO))
         confidence, evidence = ("strong" if strong else "likely"), 1.0 - fit[0]
     else:
@@ -212,12 +223,17 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
     return PairMatch(a.key, b.key, "image", relation, ev.combined_score(hashes, evidence), a_time, a_time,
                      b_time, b_time, orientation=(fit[3] if fitted and fit else best).orientation,
                      confidence=confidence, distance_bits=float(distance), moment_margin_bits=margin,
-                     moment_fit=None if fit is None else round(fit[0], 3))
+                     moment_fit=None if plain_fit is None else round(plain_fit, 3),
+                     registered_fit=round(fit[0], 3) if registered and fit else None)
 
 
-def _best_fit(a: MediaHashes, b: MediaHashes, configs: list[_Config],
-              limit: int) -> tuple[float, float | None, int, _Config] | None:
-    """Gives (fit, ratio, video frame, config) of the closest thumbnails over the configs with hashes within `limit`."""
+def _best_fit(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: int,
+              measure: Callable[..., tuple[int, float, float | None]] = ev.moment_fit,
+              ) -> tuple[float, float | None, int, _Config] | None:
+    """Gives (fit, ratio, video frame, config) of the closest thumbnails over the configs with hashes within `limit`.
+
+    `measure` is evidence.moment_fit, or evidence.registered_fit to line the two up first.
+    """
     best = None
     nearest = min(c.nearest for c in configs)
     for config in configs:
@@ -226,13 +242,13 @@ def _best_fit(a: MediaHashes, b: MediaHashes, configs: list[_Config],
             continue
         ia, ib = np.unravel_index(int(np.argmin(config.distances)), config.distances.shape)
         if a.kind == "video":
-            found = ev.moment_fit(a.thumbs[:, config.scale_a], orient(b.thumbs[ib, config.scale_b], config.orientation),
+            found = measure(a.thumbs[:, config.scale_a], orient(b.thumbs[ib, config.scale_b], config.orientation),
                                   a.times_s)
         elif b.kind == "video":
-            found = ev.moment_fit(orient(b.thumbs[:, config.scale_b], config.orientation), a.thumbs[ia, config.scale_a],
+            found = measure(orient(b.thumbs[:, config.scale_b], config.orientation), a.thumbs[ia, config.scale_a],
                                   b.times_s)
         else:
-            found = ev.moment_fit(a.thumbs[ia:ia + 1, config.scale_a],
+            found = measure(a.thumbs[ia:ia + 1, config.scale_a],
                                   orient(b.thumbs[ib, config.scale_b], config.orientation), np.zeros(1))
         moment, fit, ratio = found
         if best is None or fit < best[0]:

@@ -17,6 +17,7 @@ What passes the hashes but not the evidence is a `SceneMatch`: a lead, never a g
 
 from __future__ import annotations
 
+import functools
 import weakref
 
 import numpy as np
@@ -103,12 +104,14 @@ def moment_margin_bits(profile: NDArray[np.integer], times_s: NDArray[np.float64
 
 def picture_fit(left: NDArray[np.number], right: NDArray[np.number]) -> NDArray[np.float64]:
     """Gives the rms difference of broadcastable pictures (... x H x W), each brought to mean 0 and deviation 1."""
-    def normalised(pictures: NDArray[np.number]) -> NDArray[np.float64]:
-        flat = pictures.reshape(*pictures.shape[:-2], -1).astype(np.float64)
-        flat = flat - flat.mean(axis=-1, keepdims=True)
-        return flat / (flat.std(axis=-1, keepdims=True) + 1e-6)
+    return np.sqrt(((_standardised(left) - _standardised(right)) ** 2).mean(axis=-1))
 
-    return np.sqrt(((normalised(left) - normalised(right)) ** 2).mean(axis=-1))
+
+def _standardised(pictures: NDArray[np.number]) -> NDArray[np.float64]:
+    """Gives pictures (... x H x W) flattened (... x H*W), each brought to mean 0 and deviation 1."""
+    flat = pictures.reshape(*pictures.shape[:-2], -1).astype(np.float64)
+    flat = flat - flat.mean(axis=-1, keepdims=True)
+    return flat / (flat.std(axis=-1, keepdims=True) + 1e-6)
 
 
 def moment_fit(video: NDArray[np.uint8], still: NDArray[np.uint8],
@@ -126,6 +129,83 @@ def moment_fit(video: NDArray[np.uint8], still: NDArray[np.uint8],
     far = np.abs(times_s - times_s[best]) > MOMENT_WINDOW_S
     ratio = float(fits[far].min() / max(float(fits[best]), 1e-3)) if far.any() else None
     return best, float(fits[best]), ratio
+
+
+def registered_fit(video: NDArray[np.uint8], still: NDArray[np.uint8],
+                   times_s: NDArray[np.float64]) -> tuple[int, float, None]:
+    """Gives (frame, fit, None) as moment_fit does, with the still lined up on the frame first.
+
+    Two edits of one picture (a 10% crop against a 15% one, a border, a logo banner) leave
+    their thumbnails off by up to about a pixel and a tenth in scale, enough to lift the fit
+    of the footage's own picture above EXACT_MOMENT_FIT. So the still is moved by up to a
+    pixel and scaled by up to 12%, on a grid (_ZOOMS, _SHIFTS_PX) and then at half its steps
+    around the best move, and the fit is the best over those, measured inside the
+    thumbnails' outer two pixels (which the moves bring in from outside). Only the frames
+    it fits best unmoved (_REGISTERED_FRAMES) are tried; the ratio to other moments is not
+    measured (None): a fit this close needs none.
+    """
+    side = still.shape[-1]
+    inner = slice(_REGISTERED_EDGE_PX, side - _REGISTERED_EDGE_PX)
+    frames = np.argsort(picture_fit(video, still[None]), kind="stable")[:_REGISTERED_FRAMES]
+    targets = _standardised(video[frames, inner, inner])
+    picture = still.astype(np.float64)
+    fits, (zoom, dx, dy) = _best_move(targets, picture, _ZOOMS, _SHIFTS_PX, _SHIFTS_PX)
+    zoom_step, shift_step = (_ZOOMS[1] - _ZOOMS[0]) / 2, (_SHIFTS_PX[1] - _SHIFTS_PX[0]) / 2
+    finer, _ = _best_move(targets, picture, (zoom - zoom_step, zoom, zoom + zoom_step),
+                          (dx - shift_step, dx, dx + shift_step), (dy - shift_step, dy, dy + shift_step))
+    fits = np.minimum(fits, finer)
+    best = int(np.argmin(fits))
+    return int(frames[best]), float(fits[best]), None
+
+
+_ZOOMS = (0.88, 0.92, 0.96, 1.0, 1.04, 1.08, 1.12)
+_SHIFTS_PX = (-1.0, -0.5, 0.0, 0.5, 1.0)
+_REGISTERED_EDGE_PX = 2
+_REGISTERED_FRAMES = 8
+
+
+def _best_move(targets: NDArray[np.float64], still: NDArray[np.float64], zooms: tuple[float, ...],
+               shifts_x: tuple[float, ...], shifts_y: tuple[float, ...]) -> tuple[NDArray[np.float64],
+                                                                                   tuple[float, float, float]]:
+    """Gives the fit of each target (F x inner pixels, standardised) to the still under its best move, and that move.
+
+    A move is a zoom about the middle and a shift along each axis: separable, so the still is
+    resampled along its columns, then its rows, each a bilinear matrix (_resampling).
+    """
+    side = still.shape[-1]
+    inner = slice(_REGISTERED_EDGE_PX, side - _REGISTERED_EDGE_PX)
+    rows_by = _resampling(side, zooms, shifts_y)[:, :, inner]  # zoom x shift x out x in
+    columns_by = _resampling(side, zooms, shifts_x)[:, :, inner]
+    count, out = len(zooms), rows_by.shape[2]
+    rows = (rows_by @ still).reshape(count, len(shifts_y) * out, side)  # zoom x (row shift, out row) x column
+    both = rows @ np.swapaxes(columns_by.reshape(count, len(shifts_x) * out, side), 1, 2)
+    moved = both.reshape(count, len(shifts_y), out, len(shifts_x), out).transpose(0, 1, 3, 2, 4).reshape(-1, out * out)
+    # Of pictures brought to mean 0 and deviation 1, the mean squared difference is 2 - 2 x correlation;
+    # against a target of mean 0, a moved still's own mean drops out of the products.
+    spread = np.sqrt(np.maximum((moved ** 2).mean(axis=1) - moved.mean(axis=1) ** 2, 0.0)) + 1e-6
+    correlation = (targets @ moved.T) / (moved.shape[1] * spread)
+    fits = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * correlation))
+    z, y, x = np.unravel_index(int(np.argmin(fits.min(axis=0))), (count, len(shifts_y), len(shifts_x)))
+    return fits.min(axis=1), (zooms[z], shifts_x[x], shifts_y[y])
+
+
+@functools.lru_cache(maxsize=64)
+def _resampling(side: int, zooms: tuple[float, ...], shifts: tuple[float, ...]) -> NDArray[np.float64]:
+    """Gives the bilinear resampling matrices (zooms x shifts x side x side) of one axis, edges repeated.
+
+    Output pixel i of zoom z and shift d reads the input at middle + (i - middle) * z + d.
+    """
+    middle = (side - 1) / 2.0
+    out = np.zeros((len(zooms), len(shifts), side, side))
+    for z, zoom in enumerate(zooms):
+        for d, shift in enumerate(shifts):
+            where = np.clip(middle + (np.arange(side) - middle) * zoom + shift, 0, side - 1)
+            low = np.floor(where).astype(int)
+            high = np.minimum(low + 1, side - 1)
+            weight = where - low
+            np.add.at(out[z, d], (np.arange(side), low), 1 - weight)
+            np.add.at(out[z, d], (np.arange(side), high), weight)
+    return out
 
 
 def hash_agreement(distances: NDArray[np.integer]) -> float:
