@@ -206,3 +206,29 @@ def test_a_still_of_another_take_does_not_fit_once_lined_up(room) -> None:
     for still, take in (("still2", "take1"), ("still1", "take2")):
         found = compare(hash_media(room[take], key=take), hash_media(room[still], key=still))
         assert not isinstance(found, PairMatch) or found.confidence == "weak"
+
+
+def test_a_segment_of_a_fixed_camera_ends_at_its_cut_to_another_stretch(tmp_path: Path) -> None:
+    # 2 s of one stretch, cut to 3 s of a later stretch of the same camera: past the cut the
+    # hashes sit a little further and stay there (the room is the same), and what moves moves
+    # otherwise. The segment ends at the cut, not a second past it.
+    long = dedup_edits.make_scene(tmp_path / "long.mp4", seed=51, duration_s=20, static_camera=True)
+    first = dedup_edits.cut(long, 0.0, 8.0, tmp_path / "first.mp4")
+    later = dedup_edits.cut(long, 10.0, 8.0, tmp_path / "later.mp4")
+    comp = dedup_edits.compilation([(first, 3.07), (later, 1.59)], tmp_path / "comp.mp4",
+                                   part_lengths_s=[2.0, 3.0])
+    match = compare(hash_media(comp, key="comp"), hash_media(first, key="first"))
+    assert isinstance(match, PairMatch) and match.motion_correlation >= 0.8, match
+    comp_start, comp_end, first_start, first_end = match.segments[0]
+    assert max(abs(comp_start - 0.0), abs(comp_end - 2.0), abs(first_start - 3.07), abs(first_end - 5.07)) <= 0.5
+
+
+def test_a_step_in_the_hashes_at_an_end_is_found() -> None:
+    from forensics.dedup.align import _step_at_ends
+
+    # Past a cut to another stretch of the room: 2-4 bits, then 8-18 for good.
+    assert _step_at_ends(np.array([0, 2, 2, 2, 4, 2, 2, 4, 18, 14, 8, 10, 8, 8, 8, 10], np.uint8)) == (0, 8)
+    assert _step_at_ends(np.array([16, 12, 14, 3, 2, 2, 4, 2, 2], np.uint8)) == (3, 9)
+    # Noise up and down, or an end too short to be a stretch of its own, is no step.
+    assert _step_at_ends(np.array([2, 9, 3, 10, 2, 8, 4, 9, 3], np.uint8)) == (0, 9)
+    assert _step_at_ends(np.array([2, 2, 3, 2, 2, 3, 2, 14, 16], np.uint8)) == (0, 9)

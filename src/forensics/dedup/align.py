@@ -411,6 +411,11 @@ def _motion_fitted(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config,
 
 _CUT_BITS = 8  # frames this many bits further than a stretch's closest, two in a row at an end, are past a cut
 _CUT_FIT = 0.35  # a span's end frame fitting its partner this much worse than the span's median is past a cut
+# Fitted on the tuning half (4-7 bits give the same figures; 8 misses a segment):
+_STEP_BITS = 6  # an end whose hashes sit this much further on average, all above the rest, is a step ...
+_STEP_END_FRAMES = 3  # ... of this many frames or more, leaving this many or more:
+_STEP_INNER_FRAMES = 4
+_STEP_MOTION_GAIN = 0.1  # ... and without it, the rest moves this much more alike (motion correlation)
 
 
 def _trimmed_at_cuts(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config, step_s: float) -> _Span:
@@ -418,7 +423,17 @@ def _trimmed_at_cuts(a: MediaHashes, b: MediaHashes, span: _Span, config: _Confi
 
     At a cut to another take of the same fixed camera the hashes stay close (the room is the
     same) while what moves jumps: those end frames fit their partners far worse than the rest.
+    A longer run past the cut shows as a step: its hashes sit further, and stay there
+    (_step_at_ends); that end goes when the rest moves clearly more alike without it (a
+    banner or subtitle steps the hashes too, but what moves moves alike on both sides of it).
     """
+    first, end = _step_at_ends(span.distances)
+    if (first, end) != (0, span.distances.shape[0]):
+        cut = _Span(span.pairs[first:end], span.offset_s, span.distances[first:end])
+        whole = _motion_fitted(a, b, span, config, step_s, _FAR)[1]
+        without = _motion_fitted(a, b, cut, config, step_s, _FAR)[1]
+        if whole is None or (without is not None and without >= whole + _STEP_MOTION_GAIN):
+            span = cut
     left, right = _thumbs(a, b, span, config, step_s)
 
     fits = ev.picture_fit(left, right)
@@ -434,6 +449,37 @@ def _trimmed_at_cuts(a: MediaHashes, b: MediaHashes, span: _Span, config: _Confi
     if (first, end) == (0, fits.shape[0]):
         return span
     return _Span(span.pairs[first:end], span.offset_s, span.distances[first:end])
+
+
+def _step_at_ends(distances: NDArray[np.uint8]) -> tuple[int, int]:
+    """Gives (first, end): a stretch's frames without an end whose hash distances step up and stay up.
+
+    Each end is where the stretch splits best (least squares) into a part and an end of
+    _STEP_END_FRAMES or more; it counts when every distance of the end is above every one of
+    the part, by _STEP_BITS or more on average.
+    """
+    found = distances.astype(np.float64)
+    first, end = 0, found.shape[0]
+    split = _best_split(found, _STEP_INNER_FRAMES, end - _STEP_END_FRAMES)
+    if split is not None and found[split:].mean() - found[:split].mean() >= _STEP_BITS \
+            and found[split:].min() > found[:split].max():
+        end = split
+    split = _best_split(found[:end], _STEP_END_FRAMES, end - _STEP_INNER_FRAMES)
+    if split is not None and found[:split].mean() - found[split:end].mean() >= _STEP_BITS \
+            and found[:split].min() > found[split:end].max():
+        first = split
+    return first, end
+
+
+def _best_split(values: NDArray[np.float64], low: int, high: int) -> int | None:
+    """Gives the k in low..high that splits values into [:k] and [k:] each closest to its own mean, or None."""
+    if high < low or low < 1 or high >= values.shape[0]:
+        return None
+    at = np.arange(low, high + 1)
+    sums, squares, count = np.cumsum(values), np.cumsum(values ** 2), values.shape[0]
+    before = squares[at - 1] - sums[at - 1] ** 2 / at
+    after = (squares[-1] - squares[at - 1]) - (sums[-1] - sums[at - 1]) ** 2 / (count - at)
+    return int(at[int(np.argmin(before + after))])
 
 
 def _thumbs(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config,
