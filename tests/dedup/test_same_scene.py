@@ -232,3 +232,17 @@ def test_a_step_in_the_hashes_at_an_end_is_found() -> None:
     # Noise up and down, or an end too short to be a stretch of its own, is no step.
     assert _step_at_ends(np.array([2, 9, 3, 10, 2, 8, 4, 9, 3], np.uint8)) == (0, 9)
     assert _step_at_ends(np.array([2, 2, 3, 2, 2, 3, 2, 14, 16], np.uint8)) == (0, 9)
+
+
+@pytest.mark.skipif(not ASL.is_dir(), reason="../shared/data/footage/asl_gestures is not here")
+def test_two_seconds_of_a_slow_signer_are_placed_though_the_hashes_put_them_a_sample_off(tmp_path: Path) -> None:
+    # Between signs the signer barely moves: the hashes vote for an offset a sample and a half
+    # off, where the motion disagrees (0.42); sought that far, it agrees.
+    other = dedup_edits.make_scene(tmp_path / "other.mp4", seed=7, duration_s=8, static_camera=True)
+    comp = dedup_edits.compilation([(ASL / "book.mkv", 0.62), (other, 2.0)], tmp_path / "comp.mp4",
+                                   part_lengths_s=[2.0, 3.0])
+    match = compare(hash_media(comp, key="comp"), hash_media(ASL / "book.mkv", key="book"))
+    assert isinstance(match, PairMatch), match
+    comp_start, comp_end, book_start, book_end = match.segments[0]
+    assert max(abs(comp_start - 0.0), abs(comp_end - 2.0), abs(book_start - 0.62), abs(book_end - 2.62)) <= 0.5
+    assert abs(match.offset_s - (0.0 - 0.62)) <= 0.1

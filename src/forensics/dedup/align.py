@@ -390,7 +390,9 @@ def _motion_fitted(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config,
     """Gives the span at the offset (within half a sample of its own) where the two move most alike, and that correlation.
 
     Hashes place a stretch to the sample; motion places it finer, and a wrong sub-sample offset
-    would make fast motion look unlike itself. Frames whose hashes disagree (a cut, a banner)
+    would make fast motion look unlike itself. A short stretch (evidence.SHORT_SPAN_S) that moves
+    unlike itself there is tried up to _WIDER_SHIFT_STEPS samples either side (fitted on the
+    tuning half: 1-2 samples give the same figures; 3 let two same-scene pairs through). Frames whose hashes disagree (a cut, a banner)
     are left out of the motion.
     """
     close = span.distances <= limit
@@ -406,6 +408,15 @@ def _motion_fitted(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config,
         if best is None or correlation > best[0] + 1e-9 or (abs(correlation - best[0]) <= 1e-9 and abs(shift) < abs(best[1])):
             best = (correlation, float(shift))
     assert best is not None
+    span_s = float(b.times_s[span.pairs[-1, 1]] - b.times_s[span.pairs[0, 1]]) + step_s
+    if best[0] < ev.MIN_MOTION_CORRELATION and span_s <= ev.SHORT_SPAN_S:
+        # Slow footage (a signer between signs) looks alike a sample or more either side, so
+        # the hashes may place a short stretch that far off: its motion is sought that far too.
+        for shift in np.linspace(-_WIDER_SHIFT_STEPS * step_s, _WIDER_SHIFT_STEPS * step_s, 13):
+            trial = _Span(kept.pairs, span.offset_s + float(shift), kept.distances)
+            correlation = ev.motion_correlation(*_thumbs(a, b, trial, config, step_s))
+            if correlation is not None and correlation > best[0] + 1e-9:
+                best = (correlation, float(shift))
     return _Span(span.pairs, span.offset_s + best[1], span.distances), best[0]
 
 
@@ -416,6 +427,7 @@ _STEP_BITS = 6  # an end whose hashes sit this much further on average, all abov
 _STEP_END_FRAMES = 3  # ... of this many frames or more, leaving this many or more:
 _STEP_INNER_FRAMES = 4
 _STEP_MOTION_GAIN = 0.1  # ... and without it, the rest moves this much more alike (motion correlation)
+_WIDER_SHIFT_STEPS = 1.5  # a short stretch moving unlike itself is tried this many samples either side
 
 
 def _trimmed_at_cuts(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config, step_s: float) -> _Span:
