@@ -182,8 +182,9 @@ def test_a_photo_on_the_first_frame_of_a_compilations_segment_stays_in_every_cop
 
 def test_an_edited_still_of_a_still_camera_is_found_in_an_edited_copy(tmp_path: Path) -> None:
     # Nothing moves, so the photo fits every moment alike and only the fit itself can tell. Its
-    # 10% crop (or logo) against the copy's 15% crop leaves their thumbnails a pixel and a few
-    # per cent apart; lined up (evidence.registered_fit), the footage's own picture fits closely.
+    # 10% crop (or a screenshot's border) against the copy's 15% crop leaves their thumbnails a
+    # pixel and a few per cent apart; lined up (evidence.registered_fit), the footage's own picture
+    # fits closely. A logo banner is a change the whole picture is compared over: a lead.
     world = dedup_edits._texture(np.random.default_rng(83), 360, 640)
     noise = np.random.default_rng(84)
     frames = (np.clip(world + noise.normal(0, 2, world.shape), 0, 255).astype(np.uint8) for _ in range(150))
@@ -191,14 +192,31 @@ def test_an_edited_still_of_a_still_camera_is_found_in_an_edited_copy(tmp_path: 
     copy = dedup_edits.edit_video(source, "crop_15", tmp_path / "copy.mp4")
     still = dedup_edits.still_of(source, 3.0, tmp_path / "still.png")
     hashed = [hash_media(copy, key="copy")]
-    for edit in ("crop_10", "logo"):
+    for edit in ("crop_10", "screenshot_border", "logo"):
         hashed.append(hash_media(dedup_edits.edit_photo(still, edit, tmp_path / f"{edit}.jpg"), key=edit))
-    matches = {frozenset((m.a, m.b)): m for m in find_duplicates(hashed).matches}
-    for edit in ("crop_10", "logo"):
+    result = find_duplicates(hashed)
+    matches = {frozenset((m.a, m.b)): m for m in result.matches}
+    for edit in ("crop_10", "screenshot_border"):
         found = matches[frozenset(("copy", edit))]
         assert found.relation == ("a_contains_b" if found.a == "copy" else "b_contains_a")
         assert found.confidence == "likely" and found.registered_fit is not None
         assert found.registered_fit <= 0.1 < found.moment_fit
+    assert frozenset(("copy", "logo")) not in matches
+    assert frozenset(("copy", "logo")) in {frozenset((m.a, m.b)) for m in result.scene_matches}
+
+
+def test_a_change_at_the_edge_of_a_still_camera_is_not_lined_away(tmp_path: Path) -> None:
+    # Another moment of a fixed camera: a box at the picture's left edge. Lining the photo up may
+    # move and scale it, never leave part of the picture uncompared: it is a lead, not a frame.
+    world = dedup_edits._texture(np.random.default_rng(85), 360, 640)
+    noise = np.random.default_rng(86)
+    frames = (np.clip(world + noise.normal(0, 2, world.shape), 0, 255).astype(np.uint8) for _ in range(150))
+    video = hash_media(dedup_edits.encode_frames(frames, tmp_path / "fixed.mp4", fps=25), key="fixed")
+    other = np.clip(world + noise.normal(0, 2, world.shape), 0, 255).astype(np.uint8)
+    cv2.rectangle(other, (0, 120), (140, 240), (30, 30, 220), -1)
+    cv2.imwrite(str(tmp_path / "other.jpg"), other[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 92])
+    found = compare(video, hash_media(tmp_path / "other.jpg", key="other"))
+    assert not isinstance(found, PairMatch) or found.confidence == "weak", found
 
 
 def test_a_still_of_another_take_does_not_fit_once_lined_up(room) -> None:

@@ -139,15 +139,14 @@ def registered_fit(video: NDArray[np.uint8], still: NDArray[np.uint8],
     their thumbnails off by up to about a pixel and a tenth in scale, enough to lift the fit
     of the footage's own picture above EXACT_MOMENT_FIT. So the still is moved by up to a
     pixel and scaled by up to 12%, on a grid (_ZOOMS, _SHIFTS_PX) and then at half its steps
-    around the best move, and the fit is the best over those, measured inside the
-    thumbnails' outer two pixels (which the moves bring in from outside). Only the frames
-    it fits best unmoved (_REGISTERED_FRAMES) are tried; the ratio to other moments is not
-    measured (None): a fit this close needs none.
+    around the best move, and the fit is the best over those, over the whole frame: what a
+    move brings in from outside the still repeats its edge, and no part of the frame is left
+    uncompared (a change at the picture's edge, another moment of a fixed camera, must count).
+    Only the frames it fits best unmoved (_REGISTERED_FRAMES) are tried; the ratio to other
+    moments is not measured (None): a fit this close needs none.
     """
-    side = still.shape[-1]
-    inner = slice(_REGISTERED_EDGE_PX, side - _REGISTERED_EDGE_PX)
     frames = np.argsort(picture_fit(video, still[None]), kind="stable")[:_REGISTERED_FRAMES]
-    targets = _standardised(video[frames, inner, inner])
+    targets = _standardised(video[frames])
     picture = still.astype(np.float64)
     fits, (zoom, dx, dy) = _best_move(targets, picture, _ZOOMS, _SHIFTS_PX, _SHIFTS_PX)
     zoom_step, shift_step = (_ZOOMS[1] - _ZOOMS[0]) / 2, (_SHIFTS_PX[1] - _SHIFTS_PX[0]) / 2
@@ -160,22 +159,20 @@ def registered_fit(video: NDArray[np.uint8], still: NDArray[np.uint8],
 
 _ZOOMS = (0.88, 0.92, 0.96, 1.0, 1.04, 1.08, 1.12)
 _SHIFTS_PX = (-1.0, -0.5, 0.0, 0.5, 1.0)
-_REGISTERED_EDGE_PX = 2
 _REGISTERED_FRAMES = 8
 
 
 def _best_move(targets: NDArray[np.float64], still: NDArray[np.float64], zooms: tuple[float, ...],
                shifts_x: tuple[float, ...], shifts_y: tuple[float, ...]) -> tuple[NDArray[np.float64],
                                                                                    tuple[float, float, float]]:
-    """Gives the fit of each target (F x inner pixels, standardised) to the still under its best move, and that move.
+    """Gives the fit of each target (F x pixels, standardised) to the still under its best move, and that move.
 
     A move is a zoom about the middle and a shift along each axis: separable, so the still is
     resampled along its columns, then its rows, each a bilinear matrix (_resampling).
     """
     side = still.shape[-1]
-    inner = slice(_REGISTERED_EDGE_PX, side - _REGISTERED_EDGE_PX)
-    rows_by = _resampling(side, zooms, shifts_y)[:, :, inner]  # zoom x shift x out x in
-    columns_by = _resampling(side, zooms, shifts_x)[:, :, inner]
+    rows_by = _resampling(side, zooms, shifts_y)  # zoom x shift x out x in
+    columns_by = _resampling(side, zooms, shifts_x)
     count, out = len(zooms), rows_by.shape[2]
     rows = (rows_by @ still).reshape(count, len(shifts_y) * out, side)  # zoom x (row shift, out row) x column
     both = rows @ np.swapaxes(columns_by.reshape(count, len(shifts_x) * out, side), 1, 2)
