@@ -333,13 +333,31 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatu
 
     def aligned(offset: float, speed: float) -> NDArray[np.float32]:
         audio = np.interp((ref_pos - offset) / speed, query_pos, samples, left=0.0, right=0.0)
-        return power_spectrum(audio.astype(np.float32))
+        return power_spectrum(audio.astype(np.float32), single=True)
 
     def score(offset: float, speed: float) -> tuple[float, float]:
         return _weighted_z(band_changes(aligned(offset, speed), rate_hz)[:, :n][:, active], ref_sign)
 
+    def scores(offset: float, speed: float, shifts: NDArray[np.int64]) -> dict[float, tuple[float, float]]:
+        """score() of each shift of the offset, in the order of `shifts`.
+
+        Shifts a whole number of hops apart share their frames: the audio is resampled once over
+        all their spans and transformed once, and each takes its frames from that.
+        """
+        found: dict[int, tuple[float, float]] = {}
+        for phase in sorted({int(d) % HOP for d in shifts}):
+            group = [int(d) for d in shifts if int(d) % HOP == phase]
+            low, high = min(group), max(group)
+            positions = np.arange(ref_pos[0] - high, ref_pos[-1] - low + 1, dtype=np.float64)
+            audio = np.interp((positions - offset) / speed, query_pos, samples, left=0.0, right=0.0)
+            power = power_spectrum(audio.astype(np.float32), single=True)
+            for d in group:
+                first = (high - d) // HOP
+                found[d] = _weighted_z(band_changes(power[:, first:first + n], rate_hz)[:, active], ref_sign)
+        return {float(offset + d): found[int(d)] for d in shifts}
+
     def best_shift(offset: float, speed: float, shifts: NDArray[np.int64]) -> tuple[float, float, float]:
-        tried = {float(offset + d): score(offset + d, speed) for d in shifts}
+        tried = scores(offset, speed, shifts)
         top = max(tried, key=lambda o: tried[o][0])
         return top, *tried[top]
 
