@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,7 @@ def segments(paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
     with start and end times in seconds. Exits 1 when a file has no readable audio.
     """
     with library_errors(left_behind=_NOTHING_WRITTEN):
-        files = _files(paths)
+        files = media_files(paths)
     results: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     with progress_bar(show_progress(quiet), "segments") as progress:
@@ -80,7 +79,7 @@ def index(library_path: Path, paths: tuple[Path, ...], as_json: bool, quiet: boo
     is refused and left as it is (an empty file may become one).
     """
     with library_errors(left_behind=_ADDS_KEPT):
-        files = _files(paths)
+        files = media_files(paths)
         with Library(library_path) as lib, progress_bar(show_progress(quiet), "index") as progress:
             done = index_paths(lib, files, progress=progress)
             stats = lib.stats()
@@ -112,7 +111,7 @@ def match(library_path: Path, paths: tuple[Path, ...], show_weak: bool, as_json:
     query could not be read.
     """
     with library_errors(left_behind=_NOTHING_WRITTEN):
-        files = _files(paths)
+        files = media_files(paths)
         with Library(library_path, create=False) as lib, progress_bar(show_progress(quiet), "match") as progress:
             results = match_paths(lib, files, progress=progress)
     if not show_weak:
@@ -150,15 +149,6 @@ def upgrade(library_path: Path, as_json: bool, quiet: bool) -> None:
         stdout.print(f"{shown(library_path)}: upgraded from {done.old_format} to {FORMAT}: {done.references} tracks"
                      f"{again}", highlight=False)
     raise SystemExit(EXIT_OK)
-
-
-def _files(paths: tuple[Path, ...]) -> list[Path]:
-    """Gives the files named and those inside the folders named (inputs.media_files); a path that does not
-    exist is listed as it is, so that it is its own error ("no such file") and the other files are read."""
-    files: list[Path] = []
-    for path in paths:
-        files += media_files([path]) if os.path.lexists(path) else [path]
-    return files
 
 
 def _in_given_order(files: list[Path], results: list[dict[str, Any]],

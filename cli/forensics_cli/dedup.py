@@ -67,7 +67,7 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
         for done, path in enumerate(files):
             report(progress, done, len(files), path.name)
             try:
-                before = _identity(path)
+                before = _identity(regular_file(path))  # gone, a link, a FIFO: its own error, said in words
                 media.append(hash_media(path, every_s=every_s))
                 at_hand[media[-1].key] = (path, before)
             except ParameterError as ex:
@@ -113,9 +113,8 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
-def _identity(path: Path) -> tuple[int, ...]:
-    """Gives what tells a file changed since it was hashed: device, inode, size, modification time, type."""
-    found = os.lstat(path)
+def _identity(found: os.stat_result) -> tuple[int, ...]:
+    """Gives what tells a file changed since it was hashed (from its lstat): device, inode, size, modification time, type."""
     return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, stat.S_IFMT(found.st_mode))
 
 
@@ -125,7 +124,7 @@ def _unchanged(held: tuple[Path, tuple[int, ...]] | None) -> Path | None:
         return None
     path, before = held
     try:
-        return path if _identity(path) == before else None
+        return path if _identity(os.lstat(path)) == before else None
     except OSError:
         return None
 

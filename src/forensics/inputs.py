@@ -58,8 +58,9 @@ def regular_file(path: Path) -> os.stat_result:
 
 def media_files(paths: Iterable[Path]) -> list[Path]:
     """Gives the paths named, and every entry inside the folders named (recursively, hidden ones too, as
-    ingest takes them; sorted within each folder), without following a link; raises ParameterError for a
-    path that does not exist.
+    ingest takes them; sorted within each folder), without following a link. A path that does not exist
+    is listed as it is too, so that it is its own error ("no such file", from `regular_file` or the reader)
+    and the other files are read.
 
     Only a folder that is itself a folder is entered. A link (to a folder or anything else), a FIFO or a
     device, named or found inside, is listed as it is, for `regular_file` to refuse with a reason; so is a
@@ -75,10 +76,9 @@ def media_files(paths: Iterable[Path]) -> list[Path]:
         path = Path(path)
         try:
             info = os.lstat(path)
-        except FileNotFoundError as ex:
-            raise ParameterError(f"{path}: no such file or folder") from ex
-        except OSError as ex:
-            raise ParameterError(f"{path}: cannot be looked at ({ex.strerror or ex})") from ex
+        except OSError:
+            out.append(path)  # gone, or not to be looked at: the reader says why, for this file alone
+            continue
         if not stat.S_ISDIR(info.st_mode):
             out.append(path)
             continue

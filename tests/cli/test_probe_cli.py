@@ -62,6 +62,17 @@ def test_table_names_files_flags_and_errors(evidence: Path) -> None:
     assert "error:" in result.stdout and "cut.mp4" in result.stdout
 
 
-def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(command, [str(tmp_path / "absent.mov")])
-    assert result.exit_code == 2
+def test_a_missing_path_alone_is_a_file_error_not_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(command, [str(tmp_path / "absent.mov"), "--json", "-q"])
+    assert result.exit_code == 1, result.output
+    assert [e["path"] for e in json.loads(result.stdout)["errors"]] == [str(tmp_path / "absent.mov")]
+
+
+def test_a_path_that_does_not_exist_is_its_own_error_and_the_rest_are_read(evidence: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "gone.jpg"
+    result = CliRunner().invoke(command, [str(missing), str(evidence / "photo.jpg"), "--json", "-q"])
+    assert result.exit_code == 1, result.output
+    shown = json.loads(result.stdout)
+    assert [e["path"] for e in shown["errors"]] == [str(missing)] and "no such file" in shown["errors"][0]["error"]
+    assert [Path(r["path"]).name for r in shown["results"]] == ["gone.jpg", "photo.jpg"]
+    assert shown["results"][1]["media_type"] == "image"
