@@ -243,13 +243,13 @@ def _best_fit(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: int
         ia, ib = np.unravel_index(int(np.argmin(config.distances)), config.distances.shape)
         if a.kind == "video":
             found = measure(a.thumbs[:, config.scale_a], orient(b.thumbs[ib, config.scale_b], config.orientation),
-                                  a.times_s)
+                            a.times_s)
         elif b.kind == "video":
             found = measure(orient(b.thumbs[:, config.scale_b], config.orientation), a.thumbs[ia, config.scale_a],
-                                  b.times_s)
+                            b.times_s)
         else:
             found = measure(a.thumbs[ia:ia + 1, config.scale_a],
-                                  orient(b.thumbs[ib, config.scale_b], config.orientation), np.zeros(1))
+                            orient(b.thumbs[ib, config.scale_b], config.orientation), np.zeros(1))
         moment, fit, ratio = found
         if best is None or fit < best[0]:
             best = (fit, ratio, moment, config)
@@ -392,8 +392,8 @@ def _motion_fitted(a: MediaHashes, b: MediaHashes, span: _Span, config: _Config,
     Hashes place a stretch to the sample; motion places it finer, and a wrong sub-sample offset
     would make fast motion look unlike itself. A short stretch (evidence.SHORT_SPAN_S) that moves
     unlike itself there is tried up to _WIDER_SHIFT_STEPS samples either side (fitted on the
-    tuning half: 1-2 samples give the same figures; 3 let two same-scene pairs through). Frames whose hashes disagree (a cut, a banner)
-    are left out of the motion.
+    tuning half: 1-2 samples give the same figures; 3 let two same-scene pairs through). Frames
+    whose hashes disagree (a cut, a banner) are left out of the motion.
     """
     close = span.distances <= limit
     if close.sum() < 3:
