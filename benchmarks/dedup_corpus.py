@@ -16,6 +16,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import dedup_edits as edits
 import numpy as np
 
@@ -122,6 +123,7 @@ def build_half(work: Path, half: str, *, quick: bool, seed: int) -> Corpus:
     fixed = _add_fixed_camera(corpus, work, tag, seed=200 + h)
     asl = _add_asl(corpus, work, h, quick=quick)
     _add_low_texture(corpus, work, tag, seed=400 + 10 * h)
+    _add_still_room(corpus, work, tag, seed=500 + h)
     rng = np.random.default_rng([seed, h])
     long_ordinary = [e for e in corpus.entries if e.role == "source" and e.parts[0].family in corpus.ordinary
                      and e.length_s >= 6.5]
@@ -236,6 +238,61 @@ def _add_asl(corpus: Corpus, work: Path, h: int, *, quick: bool) -> list[Entry]:
             _add_still(corpus, work, entry, round(length / 2, 2), (("jpeg_q30", "crop_10"), ("logo", "half_size"))[n],
                        stem=f"asl-{clip.stem}")
     return out
+
+
+# Another moment of a camera where nothing moves: what changed, and how much of the picture.
+# (A camera moved a pixel or two is left out: registered, it is its own picture, as a crop is.)
+_ROOM_CHANGES = (("add", 0.005), ("add", 0.01), ("add", 0.02), ("add", 0.04), ("add_edge", 0.02),
+                 ("add_edge", 0.04), ("remove", 0), ("move", 40), ("move", 12))
+
+
+def _add_still_room(corpus: Corpus, work: Path, tag: str, *, seed: int) -> None:
+    """Adds a fixed camera's 6 s of a room where nothing moves, copies of it, a still of it, and photos of the
+    same room at other moments: an object added (0.5-4% of the picture, inside or at an edge), gone or moved.
+    The photos of other moments are negatives against the footage, its still and each other."""
+    family = f"still-room-{tag}"
+    rng = np.random.default_rng(seed)
+    width, height = 640, 360
+    world = edits._texture(rng, height, width)
+    things = [(int(rng.uniform(60, width - 60)), int(rng.uniform(60, height - 60)), int(rng.uniform(18, 36)),
+               tuple(int(v) for v in rng.integers(0, 255, 3))) for _ in range(5)]
+
+    def picture(objects: list[tuple[int, int, int, tuple[int, ...]]], noise: np.random.Generator) -> np.ndarray:
+        frame = world.copy()
+        for x, y, radius, colour in objects:
+            cv2.circle(frame, (x, y), radius, colour, -1)
+        return np.clip(frame + noise.normal(0, 2, frame.shape), 0, 255).astype(np.uint8)
+
+    video = work / f"{family}.mp4"
+    if not video.exists():
+        noise = np.random.default_rng([seed, 1])
+        edits.encode_frames((picture(things, noise) for _ in range(150)), video, fps=25)
+    _add_source(corpus, work, family, video, ("reencode_360p", "crop_15", "logo_banner"),
+                         still_at_s=3.0, photo_edits=("jpeg_q30", "crop_10", "logo"))
+    corpus.scene_of[family] = family
+    for k, (change, amount) in enumerate(_ROOM_CHANGES):
+        moment = f"{family}.moment{k}"
+        corpus.scene_of[moment] = family
+        photo = work / f"{moment}.png"
+        if not photo.exists():
+            objects = list(things)
+            if change in ("add", "add_edge"):
+                radius = int(np.sqrt(amount * width * height / np.pi))
+                x = radius if change == "add_edge" else int(rng.uniform(radius, width - radius))
+                objects.append((x, int(rng.uniform(radius, height - radius)), radius,
+                                tuple(int(v) for v in rng.integers(0, 255, 3))))
+            elif change == "remove":
+                objects.pop(k % len(objects))
+            else:
+                x, y, radius, colour = objects[k % len(objects)]
+                objects[k % len(objects)] = (x + int(amount), y, radius, colour)
+            cv2.imwrite(str(photo), picture(objects, np.random.default_rng([seed, 2, k]))[:, :, ::-1])
+        corpus.entries.append(Entry(photo, "photo", [Part(moment, 0.0, 0.0)], corpus.half, None))
+        for edit in ("jpeg_q30", "logo"):
+            out = work / f"{photo.stem}.{edit}.jpg"
+            if not out.exists():
+                edits.edit_photo(photo, edit, out)
+            corpus.entries.append(Entry(out, f"photo_{edit}", [Part(moment, 0.0, 0.0)], corpus.half, photo))
 
 
 def _add_low_texture(corpus: Corpus, work: Path, tag: str, *, seed: int) -> None:
@@ -369,8 +426,8 @@ def _whole(spans: list[tuple[float, float]], length_s: float) -> bool:
 
 
 HARD_KINDS = ("asl_same_room", "fixed_other_stretch", "other_motion_seed", "still_other_take",
-              "compilation_same_scene", "low_texture")
-SAME_SCENE_KINDS = HARD_KINDS[:5]
+              "compilation_same_scene", "still_room_other_moment", "low_texture")
+SAME_SCENE_KINDS = HARD_KINDS[:6]
 
 
 def hard_kind(corpus: Corpus, x: Entry, y: Entry) -> str | None:
@@ -384,6 +441,8 @@ def hard_kind(corpus: Corpus, x: Entry, y: Entry) -> str | None:
         return None
     if x.role == "compilation" or y.role == "compilation":
         return "compilation_same_scene"
+    if any(scene.startswith("still-room-") for scene in common):
+        return "still_room_other_moment"
     if x.is_photo or y.is_photo:
         return "still_other_take"
     if common == {"asl"}:
