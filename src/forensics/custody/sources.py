@@ -52,9 +52,9 @@ def walk_sources(sources: Sequence[Path], *, exclude: Sequence[Path] = ()) -> It
     source) are passed over. Nothing is opened but directories.
     """
     excluded = set()
-    for path in exclude:
+    for folder in exclude:
         try:
-            st = os.stat(path)
+            st = os.stat(folder)
             excluded.add((st.st_dev, st.st_ino))
         except OSError:
             pass

@@ -161,13 +161,13 @@ def _time_mismatches(record: MediaRecord, max_gps_s: float, max_container_s: flo
     if container is not None and not is_epoch_date(container.value) and _chosen_kind(record) != "container":
         duration = record.container.duration_s if record.container and record.container.duration_s else 0.0
         if capture.tzinfo is not None:
-            gap = _seconds_between(container.value, capture)  # type: ignore[arg-type]
+            container_gap = _seconds_between(container.value, capture)  # type: ignore[arg-type]
             # Phones stamp the container when recording ends: allow the clip's length.
-            if gap is not None and abs(gap) > max_container_s + duration:
+            if container_gap is not None and abs(container_gap) > max_container_s + duration:
                 hint = " (a whole time-zone offset: the muxer may have written local time, against the spec)" \
-                    if _zone_residual_s(gap) < 60 else ""
+                    if _zone_residual_s(container_gap) < 60 else ""
                 flags.append(Flag("time_container_mismatch", f"{source} and the container creation time differ "
-                                  f"by {duration_text(gap)}{hint}."))
+                                  f"by {duration_text(container_gap)}{hint}."))
     fs = record.filesystem_modified_at
     if fs is not None:
         # A file cannot be last written before it was captured; a zone-less clock gets 14 h of doubt.

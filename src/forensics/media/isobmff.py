@@ -154,7 +154,8 @@ def jxl_boxes(fh: BinaryIO, *, max_boxes: int = 4096) -> list[bytes] | None:
     and the type it holds (b"brob/Exif"); None when there are no boxes (a bare codestream has no EXIF)."""
     fh.seek(0, 2)
     size = fh.tell()
-    pos, kinds = 0, []
+    pos = 0
+    kinds: list[bytes] = []
     while len(kinds) < max_boxes:
         header = _box_header(fh, pos, size)
         if header is None:

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -110,7 +110,7 @@ class WorkerPool:
             outcomes.close()  # releases the pool now, not when the generator is collected
 
     def map_unordered(self, func: Callable[[Any], Any], jobs: Iterable[Job], *,
-                      timeout_s: float) -> Iterator[Outcome]:
+                      timeout_s: float) -> Generator[Outcome, None, None]:
         """Runs `func` on every job across the workers; yields outcomes as calls end.
 
         Holds the pool for the whole iteration: do not call the same pool from inside the loop.

@@ -96,7 +96,9 @@ class MappedExifHeader(ExifHeader):
             tag_entry = tag_dict.get(tag)
             tag_name = tag_entry[0] if tag_entry else f"Tag 0x{tag:04X}"
             if not skip and not (not self.detailed and tag in IGNORE_TAGS):
-                self._process_tag(ifd, ifd_name, tag_entry, entry, tag, tag_name, relative, stop_tag)
+                # exifread annotates `relative` as bool yet passes 1 itself; only its truth is used.
+                self._process_tag(ifd, ifd_name, tag_entry, entry, tag, tag_name,
+                                  relative, stop_tag)  # type: ignore[arg-type]
             if tag_name == stop_tag:
                 break
 
@@ -155,4 +157,5 @@ def _names_stop_tag(tag_dict: Any) -> bool:
 
 def install() -> None:
     """Makes exifread.process_file walk EXIF with MappedExifHeader."""
-    exifread.ExifHeader = MappedExifHeader  # process_file looks the class up in its module's globals
+    # process_file looks the class up in its module's globals; setattr, as replacing a class is what is meant.
+    setattr(exifread, "ExifHeader", MappedExifHeader)

@@ -25,7 +25,8 @@ _MAX_JSON_BYTES = 1024 * 1024
 
 def _time_text(*parts: int, millis: int | None = None) -> str | None:
     try:
-        value = datetime(*parts)  # type: ignore[misc]
+        # Callers pass year..second; a wrong count is datetime's TypeError, caught below.
+        value = datetime(*parts)  # type: ignore[arg-type]
     except (ValueError, TypeError, OverflowError):
         return None
     if millis is not None and 0 < millis < 1000:

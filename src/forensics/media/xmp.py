@@ -72,9 +72,9 @@ def parse_xmp(packet: bytes | None) -> dict[str, Any]:
         root = ET.fromstring(text)
     except ET.ParseError as ex:
         log.debug("XMP packet is not well-formed XML: %s", ex)
-        out = _lenient(text)
-        out["_error"] = f"XMP packet is not well-formed XML ({ex}); simple properties read leniently"
-        return out
+        lenient = _lenient(text)
+        lenient["_error"] = f"XMP packet is not well-formed XML ({ex}); simple properties read leniently"
+        return lenient
     out: dict[str, Any] = {}
     for description in root.iter(f"{{{_RDF}}}Description"):
         _read_node(description, "", out)
