@@ -8,6 +8,8 @@ take few bytes: an entry below 128 one byte, a frame below 16 384 (4.4 min) two,
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -51,7 +53,7 @@ def decode_varints(data: bytes | NDArray[np.uint8]) -> NDArray[np.int64]:
     length = np.diff(ends, prepend=-1)
     longest = int(length.max())
     # Four groups fit 28 bits: 32-bit arithmetic then, half the memory traffic.
-    kind = np.uint32 if longest <= 4 else np.uint64
+    kind: type[np.unsignedinteger[Any]] = np.uint32 if longest <= 4 else np.uint64
     # From the last (most significant) group of each number back to its first.
     values = raw[ends].astype(kind)
     for k in range(1, longest):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 import cv2
 import numpy as np
@@ -61,4 +62,5 @@ def decode_image(data: bytes) -> NDArray[np.uint8]:
     bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         raise ParameterError("the bytes are not a PNG or JPEG picture")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    # IMREAD_COLOR reads 8 bits a channel: OpenCV gives uint8 pixels.
+    return cast("NDArray[np.uint8]", cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))

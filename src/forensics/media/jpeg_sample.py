@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -93,7 +93,8 @@ def _decode(data: Any) -> NDArray[np.uint8] | None:
     if len(data) == 0:
         return None
     try:
-        pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _DECODE_FLAGS)
+        # A _GRAYSCALE_8 read: OpenCV gives uint8 pixels.
+        pixels = cast("NDArray[np.uint8] | None", cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _DECODE_FLAGS))
     except cv2.error:
         return None
     return None if pixels is None or pixels.size == 0 else pixels

@@ -7,6 +7,7 @@ island, out-of-range values): that is a flag, and the verifier should see the va
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from fractions import Fraction
 
 # ISO 6709 as phones write it: +32.0929+034.8620+028.516/ ; also the DDMM and DDMMSS forms.
@@ -47,7 +48,7 @@ def _iso6709_angle(text: str, *, degree_digits: int) -> float | None:
     return None
 
 
-def dms_to_degrees(values: list[Fraction | float | int] | None, ref: str | None) -> float | None:
+def dms_to_degrees(values: Sequence[Fraction | float | int] | None, ref: str | None) -> float | None:
     """EXIF [degrees, minutes, seconds] rationals and an N/S/E/W ref as signed degrees."""
     if not values or len(values) > 3:
         return None

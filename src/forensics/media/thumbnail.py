@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mmap
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
@@ -44,7 +45,9 @@ def compare_thumbnail(thumbnail_jpeg: bytes, image_jpeg: bytes | mmap.mmap, *, m
     The main image is decoded from at most about `budget_bytes` of its scan data (see jpeg_sample):
     where that covers only the top of the picture, the top of the thumbnail is compared with it.
     """
-    thumb = cv2.imdecode(np.frombuffer(thumbnail_jpeg, dtype=np.uint8), _DECODE_FLAGS)
+    # An IMREAD_GRAYSCALE read: OpenCV gives uint8 pixels.
+    thumb = cast("NDArray[np.uint8] | None",
+                 cv2.imdecode(np.frombuffer(thumbnail_jpeg, dtype=np.uint8), _DECODE_FLAGS))
     if thumb is None or thumb.size == 0 or float(thumb.std()) < min_contrast:
         return None
     main = reduced_image(image_jpeg, budget_bytes=budget_bytes)
