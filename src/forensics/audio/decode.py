@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import av
 import numpy as np
@@ -17,6 +18,9 @@ from numpy.typing import NDArray
 
 from forensics.errors import MediaError, MediaUnreadable, ParameterError
 from forensics.inputs import regular_file
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +82,8 @@ def decode_audio(path: Path, *, sample_rate_hz: int = SAMPLE_RATE_HZ) -> AudioTr
                               "check that it is audio or video and not truncated") from ex
     notes: list[str] = []
     with container:
-        streams = [s for s in container.streams if s.type == "audio"]
+        # PyAV wraps every "audio" stream in an AudioStream.
+        streams = [cast("AudioStream", s) for s in container.streams if s.type == "audio"]
         if not streams:
             raise MediaError(f"{path.name}: has no audio track; there is nothing to listen to")
         decoders = {s.index: _TrackDecoder(s, sample_rate_hz) for s in streams}

@@ -258,7 +258,7 @@ class Library:
             " landmarks) VALUES (?,?,?,?,?,?,?,?,?)",
             (entry, sha256, stream_index, path, sample_rate_hz, n_frames * HOP / sample_rate_hz, n_frames, added_utc,
              landmarks))
-        entry = int(cur.lastrowid)
+        entry = int(cast(int, cur.lastrowid))  # sqlite3 sets it after every INSERT that succeeds
         self._db.execute("INSERT INTO frames VALUES (?,?,?,?)",
                          (entry, zlib.compress(features.bits.astype("<u2").tobytes(), 6),
                           zlib.compress(features.harmonics.astype("<u2").tobytes(), 6),

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
@@ -130,8 +130,9 @@ def match_samples(library: Library, samples: NDArray[np.float32], sample_rate_hz
     a second of query, 10 s at least (only a library of many hours reaches it).
     """
     features = features if features is not None else analyse(samples, sample_rate_hz, peaks_per_s=QUERY_PEAKS_PER_S)
-    options = dict(fanout=fanout, min_votes=min_votes, min_z=min_z, min_harmonic_z=min_harmonic_z,
-                   max_candidates=max_candidates, max_votes_per_s=max_votes_per_s, exclude_entries=exclude_entries)
+    options = _WindowOptions(fanout=fanout, min_votes=min_votes, min_z=min_z, min_harmonic_z=min_harmonic_z,
+                             max_candidates=max_candidates, max_votes_per_s=max_votes_per_s,
+                             exclude_entries=exclude_entries)
     window = int(WINDOW_S * sample_rate_hz / HOP)
     if features.n_frames <= window + window // 2:
         return _graded(_match_window(library, samples, sample_rate_hz, features, **options))
@@ -181,6 +182,18 @@ def grade(z: float, harmonic_z: float, votes: int, pitched_z: float) -> tuple[fl
 
 WINDOW_S = 60.0  # a query longer than 1.5 windows is matched window by window
 WINDOW_OVERLAP_S = 10.0  # so that a transmission of up to this long lies whole in one window
+
+
+class _WindowOptions(TypedDict):
+    """The tuning arguments match passes on to every window's _match_window, unchanged."""
+
+    fanout: int
+    min_votes: int
+    min_z: float
+    min_harmonic_z: float
+    max_candidates: int
+    max_votes_per_s: float
+    exclude_entries: frozenset[int]
 
 
 def _match_window(library: Library, samples: NDArray[np.float32], sample_rate_hz: int, features: Features, *,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
+from scipy import ndimage  # type: ignore[import-untyped]  # SciPy ships no type stubs
 
 from forensics.audio.spectrum import CHUNK_FRAMES, HOP, N_FFT, frame_count, power_spectrum, voice_bins
 

@@ -46,14 +46,17 @@ class Votes:
 
 def cast_votes(library: Library, features: Features, rate_hz: int, fanout: int, max_votes: int) -> Votes:
     """Gives back the votes of a query's landmarks (`fanout` a peak, at every speed of the grid), within `max_votes`."""
-    hashes, anchors, peaks, speeds = [], [], [], []
+    hashes: list[NDArray[np.int64]] = []
+    anchors: list[NDArray[np.float64]] = []
+    peaks: list[NDArray[np.int64]] = []
+    speeds: list[NDArray[np.int64]] = []
     for idx, speed in enumerate(SPEEDS):
         h, t, a = landmark_hashes(features.peak_frames, features.peak_bins, rate_hz, speed=speed, fanout=fanout)
         hashes.append(h)
         anchors.append(t)
         peaks.append(a)
         speeds.append(np.full(h.size, idx, np.int64))
-    qh, qt, qa, qs = (np.concatenate(x) for x in (hashes, anchors, peaks, speeds))
+    qh, qt, qa, qs = np.concatenate(hashes), np.concatenate(anchors), np.concatenate(peaks), np.concatenate(speeds)
     # By hash, then anchor peak, then speed: one peak's landmark at neighbouring speeds side by side.
     order = np.lexsort((qs, qa, qh))
     qh, qt, qa, qs = qh[order], qt[order], qa[order], qs[order]

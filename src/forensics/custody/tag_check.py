@@ -228,7 +228,7 @@ _validator = None
 def _schema_validator() -> Any:
     global _validator
     if _validator is None:
-        import jsonschema
+        import jsonschema  # type: ignore[import-untyped]  # no stubs installed (types-jsonschema is not a dependency)
 
         _validator = jsonschema.Draft202012Validator(schema())
     return _validator
