@@ -127,6 +127,6 @@ def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool =
         if staged is not None:
             staged.unlink(missing_ok=True)
         raise
-    if staged is not None:
+    if staged is not None and out_path is not None:  # staged only when there is an out_path
         place_staged(staged, out_path)
     return exported, data

@@ -7,7 +7,9 @@ plotting library and no network. PyAV decodes the audio of any container.
 from __future__ import annotations
 
 import logging
+from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import av
 import cv2
@@ -15,6 +17,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forensics.errors import MediaUnreadable
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +31,8 @@ def decode_mono(path: Path, *, start_s: float = 0.0, duration_s: float = 30.0,
     """Gives `duration_s` of the first audio track from `start_s`, mono float32 in -1..1 at `sample_rate_hz`."""
     try:
         with av.open(str(path), metadata_errors="replace") as container:
-            stream = next((s for s in container.streams if s.type == "audio"), None)
+            # PyAV wraps every stream of type "audio" in an AudioStream.
+            stream = cast("AudioStream | None", next((s for s in container.streams if s.type == "audio"), None))
             if stream is None:
                 raise MediaUnreadable(f"{path.name}: has no audio track")
             resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate_hz)
@@ -38,8 +44,10 @@ def decode_mono(path: Path, *, start_s: float = 0.0, duration_s: float = 30.0,
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     if first_s is None:
-                        first_s = float(out.pts * out.time_base) if out.pts is not None else 0.0
-                    chunks.append(out.to_ndarray().reshape(-1))
+                        # A filter graph's frames carry its output link's time base, always set.
+                        first_s = float(out.pts * cast(Fraction, out.time_base)) if out.pts is not None else 0.0
+                    # format="flt" above: float32 samples.
+                    chunks.append(cast("NDArray[np.float32]", out.to_ndarray()).reshape(-1))
                 if first_s is not None and sum(len(c) for c in chunks) >= wanted + (start_s - first_s) * sample_rate_hz:
                     break
     except av.error.FFmpegError as ex:
