@@ -20,13 +20,15 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar, cast
 
 import av
 import av.error
 
 from forensics.media.packet_index import PacketIndex
 from forensics.progress import ProgressCallback, report
+
+_SkipFrame = Literal["NONE", "DEFAULT", "NONREF", "BIDIR", "NONINTRA", "NONKEY", "ALL"]  # FFmpeg's AVDiscard names
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ class DecodeOptions:
     keyframes_only: bool = False  # feed only keyframe packets, and have the decoder skip non-key ones
     skip_unwanted_nonref: bool = True  # skip pictures nothing refers to, unless wanted
     skip_loop_filter: bool = False  # faster, but the pictures are no longer bit-exact
-    decoder_skip: str = "DEFAULT"  # the decoder's own skip_frame for every packet fed ("NONKEY": as ffmpeg)
+    decoder_skip: _SkipFrame = "DEFAULT"  # the decoder's own skip_frame for every packet fed ("NONKEY": as ffmpeg)
     workers: int | None = None  # None: one per core
 
 
@@ -206,7 +208,8 @@ class _Reader:
     def _open(self) -> None:
         self.close()
         self.container = av.open(str(self.path), mode="r", metadata_errors="replace")
-        self.stream = self.container.streams[self.stream_index]
+        # stream_index names the video stream of the packet index (decode_spans gives VideoFrames).
+        self.stream = cast("av.video.stream.VideoStream", self.container.streams[self.stream_index])
         _configure(self.stream, self.options, self.threads)
         self.at_start = True
 

@@ -163,7 +163,7 @@ def _maker_note_block(note: Any) -> VendorBlock | None:
     return None
 
 
-def _read_jpeg_header(path: Path) -> tuple[JpegRead | None, ...]:
+def _read_jpeg_header(path: Path) -> tuple[JpegRead | None, *tuple[VendorBlock, ...]]:
     with open(path, "rb") as fh:
         header = read_jpeg_header(fh)
     if header is None:

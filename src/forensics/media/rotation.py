@@ -17,13 +17,18 @@ import logging
 import math
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import av
 import av.error
+import av.sidedata.sidedata
 import numpy as np
 from numpy.typing import NDArray
 
 from forensics.errors import MediaUnreadable, ParameterError
+
+if TYPE_CHECKING:
+    from av.sidedata.sidedata import SideData
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +90,8 @@ def transform_from_matrix(matrix: NDArray[np.int32]) -> DisplayTransform:
 def transform_of_frame(frame: av.VideoFrame) -> DisplayTransform:
     """Gives the display transform carried by one decoded frame's side data."""
     try:
-        carried = list(frame.side_data)
+        # PyAV's frame.pyi types side_data as a TypedDict; it is a SideDataContainer, which yields SideData.
+        carried: list[SideData] = list(frame.side_data)  # type: ignore[arg-type]
     except ValueError:
         # PyAV 18 cannot name side data that a newer FFmpeg adds (EXIF on a JPEG's frame, type 31)
         # and refuses to list any of it. Its own reading of the display matrix still works, but
@@ -143,7 +149,7 @@ def _same_stream(container: av.container.InputContainer, index: int) -> av.video
     stream = container.streams[index]
     if stream.type != "video":
         raise MediaUnreadable(f"{container.name}: stream {index} is not video")
-    return stream
+    return cast("av.video.stream.VideoStream", stream)  # PyAV wraps every "video" stream in a VideoStream
 
 
 def apply_display_transform(image: NDArray[np.uint8], transform: DisplayTransform) -> NDArray[np.uint8]:
