@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 from collections.abc import Sequence
 
 import cv2
@@ -109,4 +110,4 @@ def _fit(image: NDArray[np.uint8], width_px: int) -> NDArray[np.uint8]:
     if size == (width, height):
         return image
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return cv2.resize(image, size, interpolation=interpolation)
+    return cast("NDArray[np.uint8]", cv2.resize(image, size, interpolation=interpolation))  # keeps the dtype

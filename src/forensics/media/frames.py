@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import av.error
@@ -179,7 +180,7 @@ def read_video_index(path: Path) -> tuple[int, PacketIndex, Fraction, tuple[int,
             videos = [s for s in container.streams.video
                       if not s.disposition & av.stream.Disposition.attached_pic]
             if not videos:
-                kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+                kinds: list[str] = sorted({s.type for s in container.streams}) or ["no streams"]
                 raise MediaUnreadable(f"{path.name}: no video stream to take frames from "
                                       f"(it holds {', '.join(kinds)})")
             stream = videos[0]
@@ -230,10 +231,12 @@ class _FrameMaker:
             if not self._seen_transform:
                 self.transform, self._seen_transform = transform, True
         width, height = self.output_size(frame.width, frame.height)
+        # rgb24: H x W x 3 uint8.
         if (width, height) == (frame.width, frame.height):
-            image = frame.to_ndarray(format="rgb24")
+            image = cast("NDArray[np.uint8]", frame.to_ndarray(format="rgb24"))
         else:
-            image = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
+            image = cast("NDArray[np.uint8]",
+                         frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA"))
         if self._apply_rotation:
             image = apply_display_transform(image, transform)
         pts = int(frame.pts) if frame.pts is not None else -1
@@ -246,7 +249,7 @@ class _FrameMaker:
         display_width = width * self._aspect  # anamorphic video (DV, some broadcast) is shown wider
         scale = Fraction(1)
         if self._size_px is not None:
-            scale = min(Fraction(1), Fraction(self._size_px) / max(display_width, height))
+            scale = min(Fraction(1), Fraction(self._size_px) / max(display_width, Fraction(height)))
         if scale == 1 and self._aspect == 1:
             return width, height
         # Even sizes keep swscale's chroma siting exact; one pixel is not worth a shift.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import av
 import cv2
@@ -63,12 +64,14 @@ def small_picture(frame: av.VideoFrame) -> SmallPicture:
 
 
 def _signature(luma: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    return cv2.resize(luma, _SIGNATURE_SHAPE[::-1], interpolation=cv2.INTER_AREA)
+    # cv2.resize keeps the dtype.
+    return cast("NDArray[np.uint8]", cv2.resize(luma, _SIGNATURE_SHAPE[::-1], interpolation=cv2.INTER_AREA))
 
 
 def _plane(frame: av.VideoFrame, number: int) -> NDArray[np.uint8]:
     plane = frame.planes[number]
-    rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+    # numpy's stubs list buffer types by name; a PyAV plane is a buffer too (PEP 688 __buffer__).
+    rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)  # type: ignore[call-overload]
     return rows[:, :plane.width]
 
 
@@ -79,7 +82,9 @@ def _shrink(plane: NDArray[np.uint8], width: int, height: int | None = None) -> 
     # Sampling every k-th pixel first, so the area filter runs at ~5x on ~320 columns: a
     # fifth of the cost of filtering the full plane, with enough averaging left to damp noise.
     step = max(1, columns // (width * 5))
-    return cv2.resize(np.ascontiguousarray(plane[::step, ::step]), (width, height), interpolation=cv2.INTER_AREA)
+    # cv2.resize keeps the dtype.
+    return cast("NDArray[np.uint8]",
+                cv2.resize(np.ascontiguousarray(plane[::step, ::step]), (width, height), interpolation=cv2.INTER_AREA))
 
 
 @dataclass(frozen=True, slots=True)
