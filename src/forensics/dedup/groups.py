@@ -85,7 +85,8 @@ def candidate_pairs(media: Sequence[MediaHashes], *, max_distance_bits: int = 10
         piece_bits = video_piece_distance_bits if item.kind == "video" else None
         _, entries, _ = index.query(queries, max_distance_bits=max_distance_bits, piece_distance_bits=piece_bits)
         entries = np.unique(entries)
-        hit = np.concatenate([owner_of[owner_starts[e]:owner_starts[e + 1]] for e in entries.tolist()] or [[]])
+        hit = np.concatenate([owner_of[owner_starts[e]:owner_starts[e + 1]] for e in entries.tolist()]
+                             or [np.array([])])
         for other in np.unique(hit).astype(int).tolist():
             if other == number or (other > number and other >= first_new):
                 continue  # itself, or a pair the other file's own query finds

@@ -13,7 +13,7 @@ import json
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -168,6 +168,8 @@ def hash_pictures_of(pictures: Pictures, *, key: str) -> MediaHashes:
                                                                                   ORIENTATION_COUNT)
     half = PICTURE_SIDE // THUMB_SIDE
     thumbs = inputs.reshape(count, len(SCALES), THUMB_SIDE, half, THUMB_SIDE, half).mean(axis=(3, 5))
+    # Four shares in, four rounded shares out.
     return MediaHashes(key=key, kind=pictures.kind, duration_s=pictures.duration_s, times_s=times,
                        hashes=hashes, thumbs=np.clip(np.rint(thumbs), 0, 255).astype(np.uint8),
-                       box=tuple(round(v, 4) for v in box.shares()), notes=pictures.notes)
+                       box=cast("tuple[float, float, float, float]", tuple(round(v, 4) for v in box.shares())),
+                       notes=pictures.notes)

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import av.error
@@ -75,9 +76,9 @@ def _still_image(path: Path, size_px: int) -> NDArray[np.uint8] | None:
             if getattr(image, "n_frames", 1) > 1:
                 return None  # an animated GIF or WebP: a video
             image.draft("RGB", (size_px * 2, size_px * 2))  # JPEG decodes at 1/2..1/8 size directly
-            image = ImageOps.exif_transpose(image).convert("L")
-            image.thumbnail((size_px, size_px), Image.Resampling.BOX)
-            return np.asarray(image, dtype=np.uint8)
+            grey = ImageOps.exif_transpose(image).convert("L")
+            grey.thumbnail((size_px, size_px), Image.Resampling.BOX)
+            return np.asarray(grey, dtype=np.uint8)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as ex:
         log.debug("%s: not a still image to Pillow (%s)", path, ex)
         return None
@@ -107,7 +108,9 @@ class _Shrinker:
         if frame.format.name not in _PLANAR_YUV:
             frame = frame.reformat(format="yuv420p")  # GIF palettes, RGB and 10-bit codecs
         plane = frame.planes[0]
-        luma = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width]
+        # numpy's stubs list buffer types by name; a PyAV plane is a buffer too (PEP 688 __buffer__).
+        luma = np.frombuffer(plane, dtype=np.uint8).reshape(  # type: ignore[call-overload]
+            plane.height, plane.line_size)[:, :plane.width]
         display_width = float(plane.width * self.aspect)
         scale = min(1.0, self.size_px / max(display_width, plane.height))
         width, height = max(2, round(display_width * scale)), max(2, round(plane.height * scale))
@@ -150,7 +153,9 @@ def _video_pictures(path: Path, *, every_s: float, size_px: int, with_keyframes:
     shape = pictures[0].shape
     if any(p.shape != shape for p in pictures):
         notes.append("the picture size changes within the stream")
-        pictures = [p if p.shape == shape else cv2.resize(p, shape[::-1], interpolation=cv2.INTER_AREA)
+        # cv2.resize keeps the dtype.
+        pictures = [p if p.shape == shape else cast("NDArray[np.uint8]",
+                                                     cv2.resize(p, shape[::-1], interpolation=cv2.INTER_AREA))
                     for p in pictures]
     first = int(index.pts.min())
     times = np.array([index.seconds(pts - first) for pts in ordered], dtype=np.float64)
