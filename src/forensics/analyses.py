@@ -20,7 +20,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from forensics.custody.case import Case
 from forensics.custody.state import Item
@@ -120,8 +120,8 @@ def record_audio_links(case: Case, held: Sequence[tuple[str, dict[str, Any], dic
 
     with CrossMatcher() as cross:
         for item in case.state.items.values():  # what earlier runs fingerprinted
-            if AUDIO in item.records:
-                tracks_of(item.stored.sha256, _record_of(case, item, AUDIO))
+            if AUDIO in item.records:  # so _record_of gives a record, not None
+                tracks_of(item.stored.sha256, cast("dict[str, Any]", _record_of(case, item, AUDIO)))
         for sha256, record, _ in held:
             stored[sha256] = tracks_of(sha256, record)
         external = Library(library, create=False) if library is not None else None
@@ -302,7 +302,8 @@ def _place(record: dict[str, Any], slot: tuple[str | int, ...], path: str, sha25
     target: Any = record
     for key in parents:
         target = target[key]
-    if isinstance(target[last] if isinstance(target, list) else target.get(last), dict):
+    # A list's slot is its position: ("frames", n).
+    if isinstance(target[cast(int, last)] if isinstance(target, list) else target.get(last), dict):
         target[last].update(path=path, sha256=sha256)
     else:
         target[last] = path

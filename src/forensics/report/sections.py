@@ -82,10 +82,10 @@ def timeline(view: CaseView) -> str:
     if not view.entries:
         return '<section id="custody"><h2>Custody timeline</h2><p class="none">The log is empty.</p></section>'
     rows = []
-    for (actor, action, _incident, result, key_id), run in groupby(
+    for (actor, action, _incident, result, key_id), group in groupby(
             view.entries, key=lambda e: (e.actor, _phase(e.action), e.incident if e.action != "derived" else None,
                                          e.result, e.key_id)):
-        run = list(run)
+        run = list(group)
         incident = next((e.incident for e in run if e.incident), None)
         action = "analysed" if action == _ANALYSIS else action
         first, last = run[0], run[-1]
