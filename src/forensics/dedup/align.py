@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +34,7 @@ _SWAPPED = {"a_contains_b": "b_contains_a", "b_contains_a": "a_contains_b"}
 _INVERSE = (0, 1, 2, 3, 4, 6, 5, 7)
 Segment = tuple[float, float, float, float]  # a_start_s, a_end_s, b_start_s, b_end_s
 _FAR = HASH_BITS  # the distance given to frames with too little texture to weigh
+_Pixel = TypeVar("_Pixel", bound=np.generic)  # the pictures' type, kept by orient
 _MAX_SEGMENTS = 8
 
 
@@ -535,7 +537,7 @@ def _median_bits(span: _Span) -> float:
     return float(np.median(_weighed(span)))
 
 
-def orient(pictures: NDArray[np.uint8], orientation: int) -> NDArray[np.uint8]:
+def orient(pictures: NDArray[_Pixel], orientation: int) -> NDArray[_Pixel]:
     """Gives pictures (... x H x W) in orientation `orientation` (hashes.ORIENTATIONS), as the hashes do."""
     out = pictures
     if orientation & 4:

@@ -61,14 +61,15 @@ def _photo_takes_closest(matches: list[PairMatch], scenes: list[SceneMatch],
                 strong |= {(m.a, m.b), (m.b, m.a)}
     # Where each photo comes closest in each video, whether that made a match or only a lead.
     spots: dict[str, dict[str, tuple[float, float, float]]] = {}  # photo -> video -> (bits, fit, time)
-    for m in [*matches, *scenes]:
-        if _photo_in_video(m, kinds) and m.distance_bits is not None:
-            photo, video = _photo_and_video(m, kinds)
-            when = m.a_start_s if isinstance(m, PairMatch) and video == m.a else \
-                m.b_start_s if isinstance(m, PairMatch) else (m.a_time_s if video == m.a else m.b_time_s)
-            fit = m.moment_fit if m.moment_fit is not None else float(HASH_BITS)
+    every: list[PairMatch | SceneMatch] = [*matches, *scenes]
+    for near in every:
+        if _photo_in_video(near, kinds) and near.distance_bits is not None:
+            photo, video = _photo_and_video(near, kinds)
+            when = near.a_start_s if isinstance(near, PairMatch) and video == near.a else \
+                near.b_start_s if isinstance(near, PairMatch) else (near.a_time_s if video == near.a else near.b_time_s)
+            fit = near.moment_fit if near.moment_fit is not None else float(HASH_BITS)
             if when is not None:
-                spots.setdefault(photo, {})[video] = (m.distance_bits, fit, when)
+                spots.setdefault(photo, {})[video] = (near.distance_bits, fit, when)
     home: dict[str, tuple[str, float]] = {}  # photo -> (closest video, time in it)
     for photo, seen in spots.items():
         # The thumbnails' fit first: hash bits are too coarse to tell two moments of a still street.
@@ -146,7 +147,8 @@ def _one_source_per_stretch(matches: list[PairMatch],
     copies = {key: index for index, group in enumerate(groups_of(videos)) for key in group}
     claims: dict[str, list[tuple[float, float, str, PairMatch]]] = {}  # video -> (start, end, claimant, match)
     for m in videos:
-        a0, a1, b0, b1 = m.segments[0] if m.segments else (m.a_start_s, m.a_end_s, m.b_start_s, m.b_end_s)
+        # A video match always has its stretches (align._video_match); its first is the longest.
+        a0, a1, b0, b1 = m.segments[0]
         claims.setdefault(m.a, []).append((a0, a1, m.b, m))
         claims.setdefault(m.b, []).append((b0, b1, m.a, m))
     beaten: dict[int, PairMatch] = {}
@@ -232,9 +234,9 @@ def _photos_through_copies(matches: list[PairMatch], scenes: list[SceneMatch],
     for photo, spots in placed.items():
         for video, when, seed in spots:
             moments.setdefault(video, []).append((photo, when, seed.score))
-    for spots in moments.values():
-        for i, (one, when_one, score_one) in enumerate(spots):
-            for two, when_two, score_two in spots[i + 1:]:
+    for at_once in moments.values():
+        for i, (one, when_one, score_one) in enumerate(at_once):
+            for two, when_two, score_two in at_once[i + 1:]:
                 if one != two and abs(when_one - when_two) <= _SAME_MOMENT_S:
                     imply(PairMatch(min(one, two), max(one, two), "image", "same", round(min(score_one, score_two), 4),
                                     None, None, None, None, confidence="likely"))

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -230,23 +231,24 @@ def _registration(left: NDArray[np.float32], right: NDArray[np.uint8]) -> NDArra
         pairs = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(found_r, found_l)
         if len(pairs) < _MIN_INLIERS:
             continue
-        source = np.float32([keys_r[p.queryIdx].pt for p in pairs])
-        target = np.float32([keys_l[p.trainIdx].pt for p in pairs])
+        source = np.array([keys_r[p.queryIdx].pt for p in pairs], dtype=np.float32)
+        target = np.array([keys_l[p.trainIdx].pt for p in pairs], dtype=np.float32)
         transform, inliers = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC,
                                                          ransacReprojThreshold=3.0)
         held = 0 if inliers is None else int(inliers.sum())
         if transform is not None and held >= _MIN_INLIERS and held > most:
-            best, most = transform, held
+            best, most = cast("NDArray[np.float64]", transform), held  # OpenCV gives the 2 x 3 matrix in float64
         if most >= _ENOUGH_INLIERS:
             break
     return best
 
 
-def _features(picture: NDArray[np.uint8]) -> tuple[tuple[cv2.KeyPoint, ...], NDArray[np.uint8] | None]:
+def _features(picture: NDArray[np.uint8]) -> tuple[Sequence[cv2.KeyPoint], NDArray[np.uint8] | None]:
     """Gives ORB keypoints and descriptors; a smooth picture (fog, a wall, a cloudy scene) is asked for fainter corners."""
-    found: tuple[tuple[cv2.KeyPoint, ...], NDArray[np.uint8] | None] = ((), None)
+    keys: Sequence[cv2.KeyPoint] = ()
+    found = None
     for threshold in _CORNER_THRESHOLDS:
-        found = cv2.ORB_create(_FEATURES, fastThreshold=threshold).detectAndCompute(picture, None)
-        if len(found[0]) >= _ENOUGH_FEATURES:
+        keys, found = cv2.ORB.create(_FEATURES, fastThreshold=threshold).detectAndCompute(picture, None)
+        if len(keys) >= _ENOUGH_FEATURES:
             break
-    return found
+    return keys, cast("NDArray[np.uint8] | None", found)  # ORB's descriptors are 32 bytes a corner, or None
