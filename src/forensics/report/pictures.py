@@ -36,7 +36,9 @@ def decode_mono(path: Path, *, start_s: float = 0.0, duration_s: float = 30.0,
             if stream is None:
                 raise MediaUnreadable(f"{path.name}: has no audio track")
             resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate_hz)
-            if start_s > 1.0:
+            # A stream whose time base PyAV cannot give (a numerator of 0: a damaged or crafted file) is
+            # decoded from its start; the samples before `start_s` are dropped below either way.
+            if start_s > 1.0 and stream.time_base is not None:
                 container.seek(int(max(0.0, start_s - 1.0) / stream.time_base), stream=stream, backward=True)
             chunks: list[NDArray[np.float32]] = []
             first_s: float | None = None
