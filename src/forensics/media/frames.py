@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 import av
 import av.error
@@ -34,13 +35,14 @@ from numpy.typing import NDArray
 from forensics.errors import MediaError, MediaUnreadable, ParameterError
 from forensics.inputs import regular_file
 from forensics.media.frame_plan import every_pts, evenly, keyframe_pts, spans_for
-from forensics.media.gop_decoder import DecodeOptions, DecodeSpan, decode_spans
+from forensics.media.gop_decoder import DecodeOptions, DecodeSpan, SpanResult, decode_spans
 from forensics.media.packet_index import PacketIndex, index_packets
 from forensics.media.rotation import IDENTITY, DisplayTransform, apply_display_transform, transform_of_frame
 from forensics.media.scenes import DetectorSettings, ShotDetector, small_picture
 from forensics.progress import ProgressCallback
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")  # what a decode step makes of each frame
 
 MODES = ("keyframes", "scenes", "every", "keyframes+scenes")
 INGEST_MODE = "keyframes+scenes"  # what `forensics ingest` extracts from each video
@@ -294,7 +296,8 @@ class _Job:
             return self._decode_exactly(set(wanted)), []
         return self._scenes(with_keyframes=mode == "keyframes+scenes")
 
-    def _decode(self, spans: list[DecodeSpan], on_frame, wanted: set[int] | None, options: DecodeOptions):
+    def _decode(self, spans: list[DecodeSpan], on_frame: Callable[[av.VideoFrame], T | None], wanted: set[int] | None,
+                options: DecodeOptions) -> Iterator[SpanResult[T]]:
         errors = 0
         try:
             for result in decode_spans(self.path, self.stream_index, self.index, spans, on_frame,
@@ -362,7 +365,7 @@ class _Job:
             raise MediaUnreadable(f"{self.path.name}: none of the selected frames could be decoded")
         return frames
 
-    def _collect(self, results) -> list[Frame]:
+    def _collect(self, results: Iterable[SpanResult[Frame]]) -> list[Frame]:
         by_pts: dict[int, Frame] = {}
         for result in results:
             for frame in result.results:
