@@ -344,8 +344,11 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatu
     ref_pos = np.arange(r_first * HOP, (r_last - 1) * HOP + N_FFT, dtype=np.float64)
     query_pos = np.arange(len(samples), dtype=np.float64)
 
-    def aligned(offset: float, speed: float) -> NDArray[np.float32]:
-        audio = np.interp((ref_pos - offset) / speed, query_pos, samples, left=0.0, right=0.0)
+    def aligned(offset: float, speed: float, low: int = 0, high: int = 0) -> NDArray[np.float32]:
+        """The query's power spectrum on the reference's frames, the offset moved by `low` to `high` samples:
+        frame k of the shift d (a whole number of hops from `high`) is frame k + (high - d) / HOP here."""
+        positions = np.arange(ref_pos[0] - high, ref_pos[-1] - low + 1, dtype=np.float64)
+        audio = np.interp((positions - offset) / speed, query_pos, samples, left=0.0, right=0.0)
         return power_spectrum(audio.astype(np.float32), single=True)
 
     def score(offset: float, speed: float) -> tuple[float, float]:
@@ -360,10 +363,8 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatu
         found: dict[int, tuple[float, float]] = {}
         for phase in sorted({int(d) % HOP for d in shifts}):
             group = [int(d) for d in shifts if int(d) % HOP == phase]
-            low, high = min(group), max(group)
-            positions = np.arange(ref_pos[0] - high, ref_pos[-1] - low + 1, dtype=np.float64)
-            audio = np.interp((positions - offset) / speed, query_pos, samples, left=0.0, right=0.0)
-            power = power_spectrum(audio.astype(np.float32), single=True)
+            high = max(group)
+            power = aligned(offset, speed, min(group), high)
             for d in group:
                 first = (high - d) // HOP
                 found[d] = _weighted_z(band_changes(power[:, first:first + n], rate_hz)[:, active], ref_sign)
