@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.errors import ParameterError
 from forensics.inputs import own_file, raise_system_error, sqlite_tables
+from forensics.progress import ProgressCallback
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS media (
@@ -86,9 +86,10 @@ class HashStore:
 
 
 def find_and_store(media: Sequence[MediaHashes], store: HashStore | None, *, collection: str,
-                   **options: Any) -> tuple[DedupResult, dict[str, str]]:
+                   max_distance_bits: int = 10, files: Callable[[str], Path | None] | None = None,
+                   progress: ProgressCallback | None = None) -> tuple[DedupResult, dict[str, str]]:
     """Gives the duplicates among `media` and the files `store` holds, and the collection of each stored file
-    compared; then puts `media` in the store under `collection`. `options` go to find_duplicates.
+    compared; then puts `media` in the store under `collection`. The keywords are find_duplicates'.
 
     The store names files by the absolute path of their key, so a later run from elsewhere finds
     them; a file given again is compared afresh, not with its own earlier entry. Without a store,
@@ -103,7 +104,7 @@ def find_and_store(media: Sequence[MediaHashes], store: HashStore | None, *, col
             if item.key not in fresh:
                 known.append(item)
                 collections[item.key] = name
-    result = find_duplicates(media, known=known, **options)
+    result = find_duplicates(media, known=known, max_distance_bits=max_distance_bits, files=files, progress=progress)
     if store is not None:
         for item in media:
             store.put(dataclasses.replace(item, key=stored_keys[item.key]), collection=collection)
