@@ -61,6 +61,8 @@ class PairMatch:
     segments: tuple[Segment, ...] = ()  # two videos: every shared stretch, the longest first
     moving_agreement: float | None = None  # two videos checked at full size: how alike what moves moves (verify.py)
     registered_fit: float | None = None  # a still matched on its thumbnail lined up first (evidence.registered_fit)
+    moment_ratio: float | None = None  # a still in a video: how much worse its best fit a second away is (moment_fit)
+    unexplained_change: float | None = None  # a still checked at full size: how much of it changed (verify.py)
 
     def swapped(self) -> PairMatch:
         """Gives the same match with a and b the other way round."""
@@ -77,7 +79,8 @@ class PairMatch:
                 "segments": [list(s) for s in self.segments],
                 "evidence": {"distance_bits": self.distance_bits, "motion_correlation": self.motion_correlation,
                              "moment_margin_bits": self.moment_margin_bits, "moment_fit": self.moment_fit,
-                             "registered_fit": self.registered_fit,
+                             "registered_fit": self.registered_fit, "moment_ratio": self.moment_ratio,
+                             "unexplained_change": self.unexplained_change,
                              "moving_agreement": self.moving_agreement, "orientation": self.orientation,
                              "offset_s": self.offset_s}}
 
@@ -194,6 +197,7 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
                          distance_bits=float(distance), moment_fit=None if fit is None else round(fit[0], 3))
     # A photo and a video: the photo must fit one moment of the video, and that moment stand out.
     plain_fit, registered = None if fit is None else fit[0], False
+    plain_ratio = None if fit is None else fit[1]
     if fit is not None and not fitted:
         # Two edits of one picture (a crop against another crop, a border) sit up to a pixel and
         # a tenth in scale apart: lined up, the footage's own picture fits it to coding noise,
@@ -226,7 +230,8 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
                      b_time, b_time, orientation=(fit[3] if fitted and fit else best).orientation,
                      confidence=confidence, distance_bits=float(distance), moment_margin_bits=margin,
                      moment_fit=None if plain_fit is None else round(plain_fit, 3),
-                     registered_fit=round(fit[0], 3) if registered and fit else None)
+                     registered_fit=round(fit[0], 3) if registered and fit else None,
+                     moment_ratio=None if plain_ratio is None else round(plain_ratio, 3))
 
 
 def _best_fit(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: int,

@@ -67,8 +67,21 @@ def read_pictures(path: Path, *, every_s: float = 0.25, size_px: int = 128, with
                            workers=workers, progress=progress)
 
 
-def _still_image(path: Path, size_px: int) -> NDArray[np.uint8] | None:
-    """Gives the grey picture of a one-frame image file as shown, or None when it is not one."""
+def still_in_colour(path: Path, *, size_px: int = 320) -> NDArray[np.uint8]:
+    """Gives the RGB picture (H x W x 3) of a one-frame image file as shown, turned as read_pictures turns it.
+
+    Raises MediaUnreadable for a file that is not a one-frame still.
+    """
+    path = Path(path)
+    regular_file(path)
+    picture = _still_image(path, size_px, mode="RGB")
+    if picture is None:
+        raise MediaUnreadable(f"{path.name}: not a still picture")
+    return picture
+
+
+def _still_image(path: Path, size_px: int, *, mode: str = "L") -> NDArray[np.uint8] | None:
+    """Gives the picture (grey, or `mode`) of a one-frame image file as shown, or None when it is not one."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
@@ -76,9 +89,9 @@ def _still_image(path: Path, size_px: int) -> NDArray[np.uint8] | None:
             if getattr(image, "n_frames", 1) > 1:
                 return None  # an animated GIF or WebP: a video
             image.draft("RGB", (size_px * 2, size_px * 2))  # JPEG decodes at 1/2..1/8 size directly
-            grey = ImageOps.exif_transpose(image).convert("L")
-            grey.thumbnail((size_px, size_px), Image.Resampling.BOX)
-            return np.asarray(grey, dtype=np.uint8)
+            shown = ImageOps.exif_transpose(image).convert(mode)
+            shown.thumbnail((size_px, size_px), Image.Resampling.BOX)
+            return np.asarray(shown, dtype=np.uint8)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as ex:
         log.debug("%s: not a still image to Pillow (%s)", path, ex)
         return None
@@ -88,10 +101,11 @@ def _still_image(path: Path, size_px: int) -> NDArray[np.uint8] | None:
 
 
 class _Shrinker:
-    """Turns decoded frames into (pts, small grey picture); runs in the decoder's worker threads."""
+    """Turns decoded frames into (pts, small grey picture, or RGB one); runs in the decoder's worker threads."""
 
-    def __init__(self, size_px: int, aspect: Fraction) -> None:
+    def __init__(self, size_px: int, aspect: Fraction, *, colour: bool = False) -> None:
         self.size_px = size_px
+        self.colour = colour
         self.aspect = aspect if aspect > 0 else Fraction(1)
         self._lock = threading.Lock()
         self.transform: DisplayTransform | None = None
@@ -114,7 +128,11 @@ class _Shrinker:
         display_width = float(plane.width * self.aspect)
         scale = min(1.0, self.size_px / max(display_width, plane.height))
         width, height = max(2, round(display_width * scale)), max(2, round(plane.height * scale))
-        small = cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA)
+        if self.colour:
+            small = cast("NDArray[np.uint8]", frame.reformat(width=width, height=height, format="rgb24",
+                                                             interpolation="AREA").to_ndarray())
+        else:
+            small = cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA)
         small = apply_display_transform(small, self.transform)
         return (int(frame.pts) if frame.pts is not None else -1), small
 
@@ -186,9 +204,10 @@ def _decoded(path: Path, stream_index: int, index: PacketIndex, wanted: set[int]
     return by_pts, errors
 
 
-def frames_at(path: Path, times_s: NDArray[np.float64], *, size_px: int = 320,
-              workers: int | None = 1) -> tuple[NDArray[np.float64], NDArray[np.uint8]]:
-    """Gives (times, grey pictures) of the frames on screen at `times_s` (seconds from the first frame).
+def frames_at(path: Path, times_s: NDArray[np.float64], *, size_px: int = 320, workers: int | None = 1,
+              colour: bool = False) -> tuple[NDArray[np.float64], NDArray[np.uint8]]:
+    """Gives (times, grey pictures, or RGB ones with `colour`) of the frames on screen at `times_s` (seconds
+    from the first frame).
 
     Only the GOPs holding them are decoded; a frame on screen at two of the times is given once,
     so there may be fewer pictures than times. Raises MediaUnreadable when none can be decoded.
@@ -203,7 +222,7 @@ def frames_at(path: Path, times_s: NDArray[np.float64], *, size_px: int = 320,
     ticks = np.asarray(times_s, dtype=np.float64) / float(index.time_base) + first
     at = np.clip(np.searchsorted(ordered, ticks, side="right") - 1, 0, ordered.size - 1)
     wanted = {int(p) for p in ordered[at]}
-    shrinker = _Shrinker(size_px, aspect)
+    shrinker = _Shrinker(size_px, aspect, colour=colour)
     by_pts, _errors = _decoded(path, stream_index, index, wanted, shrinker,
                                DecodeOptions(skip_unwanted_nonref=True, workers=workers))
     kept = sorted(by_pts)
