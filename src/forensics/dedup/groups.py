@@ -47,7 +47,7 @@ class DedupResult:
         changed while they were checked: the check may have read other content), and the groups anew."""
         matches = tuple(dataclasses.replace(m, confidence="weak", moving_agreement=None)
                         if m.moving_agreement is not None and {m.a, m.b} & keys else m for m in self.matches)
-        return DedupResult(groups_of(matches), matches, self.scene_matches)
+        return DedupResult(groups_of(matches, self.scene_matches), matches, self.scene_matches)
 
     def to_json(self, *, weak: bool = False) -> dict[str, object]:
         return {"groups": [list(g) for g in self.groups], "matches": [m.to_json() for m in self.listed(weak=weak)],
@@ -126,5 +126,5 @@ def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes
     matches, scenes = check_at_full_size(matches, scenes, files or (lambda _key: None), measured=measured,
                                          short_clips=short_clips)
     matches, scenes = settle(matches, scenes, {m.key: m.kind for m in everything})
-    return DedupResult(groups_of(matches), tuple(sorted(matches, key=lambda m: (m.a, m.b))),
+    return DedupResult(groups_of(matches, scenes), tuple(sorted(matches, key=lambda m: (m.a, m.b))),
                        tuple(sorted(scenes, key=lambda m: (m.a, m.b))))

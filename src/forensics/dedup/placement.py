@@ -246,21 +246,35 @@ def _photos_through_copies(matches: list[PairMatch], scenes: list[SceneMatch],
     return kept + list(implied.values()), [s for s in scenes if frozenset((s.a, s.b)) not in implied]
 
 
-def groups_of(matches: Sequence[PairMatch]) -> tuple[tuple[str, ...], ...]:
-    """Gives the connected sets (two or more keys) of the matches whose relation is "same"."""
+def groups_of(matches: Sequence[PairMatch],
+              leads: Sequence[SceneMatch] = ()) -> tuple[tuple[str, ...], ...]:
+    """Gives the connected sets (two or more keys) of the matches whose relation is "same".
+
+    Two files a lead keeps apart (not shown to be one recording, or shown not to be: another
+    moment of a still scene) are never joined through others: a copy with a box laid over just
+    what changed matches both moments. Matches join in order of score, the strongest first.
+    """
     parent: dict[str, str] = {}
+    members: dict[str, set[str]] = {}
+    apart: dict[str, set[str]] = {}
+    for lead in leads:
+        apart.setdefault(lead.a, set()).add(lead.b)
+        apart.setdefault(lead.b, set()).add(lead.a)
 
     def root(key: str) -> str:
-        parent.setdefault(key, key)
+        if key not in parent:
+            parent[key], members[key] = key, {key}
         while parent[key] != key:
             parent[key] = parent[parent[key]]
             key = parent[key]
         return key
 
-    for match in matches:
-        if match.relation == "same" and match.confidence != "weak":
-            parent[root(match.a)] = root(match.b)
-    members: dict[str, list[str]] = {}
-    for key in parent:
-        members.setdefault(root(key), []).append(key)
+    for match in sorted(matches, key=lambda m: (-m.score, m.a, m.b)):
+        if match.relation != "same" or match.confidence == "weak":
+            continue
+        one, other = root(match.a), root(match.b)
+        if one == other or any(apart.get(key, set()) & members[other] for key in members[one]):
+            continue
+        parent[one] = other
+        members[other] |= members.pop(one)
     return tuple(sorted(tuple(sorted(group)) for group in members.values() if len(group) > 1))

@@ -1,0 +1,134 @@
+"""A room where nothing moves: photos of it at other moments (an object added, moved or gone) are leads, not
+copies, once the files are checked at full size; copies of its still (re-encoded, cropped, a logo and banner, a
+caption) stay matches, and so does the still against the footage it was taken from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from dedup_media import dedup_edits
+from forensics.dedup.groups import find_duplicates
+from forensics.dedup.media_hashes import hash_media
+from forensics.dedup.verify import MAX_UNEXPLAINED_SHARE, unexplained_change
+
+WIDTH, HEIGHT = 320, 180
+NO_TIME = float("nan")
+PHOTOS = (NO_TIME, NO_TIME, NO_TIME, NO_TIME)
+
+
+def _room(objects: list[tuple[int, int, int, tuple[int, int, int]]], world: np.ndarray, seed: int) -> np.ndarray:
+    frame = world.copy()
+    for x, y, radius, colour in objects:
+        cv2.circle(frame, (x, y), radius, colour, -1)
+    noise = np.random.default_rng(seed).normal(0, 2, frame.shape)
+    return np.clip(frame + noise, 0, 255).astype(np.uint8)
+
+
+def _caption(path: Path, out: Path) -> Path:
+    """A line of white text with a black outline over the picture, no box: a subtitle laid on a still."""
+    picture = cv2.imread(str(path))
+    org = (int(WIDTH * 0.12), int(HEIGHT * 0.9))
+    cv2.putText(picture, "They came from the north", org, cv2.FONT_HERSHEY_SIMPLEX, HEIGHT / 450, (0, 0, 0), 5)
+    cv2.putText(picture, "They came from the north", org, cv2.FONT_HERSHEY_SIMPLEX, HEIGHT / 450, (255, 255, 255), 2)
+    cv2.imwrite(str(out), picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return out
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("still-room")
+    rng = np.random.default_rng(41)
+    world = dedup_edits._texture(rng, HEIGHT, WIDTH)
+    things = [(int(rng.uniform(30, WIDTH - 30)), int(rng.uniform(30, HEIGHT - 30)), int(rng.uniform(9, 18)),
+               (int(v[0]), int(v[1]), int(v[2]))) for v in rng.integers(0, 255, (5, 3))]
+    out = {"video": dedup_edits.encode_frames((_room(things, world, 1) for _ in range(100)), d / "room.mp4", fps=25)}
+    out["still"] = dedup_edits.still_of(out["video"], 2.0, d / "still.png")
+    for edit in ("jpeg_q30", "crop_10", "logo"):
+        out[f"still_{edit}"] = dedup_edits.edit_photo(out["still"], edit, d / f"still_{edit}.jpg")
+    out["still_caption"] = _caption(out["still"], d / "still_caption.jpg")
+    radius = int(np.sqrt(0.006 * WIDTH * HEIGHT / np.pi))  # an object of 0.6% of the picture
+    x, y, r, colour = things[0]
+    changes = {"added": things + [(WIDTH // 2, HEIGHT // 2, radius, (200, 40, 160))],
+               "moved": [(x + 12, y, r, colour)] + things[1:],
+               "gone": things[1:]}
+    for name, objects in changes.items():
+        path = d / f"{name}.png"
+        cv2.imwrite(str(path), _room(objects, world, 2)[:, :, ::-1])
+        out[name] = path
+    out["added_q30"] = dedup_edits.edit_photo(out["added"], "jpeg_q30", d / "added_q30.jpg")
+    return out
+
+
+@pytest.mark.parametrize("copy", ["still_jpeg_q30", "still_crop_10", "still_logo", "still_caption"])
+def test_a_copy_of_a_still_differs_from_it_only_as_copies_do(room, copy: str) -> None:
+    share = unexplained_change(room["still"], room[copy], PHOTOS, 0)
+    assert share is not None and share <= MAX_UNEXPLAINED_SHARE, share
+
+
+@pytest.mark.parametrize("moment", ["added", "moved", "gone", "added_q30"])
+def test_another_moment_of_a_still_room_differs_in_the_shape_of_what_changed(room, moment: str) -> None:
+    for copy in ("still", "still_jpeg_q30", "still_logo"):
+        share = unexplained_change(room[copy], room[moment], PHOTOS, 0)
+        assert share is not None and share > MAX_UNEXPLAINED_SHARE, (copy, share)
+    # ... and so from every moment of the footage: the still's moment is searched for, not taken on trust.
+    share = unexplained_change(room["video"], room[moment], (1.0, 1.0, NO_TIME, NO_TIME), 0)
+    assert share is not None and share > MAX_UNEXPLAINED_SHARE, share
+
+
+def test_the_still_is_found_in_its_footage(room) -> None:
+    for copy in ("still", "still_logo", "still_crop_10"):
+        share = unexplained_change(room["video"], room[copy], (0.2, 0.2, NO_TIME, NO_TIME), 0)
+        assert share is not None and share <= MAX_UNEXPLAINED_SHARE, (copy, share)
+
+
+def test_with_its_files_at_hand_other_moments_are_leads_and_copies_are_matches(room) -> None:
+    media = [hash_media(path, key=name) for name, path in room.items()]
+    without = find_duplicates(media)
+    with_files = find_duplicates(media, files=room.get)
+    matched = {frozenset((m.a, m.b)): m for m in with_files.matches}
+    leads = {frozenset((m.a, m.b)) for m in with_files.scene_matches}
+    # The thumbnails alone cannot tell another moment of a room where nothing moves: those they match
+    # become leads.
+    thumbnails = {frozenset((m.a, m.b)) for m in without.matches}
+    assert frozenset(("still", "added")) in thumbnails and frozenset(("still", "moved")) in thumbnails
+    for moment in ("added", "moved", "gone", "added_q30"):
+        for other in ("video", "still", "still_jpeg_q30", "still_logo"):
+            pair = frozenset((moment, other))
+            assert pair not in matched, (moment, other)
+            assert pair in leads or pair not in thumbnails, (moment, other)
+    assert frozenset(("added", "added_q30")) in matched
+    for copy in ("still_jpeg_q30", "still_crop_10", "still_logo", "still_caption"):
+        pair = matched[frozenset(("still", copy))]
+        assert pair.unexplained_change is not None and pair.unexplained_change <= MAX_UNEXPLAINED_SHARE
+    assert frozenset(("video", "still")) in matched
+    assert any({"still", "still_logo", "still_caption"} <= set(group) for group in with_files.groups)
+    assert not any({"still", "added"} <= set(group) for group in with_files.groups)
+
+
+def test_a_file_that_cannot_be_read_tells_nothing(room, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(room["still_jpeg_q30"].read_bytes()[:300])
+    assert unexplained_change(room["still"], broken, PHOTOS, 0) is None
+    assert unexplained_change(room["video"], tmp_path / "gone.mp4", (1.0, 1.0, NO_TIME, NO_TIME), 0) is None
+
+
+def test_two_pictures_a_lead_keeps_apart_are_not_grouped_through_a_third() -> None:
+    from forensics.dedup.align import PairMatch, SceneMatch
+    from forensics.dedup.placement import groups_of
+
+    def same(a: str, b: str, score: float) -> PairMatch:
+        return PairMatch(a, b, "image", "same", score, None, None, None, None, confidence="strong")
+
+    # A copy of the first moment with a box over just what changed matches both moments.
+    matches = [same("moment1", "moment1_boxed", 0.9), same("moment2", "moment1_boxed", 0.95),
+               same("moment1", "moment1_q30", 0.99), same("moment2", "moment2_q30", 0.97)]
+    lead = SceneMatch("moment1", "moment2", "image", 0.9, "at full size 0.8% of the picture differs")
+    assert groups_of(matches) == (("moment1", "moment1_boxed", "moment1_q30", "moment2", "moment2_q30"),)
+    apart = groups_of(matches, [lead])
+    assert not any({"moment1", "moment2"} <= set(group) for group in apart)
+    # The strongest links join first: the boxed copy goes with the moment it matches best.
+    assert apart == (("moment1", "moment1_q30"), ("moment1_boxed", "moment2", "moment2_q30"))
