@@ -39,6 +39,10 @@ try:  # decoding and hashing timed apart where the library allows it
     from forensics.dedup.sampling import read_pictures
 except ImportError:  # pragma: no cover - the API moved
     read_pictures = hash_pictures_of = None
+try:  # the checks at full size in worker processes, as the dedup command runs them (code before: in process)
+    from forensics.analyses import measured_apart
+except ImportError:  # pragma: no cover - the API moved
+    measured_apart = None
 
 DEFAULT_BANDS = ("strong", "likely")  # what the tool reports unless asked for everything
 BANDS = ("strong", "likely", "weak")
@@ -95,6 +99,8 @@ def run_ours(corpus: dc.Corpus) -> Outcome:
     paths = {entry.key: entry.path for entry in corpus.entries}
     # The files at hand, as the dedup command has them (code before the full-size check has no `files`).
     at_hand = {"files": paths.get} if "files" in inspect.signature(find_duplicates).parameters else {}
+    if measured_apart is not None:  # the checks run in worker processes, on every core, as `forensics dedup` runs them
+        at_hand["measured"] = measured_apart
     result = find_duplicates(media, **at_hand)
     group_s = time.perf_counter() - t0
     found, localised = {}, {}

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from forensics.analyses import measured_apart
 from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes, hash_media
 from forensics.dedup.store import HashStore, find_and_store
@@ -90,7 +91,7 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
             with progress_bar(show_progress(quiet), "Comparing") as progress:
                 result, collections = find_and_store(media, store, collection=collection,
                                                      max_distance_bits=max_distance_bits, files=checkable,
-                                                     progress=progress)
+                                                     measured=measured_apart, progress=progress)
         finally:
             if store is not None:
                 store.close()

@@ -157,7 +157,7 @@ def record_near_duplicates(case: Case) -> int:
         if data is not None and not data.get("error"):
             media.append(MediaHashes.from_json(data))
             files[media[-1].key] = case.path / item.stored.path
-    result = find_duplicates(media, files=files.get, measured=_measured_apart)
+    result = find_duplicates(media, files=files.get, measured=measured_apart)
     written = 0
     for item in case.state.items.values():
         key = named_sha256(item.stored.sha256)
@@ -171,28 +171,34 @@ def record_near_duplicates(case: Case) -> int:
     return written
 
 
-def _measured_apart(checks: Sequence[Check]) -> list[float | None]:
-    """Runs near-duplicate checks on the stored files in a worker process, as every decode of a user file runs.
+def measured_apart(checks: Sequence[Check]) -> list[float | None]:
+    """Runs near-duplicate checks on the files in worker processes, as every decode of a user file runs, on
+    every core (checks of one file together, verify.shares).
 
-    A worker lost (a file that kills its decoder) or stuck leaves every check untold (None):
-    those matches are then weak, as a match in doubt is without its files.
+    A worker lost (a file that kills its decoder) or stuck leaves the checks it had untold (None):
+    those matches are then as a match in doubt is without its files.
     """
-    from forensics.dedup.verify import measure
+    from forensics.dedup.verify import measure, shares
 
-    with process_runner(1) as run:
-        future = run.submit(measure, list(checks))
-        try:
-            if future is None:
-                raise BrokenExecutor("the worker took no call")
-            return list(future.result(timeout=STUCK_AFTER_S + _CHECK_S * len(checks)))
-        except FuturesTimeout:
-            run.stop_workers()
-            log.warning("near-duplicate checks at full size took too long; the matches in doubt are weak")
-        except Exception as ex:  # noqa: BLE001 - a lost worker, or a bug, costs the checks only
-            if not run.lost(ex):
-                raise
-            log.warning("a near-duplicate check at full size lost its worker; the matches in doubt are weak")
-    return [None] * len(checks)
+    split = shares(checks, os.cpu_count() or 1)
+    found: list[float | None] = [None] * len(checks)
+    with process_runner(len(split)) as run:
+        futures = [(share, run.submit(measure, [checks[n] for n in share])) for share in split]
+        for share, future in futures:
+            try:
+                if future is None:
+                    raise BrokenExecutor("the worker took no call")
+                for number, value in zip(share, future.result(timeout=STUCK_AFTER_S + _CHECK_S * len(share))):
+                    found[number] = value
+            except FuturesTimeout:
+                run.stop_workers()
+                log.warning("near-duplicate checks at full size took too long; the matches in doubt are untold")
+                break
+            except Exception as ex:  # noqa: BLE001 - a lost worker, or a bug, costs the checks only
+                if not run.lost(ex):
+                    raise
+                log.warning("a near-duplicate check at full size lost its worker; its matches in doubt are untold")
+    return found
 
 
 _CHECK_S = 10.0  # allowed per check beyond STUCK_AFTER_S

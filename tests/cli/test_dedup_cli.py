@@ -203,6 +203,6 @@ def test_a_file_swapped_while_it_is_checked_confirms_nothing(
             os.replace(shifted, tmp_path / "yes.mkv")
             return measure(checks)
 
-        return compare_all(*args, measured=measured, **kwargs)
+        return compare_all(*args, **{**kwargs, "measured": measured})  # in this process, the swap made first
 
     _two_takes_compared(shared_data, tmp_path, monkeypatch, swapped_while_measured)

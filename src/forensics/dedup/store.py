@@ -15,6 +15,7 @@ from pathlib import Path
 
 from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes
+from forensics.dedup.verify import Check, measure
 from forensics.errors import ParameterError
 from forensics.inputs import own_file, raise_system_error, sqlite_tables
 from forensics.progress import ProgressCallback
@@ -87,6 +88,7 @@ class HashStore:
 
 def find_and_store(media: Sequence[MediaHashes], store: HashStore | None, *, collection: str,
                    max_distance_bits: int = 10, files: Callable[[str], Path | None] | None = None,
+                   measured: Callable[[Sequence[Check]], Sequence[float | None]] = measure,
                    progress: ProgressCallback | None = None) -> tuple[DedupResult, dict[str, str]]:
     """Gives the duplicates among `media` and the files `store` holds, and the collection of each stored file
     compared; then puts `media` in the store under `collection`. The keywords are find_duplicates'.
@@ -104,7 +106,8 @@ def find_and_store(media: Sequence[MediaHashes], store: HashStore | None, *, col
             if item.key not in fresh:
                 known.append(item)
                 collections[item.key] = name
-    result = find_duplicates(media, known=known, max_distance_bits=max_distance_bits, files=files, progress=progress)
+    result = find_duplicates(media, known=known, max_distance_bits=max_distance_bits, files=files, measured=measured,
+                             progress=progress)
     if store is not None:
         for item in media:
             store.put(dataclasses.replace(item, key=stored_keys[item.key]), collection=collection)
