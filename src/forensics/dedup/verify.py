@@ -87,6 +87,8 @@ _SPARSE = 7  # quantiles of a picture's pixels taken over every this many
 MOMENT_STEP_S = 0.04  # a video's frames this far apart (every frame at 25 fps) are searched for a still's moment ...
 _MOMENTS_SEARCHED = 150  # ... or this many, spread over a longer one (at 320 pixels, about 26 MB)
 _MOMENTS_COMPARED = 3  # of those, the pairs that look most alike are compared in full
+_INSTANT_REACH_S = 0.16  # ... with, in a longer one, every frame this near the thumbnails' instant
+_INSTANTS_KEPT = 8
 _ROUGH_CAP_LEVELS = 20.0
 _ROUGH_SPARSE = 29  # moments are ranked on every this many pixels
 _MIN_INLIERS = 12
@@ -216,15 +218,14 @@ def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch
 
 
 def _still_in_doubt(match: PairMatch) -> bool:
-    # A still's moment singled out by its fit (the rest of the video fits clearly worse) is a frame of
-    # that video; one that fits every moment alike (nothing moves), or fitted only once lined up, or
-    # two photos, may be another moment of a still scene, which 16-pixel thumbnails cannot see (an
-    # object moved, added or gone). A weak match is not worth the check: it is not listed or grouped.
+    # A still's moment singled out by its fit (the rest of the video fits clearly worse, lined up or
+    # not) is a frame of that video; one that fits every moment alike (nothing moves), or two photos,
+    # may be another moment of a still scene, which 16-pixel thumbnails cannot see (an object moved,
+    # added or gone). A weak match is not worth the check: it is not listed or grouped.
     if match.kind != "image" or match.confidence == "weak":
         return False
     photos = match.a_start_s is None and match.b_start_s is None
-    return photos or match.registered_fit is not None or match.moment_ratio is None \
-        or match.moment_ratio < MOMENT_RATIO
+    return photos or match.moment_ratio is None or match.moment_ratio < MOMENT_RATIO
 
 
 def _in_doubt(match: PairMatch, short_clips: Collection[str]) -> bool:
@@ -290,7 +291,7 @@ def moving_agreement(path_a: Path, path_b: Path, segment: tuple[float, float, fl
 
 
 def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, float, float], orientation: int,
-                       *, moments: Callable[[Path], tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.uint8]]]
+                       *, moments: Callable[[Path, float], tuple[NDArray[np.uint8], NDArray[np.uint8], int]]
                        | None = None,
                        photos: Callable[[Path], NDArray[np.uint8]] | None = None) -> float | None:
     """Gives the share of the picture (0-1) in which a still and a frame (or two stills) differ other than a copy can.
@@ -310,7 +311,7 @@ def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, 
     alike they look and the closest compared in full. None when it cannot tell: a file cannot
     be read, or the pictures cannot be registered.
     """
-    spread = moments or _moments_of
+    spread = moments or _Moments()
     look = photos or _Photos()
 
     def pictures(path: Path, at_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int]:
@@ -319,16 +320,7 @@ def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, 
         if np.isnan(at_s):
             photo = look(path)[None]
             return photo, _grey(photo), 0
-        times, found, grey = spread(path)
-        nearest = int(np.argmin(np.abs(times - at_s)))
-        if abs(float(times[nearest]) - at_s) <= MOMENT_STEP_S:
-            return found, grey, nearest
-        # A longer video's moments are spread out: the frames at the thumbnails' instant are searched too.
-        _times, instant = frames_at(path, np.clip(at_s + np.array([-NEIGHBOUR_S, 0.0, NEIGHBOUR_S]), 0.0, None),
-                                    size_px=SIDE_PX, colour=True)
-        if instant.shape[1:] != found.shape[1:]:
-            return found, grey, nearest
-        return np.concatenate([instant, found]), np.concatenate([_grey(instant), grey]), len(instant) // 2
+        return spread(path, at_s)
 
     try:
         (left, grey_l, at_l), (right, grey_r, at_r) = pictures(path_a, segment[0]), pictures(path_b, segment[2])
@@ -564,21 +556,43 @@ def _moments_of(path: Path) -> tuple[NDArray[np.float64], NDArray[np.uint8], NDA
 
 
 class _Moments:
-    """Reads a video's moments (`_moments_of`) once for all the stills checked against it (they come together)."""
+    """Gives a video's moments to search for a still's (`_moments_of`, read once for all the stills checked
+    against it: they come together), with, in a longer video, every frame near the thumbnails' instant
+    (read once for all the copies of one still)."""
 
     _KEPT = 2
 
     def __init__(self) -> None:
         self._held: dict[Path, tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.uint8]]] = {}
+        self._near: dict[tuple[Path, float], tuple[NDArray[np.float64], NDArray[np.uint8]]] = {}
 
-    def __call__(self, path: Path) -> tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.uint8]]:
+    def __call__(self, path: Path, at_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int]:
+        """Gives (RGB pictures, grey pictures, which is at the instant `at_s`)."""
         held = self._held.pop(path, None)
         if held is None:
             held = _moments_of(path)
             if len(self._held) >= self._KEPT:
                 self._held.pop(next(iter(self._held)))  # the one used longest ago
+                self._near.clear()
         self._held[path] = held
-        return held
+        times, found, grey = held
+        nearest = int(np.argmin(np.abs(times - at_s)))
+        if abs(float(times[nearest]) - at_s) <= MOMENT_STEP_S:
+            return found, grey, nearest
+        # A longer video's moments are spread out: every frame within a hash sampling step of the
+        # thumbnails' instant (known to that step) is searched too.
+        key = (path, round(at_s, 3))
+        if key not in self._near:
+            near = np.clip(at_s + np.arange(-_INSTANT_REACH_S, _INSTANT_REACH_S + 1e-9, NEIGHBOUR_S), 0.0, None)
+            times_near, instant = frames_at(path, near, size_px=SIDE_PX, colour=True)
+            if len(self._near) >= _INSTANTS_KEPT:
+                self._near.pop(next(iter(self._near)))
+            self._near[key] = times_near, instant
+        times_near, instant = self._near[key]
+        if instant.shape[1:] != found.shape[1:]:
+            return found, grey, nearest
+        return (np.concatenate([instant, found]), np.concatenate([_grey(instant), grey]),
+                int(np.argmin(np.abs(times_near - at_s))))
 
 
 class _Photos:
