@@ -132,3 +132,19 @@ def test_two_pictures_a_lead_keeps_apart_are_not_grouped_through_a_third() -> No
     assert not any({"moment1", "moment2"} <= set(group) for group in apart)
     # The strongest links join first: the boxed copy goes with the moment it matches best.
     assert apart == (("moment1", "moment1_q30"), ("moment1_boxed", "moment2", "moment2_q30"))
+
+
+def test_a_stills_moment_is_found_in_a_longer_video_wherever_the_thumbnails_put_it(tmp_path: Path) -> None:
+    # 12 s of a fixed camera, things moving: its 150 moments are 0.08 s apart, the still a frame between two.
+    video = dedup_edits.make_scene(tmp_path / "long.mp4", seed=5, duration_s=12, size=(WIDTH, HEIGHT),
+                                   static_camera=True)
+    still = dedup_edits.still_of(video, 7.32, tmp_path / "still.png")
+    for instant in (7.3, 6.8):  # the thumbnails' instant, or one half a second off
+        share = unexplained_change(video, still, (instant, instant, NO_TIME, NO_TIME), 0)
+        assert share is not None and share <= MAX_UNEXPLAINED_SHARE, (instant, share)
+        share = unexplained_change(still, video, (NO_TIME, NO_TIME, instant, instant), 0)
+        assert share is not None and share <= MAX_UNEXPLAINED_SHARE, (instant, share)
+    other = dedup_edits.still_of(dedup_edits.make_scene(tmp_path / "other.mp4", seed=6, duration_s=4,
+                                                        size=(WIDTH, HEIGHT)), 2.0, tmp_path / "other.png")
+    share = unexplained_change(video, other, (7.3, 7.3, NO_TIME, NO_TIME), 0)
+    assert share is None or share > MAX_UNEXPLAINED_SHARE

@@ -87,7 +87,8 @@ _SPARSE = 7  # quantiles of a picture's pixels taken over every this many
 MOMENT_STEP_S = 0.04  # a video's frames this far apart (every frame at 25 fps) are searched for a still's moment ...
 _MOMENTS_SEARCHED = 150  # ... or this many, spread over a longer one (at 320 pixels, about 26 MB)
 _MOMENTS_COMPARED = 3  # of those, the pairs that look most alike are compared in full
-_INSTANT_REACH_S = 0.16  # ... with, in a longer one, every frame this near the thumbnails' instant
+_INSTANT_REACH_S = 0.16  # ... with, in a longer one, every frame this near the thumbnails' instant ...
+_MOMENTS_REFINED = 2  # ... and near the moments that rank closest, this many
 _INSTANTS_KEPT = 8
 _ROUGH_CAP_LEVELS = 20.0
 _ROUGH_SPARSE = 29  # moments are ranked on every this many pixels
@@ -291,8 +292,7 @@ def moving_agreement(path_a: Path, path_b: Path, segment: tuple[float, float, fl
 
 
 def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, float, float], orientation: int,
-                       *, moments: Callable[[Path, float], tuple[NDArray[np.uint8], NDArray[np.uint8], int]]
-                       | None = None,
+                       *, moments: _Moments | None = None,
                        photos: Callable[[Path], NDArray[np.uint8]] | None = None) -> float | None:
     """Gives the share of the picture (0-1) in which a still and a frame (or two stills) differ other than a copy can.
 
@@ -314,16 +314,17 @@ def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, 
     spread = moments or _Moments()
     look = photos or _Photos()
 
-    def pictures(path: Path, at_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int]:
+    def pictures(path: Path, at_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int, NDArray[np.float64]]:
         """Gives the pictures (N x H x W x 3) of a photo (one) or a video (its moments), in grey too (N x H x W),
-        and which is at the instant."""
+        which is at the instant, and their times (empty for a photo)."""
         if np.isnan(at_s):
             photo = look(path)[None]
-            return photo, _grey(photo), 0
+            return photo, _grey(photo), 0, np.zeros(0)
         return spread(path, at_s)
 
     try:
-        (left, grey_l, at_l), (right, grey_r, at_r) = pictures(path_a, segment[0]), pictures(path_b, segment[2])
+        (left, grey_l, at_l, times_l), (right, grey_r, at_r, times_r) = (pictures(path_a, segment[0]),
+                                                                         pictures(path_b, segment[2]))
     except (MediaUnreadable, OSError, ValueError) as ex:
         log.info("full-size pictures of %s or %s could not be read (%s)", path_a, path_b, ex)
         return None
@@ -346,6 +347,25 @@ def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, 
     # Every pair of pictures (a still against each moment of a video) is ranked by how alike their
     # lightness looks, and the closest are compared in full.
     rough = _rough_fits(grey_l, np.stack([moved(p) for p in grey_r]), inside)
+    # A longer video's moments are spread out: about the closest two, every frame is ranked too.
+    for video, times, on_left in ((path_a, times_l, True), (path_b, times_r, False)):
+        step = float(np.median(np.diff(times))) if times.size > 1 else 0.0
+        if step <= MOMENT_STEP_S + 1e-6:
+            continue
+        fits = rough.min(axis=1 if on_left else 0)
+        for n in np.argsort(fits, kind="stable")[:_MOMENTS_REFINED]:
+            extra, extra_grey = spread.around(video, float(times[n]), step)
+            if extra.shape[1:] != (left if on_left else right).shape[1:]:
+                continue
+            if on_left:
+                left, grey_l = np.concatenate([left, extra]), np.concatenate([grey_l, extra_grey])
+                rough = np.concatenate([rough, _rough_fits(extra_grey, np.stack([moved(p) for p in grey_r]), inside)])
+            else:
+                extra = np.moveaxis(orient(np.moveaxis(extra, -1, 1), orientation), 1, -1)
+                extra_grey = orient(extra_grey, orientation)
+                right, grey_r = np.concatenate([right, extra]), np.concatenate([grey_r, extra_grey])
+                rough = np.concatenate([rough, _rough_fits(grey_l, np.stack([moved(p) for p in extra_grey]), inside)],
+                                       axis=1)
     best = None
     for n in np.argsort(rough, axis=None, kind="stable")[:_MOMENTS_COMPARED]:
         share = _unexplained_share(*_differing(_lab(left[n // len(right)]), _lab(moved(right[n % len(right)])),
@@ -557,42 +577,52 @@ def _moments_of(path: Path) -> tuple[NDArray[np.float64], NDArray[np.uint8], NDA
 
 class _Moments:
     """Gives a video's moments to search for a still's (`_moments_of`, read once for all the stills checked
-    against it: they come together), with, in a longer video, every frame near the thumbnails' instant
-    (read once for all the copies of one still)."""
+    against it: they come together), with, in a longer video, every frame near the thumbnails' instant, and
+    (`around`) near any other time (each read once for all the copies of one still)."""
 
     _KEPT = 2
 
     def __init__(self) -> None:
         self._held: dict[Path, tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.uint8]]] = {}
-        self._near: dict[tuple[Path, float], tuple[NDArray[np.float64], NDArray[np.uint8]]] = {}
+        self._near: dict[tuple[Path, float, float], tuple[NDArray[np.float64], NDArray[np.uint8],
+                                                          NDArray[np.uint8]]] = {}
 
-    def __call__(self, path: Path, at_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int]:
-        """Gives (RGB pictures, grey pictures, which is at the instant `at_s`)."""
+    def __call__(self, path: Path, at_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int,
+                                                        NDArray[np.float64]]:
+        """Gives (RGB pictures, grey pictures, which is at the instant `at_s`, their times)."""
         held = self._held.pop(path, None)
         if held is None:
             held = _moments_of(path)
             if len(self._held) >= self._KEPT:
                 self._held.pop(next(iter(self._held)))  # the one used longest ago
-                self._near.clear()
         self._held[path] = held
         times, found, grey = held
         nearest = int(np.argmin(np.abs(times - at_s)))
         if abs(float(times[nearest]) - at_s) <= MOMENT_STEP_S:
-            return found, grey, nearest
+            return found, grey, nearest, times
         # A longer video's moments are spread out: every frame within a hash sampling step of the
         # thumbnails' instant (known to that step) is searched too.
-        key = (path, round(at_s, 3))
-        if key not in self._near:
-            near = np.clip(at_s + np.arange(-_INSTANT_REACH_S, _INSTANT_REACH_S + 1e-9, NEIGHBOUR_S), 0.0, None)
-            times_near, instant = frames_at(path, near, size_px=SIDE_PX, colour=True)
-            if len(self._near) >= _INSTANTS_KEPT:
-                self._near.pop(next(iter(self._near)))
-            self._near[key] = times_near, instant
-        times_near, instant = self._near[key]
+        times_near, instant, instant_grey = self._read_near(path, at_s, _INSTANT_REACH_S)
         if instant.shape[1:] != found.shape[1:]:
-            return found, grey, nearest
-        return (np.concatenate([instant, found]), np.concatenate([_grey(instant), grey]),
-                int(np.argmin(np.abs(times_near - at_s))))
+            return found, grey, nearest, times
+        return (np.concatenate([instant, found]), np.concatenate([instant_grey, grey]),
+                int(np.argmin(np.abs(times_near - at_s))), np.concatenate([times_near, times]))
+
+    def around(self, path: Path, at_s: float, reach_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+        """Gives (RGB, grey) of every frame within `reach_s` of `at_s`."""
+        _times, found, grey = self._read_near(path, at_s, reach_s)
+        return found, grey
+
+    def _read_near(self, path: Path, at_s: float, reach_s: float
+                   ) -> tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.uint8]]:
+        key = (path, round(at_s, 3), round(reach_s, 3))
+        if key not in self._near:
+            near = np.clip(at_s + np.arange(-reach_s, reach_s + 1e-9, NEIGHBOUR_S), 0.0, None)
+            times, found = frames_at(path, near, size_px=SIDE_PX, colour=True)
+            if len(self._near) >= _INSTANTS_KEPT:
+                self._near.pop(next(iter(self._near)))  # the one read longest ago
+            self._near[key] = times, found, _grey(found)
+        return self._near[key]
 
 
 class _Photos:
