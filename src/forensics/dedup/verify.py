@@ -400,9 +400,17 @@ def _content(grey: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return shown
 
 
+def _area_of(x: int, y: int, across: int, down: int, shape: tuple[int, ...]) -> NDArray[np.bool_]:
+    """Gives the box (x, y, across, down) of a picture of `shape` as a mask."""
+    area = np.zeros(shape[:2], bool)
+    area[y:y + down, x:x + across] = True
+    return area
+
+
 def _covered(where: NDArray[np.bool_], textures: tuple[NDArray[np.float32], NDArray[np.float32]]) -> bool:
-    """Tells whether one of two pictures is flat where they differ (`where`), as a graphic laid over the other is:
-    its texture there (median gradient) at most _COVER_TEXTURE of the other's, or both all but flat."""
+    """Tells whether one of two pictures is flat over the area an overlay would cover (`where`: a banner's rows,
+    a box), as a graphic laid over the other is: its texture there (median gradient, over the whole area: where
+    the two differ is mostly a graphic's letters) at most _COVER_TEXTURE of the other's, or both all but flat."""
     flatter, busier = sorted(float(np.median(texture[where])) for texture in textures)
     return flatter <= _COVER_TEXTURE * busier or busier <= _FLAT_LEVELS
 
@@ -536,8 +544,8 @@ def _unexplained_share(changed: NDArray[np.bool_], textures: tuple[NDArray[np.fl
     banner_rows = (changed.sum(axis=1) >= _BANNER_SHARE * np.maximum(rows, 1)) & (rows > width / 2) & row_zone
     banner_columns = ((changed.sum(axis=0) >= _BANNER_SHARE * np.maximum(columns, 1)) & (columns > height / 2)
                       & column_zone)
-    for banner in (changed & banner_rows[:, None], changed & banner_columns[None, :]):
-        if banner.any() and _covered(banner, textures):
+    for banner in (banner_rows[:, None] & inside, banner_columns[None, :] & inside):
+        if (banner & changed).any() and _covered(banner, textures):
             changed &= ~banner
     # A line of text laid over a copy (a caption, a subtitle) is a wide, low patch once its words are
     # joined: gaps narrower than _WORD_GAP of the width closed.
@@ -560,7 +568,7 @@ def _unexplained_share(changed: NDArray[np.bool_], textures: tuple[NDArray[np.fl
             outlines, _ = cv2.findContours(shape, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
             filled = np.zeros_like(shape)
             cv2.drawContours(filled, outlines, -1, 1, -1)  # holes (a logo's letters) filled
-            if _box(filled) and _covered(labels == patch, textures):
+            if _box(filled) and _covered(_area_of(x, y, across, down, changed.shape), textures):
                 continue
         unexplained += area
     return unexplained / total
