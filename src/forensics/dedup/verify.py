@@ -67,7 +67,7 @@ _CHANGE_LEVEL = 12.0  # a pixel differs where its distance (CIELAB, L in grey le
 _CHANGE_NOISE = 4.0  # ... and this many times the picture's median distance (coding noise) ...
 _CHANGE_EDGE = 0.5  # ... plus this share of the gradient both pictures have there (resampling at edges)
 _CHANGE_BLUR_PX = 1.5
-_COLOURLESS_LEVELS = 3.0  # a picture whose a and b (CIELAB) spread less than this has no colour to compare
+_COLOURLESS_LEVELS = 3.0  # a picture whose a and b (CIELAB) spread less than this has no colour (`_in_grey`)
 _CHANGE_REACH_PX = 1  # a pixel is compared with the other picture's this far around it (registration error)
 _MIN_PATCH_SHARE = 0.0005  # of the picture: a differing patch smaller than this is noise
 _BANNER_SHARE = 0.8  # a row (column) that differs over this much of its length is a banner's
@@ -459,9 +459,8 @@ def _differing(left: NDArray[np.float32], right: NDArray[np.float32], inside: ND
     where = np.flatnonzero(inside)[::_SPARSE]
     samples_l = [plane.reshape(-1)[where].astype(np.float64) for plane in planes_l]
     samples_r = [plane.reshape(-1)[where].astype(np.float64) for plane in planes_r]
-    if min(max(float(samples[1].std()), float(samples[2].std())) for samples in (samples_l, samples_r)) \
-            < _COLOURLESS_LEVELS:
-        # A copy in grey or in one tint (sepia) carries no colour to compare: lightness only.
+    if _in_grey(samples_l, samples_r, _interior(inside)[inside][::_SPARSE]):
+        # A copy in grey carries no colour to compare: lightness only.
         planes_l, planes_r, samples_l, samples_r = planes_l[:1], planes_r[:1], samples_l[:1], samples_r[:1]
     use = np.ones(where.size, bool)
     fit: list[tuple[float, float]] = []
@@ -494,6 +493,31 @@ def _differing(left: NDArray[np.float32], right: NDArray[np.float32], inside: ND
     edge = np.minimum(*textures)
     noise = float(np.median(residual[inside][::_SPARSE]))
     return (residual > max(_CHANGE_LEVEL, _CHANGE_NOISE * noise) + _CHANGE_EDGE * edge) & inside, textures
+
+
+def _in_grey(left: list[NDArray[np.float64]], right: list[NDArray[np.float64]], interior: NDArray[np.bool_]) -> bool:
+    """Tells whether one picture is a copy in grey of the other: no colour in it (its CIELAB a and b spread
+    under _COLOURLESS_LEVELS), where the other has colour away from the edges (not just an overlay's: a
+    coloured logo on a copy of a grey scene is a change of colour to compare, and set aside as an overlay)."""
+    def coloured(samples: list[NDArray[np.float64]], where: NDArray[np.bool_] | slice) -> bool:
+        return max(float(samples[1][where].std()), float(samples[2][where].std())) >= _COLOURLESS_LEVELS
+
+    whole = slice(None)
+    if not interior.any():
+        return not (coloured(left, whole) and coloured(right, whole))
+    return ((not coloured(left, whole) and coloured(right, interior))
+            or (not coloured(right, whole) and coloured(left, interior)))
+
+
+def _interior(inside: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Gives the part of the compared picture (`inside`) away from its edges: within _OVERLAY_ZONE of none."""
+    rows, columns = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    interior = np.zeros_like(inside)
+    if rows.size and columns.size:
+        zone_y = int(_OVERLAY_ZONE * (rows[-1] + 1 - rows[0]))
+        zone_x = int(_OVERLAY_ZONE * (columns[-1] + 1 - columns[0]))
+        interior[rows[0] + zone_y:rows[-1] + 1 - zone_y, columns[0] + zone_x:columns[-1] + 1 - zone_x] = True
+    return interior & inside
 
 
 def _distance(left: list[NDArray[np.float32]], right: list[NDArray[np.float32]], *,
