@@ -182,6 +182,8 @@ def measured_apart(checks: Sequence[Check]) -> list[float | None]:
 
     split = shares(checks, os.cpu_count() or 1)
     found: list[float | None] = [None] * len(checks)
+    if not split:
+        return found
     with process_runner(len(split)) as run:
         futures = [(share, run.submit(measure, [checks[n] for n in share])) for share in split]
         for share, future in futures:
