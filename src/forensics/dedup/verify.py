@@ -344,45 +344,73 @@ def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, 
         return cast("NDArray[np.uint8]", cv2.warpAffine(np.ascontiguousarray(picture), transform, (width, height),
                                                           flags=cv2.INTER_LINEAR))
 
+    def compared(rough: NDArray[np.float64], skip: set[int]) -> tuple[float | None, set[int]]:
+        """Gives the least share of the closest pairs (by `rough`) not compared yet, and those now compared."""
+        best, done = None, set(skip)
+        for n in (int(n) for n in np.argsort(rough, axis=None, kind="stable")):
+            if n in done:
+                continue
+            if len(done) - len(skip) >= _MOMENTS_COMPARED:
+                break
+            done.add(n)
+            share = _unexplained_share(*_differing(_lab(left[n // len(right)]), _lab(moved(right[n % len(right)])),
+                                                   inside), inside)
+            best = share if best is None else min(best, share)
+            if best <= MAX_UNEXPLAINED_SHARE:
+                break  # a moment that is this picture: the rest need not be compared
+        return best, done
+
     # Every pair of pictures (a still against each moment of a video) is ranked by how alike their
     # lightness looks, and the closest are compared in full.
-    rough = _rough_fits(grey_l, np.stack([moved(p) for p in grey_r]), inside)
-    # A longer video's moments are spread out: about the closest two, every frame is ranked too.
-    for video, times, on_left in ((path_a, times_l, True), (path_b, times_r, False)):
+    rough = _rough_fits(grey_l, grey_r, inside, transform)
+    best, done = compared(rough, set())
+    if best is not None and best <= MAX_UNEXPLAINED_SHARE:
+        return best
+    # A longer video's moments are spread out: every frame near the thumbnails' instant (known to a
+    # sampling step), and about the two closest moments, is ranked too.
+    for video, times, at_s, on_left in ((path_a, times_l, segment[0], True), (path_b, times_r, segment[2], False)):
         step = float(np.median(np.diff(times))) if times.size > 1 else 0.0
         if step <= MOMENT_STEP_S + 1e-6:
             continue
         fits = rough.min(axis=1 if on_left else 0)
-        for n in np.argsort(fits, kind="stable")[:_MOMENTS_REFINED]:
-            extra, extra_grey = spread.around(video, float(times[n]), step)
+        wanted = [(at_s, _INSTANT_REACH_S)] + [(float(times[n]), step)
+                                               for n in np.argsort(fits, kind="stable")[:_MOMENTS_REFINED]]
+        for around_s, reach_s in wanted:
+            extra, extra_grey = spread.around(video, around_s, reach_s)
             if extra.shape[1:] != (left if on_left else right).shape[1:]:
                 continue
             if on_left:
+                more = _rough_fits(extra_grey, grey_r, inside, transform)  # rows: numbers stay
                 left, grey_l = np.concatenate([left, extra]), np.concatenate([grey_l, extra_grey])
-                rough = np.concatenate([rough, _rough_fits(extra_grey, np.stack([moved(p) for p in grey_r]), inside)])
+                rough = np.concatenate([rough, more])
             else:
                 extra = np.moveaxis(orient(np.moveaxis(extra, -1, 1), orientation), 1, -1)
                 extra_grey = orient(extra_grey, orientation)
+                more = _rough_fits(grey_l, extra_grey, inside, transform)
+                # columns are appended: a pair's number (row x columns + column) moves with the width
+                done = {(n // len(right)) * (len(right) + len(extra)) + n % len(right) for n in done}
                 right, grey_r = np.concatenate([right, extra]), np.concatenate([grey_r, extra_grey])
-                rough = np.concatenate([rough, _rough_fits(grey_l, np.stack([moved(p) for p in extra_grey]), inside)],
-                                       axis=1)
-    best = None
-    for n in np.argsort(rough, axis=None, kind="stable")[:_MOMENTS_COMPARED]:
-        share = _unexplained_share(*_differing(_lab(left[n // len(right)]), _lab(moved(right[n % len(right)])),
-                                               inside), inside)
-        best = share if best is None else min(best, share)
-        if best <= MAX_UNEXPLAINED_SHARE:
-            break  # a moment that is this picture: the rest need not be compared
+                rough = np.concatenate([rough, more], axis=1)
+    if len(rough.flat) > len(done):
+        more_best, done = compared(rough, done)
+        if more_best is not None:
+            best = more_best if best is None else min(best, more_best)
     return best
 
 
-def _rough_fits(left: NDArray[np.uint8], right: NDArray[np.uint8], inside: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """Gives how unlike each of left's grey pictures is to each of right's (registered, N x H x W each): the mean
-    difference, each pixel's capped at _ROUGH_CAP_LEVELS, once the typical difference is taken off (so a banner
-    or a logo on one adds the same to every frame it is compared with, and a change of exposure nothing)."""
+def _rough_fits(left: NDArray[np.uint8], right: NDArray[np.uint8], inside: NDArray[np.bool_],
+                transform: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Gives how unlike each of left's grey pictures (N x H x W) is to each of right's (M x h x w, registered
+    onto left's by `transform`): the mean difference, each pixel's capped at _ROUGH_CAP_LEVELS, once the typical
+    difference is taken off (so a banner or a logo on one adds the same to every frame it is compared with, and
+    a change of exposure nothing). Taken over every _ROUGH_SPARSE-th pixel of `inside`, right's nearest to it."""
     where = np.flatnonzero(inside)[::_ROUGH_SPARSE]
+    ys, xs = np.divmod(where, inside.shape[1])
+    back = cv2.invertAffineTransform(transform)  # left's pixel -> right's
+    xs_r = np.clip(np.rint(back[0, 0] * xs + back[0, 1] * ys + back[0, 2]), 0, right.shape[2] - 1).astype(np.intp)
+    ys_r = np.clip(np.rint(back[1, 0] * xs + back[1, 1] * ys + back[1, 2]), 0, right.shape[1] - 1).astype(np.intp)
     ours = left.reshape(left.shape[0], -1)[:, where].astype(np.float32)
-    theirs = right.reshape(right.shape[0], -1)[:, where].astype(np.float32)
+    theirs = right[:, ys_r, xs_r].astype(np.float32)
     difference = ours[:, None, :] - theirs[None, :, :]
     difference -= np.median(difference, axis=-1, keepdims=True)
     return np.minimum(np.abs(difference), _ROUGH_CAP_LEVELS).mean(axis=-1)
@@ -609,8 +637,8 @@ def _moments_of(path: Path) -> tuple[NDArray[np.float64], NDArray[np.uint8], NDA
 
 class _Moments:
     """Gives a video's moments to search for a still's (`_moments_of`, read once for all the stills checked
-    against it: they come together), with, in a longer video, every frame near the thumbnails' instant, and
-    (`around`) near any other time (each read once for all the copies of one still)."""
+    against it: they come together), and (`around`) every frame near a time (read once for all the copies of
+    one still)."""
 
     _KEPT = 2
 
@@ -621,7 +649,7 @@ class _Moments:
 
     def __call__(self, path: Path, at_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int,
                                                         NDArray[np.float64]]:
-        """Gives (RGB pictures, grey pictures, which is at the instant `at_s`, their times)."""
+        """Gives (RGB pictures, grey pictures, which is nearest the instant `at_s`, their times)."""
         held = self._held.pop(path, None)
         if held is None:
             held = _moments_of(path)
@@ -629,16 +657,7 @@ class _Moments:
                 self._held.pop(next(iter(self._held)))  # the one used longest ago
         self._held[path] = held
         times, found, grey = held
-        nearest = int(np.argmin(np.abs(times - at_s)))
-        if abs(float(times[nearest]) - at_s) <= MOMENT_STEP_S:
-            return found, grey, nearest, times
-        # A longer video's moments are spread out: every frame within a hash sampling step of the
-        # thumbnails' instant (known to that step) is searched too.
-        times_near, instant, instant_grey = self._read_near(path, at_s, _INSTANT_REACH_S)
-        if instant.shape[1:] != found.shape[1:]:
-            return found, grey, nearest, times
-        return (np.concatenate([instant, found]), np.concatenate([instant_grey, grey]),
-                int(np.argmin(np.abs(times_near - at_s))), np.concatenate([times_near, times]))
+        return found, grey, int(np.argmin(np.abs(times - at_s))), times
 
     def around(self, path: Path, at_s: float, reach_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
         """Gives (RGB, grey) of every frame within `reach_s` of `at_s`."""
