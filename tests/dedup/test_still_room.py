@@ -148,3 +148,11 @@ def test_a_stills_moment_is_found_in_a_longer_video_wherever_the_thumbnails_put_
                                                         size=(WIDTH, HEIGHT)), 2.0, tmp_path / "other.png")
     share = unexplained_change(video, other, (7.3, 7.3, NO_TIME, NO_TIME), 0)
     assert share is None or share > MAX_UNEXPLAINED_SHARE
+
+
+def test_a_picture_cut_short_is_hashed_with_a_note_that_says_so(room, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(room["still_jpeg_q30"].read_bytes()[:int(room["still_jpeg_q30"].stat().st_size * 0.9)])
+    hashed = hash_media(cut, key="cut")
+    assert hashed.kind == "image" and any("could not be read whole" in note for note in hashed.notes), hashed.notes
+    assert hash_media(room["still_jpeg_q30"], key="whole").notes == ()

@@ -9,6 +9,7 @@ the display rotation is applied, as forensics.media.frames does for full frames.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -60,11 +61,18 @@ def read_pictures(path: Path, *, every_s: float = 0.25, size_px: int = 128, with
         raise ParameterError(f"size_px must be at least 32 pixels, not {size_px}")
     if regular_file(path).st_size == 0:  # a link, FIFO or device is refused, never opened
         raise MediaUnreadable(f"{path.name}: empty file (0 bytes)")
-    still = _still_image(path, size_px)
+    failures: list[str] = []
+    still = _still_image(path, size_px, failures=failures)
     if still is not None:
         return Pictures("image", np.zeros(1), still[None], None)
-    return _video_pictures(path, every_s=every_s, size_px=size_px, with_keyframes=with_keyframes,
-                           workers=workers, progress=progress)
+    pictures = _video_pictures(path, every_s=every_s, size_px=size_px, with_keyframes=with_keyframes,
+                               workers=workers, progress=progress)
+    if pictures.kind == "image" and failures:
+        # A picture Pillow will not read whole (a JPEG cut short, a damaged PNG) that FFmpeg decodes:
+        # what is missing may be filled in, and what it matches must be read with that in mind.
+        note = f"the picture could not be read whole ({failures[0]}); FFmpeg decoded what it could"
+        pictures = dataclasses.replace(pictures, notes=(note, *pictures.notes))
+    return pictures
 
 
 def still_in_colour(path: Path, *, size_px: int = 320) -> NDArray[np.uint8]:
@@ -80,8 +88,12 @@ def still_in_colour(path: Path, *, size_px: int = 320) -> NDArray[np.uint8]:
     return picture
 
 
-def _still_image(path: Path, size_px: int, *, mode: str = "L") -> NDArray[np.uint8] | None:
-    """Gives the picture (grey, or `mode`) of a one-frame image file as shown, or None when it is not one."""
+def _still_image(path: Path, size_px: int, *, mode: str = "L", failures: list[str] | None = None
+                 ) -> NDArray[np.uint8] | None:
+    """Gives the picture (grey, or `mode`) of a one-frame image file as shown, or None when it is not one.
+
+    Why Pillow failed on a file it recognised as a picture is added to `failures`.
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
@@ -92,11 +104,18 @@ def _still_image(path: Path, size_px: int, *, mode: str = "L") -> NDArray[np.uin
             shown = ImageOps.exif_transpose(image).convert(mode)
             shown.thumbnail((size_px, size_px), Image.Resampling.BOX)
             return np.asarray(shown, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as ex:
+    except UnidentifiedImageError as ex:
         log.debug("%s: not a still image to Pillow (%s)", path, ex)
+        return None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as ex:
+        log.debug("%s: not a still image to Pillow (%s)", path, ex)
+        if failures is not None:
+            failures.append(str(ex) or type(ex).__name__)
         return None
     except Exception as ex:  # noqa: BLE001 - Pillow raises TypeError and others on hostile TIFFs
         log.debug("%s: Pillow failed on it (%r); trying it as a video", path, ex)
+        if failures is not None:
+            failures.append(repr(ex))
         return None
 
 
