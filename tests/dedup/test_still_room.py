@@ -13,7 +13,7 @@ import pytest
 from dedup_media import dedup_edits
 from forensics.dedup.groups import find_duplicates
 from forensics.dedup.media_hashes import hash_media
-from forensics.dedup.verify import MAX_UNEXPLAINED_SHARE, unexplained_change
+from forensics.dedup.still_check import MAX_UNEXPLAINED_SHARE, unexplained_change
 
 WIDTH, HEIGHT = 320, 180
 NO_TIME = float("nan")

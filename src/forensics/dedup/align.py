@@ -62,7 +62,7 @@ class PairMatch:
     moving_agreement: float | None = None  # two videos checked at full size: how alike what moves moves (verify.py)
     registered_fit: float | None = None  # a still matched on its thumbnail lined up first (evidence.registered_fit)
     moment_ratio: float | None = None  # a still in a video: how much worse its best fit a second away is (moment_fit)
-    unexplained_change: float | None = None  # a still checked at full size: how much of it changed (verify.py)
+    unexplained_change: float | None = None  # a still checked at full size: how much of it changed (still_check.py)
 
     def swapped(self) -> PairMatch:
         """Gives the same match with a and b the other way round."""
