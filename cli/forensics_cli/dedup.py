@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from forensics.analyses import measured_apart
 from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes, hash_media
 from forensics.dedup.store import HashStore, find_and_store
@@ -89,6 +88,8 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
         store = HashStore(index_path) if index_path is not None else None
         try:
             with progress_bar(show_progress(quiet), "Comparing") as progress:
+                from forensics.analyses import measured_apart  # the workers' pool, only when comparing
+
                 result, collections = find_and_store(media, store, collection=collection,
                                                      max_distance_bits=max_distance_bits, files=checkable,
                                                      measured=measured_apart, progress=progress)
@@ -115,7 +116,8 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
 
 
 def _identity(found: os.stat_result) -> tuple[int, ...]:
-    """Gives what tells a file changed since it was hashed (from its lstat): device, inode, size, modification time, type."""
+    """Gives what tells a file changed since it was hashed (from its lstat): device, inode, size, modification
+    time, type."""
     return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, stat.S_IFMT(found.st_mode))
 
 

@@ -12,7 +12,6 @@ of what changed. verify.check_at_full_size acts on it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -78,7 +77,7 @@ def still_in_doubt(match: PairMatch) -> bool:
 
 def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, float, float], orientation: int,
                        *, moments: Moments | None = None,
-                       photos: Callable[[Path], NDArray[np.uint8]] | None = None) -> float | None:
+                       photos: Photos | None = None) -> float | None:
     """Gives the share of the picture (0-1) in which a still and a frame (or two stills) differ other than a copy can.
 
     `segment` holds the instant of each in its file (NaN: the file is a photo); `orientation`
@@ -103,8 +102,8 @@ def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, 
         """Gives the pictures (N x H x W x 3) of a photo (one) or a video (its moments), in grey too (N x H x W),
         which is at the instant, and their times (empty for a photo)."""
         if np.isnan(at_s):
-            photo = look(path)[None]
-            return photo, _grey(photo), 0, np.zeros(0)
+            photo, grey = look(path)
+            return photo[None], grey[None], 0, np.zeros(0)
         return spread(path, at_s)
 
     try:
@@ -462,15 +461,24 @@ class Moments:
 
 
 class Photos:
-    """Reads photos at full size, in colour, each once for all the pairs it is in."""
+    """Reads photos at full size, in colour and in grey, each once for all the pairs that come together (the
+    last _KEPT read are kept: a photo at 320 pixels is about 0.2 MB, a collection may hold thousands)."""
+
+    _KEPT = 64
 
     def __init__(self) -> None:
-        self._held: dict[Path, NDArray[np.uint8]] = {}
+        self._held: dict[Path, tuple[NDArray[np.uint8], NDArray[np.uint8]]] = {}
 
-    def __call__(self, path: Path) -> NDArray[np.uint8]:
-        if path not in self._held:
+    def __call__(self, path: Path) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+        """Gives (RGB picture, grey picture) of the photo at `path`."""
+        held = self._held.pop(path, None)
+        if held is None:
             try:
-                self._held[path] = still_in_colour(path, size_px=SIDE_PX)
+                picture = still_in_colour(path, size_px=SIDE_PX)
             except MediaUnreadable:  # what Pillow will not read whole, FFmpeg may, as the hashes read it
-                self._held[path] = frames_at(path, np.zeros(1), size_px=SIDE_PX, colour=True)[1][0]
-        return self._held[path]
+                picture = frames_at(path, np.zeros(1), size_px=SIDE_PX, colour=True)[1][0]
+            held = picture, _grey(picture[None])[0]
+            if len(self._held) >= self._KEPT:
+                self._held.pop(next(iter(self._held)))  # the one used longest ago
+        self._held[path] = held
+        return held
