@@ -273,8 +273,11 @@ def groups_of(matches: Sequence[PairMatch],
         if match.relation != "same" or match.confidence == "weak":
             continue
         one, other = root(match.a), root(match.b)
-        if one == other or any(apart.get(key, set()) & members[other] for key in members[one]):
+        if one == other:
             continue
-        parent[one] = other
-        members[other] |= members.pop(one)
+        small, big = sorted((one, other), key=lambda root_key: len(members[root_key]))  # the smaller looked through
+        if any(not apart.get(key, set()).isdisjoint(members[big]) for key in members[small]):
+            continue
+        parent[small] = big
+        members[big] |= members.pop(small)
     return tuple(sorted(tuple(sorted(group)) for group in members.values() if len(group) > 1))
