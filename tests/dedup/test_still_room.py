@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from dedup_media import dedup_edits
+from forensics.dedup.align import thumbnails_unsure
 from forensics.dedup.groups import find_duplicates
 from forensics.dedup.media_hashes import hash_media
 from forensics.dedup.still_check import MAX_UNEXPLAINED_SHARE, unexplained_change
@@ -47,6 +48,8 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                (int(v[0]), int(v[1]), int(v[2]))) for v in rng.integers(0, 255, (5, 3))]
     out = {"video": dedup_edits.encode_frames((_room(things, world, 1) for _ in range(100)), d / "room.mp4", fps=25)}
     out["still"] = dedup_edits.still_of(out["video"], 2.0, d / "still.png")
+    for edit in ("crop_15", "logo_banner"):
+        out[f"video_{edit}"] = dedup_edits.edit_video(out["video"], edit, d / f"video_{edit}.mp4")
     for edit in ("jpeg_q30", "crop_10", "logo"):
         out[f"still_{edit}"] = dedup_edits.edit_photo(out["still"], edit, d / f"still_{edit}.jpg")
     out["still_caption"] = _caption(out["still"], d / "still_caption.jpg")
@@ -107,6 +110,27 @@ def test_with_its_files_at_hand_other_moments_are_leads_and_copies_are_matches(r
     assert frozenset(("video", "still")) in matched
     assert any({"still", "still_logo", "still_caption"} <= set(group) for group in with_files.groups)
     assert not any({"still", "added"} <= set(group) for group in with_files.groups)
+
+
+def test_a_still_of_footage_where_nothing_moves_is_in_every_copy_of_it_once_checked_at_full_size(room) -> None:
+    media = [hash_media(path, key=name) for name, path in room.items()]
+    with_files = find_duplicates(media, files=room.get)
+    matched = {frozenset((m.a, m.b)): m for m in with_files.matches}
+    # The thumbnails cannot single out the still's moment in any copy, nor fit a logo against a crop
+    # closely; at full size it is one picture with each of them.
+    for still in ("still", "still_jpeg_q30", "still_crop_10", "still_logo"):
+        for video in ("video", "video_crop_15", "video_logo_banner"):
+            match = matched.get(frozenset((still, video)))
+            assert match is not None, (still, video)
+            assert match.unexplained_change is not None and match.unexplained_change <= MAX_UNEXPLAINED_SHARE
+    unsure = [m for m in with_files.matches if thumbnails_unsure(m)]
+    assert frozenset(("video_crop_15", "still_logo")) in {frozenset((m.a, m.b)) for m in unsure}
+    # Without the files, a match that only the check could make is a lead, with the thumbnails' reason.
+    without = find_duplicates(media)
+    assert not any(thumbnails_unsure(m) for m in without.matches)
+    leads = {frozenset((s.a, s.b)): s for s in without.scene_matches}
+    for m in unsure:
+        assert frozenset((m.a, m.b)) in leads and "fits no moment" in leads[frozenset((m.a, m.b))].reason
 
 
 def test_a_file_that_cannot_be_read_tells_nothing(room, tmp_path: Path) -> None:

@@ -212,14 +212,16 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
     when = float(video.times_s[moment])
     a_time, b_time = (when, None) if video_is_a else (None, when)
     stands_out = distance <= ev.STILL_SAME_BITS and (margin is None or margin >= ev.MIN_MOMENT_MARGIN_BITS)
-    if not fitted and not stands_out:
-        shown = "no fit" if fit is None else f"fit {fit[0]:.2f}"
-        return SceneMatch(a.key, b.key, "image", round(hashes, 4),
-                          f"the photo fits no moment of the video closely ({shown}; {distance} bits at best, within "
-                          f"{margin} bits of frames more than {ev.MOMENT_WINDOW_S:g} s away): the same scene, not "
-                          "shown to be taken from this video", a_time, b_time, float(distance),
-                          None if fit is None else round(fit[0], 3))
-    if fitted and fit:
+    # A still that fits a moment as closely as a frame of it does, where that moment does not stand out (nothing
+    # moves), is one the full size alone can tell from another moment: a likely match only that check confirms
+    # (thumbnails_unsure); without the files, the lead below.
+    unsure = not fitted and fit is not None and fit[0] <= ev.MOMENT_FIT
+    if not fitted and not stands_out and not unsure:
+        return SceneMatch(a.key, b.key, "image", round(hashes, 4), no_moment_reason(plain_fit, distance, margin),
+                          a_time, b_time, float(distance), None if fit is None else round(fit[0], 3))
+    if unsure and fit:
+        confidence, evidence = "likely", 1.0 - fit[0]
+    elif fitted and fit:
         strong = (not registered and distance <= 2 * ev.STRONG_STILL_BITS and fit[0] <= ev.STRONG_MOMENT_FIT
                   and (fit[1] is None or fit[1] >= ev.STRONG_MOMENT_RATIO))
         confidence, evidence = ("strong" if strong else "likely"), 1.0 - fit[0]
@@ -232,6 +234,23 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
                      moment_fit=None if plain_fit is None else round(plain_fit, 3),
                      registered_fit=round(fit[0], 3) if registered and fit else None,
                      moment_ratio=None if plain_ratio is None else round(plain_ratio, 3))
+
+
+def no_moment_reason(fit: float | None, distance: float, margin: int | None) -> str:
+    """Gives why a still is a lead, not a match: it fits no moment of the video closely enough to be a frame of it."""
+    shown = "no fit" if fit is None else f"fit {fit:.2f}"
+    return (f"the photo fits no moment of the video closely ({shown}; {distance:g} bits at best, within {margin} bits "
+            f"of frames more than {ev.MOMENT_WINDOW_S:g} s away): the same scene, not shown to be taken from this "
+            "video")
+
+
+def thumbnails_unsure(match: PairMatch) -> bool:
+    """Whether a still's match stands on the full-size check alone: its thumbnails fit a moment of the video (within
+    MOMENT_FIT), but not closer than other moments (MOMENT_RATIO) nor as exactly as the footage's own picture does."""
+    return (match.kind == "image" and (match.a_start_s is not None or match.b_start_s is not None)
+            and match.registered_fit is None and match.moment_fit is not None
+            and match.moment_fit >= ev.EXACT_MOMENT_FIT and match.moment_ratio is not None
+            and match.moment_ratio <= ev.MOMENT_RATIO and match.confidence == "likely")  # rounded: bounds unsure
 
 
 def _best_fit(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: int,

@@ -5,7 +5,8 @@ a compilation like several takes of one room. Over the collection:
 
 - a photo belongs to the recording it fits best (the thumbnails' fit, then hash bits) and to
   the videos that hold that moment of it; its other matches become scene leads, and two photos
-  whose recordings differ are not one picture (`_photo_takes_closest`);
+  whose recordings differ are not one picture (`_photo_takes_closest`), unless the files checked at
+  full size showed the pair to be one picture (`unexplained_change`): the thumbnails do not overrule them;
 - a stretch that one video holds whole came from that video: an alike rival (not a copy of it)
   claiming the same stretch is a lead (`_one_source_per_stretch`);
 - a photo proven in a video is in that video's strong copies at the same moment, and two photos
@@ -115,7 +116,9 @@ def _photo_takes_closest(matches: list[PairMatch], scenes: list[SceneMatch],
     kept, demoted = [], []
     for m in matches:
         reason = None
-        if _photo_in_video(m, kinds):
+        if m.unexplained_change is not None:
+            pass  # shown at full size to be one picture: the thumbnails' closeness does not overrule it
+        elif _photo_in_video(m, kinds):
             photo, video = _photo_and_video(m, kinds)
             if photo in home and not holds(video, photo):
                 closest = home[photo][0]

@@ -28,8 +28,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from forensics.dedup.align import PairMatch, SceneMatch, orient
-from forensics.dedup.evidence import SHORT_SPAN_S
+from forensics.dedup.align import PairMatch, SceneMatch, no_moment_reason, orient, thumbnails_unsure
+from forensics.dedup.evidence import SHORT_SPAN_S, hash_agreement
 from forensics.dedup.registration import NEIGHBOUR_S, SIDE_PX, registration
 from forensics.dedup.sampling import frames_at
 from forensics.dedup.still_check import (MAX_UNEXPLAINED_SHARE, Moments, Photos, still_in_doubt,
@@ -156,7 +156,14 @@ def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch
         if number not in doubtful:
             kept.append(match)
         elif number in stills and number not in checks:
-            kept.append(match)  # the files are not at hand: as the thumbnails made it
+            if thumbnails_unsure(match):  # the files are not at hand: as the thumbnails made it
+                hashes = hash_agreement(np.array([match.distance_bits or 0.0]))
+                leads.append(SceneMatch(match.a, match.b, match.kind, round(hashes, 4),
+                                        no_moment_reason(match.moment_fit, match.distance_bits or 0.0,
+                                                         match.moment_margin_bits),
+                                        match.a_start_s, match.b_start_s, match.distance_bits, match.moment_fit))
+            else:
+                kept.append(match)
         elif agreement is None:
             kept.append(dataclasses.replace(match, confidence="weak"))
         elif number in stills:
