@@ -180,11 +180,13 @@ def measured_apart(checks: Sequence[Check]) -> list[float | None]:
     """
     from forensics.dedup.verify import measure, shares
 
-    split = shares(checks, os.cpu_count() or 1)
+    workers = os.cpu_count() or 1
+    # A few shares a worker, taken as workers come free: a share's cost is only guessed.
+    split = shares(checks, _SHARES_PER_WORKER * workers)
     found: list[float | None] = [None] * len(checks)
     if not split:
         return found
-    with process_runner(len(split)) as run:
+    with process_runner(min(workers, len(split))) as run:
         futures = [(share, run.submit(measure, [checks[n] for n in share])) for share in split]
         for share, future in futures:
             try:
@@ -204,6 +206,7 @@ def measured_apart(checks: Sequence[Check]) -> list[float | None]:
 
 
 _CHECK_S = 10.0  # allowed per check beyond STUCK_AFTER_S
+_SHARES_PER_WORKER = 3
 
 
 # A pool in which no job finishes for this long (plus the first job's size at the rate below) is

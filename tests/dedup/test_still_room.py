@@ -14,7 +14,7 @@ from dedup_media import dedup_edits
 from forensics.dedup.align import thumbnails_unsure
 from forensics.dedup.groups import find_duplicates
 from forensics.dedup.media_hashes import hash_media
-from forensics.dedup.still_check import MAX_UNEXPLAINED_SHARE, unexplained_change
+from forensics.dedup.still_check import MAX_UNEXPLAINED_SHARE, Moments, unexplained_change
 
 WIDTH, HEIGHT = 320, 180
 NO_TIME = float("nan")
@@ -168,6 +168,12 @@ def test_a_stills_moment_is_found_in_a_longer_video_wherever_the_thumbnails_put_
         assert share is not None and share <= MAX_UNEXPLAINED_SHARE, (instant, share)
         share = unexplained_change(still, video, (NO_TIME, NO_TIME, instant, instant), 0)
         assert share is not None and share <= MAX_UNEXPLAINED_SHARE, (instant, share)
+    # A moment found about the thumbnails' instant settles it: the rest of the video is not read.
+    moments = Moments()
+    share = unexplained_change(video, still, (7.3, 7.3, NO_TIME, NO_TIME), 0, moments=moments)
+    assert share is not None and share <= MAX_UNEXPLAINED_SHARE and not moments.holds(video)
+    share = unexplained_change(video, still, (6.8, 6.8, NO_TIME, NO_TIME), 0, moments=moments)
+    assert share is not None and share <= MAX_UNEXPLAINED_SHARE and moments.holds(video)
     other = dedup_edits.still_of(dedup_edits.make_scene(tmp_path / "other.mp4", seed=6, duration_s=4,
                                                         size=(WIDTH, HEIGHT)), 2.0, tmp_path / "other.png")
     share = unexplained_change(video, other, (7.3, 7.3, NO_TIME, NO_TIME), 0)

@@ -92,26 +92,46 @@ def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, 
     moment of a still scene (an object added, moved or gone) differs in the shape of what
     changed. A video's moment is searched: the thumbnails of a scene where nothing moves fit
     every moment alike, so its frames (`moments`: spread over it, in colour) are ranked by how
-    alike they look and the closest compared in full. None when it cannot tell: a file cannot
-    be read, or the pictures cannot be registered.
+    alike they look and the closest compared in full; first those about the thumbnails' instant,
+    where a copy's moment is: one that is this picture settles it, unread the rest. None when it
+    cannot tell: a file cannot be read, or the pictures cannot be registered.
     """
     spread = moments or Moments()
     look = photos or Photos()
 
-    def pictures(path: Path, at_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int, NDArray[np.float64]]:
-        """Gives the pictures (N x H x W x 3) of a photo (one) or a video (its moments), in grey too (N x H x W),
-        which is at the instant, and their times (empty for a photo)."""
+    def pictures(path: Path, at_s: float, near: bool
+                 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int, NDArray[np.float64]]:
+        """Gives the pictures (N x H x W x 3) of a photo (one) or a video (its moments, or with `near` every frame
+        near the instant), in grey too (N x H x W), which is at the instant, and their times (empty for a photo)."""
         if np.isnan(at_s):
             photo, grey = look(path)
             return photo[None], grey[None], 0, np.zeros(0)
-        return spread(path, at_s)
+        return spread.near(path, at_s, _INSTANT_REACH_S) if near else spread(path, at_s)
 
-    try:
-        (left, grey_l, at_l, times_l), (right, grey_r, at_r, times_r) = (pictures(path_a, segment[0]),
-                                                                         pictures(path_b, segment[2]))
-    except (MediaUnreadable, OSError, ValueError) as ex:
-        log.info("full-size pictures of %s or %s could not be read (%s)", path_a, path_b, ex)
-        return None
+    # A video is first searched about the thumbnails' instant alone (a copy's moment is there, or close): a frame
+    # there that is this picture settles it, and the rest of the video need not be read.
+    unread = [path for path, at_s in ((path_a, segment[0]), (path_b, segment[2]))
+              if not np.isnan(at_s) and not spread.holds(path)]
+    for near in (True, False) if unread else (False,):
+        try:
+            found = _compared_in_full(pictures(path_a, segment[0], near), pictures(path_b, segment[2], near),
+                                      (path_a, path_b), segment, orientation, spread, refine=not near)
+        except (MediaUnreadable, OSError, ValueError) as ex:
+            log.info("full-size pictures of %s or %s could not be read (%s)", path_a, path_b, ex)
+            return None
+        if found is not None and found <= MAX_UNEXPLAINED_SHARE or found is None and not near:
+            return found
+    return found
+
+
+def _compared_in_full(one: tuple[NDArray[np.uint8], NDArray[np.uint8], int, NDArray[np.float64]],
+                      other: tuple[NDArray[np.uint8], NDArray[np.uint8], int, NDArray[np.float64]],
+                      paths: tuple[Path, Path], segment: tuple[float, float, float, float], orientation: int,
+                      spread: Moments, *, refine: bool) -> float | None:
+    """Gives unexplained_change of two files' pictures (`Moments` or photos); with `refine`, a longer video's
+    frames about the thumbnails' instant and the closest moments are searched too."""
+    path_a, path_b = paths
+    (left, grey_l, at_l, times_l), (right, grey_r, at_r, times_r) = one, other
     right = np.moveaxis(orient(np.moveaxis(right, -1, 1), orientation), 1, -1)  # turned as the hashes matched it
     grey_r = orient(grey_r, orientation)
     transform = registration(grey_l[at_l:at_l + 1].astype(np.float32), np.ascontiguousarray(grey_r[at_r:at_r + 1]))
@@ -148,7 +168,7 @@ def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, 
     # lightness looks, and the closest are compared in full.
     rough = _rough_fits(grey_l, grey_r, inside, transform)
     best, done = compared(rough, set())
-    if best is not None and best <= MAX_UNEXPLAINED_SHARE:
+    if best is not None and best <= MAX_UNEXPLAINED_SHARE or not refine:
         return best
     # A longer video's moments are spread out: every frame near the thumbnails' instant (known to a
     # sampling step), and about the two closest moments, is ranked too.
@@ -442,6 +462,17 @@ class Moments:
         self._held[path] = held
         times, found, grey = held
         return found, grey, int(np.argmin(np.abs(times - at_s))), times
+
+    def near(self, path: Path, at_s: float, reach_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int,
+                                                                      NDArray[np.float64]]:
+        """Gives (RGB pictures, grey pictures, which is nearest the instant `at_s`, their times) of every frame
+        within `reach_s` of `at_s`."""
+        times, found, grey = self._read_near(path, at_s, reach_s)
+        return found, grey, int(np.argmin(np.abs(times - at_s))), times
+
+    def holds(self, path: Path) -> bool:
+        """Whether the video's moments are read already."""
+        return path in self._held
 
     def around(self, path: Path, at_s: float, reach_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
         """Gives (RGB, grey) of every frame within `reach_s` of `at_s`."""
