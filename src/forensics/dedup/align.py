@@ -345,25 +345,20 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
     def span_s(span: _Span) -> float:
         return float(b.times_s[span.pairs[-1, 1]] - b.times_s[span.pairs[0, 1]]) + step_s
 
-    proven: list[tuple[_Span, float | None]] = [
-        (s, c) for s, c in checked if c is not None and c >= ev.MIN_MOTION_CORRELATION
-        and (_median_bits(s) <= ev.LOOSE_SPAN_BITS or c >= ev.STRONG_MOTION_CORRELATION or whole_copy(s))
-        and (span_s(s) <= ev.SHORT_SPAN_S or c >= ev.STRONG_MOTION_CORRELATION or whole_copy(s))]
-    still = False
+    proven = [(s, c) for s, c in checked if c is not None and c >= ev.MIN_MOTION_CORRELATION
+              and (_median_bits(s) <= ev.LOOSE_SPAN_BITS or c >= ev.STRONG_MOTION_CORRELATION or whole_copy(s))
+              and (span_s(s) <= ev.SHORT_SPAN_S or c >= ev.STRONG_MOTION_CORRELATION or whole_copy(s))]
     if not proven:
         span, correlation = checked[0]
-        if correlation is not None:
-            ia, ib = span.pairs[int(np.argmin(span.distances))]
-            return SceneMatch(a.key, b.key, "video", round(ev.hash_agreement(_weighed(span)), 4),
-                              f"the frames look alike but change differently over time (motion correlation "
-                              f"{correlation:.2f}): the same scene, not shown to be the same recording",
-                              round(float(a.times_s[ia]), 3), round(float(b.times_s[ib]), 3))
-        # Nothing moves: only the pictures at full size can tell (another hour of a fixed camera differs
-        # there), a likely match that check alone confirms (nothing_moves); without the files, a lead.
-        proven, still = [(span, None)], True
+        ia, ib = span.pairs[int(np.argmin(span.distances))]
+        reason = ("nothing moves in the shared stretch, so the same scene cannot be told from the same recording"
+                  if correlation is None else
+                  f"the frames look alike but change differently over time (motion correlation {correlation:.2f}): "
+                  "the same scene, not shown to be the same recording")
+        return SceneMatch(a.key, b.key, "video", round(ev.hash_agreement(_weighed(span)), 4), reason,
+                          round(float(a.times_s[ia]), 3), round(float(b.times_s[ib]), 3))
     proven.sort(key=lambda sc: -(sc[0].pairs.shape[0]))
-    span, motion = proven[0]
-    correlation = 0.0 if motion is None else motion
+    span, correlation = proven[0]
     segments = tuple(_segment(a, b, s, step_s, duration_a, duration_b) for s, _ in proven)
     a_start, a_end, b_start, b_end = segments[0]
     whole_a = _whole(a_start, a_end, duration_a, whole_share)
@@ -372,19 +367,10 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
                 else "b_contains_a" if whole_a else "overlap")
     hashes = ev.hash_agreement(_weighed(span))
     strong = correlation >= ev.STRONG_MOTION_CORRELATION and b_end - b_start >= 3.0 and hashes >= 0.75
-    return PairMatch(a.key, b.key, "video", relation, ev.combined_score(hashes, 0.75 if still else correlation),
-                     a_start, a_end, b_start, b_end, orientation=config.orientation, offset_s=round(span.offset_s, 3),
-                     motion_correlation=None if still else round(correlation, 3),
-                     confidence="strong" if strong else "likely", distance_bits=_median_bits(span), segments=segments)
-
-
-NOTHING_MOVES = "nothing moves in the shared stretch, so the same scene cannot be told from the same recording"
-
-
-def nothing_moves(match: PairMatch) -> bool:
-    """Whether a match of two videos stands on the check at full size alone: nothing moves in the stretch they
-    share, so its motion cannot tell another hour of a fixed camera from a copy."""
-    return match.kind == "video" and match.motion_correlation is None and match.confidence == "likely"
+    return PairMatch(a.key, b.key, "video", relation, ev.combined_score(hashes, correlation), a_start, a_end,
+                     b_start, b_end, orientation=config.orientation, offset_s=round(span.offset_s, 3),
+                     motion_correlation=round(correlation, 3), confidence="strong" if strong else "likely",
+                     distance_bits=_median_bits(span), segments=segments)
 
 
 def _span_at(a: MediaHashes, b: MediaHashes, distances: NDArray[np.uint8], candidates: NDArray[np.float64], *,

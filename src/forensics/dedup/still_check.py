@@ -76,8 +76,8 @@ def still_in_doubt(match: PairMatch) -> bool:
 
 
 def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, float, float], orientation: int,
-                       *, moments: Moments | None = None, photos: Photos | None = None,
-                       search: bool = True) -> float | None:
+                       *, moments: Moments | None = None,
+                       photos: Photos | None = None) -> float | None:
     """Gives the share of the picture (0-1) in which a still and a frame (or two stills) differ other than a copy can.
 
     `segment` holds the instant of each in its file (NaN: the file is a photo); `orientation`
@@ -94,8 +94,7 @@ def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, 
     every moment alike, so its frames (`moments`: spread over it, in colour) are ranked by how
     alike they look and the closest compared in full; first those about the thumbnails' instant,
     where a copy's moment is: one that is this picture settles it, unread the rest. None when it
-    cannot tell: a file cannot be read, or the pictures cannot be registered. Without `search`, only
-    the frames about each instant are compared: two videos lined up, where nothing moves.
+    cannot tell: a file cannot be read, or the pictures cannot be registered.
     """
     spread = moments or Moments()
     look = photos or Photos()
@@ -113,14 +112,14 @@ def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, 
     # there that is this picture settles it, and the rest of the video need not be read.
     unread = [path for path, at_s in ((path_a, segment[0]), (path_b, segment[2]))
               if not np.isnan(at_s) and not spread.holds(path)]
-    for near in (True, False) if unread and search else (True,) if not search else (False,):
+    for near in (True, False) if unread else (False,):
         try:
             found = _compared_in_full(pictures(path_a, segment[0], near), pictures(path_b, segment[2], near),
                                       (path_a, path_b), segment, orientation, spread, refine=not near)
         except (MediaUnreadable, OSError, ValueError) as ex:
             log.info("full-size pictures of %s or %s could not be read (%s)", path_a, path_b, ex)
             return None
-        if found is not None and found <= MAX_UNEXPLAINED_SHARE or found is None and not near or not search:
+        if found is not None and found <= MAX_UNEXPLAINED_SHARE or found is None and not near:
             return found
     return found
 

@@ -28,8 +28,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from forensics.dedup.align import (NOTHING_MOVES, PairMatch, SceneMatch, no_moment_reason, nothing_moves, orient,
-                                   thumbnails_unsure)
+from forensics.dedup.align import PairMatch, SceneMatch, no_moment_reason, orient, thumbnails_unsure
 from forensics.dedup.evidence import SHORT_SPAN_S, hash_agreement
 from forensics.dedup.registration import NEIGHBOUR_S, SIDE_PX, registration
 from forensics.dedup.sampling import frames_at
@@ -57,9 +56,8 @@ SHORT_CLIP_S = 2 * SHORT_SPAN_S  # a video this short is a clip: a part two of t
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """A match to check on the files themselves, picklable for a worker: two videos' `moving_agreement`,
-    (`kind` "image") a still's `unexplained_change` against a frame or another still, or (`kind` "frames")
-    that of two videos' pictures at their instants, where nothing moves."""
+    """A match to check on the files themselves, picklable for a worker: two videos' `moving_agreement`, or
+    (`kind` "image") a still's `unexplained_change` against a frame or another still."""
 
     path_a: Path
     path_b: Path
@@ -77,8 +75,7 @@ def measure(checks: Sequence[Check]) -> list[float | None]:
     for number in sorted(range(len(checks)), key=lambda n: (checks[n].kind, _video_of(checks[n]), n)):
         check = checks[number]
         found[number] = (unexplained_change(check.path_a, check.path_b, check.segment, check.orientation,
-                                            moments=moments, photos=photos, search=check.kind == "image")
-                         if check.kind in ("image", "frames")
+                                            moments=moments, photos=photos) if check.kind == "image"
                          else moving_agreement(check.path_a, check.path_b, check.segment, check.orientation,
                                                frames=frames))
     return [found[number] for number in range(len(checks))]
@@ -131,16 +128,13 @@ def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch
     hashes alike. It stays a match only when the files show no change an overlay does not
     explain (`unexplained_change` at most MAX_UNEXPLAINED_SHARE); one with more becomes a lead;
     one whose files cannot be checked (a file that will not decode whole, pictures that do not
-    register) is weak; one whose files are not at hand stays as its thumbnails made it, unless only the check could
-    make it a match (align.thumbnails_unsure): then it is a lead. Two videos where nothing moves
-    (align.nothing_moves) are checked so too, on their pictures at the middle of the stretch they share, and
-    without the files are a lead. `measured` runs the checks (here, or in a worker process: a caller that must
-    not decode user files itself).
+    register) is weak; one whose files are not at hand stays as its thumbnails made it. `measured` runs the checks
+    (here, or in a worker process: a caller that must not decode user files itself).
     """
     checks: dict[int, Check] = {}
     doubtful, stills = set(), set()
     for number, match in enumerate(matches):
-        still = still_in_doubt(match) or nothing_moves(match)
+        still = still_in_doubt(match)
         if not still and not _in_doubt(match, short_clips):
             continue
         doubtful.add(number)
@@ -149,11 +143,7 @@ def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch
         path_a, path_b = files(match.a), files(match.b)
         if path_a is None or path_b is None:
             continue
-        if nothing_moves(match):  # two videos: their pictures at the middle of the stretch, as stills
-            a0, a1, b0, b1 = max(match.segments, key=lambda s: s[1] - s[0])
-            checks[number] = Check(path_a, path_b, ((a0 + a1) / 2,) * 2 + ((b0 + b1) / 2,) * 2, match.orientation,
-                                   "frames")
-        elif still:
+        if still:
             at_a, at_b = (float("nan") if t is None else t for t in (match.a_start_s, match.b_start_s))  # a photo's
             checks[number] = Check(path_a, path_b, (at_a, at_a, at_b, at_b), match.orientation, "image")
         else:
@@ -166,15 +156,12 @@ def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch
         if number not in doubtful:
             kept.append(match)
         elif number in stills and number not in checks:
-            hashes = round(hash_agreement(np.array([match.distance_bits or 0.0])), 4)
             if thumbnails_unsure(match):  # the files are not at hand: as the thumbnails made it
-                leads.append(SceneMatch(match.a, match.b, match.kind, hashes,
+                hashes = hash_agreement(np.array([match.distance_bits or 0.0]))
+                leads.append(SceneMatch(match.a, match.b, match.kind, round(hashes, 4),
                                         no_moment_reason(match.moment_fit, match.distance_bits or 0.0,
                                                          match.moment_margin_bits),
                                         match.a_start_s, match.b_start_s, match.distance_bits, match.moment_fit))
-            elif nothing_moves(match):
-                leads.append(SceneMatch(match.a, match.b, match.kind, hashes, NOTHING_MOVES, match.a_start_s,
-                                        match.b_start_s))
             else:
                 kept.append(match)
         elif agreement is None:
