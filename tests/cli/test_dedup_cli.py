@@ -8,6 +8,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -88,6 +90,30 @@ def test_shared_index_finds_footage_of_another_run(folder: Path, tmp_path: Path)
     source = str((folder / "source.mp4").resolve())
     assert data["groups"] == [sorted([source, str(copy)])]
     assert data["indexed"] == {source: "incident-A"}
+
+
+def test_another_moment_of_a_still_photo_through_the_index_is_no_match(tmp_path: Path) -> None:
+    # Another run's file is not checked at full size here: two photos of a room where nothing moves,
+    # one with a thing added since, look alike on thumbnails; in doubt, they are weak, never grouped.
+    world = dedup_edits._texture(np.random.default_rng(91), 360, 640)
+    before = tmp_path / "before.png"
+    cv2.imwrite(str(before), world)
+    after_picture = world.copy()
+    cv2.circle(after_picture, (200, 150), 20, (40, 200, 220), -1)  # about 0.5% of the picture
+    after = tmp_path / "later" / "after.jpg"
+    after.parent.mkdir()
+    cv2.imwrite(str(after), after_picture, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    index = tmp_path / "shared.sqlite"
+    assert run(str(before), "--index", str(index), "-q")[0] == 0
+    code, out, _ = run(str(after), "--index", str(index), "--json", "-q", "--all")
+    data = json.loads(out)
+    assert code == 0 and data["groups"] == []
+    assert all(m["confidence"] == "weak" for m in data["matches"]), data["matches"]
+    assert data["matches"] or data["scene_matches"]  # the thumbnails do pair them
+    # The same two run together are checked at full size: a lead.
+    code, out, _ = run(str(before), str(after), "--json", "-q", "--all")
+    data = json.loads(out)
+    assert data["matches"] == [] and "at full size" in data["scene_matches"][0]["reason"]
 
 
 def test_bad_index_file_is_a_usage_error(folder: Path, tmp_path: Path) -> None:

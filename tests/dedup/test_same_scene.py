@@ -184,25 +184,34 @@ def test_an_edited_still_of_a_still_camera_is_found_in_an_edited_copy(tmp_path: 
     # Nothing moves, so the photo fits every moment alike and only the fit itself can tell. Its
     # 10% crop (or a screenshot's border) against the copy's 15% crop leaves their thumbnails a
     # pixel and a few per cent apart; lined up (evidence.registered_fit), the footage's own picture
-    # fits closely. A logo banner is a change the whole picture is compared over: a lead.
+    # fits closely. A logo banner is a change the whole picture is compared over: a lead, until the
+    # files at full size show it to be an overlay.
     world = dedup_edits._texture(np.random.default_rng(83), 360, 640)
     noise = np.random.default_rng(84)
     frames = (np.clip(world + noise.normal(0, 2, world.shape), 0, 255).astype(np.uint8) for _ in range(150))
     source = dedup_edits.encode_frames(frames, tmp_path / "source.mp4", fps=25)
     copy = dedup_edits.edit_video(source, "crop_15", tmp_path / "copy.mp4")
     still = dedup_edits.still_of(source, 3.0, tmp_path / "still.png")
+    files = {"copy": copy}
     hashed = [hash_media(copy, key="copy")]
     for edit in ("crop_10", "screenshot_border", "logo"):
-        hashed.append(hash_media(dedup_edits.edit_photo(still, edit, tmp_path / f"{edit}.jpg"), key=edit))
+        files[edit] = dedup_edits.edit_photo(still, edit, tmp_path / f"{edit}.jpg")
+        hashed.append(hash_media(files[edit], key=edit))
     result = find_duplicates(hashed)
     matches = {frozenset((m.a, m.b)): m for m in result.matches}
     for edit in ("crop_10", "screenshot_border"):
         found = matches[frozenset(("copy", edit))]
         assert found.relation == ("a_contains_b" if found.a == "copy" else "b_contains_a")
-        assert found.confidence == "likely" and found.registered_fit is not None
-        assert found.registered_fit <= 0.1 < found.moment_fit
+        assert found.registered_fit is not None and found.registered_fit <= 0.1 < found.moment_fit
+        # Without the files, another moment of a still scene fits as closely: in doubt, weak.
+        assert found.confidence == "weak"
     assert frozenset(("copy", "logo")) not in matches
     assert frozenset(("copy", "logo")) in {frozenset((m.a, m.b)) for m in result.scene_matches}
+    # With them, each is shown at full size to be the footage's picture, the logo set aside.
+    checked = {frozenset((m.a, m.b)): m for m in find_duplicates(hashed, files=files.get).matches}
+    for edit in ("crop_10", "screenshot_border", "logo"):
+        found = checked[frozenset(("copy", edit))]
+        assert found.confidence == "likely" and found.unexplained_change is not None, found
 
 
 def test_a_change_at_the_edge_of_a_still_camera_is_not_lined_away(tmp_path: Path) -> None:

@@ -128,8 +128,9 @@ def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch
     hashes alike. It stays a match only when the files show no change an overlay does not
     explain (`unexplained_change` at most MAX_UNEXPLAINED_SHARE); one with more becomes a lead;
     one whose files cannot be checked (a file that will not decode whole, pictures that do not
-    register) is weak; one whose files are not at hand stays as its thumbnails made it. `measured` runs the checks
-    (here, or in a worker process: a caller that must not decode user files itself).
+    register) or are not at hand is weak, and a lead if only the check could have made it a match
+    (align.thumbnails_unsure). `measured` runs the checks (here, or in a worker process: a caller
+    that must not decode user files itself).
     """
     checks: dict[int, Check] = {}
     doubtful, stills = set(), set()
@@ -156,14 +157,15 @@ def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch
         if number not in doubtful:
             kept.append(match)
         elif number in stills and number not in checks:
-            if thumbnails_unsure(match):  # the files are not at hand: as the thumbnails made it
+            # The files are not at hand: the thumbnails alone cannot tell another moment of a still scene.
+            if thumbnails_unsure(match):
                 hashes = hash_agreement(np.array([match.distance_bits or 0.0]))
                 leads.append(SceneMatch(match.a, match.b, match.kind, round(hashes, 4),
                                         no_moment_reason(match.moment_fit, match.distance_bits or 0.0,
                                                          match.moment_margin_bits),
                                         match.a_start_s, match.b_start_s, match.distance_bits, match.moment_fit))
             else:
-                kept.append(match)
+                kept.append(dataclasses.replace(match, confidence="weak"))
         elif agreement is None:
             kept.append(dataclasses.replace(match, confidence="weak"))
         elif number in stills:
