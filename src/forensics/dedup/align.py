@@ -134,6 +134,11 @@ def compare(a: MediaHashes, b: MediaHashes, *, max_distance_bits: int = 10, span
     """
     if span_distance_bits is None:
         span_distance_bits = max_distance_bits + 4  # a frame of a run may drift further than a voter
+    if a.frame_count * b.frame_count > MAX_FRAME_PAIRS:
+        # Two long videos: every frame against every other would take gigabytes. Every k-th frame of
+        # each is compared (a 4-fps sampling of two hours at 1 fps and less), a coarser alignment.
+        stride = int(np.ceil(np.sqrt(a.frame_count * b.frame_count / MAX_FRAME_PAIRS)))
+        a, b = _thinned(a, stride), _thinned(b, stride)
     if (b.frame_count, a.key) > (a.frame_count, b.key):
         # The same answer whichever way round: the file with more frames is always the one
         # the other is aligned and interpolated to.
@@ -151,25 +156,78 @@ def compare(a: MediaHashes, b: MediaHashes, *, max_distance_bits: int = 10, span
                         min_close_share=min_close_share)
 
 
+MAX_FRAME_PAIRS = 4000 * 4000  # two videos' sampled frames compared, at most (compare)
+
+
+def _thinned(media: MediaHashes, stride: int) -> MediaHashes:
+    """Gives every `stride`-th frame of a video's hashes (a photo's one frame as it is)."""
+    if stride <= 1 or media.frame_count <= 1:
+        return media
+    return dataclasses.replace(media, times_s=media.times_s[::stride], hashes=media.hashes[::stride],
+                               thumbs=media.thumbs[::stride])
+
+
 def _configs(a: MediaHashes, b: MediaHashes, limit: int = 10) -> list[_Config]:
-    """Gives the distance matrices for every orientation of b and every pair of regions of a and b."""
+    """Gives the distance matrices for every orientation of b and every pair of regions of a and b.
+
+    Two long videos would need more memory for all of them than a worker has (two 15-minute
+    videos: 0.9 GB, and eight times that on the way): their distances are worked out a stretch of
+    a's frames at a time, and only the configurations alignment can use are kept (the most close
+    pairs, down to half as many: _video_match; at most _KEPT_CONFIGS).
+    """
     if a.frame_count == 0 or b.frame_count == 0:
         return []
-    # One broadcast for all of them: Na x Nb x regions of a x regions of b x orientations of b.
-    every = hamming(a.hashes[:, None, :, None, 0:1], b.hashes[None, :, None, :, :])
     dull_a, dull_b = ~ev.textured(a.thumbs[:, 0]), ~ev.textured(b.thumbs[:, 0])
-    every[dull_a] = _FAR
-    every[:, dull_b] = _FAR
-    nearest = every.min(axis=(0, 1))
-    close = (every <= limit).sum(axis=(0, 1))
+    shape = (a.hashes.shape[0], b.hashes.shape[0], len(SCALES), len(SCALES), ORIENTATION_COUNT)
+    rows = max(1, _DISTANCE_BYTES // (8 * int(np.prod(shape[1:]))))  # the XOR works in 8-byte words
+
+    def distances(start: int, stop: int, config: tuple[int, int, int] | None = None) -> NDArray[np.uint8]:
+        """Gives a's frames start:stop against every frame of b: in every configuration, or in `config` alone
+        (region of a, region of b, orientation of b)."""
+        if config is None:
+            part = hamming(a.hashes[start:stop, None, :, None, 0:1], b.hashes[None, :, None, :, :])
+        else:
+            part = hamming(a.hashes[start:stop, None, config[0], 0], b.hashes[None, :, config[1], config[2]])
+        part[dull_a[start:stop]] = _FAR
+        part[:, dull_b] = _FAR
+        return part
+
+    if int(np.prod(shape)) <= _DISTANCE_BYTES:
+        every = np.empty(shape, np.uint8)
+        for start in range(0, shape[0], rows):  # one broadcast for a stretch of a's frames
+            every[start:start + rows] = distances(start, start + rows)
+        nearest, close = every.min(axis=(0, 1)), (every <= limit).sum(axis=(0, 1))
+        kept = np.ones(shape[2:], bool)
+    else:
+        nearest = np.full(shape[2:], 255, np.uint8)
+        close = np.zeros(shape[2:], np.int64)
+        for start in range(0, shape[0], rows):
+            part = distances(start, start + rows)
+            nearest = np.minimum(nearest, part.min(axis=(0, 1)))
+            close += (part <= limit).sum(axis=(0, 1))
+        ranked = np.argsort(-close, axis=None, kind="stable")[:_KEPT_CONFIGS]
+        kept = np.zeros(shape[2:], bool)
+        kept.flat[ranked] = close.flat[ranked] >= max(1, close.max() / 2)
+        every = None
     out = []
     for orientation in range(ORIENTATION_COUNT):
         for scale_a in range(len(SCALES)):
             for scale_b in range(len(SCALES)):  # a copy cropped to 70% is the source's 70% region whole
-                out.append(_Config(orientation, scale_a, scale_b, every[:, :, scale_a, scale_b, orientation],
-                                   int(nearest[scale_a, scale_b, orientation]),
+                if not kept[scale_a, scale_b, orientation]:
+                    continue
+                if every is not None:
+                    matrix = every[:, :, scale_a, scale_b, orientation]
+                else:
+                    step = rows * int(np.prod(shape[2:]))  # one configuration: that many more rows at once
+                    matrix = np.concatenate([distances(start, start + step, (scale_a, scale_b, orientation))
+                                             for start in range(0, shape[0], step)])
+                out.append(_Config(orientation, scale_a, scale_b, matrix, int(nearest[scale_a, scale_b, orientation]),
                                    int(close[scale_a, scale_b, orientation])))
     return out
+
+
+_DISTANCE_BYTES = 256 * 2**20  # distances of two videos held at once (and the XOR's words of a stretch)
+_KEPT_CONFIGS = 12
 
 
 def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: int) -> PairMatch | SceneMatch | None:
