@@ -172,6 +172,43 @@ def test_the_cross_case_index_names_footage_and_transmissions_other_incidents_ho
     assert {e["other_name"] for e in again["strike-c"].elsewhere} >= {"video/strike_whatsapp.mp4"}
 
 
+def test_a_photo_of_a_still_room_is_checked_across_incidents_on_their_stored_copies(tmp_path: Path, alice) -> None:
+    # Incident A holds a photo of a room where nothing moves, B a photo of it at another hour (a thing added
+    # since) and a copy of A's. The thumbnails cannot tell them; the check at full size, on the cases' stored
+    # copies, does: B's copy is A's photo, B's other photo is not.
+    import cv2
+    import numpy as np
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import dedup_edits
+
+    world = dedup_edits._texture(np.random.default_rng(97), 360, 640)
+    root = tmp_path / "incidents"
+    for name in ("strike-a", "strike-b"):
+        (root / name).mkdir(parents=True)
+    cv2.imwrite(str(root / "strike-a" / "room.png"), world)
+    cv2.imwrite(str(root / "strike-b" / "room-copy.jpg"), world, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    later = world.copy()
+    cv2.circle(later, (200, 150), 20, (40, 200, 220), -1)  # about 0.5% of the picture
+    cv2.imwrite(str(root / "strike-b" / "room-later.png"), later)
+    index = tmp_path / "index"
+    with thread_runner(2) as runner:
+        summaries = {s.incident: s for s in run_batch(root, tmp_path / "cases", key=alice, runner=runner,
+                                                      index=index)}
+    found = {(e["name"], e["other_name"]) for e in summaries["strike-b"].elsewhere if e["kind"] == "footage"}
+    assert ("room-copy.jpg", "room.png") in found
+    assert ("room-later.png", "room.png") not in found
+    assert json.loads((index / "cases.json").read_bytes()).keys() == {"strike-a", "strike-b"}
+    # A's case gone (the index reused elsewhere): the copy cannot be checked, so it is not claimed either.
+    shutil.rmtree(tmp_path / "cases" / "strike-a")
+    shutil.rmtree(tmp_path / "cases" / "strike-b")
+    (root / "strike-a" / "room.png").unlink()
+    (root / "strike-a" / "note.txt").write_text("the photo went elsewhere\n")
+    with thread_runner(2) as runner:
+        again = {s.incident: s for s in run_batch(root, tmp_path / "cases", key=alice, runner=runner, index=index)}
+    assert not any(e["kind"] == "footage" and e["other_name"] == "room.png" for e in again["strike-b"].elsewhere)
+
+
 def test_folders_whose_names_would_share_a_case_get_one_each_and_loose_files_are_reported(tmp_path: Path, alice) -> None:
     root = tmp_path / "incidents"
     for name in ("Kyiv strike", "Kyiv-strike", "kyiv strike"):

@@ -2,7 +2,10 @@
 
 One folder holds two SQLite files: `hashes.sqlite`, the perceptual hashes of every
 photo and video of every case (forensics.dedup.store), and `intercepts.sqlite`, the
-audio fingerprints of every recording (forensics.audio.library). After each incident,
+audio fingerprints of every recording (forensics.audio.library); and `cases.json`, where
+each incident's case is, so that a match in doubt (two photos of a still scene, whose
+thumbnails cannot tell another moment) is checked at full size on both cases' stored
+copies, those whose digests still hold; one that cannot be is weak, and left out. After each incident,
 in the folders' name order, the batch compares that case's items with what the index
 holds from other incidents, then adds them: on a first run a pair is reported by the
 later incident of the two, on a later run by both. Cases are read, never
@@ -13,7 +16,9 @@ reuse across batches.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from forensics.report.view import CaseView, ItemView
 
+from forensics.atomic import write_atomic
+from forensics.custody.hashing import copy_and_hash, open_for_reading
+from forensics.errors import CaseError
+
 log = logging.getLogger(__name__)
+
+CASES = "cases.json"  # in the index folder: incident -> its case folder (absolute)
 
 DEDUP, AUDIO = "dedup", "audio"  # the record kinds of forensics.analyses this reads
 
@@ -59,6 +70,7 @@ class CrossCaseIndex:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._hashes = HashStore(self.folder / "hashes.sqlite")
         self._intercepts = Library(self.folder / "intercepts.sqlite")
+        self._stored_in: dict[str, dict[str, Path]] = {}  # incident -> sha256 -> its stored copy, as read
 
     def __enter__(self) -> CrossCaseIndex:
         return self
@@ -76,12 +88,61 @@ class CrossCaseIndex:
             read_case,  # the read-only view: records whose digests match the log
         )
 
-        case = Path(case)
+        case = Path(os.path.abspath(case))
         view = read_case(case)
         items = [i for i in view.items if any(r["incident"] == incident for r in i.item.receipts)]
+        self._note_case(incident, case)
+        self._stored_in[incident] = {i.sha256: case / i.item.stored.path for i in view.items}
         return self._footage(incident, items) + self._transmissions(view, incident, items)
 
+    def _note_case(self, incident: str, case: Path) -> None:
+        """Records where `incident`'s case is, so a later incident's matches in doubt can be checked on its copies."""
+        cases = self._cases()
+        if cases.get(incident) != str(case):
+            write_atomic(self.folder / CASES, json.dumps({**cases, incident: str(case)}, sort_keys=True,
+                                                         indent=1).encode("utf-8"))
+
+    def _cases(self) -> dict[str, str]:
+        try:
+            found = json.loads((self.folder / CASES).read_bytes())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as ex:
+            log.warning("%s cannot be read (%s): matches in doubt with other incidents stay weak", CASES, ex)
+            return {}
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    def _stored_copy(self, incident: str, sha256: str) -> Path | None:
+        """Gives the stored copy of an item of `incident` whose content is still `sha256`, or None (its case moved,
+        unreadable, or the copy changed): a match in doubt is checked on evidence whose digest holds, or not at all."""
+        from forensics.report.view import read_case
+
+        if incident not in self._stored_in:
+            case = self._cases().get(incident)
+            if case is None:
+                return None
+            try:
+                self._stored_in[incident] = {i.sha256: Path(case) / i.item.stored.path
+                                             for i in read_case(Path(case)).items}
+            except (CaseError, OSError, ValueError) as ex:  # moved, damaged, or being written now: asked again later
+                log.warning("the case of %s cannot be read (%s): its matches in doubt stay weak", incident, ex)
+                return None
+        path = self._stored_in[incident].get(sha256)
+        if path is None:
+            return None
+        try:
+            fd = open_for_reading(path)
+            try:
+                digests, _head = copy_and_hash(fd, None)
+            finally:
+                os.close(fd)
+        except OSError as ex:
+            log.warning("%s cannot be read (%s): its matches in doubt stay weak", path, ex)
+            return None
+        return path if digests.sha256 == sha256 else None
+
     def _footage(self, incident: str, items: list[ItemView]) -> list[Elsewhere]:
+        from forensics.analyses import measured_apart
         from forensics.dedup.groups import find_duplicates
         from forensics.dedup.media_hashes import MediaHashes
 
@@ -95,7 +156,17 @@ class CrossCaseIndex:
         others = [m for collection, m in self._hashes.items() if collection != incident]
         found = []
         if mine and others:
-            for match in find_duplicates([m for _, m in mine.values()], known=others).listed():
+            checked: dict[str, Path | None] = {}
+
+            def files(key: str) -> Path | None:
+                # Matches in doubt (a still of a still scene) are checked on the cases' stored copies.
+                if key not in checked:
+                    other_incident, sha256, _name = key.split(":", 2)
+                    checked[key] = self._stored_copy(other_incident, sha256)
+                return checked[key]
+
+            for match in find_duplicates([m for _, m in mine.values()], known=others, files=files,
+                                         measured=measured_apart).listed():
                 if (match.a in mine) == (match.b in mine):
                     continue  # both of this incident: the case's own near-duplicates records hold it
                 if match.b in mine:
