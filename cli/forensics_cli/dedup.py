@@ -13,7 +13,7 @@ from rich.table import Table
 
 from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes, hash_media
-from forensics.dedup.store import HashStore, find_and_store
+from forensics.dedup.store import HashStore, file_identity, find_and_store
 from forensics.errors import MediaError, MediaUnreadable, ParameterError, file_error
 from forensics.inputs import media_files, regular_file
 from forensics.media.content_type import PICTURE_AND_VIDEO_SUFFIXES
@@ -67,7 +67,7 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
         for done, path in enumerate(files):
             report(progress, done, len(files), path.name)
             try:
-                before = _identity(regular_file(path))  # gone, a link, a FIFO: its own error, said in words
+                before = file_identity(regular_file(path))  # gone, a link, a FIFO: its own error, said in words
                 media.append(hash_media(path, every_s=every_s))
                 at_hand[media[-1].key] = (path, before)
             except ParameterError as ex:
@@ -92,7 +92,8 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
 
                 result, collections = find_and_store(media, store, collection=collection,
                                                      max_distance_bits=max_distance_bits, files=checkable,
-                                                     measured=measured_apart, progress=progress)
+                                                     measured=measured_apart, progress=progress,
+                                                     identities={k: held[1] for k, held in at_hand.items()})
         finally:
             if store is not None:
                 store.close()
@@ -115,19 +116,13 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
-def _identity(found: os.stat_result) -> tuple[int, ...]:
-    """Gives what tells a file changed since it was hashed (from its lstat): device, inode, size, modification
-    time, type."""
-    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, stat.S_IFMT(found.st_mode))
-
-
 def _unchanged(held: tuple[Path, tuple[int, ...]] | None) -> Path | None:
     """Gives a hashed file to check a match on, or None when it has gone or changed since (the match is then weak)."""
     if held is None:
         return None
     path, before = held
     try:
-        return path if _identity(os.lstat(path)) == before else None
+        return path if file_identity(os.lstat(path)) == before else None
     except OSError:
         return None
 

@@ -92,28 +92,58 @@ def test_shared_index_finds_footage_of_another_run(folder: Path, tmp_path: Path)
     assert data["indexed"] == {source: "incident-A"}
 
 
-def test_another_moment_of_a_still_photo_through_the_index_is_no_match(tmp_path: Path) -> None:
-    # Another run's file is not checked at full size here: two photos of a room where nothing moves,
-    # one with a thing added since, look alike on thumbnails; in doubt, they are weak, never grouped.
+def test_another_moment_of_a_still_photo_through_the_index_is_checked_while_the_indexed_file_is_unchanged(
+        tmp_path: Path) -> None:
+    # Two photos of a room where nothing moves, one with a thing added since, and a copy of the first: on
+    # thumbnails all alike. Another run's file is checked at full size while it is as it was indexed.
     world = dedup_edits._texture(np.random.default_rng(91), 360, 640)
     before = tmp_path / "before.png"
     cv2.imwrite(str(before), world)
     after_picture = world.copy()
     cv2.circle(after_picture, (200, 150), 20, (40, 200, 220), -1)  # about 0.5% of the picture
-    after = tmp_path / "later" / "after.jpg"
-    after.parent.mkdir()
-    cv2.imwrite(str(after), after_picture, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    later = tmp_path / "later"
+    later.mkdir()
+    cv2.imwrite(str(later / "after.jpg"), after_picture, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    cv2.imwrite(str(later / "copy.jpg"), world, [cv2.IMWRITE_JPEG_QUALITY, 90])
     index = tmp_path / "shared.sqlite"
     assert run(str(before), "--index", str(index), "-q")[0] == 0
-    code, out, _ = run(str(after), "--index", str(index), "--json", "-q", "--all")
-    data = json.loads(out)
-    assert code == 0 and data["groups"] == []
-    assert all(m["confidence"] == "weak" for m in data["matches"]), data["matches"]
-    assert data["matches"] or data["scene_matches"]  # the thumbnails do pair them
-    # The same two run together are checked at full size: a lead.
-    code, out, _ = run(str(before), str(after), "--json", "-q", "--all")
-    data = json.loads(out)
+
+    def against_index(name: str) -> dict:
+        code, out, _ = run(str(later / name), "--index", str(index), "--json", "-q", "--all")
+        assert code == 0
+        return json.loads(out)
+
+    data = against_index("after.jpg")
     assert data["matches"] == [] and "at full size" in data["scene_matches"][0]["reason"]
+    data = against_index("copy.jpg")
+    assert data["groups"] == [sorted([str(before.resolve()), str(later / "copy.jpg")])]
+    assert data["matches"][0]["evidence"]["unexplained_change"] is not None
+    # The indexed file changed since (rewritten): its matches in doubt cannot be checked, so they are weak.
+    before.write_bytes(before.read_bytes())
+    os.utime(before, ns=(1, 1))
+    for name in ("after.jpg", "copy.jpg"):
+        data = against_index(name)
+        assert data["groups"] == [] and all(m["confidence"] == "weak" for m in data["matches"]), data["matches"]
+
+
+def test_an_index_made_before_files_were_fingerprinted_is_upgraded_and_its_stills_in_doubt_are_weak(
+        tmp_path: Path) -> None:
+    import sqlite3
+
+    world = dedup_edits._texture(np.random.default_rng(92), 360, 640)
+    cv2.imwrite(str(tmp_path / "one.png"), world)
+    cv2.imwrite(str(tmp_path / "two.jpg"), world, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    index = tmp_path / "old.sqlite"
+    assert run(str(tmp_path / "one.png"), "--index", str(index), "-q")[0] == 0
+    with sqlite3.connect(index) as db:  # as an index of the code before: no identity column
+        db.execute("CREATE TABLE old AS SELECT key, collection, kind, frames, hashes FROM media")
+        db.execute("DROP TABLE media")
+        db.execute("ALTER TABLE old RENAME TO media")
+    code, out, _ = run(str(tmp_path / "two.jpg"), "--index", str(index), "--json", "-q", "--all")
+    data = json.loads(out)
+    assert code == 0 and data["groups"] == [] and [m["confidence"] for m in data["matches"]] == ["weak"]
+    with sqlite3.connect(index) as db:
+        assert "identity" in {row[1] for row in db.execute("PRAGMA table_info(media)")}
 
 
 def test_bad_index_file_is_a_usage_error(folder: Path, tmp_path: Path) -> None:

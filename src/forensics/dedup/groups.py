@@ -45,8 +45,9 @@ class DedupResult:
     def unconfirmed(self, keys: set[str]) -> DedupResult:
         """Gives the result with the matches confirmed on the files of `keys` weak again (those files
         changed while they were checked: the check may have read other content), and the groups anew."""
-        matches = tuple(dataclasses.replace(m, confidence="weak", moving_agreement=None)
-                        if m.moving_agreement is not None and {m.a, m.b} & keys else m for m in self.matches)
+        matches = tuple(dataclasses.replace(m, confidence="weak", moving_agreement=None, unexplained_change=None)
+                        if (m.moving_agreement is not None or m.unexplained_change is not None) and {m.a, m.b} & keys
+                        else m for m in self.matches)
         return DedupResult(groups_of(matches, self.scene_matches), matches, self.scene_matches)
 
     def to_json(self, *, weak: bool = False) -> dict[str, object]:
