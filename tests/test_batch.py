@@ -209,6 +209,27 @@ def test_a_photo_of_a_still_room_is_checked_across_incidents_on_their_stored_cop
     assert not any(e["kind"] == "footage" and e["other_name"] == "room.png" for e in again["strike-b"].elsewhere)
 
 
+def test_where_cases_are_is_kept_and_never_read_from_a_fifo_or_overwritten_when_damaged(tmp_path: Path) -> None:
+    from forensics.crosscase import CASES, CrossCaseIndex
+
+    index = tmp_path / "index"
+    with CrossCaseIndex(index) as cross:
+        cross._note_case("strike-a", tmp_path / "root1" / "strike-a")
+        cross._note_case("strike-a", tmp_path / "root2" / "strike-a")  # one incident name under two roots
+        assert cross._cases() == {"strike-a": [str(tmp_path / "root1" / "strike-a"),
+                                               str(tmp_path / "root2" / "strike-a")]}
+        (index / CASES).write_text("{not json")
+        cross._note_case("strike-b", tmp_path / "root1" / "strike-b")
+        assert (index / CASES).read_text() == "{not json"  # left as it is, said so
+        assert cross._cases() is None and cross._stored_copy("strike-b", "0" * 64) is None
+        (index / CASES).unlink()
+        os.mkfifo(index / CASES)  # nobody writes to it: a read that waited would wait for ever
+        started = time.monotonic()
+        assert cross._cases() is None
+        cross._note_case("strike-b", tmp_path / "root1" / "strike-b")
+        assert time.monotonic() - started < 5 and (index / CASES).is_fifo()
+
+
 def test_folders_whose_names_would_share_a_case_get_one_each_and_loose_files_are_reported(tmp_path: Path, alice) -> None:
     root = tmp_path / "incidents"
     for name in ("Kyiv strike", "Kyiv-strike", "kyiv strike"):

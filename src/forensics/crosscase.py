@@ -19,6 +19,7 @@ import dataclasses
 import json
 import logging
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,8 @@ from forensics.errors import CaseError
 
 log = logging.getLogger(__name__)
 
-CASES = "cases.json"  # in the index folder: incident -> its case folder (absolute)
+CASES = "cases.json"  # in the index folder: incident -> its case folders (absolute)
+_CASES_MAX_BYTES = 16 << 20
 
 DEDUP, AUDIO = "dedup", "audio"  # the record kinds of forensics.analyses this reads
 
@@ -70,7 +72,8 @@ class CrossCaseIndex:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._hashes = HashStore(self.folder / "hashes.sqlite")
         self._intercepts = Library(self.folder / "intercepts.sqlite")
-        self._stored_in: dict[str, dict[str, Path]] = {}  # incident -> sha256 -> its stored copy, as read
+        self._stored_in: dict[str, dict[str, Path]] = {}  # case folder -> sha256 -> its stored copy, as read
+        self._unplaced: set[str] = set()  # incidents whose case the index does not know, said once
 
     def __enter__(self) -> CrossCaseIndex:
         return self
@@ -92,54 +95,94 @@ class CrossCaseIndex:
         view = read_case(case)
         items = [i for i in view.items if any(r["incident"] == incident for r in i.item.receipts)]
         self._note_case(incident, case)
-        self._stored_in[incident] = {i.sha256: case / i.item.stored.path for i in view.items}
+        self._stored_in[str(case)] = {i.sha256: case / i.item.stored.path for i in view.items}
         return self._footage(incident, items) + self._transmissions(view, incident, items)
 
     def _note_case(self, incident: str, case: Path) -> None:
-        """Records where `incident`'s case is, so a later incident's matches in doubt can be checked on its copies."""
-        cases = self._cases()
-        if cases.get(incident) != str(case):
-            write_atomic(self.folder / CASES, json.dumps({**cases, incident: str(case)}, sort_keys=True,
-                                                         indent=1).encode("utf-8"))
+        """Records where `incident`'s case is, so a later incident's matches in doubt can be checked on its copies.
 
-    def _cases(self) -> dict[str, str]:
+        An incident name may stand for cases under two batch roots: each is kept. A `cases.json` that cannot
+        be read as one is left as it is (not overwritten), and said so.
+        """
+        cases = self._cases()
+        if cases is None:
+            log.warning("%s is left as it is: where %s's case is goes unrecorded", self.folder / CASES, incident)
+            return
+        if str(case) not in cases.get(incident, []):
+            cases[incident] = [*cases.get(incident, []), str(case)]
+            write_atomic(self.folder / CASES, json.dumps(cases, sort_keys=True, indent=1).encode("utf-8"))
+
+    def _cases(self) -> dict[str, list[str]] | None:
+        """Gives incident -> its case folders (absolute; a relative one is of the index folder), {} when there is no
+        `cases.json`, None when there is one that cannot be read as one (not a regular file, too big, not JSON)."""
+        path = self.folder / CASES
         try:
-            found = json.loads((self.folder / CASES).read_bytes())
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a FIFO does not block
         except FileNotFoundError:
             return {}
+        except OSError as ex:
+            log.warning("%s cannot be read (%s)", path, ex)
+            return None
+        try:
+            found = os.fstat(fd)
+            if not stat.S_ISREG(found.st_mode) or found.st_size > _CASES_MAX_BYTES:
+                log.warning("%s is not a file of where cases are (a regular file of at most %d bytes)", path,
+                            _CASES_MAX_BYTES)
+                return None
+            with os.fdopen(os.dup(fd), "rb") as stream:
+                data = json.loads(stream.read(_CASES_MAX_BYTES + 1))
         except (OSError, ValueError) as ex:
-            log.warning("%s cannot be read (%s): matches in doubt with other incidents stay weak", CASES, ex)
-            return {}
-        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+            log.warning("%s cannot be read (%s)", path, ex)
+            return None
+        finally:
+            os.close(fd)
+        if not isinstance(data, dict):
+            log.warning("%s is not a file of where cases are (a JSON object)", path)
+            return None
+        cases: dict[str, list[str]] = {}
+        for incident, where in data.items():
+            folders = [where] if isinstance(where, str) else where if isinstance(where, list) else []
+            cases[str(incident)] = [os.path.join(self.folder, f) for f in folders if isinstance(f, str) and f]
+        return cases
 
     def _stored_copy(self, incident: str, sha256: str) -> Path | None:
         """Gives the stored copy of an item of `incident` whose content is still `sha256`, or None (its case moved,
         unreadable, or the copy changed): a match in doubt is checked on evidence whose digest holds, or not at all."""
+        folders = (self._cases() or {}).get(incident, [])
+        if not folders and incident not in self._unplaced:
+            self._unplaced.add(incident)
+            log.warning("the index does not say where %s's case is: its matches in doubt stay weak", incident)
+        for folder in folders:
+            path = self._stored_in_case(folder, incident).get(sha256)
+            if path is None:
+                continue
+            try:
+                fd = open_for_reading(path)
+                try:
+                    digests, _head = copy_and_hash(fd, None)
+                finally:
+                    os.close(fd)
+            except OSError as ex:
+                log.warning("%s cannot be read (%s): its matches in doubt stay weak", path, ex)
+                continue
+            if digests.sha256 == sha256:
+                return path
+            log.warning("%s no longer holds what %s's log says (sha256 %s): its matches in doubt stay weak",
+                        path, incident, sha256)
+        return None
+
+    def _stored_in_case(self, folder: str, incident: str) -> dict[str, Path]:
+        """Gives sha256 -> stored copy of a case's items; {} (asked again later) when the case cannot be read."""
         from forensics.report.view import read_case
 
-        if incident not in self._stored_in:
-            case = self._cases().get(incident)
-            if case is None:
-                return None
+        if folder not in self._stored_in:
             try:
-                self._stored_in[incident] = {i.sha256: Path(case) / i.item.stored.path
-                                             for i in read_case(Path(case)).items}
-            except (CaseError, OSError, ValueError) as ex:  # moved, damaged, or being written now: asked again later
+                self._stored_in[folder] = {i.sha256: Path(folder) / i.item.stored.path
+                                           for i in read_case(Path(folder)).items}
+            except (CaseError, OSError, ValueError) as ex:  # moved, damaged, or being written now
                 log.warning("the case of %s cannot be read (%s): its matches in doubt stay weak", incident, ex)
-                return None
-        path = self._stored_in[incident].get(sha256)
-        if path is None:
-            return None
-        try:
-            fd = open_for_reading(path)
-            try:
-                digests, _head = copy_and_hash(fd, None)
-            finally:
-                os.close(fd)
-        except OSError as ex:
-            log.warning("%s cannot be read (%s): its matches in doubt stay weak", path, ex)
-            return None
-        return path if digests.sha256 == sha256 else None
+                return {}
+        return self._stored_in[folder]
 
     def _footage(self, incident: str, items: list[ItemView]) -> list[Elsewhere]:
         from forensics.analyses import measured_apart
