@@ -15,6 +15,7 @@ from forensics.dedup.align import thumbnails_unsure
 from forensics.dedup.groups import find_duplicates
 from forensics.dedup.media_hashes import hash_media
 from forensics.dedup.still_check import MAX_UNEXPLAINED_SHARE, Moments, unexplained_change
+from forensics.dedup.verify import measure
 
 WIDTH, HEIGHT = 320, 180
 NO_TIME = float("nan")
@@ -139,6 +140,21 @@ def test_copies_of_footage_where_nothing_moves_stay_leads_with_their_files_at_ha
     result = find_duplicates([hash_media(room[name], key=name) for name in videos], files=room.get)
     assert result.matches == () and result.groups == ()
     assert len(result.scene_matches) == 3 and all("nothing moves" in s.reason for s in result.scene_matches)
+
+
+def test_a_pair_is_checked_the_same_way_round_whichever_file_came_first(room) -> None:
+    # The check registers one picture onto the other, and the figure depends on which: a file indexed in an
+    # earlier run comes first in the collection, so the order is the keys', not the collection's.
+    one, other = (hash_media(room[name], key=name) for name in ("still_logo", "still_crop_10"))
+    asked = []
+
+    def measured(checks):
+        asked.extend((c.path_a.name, c.path_b.name) for c in checks)
+        return measure(checks)
+
+    for known, new in ((one, other), (other, one)):
+        find_duplicates([new], known=[known], files=room.get, measured=measured)
+    assert asked == [(room["still_crop_10"].name, room["still_logo"].name)] * 2
 
 
 def test_a_file_that_cannot_be_read_tells_nothing(room, tmp_path: Path) -> None:

@@ -141,15 +141,18 @@ def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch
         doubtful.add(number)
         if still:
             stills.add(number)
-        path_a, path_b = files(match.a), files(match.b)
+        # The check registers b onto a, which gives another figure the other way round: the two always go in
+        # key order, so a pair gets one answer whichever file was indexed first (adversarial pass).
+        pair = match if match.a <= match.b else match.swapped()
+        path_a, path_b = files(pair.a), files(pair.b)
         if path_a is None or path_b is None:
             continue
         if still:
-            at_a, at_b = (float("nan") if t is None else t for t in (match.a_start_s, match.b_start_s))  # a photo's
-            checks[number] = Check(path_a, path_b, (at_a, at_a, at_b, at_b), match.orientation, "image")
+            at_a, at_b = (float("nan") if t is None else t for t in (pair.a_start_s, pair.b_start_s))  # a photo's
+            checks[number] = Check(path_a, path_b, (at_a, at_a, at_b, at_b), pair.orientation, "image")
         else:
-            longest = max(match.segments, key=lambda s: s[1] - s[0])
-            checks[number] = Check(path_a, path_b, longest, match.orientation)
+            longest = max(pair.segments, key=lambda s: s[1] - s[0])
+            checks[number] = Check(path_a, path_b, longest, pair.orientation)
     agreements = dict(zip(checks, measured(list(checks.values())))) if checks else {}
     kept, leads = [], list(scenes)
     for number, match in enumerate(matches):
