@@ -19,6 +19,7 @@ from typing import cast
 
 import av
 import av.error
+from av.video.reformatter import VideoReformatter
 import cv2
 import numpy as np
 from numpy.typing import NDArray
@@ -128,6 +129,9 @@ class _Shrinker:
         self.aspect = aspect if aspect > 0 else Fraction(1)
         self._lock = threading.Lock()
         self.transform: DisplayTransform | None = None
+        # One scaler per decoder thread, kept across frames: a frame's own reformat() builds a new one each
+        # time, which costs three times the scaling of a 320-pixel picture.
+        self._scalers = threading.local()
 
     def __call__(self, frame: av.VideoFrame) -> tuple[int, NDArray[np.uint8]]:
         if self.transform is None:
@@ -138,8 +142,11 @@ class _Shrinker:
                     # PyAV raises on side data types newer than itself (HEIF's type 31, say).
                     log.warning("side data of a frame could not be read (%s); shown as coded", ex)
                     self.transform = IDENTITY
+        scalers = getattr(self._scalers, "pair", None)
+        if scalers is None:
+            scalers = self._scalers.pair = (VideoReformatter(), VideoReformatter())  # to yuv420p, to small RGB
         if frame.format.name not in _PLANAR_YUV:
-            frame = frame.reformat(format="yuv420p")  # GIF palettes, RGB and 10-bit codecs
+            frame = scalers[0].reformat(frame, format="yuv420p")  # GIF palettes, RGB and 10-bit codecs
         plane = frame.planes[0]
         # numpy's stubs list buffer types by name; a PyAV plane is a buffer too (PEP 688 __buffer__).
         luma = np.frombuffer(plane, dtype=np.uint8).reshape(  # type: ignore[call-overload]
@@ -148,7 +155,7 @@ class _Shrinker:
         scale = min(1.0, self.size_px / max(display_width, plane.height))
         width, height = max(2, round(display_width * scale)), max(2, round(plane.height * scale))
         if self.colour:
-            small = cast("NDArray[np.uint8]", frame.reformat(width=width, height=height, format="rgb24",
+            small = cast("NDArray[np.uint8]", scalers[1].reformat(frame, width=width, height=height, format="rgb24",
                                                              interpolation="AREA").to_ndarray())
         else:
             small = cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA)
