@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from forensics.dedup.last_used import LastUsed
+
 SIDE_PX = 320  # the longer side full-size pictures are compared at
 NEIGHBOUR_S = 0.04  # frames this far either side of an instant are tried too (a frame at 25 fps)
 _MIN_INLIERS = 12
@@ -54,16 +56,11 @@ def features(picture: NDArray[np.uint8]) -> tuple[Sequence[cv2.KeyPoint], NDArra
     A photo is registered against each of its matches: its features are kept for the pictures seen last.
     """
     key = (picture.shape, hashlib.blake2b(np.ascontiguousarray(picture).data, digest_size=16).digest())
-    held = _FEATURES_HELD.pop(key, None)
-    if held is None:
-        held = _features_of(picture)
-        if len(_FEATURES_HELD) >= 64:
-            _FEATURES_HELD.pop(next(iter(_FEATURES_HELD)))  # the one used longest ago
-    _FEATURES_HELD[key] = held
-    return held
+    return _FEATURES_HELD.get(key, lambda: _features_of(picture))
 
 
-_FEATURES_HELD: dict[tuple[object, ...], tuple[Sequence[cv2.KeyPoint], NDArray[np.uint8] | None]] = {}
+_FEATURES_HELD: LastUsed[tuple[object, ...], tuple[Sequence[cv2.KeyPoint], NDArray[np.uint8] | None]] = \
+    LastUsed(64)
 
 
 def _features_of(picture: NDArray[np.uint8]) -> tuple[Sequence[cv2.KeyPoint], NDArray[np.uint8] | None]:

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from forensics.dedup.align import PairMatch, orient
 from forensics.dedup.evidence import MOMENT_RATIO
+from forensics.dedup.last_used import LastUsed
 from forensics.dedup.registration import NEIGHBOUR_S, SIDE_PX, registration
 from forensics.dedup.sampling import frames_at, still_in_colour
 from forensics.errors import MediaUnreadable
@@ -59,7 +60,9 @@ _MOMENTS_SEARCHED = 150  # ... or this many, spread over a longer one (at 320 pi
 _MOMENTS_COMPARED = 3  # of those, the pairs that look most alike are compared in full
 _INSTANT_REACH_S = 0.16  # ... with, in a longer one, every frame this near the thumbnails' instant ...
 _MOMENTS_REFINED = 2  # ... and near the moments that rank closest, this many
-_INSTANTS_KEPT = 8
+_INSTANTS_KEPT = 8  # stretches about an instant kept (Moments.near) ...
+_VIDEOS_KEPT = 2  # ... videos' moments ...
+_PHOTOS_KEPT = 64  # ... and photos
 _ROUGH_CAP_LEVELS = 20.0
 _ROUGH_SPARSE = 29  # moments are ranked on every this many pixels
 
@@ -110,8 +113,8 @@ def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, 
 
     # A video is first searched about the thumbnails' instant alone (a copy's moment is there, or close): a frame
     # there that is this picture settles it, and the rest of the video need not be read.
-    unread = [path for path, at_s in ((path_a, segment[0]), (path_b, segment[2]))
-              if not np.isnan(at_s) and not spread.holds(path)]
+    unread = any(not np.isnan(at_s) and not spread.holds(path)
+                 for path, at_s in ((path_a, segment[0]), (path_b, segment[2])))
     for near in (True, False) if unread else (False,):
         try:
             found = _compared_in_full(pictures(path_a, segment[0], near), pictures(path_b, segment[2], near),
@@ -180,7 +183,7 @@ def _compared_in_full(one: tuple[NDArray[np.uint8], NDArray[np.uint8], int, NDAr
         wanted = [(at_s, _INSTANT_REACH_S)] + [(float(times[n]), step)
                                                for n in np.argsort(fits, kind="stable")[:_MOMENTS_REFINED]]
         for around_s, reach_s in wanted:
-            extra, extra_grey = spread.around(video, around_s, reach_s)
+            extra, extra_grey, _at, _times = spread.near(video, around_s, reach_s)
             if extra.shape[1:] != (left if on_left else right).shape[1:]:
                 continue
             if on_left:
@@ -441,75 +444,54 @@ def _moments_of(path: Path) -> tuple[NDArray[np.float64], NDArray[np.uint8], NDA
 
 class Moments:
     """Gives a video's moments to search for a still's (`_moments_of`, read once for all the stills checked
-    against it: they come together), and (`around`) every frame near a time (read once for all the copies of
+    against it: they come together), and (`near`) every frame near a time (read once for all the copies of
     one still)."""
 
-    _KEPT = 2
-
     def __init__(self) -> None:
-        self._held: dict[Path, tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.uint8]]] = {}
-        self._near: dict[tuple[Path, float, float], tuple[NDArray[np.float64], NDArray[np.uint8],
-                                                          NDArray[np.uint8]]] = {}
+        self._held: LastUsed[Path, tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.uint8]]] = \
+            LastUsed(_VIDEOS_KEPT)
+        self._near: LastUsed[tuple[Path, float, float], tuple[NDArray[np.float64], NDArray[np.uint8],
+                                                              NDArray[np.uint8]]] = LastUsed(_INSTANTS_KEPT)
 
     def __call__(self, path: Path, at_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int,
                                                         NDArray[np.float64]]:
         """Gives (RGB pictures, grey pictures, which is nearest the instant `at_s`, their times)."""
-        held = self._held.pop(path, None)
-        if held is None:
-            held = _moments_of(path)
-            if len(self._held) >= self._KEPT:
-                self._held.pop(next(iter(self._held)))  # the one used longest ago
-        self._held[path] = held
-        times, found, grey = held
+        times, found, grey = self._held.get(path, lambda: _moments_of(path))
         return found, grey, int(np.argmin(np.abs(times - at_s))), times
 
     def near(self, path: Path, at_s: float, reach_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int,
                                                                       NDArray[np.float64]]:
         """Gives (RGB pictures, grey pictures, which is nearest the instant `at_s`, their times) of every frame
         within `reach_s` of `at_s`."""
-        times, found, grey = self._read_near(path, at_s, reach_s)
+
+        def read() -> tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.uint8]]:
+            wanted = np.clip(at_s + np.arange(-reach_s, reach_s + 1e-9, NEIGHBOUR_S), 0.0, None)
+            times, found = frames_at(path, wanted, size_px=SIDE_PX, colour=True)
+            return times, found, _grey(found)
+
+        times, found, grey = self._near.get((path, round(at_s, 3), round(reach_s, 3)), read)
         return found, grey, int(np.argmin(np.abs(times - at_s))), times
 
     def holds(self, path: Path) -> bool:
         """Whether the video's moments are read already."""
         return path in self._held
 
-    def around(self, path: Path, at_s: float, reach_s: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
-        """Gives (RGB, grey) of every frame within `reach_s` of `at_s`."""
-        _times, found, grey = self._read_near(path, at_s, reach_s)
-        return found, grey
-
-    def _read_near(self, path: Path, at_s: float, reach_s: float
-                   ) -> tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.uint8]]:
-        key = (path, round(at_s, 3), round(reach_s, 3))
-        if key not in self._near:
-            near = np.clip(at_s + np.arange(-reach_s, reach_s + 1e-9, NEIGHBOUR_S), 0.0, None)
-            times, found = frames_at(path, near, size_px=SIDE_PX, colour=True)
-            if len(self._near) >= _INSTANTS_KEPT:
-                self._near.pop(next(iter(self._near)))  # the one read longest ago
-            self._near[key] = times, found, _grey(found)
-        return self._near[key]
-
 
 class Photos:
     """Reads photos at full size, in colour and in grey, each once for all the pairs that come together (the
-    last _KEPT read are kept: a photo at 320 pixels is about 0.2 MB, a collection may hold thousands)."""
-
-    _KEPT = 64
+    last _PHOTOS_KEPT read are kept: a photo at 320 pixels is about 0.2 MB, a collection may hold thousands)."""
 
     def __init__(self) -> None:
-        self._held: dict[Path, tuple[NDArray[np.uint8], NDArray[np.uint8]]] = {}
+        self._held: LastUsed[Path, tuple[NDArray[np.uint8], NDArray[np.uint8]]] = LastUsed(_PHOTOS_KEPT)
 
     def __call__(self, path: Path) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
         """Gives (RGB picture, grey picture) of the photo at `path`."""
-        held = self._held.pop(path, None)
-        if held is None:
+
+        def read() -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
             try:
                 picture = still_in_colour(path, size_px=SIDE_PX)
             except MediaUnreadable:  # what Pillow will not read whole, FFmpeg may, as the hashes read it
                 picture = frames_at(path, np.zeros(1), size_px=SIDE_PX, colour=True)[1][0]
-            held = picture, _grey(picture[None])[0]
-            if len(self._held) >= self._KEPT:
-                self._held.pop(next(iter(self._held)))  # the one used longest ago
-        self._held[path] = held
-        return held
+            return picture, _grey(picture[None])[0]
+
+        return self._held.get(path, read)
