@@ -142,11 +142,8 @@ class _Shrinker:
                     # PyAV raises on side data types newer than itself (HEIF's type 31, say).
                     log.warning("side data of a frame could not be read (%s); shown as coded", ex)
                     self.transform = IDENTITY
-        scalers = getattr(self._scalers, "pair", None)
-        if scalers is None:
-            scalers = self._scalers.pair = (VideoReformatter(), VideoReformatter())  # to yuv420p, to small RGB
         if frame.format.name not in _PLANAR_YUV:
-            frame = scalers[0].reformat(frame, format="yuv420p")  # GIF palettes, RGB and 10-bit codecs
+            frame = self._scaler("planar").reformat(frame, format="yuv420p")  # GIF palettes, RGB and 10-bit codecs
         plane = frame.planes[0]
         # numpy's stubs list buffer types by name; a PyAV plane is a buffer too (PEP 688 __buffer__).
         luma = np.frombuffer(plane, dtype=np.uint8).reshape(  # type: ignore[call-overload]
@@ -155,12 +152,20 @@ class _Shrinker:
         scale = min(1.0, self.size_px / max(display_width, plane.height))
         width, height = max(2, round(display_width * scale)), max(2, round(plane.height * scale))
         if self.colour:
-            small = cast("NDArray[np.uint8]", scalers[1].reformat(frame, width=width, height=height, format="rgb24",
-                                                             interpolation="AREA").to_ndarray())
+            small = cast("NDArray[np.uint8]", self._scaler("rgb").reformat(
+                frame, width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray())
         else:
             small = cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA)
         small = apply_display_transform(small, self.transform)
         return (int(frame.pts) if frame.pts is not None else -1), small
+
+    def _scaler(self, purpose: str) -> VideoReformatter:
+        """Gives this decoder thread's scaler for `purpose`, made on first use."""
+        scaler = getattr(self._scalers, purpose, None)
+        if scaler is None:
+            scaler = VideoReformatter()
+            setattr(self._scalers, purpose, scaler)
+        return scaler
 
 
 def _spaced(pts: list[int], gap_ticks: float) -> list[int]:
