@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import stat
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from rich.table import Table
 
 from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes, hash_media
-from forensics.dedup.store import HashStore, file_identity, find_and_store
+from forensics.dedup.store import HashStore, file_identity, find_and_store, unchanged
 from forensics.errors import MediaError, MediaUnreadable, ParameterError, file_error
 from forensics.inputs import media_files, regular_file
 from forensics.media.content_type import PICTURE_AND_VIDEO_SUFFIXES
@@ -118,13 +117,7 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
 
 def _unchanged(held: tuple[Path, tuple[int, ...]] | None) -> Path | None:
     """Gives a hashed file to check a match on, or None when it has gone or changed since (the match is then weak)."""
-    if held is None:
-        return None
-    path, before = held
-    try:
-        return path if file_identity(os.lstat(path)) == before else None
-    except OSError:
-        return None
+    return None if held is None else unchanged(*held)
 
 
 def _media_only(paths: tuple[Path, ...]) -> tuple[list[Path], list[dict[str, str]]]:

@@ -131,17 +131,18 @@ def find_and_store(media: Sequence[MediaHashes], store: HashStore | None, *, col
             if item.key not in fresh:
                 known.append(item)
                 collections[item.key] = name
-    asked: list[str] = []
+    asked: dict[str, tuple[int, ...] | None] = {}  # a stored file a check asked for -> its identity when hashed
 
     def at_hand(key: str) -> Path | None:
         if key not in collections:
             return files(key) if files is not None else None
-        asked.append(key)
-        return _unchanged(key, store.identity(key) if store is not None else None)
+        if key not in asked:
+            asked[key] = store.identity(key) if store is not None else None
+        return unchanged(Path(key), asked[key])
 
     result = find_duplicates(media, known=known, max_distance_bits=max_distance_bits, files=at_hand,
                              measured=measured, progress=progress)
-    changed = {key for key in asked if _unchanged(key, store.identity(key) if store is not None else None) is None}
+    changed = {key for key, identity in asked.items() if unchanged(Path(key), identity) is None}
     result = result.unconfirmed(changed) if changed else result
     if store is not None:
         for item in media:
@@ -156,11 +157,12 @@ def file_identity(found: os.stat_result) -> tuple[int, ...]:
     return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, stat.S_IFMT(found.st_mode))
 
 
-def _unchanged(key: str, identity: tuple[int, ...] | None) -> Path | None:
-    """Gives the stored file `key` names when it is as it was hashed, else None."""
+def unchanged(path: Path, identity: Sequence[int] | None) -> Path | None:
+    """Gives `path` when the file there is as it was hashed (`identity`, from file_identity), else None: gone,
+    changed, or its identity never recorded."""
     if identity is None:
         return None
     try:
-        return Path(key) if file_identity(os.lstat(key)) == identity else None
+        return path if file_identity(os.lstat(path)) == tuple(identity) else None
     except OSError:
         return None
