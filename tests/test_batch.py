@@ -221,7 +221,7 @@ def test_where_cases_are_is_kept_and_never_read_from_a_fifo_or_overwritten_when_
         (index / CASES).write_text("{not json")
         cross._note_case("strike-b", tmp_path / "root1" / "strike-b")
         assert (index / CASES).read_text() == "{not json"  # left as it is, said so
-        assert cross._cases() is None and cross._stored_copy("strike-b", "0" * 64) is None
+        assert cross._cases() is None and cross._stored_copy(cross._cases() or {}, "strike-b", "0" * 64) is None
         (index / CASES).unlink()
         os.mkfifo(index / CASES)  # nobody writes to it: a read that waited would wait for ever
         started = time.monotonic()

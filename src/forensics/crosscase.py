@@ -145,10 +145,11 @@ class CrossCaseIndex:
             cases[str(incident)] = [os.path.join(self.folder, f) for f in folders if isinstance(f, str) and f]
         return cases
 
-    def _stored_copy(self, incident: str, sha256: str) -> Path | None:
-        """Gives the stored copy of an item of `incident` whose content is still `sha256`, or None (its case moved,
-        unreadable, or the copy changed): a match in doubt is checked on evidence whose digest holds, or not at all."""
-        folders = (self._cases() or {}).get(incident, [])
+    def _stored_copy(self, cases: dict[str, list[str]], incident: str, sha256: str) -> Path | None:
+        """Gives the stored copy of an item of `incident` (its case folders in `cases`) whose content is still
+        `sha256`, or None (its case moved, unreadable, or the copy changed): a match in doubt is checked on
+        evidence whose digest holds, or not at all."""
+        folders = cases.get(incident, [])
         if not folders and incident not in self._unplaced:
             self._unplaced.add(incident)
             log.warning("the index does not say where %s's case is: its matches in doubt stay weak", incident)
@@ -200,12 +201,13 @@ class CrossCaseIndex:
         found = []
         if mine and others:
             checked: dict[str, Path | None] = {}
+            cases = self._cases() or {}
 
             def files(key: str) -> Path | None:
                 # Matches in doubt (a still of a still scene) are checked on the cases' stored copies.
                 if key not in checked:
                     other_incident, sha256, _name = key.split(":", 2)
-                    checked[key] = self._stored_copy(other_incident, sha256)
+                    checked[key] = self._stored_copy(cases, other_incident, sha256)
                 return checked[key]
 
             for match in find_duplicates([m for _, m in mine.values()], known=others, files=files,
