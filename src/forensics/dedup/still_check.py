@@ -151,6 +151,13 @@ def _compared_in_full(one: tuple[NDArray[np.uint8], NDArray[np.uint8], int, NDAr
         return cast("NDArray[np.uint8]", cv2.warpAffine(np.ascontiguousarray(picture), transform, (width, height),
                                                           flags=cv2.INTER_LINEAR))
 
+    labs: dict[int, NDArray[np.float32]] = {}  # left's pictures in CIELAB, by row (rows are only ever appended)
+
+    def lab_of_left(row: int) -> NDArray[np.float32]:
+        if row not in labs:
+            labs[row] = _lab(left[row])
+        return labs[row]
+
     def compared(rough: NDArray[np.float64], skip: set[int]) -> tuple[float | None, set[int]]:
         """Gives the least share of the closest pairs (by `rough`) not compared yet, and those now compared."""
         best, done = None, set(skip)
@@ -160,7 +167,7 @@ def _compared_in_full(one: tuple[NDArray[np.uint8], NDArray[np.uint8], int, NDAr
             if len(done) - len(skip) >= _MOMENTS_COMPARED:
                 break
             done.add(n)
-            share = _unexplained_share(*_differing(_lab(left[n // len(right)]), _lab(moved(right[n % len(right)])),
+            share = _unexplained_share(*_differing(lab_of_left(n // len(right)), _lab(moved(right[n % len(right)])),
                                                    inside), inside)
             best = share if best is None else min(best, share)
             if best <= MAX_UNEXPLAINED_SHARE:
