@@ -56,6 +56,27 @@ def test_a_short_burst_is_found_at_its_offset(intercepts: Intercepts, tmp_path: 
     assert result.matches and abs(result.matches[0].offset_s - (start + 0.25)) < 0.010
 
 
+@pytest.mark.parametrize("seed", [8, 9, 10])
+def test_a_burst_late_in_a_long_recording_is_placed_by_its_own_stretch(intercepts: Intercepts, tmp_path: Path,
+                                                                        seed: int):
+    """A 3 s burst 15-25 s into 30 s of a scanner's recording that hears the same words said again all through:
+    landmarks agreeing by chance far from the burst must neither stretch its span nor tilt speed and offset."""
+    rng = np.random.default_rng(seed)
+    start = intercepts.spans[int(rng.integers(0, len(intercepts.spans)))][0] + rng.uniform(0, 1)
+    burst = intercepts.samples[int(start * RATE_HZ): int((start + 3) * RATE_HZ)]
+    other, _rate = librosa.load(intercepts.other, sr=RATE_HZ)
+    bed = np.resize(other, 30 * RATE_HZ) * 0.5 + rng.standard_normal(30 * RATE_HZ).astype(np.float32) * 0.05
+    at_s = rng.uniform(15, 25)
+    bed[int(at_s * RATE_HZ): int(at_s * RATE_HZ) + burst.size] += burst
+    wav = write_wav(tmp_path / "scanner.wav", bed.astype(np.float32))
+    with Library(intercepts.library) as lib:
+        [result] = match_paths(lib, [wav])
+    assert result.matches
+    best = result.matches[0]
+    assert abs(best.offset_s - (start - at_s)) < 0.010 and best.speed == pytest.approx(1.0, abs=0.002)
+    assert at_s - 1.0 <= best.query_start_s and best.query_end_s <= at_s + 3.0 + 1.2  # within its padding
+
+
 def test_audio_not_in_the_library_gives_no_match(intercepts: Intercepts, tmp_path: Path):
     """The same phrases said again (same vocabulary, other pitch and pace): the hardest negatives."""
     noise = tmp_path / "noise.wav"

@@ -4,8 +4,9 @@
    in the library first, within a budget of votes; each hit votes for (reference, speed,
    offset). 2. Bins with enough votes become candidates (a coarse count first, which can only
    count more, picks the few bins worth counting exactly among millions); their agreeing
-   landmarks give the speed and offset by a line fit (times in int64 frames and float64
-   seconds: no wrap-around in long recordings). 3. The query is resampled onto the
+   landmarks (less any alone, far from the others in the query: chance) give the speed and
+   offset by a line fit (times in int64 frames and float64 seconds: no wrap-around in long
+   recordings). 3. The query is resampled onto the
    reference's clock and its per-frame bits compared with the reference's over the frames
    where the reference has sound; the offset is refined below a frame by the shift that
    agrees best (parabolic vertex of the agreement), the speed by turning about the span's
@@ -79,6 +80,8 @@ _CONTRADICTED_SHARE = 0.5
 _COARSE_SHIFTS = np.arange(-192, 193, 64)  # samples tried around the landmark offset (8 ms apart)
 _FINE_SHIFTS = np.arange(-32, 33, 8)
 _MAX_CHECK_S = 12.0
+_LONE_S = 2.0  # agreeing landmarks this far apart in the query are two runs (_together) ...
+_FEWEST_TOGETHER = 2  # ... and one alone agrees by chance (runs of two are true often enough at -5 dB to keep)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +260,11 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     pairs = np.unique(np.stack([votes.query_frames[inlier], votes.ref_frames[inlier].astype(np.float64)]), axis=1)
     if pairs.shape[1] < min_votes:
         return None
-    q, r = pairs
+    # The line of time and the span come from the landmarks that agree together; each landmark on that line
+    # is a vote, as the scores were fitted.
+    q, r = _together(pairs[0], pairs[1], rate_hz)
+    if q.size < min_votes:
+        return None
     speed, intercept = _fit_line(q, r, SPEEDS[speed_idx])
     residual = np.abs(r - (intercept + speed * q))
     keep = residual <= 1.5
@@ -265,6 +272,7 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
         return None
     q, r = q[keep], r[keep]
     speed, intercept = _fit_line(q, r, speed)
+    on_line = int((np.abs(pairs[1] - (intercept + speed * pairs[0])) <= 1.5).sum())
     # Reference seconds at query time zero, with frame times at the frames' centres.
     offset_s = (intercept * HOP + N_FFT / 2 - speed * N_FFT / 2) / rate_hz
     ref = library.reference(entry)
@@ -299,7 +307,7 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     if checked is None or checked[2] < min_z or checked[4] < min_harmonic_z:
         return None
     offset_s, speed, z, ber, z_harmonic, z_pitched = checked
-    score, confidence = grade(z, z_harmonic, int(keep.sum()), z_pitched)
+    score, confidence = grade(z, z_harmonic, on_line, z_pitched)
     if confidence is None:
         return None
     ref_dur = ref.duration_s
@@ -308,8 +316,22 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     q_end = min(q_end, (ref_dur - offset_s) / speed)
     q_start, q_end = float(q_start), float(q_end)
     return Match(ref.path, ref.sha256, ref.stream_index, float(offset_s), float(speed), score, confidence,
-                 1.0 - 2.0 * ber, z, z_harmonic, z_pitched, int(keep.sum()), q_start, q_end,
+                 1.0 - 2.0 * ber, z, z_harmonic, z_pitched, on_line, q_start, q_end,
                  float(offset_s + speed * q_start), float(offset_s + speed * q_end))
+
+
+def _together(q: NDArray[np.float64], r: NDArray[np.float64], rate_hz: int
+              ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Gives the agreeing landmarks (query frames, reference frames) less those that agree by chance: in the
+    query, runs of landmarks more than _LONE_S apart are told apart, and a run of fewer than _FEWEST_TOGETHER
+    is left out unless none is longer. Far from the clip (a 3 s burst in a 30 s video) such a landmark would
+    stretch the span checked, thin the evidence, and tilt the fitted speed, and with it the offset."""
+    order = np.argsort(q, kind="stable")
+    q, r = q[order], r[order]
+    run = np.concatenate([[0], np.cumsum(np.diff(q) > _LONE_S * rate_hz / HOP)])
+    sizes = np.bincount(run)
+    keep = (sizes >= min(_FEWEST_TOGETHER, int(sizes.max())))[run]
+    return q[keep], r[keep]
 
 
 def _fit_line(q: NDArray[np.float64], r: NDArray[np.float64], speed: float) -> tuple[float, float]:
