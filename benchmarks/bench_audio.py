@@ -30,7 +30,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import audio_corpus as corpus  # noqa: E402
-
 from forensics.audio.landmarks import HASH_BITS  # noqa: E402
 from forensics.audio.library import FrameFeatures, Library  # noqa: E402
 from forensics.audio.search import index_paths, match_paths  # noqa: E402

@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dedup_baselines
 import dedup_corpus as dc
 import dedup_edits as edits
-
 from forensics.dedup.groups import find_duplicates
 from forensics.dedup.media_hashes import hash_media
 

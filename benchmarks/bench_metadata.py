@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 import shutil
+import subprocess
 import sys
 import tempfile
 import time

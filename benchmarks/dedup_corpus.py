@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
-import dedup_edits as edits
 import numpy as np
+
+import dedup_edits as edits
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FOOTAGE = DATA / "footage"

@@ -16,8 +16,17 @@ from forensics.audio.upgrade import upgrade_library
 from forensics.errors import MediaError, file_error
 from forensics.inputs import media_files
 from forensics.progress import report
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, emit_results, library_errors, progress_bar,
-                                   show_progress, shown, stdout)
+from forensics_cli.console import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    emit_json,
+    emit_results,
+    library_errors,
+    progress_bar,
+    show_progress,
+    shown,
+    stdout,
+)
 
 _paths = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 _library = click.option("--library", "library_path", required=True, metavar="LIB",

@@ -14,8 +14,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgres
 from forensics.batch import BatchProgress, run_batch
 from forensics.progress import Progress, ProgressCallback
 from forensics.runners import Runner, dask_runner, process_runner
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, show_progress, shown,
-                                   stderr, stdout)
+from forensics_cli.console import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    emit_json,
+    library_errors,
+    show_progress,
+    shown,
+    stderr,
+    stdout,
+)
 from forensics_cli.identity import actor_option, key_option, signing_key
 
 

@@ -8,8 +8,8 @@ import json
 import re
 import sqlite3
 import sys
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,8 +18,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 
 from forensics.custody.names import is_invisible
-from forensics.inputs import raise_system_error
 from forensics.errors import CaseDamaged, CaseLocked, ForensicsError, ParameterError, SigningKeyError
+from forensics.inputs import raise_system_error
 from forensics.progress import Progress, ProgressCallback
 
 EXIT_OK = 0

@@ -18,8 +18,18 @@ from forensics.inputs import media_files, regular_file
 from forensics.media.content_type import PICTURE_AND_VIDEO_SUFFIXES
 from forensics.media.sniff import media_type_of
 from forensics.progress import report
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, fail, library_errors, progress_bar,
-                                   show_progress, shown, stderr, stdout)
+from forensics_cli.console import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    emit_json,
+    fail,
+    library_errors,
+    progress_bar,
+    show_progress,
+    shown,
+    stderr,
+    stdout,
+)
 
 _THRESHOLD = inspect.signature(find_duplicates).parameters["max_distance_bits"].default
 _EVERY_S = inspect.signature(hash_media).parameters["every_s"].default

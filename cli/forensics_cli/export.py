@@ -9,8 +9,16 @@ import click
 
 from forensics.digests import named_sha256
 from forensics.report.export import FORMATS, write_export
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress,
-                                   shown, stderr)
+from forensics_cli.console import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    emit_json,
+    library_errors,
+    progress_bar,
+    show_progress,
+    shown,
+    stderr,
+)
 from forensics_cli.identity import actor_option, key_option, signing_key
 
 

@@ -16,8 +16,19 @@ from forensics.media.frame_record import frame_json, frameset_json
 from forensics.media.frames import FrameSet, extract_frames, parse_mode
 from forensics.media.gop_decoder import cores_available
 from forensics.media.image_encoding import IMAGE_FORMATS, SUFFIXES, encode_image, encode_images
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_results, fail, json_text, library_errors,
-                                   progress_bar, show_progress, shown, stderr, stdout)
+from forensics_cli.console import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    emit_results,
+    fail,
+    json_text,
+    library_errors,
+    progress_bar,
+    show_progress,
+    shown,
+    stderr,
+    stdout,
+)
 
 # Written whole or not at all (a crash never leaves half a picture), readable by their owner only, as
 # they always were.

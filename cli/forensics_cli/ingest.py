@@ -8,8 +8,16 @@ import click
 from rich.table import Table
 
 from forensics.incident import ingest
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress,
-                                   shown, stdout)
+from forensics_cli.console import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    emit_json,
+    library_errors,
+    progress_bar,
+    show_progress,
+    shown,
+    stdout,
+)
 from forensics_cli.identity import actor_option, key_option, signing_key
 
 

@@ -9,11 +9,20 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from forensics.media.metadata import MediaRecord, iso
 from forensics.inputs import media_files
+from forensics.media.metadata import MediaRecord, iso
 from forensics.media.probe import probe_many
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_results, library_errors, plain, progress_bar,
-                                   show_progress, shown, stdout)
+from forensics_cli.console import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    emit_results,
+    library_errors,
+    plain,
+    progress_bar,
+    show_progress,
+    shown,
+    stdout,
+)
 
 _DEFAULT_TIMEOUT_S = inspect.signature(probe_many).parameters["timeout_s"].default
 

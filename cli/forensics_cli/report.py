@@ -9,8 +9,16 @@ import click
 
 from forensics.digests import named_sha256
 from forensics.report.html import write_report
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress,
-                                   shown, stdout)
+from forensics_cli.console import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    emit_json,
+    library_errors,
+    progress_bar,
+    show_progress,
+    shown,
+    stdout,
+)
 from forensics_cli.identity import actor_option, key_option, signing_key
 
 

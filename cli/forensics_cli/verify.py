@@ -8,8 +8,16 @@ from pathlib import Path
 import click
 
 from forensics.custody.verify import verify_case
-from forensics_cli.console import (EXIT_OK, EXIT_PROBLEMS, emit_json, library_errors, progress_bar, show_progress,
-                                   shown, stdout)
+from forensics_cli.console import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    emit_json,
+    library_errors,
+    progress_bar,
+    show_progress,
+    shown,
+    stdout,
+)
 
 
 @click.command("verify")

@@ -12,9 +12,20 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from forensics.errors import (CaseDamaged, CaseError, CaseInvalid, CaseLocked, ForensicsError, MediaError,
-                              MediaTimeout, MediaUnreadable, ParameterError, SigningKeyError, SourceError,
-                              TimestampError)
+from forensics.errors import (
+    CaseDamaged,
+    CaseError,
+    CaseInvalid,
+    CaseLocked,
+    ForensicsError,
+    MediaError,
+    MediaTimeout,
+    MediaUnreadable,
+    ParameterError,
+    SigningKeyError,
+    SourceError,
+    TimestampError,
+)
 from forensics.progress import Progress, ProgressCallback
 
 _LAZY = {

@@ -15,8 +15,7 @@ import logging
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import BrokenExecutor, Future
-from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures import BrokenExecutor, Future, TimeoutError as FuturesTimeout
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +24,18 @@ from typing import TYPE_CHECKING, Any, cast
 from forensics.custody.case import Case
 from forensics.custody.state import Item
 from forensics.digests import named_sha256
-from forensics.file_analysis import (AUDIO, DEDUP, FRAMES, METADATA, STEPS, FileJob, FileResults, StepResult,
-                                     analyse_file, applicable_steps)
+from forensics.file_analysis import (
+    AUDIO,
+    DEDUP,
+    FRAMES,
+    METADATA,
+    STEPS,
+    FileJob,
+    FileResults,
+    StepResult,
+    analyse_file,
+    applicable_steps,
+)
 from forensics.progress import ProgressCallback, report
 from forensics.runners import Runner, process_runner
 

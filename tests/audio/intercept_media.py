@@ -13,6 +13,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+
 from speech import radio, recording, say, syllables, write_wav
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
-from intercept_media import ffmpeg
 
+from conftest import FIXTURES
 from forensics.audio.decode import decode_audio
 from forensics.errors import MediaError, MediaUnreadable
+from intercept_media import ffmpeg
 
 
 def test_a_stereo_wav_becomes_mono_8khz_of_the_same_length(tmp_path: Path):

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 from conftest import FIXTURES, bag_valid
-
 from forensics.audio.library import Library
 from forensics.audio.search import index_paths
 from forensics.custody.verify import verify_case

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURES, kill_while_writing_a_library
-from intercept_media import Intercepts, intercepts  # noqa: F401 - intercepts is a fixture
 
+from conftest import FIXTURES, kill_while_writing_a_library
 from forensics.audio.landmarks import landmark_hashes
 from forensics.audio.library import FORMAT, Library
 from forensics.audio.postings import (
@@ -23,6 +22,7 @@ from forensics.audio.postings import (
 from forensics.audio.search import fingerprint_file, index_paths, match_paths
 from forensics.audio.spectrum import sound_frames
 from forensics.errors import ParameterError
+from intercept_media import Intercepts, intercepts  # noqa: F401 - intercepts is a fixture
 
 
 def test_varints_round_trip_small_and_huge_numbers():

@@ -9,12 +9,12 @@ from pathlib import Path
 import librosa
 import numpy as np
 import pytest
-from intercept_media import Intercepts, ffmpeg, intercepts  # noqa: F401 - intercepts is a fixture
-from speech import RATE_HZ, write_wav
 
 from forensics.audio.library import Library
 from forensics.audio.search import index_paths, match_paths
 from forensics.errors import ParameterError
+from intercept_media import Intercepts, ffmpeg, intercepts  # noqa: F401 - intercepts is a fixture
+from speech import RATE_HZ, write_wav
 
 
 def _clip(intercepts: Intercepts, start_s: float, length_s: float, *, speed: float = 1.0, snr_db: float | None = None,

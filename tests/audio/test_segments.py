@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from speech import RATE_HZ, radio, recording, say, syllables
 
 from forensics.audio.segments import segment_samples, transmissions
+from speech import RATE_HZ, radio, recording, say, syllables
 
 
 def test_each_transmission_is_found_with_its_times_and_its_squelch_tail():

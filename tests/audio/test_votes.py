@@ -8,8 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from intercept_media import Intercepts, intercepts  # noqa: F401 - intercepts is a fixture
-from speech import RATE_HZ, write_wav
 
 from forensics.audio import match, votes
 from forensics.audio.decode import SAMPLE_RATE_HZ
@@ -17,6 +15,8 @@ from forensics.audio.landmarks import HASH_BITS
 from forensics.audio.library import FrameFeatures, Library
 from forensics.audio.search import fingerprint_file, match_paths
 from forensics.audio.spectrum import HOP
+from intercept_media import Intercepts, intercepts  # noqa: F401 - intercepts is a fixture
+from speech import RATE_HZ, write_wav
 
 FILLER_HOURS = 4
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, kill_while_writing_a_library
 
+from conftest import FIXTURES, kill_while_writing_a_library
 from forensics.audio.landmarks import landmark_hashes
 from forensics.audio.library import FORMAT, Library
 from forensics.audio.search import fingerprint_file

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import FIXTURES
 
 MEMORY_BYTES = 3 << 30  # address space of each command's process; 1 Hz audio once took 5.9 GB

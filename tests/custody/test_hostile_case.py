@@ -141,8 +141,8 @@ def test_a_log_cut_back_and_its_head_deleted_is_refused(case, alice, more, tmp_p
 
 
 def test_an_entry_rewritten_and_the_head_re_signed_by_another_key_is_refused(case, alice, mallory, more, tmp_path):
-    from forensics.custody.projections import signed_head
     from forensics.custody.log import parse_line
+    from forensics.custody.projections import signed_head
 
     lines = (case / LOG).read_bytes().splitlines(keepends=True)
     del lines[4]  # a receipt gone; the head then signed by mallory's key, which the log never introduced

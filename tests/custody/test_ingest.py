@@ -8,14 +8,13 @@ import os
 import socket
 from pathlib import Path
 
-
+from conftest import bag_valid, snapshot
 from forensics.custody import hashing
 from forensics.custody.case import LOG, Case
 from forensics.custody.log import parse_line
 from forensics.custody.names import name_bytes
 from forensics.custody.verify import verify_case
 from forensics.incident import ingest
-from conftest import bag_valid, snapshot
 
 
 def make_source(root: Path) -> Path:

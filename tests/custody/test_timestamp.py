@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tsa_server import TSA_POLICY_OID, fixed_reply_server, make_tsa_pki, running_tsa
 
 from forensics.custody.timestamp import Timestamp, request_timestamp, verify_timestamp
 from forensics.errors import ParameterError, TimestampError
+from tsa_server import TSA_POLICY_OID, fixed_reply_server, make_tsa_pki, running_tsa
 
 HEAD = "sha256:" + hashlib.sha256(b"custody log head").hexdigest()
 OTHER_HEAD = "sha256:" + hashlib.sha256(b"another log head").hexdigest()

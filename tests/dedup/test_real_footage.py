@@ -7,8 +7,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import dedup_media  # noqa: F401 - puts benchmarks/ on the path
-import dedup_edits
+from dedup_media import dedup_edits  # benchmarks/ is not a package: dedup_media puts it on the path
 from forensics.dedup.align import compare
 from forensics.dedup.groups import find_duplicates
 from forensics.dedup.media_hashes import hash_media

@@ -16,7 +16,6 @@ from forensics.dedup.evidence import texture
 from forensics.dedup.groups import find_duplicates
 from forensics.dedup.media_hashes import hash_media
 
-
 SMALL = (320, 180)
 
 

@@ -11,8 +11,14 @@ import numpy as np
 import pytest
 
 from forensics.errors import MediaUnreadable, ParameterError
-from forensics.media.rotation import (DisplayTransform, apply_display_transform, display_rotation_deg,
-                                      display_transform_of_stream, rotate_image, transform_from_matrix)
+from forensics.media.rotation import (
+    DisplayTransform,
+    apply_display_transform,
+    display_rotation_deg,
+    display_transform_of_stream,
+    rotate_image,
+    transform_from_matrix,
+)
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -107,7 +113,6 @@ def test_side_data_pyav_cannot_name_falls_back_to_its_own_rotation() -> None:
 
 def test_frames_of_a_jpeg_with_exif_are_taken(tmp_path: Path) -> None:
     from conftest import FIXTURES
-
     from forensics.media.frames import extract_frames
 
     frames = extract_frames(FIXTURES / "incident" / "photo" / "IMG_0001.jpg", mode="keyframes")

@@ -22,9 +22,9 @@ from forensics.media.mdpm import read_mdpm
 from forensics.media.mie import read_mie
 from forensics.media.raw_headers import read_raw_header
 from forensics.media.readers import ReaderFailure, _guarded
+from forensics.media.riff_info import read_riff_info, riff_date
 from forensics.media.stills import ExifRead
 from forensics.media.user_data import read_canon_exif, read_user_data
-from forensics.media.riff_info import read_riff_info, riff_date
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 SAMPLES = ["exiftool/t/images/" + n for n in (

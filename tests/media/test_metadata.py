@@ -15,8 +15,7 @@ from forensics.media.flags import duration_text, flags_for
 from forensics.media.iptc import parse_photoshop_iptc
 from forensics.media.isobmff import heif_primary_size, read_movie_header
 from forensics.media.location import dms_to_degrees, parse_iso6709, parse_xmp_coordinate
-from forensics.media.metadata import (ContainerFacts, Device, Gps, ImageFacts, MediaRecord, StreamFacts, TimeClaim,
-                                      iso)
+from forensics.media.metadata import ContainerFacts, Device, Gps, ImageFacts, MediaRecord, StreamFacts, TimeClaim, iso
 from forensics.media.stills import find_tiff_block, ratio_value
 from forensics.media.timestamps import gps_datetime, is_epoch_date, is_zero_date, parse_datetime
 from forensics.media.xmp import find_xmp_packet, parse_xmp

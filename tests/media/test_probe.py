@@ -235,8 +235,9 @@ def test_bytes_named_as_media_that_are_none_are_an_error_not_a_picture(tmp_path:
 
 
 def test_a_picture_whose_pixels_differ_from_its_exif_size_is_flagged(tmp_path: Path) -> None:
-    from conftest import FIXTURES
     from PIL import Image
+
+    from conftest import FIXTURES
 
     source = FIXTURES / "incident" / "photo" / "IMG_0001.jpg"
     with Image.open(source) as image:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from forensics.errors import ParameterError
-from forensics.media.isolation import RESTART_CLOCK, Job, WorkerPool
 from forensics.inputs import media_files
+from forensics.media.isolation import RESTART_CLOCK, Job, WorkerPool
 from forensics.media.probe import probe_many
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"

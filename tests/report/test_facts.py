@@ -10,7 +10,6 @@ from typing import Any
 
 from case_builder import rendered, report_case  # noqa: F401
 from conftest import FIXTURES
-
 from forensics.audio.library import Library
 from forensics.audio.search import index_paths
 from forensics.custody.case import open_case

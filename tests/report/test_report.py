@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from case_builder import (HOSTILE_MAKE, HOSTILE_MODEL, HOSTILE_TEXT_NAME, ReportCase, build_case, rendered,  # noqa: F401
-                          report_case)
+from case_builder import HOSTILE_MAKE, HOSTILE_MODEL, HOSTILE_TEXT_NAME, ReportCase, build_case, rendered, report_case  # noqa: F401
 from conftest import bag_valid
 from forensics.custody.log import read_entries
 from forensics.custody.verify import verify_case

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import librosa
 import numpy as np
-from numpy.typing import NDArray
 import scipy.fft  # type: ignore[import-untyped]  # SciPy ships no type stubs
+from numpy.typing import NDArray
 from scipy import ndimage, signal  # type: ignore[import-untyped]
 
 from forensics.errors import ParameterError

@@ -16,8 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forensics.atomic import fsync_path, place_staged
-from forensics.audio.library import (FORMAT, FORMAT_1, FORMAT_2, REFERENCES_SELECT, Library, Reference, damaged_library,
-                                     stored_format, translated_errors)
+from forensics.audio.library import (
+    FORMAT,
+    FORMAT_1,
+    FORMAT_2,
+    REFERENCES_SELECT,
+    Library,
+    Reference,
+    damaged_library,
+    stored_format,
+    translated_errors,
+)
 from forensics.audio.search import fingerprint_file, sha256_of
 from forensics.errors import MediaUnreadable, ParameterError, SourceError
 from forensics.inputs import sqlite_read_only

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forensics.custody import bag, recovery
 from forensics.atomic import start_writeback, sync_filesystem
+from forensics.custody import bag, recovery
 from forensics.custody.canonical import canonical_json
 from forensics.custody.folder import CaseFolder
 from forensics.custody.hashing import Digests, copy_and_hash, open_for_reading

@@ -14,7 +14,7 @@ from forensics.custody.inspection import Inspection, shown, within_case
 from forensics.custody.lock import WORK_DIR
 from forensics.custody.log_check import MAX_HEAD_BYTES, LogCheck
 from forensics.custody.manifest import schema
-from forensics.custody.projections import (HEAD, KEYS, LOG, MANIFESTS, PAYLOAD_MANIFESTS, SCHEMAS, TAG_MANIFESTS)
+from forensics.custody.projections import HEAD, KEYS, LOG, MANIFESTS, PAYLOAD_MANIFESTS, SCHEMAS, TAG_MANIFESTS
 from forensics.custody.state import CaseState
 from forensics.digests import named_sha256, sha256_digest
 from forensics.errors import TimestampError

@@ -31,8 +31,13 @@ from forensics.custody.log import GENESIS
 from forensics.custody.log_check import LogCheck, check_head, check_log, claimed_head_seq
 from forensics.custody.projections import HEAD, LOG, TAG_MANIFESTS, is_case, projection_files
 from forensics.custody.state import CaseState
-from forensics.custody.tag_check import (check_logged_tag_files, check_projections, check_seals, check_tag_manifests,
-                                         check_unknown_tag_files)
+from forensics.custody.tag_check import (
+    check_logged_tag_files,
+    check_projections,
+    check_seals,
+    check_tag_manifests,
+    check_unknown_tag_files,
+)
 from forensics.errors import CaseInvalid
 from forensics.progress import ProgressCallback, report
 

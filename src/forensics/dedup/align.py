@@ -22,8 +22,7 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from forensics.dedup import evidence as ev
-from forensics.dedup import timeline as tl
+from forensics.dedup import evidence as ev, timeline as tl
 from forensics.dedup.hashes import HASH_BITS, ORIENTATION_COUNT, hamming
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.dedup.normalise import SCALES

@@ -19,9 +19,9 @@ from typing import cast
 
 import av
 import av.error
-from av.video.reformatter import VideoReformatter
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from numpy.typing import NDArray
 
 from forensics.errors import MediaUnreadable, ParameterError

@@ -32,8 +32,7 @@ from forensics.dedup.align import PairMatch, SceneMatch, no_moment_reason, orien
 from forensics.dedup.evidence import SHORT_SPAN_S, hash_agreement
 from forensics.dedup.registration import NEIGHBOUR_S, SIDE_PX, registration
 from forensics.dedup.sampling import frames_at
-from forensics.dedup.still_check import (MAX_UNEXPLAINED_SHARE, Moments, Photos, still_in_doubt,
-                                         unexplained_change)
+from forensics.dedup.still_check import MAX_UNEXPLAINED_SHARE, Moments, Photos, still_in_doubt, unexplained_change
 from forensics.errors import MediaUnreadable
 
 log = logging.getLogger(__name__)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import cast
 from collections.abc import Sequence
+from typing import cast
 
 import cv2
 import numpy as np

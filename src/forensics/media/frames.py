@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from forensics.errors import MediaError, MediaUnreadable, ParameterError
 from forensics.inputs import regular_file
-from forensics.media.frame_plan import every_pts, evenly, keyframe_pts, spans_for
+from forensics.media.frame_plan import evenly, every_pts, keyframe_pts, spans_for
 from forensics.media.gop_decoder import DecodeOptions, DecodeSpan, SpanResult, decode_spans
 from forensics.media.packet_index import PacketIndex, index_packets
 from forensics.media.rotation import IDENTITY, DisplayTransform, apply_display_transform, transform_of_frame

@@ -24,9 +24,9 @@ from typing import Any, BinaryIO
 import exifread
 import numpy as np
 from exifread.core.exif_header import ExifHeader, logger
-from exifread.tags.fields import FLOAT_FIELD_TYPES, RATIO_FIELD_TYPES, SIGNED_FIELD_TYPES
 from exifread.tags import DEFAULT_STOP_TAG, IGNORE_TAGS
 from exifread.tags.exif import EXIF_TAGS
+from exifread.tags.fields import FLOAT_FIELD_TYPES, RATIO_FIELD_TYPES, SIGNED_FIELD_TYPES
 from exifread.tags.makernote import canon
 from exifread.utils import Ratio
 

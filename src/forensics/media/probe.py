@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from forensics.digests import named_sha256
-from forensics.inputs import why_not_read
 from forensics.errors import ParameterError
+from forensics.inputs import why_not_read
 from forensics.media.claims import TagSources, choose_capture, device_claim, gps_claim, time_claims
 from forensics.media.container import ContainerRead
 from forensics.media.content_type import AUDIO_SUFFIXES, PICTURE_AND_VIDEO_SUFFIXES, ContentType

@@ -22,8 +22,8 @@ from forensics.errors import ForensicsError, MediaUnreadable
 from forensics.media.container import ContainerRead, read_container
 from forensics.media.content_type import HEAD_BYTES, ContentType, sniff
 from forensics.media.iptc import parse_photoshop_iptc
-from forensics.media.isolation import RESTART_CLOCK
 from forensics.media.isobmff import MovieHeader, jxl_boxes, read_movie_header
+from forensics.media.isolation import RESTART_CLOCK
 from forensics.media.jpeg_segments import read_jpeg_header
 from forensics.media.jpeg_vendor import read_jpeg_vendor_blocks, read_reconyx_maker_note
 from forensics.media.maker_formats import carries_exif, read_embedded_exif, read_maker_formats, wants_maker_formats
