@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from forensics.media.metadata import MediaRecord
@@ -36,7 +36,7 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 FIELDS = ("captured", "gps", "make", "model")
 ROUNDS = 5  # timed turns of probe and exiftool per folder
 MODIFIED = "modified"  # the capture field where the oracle's only time is a modification time
-_NOT_MEDIA = re.compile(r"(\.txt|\.out|\.rst|\.md)$", re.I)
+_NOT_MEDIA = re.compile(r"(\.txt|\.out|\.rst|\.md)$", re.IGNORECASE)
 _TIME = re.compile(r"(\d{4})[:\-](\d\d)[:\-](\d\d)[ T](\d\d):(\d\d)(?::(\d\d))?(?:\.\d+)?\s*(Z|[+\-]\d\d:?\d\d)?")
 
 
@@ -66,7 +66,7 @@ def _time(text: str | None, *, zone: timezone | None = None) -> datetime | None:
         return None
     if m[7]:
         tz = m[7].replace(":", "")
-        zone = timezone.utc if tz == "Z" else timezone(timedelta(hours=int(tz[:3]), minutes=int(tz[0] + tz[3:5])))
+        zone = UTC if tz == "Z" else timezone(timedelta(hours=int(tz[:3]), minutes=int(tz[0] + tz[3:5])))
     return value.replace(tzinfo=zone) if zone else value
 
 
@@ -85,7 +85,7 @@ def _java_time(text: str) -> datetime | None:
         hours = (1 if z[1] == "+" else -1) * (int(z[2]) + int(z[3]) / 60)
     month = datetime.strptime(m[1], "%b").month
     local = datetime(int(m[7]), month, int(m[2]), int(m[3]), int(m[4]), int(m[5]))
-    return local.replace(tzinfo=timezone(timedelta(hours=hours))).astimezone(timezone.utc)
+    return local.replace(tzinfo=timezone(timedelta(hours=hours))).astimezone(UTC)
 
 
 def _dms(text: str | None) -> tuple[float, float] | None:
@@ -162,7 +162,7 @@ def exifpy_expected(data: Path) -> list[Expected]:
     if not dump.exists():
         return []
     out = []
-    blocks = re.split(r"^Opening: ", dump.read_text(encoding="utf-8", errors="replace"), flags=re.M)[1:]
+    blocks = re.split(r"^Opening: ", dump.read_text(encoding="utf-8", errors="replace"), flags=re.MULTILINE)[1:]
     for block in blocks:
         name, _, body = block.partition("\n")
         tags = {}
@@ -235,7 +235,7 @@ def exiftool_expected(data: Path) -> list[Expected]:
                     tag = key
                     break
         if captured is None and tags.get("QuickTime:QuickTime:Create Date"):
-            captured, tag = _time(tags["QuickTime:QuickTime:Create Date"], zone=timezone.utc), "QuickTime:Create Date"
+            captured, tag = _time(tags["QuickTime:QuickTime:Create Date"], zone=UTC), "QuickTime:Create Date"
         gps = None
         lat, lon = tags.get("Composite:GPS Latitude"), tags.get("Composite:GPS Longitude")
         if lat and lon:

@@ -79,7 +79,7 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
     steps that look across the case: near-duplicates, and the links between files
     that share a transmission (and their matches in `audio_library`, when given).
     """
-    made: Counter[str] = Counter({s: 0 for s in STEPS})
+    made: Counter[str] = Counter(dict.fromkeys(STEPS, 0))
     jobs = jobs_for(case, items)
     held: list[tuple[str, dict[str, Any], dict[str, Any]]] = []  # audio records, written once linked
     if jobs:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
 import zlib
 from dataclasses import replace
 from pathlib import Path

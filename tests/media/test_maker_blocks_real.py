@@ -7,7 +7,7 @@ where the test says why probe reads it differently.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,6 @@ DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 ET = "exiftool/t/images"
 MEI = "metadata-extractor-images"
 PY = "exif-py/tests/resources/jpg"
-UTC = timezone.utc
 
 # name: (file, capture time, its source, make, model)
 EXPECTED = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -50,7 +50,7 @@ def test_canon_exif_boxes_in_an_mp4(tmp_path: Path) -> None:
     r = probe_media(video)
     assert r.media_type == "video" and r.error is None
     assert (r.device.make, r.device.model) == ("Canon", "Canon EOS M50")
-    assert r.captured_at == datetime(2018, 2, 21, 12, 8, 56, 210000, tzinfo=timezone.utc)  # SubSecTimeOriginal 21
+    assert r.captured_at == datetime(2018, 2, 21, 12, 8, 56, 210000, tzinfo=UTC)  # SubSecTimeOriginal 21
     assert r.captured_at_source == "EXIF DateTimeOriginal"
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import exifread
-import pytest
 from exifread.core.exif_header import ExifHeader
 
 from forensics.media.mapped_exif import MappedExifHeader

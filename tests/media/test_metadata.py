@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -19,9 +19,6 @@ from forensics.media.metadata import ContainerFacts, Device, Gps, ImageFacts, Me
 from forensics.media.stills import find_tiff_block, ratio_value
 from forensics.media.timestamps import gps_datetime, is_epoch_date, is_zero_date, parse_datetime
 from forensics.media.xmp import find_xmp_packet, parse_xmp
-
-UTC = timezone.utc
-
 
 # --- dates ------------------------------------------------------------------------------------
 

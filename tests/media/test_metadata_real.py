@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,6 @@ FILES = {
     "m4a": f"{MEI}/m4a/Issue 337 (dotnet).m4a",
     "mkv": "footage/asl_gestures/learn.mkv",
 }
-UTC = timezone.utc
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -16,8 +16,6 @@ from PIL import Image
 from forensics.errors import ParameterError
 from forensics.inputs import media_files
 from forensics.media.probe import probe_many, probe_media
-
-UTC = timezone.utc
 
 
 def ffmpeg(*args: str) -> None:

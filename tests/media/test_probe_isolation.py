@@ -56,7 +56,7 @@ def test_one_hang_in_a_batch_does_not_hold_up_the_others(pool: WorkerPool) -> No
     jobs = [Job("hang", 60), *(Job(n, 0.01) for n in range(6))]
     start = time.monotonic()
     outcomes = {o.key: o.status for o in pool.map_unordered(time.sleep, jobs, timeout_s=1.0)}
-    assert outcomes == {"hang": "timeout", **{n: "done" for n in range(6)}}
+    assert outcomes == {"hang": "timeout", **dict.fromkeys(range(6), "done")}
     assert time.monotonic() - start < 10
 
 

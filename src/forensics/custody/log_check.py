@@ -82,7 +82,7 @@ def check_log(ins: Inspection, *, signatures_from: int = 0) -> LogCheck:
                 prev = line.line_hash
                 broken += 1
                 continue
-            broken += parsed.prev != prev or parsed.key_id not in result.keys and not _introduces_key(parsed)
+            broken += parsed.prev != prev or (parsed.key_id not in result.keys and not _introduces_key(parsed))
             _check_entry(ins, parsed, line.data, prev, result, signatures_from)
             prev = parsed.line_hash
     finally:

@@ -122,7 +122,7 @@ def unexplained_change(path_a: Path, path_b: Path, segment: tuple[float, float, 
         except (MediaUnreadable, OSError, ValueError) as ex:
             log.info("full-size pictures of %s or %s could not be read (%s)", path_a, path_b, ex)
             return None
-        if found is not None and found <= MAX_UNEXPLAINED_SHARE or found is None and not near:
+        if (found is not None and found <= MAX_UNEXPLAINED_SHARE) or (found is None and not near):
             return found
     return found
 
@@ -178,7 +178,7 @@ def _compared_in_full(one: tuple[NDArray[np.uint8], NDArray[np.uint8], int, NDAr
     # lightness looks, and the closest are compared in full.
     rough = _rough_fits(grey_l, grey_r, inside, transform)
     best, done = compared(rough, set())
-    if best is not None and best <= MAX_UNEXPLAINED_SHARE or not refine:
+    if (best is not None and best <= MAX_UNEXPLAINED_SHARE) or not refine:
         return best
     # A longer video's moments are spread out: every frame near the thumbnails' instant (known to a
     # sampling step), and about the two closest moments, is ranked too.

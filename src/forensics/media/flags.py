@@ -24,7 +24,7 @@ _FFMPEG_BRANDS = ("isom", "iso2", "avc1", "mp41")  # the default ftyp of ffmpeg'
 _FFMPEG_HANDLERS = {"VideoHandler", "SoundHandler"}  # Android writes "VideoHandle", without the r
 _MESSENGER_BRANDS = {"mp42", "isom", "mp41"}
 _PHONE_MAKES = re.compile(r"apple|samsung|google|huawei|xiaomi|oneplus|oppo|vivo|motorola|nokia|sony|lg|htc",
-                          re.I)
+                          re.IGNORECASE)
 
 
 def flags_for(record: MediaRecord, *, max_gps_skew_s: float = 120.0, max_container_skew_s: float = 300.0,

@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
-_EPOCH_1904 = datetime(1904, 1, 1, tzinfo=timezone.utc)
+_EPOCH_1904 = datetime(1904, 1, 1, tzinfo=UTC)
 _CONTAINER_BOXES = {b"moov", b"trak", b"mdia", b"edts"}
 _MAX_MOOV_BYTES = 64 * 1024 * 1024
 _MAX_USER_DATA_BYTES = 4096

@@ -222,10 +222,9 @@ class WorkerPool:
         job_read, job_write = os.pipe()
         result_read, result_write = os.pipe()
         # The worker gets sys.path as the parent has it, so it imports the same code.
-        bootstrap = ("import sys; sys.path[:0] = {!r}; "
-                     "from forensics.media.isolation import serve; serve({}, {}, {!r}, {!r}, {!r})").format(
-            [p for p in sys.path if p], job_read, result_write, self._silence_stderr, list(self._preload),
-            self._memory_bytes)
+        bootstrap = (f"import sys; sys.path[:0] = {[p for p in sys.path if p]!r}; "
+                     f"from forensics.media.isolation import serve; serve({job_read}, {result_write}, "
+                     f"{self._silence_stderr!r}, {list(self._preload)!r}, {self._memory_bytes!r})")
         try:
             process = subprocess.Popen(
                 [sys.executable, "-c", bootstrap], pass_fds=(job_read, result_write),

@@ -43,7 +43,7 @@ def read_jpeg_vendor_blocks(segments: tuple[tuple[int, bytes], ...]) -> tuple[Ve
 def _picture_info(payload: bytes) -> VendorBlock | None:
     # "[picture info]" then "Key=Value" lines; TimeDate counts seconds of the camera clock.
     text = payload.decode("latin-1")
-    fields = dict(re.findall(r"^([A-Za-z][\w ]{0,31})=([^\r\n]{0,128})", text, flags=re.M))
+    fields = dict(re.findall(r"^([A-Za-z][\w ]{0,31})=([^\r\n]{0,128})", text, flags=re.MULTILINE))
     captured = None
     time_date = fields.get("TimeDate", "").strip()
     if time_date.isdigit():

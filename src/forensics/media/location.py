@@ -16,7 +16,7 @@ _ISO6709 = re.compile(
     r"(?:CRS[^/]*)?/?\s*$"
 )
 # XMP exif:GPSLatitude: "54,59.38N" or "54,59,22.8N"
-_XMP_COORD = re.compile(r"^\s*(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)(?:,(\d+(?:\.\d+)?))?\s*([NSEW])\s*$", re.I)
+_XMP_COORD = re.compile(r"^\s*(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)(?:,(\d+(?:\.\d+)?))?\s*([NSEW])\s*$", re.IGNORECASE)
 
 
 def parse_iso6709(text: str | None) -> tuple[float, float, float | None] | None:

@@ -158,4 +158,4 @@ def _names_stop_tag(tag_dict: Any) -> bool:
 def install() -> None:
     """Makes exifread.process_file walk EXIF with MappedExifHeader."""
     # process_file looks the class up in its module's globals; setattr, as replacing a class is what is meant.
-    setattr(exifread, "ExifHeader", MappedExifHeader)
+    setattr(exifread, "ExifHeader", MappedExifHeader)  # noqa: B010 - mypy refuses `exifread.ExifHeader = ...`

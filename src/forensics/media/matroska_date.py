@@ -10,7 +10,7 @@ by their headers, at most a few hundred of them, and Clusters (the media) are ne
 from __future__ import annotations
 
 import struct
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from forensics.media.vendor_block import VendorBlock, clean_text, exif_time_text
@@ -23,7 +23,7 @@ _DATE_UTC = 0x4461
 _MUXING_APP = 0x4D80
 _WRITING_APP = 0x5741
 _TITLE = 0x7BA9
-_EPOCH_2001 = datetime(2001, 1, 1, tzinfo=timezone.utc)
+_EPOCH_2001 = datetime(2001, 1, 1, tzinfo=UTC)
 
 
 def read_matroska_date(fh: BinaryIO, *, max_elements: int = 512, max_info_bytes: int = 64 * 1024) -> VendorBlock | None:

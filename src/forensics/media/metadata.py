@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 MEDIA_TYPES = ("video", "image", "audio", "other")
@@ -197,7 +197,7 @@ def to_utc(value: datetime | None) -> datetime | None:
     """The same instant in UTC, or None for a naive (zone-less) time."""
     if value is None or value.tzinfo is None:
         return None
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def iso(value: datetime | None) -> str | None:

@@ -14,7 +14,7 @@ import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -116,7 +116,7 @@ def _prepare(paths: list[Path], digests: Mapping[Path, str | None], mtimes: Mapp
         if reason is not None:  # a link, FIFO or device: never opened (forensics.inputs)
             early.append(_failed_record(path, digest, info.st_size, reason))
             continue
-        fs_time = fs_time or datetime.fromtimestamp(info.st_mtime, tz=timezone.utc)
+        fs_time = fs_time or datetime.fromtimestamp(info.st_mtime, tz=UTC)
         hashing_s = 0.0 if digest else info.st_size / _MIN_HASH_RATE_BYTES_PER_S
         jobs.append(Job((path, fs_time), (str(path), digest), timeout_s + hashing_s))
     return jobs, early
@@ -161,7 +161,7 @@ def _parse_mtime(value: str | None) -> datetime | None:
     parsed = parse_datetime(value, assume_utc=True)
     if parsed is None:
         raise ParameterError(f"fs_mtime_utc must be an ISO 8601 time, not {value!r}")
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def _failed_record(path: Path, sha256: str | None, size: int | None, error: str) -> MediaRecord:

@@ -7,7 +7,7 @@ Every parser returns None rather than raising: a bad date is a fact about the fi
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 # 2014:09:16 14:05:12, 2014-09-16T14:05:12.133+03:00, 2019-07-24T11:25:40+0300, ...Z
 _DATETIME = re.compile(
@@ -18,7 +18,7 @@ _DATETIME = re.compile(
 _OFFSET = re.compile(r"^\s*(?P<sign>[+\-])(?P<h>\d{2}):?(?P<m>\d{2})?\s*$")
 
 # The QuickTime epoch: a 0 in a creation-time field reads as this date.
-QUICKTIME_EPOCH = datetime(1904, 1, 1, tzinfo=timezone.utc)
+QUICKTIME_EPOCH = datetime(1904, 1, 1, tzinfo=UTC)
 
 
 def parse_datetime(text: str | None, *, subsec: str | None = None, offset: str | None = None,
@@ -46,7 +46,7 @@ def parse_datetime(text: str | None, *, subsec: str | None = None, offset: str |
     if zone is None and offset:
         zone = parse_offset(offset)
     if zone is None and assume_utc:
-        zone = timezone.utc
+        zone = UTC
     return value.replace(tzinfo=zone) if zone is not None else value
 
 
@@ -65,7 +65,7 @@ def parse_offset(text: str | None) -> timezone | None:
 
 def _zone(text: str) -> timezone | None:
     if text in ("Z", "UTC"):
-        return timezone.utc
+        return UTC
     return parse_offset(text)
 
 
@@ -105,6 +105,6 @@ def gps_datetime(date_text: str | None, time_values: list[float] | None) -> date
     if not (0 <= h < 24 and 0 <= mi < 60 and 0 <= s < 61):
         return None
     try:
-        return day.replace(tzinfo=timezone.utc) + timedelta(hours=h, minutes=mi, seconds=s)
+        return day.replace(tzinfo=UTC) + timedelta(hours=h, minutes=mi, seconds=s)
     except OverflowError:
         return None

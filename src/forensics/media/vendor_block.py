@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 
@@ -63,5 +63,5 @@ def unix_wall_clock(seconds: float, *, offset_min: int | None = None) -> str | N
     value = datetime(1970, 1, 1) + timedelta(seconds=seconds)
     if offset_min is not None and -14 * 60 <= offset_min <= 14 * 60:
         zone = timezone(timedelta(minutes=offset_min))
-        value = (value.replace(tzinfo=timezone.utc)).astimezone(zone)
+        value = (value.replace(tzinfo=UTC)).astimezone(zone)
     return exif_time_text(value)

@@ -16,9 +16,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_SERIAL = re.compile(r"serial|0xc62f", re.I)  # 0xC62F: the DNG CameraSerialNumber, unnamed by exifread
+_SERIAL = re.compile(r"serial|0xc62f", re.IGNORECASE)  # 0xC62F: the DNG CameraSerialNumber, unnamed by exifread
 # Tags that name or reach a person (the camera's owner, the photographer, an author): a witness, often.
-_PERSON = re.compile(r"owner|artist|author|copyright|creator|by-?line|photographer|e-?mail|phone", re.I)
+_PERSON = re.compile(r"owner|artist|author|copyright|creator|by-?line|photographer|e-?mail|phone", re.IGNORECASE)
 _DIGEST = re.compile(r"^(sha256:|sha512:)?[0-9a-f]{64}([0-9a-f]{64})?$")
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 DROPPED = ("public_key", "signature")
