@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from scipy import signal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "audio"))
-from speech import radio, say, syllables, write_wav  # noqa: E402 - the tests' synthesiser, shared
+from speech import radio, say, syllables, write_wav  # the tests' synthesiser, shared
 
 RATE_HZ = 16000
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -52,7 +52,7 @@ _WORDS = {
           "affirmative altitude angels descending climbing tango mike alpha bravo",
     "ru": "один два три четыре пять шесть семь восемь девять ноль цель курс высота заход атака повтор "
           "подтверждаю понял работаю выход вход левый правый север юг восток запад мост школа рынок больница "
-          "дорога деревня башня сброс пуск второй первый борт сокол орёл беркут кобра",
+          "дорога деревня башня сброс пуск второй первый борт сокол орёл беркут кобра",  # noqa: RUF001 - Russian, Cyrillic on purpose
     "uk": "один два три чотири пять шість сім вісім девять нуль ціль курс висота захід атака повтор "
           "підтверджую зрозумів працюю вихід вхід лівий правий північ південь схід міст школа ринок лікарня "
           "дорога село вежа скидання пуск другий перший борт сокіл орел беркут",

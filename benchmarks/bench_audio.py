@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import audio_corpus as corpus  # noqa: E402
-from forensics.audio.landmarks import HASH_BITS  # noqa: E402
-from forensics.audio.library import FrameFeatures, Library  # noqa: E402
-from forensics.audio.search import index_paths, match_paths  # noqa: E402
+import audio_corpus as corpus
+from forensics.audio.landmarks import HASH_BITS
+from forensics.audio.library import FrameFeatures, Library
+from forensics.audio.search import index_paths, match_paths
 
 CONDITIONS = ("clean", "10dB", "5dB", "0dB", "-5dB", "speed+2%", "speed-3%", "video")
 LENGTHS_S = (3, 5, 10)

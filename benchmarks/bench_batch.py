@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ingest import forensics_command, run_measured, warm_cache  # noqa: E402  (the same measuring)
+from bench_ingest import forensics_command, run_measured, warm_cache  # the same measuring
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 SOURCES = ("testsrc2=size=640x360:rate=25", "life=size=160x90:rate=25:seed={seed}:mold=10,scale=640:360:flags=neighbor",

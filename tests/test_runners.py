@@ -84,7 +84,7 @@ class _FlakyRunner(Runner):
     def __init__(self, poison: str) -> None:
         self.workers, self.poison, self.calls, self.pending = 2, poison, [], []
 
-    def submit(self, func, arg, **_):  # noqa: ANN001, ANN003
+    def submit(self, func, arg, **_):
         self.calls.append(arg.name)
         future: Future = Future()
         self.pending.append((arg, future))

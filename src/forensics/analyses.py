@@ -207,7 +207,7 @@ def measured_apart(checks: Sequence[Check]) -> list[float | None]:
                 run.stop_workers()
                 log.warning("near-duplicate checks at full size took too long; the matches in doubt are untold")
                 break
-            except Exception as ex:  # noqa: BLE001 - a lost worker, or a bug, costs the checks only
+            except Exception as ex:  # a lost worker, or a bug, costs the checks only
                 if not run.lost(ex):
                     raise
                 log.warning("a near-duplicate check at full size lost its worker; its matches in doubt are untold")
@@ -249,7 +249,7 @@ def _results_in_order(run: Runner, jobs: Sequence[FileJob], *, func: Callable[[F
         job, future = in_flight.popleft()
         try:
             results = _result_unless_stuck(run, job, future, in_flight, stuck_after_s)
-        except Exception as ex:  # noqa: BLE001 - sorted below: a lost worker, or a bug
+        except Exception as ex:  # sorted below: a lost worker, or a bug
             if not run.lost(ex):
                 raise
             log.warning("a worker was lost while analysing %s (%s)", job.name, ex)
@@ -286,7 +286,7 @@ def _result_unless_stuck(run: Runner, job: FileJob, future: Future[FileResults],
             log.warning("no analysis finished for %.0f s, %s first in line: its workers were stopped", limit, job.name)
             try:
                 return future.result()  # the pool now fails the job as lost
-            except Exception as ex:  # noqa: BLE001 - the loss, marked as a hang for the record
+            except Exception as ex:  # the loss, marked as a hang for the record
                 raise _Hung(f"took longer than {limit:.0f} s", ex) from ex
 
 

@@ -98,7 +98,7 @@ def analyse_file(job: FileJob) -> FileResults:
             result = _STEP_FUNCTIONS[step](job)
         except MediaError as ex:
             result = StepResult(step, {"error": str(ex)})
-        except Exception as ex:  # noqa: BLE001 - a decoder bug on one hostile file must cost only that file
+        except Exception as ex:  # a decoder bug on one hostile file must cost only that file
             log.exception("%s failed on %s", step, job.name)
             result = StepResult(step, {"error": f"{step} failed unexpectedly ({type(ex).__name__}: {ex})"})
         results.append(dataclasses.replace(result, elapsed_s=time.perf_counter() - start))

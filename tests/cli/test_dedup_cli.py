@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from forensics_cli.dedup import command
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import dedup_edits  # noqa: E402
+import dedup_edits
 
 MATCH_FIELDS = {"a", "b", "kind", "relation", "score", "confidence", "a_start_s", "a_end_s", "b_start_s", "b_end_s",
                 "segments", "evidence"}

@@ -143,7 +143,7 @@ class _ReplyServer(http.server.ThreadingHTTPServer):
 class _Handler(http.server.BaseHTTPRequestHandler):
     timeout = 10  # seconds a client may stall before the handler gives up on it
 
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
+    def do_POST(self) -> None:  # the name http.server dispatches to
         length = int(self.headers.get("Content-Length", "0"))
         query = self.rfile.read(min(length, _MAX_QUERY_BYTES))
         status, body, content_type = self.server.reply(query)  # type: ignore[attr-defined]
@@ -153,7 +153,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass  # keep pytest output clean
 
 
