@@ -288,7 +288,7 @@ def _measure(action: Callable[[], None], child: bool) -> tuple[float, float]:
 
 
 def _ffmpeg_keyframes_command(video: Path, out: Path) -> list[str]:
-    probe = subprocess.run([FFMPEG, "-hide_banner", "-h", "full"], capture_output=True, text=True).stdout
+    probe = subprocess.run([FFMPEG, "-hide_banner", "-h", "full"], capture_output=True, text=True, check=False).stdout
     # -vsync was removed in FFmpeg 7.1; -fps_mode passthrough is the same thing by its new name.
     sync = ["-vsync", "0"] if "-vsync" in probe else ["-fps_mode", "passthrough"]
     return [FFMPEG, "-v", "error", "-y", "-skip_frame", "nokey", "-i", str(video), *sync, "-f", "image2",

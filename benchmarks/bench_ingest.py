@@ -222,7 +222,8 @@ def forensics_command() -> tuple[list[str], dict[str, str]]:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), str(REPO / "cli"),
                                                           env.get("PYTHONPATH")]))
     try:
-        probe = subprocess.run([*cmd, "ingest", "--help"], capture_output=True, text=True, env=env, timeout=120)
+        probe = subprocess.run([*cmd, "ingest", "--help"], capture_output=True, text=True, env=env, timeout=120,
+                               check=False)
     except (OSError, subprocess.TimeoutExpired) as ex:
         raise SystemExit(f"bench_ingest: cannot run {' '.join(cmd)}: {ex}") from ex
     if probe.returncode != 0:
@@ -287,7 +288,7 @@ def run_baseline(source: Path, work: Path) -> dict[str, float]:
     times = {}
     for name, cmd in steps.items():
         start = time.perf_counter()
-        done = subprocess.run(cmd, capture_output=True, text=True)
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         times[name] = time.perf_counter() - start
         if done.returncode != 0:
             raise SystemExit(f"bench_ingest: baseline step {name} failed ({done.returncode}): {done.stderr[-1000:]}")

@@ -448,7 +448,8 @@ def run_exiftool(paths: list[Path], *options: str) -> list[dict]:
     found: list[dict] = []
     for start in range(0, len(paths), 300):
         batch = [str(p) for p in paths[start:start + 300]]
-        out = subprocess.run(["exiftool", "-j", "-q", "-q", "-m", *options, *batch], capture_output=True).stdout
+        out = subprocess.run(["exiftool", "-j", "-q", "-q", "-m", *options, *batch], capture_output=True,
+                             check=False).stdout
         try:
             found += json.loads(out or b"[]")
         except ValueError:

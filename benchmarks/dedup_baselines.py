@@ -112,7 +112,7 @@ def videohash_pairs(entries, python: Path, work: Path) -> set[frozenset[str]] | 
     storage = Path(tempfile.mkdtemp(dir=work))
     # videohash takes a storage path without its trailing separator for a missing folder.
     done = subprocess.run([str(python), "-c", _VIDEOHASH_SCRIPT, f"{storage}{os.sep}", *videos], capture_output=True,
-                          text=True, env=env)
+                          text=True, env=env, check=False)
     if done.returncode != 0:
         print(f"\nvideohash could not run: {done.stderr.strip()[-300:]}")
         return None

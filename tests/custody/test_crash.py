@@ -85,7 +85,7 @@ def test_sigkill_during_ingest_then_ingest_again_completes_the_case(tmp_path, po
         time.sleep(0.001)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL, f"the ingest ended before it could be killed at '{name}'"
-    again = subprocess.run(args, env=run_env(), capture_output=True, timeout=120)
+    again = subprocess.run(args, env=run_env(), capture_output=True, timeout=120, check=False)
     assert again.returncode == 0, again.stderr.decode()
     report = verify_case(case)
     assert report.intact, report.findings
@@ -142,9 +142,9 @@ def test_a_second_ingest_into_a_busy_case_is_refused_with_a_clear_message(tmp_pa
     src = make_folder(tmp_path, 3)
     case = tmp_path / "case"
     args = [*CLI, "ingest", str(src), "--case", str(case), "--actor", "alice"]
-    assert subprocess.run(args, env=run_env(), capture_output=True).returncode == 0
+    assert subprocess.run(args, env=run_env(), capture_output=True, check=False).returncode == 0
     with case_lock(case, exclusive=True):
-        busy = subprocess.run(args, env=run_env(), capture_output=True, text=True)
+        busy = subprocess.run(args, env=run_env(), capture_output=True, text=True, check=False)
     assert busy.returncode == 75
     assert "is being written by pid" in busy.stderr and "run the command again" in busy.stderr
 

@@ -114,7 +114,7 @@ def codes(case: Path) -> set[str]:
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], env=run_env(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*CLI, *args], env=run_env(), capture_output=True, text=True, timeout=timeout, check=False)
 
 
 # -- a shortened log ---------------------------------------------------------------------------------
@@ -265,7 +265,7 @@ def verify_bounded(case: Path) -> tuple[int, dict, float, float]:
     """Runs `forensics verify --json` in a child; gives its exit code, result, seconds and peak MB."""
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-c", _MEASURED, *CLI, "verify", str(case), "--json"], env=run_env(),
-                          capture_output=True, text=True, timeout=30)
+                          capture_output=True, text=True, timeout=30, check=False)
     elapsed = time.monotonic() - started
     stderr, _, peak = done.stderr.rpartition("\npeak-kb ")
     assert "Traceback" not in stderr, stderr
@@ -660,11 +660,11 @@ def test_arguments_that_are_not_text_are_bad_arguments_and_paths_that_are_not_ar
 def test_output_that_cannot_be_written_is_one_line_and_an_export_is_then_not_logged(case, alice):
     with open("/dev/full", "w") as full:
         done = subprocess.run([*CLI, "verify", str(case), "--json"], env=run_env(), stdout=full, stderr=subprocess.PIPE,
-                              text=True, timeout=60)
+                              text=True, timeout=60, check=False)
         assert done.returncode == 3 and "Traceback" not in done.stderr
         before = (case / LOG).read_bytes()
         done = subprocess.run([*CLI, "export", str(case), "--format", "json", "--key", str(alice.path)],
-                              env=run_env(), stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+                              env=run_env(), stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, check=False)
     assert done.returncode == 3 and "Traceback" not in done.stderr
     assert (case / LOG).read_bytes() == before
 

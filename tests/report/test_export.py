@@ -61,7 +61,7 @@ def test_case_validate_accepts_the_case_uco_export(report_case, tmp_path):
     view = read_case(report_case.path)
     assert len(extracted) == sum(len(i.item.derived) for i in view.items) > 0
     result = subprocess.run([str(case_validate), str(tmp_path / "case.jsonld")], capture_output=True, text=True,
-                            timeout=300)
+                            timeout=300, check=False)
     assert result.returncode == 0 and "Conforms: True" in result.stdout, result.stdout[-3000:] + result.stderr[-2000:]
 
 
