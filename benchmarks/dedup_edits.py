@@ -66,7 +66,7 @@ def make_scene(path: Path, *, seed: int, duration_s: float = 8.0, fps: int = 25,
             cv2.circle(frame, (cx, cy), int(radius), colour, -1)
         return frame
 
-    return encode_frames((picture(n) for n in range(int(round(duration_s * fps)))), path, fps=fps)
+    return encode_frames((picture(n) for n in range(round(duration_s * fps))), path, fps=fps)
 
 
 def _texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:

@@ -176,8 +176,8 @@ def hash_inputs(grey: NDArray[np.float32], box: ContentBox, *, side_px: int = PI
     count, height, width = inner.shape
     out = np.empty((count, len(SCALES), side_px, side_px), dtype=np.float32)
     for s, scale in enumerate(SCALES):
-        h = max(1, int(round(height * scale)))
-        w = max(1, int(round(width * scale)))
+        h = max(1, round(height * scale))
+        w = max(1, round(width * scale))
         y, x = (height - h) // 2, (width - w) // 2
         for n in range(count):
             region = np.ascontiguousarray(inner[n, y:y + h, x:x + w])

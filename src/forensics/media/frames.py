@@ -263,7 +263,7 @@ def _mebibytes(count: int) -> str:
 
 
 def _even(length: Fraction) -> int:
-    return max(2, int(round(length / 2)) * 2)
+    return max(2, round(length / 2) * 2)
 
 
 class _Job:

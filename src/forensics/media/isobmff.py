@@ -288,5 +288,5 @@ def _matrix_rotation_deg(matrix: tuple[float, ...]) -> int | None:
     if scale_x == 0 or scale_y == 0:
         return None
     degrees = -math.degrees(math.atan2(b / scale_y, a / scale_x))
-    rounded = int(round(degrees)) % 360
+    rounded = round(degrees) % 360
     return rounded - 360 if rounded > 180 else rounded

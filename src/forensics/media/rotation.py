@@ -83,7 +83,7 @@ def transform_from_matrix(matrix: NDArray[np.int32]) -> DisplayTransform:
         # A mirror shows as a negative determinant; the angle then comes from the unmirrored
         # columns. Undo the flip of x (first row) and measure again.
         angle = -math.degrees(math.atan2(b / scale_y, -a / scale_x))
-    rotation = _normalised_deg(int(round(angle / 90.0)) * 90)
+    rotation = _normalised_deg(round(angle / 90.0) * 90)
     return DisplayTransform(rotation_deg=rotation, hflip=hflip, has_matrix=True)
 
 

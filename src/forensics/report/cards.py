@@ -139,7 +139,9 @@ class Pictures:
             return ""
         end_s = start_s + len(samples) / SPECTROGRAM_RATE_HZ
         peak = float(np.abs(samples).max())
-        peak_db = int(round(20 * np.log10(max(peak, 1e-12))))  # whole dB; int() so full scale is "0", not "-0"
+        # Whole dB as an int: np.log10 gives a NumPy float, which round() leaves a float before NumPy 2, and full
+        # scale must read "0", not "-0".
+        peak_db = int(round(20 * np.log10(max(peak, 1e-12))))  # noqa: RUF046
         if peak_db < SILENT_DBFS:
             # A spectrogram of digital silence is a black box that looks like a fault: say what it is.
             return (f'<p class="muted">{role}: {esc(item.display_name)}, {start_s:.2f}–{end_s:.2f} s: the audio '

@@ -57,7 +57,8 @@ def decode_mono(path: Path, *, start_s: float = 0.0, duration_s: float = 30.0,
     if not chunks:
         return np.zeros(0, np.float32)
     samples = np.concatenate(chunks)
-    skip = max(0, int(round((start_s - (first_s or 0.0)) * sample_rate_hz)))
+    # int(round()): `start_s` may be a NumPy float, which round() leaves a float before NumPy 2.
+    skip = max(0, int(round((start_s - (first_s or 0.0)) * sample_rate_hz)))  # noqa: RUF046
     return np.ascontiguousarray(samples[skip:skip + wanted], dtype=np.float32)
 
 
@@ -84,14 +85,15 @@ def spectrogram_png(samples: NDArray[np.float32], *, start_s: float, title: str,
     canvas = np.full((height_px + axis_px, width_px, 3), 255, np.uint8)
     canvas[:height_px] = picture
     length_s = len(samples) / sample_rate_hz
+    # int(round()): the times may be NumPy floats (`tick` is one), which round() leaves floats before NumPy 2.
     for start, end in marks_s:
-        x0 = int(round((start - start_s) / length_s * width_px))
-        x1 = int(round((end - start_s) / length_s * width_px))
+        x0 = int(round((start - start_s) / length_s * width_px))  # noqa: RUF046
+        x1 = int(round((end - start_s) / length_s * width_px))  # noqa: RUF046
         cv2.rectangle(canvas, (max(0, x0), 1), (min(width_px - 1, x1), height_px - 2), (255, 255, 0), 2)
     step = _tick_step(length_s)
     tick = np.ceil(start_s / step) * step
     while tick <= start_s + length_s + 1e-9:
-        x = int(round((tick - start_s) / length_s * (width_px - 1)))
+        x = int(round((tick - start_s) / length_s * (width_px - 1)))  # noqa: RUF046
         cv2.line(canvas, (x, height_px), (x, height_px + 5), (0, 0, 0), 1)
         cv2.putText(canvas, f"{tick:.1f}s", (min(max(0, x - 14), width_px - 40), height_px + 18),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
