@@ -284,8 +284,8 @@ def compare(expected: Expected, record: MediaRecord) -> dict[str, tuple[str, str
             category = ("other tag chosen, the oracle's tag read the same" if same_reading
                         else "other tag chosen" if not _same_family(record.captured_at_source, expected.captured_tag)
                         else "value differs")
-            result["captured"] = (category, f"ours {ours.isoformat()} ({record.captured_at_source}), expected "
-                                            f"{expected.captured.isoformat()} ({expected.captured_tag})")
+            result["captured"] = (category, (f"ours {ours.isoformat()} ({record.captured_at_source}), expected "
+                                             f"{expected.captured.isoformat()} ({expected.captured_tag})"))
     if expected.gps is not None:
         lat, lon, tol = expected.gps
         g = record.gps
@@ -294,8 +294,8 @@ def compare(expected: Expected, record: MediaRecord) -> dict[str, tuple[str, str
         elif abs(g.latitude_deg - lat) <= tol and abs(g.longitude_deg - lon) <= tol:
             result["gps"] = None
         else:
-            result["gps"] = ("value differs", f"ours {g.latitude_deg:.6f}, {g.longitude_deg:.6f} ({g.source}), "
-                                              f"expected {lat:.6f}, {lon:.6f}")
+            result["gps"] = ("value differs", (f"ours {g.latitude_deg:.6f}, {g.longitude_deg:.6f} ({g.source}), "
+                                               f"expected {lat:.6f}, {lon:.6f}"))
     for field in ("make", "model"):
         theirs = _norm(getattr(expected, field))
         if theirs is None:

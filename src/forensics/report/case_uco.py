@@ -159,8 +159,8 @@ def _place(ids: _Ids, item: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _describe(entry: Mapping[str, Any]) -> str:
-    text = f"custody log entry {entry['seq']} ({entry['result']}), entry hash {entry['line_hash']}, " \
-           f"signed by key {entry['key_id']} on host {entry['host']}"
+    text = (f"custody log entry {entry['seq']} ({entry['result']}), entry hash {entry['line_hash']}, "
+            f"signed by key {entry['key_id']} on host {entry['host']}")
     if entry.get("incident"):
         text += f", incident {entry['incident']}"
     details = entry.get("details") or {}

@@ -46,10 +46,10 @@ def render_report(view: CaseView, verification: VerifyReport, *, progress: Progr
     when = (now_utc or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
     cards_html = "".join(cards) or '<p class="none">The case holds no evidence items.</p>'
     body = "".join([
-        f"<header><p class=\"muted\">Case report</p><h1>{esc(incidents)}</h1>"
-        "<nav><a href=\"#summary\">Summary</a><a href=\"#custody\">Custody timeline</a>"
-        "<a href=\"#items\">Evidence items</a><a href=\"#duplicates\">Duplicate groups</a>"
-        "<a href=\"#intercepts\">Intercept matches</a></nav></header><main>",
+        (f"<header><p class=\"muted\">Case report</p><h1>{esc(incidents)}</h1>"
+         "<nav><a href=\"#summary\">Summary</a><a href=\"#custody\">Custody timeline</a>"
+         "<a href=\"#items\">Evidence items</a><a href=\"#duplicates\">Duplicate groups</a>"
+         "<a href=\"#intercepts\">Intercept matches</a></nav></header><main>"),
         sections.summary(view, verification),
         sections.timeline(view),
         sections.problems(view),
@@ -59,9 +59,9 @@ def render_report(view: CaseView, verification: VerifyReport, *, progress: Progr
         "</main><footer>",
         f"Made by forensics {esc(forensics.__version__)} at {esc(when)} from the case at <code>{esc(view.path)}</code>",
         f", log entry {head.seq} {digest(head.line_hash)}. " if head else ". ",
-        "To check that the case still holds exactly what this report shows, run "
-        f"<code>forensics verify CASE --expect-head {esc(head.line_hash if head else '')}</code>. "
-        f"Every file of this folder is listed with its SHA-256 in <code>{MANIFEST}</code>.</footer>",
+        ("To check that the case still holds exactly what this report shows, run "
+         f"<code>forensics verify CASE --expect-head {esc(head.line_hash if head else '')}</code>. "
+         f"Every file of this folder is listed with its SHA-256 in <code>{MANIFEST}</code>.</footer>"),
     ])
     index = page(esc(f"Case report: {incidents}"), body).encode("utf-8")
     files = {"index.html": index, **assets.files}

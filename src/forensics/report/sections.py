@@ -51,8 +51,8 @@ def summary(view: CaseView, verification: VerifyReport) -> str:
         ("organisation", esc(state.bag_info.get("Source-Organization", ""))),
         ("verification", checked + (f'<ul class="findings">{findings}</ul>' if findings else "")),
         ("log head", f"entry {view.head.seq} {digest(view.head.line_hash)}" if view.head else ""),
-        ("evidence items", f"{len(view.items)} ({', '.join(f'{n} {t}' for t, n in sorted(by_type.items()))}); "
-                           f"{names} name(s) as received"),
+        ("evidence items", (f"{len(view.items)} ({', '.join(f'{n} {t}' for t, n in sorted(by_type.items()))}); "
+                            f"{names} name(s) as received")),
         ("not taken in", f"{len(state.problems)} (listed under the custody timeline)" if state.problems else "none"),
         ("derived files", str(len(state.derived))),
         ("analysis records", str(len(state.records))),
@@ -99,8 +99,8 @@ def timeline(view: CaseView) -> str:
         if len(run) > 1:
             what += f"<details><summary>{len(run)} entries</summary><ul>{listed}</ul></details>"
         status = "" if result == "ok" else f' <span class="flag">{esc(result)}</span>'
-        rows.append((seqs, when, f'{esc(actor)} <span class="muted">on {esc(first.host)}</span><br>'
-                                 f'<code title="{esc(key_id)}">{esc(key_id[:16])}…</code>',
+        rows.append((seqs, when, (f'{esc(actor)} <span class="muted">on {esc(first.host)}</span><br>'
+                                  f'<code title="{esc(key_id)}">{esc(key_id[:16])}…</code>'),
                      f"{esc(action)}{status}", esc(incident or ""), what))
     return ('<section id="custody"><h2>Custody timeline</h2><p class="muted">Every entry of the signed, '
             "hash-chained custody log, runs of like entries folded together (a printed report shows the runs; "
