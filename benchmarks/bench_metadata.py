@@ -17,6 +17,7 @@ was last changed), it states no capture time; that comparison is printed on its 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import shutil
@@ -450,10 +451,8 @@ def run_exiftool(paths: list[Path], *options: str) -> list[dict]:
         batch = [str(p) for p in paths[start:start + 300]]
         out = subprocess.run(["exiftool", "-j", "-q", "-q", "-m", *options, *batch], capture_output=True,
                              check=False).stdout
-        try:
+        with contextlib.suppress(ValueError):
             found += json.loads(out or b"[]")
-        except ValueError:
-            pass
     return found
 
 

@@ -49,7 +49,8 @@ def snapshot(folder: Path) -> dict[bytes, tuple[str, int, int]]:
             path = os.path.join(root, name)
             st = os.lstat(path)
             if not os.path.islink(path) and os.path.isfile(path):
-                result[path] = (hashlib.sha256(open(path, "rb").read()).hexdigest(), st.st_size, st.st_mtime_ns)
+                with open(path, "rb") as fh:
+                    result[path] = (hashlib.sha256(fh.read()).hexdigest(), st.st_size, st.st_mtime_ns)
     return result
 
 

@@ -40,9 +40,8 @@ def command(case_path: Path, trusted: tuple[str, ...], expect_head: str | None, 
                                  param_hint="--expect-head")
     if any(not re.fullmatch(r"ed25519:[0-9a-f]{64}", k) for k in trusted):
         raise click.BadParameter("give a key id as verify prints it: ed25519: and 64 hex digits", param_hint="--trust")
-    with library_errors():
-        with progress_bar(show_progress(quiet), "verify") as progress:
-            result = verify_case(case_path, trusted_keys=trusted, expect_head=expect_head, progress=progress)
+    with library_errors(), progress_bar(show_progress(quiet), "verify") as progress:
+        result = verify_case(case_path, trusted_keys=trusted, expect_head=expect_head, progress=progress)
     if as_json:
         emit_json(result.to_json())
     else:

@@ -43,8 +43,7 @@ def test_a_tampered_token_or_a_rewritten_stamped_entry_is_caught(case, alice, tm
 
 def test_a_token_that_does_not_chain_to_the_given_root_is_not_stored(case, alice, tmp_path):
     other_chain = make_tsa_pki(tmp_path / "other", label="Other CA").chain_pem
-    with running_tsa(tmp_path / "tsa") as (url, _chain):
-        with pytest.raises(TimestampError):
-            seal_case(case, alice, tsa_url=url, chain_pem=other_chain)
+    with running_tsa(tmp_path / "tsa") as (url, _chain), pytest.raises(TimestampError):
+        seal_case(case, alice, tsa_url=url, chain_pem=other_chain)
     assert not (case / "custody/seals").exists() or not any((case / "custody/seals").iterdir())
     assert verify_case(case).intact

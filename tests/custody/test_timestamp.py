@@ -131,9 +131,8 @@ def test_request_raises_on_refused_connection() -> None:
 
 
 def test_request_raises_on_http_500() -> None:
-    with fixed_reply_server(500, b"internal error") as url:
-        with pytest.raises(TimestampError, match="HTTP 500") as caught:
-            request_timestamp(HEAD, url, timeout_s=5)
+    with fixed_reply_server(500, b"internal error") as url, pytest.raises(TimestampError, match="HTTP 500") as caught:
+        request_timestamp(HEAD, url, timeout_s=5)
     assert url in str(caught.value)
 
 
@@ -148,25 +147,24 @@ def test_request_raises_on_silent_server() -> None:
 
 
 def test_request_raises_on_non_timestamp_body() -> None:
-    with fixed_reply_server(200, b"<html>captive portal</html>", content_type="text/html") as url:
-        with pytest.raises(TimestampError, match="not an RFC 3161 time-stamp reply"):
-            request_timestamp(HEAD, url, timeout_s=5)
+    with (fixed_reply_server(200, b"<html>captive portal</html>", content_type="text/html") as url,
+          pytest.raises(TimestampError, match="not an RFC 3161 time-stamp reply")):
+        request_timestamp(HEAD, url, timeout_s=5)
 
 
 def test_request_raises_on_rejection() -> None:
     # TimeStampResp { status: PKIStatusInfo { rejection(2) } } with no token.
     rejection = bytes.fromhex("30053003020102")
-    with fixed_reply_server(200, rejection, content_type="application/timestamp-reply") as url:
-        with pytest.raises(TimestampError, match="did not grant.*REJECTION"):
-            request_timestamp(HEAD, url, timeout_s=5)
+    with (fixed_reply_server(200, rejection, content_type="application/timestamp-reply") as url,
+          pytest.raises(TimestampError, match="did not grant.*REJECTION")):
+        request_timestamp(HEAD, url, timeout_s=5)
 
 
 def test_request_rejects_replayed_token(stamped: Timestamp) -> None:
     # An old, validly signed token replayed by a server must not pass as a fresh answer.
-    with fixed_reply_server(200, stamped.response_der,
-                            content_type="application/timestamp-reply") as url:
-        with pytest.raises(TimestampError, match="nonce mismatch"):
-            request_timestamp(HEAD, url, timeout_s=5)
+    with (fixed_reply_server(200, stamped.response_der, content_type="application/timestamp-reply") as url,
+          pytest.raises(TimestampError, match="nonce mismatch")):
+        request_timestamp(HEAD, url, timeout_s=5)
 
 
 def test_request_rejects_malformed_digest_and_url(tsa: tuple[str, bytes]) -> None:

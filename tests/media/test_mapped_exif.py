@@ -23,8 +23,7 @@ def _read(path_or_data: Path | bytes, header: type) -> Any:
     saved = exifread.ExifHeader
     exifread.ExifHeader = header
     try:
-        fh = io.BytesIO(path_or_data) if isinstance(path_or_data, bytes) else open(path_or_data, "rb")
-        with fh:
+        with io.BytesIO(path_or_data) if isinstance(path_or_data, bytes) else open(path_or_data, "rb") as fh:
             tags = exifread.process_file(fh, details=True, extract_thumbnail=True)
     except Exception as ex:  # noqa: BLE001 - the exception itself is what is compared
         return ("raised", type(ex).__name__, str(ex))

@@ -330,9 +330,10 @@ class Case:
         for fd in dirs:
             os.close(fd)
         self._per_thread = threading.local()
-        with contextlib.suppress(FileNotFoundError), self.folder.dir(WORK_DIR) as work:
-            with contextlib.suppress(FileNotFoundError):
-                _remove_tree(work, "tmp")
+        # The work folder may be gone, and so may its tmp (that one caught inside, before the folder is closed).
+        with (contextlib.suppress(FileNotFoundError), self.folder.dir(WORK_DIR) as work,
+              contextlib.suppress(FileNotFoundError)):
+            _remove_tree(work, "tmp")
 
     def _digests(self, rel: str) -> Digests:
         fd = self.folder.open_file(rel)

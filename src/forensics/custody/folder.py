@@ -118,10 +118,8 @@ class CaseFolder:
             except FileNotFoundError:
                 if not create:
                     raise
-                try:
+                with contextlib.suppress(FileExistsError):
                     os.mkdir(name, 0o755, dir_fd=parent)
-                except FileExistsError:
-                    pass
                 return os.open(name, _DIR_FLAGS, dir_fd=parent)
             except OSError as ex:
                 if ex.errno in (errno.ELOOP, errno.ENOTDIR):

@@ -221,7 +221,8 @@ class _Reader:
     def decode(self, index: PacketIndex, span: DecodeSpan, on_frame: Callable[[av.VideoFrame], T | None],
                wanted_pts: frozenset[int] | None, keep: frozenset[int] | None = None) -> SpanResult[T]:
         """Decodes `span` (or, with `keep`, those packet positions of the whole file, read from the start)."""
-        if keep is None and not (span.first_packet == 0 and self.at_start):
+        # Whether a seek is wanted, then whether it worked: two questions, kept apart.
+        if keep is None and not (span.first_packet == 0 and self.at_start):  # noqa: SIM102
             if not _seekable(index) or not self._seek(int(index.pts[span.first_packet])):
                 keep = frozenset(range(span.first_packet, span.end_packet))
         if keep is not None and not self.at_start:

@@ -10,6 +10,7 @@ length, and gives None rather than guess.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import struct
@@ -180,10 +181,8 @@ def _lytro(head: bytes, fh: BinaryIO) -> VendorBlock | None:
         if length <= _MAX_JSON_BYTES:
             body = fh.read(length)
             if re.match(rb"\{\s+\"", body):
-                try:
+                with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
                     _flatten(json.loads(body.decode("utf-8")), "", flat, 0)
-                except (ValueError, UnicodeDecodeError, RecursionError):
-                    pass
         else:
             fh.seek(length, 1)
         fh.seek((16 - length % 16) % 16, 1)
