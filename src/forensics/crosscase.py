@@ -22,7 +22,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     from forensics.report.view import CaseView, ItemView
@@ -75,7 +75,7 @@ class CrossCaseIndex:
         self._stored_in: dict[str, dict[str, Path]] = {}  # case folder -> sha256 -> its stored copy, as read
         self._unplaced: set[str] = set()  # incidents whose case the index does not know, said once
 
-    def __enter__(self) -> CrossCaseIndex:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

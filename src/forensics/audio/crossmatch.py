@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from forensics.audio.decode import AudioTracks
 from forensics.audio.library import Library
@@ -18,7 +18,7 @@ class CrossMatcher:
         self._library = Library(Path(":memory:"))
         self._entries: dict[str, set[int]] = {}
 
-    def __enter__(self) -> CrossMatcher:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -15,6 +15,7 @@ import sqlite3
 import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Self
 
 from forensics.dedup.groups import DedupResult, find_duplicates
 from forensics.dedup.media_hashes import MediaHashes
@@ -72,7 +73,7 @@ class HashStore:
             raise ParameterError(f"--index {path}: a SQLite file of something else (it has tables a dedup index "
                                  "does not); give a new path or an index made by `forensics dedup --index`")
 
-    def __enter__(self) -> HashStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:

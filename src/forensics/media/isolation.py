@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, Self
 
 from forensics.errors import ParameterError
 from forensics.limits import exit_without, limit_memory, worker_memory_bytes
@@ -150,7 +150,7 @@ class WorkerPool:
             for slot in self._slots:
                 self._stop(slot)
 
-    def __enter__(self) -> WorkerPool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
