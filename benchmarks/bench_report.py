@@ -95,7 +95,7 @@ def main() -> None:
         case = work / "case"
         ingested, ingest_s = timed(ingest, [args.footage], case, key=key, incident="footage")
         verification, verify_s = timed(verify_case, case)
-        exported, report_s = timed(write_report, case, key, out_dir=args.out / "folder")
+        _exported, report_s = timed(write_report, case, key, out_dir=args.out / "folder")
         export_s = {}
         for fmt in FORMATS:
             _result, export_s[fmt] = timed(write_export, case, key, fmt=fmt, redacted=fmt != "case-uco",

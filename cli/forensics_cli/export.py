@@ -55,8 +55,8 @@ def command(case_path: Path, fmt: str, redacted: bool, out_path: Path | None, ac
     with library_errors():
         key = signing_key(actor, key_path, quiet=True)
         with progress_bar(show_progress(quiet), "export") as progress:
-            exported, data = write_export(case_path, key, fmt=fmt, redacted=redacted, out_path=out_path,
-                                          progress=progress, deliver=_to_stdout)
+            exported, _data = write_export(case_path, key, fmt=fmt, redacted=redacted, out_path=out_path,
+                                           progress=progress, deliver=_to_stdout)
     if out_path is not None and as_json:
         emit_json(exported.to_json())
     if not quiet and not as_json:

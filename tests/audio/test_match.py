@@ -30,7 +30,7 @@ def _clip(intercepts: Intercepts, start_s: float, length_s: float, *, speed: flo
 
 def test_a_clip_is_found_with_its_offset_through_noise_a_codec_and_a_speed_change(intercepts: Intercepts,
                                                                                    tmp_path: Path):
-    start, end = intercepts.spans[2]
+    start, _end = intercepts.spans[2]
     offset = start + 0.4137
     wav = write_wav(tmp_path / "clip.wav", _clip(intercepts, offset, 5.0, speed=1.03, snr_db=5.0))
     m4a = tmp_path / "phone.m4a"

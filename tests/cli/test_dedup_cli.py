@@ -71,7 +71,7 @@ def test_an_unreadable_file_is_reported_and_exits_1(folder: Path, tmp_path: Path
 
 def test_a_path_that_does_not_exist_is_its_own_error_and_the_rest_are_compared(folder: Path, tmp_path: Path) -> None:
     missing = tmp_path / "gone.mp4"
-    code, out, err = run(str(missing), str(folder / "source.mp4"), str(folder / "mirror.mp4"), "--json", "-q")
+    code, out, _err = run(str(missing), str(folder / "source.mp4"), str(folder / "mirror.mp4"), "--json", "-q")
     assert code == 1
     data = json.loads(out)
     assert data["errors"] == [{"path": str(missing), "error": "gone.mp4: no such file"}]

@@ -121,7 +121,7 @@ def test_recovery_sets_aside_a_torn_log_line_and_what_was_never_logged(tmp_path,
     moved = {o["from"]: o for o in recovered.objects}
     assert set(moved) == {"custody/log.jsonl", orphan.relative_to(case).as_posix(),
                           "custody/manifests/.tmp-k3j9x2ab-raw.json"}
-    for came_from, obj in moved.items():  # each set aside under data/quarantine, with its digests, never deleted
+    for obj in moved.values():  # each set aside under data/quarantine, with its digests, never deleted
         kept = case / obj["path"]
         assert obj["path"].startswith("data/quarantine/") and kept.is_file()
         assert hashlib.sha256(kept.read_bytes()).hexdigest() == obj["sha256"]

@@ -49,7 +49,7 @@ def visible_text(html: str) -> str:
 
 
 def test_every_picture_is_in_the_folder_and_nothing_points_outside_it(rendered):
-    exported, out = rendered
+    _exported, out = rendered
     html = (out / "index.html").read_text("utf-8")
     tags = parse(html).tags
     sources = [a["src"] for t, a in tags if t == "img"]

@@ -115,7 +115,7 @@ def stretch_boxes(grey: NDArray[np.float32], times_s: NDArray[np.float64], whole
 def _frames_with_dark_edges(grey: NDArray[np.float32], whole: ContentBox) -> NDArray[np.bool_]:
     """Gives which frames have flat, dark rows or columns at an edge of `whole`, a share of a side deep."""
     inner = grey[:, whole.top:whole.bottom, whole.left:whole.right]
-    count, height, width = inner.shape
+    _count, height, width = inner.shape
     rows = (inner.std(axis=2) < _FLAT_ROW_STD) & (inner.mean(axis=2) < _BAR_LEVEL)  # N x H
     cols = (inner.std(axis=1) < _FLAT_ROW_STD) & (inner.mean(axis=1) < _BAR_LEVEL)  # N x W
     depth_rows = max(1, int(_STRETCH_EXTRA_SHARE * height))
