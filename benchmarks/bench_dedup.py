@@ -226,7 +226,7 @@ def _relations_and_bands(outcome: Outcome, truth: Truth, reported: set, everythi
     for relation in RELATIONS:
         true_r = {p for p in positives if truth.relation[tuple(sorted(p))] == relation}
         said_r = {p for p in reported if predicted_relation(p)[1] == relation}
-        right = {p for p in said_r & true_r}
+        right = set(said_r & true_r)
         print(f"    {relation:<14} {len(true_r):>10} {len(said_r):>10} {len(right):>7}   "
               f"{len(right) / max(1, len(said_r)):9.3f}   {len(right) / max(1, len(true_r)):6.3f}")
     wrong = sum(confusion.values())

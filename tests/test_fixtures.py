@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import subprocess
 import sys
 import wave
@@ -56,7 +57,7 @@ def test_original_video_ground_truth() -> None:
     keys, times, images = video_frames(path)
     assert keys == [0.0, 2.0, 4.0, 6.0]
     assert len(times) == 200 and times[0] == 0.0 and times[-1] == pytest.approx(7.96)
-    change = [np.abs(b.astype(int) - a.astype(int)).mean() for a, b in zip(images, images[1:])]
+    change = [np.abs(b.astype(int) - a.astype(int)).mean() for a, b in itertools.pairwise(images)]
     cuts = sorted(int(i) + 1 for i in np.argsort(change)[-2:])
     assert cuts == [75, 140]  # 3.00 s and 5.60 s
     assert sorted(change)[-3] < sorted(change)[-2] / 3

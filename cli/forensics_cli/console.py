@@ -90,9 +90,7 @@ def _valid_text(value: Any) -> Any:
 def plain(text: object) -> str:
     """Text from evidence or a case, safe to print on a terminal: control and invisible characters (newlines,
     escape sequences, bidirectional marks) and undecodable bytes as escapes."""
-    out = []
-    for ch in _valid_text(str(text)):
-        out.append(ch.encode("unicode_escape").decode("ascii") if is_invisible(ch) else ch)
+    out = [ch.encode("unicode_escape").decode("ascii") if is_invisible(ch) else ch for ch in _valid_text(str(text))]
     return "".join(out)
 
 

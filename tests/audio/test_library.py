@@ -76,7 +76,7 @@ def test_every_landmark_of_every_reference_is_looked_up_after_incremental_adds(i
         assert got == expected
         shared = set(post.hashes[post.entries == 1].tolist()) & set(post.hashes[post.entries == 2].tolist())
         assert len(shared) > 20  # lists that the second add appended to, not only began
-        counts = lib.posting_counts(np.array(wanted[:50] + [wanted[-1] + 1]))
+        counts = lib.posting_counts(np.array([*wanted[:50], wanted[-1] + 1]))
         assert counts[-1] == 0 and counts[:50].tolist() == [int((post.hashes == h).sum()) for h in wanted[:50]]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from forensics.audio.segments import segment_samples, transmissions
@@ -26,7 +28,7 @@ def test_each_transmission_is_found_with_its_times_and_its_squelch_tail():
     assert {s.kind for s in segments} == {"speech", "squelch_tail", "silence"}
     # The segments tile the recording.
     assert segments[0].start_s == 0.0 and abs(segments[-1].end_s - len(samples) / RATE_HZ) < 1e-9
-    assert all(a.end_s == b.start_s for a, b in zip(segments, segments[1:]))
+    assert all(a.end_s == b.start_s for a, b in itertools.pairwise(segments))
 
 
 def test_an_open_squelch_is_hiss_and_a_muted_scanner_is_silence():

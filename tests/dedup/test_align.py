@@ -134,7 +134,7 @@ def test_store_round_trip(tmp_path: Path, hashed) -> None:
         store.put(hashed["photo"], collection="incident-1")
         store.put(hashed["source"], collection="incident-2")  # replaced, not doubled
     with HashStore(path) as store:
-        items = dict((m.key, (c, m)) for c, m in store.items())
+        items = {m.key: (c, m) for c, m in store.items()}
     assert len(items) == 2 and items["source"][0] == "incident-2"
     again = items["source"][1]
     assert np.array_equal(again.hashes, hashed["source"].hashes)

@@ -56,8 +56,8 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out["still_caption"] = _caption(out["still"], d / "still_caption.jpg")
     radius = int(np.sqrt(0.006 * WIDTH * HEIGHT / np.pi))  # an object of 0.6% of the picture
     x, y, r, colour = things[0]
-    changes = {"added": things + [(WIDTH // 2, HEIGHT // 2, radius, (200, 40, 160))],
-               "moved": [(x + 12, y, r, colour)] + things[1:],
+    changes = {"added": [*things, (WIDTH // 2, HEIGHT // 2, radius, (200, 40, 160))],
+               "moved": [(x + 12, y, r, colour), *things[1:]],
                "gone": things[1:]}
     for name, objects in changes.items():
         path = d / f"{name}.png"

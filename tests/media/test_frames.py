@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import subprocess
 from fractions import Fraction
@@ -148,7 +149,7 @@ def test_every_takes_the_frame_on_screen_at_each_time(media: dict[str, Path]) ->
             expected.append(on_screen)
         t += 0.25
     assert [f.pts_s for f in frameset.frames] == pytest.approx(expected)
-    steps = {round(b - a, 3) for a, b in zip(shown, shown[1:])}
+    steps = {round(b - a, 3) for a, b in itertools.pairwise(shown)}
     assert len(steps) > 1  # the file really is variable rate
 
 

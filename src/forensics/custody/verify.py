@@ -147,9 +147,9 @@ def verify_case(path: Path, *, trusted_keys: Iterable[str] = (), expect_head: st
     log = checked.log
     trusted = set(trusted_keys)
     if trusted:
-        for key_id in sorted(set(log.signers) - trusted):
-            findings.append(Finding("key-untrusted", key_id,
-                                    f"{log.signers[key_id]} entries are signed by a key you did not trust"))
+        findings.extend(Finding("key-untrusted", key_id,
+                                f"{log.signers[key_id]} entries are signed by a key you did not trust")
+                        for key_id in sorted(set(log.signers) - trusted))
     if expect_head and not any(log.hash_at(seq) == expect_head for seq in range(1, log.lines + 1)):
         findings.append(Finding("log-rewritten", LOG, f"the entry {expect_head} you expected is not in the log: "
                                                       "it was rewritten or cut back"))

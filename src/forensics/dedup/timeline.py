@@ -8,6 +8,8 @@ are the stretches the two share.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -77,7 +79,7 @@ def longest_run(times: NDArray[np.float64], close: NDArray[np.bool_], max_gap_s:
     if where.size == 0:
         return None
     best, start = (where[0], where[0]), where[0]
-    for previous, current in zip(where[:-1], where[1:]):
+    for previous, current in itertools.pairwise(where):
         if times[current] - times[previous] > max_gap_s:
             start = current
         if times[current] - times[start] > times[best[1]] - times[best[0]]:

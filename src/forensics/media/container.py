@@ -6,6 +6,7 @@ untrusted files, so a crash or hang here must cost one file, not the run.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -160,7 +161,7 @@ def _is_variable(timestamps: list[int], tolerance: float) -> bool | None:
     if len(timestamps) < 4:
         return None
     ordered = sorted(timestamps)
-    durations = [b - a for a, b in zip(ordered, ordered[1:]) if b > a]
+    durations = [b - a for a, b in itertools.pairwise(ordered) if b > a]
     if len(durations) < 3:
         return None
     median = sorted(durations)[len(durations) // 2]

@@ -51,7 +51,7 @@ def sniff(head: bytes) -> ContentType:
         return ContentType("image", "tiff", "image/tiff")  # DNG, ARW, NEF, ORF, RW2 are TIFF too
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return ContentType("image", "webp", "image/webp")
-    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
+    if head.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")):
         return ContentType("image", "jxl", "image/jxl")
     if head.startswith(b"8BPS"):
         return ContentType("image", "psd", "image/vnd.adobe.photoshop")

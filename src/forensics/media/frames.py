@@ -388,7 +388,7 @@ class _Job:
         boundaries = detector.boundaries()
         starts = [0] + [b.position for b in boundaries]
         kinds = ["start"] + [b.kind for b in boundaries]
-        ends = starts[1:] + [len(fed)]
+        ends = [*starts[1:], len(fed)]
         keyframes = set(keyframe_pts(self.index))
         middles = [_representative(fed, a, b, keyframes) for a, b in zip(starts, ends)]
         cap = self.parameters.max_frames

@@ -92,7 +92,7 @@ def _lenient(text: str) -> dict[str, Any]:
     A truncated or hand-edited packet still states its dates and tools; a verifier wants
     those, marked as read leniently, rather than nothing.
     """
-    uris = {prefix: uri for prefix, uri in _XMLNS.findall(text)}
+    uris = dict(_XMLNS.findall(text))
     out: dict[str, Any] = {}
     for pattern in (_SIMPLE_ATTRIBUTE, _SIMPLE_ELEMENT):
         for prefix, local, value in pattern.findall(text):

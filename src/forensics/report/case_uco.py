@@ -106,7 +106,7 @@ def case_uco_graph(document: Mapping[str, Any]) -> dict[str, Any]:
         objects = [ids("file", o["sha256"]) for o in entry["objects"]
                    if o.get("sha256") in known and o.get("role") in ("source", "original")]
         results = [ids("file", o["sha256"]) for o in entry["objects"]
-                   if o.get("sha256") in known and o.get("role") in ("derived",)]
+                   if o.get("sha256") in known and o.get("role") == "derived"]
         if entry["action"] == "received" and entry["result"] == "ok":
             objects, results = [], [ids("file", o["sha256"]) for o in entry["objects"] if o.get("sha256") in known]
         action = {"@id": action_id, "@type": "case-investigation:InvestigativeAction",

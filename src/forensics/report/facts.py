@@ -104,7 +104,7 @@ def parse_utc(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: FURB162 - kept: odd text reads differently
     except ValueError:
         return None
     return value if value.tzinfo is not None else None
@@ -243,7 +243,7 @@ def _all_intercept_matches(view: CaseView) -> Iterable[InterceptMatch]:
         # The audio step's own record: links to files of the case, and matches in an intercept library.
         for matches in (record.get("links"), (record.get("library") or {}).get("matches"), record.get("matches")):
             if matches:
-                results.append({"query": None, "matches": matches})
+                results.append({"query": None, "matches": matches})  # noqa: PERF401 - plainer than an extend
         for result in results:
             query = Reference(item.display_name, item) if result.get("query") is None \
                 else _ref(view, result["query"])

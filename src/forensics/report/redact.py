@@ -24,7 +24,7 @@ _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$"
 DROPPED = ("public_key", "signature")
 MIN_SUBSTRING = 4  # characters a secret needs to be replaced anywhere inside longer text; shorter: as a whole word
 MIN_KEY_PREFIX = 8  # hex digits of a key id that identify it when shown shortened ("ed25519:f46d67da…")
-_HEX_RUN = re.compile(r"[0-9a-f]{%d,}" % MIN_KEY_PREFIX)
+_HEX_RUN = re.compile(r"[0-9a-f]{%d,}" % MIN_KEY_PREFIX)  # noqa: UP031 - plainer than an f-string's {{{...},}}
 
 
 class Pseudonyms:
