@@ -156,7 +156,7 @@ def test_request_raises_on_rejection() -> None:
     # TimeStampResp { status: PKIStatusInfo { rejection(2) } } with no token.
     rejection = bytes.fromhex("30053003020102")
     with (fixed_reply_server(200, rejection, content_type="application/timestamp-reply") as url,
-          pytest.raises(TimestampError, match="did not grant.*REJECTION")):
+          pytest.raises(TimestampError, match=r"did not grant.*REJECTION")):
         request_timestamp(HEAD, url, timeout_s=5)
 
 

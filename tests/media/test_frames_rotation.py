@@ -93,7 +93,7 @@ def test_stream_of_an_unreadable_file_is_a_clear_error(tmp_path: Path, plain: Pa
     with av.open(str(copy)) as container:
         stream = container.streams.video[0]
         copy.unlink()
-        with pytest.raises(MediaUnreadable, match="copy.mp4"):
+        with pytest.raises(MediaUnreadable, match=r"copy\.mp4"):
             display_rotation_deg(stream)
 
 
