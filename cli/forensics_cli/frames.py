@@ -124,7 +124,7 @@ def _write(frameset: FrameSet, folder: Path, image_format: str) -> dict[str, Any
         "parameters": {"every_s": parameters.every_s, "max_frames": parameters.max_frames,
                        "size_px": parameters.size_px, "apply_rotation": parameters.apply_rotation,
                        "skip_loop_filter": parameters.skip_loop_filter, "format": image_format},
-        "rotation_deg": frameset.rotation_deg, "rotation_applied": frameset.rotation_applied,
+        "rotation_cw_deg": frameset.rotation_cw_deg, "rotation_applied": frameset.rotation_applied,
         "time_base": str(frameset.time_base), "contact_sheet": sheet_name, "thumbnail": thumb_name,
     }
     write_atomic(folder / "frames.json", json_text(report).encode(), mode=_FILE_MODE)
@@ -136,7 +136,8 @@ def _summarise(frameset: FrameSet, folder: Path) -> None:
     if frameset.shots:
         details.append(f"{len(frameset.shots)} shot(s)")
     if frameset.rotation_applied:
-        details.append(f"turned {frameset.rotation_deg:+d}°" + (" and mirrored" if frameset.mirrored else ""))
+        mirrored = " and mirrored" if frameset.mirrored else ""
+        details.append(f"turned {frameset.rotation_cw_deg}° clockwise{mirrored}")
     stdout.print(f"{shown(frameset.source.name)}: {', '.join(details)} -> {shown(folder)}")
     for note in frameset.notes:
         stdout.print(f"  note: {shown(note)}")

@@ -129,7 +129,7 @@ def _frames(job: FileJob) -> StepResult:
     frameset = extract_frames(Path(job.path), mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES)
     operation = f"frames.{INGEST_MODE}"
     common = {**dataclasses.asdict(frameset.parameters), "time_base": str(frameset.time_base),
-              "rotation_deg": frameset.rotation_deg, "rotation_applied": frameset.rotation_applied}
+              "rotation_cw_deg": frameset.rotation_cw_deg, "rotation_applied": frameset.rotation_applied}
     derived: list[DerivedOutput] = []
     pngs = encode_images([f.image for f in frameset.frames], format="png")
     for n, (frame, png) in enumerate(zip(frameset.frames, pngs)):

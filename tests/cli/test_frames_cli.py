@@ -42,7 +42,7 @@ def test_keyframes_are_written_with_a_contact_sheet_and_json(video: Path, tmp_pa
     assert report["folder"] == str(folder) and report["mode"] == "keyframes"
     assert [f["pts_s"] for f in report["frames"]] == [0.0, 1.0, 2.0]
     assert [f["file"] for f in report["frames"]][1] == "frame-000025-000001000ms.png"
-    assert report["rotation_deg"] == 90 and report["rotation_applied"] is True
+    assert report["rotation_cw_deg"] == 270 and report["rotation_applied"] is True  # ffmpeg's 90 is counter-clockwise
     assert decode_image((folder / "frame-000025-000001000ms.png").read_bytes()).shape == (160, 120, 3)
     assert (folder / "contact-sheet.png").exists() and (folder / "thumbnail.jpg").exists()
     assert json.loads((folder / "frames.json").read_text()) == report
@@ -60,7 +60,7 @@ def test_every_with_size_cap_and_jpeg(video: Path, tmp_path: Path) -> None:
 
 def test_summary_lines_name_the_output(video: Path, tmp_path: Path) -> None:
     code, out, _ = run(str(video), "--out", str(tmp_path), "--mode", "scenes")
-    assert code == 0 and "clip.mp4: 1 frame(s), scenes, 1 shot(s), turned +90°" in out
+    assert code == 0 and "clip.mp4: 1 frame(s), scenes, 1 shot(s), turned 270° clockwise" in out
 
 
 def test_unreadable_file_is_reported_and_the_rest_goes_on(video: Path, tmp_path: Path) -> None:

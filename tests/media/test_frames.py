@@ -16,7 +16,7 @@ import pytest
 
 from forensics.errors import MediaError, MediaUnreadable, ParameterError
 from forensics.media.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames, parse_mode
-from forensics.media.rotation import display_rotation_deg, display_transform_of_stream
+from forensics.media.rotation import display_rotation_cw_deg, display_transform_of_stream
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
@@ -164,7 +164,7 @@ def test_rotation_is_applied_as_ffmpeg_autorotates(media: dict[str, Path]) -> No
     plain = extract_frames(media["closed_gop"], mode="keyframes")
     turned = extract_frames(media["rotated"], mode="keyframes")
     raw = extract_frames(media["rotated"], mode="keyframes", apply_rotation=False)
-    assert (turned.rotation_deg, turned.rotation_applied, raw.rotation_applied) == (90, True, False)
+    assert (turned.rotation_cw_deg, turned.rotation_applied, raw.rotation_applied) == (270, True, False)
     assert turned.frames[0].image.shape == (160, 120, 3)
     assert np.array_equal(turned.frames[0].image, np.rot90(plain.frames[0].image))  # 90 = counter-clockwise
     assert np.array_equal(raw.frames[0].image, plain.frames[0].image)
@@ -177,11 +177,11 @@ def test_iphone_video_is_shown_upright() -> None:
     if not IPHONE.exists():
         pytest.skip(f"{IPHONE} absent: ../shared/data is not beside the repository")
     frameset = extract_frames(IPHONE, mode="keyframes", max_frames=1)
-    assert frameset.rotation_deg == -90 and frameset.rotation_applied and not frameset.mirrored
+    assert frameset.rotation_cw_deg == 90 and frameset.rotation_applied and not frameset.mirrored
     assert frameset.frames[0].image.shape == (568, 320, 3)  # coded 568 x 320, shown portrait
     with av.open(str(IPHONE)) as container:
         stream = container.streams.video[0]
-        assert display_rotation_deg(stream) == -90
+        assert display_rotation_cw_deg(stream) == 90
         assert display_transform_of_stream(stream).swaps_axes
 
 

@@ -14,7 +14,7 @@ from forensics.errors import MediaUnreadable, ParameterError
 from forensics.media.rotation import (
     DisplayTransform,
     apply_display_transform,
-    display_rotation_deg,
+    display_rotation_cw_deg,
     display_transform_of_stream,
     rotate_image,
     transform_from_matrix,
@@ -54,7 +54,8 @@ def test_turned_picture_equals_ffmpegs_autorotate(plain: Path, rotation: int, hf
         stream = container.streams.video[0]
         transform = display_transform_of_stream(stream)
         image = apply_display_transform(next(container.decode(stream)).to_ndarray(format="rgb24"), transform)
-    assert (transform.rotation_deg, transform.hflip) == (rotation, hflip)
+    # ffmpeg's -display_rotation counts counter-clockwise; the record clockwise.
+    assert (transform.rotation_cw_deg, transform.hflip) == (-rotation % 360, hflip)
     expected = ffmpeg_first_frame(path, *image.shape[:2])
     assert np.abs(expected.astype(int) - image).max() <= 2  # swscale rounding only
 
@@ -64,24 +65,25 @@ def test_rotation_is_read_without_moving_the_callers_container(plain: Path) -> N
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         first = next(container.demux(stream))
-        assert display_rotation_deg(stream) == -90
+        assert display_rotation_cw_deg(stream) == 90
         assert next(container.demux(stream)).pts > first.pts
 
 
 def test_matrices_give_ffprobes_angles() -> None:
     one = 1 << 16
     iphone_portrait = np.array([0, one, 0, -one, 0, 0, 320 << 16, 0, 1 << 30], dtype=np.int32)
-    assert transform_from_matrix(iphone_portrait) == DisplayTransform(-90, False, True)
+    assert transform_from_matrix(iphone_portrait) == DisplayTransform(90, False, True)  # ffprobe: -90
     upside_down = np.array([-one, 0, 0, 0, -one, 0, 0, 0, 1 << 30], dtype=np.int32)
-    assert transform_from_matrix(upside_down).rotation_deg == 180
+    assert transform_from_matrix(upside_down).rotation_cw_deg == 180
     assert transform_from_matrix(np.zeros(9, dtype=np.int32)).is_identity
 
 
-def test_rotate_image_turns_counter_clockwise() -> None:
+def test_rotate_image_turns_clockwise() -> None:
     image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
-    assert np.array_equal(rotate_image(image, 90), np.rot90(image))
-    assert np.array_equal(rotate_image(image, -90), np.rot90(image, -1))
-    assert np.array_equal(rotate_image(image, 270), np.rot90(image, -1))
+    assert np.array_equal(rotate_image(image, 90), np.rot90(image, -1))  # np.rot90 turns counter-clockwise
+    assert np.array_equal(rotate_image(image, -90), np.rot90(image))
+    assert np.array_equal(rotate_image(image, 270), np.rot90(image))
+    assert np.array_equal(rotate_image(image, 90), image.transpose(1, 0, 2)[:, ::-1])  # top row becomes right column
     assert rotate_image(image, 0) is image
     with pytest.raises(ParameterError):
         rotate_image(image, 45)
@@ -94,7 +96,7 @@ def test_stream_of_an_unreadable_file_is_a_clear_error(tmp_path: Path, plain: Pa
         stream = container.streams.video[0]
         copy.unlink()
         with pytest.raises(MediaUnreadable, match=r"copy\.mp4"):
-            display_rotation_deg(stream)
+            display_rotation_cw_deg(stream)
 
 
 def test_side_data_pyav_cannot_name_falls_back_to_its_own_rotation() -> None:
@@ -108,7 +110,7 @@ def test_side_data_pyav_cannot_name_falls_back_to_its_own_rotation() -> None:
         def side_data(self) -> list[object]:
             raise ValueError("31 is not a valid Type")
 
-    assert transform_of_frame(Frame()) == DisplayTransform(rotation_deg=-90, hflip=False, has_matrix=True)
+    assert transform_of_frame(Frame()) == DisplayTransform(rotation_cw_deg=90, hflip=False, has_matrix=True)
 
 
 def test_frames_of_a_jpeg_with_exif_are_taken(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ def frame(index: int, height: int = 90, width: int = 160, value: int = 0) -> Fra
 
 def frameset(frames: list[Frame], shots: tuple[Shot, ...] = ()) -> FrameSet:
     return FrameSet(source=Path("clip.mp4"), parameters=ExtractionParameters("scenes", None, None, None, True, False),
-                    frames=tuple(frames), shots=shots, rotation_deg=0, mirrored=False, rotation_applied=False,
+                    frames=tuple(frames), shots=shots, rotation_cw_deg=0, mirrored=False, rotation_applied=False,
                     start_s=10.0, duration_s=4.0, frame_count=100, time_base=Fraction(1, 25))
 
 

@@ -288,13 +288,13 @@ def test_ffmpeg_signs_and_null_island_and_editor() -> None:
 
 
 def test_upright_phone_video_without_rotation_is_baked_in() -> None:
-    stream = StreamFacts(0, "video", codec="h264", coded_width_px=1080, coded_height_px=1920, rotation_deg=0)
+    stream = StreamFacts(0, "video", codec="h264", coded_width_px=1080, coded_height_px=1920, rotation_cw_deg=0)
     record = _record(media_type="video", streams=(stream,), device=Device(make="Apple", model="iPhone 12"))
     assert "rotation_baked_in" in _codes(record)
 
 
 def test_thumbnail_mismatch_flag() -> None:
-    image = ImageFacts(100, 80, 1, 100, 80, 0, thumbnail_similarity=0.2, thumbnail_rotation_deg=0)
+    image = ImageFacts(100, 80, 1, 100, 80, 0, thumbnail_similarity=0.2, thumbnail_rotation_cw_deg=0)
     assert "thumbnail_mismatch" in _codes(_record(image=image, device=Device(make="x")))
 
 

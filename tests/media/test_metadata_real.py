@@ -65,7 +65,7 @@ def test_iphone_video(records: dict[str, MediaRecord]) -> None:
     assert (r.device.make, r.device.model, r.device.software) == ("Apple", "iPhone 6", "12.3")
     video = next(s for s in r.streams if s.kind == "video")
     assert (video.codec, video.coded_width_px, video.coded_height_px) == ("h264", 568, 320)
-    assert (video.rotation_deg, video.display_width_px, video.display_height_px) == (-90, 320, 568)
+    assert (video.rotation_cw_deg, video.display_width_px, video.display_height_px) == (90, 320, 568)
     assert video.frame_count == 120 and video.variable_frame_rate is False
     audio = next(s for s in r.streams if s.kind == "audio")
     assert (audio.codec, audio.channels, audio.sample_rate_hz) == ("aac", 1, 44100)
@@ -82,7 +82,7 @@ def test_android_video(records: dict[str, MediaRecord]) -> None:
     assert r.captured_at_source == "QuickTime mvhd creation time (UTC by spec)"
     assert r.container is not None and r.container.handler_names == ("VideoHandle", "SoundHandle")
     video = r.streams[0]
-    assert (video.coded_width_px, video.coded_height_px, video.rotation_deg) == (1920, 1080, 0)
+    assert (video.coded_width_px, video.coded_height_px, video.rotation_cw_deg) == (1920, 1080, 0)
     assert (r.streams[1].channels, r.streams[1].sample_rate_hz) == (2, 48000)
     assert codes(r) == []  # "VideoHandle" is Android's, not ffmpeg's "VideoHandler"
 
@@ -91,7 +91,7 @@ def test_null_island_video(records: dict[str, MediaRecord]) -> None:
     r = records["null_island_mp4"]
     assert r.gps is not None and (r.gps.latitude_deg, r.gps.longitude_deg) == (0.0, 0.0)
     assert codes(r) == ["gps_null_island"]
-    assert r.streams[0].rotation_deg == -90 and r.streams[0].display_width_px == 720
+    assert r.streams[0].rotation_cw_deg == 90 and r.streams[0].display_width_px == 720
 
 
 def test_variable_frame_rate_video(records: dict[str, MediaRecord]) -> None:

@@ -59,7 +59,8 @@ def test_generated_mp4(rotated_mp4: Path) -> None:
     assert record.gps is not None and (record.gps.latitude_deg, record.gps.longitude_deg) == (12.3456, 45.6789)
     video = record.streams[0]
     assert (video.coded_width_px, video.coded_height_px) == (320, 240)
-    assert (video.rotation_deg, video.display_width_px, video.display_height_px) == (90, 240, 320)
+    # ffmpeg's -display_rotation 90 is counter-clockwise: a clockwise turn of 270.
+    assert (video.rotation_cw_deg, video.display_width_px, video.display_height_px) == (270, 240, 320)
     assert (video.frame_count, video.frame_rate_avg_fps, video.variable_frame_rate) == (25, 25.0, False)
     assert record.container is not None and record.container.encoder.startswith("Lavf")
     assert [f.code for f in record.flags] == ["ffmpeg_written"]

@@ -149,12 +149,12 @@ def test_sampled_rows_see_a_replaced_bottom_half(picture: np.ndarray) -> None:
 def test_a_main_image_turned_after_the_thumbnail_was_made(picture: np.ndarray, turn: int) -> None:
     turned = np.ascontiguousarray(np.rot90(picture, k=-turn // 90))  # clockwise
     check = compare_thumbnail(_with_thumbnail_of(picture), _jpeg(turned))
-    # rotation_deg is the clockwise turn that makes the main image fit its thumbnail again
-    assert check is not None and (check.rotation_deg, check.matches) == (360 - turn, False)
+    # rotation_cw_deg is the clockwise turn that makes the main image fit its thumbnail again
+    assert check is not None and (check.rotation_cw_deg, check.matches) == (360 - turn, False)
     assert check.similarity > 0.9
 
 
 def test_a_thumbnail_of_another_picture_is_a_mismatch_not_a_turn(picture: np.ndarray) -> None:
     for seed in (1, 2, 3):
         check = compare_thumbnail(_with_thumbnail_of(_picture(seed)), _jpeg(picture))
-        assert check is not None and (check.rotation_deg, check.matches) == (0, False), seed
+        assert check is not None and (check.rotation_cw_deg, check.matches) == (0, False), seed

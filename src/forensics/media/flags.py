@@ -288,10 +288,10 @@ def _thumbnail(record: MediaRecord, min_similarity: float) -> list[Flag]:
     image = record.image
     if image is None or image.thumbnail_similarity is None:
         return []
-    if image.thumbnail_rotation_deg not in (0, None):
-        return [Flag("thumbnail_mismatch", f"The EXIF thumbnail shows the picture turned by "
-                                           f"{image.thumbnail_rotation_deg} degrees: the main image was rotated "
-                                           "after the thumbnail was made.")]
+    if image.thumbnail_rotation_cw_deg not in (0, None):
+        return [Flag("thumbnail_mismatch", f"The EXIF thumbnail shows the picture turned "
+                                           f"{image.thumbnail_rotation_cw_deg} degrees clockwise: the main image was "
+                                           "rotated after the thumbnail was made.")]
     if image.thumbnail_similarity < min_similarity:
         coverage = image.thumbnail_coverage
         over = "" if coverage in (None, "whole picture") else f", compared with the {coverage}"
@@ -334,7 +334,7 @@ def _rotation_baked_in(record: MediaRecord) -> list[Flag]:
                                                  if image.orientation not in (None, 1) else "."))]
     video = next((s for s in record.streams if s.kind == "video"), None)
     phone = bool(record.device.vendor_tags) or bool(record.device.make and _PHONE_MAKES.search(record.device.make))
-    if record.media_type == "video" and video is not None and phone and not video.rotation_deg \
+    if record.media_type == "video" and video is not None and phone and not video.rotation_cw_deg \
             and video.coded_width_px and video.coded_height_px and video.coded_height_px > video.coded_width_px:
         return [Flag("rotation_baked_in", f"A phone video coded upright ({video.coded_width_px}x"
                                           f"{video.coded_height_px}) with no display rotation: phones record "

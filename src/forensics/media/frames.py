@@ -94,7 +94,7 @@ class FrameSet:
     parameters: ExtractionParameters
     frames: tuple[Frame, ...]  # presentation order
     shots: tuple[Shot, ...]  # scenes modes only; empty otherwise
-    rotation_deg: int  # counter-clockwise display rotation found (ffprobe's sign)
+    rotation_cw_deg: int  # the clockwise turn the display matrix asks for (0, 90, 180, 270)
     mirrored: bool  # the display matrix also mirrors the picture
     rotation_applied: bool  # the images were turned (and mirrored) as a player would
     start_s: float  # pts_s of the stream's first frame
@@ -164,7 +164,7 @@ def extract_frames(path: Path, *, mode: str = "keyframes", every_s: float | None
     transform = maker.transform
     return FrameSet(
         source=path, parameters=parameters, frames=tuple(frames), shots=tuple(shots),
-        rotation_deg=transform.rotation_deg, mirrored=transform.hflip,
+        rotation_cw_deg=transform.rotation_cw_deg, mirrored=transform.hflip,
         rotation_applied=apply_rotation and not transform.is_identity,
         start_s=index.seconds(int(index.pts.min())), duration_s=stream_duration_s(index),
         frame_count=index.count, time_base=index.time_base, notes=tuple(notes))

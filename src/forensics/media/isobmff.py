@@ -34,7 +34,7 @@ class TrackHeader:
     width_px: float | None  # tkhd presentation size (16.16 fixed point)
     height_px: float | None
     matrix: tuple[float, ...]  # a, b, u, c, d, v, x, y, w
-    rotation_deg: int | None  # counter-clockwise, as ffmpeg reports it (-90 for an upright iPhone)
+    rotation_cw_deg: int | None  # clockwise turn for display, whole degrees (90 for an upright iPhone; ffmpeg: -90)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +270,7 @@ def _trak(body: bytes) -> TrackHeader | None:
         media_created = _time_1904(struct.unpack(">Q" if mdhd[0] == 1 else ">I",
                                                  mdhd[4:12] if mdhd[0] == 1 else mdhd[4:8])[0])
     return TrackHeader(track_id, handler_type, handler_name, _time_1904(created), media_created,
-                       width, height, matrix, _matrix_rotation_deg(matrix))
+                       width, height, matrix, _matrix_rotation_cw_deg(matrix))
 
 
 def _handler_name(raw: bytes) -> str | None:
@@ -281,12 +281,11 @@ def _handler_name(raw: bytes) -> str | None:
     return text or None
 
 
-def _matrix_rotation_deg(matrix: tuple[float, ...]) -> int | None:
-    """Rotation of a display matrix in degrees, counter-clockwise, as ffmpeg's av_display_rotation_get."""
+def _matrix_rotation_cw_deg(matrix: tuple[float, ...]) -> int | None:
+    """Rotation of a display matrix in whole degrees, clockwise: ffmpeg's av_display_rotation_get, negated."""
     a, b, _, c, d, *_ = matrix
     scale_x, scale_y = math.hypot(a, c), math.hypot(b, d)
     if scale_x == 0 or scale_y == 0:
         return None
-    degrees = -math.degrees(math.atan2(b / scale_y, a / scale_x))
-    rounded = round(degrees) % 360
-    return rounded - 360 if rounded > 180 else rounded
+    counter_clockwise = -math.degrees(math.atan2(b / scale_y, a / scale_x))
+    return -round(counter_clockwise) % 360

@@ -91,7 +91,7 @@ class StreamFacts:
     coded_height_px: int | None = None
     display_width_px: int | None = None  # after the display matrix is applied
     display_height_px: int | None = None
-    rotation_deg: int | None = None  # counter-clockwise, as ffprobe reports it (-90 for an upright iPhone)
+    rotation_cw_deg: int | None = None  # clockwise turn for display (90 for an upright iPhone; ffprobe says -90)
     frame_count: int | None = None
     frame_rate_avg_fps: float | None = None  # frames / duration
     frame_rate_real_fps: float | None = None  # the base rate that all time stamps fit (ffprobe r_frame_rate)
@@ -110,9 +110,9 @@ class ImageFacts:
     orientation: int | None  # EXIF Orientation 1..8
     display_width_px: int | None
     display_height_px: int | None
-    rotation_deg: int | None  # clockwise turn that EXIF Orientation asks for
+    rotation_cw_deg: int | None  # clockwise turn that EXIF Orientation asks for
     thumbnail_similarity: float | None = None  # EXIF thumbnail vs main image, -1..1 (thumbnail.py)
-    thumbnail_rotation_deg: int | None = None  # turn of the main image that fits its thumbnail best
+    thumbnail_rotation_cw_deg: int | None = None  # clockwise turn of the main image that fits its thumbnail best
     # What of the main image the thumbnail was compared with: "whole picture", "rows sampled across the
     # picture" or "top 23% of the picture" (as far as the decode budget reached; see jpeg_sample)
     thumbnail_coverage: str | None = None

@@ -236,11 +236,11 @@ def _rotated_streams(streams: tuple[StreamFacts, ...], movie: MovieHeader | None
     for s in streams:
         if s.kind == "video":
             track = next(tracks, None)
-            if track is not None and track.rotation_deg is not None:
+            if track is not None and track.rotation_cw_deg is not None:
                 w, h = s.display_width_px, s.display_height_px
-                if track.rotation_deg % 180:
+                if track.rotation_cw_deg % 180:
                     w, h = h, w
-                s = replace(s, rotation_deg=track.rotation_deg, display_width_px=w, display_height_px=h)
+                s = replace(s, rotation_cw_deg=track.rotation_cw_deg, display_width_px=w, display_height_px=h)
         out.append(s)
     return tuple(out)
 
@@ -288,7 +288,7 @@ def _image_facts(content: ContentType, exif: ExifRead | None, jpeg: JpegRead | N
     turn = _ORIENTATION_DEG.get(orientation) if orientation else None
     swap = orientation is not None and orientation >= 5
     return ImageFacts(width, height, orientation, height if swap else width, width if swap else height, turn,
-                      thumb.similarity if thumb else None, thumb.rotation_deg if thumb else None,
+                      thumb.similarity if thumb else None, thumb.rotation_cw_deg if thumb else None,
                       thumb.coverage if thumb else None)
 
 
@@ -328,7 +328,7 @@ def _movie_json(movie: MovieHeader) -> dict[str, Any]:
         "tracks": [{"track_id": t.track_id, "handler_type": t.handler_type, "handler_name": t.handler_name,
                     "tkhd_created": iso(t.created_at), "mdhd_created": iso(t.media_created_at),
                     "width_px": t.width_px, "height_px": t.height_px, "matrix": list(t.matrix),
-                    "rotation_deg": t.rotation_deg} for t in movie.tracks],
+                    "rotation_cw_deg": t.rotation_cw_deg} for t in movie.tracks],
     }
 
 

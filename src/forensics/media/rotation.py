@@ -5,10 +5,10 @@ MP4, or an H.264/HEVC SEI) telling players to turn them. FFmpeg hands that matri
 decoded frame as side data, so this module reads it there: PyAV exposes no stream-level
 side data, and the frame's copy also carries per-frame SEI orientation when a codec has one.
 
-Conventions, the same as ffprobe's `rotation` field and PyAV's `VideoFrame.rotation`:
-`rotation_deg` is the counter-clockwise angle, in degrees, by which the matrix turns the
-coded picture for display. An iPhone held upright records -90, which is shown by turning
-the picture 90 degrees clockwise.
+Convention, the one every record of this package uses: `rotation_cw_deg` is the clockwise turn,
+in degrees (0, 90, 180 or 270), that a player gives the coded picture for display. An iPhone
+held upright records a turn of 90 (ffprobe's `rotation` and PyAV's `VideoFrame.rotation` count
+counter-clockwise and say -90: they are converted where they are read, here).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ _MAX_PACKETS_FOR_FIRST_FRAME = 400
 class DisplayTransform:
     """How a player turns and mirrors the coded picture; the identity when there is no matrix."""
 
-    rotation_deg: int = 0  # counter-clockwise, one of -90, 0, 90, 180 (ffprobe's, but see hflip)
+    rotation_cw_deg: int = 0  # clockwise, one of 0, 90, 180, 270 (ffprobe's rotation negated, but see hflip)
     # Mirrored left-right after the rotation. ffprobe folds a mirror into its angle (a plain
     # mirror reads "rotation -180"); we keep the two apart so the picture can be rebuilt.
     hflip: bool = False
@@ -51,12 +51,12 @@ class DisplayTransform:
     @property
     def is_identity(self) -> bool:
         """Whether the picture is shown as coded."""
-        return self.rotation_deg == 0 and not self.hflip
+        return self.rotation_cw_deg == 0 and not self.hflip
 
     @property
     def swaps_axes(self) -> bool:
         """Whether width and height trade places on display."""
-        return self.rotation_deg in (90, -90)
+        return self.rotation_cw_deg in (90, 270)
 
 
 IDENTITY = DisplayTransform()
@@ -83,8 +83,7 @@ def transform_from_matrix(matrix: NDArray[np.int32]) -> DisplayTransform:
         # A mirror shows as a negative determinant; the angle then comes from the unmirrored
         # columns. Undo the flip of x (first row) and measure again.
         angle = -math.degrees(math.atan2(b / scale_y, -a / scale_x))
-    rotation = _normalised_deg(round(angle / 90.0) * 90)
-    return DisplayTransform(rotation_deg=rotation, hflip=hflip, has_matrix=True)
+    return DisplayTransform(rotation_cw_deg=_clockwise(round(angle / 90.0) * 90), hflip=hflip, has_matrix=True)
 
 
 def transform_of_frame(frame: av.VideoFrame) -> DisplayTransform:
@@ -96,10 +95,10 @@ def transform_of_frame(frame: av.VideoFrame) -> DisplayTransform:
         # PyAV 18 cannot name side data that a newer FFmpeg adds (EXIF on a JPEG's frame, type 31)
         # and refuses to list any of it. Its own reading of the display matrix still works, but
         # without the mirror; a mirrored picture is then shown as coded and turned only.
-        degrees = int(getattr(frame, "rotation", 0) or 0)
+        degrees = int(getattr(frame, "rotation", 0) or 0)  # counter-clockwise
         if degrees % 90:
             return IDENTITY
-        return DisplayTransform(rotation_deg=_normalised_deg(degrees), hflip=False, has_matrix=bool(degrees))
+        return DisplayTransform(rotation_cw_deg=_clockwise(degrees), hflip=False, has_matrix=bool(degrees))
     for side_data in carried:
         if side_data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
             raw = bytes(side_data)
@@ -110,14 +109,14 @@ def transform_of_frame(frame: av.VideoFrame) -> DisplayTransform:
     return IDENTITY
 
 
-def display_rotation_deg(stream: av.video.stream.VideoStream) -> int:
-    """Gives the counter-clockwise display rotation of a video stream in degrees; 0 without one.
+def display_rotation_cw_deg(stream: av.video.stream.VideoStream) -> int:
+    """Gives the clockwise display rotation of a video stream in degrees (0, 90, 180, 270); 0 without one.
 
-    The value is ffprobe's (-90 for an upright iPhone video). It is read from the first
+    An upright iPhone video gives 90 (ffprobe says -90, counter-clockwise). It is read from the first
     decoded frame of a second, private opening of the same file, so the caller's container
     keeps its read position. Raises MediaUnreadable when no frame can be decoded.
     """
-    return display_transform_of_stream(stream).rotation_deg
+    return display_transform_of_stream(stream).rotation_cw_deg
 
 
 def display_transform_of_stream(stream: av.video.stream.VideoStream) -> DisplayTransform:
@@ -155,27 +154,26 @@ def _same_stream(container: av.container.InputContainer, index: int) -> av.video
 def apply_display_transform(image: NDArray[np.uint8], transform: DisplayTransform) -> NDArray[np.uint8]:
     """Gives `image` (H x W x C, any channel order) as a player shows it, C-contiguous.
 
-    Matches FFmpeg's autorotate: -90 turns the picture clockwise, 90 counter-clockwise, and
-    a mirror is applied after the turn.
+    Matches FFmpeg's autorotate: the picture is turned clockwise by `rotation_cw_deg`, and a mirror is
+    applied after the turn.
     """
     if transform.is_identity:
         return image
-    # np.rot90 turns counter-clockwise for positive k, the same sense as rotation_deg.
-    turned = np.rot90(image, k=(transform.rotation_deg // 90) % 4, axes=(0, 1))
+    # np.rot90 turns counter-clockwise for positive k.
+    turned = np.rot90(image, k=-(transform.rotation_cw_deg // 90) % 4, axes=(0, 1))
     if transform.hflip:
         turned = turned[:, ::-1]
     return np.ascontiguousarray(turned)
 
 
-def rotate_image(image: NDArray[np.uint8], rotation_deg: int, *, hflip: bool = False) -> NDArray[np.uint8]:
-    """Gives `image` (H x W x C) turned counter-clockwise by `rotation_deg` (a multiple of 90)."""
-    if rotation_deg % 90:
-        raise ParameterError(f"rotation_deg must be a multiple of 90, not {rotation_deg}")
-    return apply_display_transform(image, DisplayTransform(rotation_deg=_normalised_deg(rotation_deg),
-                                                           hflip=hflip, has_matrix=True))
+def rotate_image(image: NDArray[np.uint8], rotation_cw_deg: int, *, hflip: bool = False) -> NDArray[np.uint8]:
+    """Gives `image` (H x W x C) turned clockwise by `rotation_cw_deg` (a multiple of 90), then mirrored (`hflip`)."""
+    if rotation_cw_deg % 90:
+        raise ParameterError(f"rotation_cw_deg must be a multiple of 90, not {rotation_cw_deg}")
+    return apply_display_transform(image, DisplayTransform(rotation_cw_deg=rotation_cw_deg % 360, hflip=hflip,
+                                                           has_matrix=True))
 
 
-def _normalised_deg(rotation_deg: int) -> int:
-    """Gives the same angle in (-180, 180], so a half turn is always 180."""
-    folded = ((rotation_deg + 180) % 360) - 180
-    return 180 if folded == -180 else folded
+def _clockwise(counter_clockwise_deg: int) -> int:
+    """Gives a counter-clockwise angle (ffprobe's, PyAV's) as the clockwise turn in [0, 360)."""
+    return -counter_clockwise_deg % 360

@@ -28,7 +28,7 @@ class ThumbnailCheck:
 
     similarity: float  # correlation of the two tiny grey images, -1..1
     matches: bool
-    rotation_deg: int  # clockwise turn of the main image that fits the thumbnail best
+    rotation_cw_deg: int  # clockwise turn of the main image that fits the thumbnail best
     thumbnail_width_px: int
     thumbnail_height_px: int
     # What of the main image was compared (see jpeg_sample): "whole picture", "rows sampled across the
