@@ -15,7 +15,7 @@ from forensics.audio.search import QueryResult, index_paths, match_paths, track_
 from forensics.audio.upgrade import upgrade_library
 from forensics.errors import MediaError, file_error
 from forensics.inputs import media_files
-from forensics.progress import report
+from forensics.progress import tell
 from forensics_cli.console import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -60,7 +60,7 @@ def segments(paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
     errors: list[dict[str, str]] = []
     with progress_bar(show_progress(quiet), "segments") as progress:
         for done, path in enumerate(files):
-            report(progress, done, len(files), str(path))
+            tell(progress, done, len(files), str(path))
             try:
                 audio = decode_audio(path)
                 results.append({"path": str(path), "tracks": [track_summary(t) for t in audio.tracks],

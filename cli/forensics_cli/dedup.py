@@ -17,7 +17,7 @@ from forensics.errors import MediaError, MediaUnreadable, ParameterError, file_e
 from forensics.inputs import media_files, regular_file
 from forensics.media.content_type import PICTURE_AND_VIDEO_SUFFIXES
 from forensics.media.sniff import media_type_of
-from forensics.progress import report
+from forensics.progress import tell
 from forensics_cli.console import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -74,7 +74,7 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
     at_hand: dict[str, tuple[Path, tuple[int, ...]]] = {}  # files hashed now (not the index's), as they were
     with progress_bar(show_progress(quiet), "Hashing") as progress:
         for done, path in enumerate(files):
-            report(progress, done, len(files), path.name)
+            tell(progress, done, len(files), path.name)
             try:
                 before = file_identity(regular_file(path))  # gone, a link, a FIFO: its own error, said in words
                 media.append(hash_media(path, every_s=every_s))

@@ -36,7 +36,7 @@ from forensics.file_analysis import (
     analyse_file,
     applicable_steps,
 )
-from forensics.progress import ProgressCallback, report
+from forensics.progress import ProgressCallback, tell
 from forensics.runners import Runner, process_runner
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
     if jobs:
         with nullcontext(runner) if runner is not None else process_runner() as run:
             for done, results in enumerate(_results_in_order(run, jobs)):
-                report(progress, done, len(jobs), jobs[done].name, unit="analyses")
+                tell(progress, done, len(jobs), jobs[done].name, unit="analyses")
                 for result in results.results:
                     if result.step == AUDIO:
                         held.append((results.sha256, _with_derived(case, results, result),
@@ -93,7 +93,7 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
                     else:
                         record_result(case, results, result)
                     made[result.step] += 1
-            report(progress, len(jobs), len(jobs), "", unit="analyses")
+            tell(progress, len(jobs), len(jobs), "", unit="analyses")
     # Worked out again on every run, so a run killed after the hashing leaves nothing undone.
     if any(DEDUP in item.records for item in case.state.items.values()):
         record_near_duplicates(case)

@@ -27,7 +27,7 @@ from typing import Any
 from forensics.custody.signing import SigningKey
 from forensics.errors import ForensicsError, ParameterError
 from forensics.incident import OUTCOMES, default_incident, ingest
-from forensics.progress import Progress, ProgressCallback, report
+from forensics.progress import Progress, ProgressCallback, tell
 from forensics.runners import Runner
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
                                dict(result.counts), dict(result.analysed), result.problems,
                                time.monotonic() - start, log_head=result.log_head)
 
-    report(progress, 0, len(folders), "", unit="incidents")
+    tell(progress, 0, len(folders), "", unit="incidents")
     pool = ThreadPoolExecutor(max_workers=incidents_at_once, thread_name_prefix="incident")
     cross = None
     try:
@@ -195,7 +195,7 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
                 found = cross.add_case(Path(summary.case), summary.incident)
                 summary = dataclasses.replace(summary, elsewhere=tuple(e.to_json() for e in found))
             finished[0] += 1
-            report(progress, finished[0], len(folders), summary.incident, unit="incidents")
+            tell(progress, finished[0], len(folders), summary.incident, unit="incidents")
             yield summary
         if loose:
             yield IncidentSummary("", str(root), "", 0, 0, {"skipped": len(loose)}, {}, tuple(loose), 0.0,

@@ -18,7 +18,7 @@ from forensics.custody.signing import SigningKey
 from forensics.custody.sources import SourceEntry, count_sources, walk_sources
 from forensics.errors import ParameterError, SourceError
 from forensics.media.sniff import media_type_of
-from forensics.progress import ProgressCallback, report
+from forensics.progress import ProgressCallback, tell
 
 if TYPE_CHECKING:
     from forensics.runners import Runner
@@ -105,7 +105,7 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
                     break
                 entry, future = in_flight.popleft()
                 done = sum(counts.values())
-                report(progress, done, total, received_name(entry.rel)["name"], unit="files taken in")
+                tell(progress, done, total, received_name(entry.rel)["name"], unit="files taken in")
                 outcome, reason, size = _finish(case, entry, incident, future)
                 counts[outcome] += 1
                 copied += size
@@ -113,7 +113,7 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
                     problems.append({**received_name(entry.rel), "result": outcome, "reason": reason})
                 if done % _SYNC_EVERY == _SYNC_EVERY - 1:
                     case.sync()
-        report(progress, total, total, "", unit="files taken in")
+        tell(progress, total, total, "", unit="files taken in")
         case.sync()
         analysed = {}
         if analyse:

@@ -19,8 +19,8 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-def report(callback: ProgressCallback | None, done: int, total: int | None, label: str,
-           unit: str = "files") -> None:
+def tell(callback: ProgressCallback | None, done: int, total: int | None, label: str,
+         unit: str = "files") -> None:
     """Gives `callback` a Progress, when there is a callback."""
     if callback is not None:
         callback(Progress(done, total, label, unit))

@@ -20,7 +20,7 @@ from forensics.audio.spectrum import LIBRARY_PEAKS_PER_S, Features, analyse
 from forensics.digests import file_sha256
 from forensics.errors import MediaError, MediaUnreadable, file_error
 from forensics.inputs import regular_file
-from forensics.progress import ProgressCallback, report
+from forensics.progress import ProgressCallback, tell
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def index_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCa
     tracks: list[tuple[str, bool]] = []
     errors: list[tuple[str, str]] = []
     for done, path in enumerate(paths):
-        report(progress, done, len(paths), str(path))
+        tell(progress, done, len(paths), str(path))
         try:
             digest = sha256_of(path)
         except MediaUnreadable as ex:
@@ -131,7 +131,7 @@ def index_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCa
             errors.append((str(path), printed.error))
             continue
         tracks += add_to_library(library, printed)
-    report(progress, len(paths), len(paths), "")
+    tell(progress, len(paths), len(paths), "")
     return IndexReport(tuple(tracks), tuple(errors))
 
 
@@ -149,13 +149,13 @@ def match_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCa
     """Gives back, per query file in order, where its audio occurs in the library."""
     results = []
     for done, path in enumerate(paths):
-        report(progress, done, len(paths), str(path))
+        tell(progress, done, len(paths), str(path))
         printed = fingerprint_file(path, peaks_per_s=QUERY_PEAKS_PER_S)
         if printed.error is not None:
             results.append(QueryResult(str(path), error=printed.error))
             continue
         results.append(QueryResult(str(path), match_fingerprinted(library, printed, **options)))
-    report(progress, len(paths), len(paths), "")
+    tell(progress, len(paths), len(paths), "")
     return results
 
 

@@ -30,7 +30,7 @@ from forensics.audio.library import (
 from forensics.audio.search import fingerprint_file, sha256_of
 from forensics.errors import MediaUnreadable, ParameterError, SourceError
 from forensics.inputs import sqlite_read_only
-from forensics.progress import ProgressCallback, report
+from forensics.progress import ProgressCallback, tell
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ def _index_again(upgrade: Upgrade, progress: ProgressCallback | None) -> int:
                           f"{len(problems)} of {len(files)} cannot be: {'; '.join(problems)}. The library was left as "
                           "it is; put them back and run the upgrade again")
     for done, ((path, sha256), olds) in enumerate(files.items()):
-        report(progress, done, len(files), path)
+        tell(progress, done, len(files), path)
         printed = fingerprint_file(Path(path), sha256=sha256)
         tracks = dict(zip((t.stream_index for t in printed.audio.tracks), printed.features)) if printed.audio else {}
         for old in olds:
@@ -93,7 +93,7 @@ def _index_again(upgrade: Upgrade, progress: ProgressCallback | None) -> int:
                 raise SourceError(f"{upgrade.path}: {path}: track {old.stream_index} cannot be read again "
                                   f"({printed.error or 'the file has no such track'}); the library was left as it is")
             upgrade.new.add(sha256, old.stream_index, old.path, tracks[old.stream_index], added_utc=old.added_utc)
-    report(progress, len(files), len(files), "")
+    tell(progress, len(files), len(files), "")
     return len(files)
 
 

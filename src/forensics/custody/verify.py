@@ -39,7 +39,7 @@ from forensics.custody.tag_check import (
     check_unknown_tag_files,
 )
 from forensics.errors import CaseInvalid
-from forensics.progress import ProgressCallback, report
+from forensics.progress import ProgressCallback, tell
 
 __all__ = ["CaseCheck", "Finding", "LogCheck", "Signer", "VerifyReport", "check_case", "verify_case"]
 
@@ -166,7 +166,7 @@ def check_payload(ins: Inspection, state: CaseState, progress: ProgressCallback 
     files = read_bytes = done = 0
     total = len(expected)
     for rel, want in sorted(expected.items()):
-        report(progress, done, total, rel)
+        tell(progress, done, total, rel)
         done += 1
         entry = on_disk.get(rel)
         if entry is None:
@@ -194,7 +194,7 @@ def check_payload(ins: Inspection, state: CaseState, progress: ProgressCallback 
             ins.find("payload-modified", rel,
                       f"its bytes changed since entry {want.log_seq} recorded them: sha256 "
                       f"{want.sha256[:16]}… -> {got.sha256[:16]}…")
-    report(progress, total, total, "")
+    tell(progress, total, total, "")
     for rel in sorted(set(on_disk) - set(expected)):
         moved_from = _renamed(ins, rel, on_disk[rel], missing, expected)
         if moved_from is not None:

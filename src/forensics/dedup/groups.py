@@ -27,7 +27,7 @@ from forensics.dedup.media_hashes import MediaHashes
 from forensics.dedup.placement import groups_of, settle
 from forensics.dedup.verify import SHORT_CLIP_S, Check, check_at_full_size, measure
 from forensics.errors import ParameterError
-from forensics.progress import ProgressCallback, report
+from forensics.progress import ProgressCallback, tell
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +115,13 @@ def find_duplicates(media: Sequence[MediaHashes], *, known: Sequence[MediaHashes
     matches: list[PairMatch] = []
     scenes: list[SceneMatch] = []
     for done, (i, j) in enumerate(pairs):
-        report(progress, done, len(pairs), everything[j].key, unit="pairs")
+        tell(progress, done, len(pairs), everything[j].key, unit="pairs")
         match = compare(everything[i], everything[j], max_distance_bits=max_distance_bits)
         if isinstance(match, PairMatch):
             matches.append(match)
         elif isinstance(match, SceneMatch):
             scenes.append(match)
-    report(progress, len(pairs), len(pairs), "", unit="pairs")
+    tell(progress, len(pairs), len(pairs), "", unit="pairs")
     # Matches in doubt are weak unless their files, at hand, confirm them.
     short_clips = {m.key for m in everything if m.kind == "video" and (m.duration_s or 0.0) <= SHORT_CLIP_S}
     matches, scenes = check_at_full_size(matches, scenes, files or (lambda _key: None), measured=measured,

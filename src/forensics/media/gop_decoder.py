@@ -26,7 +26,7 @@ import av
 import av.error
 
 from forensics.media.packet_index import PacketIndex
-from forensics.progress import ProgressCallback, report
+from forensics.progress import ProgressCallback, tell
 
 _SkipFrame = Literal["NONE", "DEFAULT", "NONREF", "BIDIR", "NONINTRA", "NONKEY", "ALL"]  # FFmpeg's AVDiscard names
 
@@ -170,7 +170,7 @@ def decode_spans(path: Path, stream_index: int, index: PacketIndex, spans: Seque
                     if following is not None:
                         pending.append(pool.submit(run, following))
                     done += result.span.packet_count
-                    report(progress, done, total, path.name, unit="packets")
+                    tell(progress, done, total, path.name, unit="packets")
                     yield result
             finally:
                 for future in pending:  # the caller stopped early or a chunk failed: start no more
@@ -263,14 +263,14 @@ def _decode_sequentially(path: Path, stream_index: int, index: PacketIndex, span
             # Without timestamps or positions a span cannot be found after a seek; read once.
             whole = DecodeSpan(0, index.count)
             result = reader.decode(index, whole, on_frame, wanted_pts, keep=frozenset(_positions(spans)))
-            report(progress, total, total, path.name, unit="packets")
+            tell(progress, total, total, path.name, unit="packets")
             yield result
             return
         done = 0
         for span in spans:
             result = reader.decode(index, span, on_frame, wanted_pts)
             done += span.packet_count
-            report(progress, done, total, path.name, unit="packets")
+            tell(progress, done, total, path.name, unit="packets")
             yield result
     finally:
         reader.close()

@@ -34,7 +34,7 @@ from forensics.media.thumbnail import ThumbnailCheck
 from forensics.media.timestamps import parse_datetime
 from forensics.media.vendor_block import VendorBlock
 from forensics.media.xmp import parse_xmp
-from forensics.progress import ProgressCallback, report
+from forensics.progress import ProgressCallback, tell
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -128,7 +128,7 @@ def _run(jobs: list[Job], early: list[MediaRecord], timeout_s: float, workers: i
     done = 0
     for record in early:
         done += 1
-        report(progress, done, total, record.path)
+        tell(progress, done, total, record.path)
         yield record
     if not jobs:
         return
@@ -139,7 +139,7 @@ def _run(jobs: list[Job], early: list[MediaRecord], timeout_s: float, workers: i
         for outcome in pool.map_unordered(read_file, jobs, timeout_s=timeout_s):
             path, fs_time = outcome.key
             done += 1
-            report(progress, done, total, path.name)
+            tell(progress, done, total, path.name)
             yield _record(path, outcome, fs_time, timeout_s)
     finally:
         if own:

@@ -13,7 +13,7 @@ import forensics
 from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey
 from forensics.custody.verify import VerifyReport, verify_case
-from forensics.progress import ProgressCallback, report as tell
+from forensics.progress import ProgressCallback, tell
 from forensics.report import sections
 from forensics.report.cards import Pictures, card
 from forensics.report.exported import Exported, log_export
