@@ -11,7 +11,8 @@ import pytest
 
 from conftest import FIXTURES
 from forensics.analyses import _results_in_order
-from forensics.file_analysis import FRAMES, METADATA, FileJob, FileResults, analyse_file
+from forensics.file_analysis import FileJob, FileResults, analyse_file
+from forensics.record_kinds import FRAMES, METADATA
 from forensics.runners import Runner, dask_runner, process_runner, thread_runner
 
 _FILES = {"video/strike_excerpt.mp4": "video", "photo/IMG_0001.jpg": "image", "audio/intercept_clip.m4a": "audio",

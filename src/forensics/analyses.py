@@ -25,10 +25,6 @@ from forensics.custody.case import Case
 from forensics.custody.state import Item
 from forensics.digests import named_sha256
 from forensics.file_analysis import (
-    AUDIO,
-    DEDUP,
-    FRAMES,
-    METADATA,
     STEPS,
     FileJob,
     FileResults,
@@ -37,6 +33,7 @@ from forensics.file_analysis import (
     applicable_steps,
 )
 from forensics.progress import ProgressCallback, tell
+from forensics.record_kinds import AUDIO, DEDUP, FRAMES, METADATA, NEAR_DUPLICATES
 from forensics.runners import Runner, process_runner
 
 if TYPE_CHECKING:
@@ -47,7 +44,6 @@ log = logging.getLogger(__name__)
 __all__ = ["AUDIO", "DEDUP", "FRAMES", "METADATA", "NEAR_DUPLICATES", "STEPS", "analyse_items", "items_of",
            "jobs_for", "record_audio_links", "record_near_duplicates"]
 
-NEAR_DUPLICATES = "near-duplicates"  # an item's group of the same footage, and its matches, in this case
 _MAX_STORED_BYTES = 1 << 30  # a derived file this program reads back (a fingerprint) is far smaller
 
 def items_of(case: Case, incident: str) -> list[Item]:

@@ -30,13 +30,13 @@ if TYPE_CHECKING:
 from forensics.atomic import write_atomic
 from forensics.custody.hashing import copy_and_hash, open_for_reading
 from forensics.errors import CaseError
+from forensics.record_kinds import AUDIO, DEDUP
 
 log = logging.getLogger(__name__)
 
 CASES = "cases.json"  # in the index folder: incident -> its case folders (absolute)
 _CASES_MAX_BYTES = 16 << 20
 
-DEDUP, AUDIO = "dedup", "audio"  # the record kinds of forensics.analyses this reads
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,17 +23,15 @@ from typing import Any
 
 from forensics.digests import named_sha256
 from forensics.errors import MediaError
+from forensics.record_kinds import AUDIO, DEDUP, FRAMES, METADATA, RecordKind
 
 log = logging.getLogger(__name__)
 
-METADATA = "metadata"
-FRAMES = "frames"
-DEDUP = "dedup"  # an item's perceptual hashes (forensics.dedup.media_hashes.MediaHashes.to_json)
-AUDIO = "audio"  # an item's sound tracks: transmissions and fingerprint files (links are added by analyses)
-STEPS = (METADATA, FRAMES, DEDUP, AUDIO)  # in the order they run: later steps read what earlier ones found
+# The steps in the order they run: later steps read what earlier ones found.
+STEPS: tuple[RecordKind, ...] = (METADATA, FRAMES, DEDUP, AUDIO)
 # The media types each step applies to: as sniffed when the job is made, as probed once metadata is read.
-_STEP_MEDIA = {METADATA: ("video", "image", "audio"), FRAMES: ("video",), DEDUP: ("image", "video"),
-               AUDIO: ("video", "audio")}
+_STEP_MEDIA: dict[RecordKind, tuple[str, ...]] = {METADATA: ("video", "image", "audio"), FRAMES: ("video",),
+                                                  DEDUP: ("image", "video"), AUDIO: ("video", "audio")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +43,7 @@ class FileJob:
     name: str  # as received, for messages and records
     sniffed_type: str  # media type from the content signature at ingest
     fs_mtime_utc: str | None  # the original's mtime (ISO 8601), for the time-consistency flags
-    steps: tuple[str, ...]  # the steps to run, a subset of STEPS
+    steps: tuple[RecordKind, ...]  # the steps to run, a subset of STEPS
     probed_type: str | None = None  # media type from an earlier metadata record, when there is one
 
 
@@ -66,7 +64,7 @@ class DerivedOutput:
 class StepResult:
     """What one step found: a record, and the derived files the record points to."""
 
-    step: str
+    step: RecordKind
     record: dict[str, Any]  # canonical-JSON-able; derived paths are filled in by the coordinator
     derived: tuple[DerivedOutput, ...] = ()
     elapsed_s: float = 0.0  # the step's time on its worker, for the custody record
@@ -107,7 +105,7 @@ def analyse_file(job: FileJob) -> FileResults:
     return FileResults(job.sha256, tuple(results), socket.gethostname(), os.getpid())
 
 
-def applicable_steps(media_type: str) -> tuple[str, ...]:
+def applicable_steps(media_type: str) -> tuple[RecordKind, ...]:
     """The steps that apply to a file of this media type (as sniffed, or as probed)."""
     return tuple(s for s in STEPS if media_type in _STEP_MEDIA[s])
 
@@ -178,5 +176,5 @@ def _reader_pool() -> Any:
     return pool
 
 
-_STEP_FUNCTIONS: dict[str, Callable[[FileJob], StepResult]] = {METADATA: _metadata, FRAMES: _frames,
+_STEP_FUNCTIONS: dict[RecordKind, Callable[[FileJob], StepResult]] = {METADATA: _metadata, FRAMES: _frames,
                                                                          DEDUP: _dedup, AUDIO: _audio}

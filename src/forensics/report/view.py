@@ -22,10 +22,7 @@ from forensics.custody.log import LogEntry, read_entries
 from forensics.custody.state import CaseState, DerivedFile, Item
 from forensics.digests import named_sha256, sha256_digest
 from forensics.errors import CaseInvalid
-
-# Record kinds written by the analysis steps (forensics.analyses): the dedup step's per-item hashes
-# ("dedup") and each item's group and matches ("near-duplicates"); the audio step's record.
-METADATA, FRAMES, DEDUP, NEAR_DUPLICATES, AUDIO = "metadata", "frames", "dedup", "near-duplicates", "audio"
+from forensics.record_kinds import METADATA
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,18 @@
+"""The kinds of record the analysis steps write into a case: one name each, defined once.
+
+A case keeps each item's records by kind (`custody.state.Item.records`, the custody log's `record`
+entries); the pipeline writes them (`file_analysis`, `analyses`), and the report and the cross-case
+index read them. A name changed here changes it everywhere, and cases written before keep theirs.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+RecordKind = Literal["metadata", "frames", "dedup", "near-duplicates", "audio"]
+
+METADATA: Final = "metadata"  # what the file says of itself (forensics.media.metadata.MediaRecord.to_json)
+FRAMES: Final = "frames"  # the frames taken from a video, and where their pictures are stored
+DEDUP: Final = "dedup"  # an item's perceptual hashes (forensics.dedup.media_hashes.MediaHashes.to_json)
+NEAR_DUPLICATES: Final = "near-duplicates"  # an item's group of the same footage, and its matches, in this case
+AUDIO: Final = "audio"  # an item's sound tracks: transmissions and fingerprint files (links are added by analyses)
