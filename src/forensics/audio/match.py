@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,8 +70,9 @@ _BITS_PER_SAMPLE = 16.0
 _SCORE_COEF = (-9.970, 1.643, -1.177, 3.058, -3.089)
 # No match below these: the aligned band and harmonic bits both beyond chance, and well beyond it together.
 FLOOR_Z, FLOOR_HARMONIC_Z, FLOOR_SUM_Z = 2.5, 1.0, 4.5
-CONFIDENCES = ("strong", "likely", "weak")
-_BANDS = ((0.99, "strong"), (0.8, "likely"), (0.5, "weak"))  # lowest score of each band
+Confidence = Literal["strong", "likely", "weak"]
+CONFIDENCES: tuple[Confidence, ...] = get_args(Confidence)
+_BANDS: tuple[tuple[float, Confidence], ...] = ((0.99, "strong"), (0.8, "likely"), (0.5, "weak"))  # lowest score of each band
 # A match whose evidence (z + harmonic z) is under this share of a match of the same stretch of query
 # elsewhere is a lesser echo of that one (the same words said again), weak at most. Not more: copies
 # of one recording in a case (a re-encode, an excerpt) match the same stretch with evidence 0.6-0.7
@@ -94,7 +95,7 @@ class Match:
     offset_s: float  # reference time at the query's time zero
     speed: float  # reference seconds per query second
     score: float  # 0-1: the probability, measured on the benchmark, that this is the right recording and place
-    confidence: str  # one of CONFIDENCES
+    confidence: Confidence  # one of CONFIDENCES
     agreement: float  # 1 - 2 x bit error rate over the verified frames: 0 chance, 1 identical
     z: float  # how many standard deviations the band bits' agreement is beyond chance
     harmonic_z: float  # the same for the harmonic bits
@@ -170,7 +171,7 @@ def _graded(matches: list[Match]) -> list[Match]:
     return sorted(graded, key=lambda m: -m.score)
 
 
-def grade(z: float, harmonic_z: float, votes: int, pitched_z: float) -> tuple[float, str | None]:
+def grade(z: float, harmonic_z: float, votes: int, pitched_z: float) -> tuple[float, Confidence | None]:
     """Gives back (score, confidence) of a verified alignment; confidence None below the weak floor.
 
     `pitched_z` is the harmonic bits' best z with the query pitched 2-4 % away (Match.pitched_z).

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Literal, TypeVar, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,8 +27,9 @@ from forensics.dedup.hashes import HASH_BITS, ORIENTATION_COUNT, hamming
 from forensics.dedup.media_hashes import MediaHashes
 from forensics.dedup.normalise import SCALES
 
-RELATIONS = ("same", "a_contains_b", "b_contains_a", "overlap")
-_SWAPPED = {"a_contains_b": "b_contains_a", "b_contains_a": "a_contains_b"}
+Relation = Literal["same", "a_contains_b", "b_contains_a", "overlap"]
+RELATIONS: tuple[Relation, ...] = get_args(Relation)
+_SWAPPED: dict[Relation, Relation] = {"a_contains_b": "b_contains_a", "b_contains_a": "a_contains_b"}
 # The orientation that undoes each of hashes.ORIENTATIONS: the quarter turns undo each other.
 _INVERSE = (0, 1, 2, 3, 4, 6, 5, 7)
 Segment = tuple[float, float, float, float]  # a_start_s, a_end_s, b_start_s, b_end_s
@@ -44,7 +45,7 @@ class PairMatch:
     a: str  # MediaHashes.key
     b: str
     kind: str  # "image" when either is a photo, else "video"
-    relation: str  # one of RELATIONS: "same" footage, one holds the whole of the other, or a shared part
+    relation: Relation  # one of RELATIONS: "same" footage, one holds the whole of the other, or a shared part
     score: float  # 0..1: geometric mean of hash agreement and the evidence's agreement (evidence.combined_score)
     a_start_s: float | None  # the (longest) matched span in a; None for a photo
     a_end_s: float | None
@@ -53,7 +54,7 @@ class PairMatch:
     orientation: int = 0  # how b was turned or mirrored to look like a (hashes.ORIENTATIONS)
     offset_s: float | None = None  # a's time minus b's time for the same moment of the footage
     motion_correlation: float | None = None  # two videos: of the spans' changes over time
-    confidence: str = "likely"  # evidence.CONFIDENCES: "strong", "likely" or "weak"
+    confidence: ev.Confidence = "likely"  # evidence.CONFIDENCES: "strong", "likely" or "weak"
     distance_bits: float | None = None  # median Hamming distance of the matched frames
     moment_margin_bits: int | None = None  # a still in a video: how much closer its moment is than the rest
     moment_fit: float | None = None  # a still in a video: rms difference of normalised thumbnails (evidence.moment_fit)
@@ -247,7 +248,7 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
             return SceneMatch(a.key, b.key, "image", round(hashes, 4),
                               f"the closest pictures differ by {distance} of 64 hash bits, more than copies of one "
                               "picture do: alike, not shown to be the same", None, None, float(distance))
-        confidence = "strong" if distance <= ev.STRONG_STILL_BITS else "likely"
+        confidence: ev.Confidence = "strong" if distance <= ev.STRONG_STILL_BITS else "likely"
         return PairMatch(a.key, b.key, "image", "same",
                          ev.combined_score(hashes, 1.0 - fit[0] if fitted and fit else 0.75),
                          None, None, None, None, orientation=best.orientation, confidence=confidence,
@@ -284,7 +285,7 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
         confidence, evidence = ("strong" if strong else "likely"), 1.0 - fit[0]
     else:
         confidence, evidence = "weak", 0.5  # the hashes single out a moment, the pictures do not confirm it
-    relation = "a_contains_b" if video_is_a else "b_contains_a"  # a photo as a frame of a video
+    relation: Relation = "a_contains_b" if video_is_a else "b_contains_a"  # a photo as a frame of a video
     return PairMatch(a.key, b.key, "image", relation, ev.combined_score(hashes, evidence), a_time, a_time,
                      b_time, b_time, orientation=(fit[3] if fitted and fit else best).orientation,
                      confidence=confidence, distance_bits=float(distance), moment_margin_bits=margin,
@@ -420,8 +421,8 @@ def _video_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], *, max_
     a_start, a_end, b_start, b_end = segments[0]
     whole_a = _whole(a_start, a_end, duration_a, whole_share)
     whole_b = _whole(b_start, b_end, duration_b, whole_share)
-    relation = ("same" if whole_a and whole_b else "a_contains_b" if whole_b
-                else "b_contains_a" if whole_a else "overlap")
+    relation: Relation = ("same" if whole_a and whole_b else "a_contains_b" if whole_b
+                          else "b_contains_a" if whole_a else "overlap")
     hashes = ev.hash_agreement(_weighed(span))
     strong = correlation >= ev.STRONG_MOTION_CORRELATION and b_end - b_start >= 3.0 and hashes >= 0.75
     return PairMatch(a.key, b.key, "video", relation, ev.combined_score(hashes, correlation), a_start, a_end,

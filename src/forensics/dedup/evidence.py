@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import weakref
+from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,7 +27,8 @@ from numpy.typing import NDArray
 from forensics.dedup.hashes import HASH_SIDE, dct_matrix
 
 _DCT16 = dct_matrix(HASH_SIDE, 16) / 16.0  # the low 8 x 8 DCT of a 16 x 16 thumbnail, per pixel
-CONFIDENCES = ("strong", "likely", "weak")
+Confidence = Literal["strong", "likely", "weak"]
+CONFIDENCES: tuple[Confidence, ...] = get_args(Confidence)
 
 # Fitted on the tuning half of benchmarks/bench_dedup.py (see its README for the figures).
 MIN_TEXTURE_GREY_LEVELS = 0.2  # a frame whose thumbnail's DCT has less structure (texture()) carries no weight

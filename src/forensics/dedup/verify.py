@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forensics.dedup.align import PairMatch, SceneMatch, no_moment_reason, orient, thumbnails_unsure
-from forensics.dedup.evidence import SHORT_SPAN_S, hash_agreement
+from forensics.dedup.evidence import SHORT_SPAN_S, Confidence, hash_agreement
 from forensics.dedup.registration import NEIGHBOUR_S, SIDE_PX, registration
 from forensics.dedup.sampling import frames_at
 from forensics.dedup.still_check import MAX_UNEXPLAINED_SHARE, Moments, Photos, still_in_doubt, unexplained_change
@@ -181,7 +181,7 @@ def check_at_full_size(matches: Sequence[PairMatch], scenes: Sequence[SceneMatch
                     "moment of a still scene, not shown to be one picture", match.a_start_s, match.b_start_s,
                     match.distance_bits, match.moment_fit))
         elif agreement >= MIN_MOVING_AGREEMENT:
-            confidence = "likely" if agreement >= CONFIRMING_AGREEMENT else "weak"
+            confidence: Confidence = "likely" if agreement >= CONFIRMING_AGREEMENT else "weak"
             kept.append(dataclasses.replace(match, moving_agreement=round(agreement, 3), confidence=confidence))
         else:
             leads.append(SceneMatch(

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Literal, TypeVar, cast, get_args
 
 import av
 import av.error
@@ -44,7 +44,8 @@ from forensics.progress import ProgressCallback
 log = logging.getLogger(__name__)
 T = TypeVar("T")  # what a decode step makes of each frame
 
-MODES = ("keyframes", "scenes", "every", "keyframes+scenes")
+FrameMode = Literal["keyframes", "scenes", "every", "keyframes+scenes"]
+MODES: tuple[FrameMode, ...] = get_args(FrameMode)
 INGEST_MODE = "keyframes+scenes"  # what `forensics ingest` extracts from each video
 INGEST_MAX_FRAMES = 48  # ... at most this many, so a long video does not flood the case
 _PICTURE_TYPES = {1: "I", 2: "P", 3: "B", 4: "S", 5: "SI", 6: "SP", 7: "BI"}
@@ -78,7 +79,7 @@ class Shot:
 class ExtractionParameters:
     """What was asked for; recorded with every derived frame."""
 
-    mode: str
+    mode: FrameMode
     every_s: float | None
     max_frames: int | None
     size_px: int | None

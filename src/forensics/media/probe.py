@@ -27,7 +27,7 @@ from forensics.media.content_type import AUDIO_SUFFIXES, PICTURE_AND_VIDEO_SUFFI
 from forensics.media.flags import flags_for
 from forensics.media.isobmff import MovieHeader
 from forensics.media.isolation import Job, Outcome, WorkerPool, shared_pool
-from forensics.media.metadata import BINARY_NOTE, Device, ImageFacts, MediaRecord, StreamFacts, iso
+from forensics.media.metadata import BINARY_NOTE, Device, ImageFacts, MediaRecord, MediaType, StreamFacts, iso
 from forensics.media.readers import Fingerprint, JpegRead, ReaderFailure, XmpRead, read_file
 from forensics.media.stills import ExifRead
 from forensics.media.thumbnail import ThumbnailCheck
@@ -245,7 +245,7 @@ def _rotated_streams(streams: tuple[StreamFacts, ...], movie: MovieHeader | None
     return tuple(out)
 
 
-def _media_type(content: ContentType, streams: tuple[StreamFacts, ...], container: ContainerRead | None) -> str:
+def _media_type(content: ContentType, streams: tuple[StreamFacts, ...], container: ContainerRead | None) -> MediaType:
     if content.family == "image":
         return "image"
     kinds = {s.kind for s in streams}
