@@ -39,7 +39,7 @@ try:  # decoding and hashing timed apart where the library allows it
 except ImportError:  # pragma: no cover - the API moved
     read_pictures = hash_pictures_of = None
 try:  # the checks at full size in worker processes, as the dedup command runs them (code before: in process)
-    from forensics.analyses import measured_apart
+    from forensics.pipeline.analyses import measured_apart
 except ImportError:  # pragma: no cover - the API moved
     measured_apart = None
 

@@ -19,7 +19,7 @@ from forensics.batch import incident_folders, run_batch
 from forensics.custody.case import open_case
 from forensics.custody.verify import verify_case
 from forensics.errors import ParameterError
-from forensics.runners import dask_runner, process_runner, thread_runner
+from forensics.pipeline.runners import dask_runner, process_runner, thread_runner
 
 
 @pytest.fixture
@@ -211,7 +211,7 @@ def test_a_photo_of_a_still_room_is_checked_across_incidents_on_their_stored_cop
 
 
 def test_where_cases_are_is_kept_and_never_read_from_a_fifo_or_overwritten_when_damaged(tmp_path: Path) -> None:
-    from forensics.crosscase import CASES, CrossCaseIndex
+    from forensics.pipeline.crosscase import CASES, CrossCaseIndex
 
     index = tmp_path / "index"
     with CrossCaseIndex(index) as cross:

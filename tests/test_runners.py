@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES
-from forensics.analyses import _results_in_order
-from forensics.file_analysis import FileJob, FileResults, analyse_file
+from forensics.pipeline.analyses import _results_in_order
+from forensics.pipeline.file_analysis import FileJob, FileResults, analyse_file
+from forensics.pipeline.runners import Runner, dask_runner, process_runner, thread_runner
 from forensics.record_kinds import FRAMES, METADATA
-from forensics.runners import Runner, dask_runner, process_runner, thread_runner
 
 _FILES = {"video/strike_excerpt.mp4": "video", "photo/IMG_0001.jpg": "image", "audio/intercept_clip.m4a": "audio",
           "notes.txt": "other"}
@@ -197,7 +197,7 @@ def _sleep_then_answer(job: FileJob) -> FileResults:
 
 _COORDINATOR = """
 import os, sys, time
-from forensics.runners import process_runner
+from forensics.pipeline.runners import process_runner
 def _pid(n):
     time.sleep(0.05)
     return os.getpid()

@@ -12,8 +12,8 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 
 from forensics.batch import BatchProgress, run_batch
+from forensics.pipeline.runners import Runner, dask_runner, process_runner
 from forensics.progress import Progress, ProgressCallback
-from forensics.runners import Runner, dask_runner, process_runner
 from forensics_cli.console import (
     EXIT_OK,
     EXIT_PROBLEMS,

@@ -97,7 +97,7 @@ def command(paths: tuple[Path, ...], as_json: bool, show_weak: bool, max_distanc
         store = HashStore(index_path) if index_path is not None else None
         try:
             with progress_bar(show_progress(quiet), "Comparing") as progress:
-                from forensics.analyses import measured_apart  # the workers' pool, only when comparing
+                from forensics.pipeline.analyses import measured_apart  # the workers' pool, only when comparing
 
                 result, collections = find_and_store(media, store, collection=collection,
                                                      max_distance_bits=max_distance_bits, files=checkable,

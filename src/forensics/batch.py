@@ -27,8 +27,8 @@ from typing import Any
 from forensics.custody.signing import SigningKey
 from forensics.errors import ForensicsError, ParameterError
 from forensics.incident import OUTCOMES, default_incident, ingest
+from forensics.pipeline.runners import Runner
 from forensics.progress import Progress, ProgressCallback, tell
-from forensics.runners import Runner
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
     An incident that cannot be processed (its
     case locked by another run, a damaged case) is reported with its error and the
     batch goes on. `cases` must not lie inside `root`. With `index` (a folder,
-    forensics.crosscase), each summary lists the footage and transmissions that
+    forensics.pipeline.crosscase), each summary lists the footage and transmissions that
     incidents before it in the index hold too; `audio_library` is ingest's.
     """
     folders = incident_folders(root)
@@ -184,7 +184,7 @@ def run_batch(root: Path, cases: Path, *, key: SigningKey, runner: Runner | None
     cross = None
     try:
         if index is not None and analyse:
-            from forensics.crosscase import CrossCaseIndex
+            from forensics.pipeline.crosscase import CrossCaseIndex
 
             cross = CrossCaseIndex(index)
         futures = [pool.submit(one, folder) for folder in folders]  # a thread each in turn, in name order

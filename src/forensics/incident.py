@@ -21,7 +21,7 @@ from forensics.media.sniff import media_type_of
 from forensics.progress import ProgressCallback, tell
 
 if TYPE_CHECKING:
-    from forensics.runners import Runner
+    from forensics.pipeline.runners import Runner
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,9 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
     With `analyse`, every media item of the incident that lacks them then gets
     its metadata record, for videos its frames, for pictures its perceptual hashes
     and near-duplicates, and for sound its transmissions, fingerprint and the files
-    it shares them with (matches in `audio_library` too, when given) (see forensics.analyses),
+    it shares them with (matches in `audio_library` too, when given) (see forensics.pipeline.analyses),
     computed by `runner` (worker processes on every core when None; threads or a
-    Dask cluster from forensics.runners) and recorded here.
+    Dask cluster from forensics.pipeline.runners) and recorded here.
     """
     if not sources:
         raise ParameterError("name at least one source folder or file")
@@ -118,7 +118,7 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
         analysed = {}
         if analyse:
             # Imported here: the media stack costs a third of a second, which --custody-only never needs.
-            from forensics.analyses import analyse_items, items_of
+            from forensics.pipeline.analyses import analyse_items, items_of
 
             analysed = analyse_items(case, items_of(case, incident), runner=runner, audio_library=audio_library,
                                      progress=progress)

@@ -23,9 +23,9 @@ from forensics.custody.recovery import CONTENT_DAMAGE
 from forensics.custody.verify import verify_case
 from forensics.errors import CaseDamaged, CaseInvalid
 from forensics.incident import ingest
+from forensics.pipeline.runners import thread_runner
 from forensics.report.export import write_export
 from forensics.report.html import write_report
-from forensics.runners import thread_runner
 
 SEEDS = range(24)
 

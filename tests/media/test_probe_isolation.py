@@ -12,8 +12,8 @@ import pytest
 
 from forensics.errors import ParameterError
 from forensics.inputs import media_files
-from forensics.media.isolation import RESTART_CLOCK, Job, WorkerPool
 from forensics.media.probe import probe_many
+from forensics.pipeline.isolation import RESTART_CLOCK, Job, WorkerPool
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
@@ -117,7 +117,7 @@ def test_a_worker_blocked_in_a_call_ends_when_its_coordinator_is_killed(tmp_path
     # The worker is made to block in a call: it opens a FIFO no one writes (the library never would).
     coordinator.write_text(
         "import os, pathlib\n"
-        "from forensics.media.isolation import WorkerPool\n"
+        "from forensics.pipeline.isolation import WorkerPool\n"
         "pool = WorkerPool(workers=1)\n"
         "print(os.getpid(), flush=True)\n"
         f"pool.run(pathlib.Path.read_bytes, pathlib.Path({str(fifo)!r}), timeout_s=600)\n")

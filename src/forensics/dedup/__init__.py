@@ -4,5 +4,5 @@
     result = find_duplicates(media)                       # groups.py, align.py, index.py
     result.groups, result.matches
 
-Pure analysis: files in, values out. Nothing here knows about cases (see forensics.analyses).
+Pure analysis: files in, values out. Nothing here knows about cases (see forensics.pipeline.analyses).
 """

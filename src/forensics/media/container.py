@@ -1,6 +1,6 @@
 """Container and stream facts through PyAV (libavformat), without decoding any frame.
 
-Runs inside an isolated worker (see isolation.py): libavformat is C code fed with
+Runs inside an isolated worker (see pipeline/isolation.py): libavformat is C code fed with
 untrusted files, so a crash or hang here must cost one file, not the run.
 """
 

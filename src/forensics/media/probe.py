@@ -1,6 +1,6 @@
 """`probe_media`: one normalised metadata record per file, every reader isolated and time-limited.
 
-The readers (readers.py) run in worker processes (isolation.py); this module turns what
+The readers (readers.py) run in worker processes (pipeline/isolation.py); this module turns what
 they send back into a `MediaRecord`: container and stream facts, the image size, the
 claims (claims.py), the raw tags, and the flags (flags.py). A file that defeats the
 readers still gets a record, with `error` saying what could not be read and why.
@@ -26,7 +26,6 @@ from forensics.media.container import ContainerRead
 from forensics.media.content_type import AUDIO_SUFFIXES, PICTURE_AND_VIDEO_SUFFIXES, ContentType
 from forensics.media.flags import flags_for
 from forensics.media.isobmff import MovieHeader
-from forensics.media.isolation import Job, Outcome, WorkerPool, shared_pool
 from forensics.media.metadata import BINARY_NOTE, Device, ImageFacts, MediaRecord, MediaType, StreamFacts, iso
 from forensics.media.readers import Fingerprint, JpegRead, ReaderFailure, XmpRead, read_file
 from forensics.media.stills import ExifRead
@@ -34,6 +33,7 @@ from forensics.media.thumbnail import ThumbnailCheck
 from forensics.media.timestamps import parse_datetime
 from forensics.media.vendor_block import VendorBlock
 from forensics.media.xmp import parse_xmp
+from forensics.pipeline.isolation import Job, Outcome, WorkerPool, shared_pool
 from forensics.progress import ProgressCallback, tell
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,6 @@ from forensics.media.container import ContainerRead, read_container
 from forensics.media.content_type import HEAD_BYTES, ContentType, sniff
 from forensics.media.iptc import parse_photoshop_iptc
 from forensics.media.isobmff import MovieHeader, jxl_boxes, read_movie_header
-from forensics.media.isolation import RESTART_CLOCK
 from forensics.media.jpeg_segments import read_jpeg_header
 from forensics.media.jpeg_vendor import read_jpeg_vendor_blocks, read_reconyx_maker_note
 from forensics.media.maker_formats import carries_exif, read_embedded_exif, read_maker_formats, wants_maker_formats
@@ -33,6 +32,7 @@ from forensics.media.thumbnail import ThumbnailCheck, compare_thumbnail
 from forensics.media.user_data import read_canon_exif, read_user_data
 from forensics.media.vendor_block import VendorBlock
 from forensics.media.xmp import find_xmp_packet, parse_xmp
+from forensics.pipeline.isolation import RESTART_CLOCK
 
 log = logging.getLogger(__name__)
 

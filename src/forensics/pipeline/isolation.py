@@ -223,7 +223,7 @@ class WorkerPool:
         result_read, result_write = os.pipe()
         # The worker gets sys.path as the parent has it, so it imports the same code.
         bootstrap = (f"import sys; sys.path[:0] = {[p for p in sys.path if p]!r}; "
-                     f"from forensics.media.isolation import serve; serve({job_read}, {result_write}, "
+                     f"from forensics.pipeline.isolation import serve; serve({job_read}, {result_write}, "
                      f"{self._silence_stderr!r}, {list(self._preload)!r}, {self._memory_bytes!r})")
         try:
             process = subprocess.Popen(

@@ -2,7 +2,7 @@
 
 All three take a module-level function and a picklable argument (analyse_file and
 a FileJob, for ingest) and give back a concurrent.futures Future, so the coordinator
-that records results (forensics.analyses) does not know or care where the work ran.
+that records results (forensics.pipeline.analyses) does not know or care where the work ran.
 """
 
 from __future__ import annotations

@@ -186,9 +186,9 @@ class CrossCaseIndex:
         return self._stored_in[folder]
 
     def _footage(self, incident: str, items: list[ItemView]) -> list[Elsewhere]:
-        from forensics.analyses import measured_apart
         from forensics.dedup.groups import find_duplicates
         from forensics.dedup.media_hashes import MediaHashes
+        from forensics.pipeline.analyses import measured_apart
 
         # Keyed "incident:sha256:name": the store keeps a key and a collection, and the finding names both sides.
         mine = {}

@@ -1,6 +1,6 @@
 """The analysis steps of an ingest: which items still need which step, and how results become records.
 
-Workers compute (forensics.file_analysis, anywhere a Runner puts them); this
+Workers compute (forensics.pipeline.file_analysis, anywhere a Runner puts them); this
 module alone writes what they found into the case, in a fixed order, so the
 custody log has one writer and a rerun gives the same records. Each step is
 resumable: it runs only for items that lack its record, and what it derives is
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 from forensics.custody.case import Case
 from forensics.custody.state import Item
 from forensics.digests import named_sha256
-from forensics.file_analysis import (
+from forensics.pipeline.file_analysis import (
     STEPS,
     FileJob,
     FileResults,
@@ -32,9 +32,9 @@ from forensics.file_analysis import (
     analyse_file,
     applicable_steps,
 )
+from forensics.pipeline.runners import Runner, process_runner
 from forensics.progress import ProgressCallback, tell
 from forensics.record_kinds import AUDIO, DEDUP, FRAMES, METADATA, NEAR_DUPLICATES
-from forensics.runners import Runner, process_runner
 
 if TYPE_CHECKING:
     from forensics.dedup.verify import Check

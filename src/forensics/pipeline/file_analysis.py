@@ -3,7 +3,7 @@
 This is the part of an ingest that can run anywhere: in the ingesting process, in
 a process pool, or on a Dask worker of another machine that sees the case folder.
 It reads the stored copy and never writes: the coordinator alone records the
-results into the case (forensics.analyses), so the custody log has one writer.
+results into the case (forensics.pipeline.analyses), so the custody log has one writer.
 Every result says which host and process made it, for the custody record.
 """
 
