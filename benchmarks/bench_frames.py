@@ -1,4 +1,4 @@
-"""Accuracy and speed of `forensics.media.frames`, against ffmpeg and PySceneDetect, in one run.
+"""Accuracy and speed of `forensics.media.video.frames`, against ffmpeg and PySceneDetect, in one run.
 
     PYTHONPATH=src:cli .venv/bin/python benchmarks/bench_frames.py [--repeats 3] [--quick]
 
@@ -37,9 +37,9 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-from forensics.media.frames import extract_frames
-from forensics.media.gop_decoder import cores_available
-from forensics.media.image_encoding import encode_images
+from forensics.media.video.frames import extract_frames
+from forensics.media.video.gop_decoder import cores_available
+from forensics.media.video.image_encoding import encode_images
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "footage"

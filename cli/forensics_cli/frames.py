@@ -11,11 +11,11 @@ import click
 
 from forensics.atomic import write_atomic
 from forensics.errors import MediaError, ParameterError, file_error
-from forensics.media.contact_sheet import contact_sheet, format_time, thumbnail
-from forensics.media.frame_record import frame_json, frameset_json
-from forensics.media.frames import FrameSet, extract_frames, parse_mode
-from forensics.media.gop_decoder import cores_available
-from forensics.media.image_encoding import IMAGE_FORMATS, SUFFIXES, encode_image, encode_images
+from forensics.media.video.contact_sheet import contact_sheet, format_time, thumbnail
+from forensics.media.video.frame_record import frame_json, frameset_json
+from forensics.media.video.frames import FrameSet, extract_frames, parse_mode
+from forensics.media.video.gop_decoder import cores_available
+from forensics.media.video.image_encoding import IMAGE_FORMATS, SUFFIXES, encode_image, encode_images
 from forensics_cli.console import (
     EXIT_OK,
     EXIT_PROBLEMS,

@@ -10,7 +10,7 @@ import imageio_ffmpeg
 import pytest
 from click.testing import CliRunner
 
-from forensics.media.image_encoding import decode_image
+from forensics.media.video.image_encoding import decode_image
 from forensics_cli.frames import command
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -104,7 +104,7 @@ def test_an_infinite_interval_is_a_bad_argument_and_a_full_disk_stops_the_run(vi
 
 def test_a_selection_too_big_for_memory_is_that_videos_error_and_the_rest_go_on(video: Path, tmp_path: Path,
                                                                                 monkeypatch) -> None:
-    import forensics.media.frames as frames
+    import forensics.media.video.frames as frames
 
     real = frames.extract_frames
 

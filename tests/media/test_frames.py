@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from forensics.errors import MediaError, MediaUnreadable, ParameterError
-from forensics.media.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames, parse_mode
-from forensics.media.rotation import display_rotation_cw_deg, display_transform_of_stream
+from forensics.media.video.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames, parse_mode
+from forensics.media.video.rotation import display_rotation_cw_deg, display_transform_of_stream
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"

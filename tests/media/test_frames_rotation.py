@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from forensics.errors import MediaUnreadable, ParameterError
-from forensics.media.rotation import (
+from forensics.media.video.rotation import (
     DisplayTransform,
     apply_display_transform,
     display_rotation_cw_deg,
@@ -101,7 +101,7 @@ def test_stream_of_an_unreadable_file_is_a_clear_error(tmp_path: Path, plain: Pa
 
 def test_side_data_pyav_cannot_name_falls_back_to_its_own_rotation() -> None:
     """PyAV 18 with FFmpeg 8 raises `ValueError: 31 is not a valid Type` listing a JPEG frame's side data."""
-    from forensics.media.rotation import transform_of_frame
+    from forensics.media.video.rotation import transform_of_frame
 
     class Frame:
         rotation = -90
@@ -115,7 +115,7 @@ def test_side_data_pyav_cannot_name_falls_back_to_its_own_rotation() -> None:
 
 def test_frames_of_a_jpeg_with_exif_are_taken(tmp_path: Path) -> None:
     from conftest import FIXTURES
-    from forensics.media.frames import extract_frames
+    from forensics.media.video.frames import extract_frames
 
     frames = extract_frames(FIXTURES / "incident" / "photo" / "IMG_0001.jpg", mode="keyframes")
     assert len(frames.frames) == 1 and frames.frames[0].image.ndim == 3

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from forensics.errors import ParameterError
-from forensics.media.contact_sheet import contact_sheet, format_time, thumbnail
-from forensics.media.frames import ExtractionParameters, Frame, FrameSet, Shot
-from forensics.media.image_encoding import decode_image, encode_image, encode_images
+from forensics.media.video.contact_sheet import contact_sheet, format_time, thumbnail
+from forensics.media.video.frames import ExtractionParameters, Frame, FrameSet, Shot
+from forensics.media.video.image_encoding import decode_image, encode_image, encode_images
 
 
 def frame(index: int, height: int = 90, width: int = 160, value: int = 0) -> Frame:
@@ -90,7 +90,7 @@ def test_bad_encoding_requests_are_parameter_errors() -> None:
 
 
 def test_a_sheet_of_thousands_of_frames_shows_a_readable_spread_of_them() -> None:
-    from forensics.media.contact_sheet import MAX_SHEET_FRAMES
+    from forensics.media.video.contact_sheet import MAX_SHEET_FRAMES
 
     many = [Frame(index=n, pts=n, pts_s=n / 1000, frame_type="I", key_frame=True,
                   image=np.full((9, 16, 3), n % 256, np.uint8)) for n in range(5000)]

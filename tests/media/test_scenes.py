@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from forensics.errors import ParameterError
-from forensics.media.frames import extract_frames
-from forensics.media.scenes import DetectorSettings, ShotDetector, SmallPicture
+from forensics.media.video.frames import extract_frames
+from forensics.media.video.scenes import DetectorSettings, ShotDetector, SmallPicture
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 

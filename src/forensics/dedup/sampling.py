@@ -2,9 +2,9 @@
 
 A video gives the frame on screen at every multiple of `every_s` plus every keyframe, each
 with its exact presentation time. The plan comes from the packet index (no decoding), and
-only the GOPs holding a wanted frame are decoded, on every core (forensics.media.gop_decoder).
+only the GOPs holding a wanted frame are decoded, on every core (forensics.media.video.gop_decoder).
 The luma plane is shrunk in the decoding thread, so no colour conversion is ever made, and
-the display rotation is applied, as forensics.media.frames does for full frames.
+the display rotation is applied, as forensics.media.video.frames does for full frames.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from numpy.typing import NDArray
 
 from forensics.errors import MediaUnreadable, ParameterError
 from forensics.inputs import regular_file
-from forensics.media.frame_plan import every_pts, keyframe_pts, spans_for
-from forensics.media.frames import read_video_index, stream_duration_s
-from forensics.media.gop_decoder import DecodeOptions, decode_spans
-from forensics.media.packet_index import PacketIndex
-from forensics.media.rotation import IDENTITY, DisplayTransform, apply_display_transform, transform_of_frame
+from forensics.media.video.frame_plan import every_pts, keyframe_pts, spans_for
+from forensics.media.video.frames import read_video_index, stream_duration_s
+from forensics.media.video.gop_decoder import DecodeOptions, decode_spans
+from forensics.media.video.packet_index import PacketIndex
+from forensics.media.video.rotation import IDENTITY, DisplayTransform, apply_display_transform, transform_of_frame
 from forensics.progress import ProgressCallback
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from forensics.dedup.last_used import LastUsed
 from forensics.dedup.registration import NEIGHBOUR_S, SIDE_PX, registration
 from forensics.dedup.sampling import frames_at, still_in_colour
 from forensics.errors import MediaUnreadable
-from forensics.media.frames import read_video_index, stream_duration_s
+from forensics.media.video.frames import read_video_index, stream_duration_s
 
 log = logging.getLogger(__name__)
 

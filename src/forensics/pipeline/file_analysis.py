@@ -119,10 +119,10 @@ def _metadata(job: FileJob) -> StepResult:
 
 
 def _frames(job: FileJob) -> StepResult:
-    from forensics.media.contact_sheet import contact_sheet, thumbnail
-    from forensics.media.frame_record import frame_json, frameset_json
-    from forensics.media.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
-    from forensics.media.image_encoding import encode_image, encode_images
+    from forensics.media.video.contact_sheet import contact_sheet, thumbnail
+    from forensics.media.video.frame_record import frame_json, frameset_json
+    from forensics.media.video.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
+    from forensics.media.video.image_encoding import encode_image, encode_images
 
     frameset = extract_frames(Path(job.path), mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES)
     operation = f"frames.{INGEST_MODE}"

@@ -25,7 +25,7 @@ from typing import Generic, Literal, TypeVar, cast
 import av
 import av.error
 
-from forensics.media.packet_index import PacketIndex
+from forensics.media.video.packet_index import PacketIndex
 from forensics.progress import ProgressCallback, tell
 
 _SkipFrame = Literal["NONE", "DEFAULT", "NONREF", "BIDIR", "NONINTRA", "NONKEY", "ALL"]  # FFmpeg's AVDiscard names

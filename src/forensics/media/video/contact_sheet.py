@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forensics.errors import ParameterError
-from forensics.media.frames import Frame, FrameSet
+from forensics.media.video.frames import Frame, FrameSet
 
 _BACKGROUND = (24, 24, 24)
 _TEXT = (235, 235, 235)

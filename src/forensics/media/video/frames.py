@@ -34,11 +34,11 @@ from numpy.typing import NDArray
 
 from forensics.errors import MediaError, MediaUnreadable, ParameterError
 from forensics.inputs import regular_file
-from forensics.media.frame_plan import evenly, every_pts, keyframe_pts, spans_for
-from forensics.media.gop_decoder import DecodeOptions, DecodeSpan, SpanResult, decode_spans
-from forensics.media.packet_index import PacketIndex, index_packets
-from forensics.media.rotation import IDENTITY, DisplayTransform, apply_display_transform, transform_of_frame
-from forensics.media.scenes import DetectorSettings, ShotDetector, small_picture
+from forensics.media.video.frame_plan import evenly, every_pts, keyframe_pts, spans_for
+from forensics.media.video.gop_decoder import DecodeOptions, DecodeSpan, SpanResult, decode_spans
+from forensics.media.video.packet_index import PacketIndex, index_packets
+from forensics.media.video.rotation import IDENTITY, DisplayTransform, apply_display_transform, transform_of_frame
+from forensics.media.video.scenes import DetectorSettings, ShotDetector, small_picture
 from forensics.progress import ProgressCallback
 
 log = logging.getLogger(__name__)

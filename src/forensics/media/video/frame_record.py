@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from forensics.media.frames import Frame, FrameSet, Shot
+from forensics.media.video.frames import Frame, FrameSet, Shot
 
 
 def frame_json(frame: Frame) -> dict[str, Any]:

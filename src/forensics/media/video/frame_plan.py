@@ -9,8 +9,8 @@ from fractions import Fraction
 import numpy as np
 
 from forensics.errors import ParameterError
-from forensics.media.gop_decoder import DecodeSpan
-from forensics.media.packet_index import PacketIndex
+from forensics.media.video.gop_decoder import DecodeSpan
+from forensics.media.video.packet_index import PacketIndex
 
 
 def evenly(items: Sequence[int], max_count: int | None) -> list[int]:
