@@ -15,8 +15,7 @@ from forensics.dedup.media_hashes import MediaHashes, hash_media
 from forensics.dedup.store import HashStore, file_identity, find_and_store, unchanged
 from forensics.errors import MediaError, MediaUnreadable, ParameterError, file_error
 from forensics.inputs import media_files, regular_file
-from forensics.media.content_type import PICTURE_AND_VIDEO_SUFFIXES
-from forensics.media.sniff import media_type_of
+from forensics.media.content_type import PICTURE_AND_VIDEO_SUFFIXES, media_type_of
 from forensics.progress import tell
 from forensics_cli.console import (
     EXIT_OK,

@@ -17,7 +17,7 @@ from forensics.custody.names import is_text, received_name, safe_name
 from forensics.custody.signing import SigningKey
 from forensics.custody.sources import SourceEntry, count_sources, walk_sources
 from forensics.errors import ParameterError, SourceError
-from forensics.media.sniff import media_type_of
+from forensics.media.content_type import media_type_of
 from forensics.progress import ProgressCallback, tell
 
 if TYPE_CHECKING:

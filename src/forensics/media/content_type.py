@@ -3,6 +3,7 @@
 Evidence arrives renamed, truncated and mislabelled ("video.jpg" that is an MP4), so the
 readers are chosen from magic numbers. The family decides which readers run; whether an
 audio-visual container holds video or only sound is settled later from its streams.
+`media_type_of` gives the coarser label custody records for every file taken in.
 """
 
 from __future__ import annotations
@@ -94,6 +95,24 @@ def sniff(head: bytes) -> ContentType:
         # Camera raw formats (RAF, X3F, CRW...) and rarer stills: EXIF often sits inside.
         return ContentType("image", mime.split("/", 1)[1], mime)
     return ContentType("unknown", None, mime)
+
+
+def media_type_of(head: bytes) -> tuple[str, str | None]:
+    """Returns (media_type, mime) for a file whose first bytes are `head`: the label custody records.
+
+    media_type is one of MEDIA_TYPES. It is what the signature says; whether an
+    audio-visual container really holds pictures is settled by probing its
+    streams (the metadata record's own media_type).
+    """
+    kind = sniff(head)
+    if kind.family == "image":
+        return "image", kind.mime
+    if kind.family == "av":
+        return ("audio" if kind.audio_hint else "video"), kind.mime
+    major = (kind.mime or "").split("/", 1)[0]
+    if major in ("video", "image", "audio"):  # kinds only puremagic's signatures know (ICO, PPM, RealAudio...)
+        return major, kind.mime
+    return "other", kind.mime
 
 
 def _iso_bmff(head: bytes) -> ContentType:
