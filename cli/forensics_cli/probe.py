@@ -10,8 +10,8 @@ import click
 from rich.table import Table
 
 from forensics.inputs import media_files
-from forensics.media.metadata import MediaRecord, iso
-from forensics.media.probe import probe_many
+from forensics.media.metadata.probe import probe_many
+from forensics.media.metadata.record import MediaRecord, iso
 from forensics_cli.console import (
     EXIT_OK,
     EXIT_PROBLEMS,

@@ -11,7 +11,7 @@ from typing import Final, Literal
 
 RecordKind = Literal["metadata", "frames", "dedup", "near-duplicates", "audio"]
 
-METADATA: Final = "metadata"  # what the file says of itself (forensics.media.metadata.MediaRecord.to_json)
+METADATA: Final = "metadata"  # what the file says of itself (forensics.media.metadata.record.MediaRecord.to_json)
 FRAMES: Final = "frames"  # the frames taken from a video, and where their pictures are stored
 DEDUP: Final = "dedup"  # an item's perceptual hashes (forensics.dedup.media_hashes.MediaHashes.to_json)
 NEAR_DUPLICATES: Final = "near-duplicates"  # an item's group of the same footage, and its matches, in this case

@@ -10,7 +10,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 
-from forensics.media.probe import probe_media
+from forensics.media.metadata.probe import probe_media
 
 
 def ffmpeg(*args: str) -> None:

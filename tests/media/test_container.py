@@ -9,8 +9,8 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from forensics.media import container as container_module
-from forensics.media.container import read_container
+from forensics.media.metadata.formats import container as container_module
+from forensics.media.metadata.formats.container import read_container
 
 # Codecs and containers a verifier receives, each small; MPEG-TS and raw H.264 have no index.
 _FORMATS = [("libx264", "mp4"), ("mpeg4", "avi"), ("mjpeg", "avi"), ("libvpx", "webm"), ("mpeg2video", "ts"),

@@ -9,22 +9,27 @@ from pathlib import Path
 
 import pytest
 
-from forensics.media.ciff import read_ciff
 from forensics.media.content_type import HEAD_BYTES, sniff
-from forensics.media.dv_pack import read_dv_date
-from forensics.media.exiftool_rdf import read_exiftool_rdf
-from forensics.media.isobmff import read_movie_header
-from forensics.media.jpeg_segments import read_jpeg_header
-from forensics.media.jpeg_vendor import read_flir_fff, read_jpeg_vendor_blocks, read_reconyx_maker_note
-from forensics.media.maker_formats import carries_exif, read_embedded_exif, read_maker_formats, wants_maker_formats
-from forensics.media.matroska_date import read_matroska_date
-from forensics.media.mdpm import read_mdpm
-from forensics.media.mie import read_mie
-from forensics.media.raw_headers import read_raw_header
-from forensics.media.readers import ReaderFailure, _guarded
-from forensics.media.riff_info import read_riff_info, riff_date
-from forensics.media.stills import ExifRead
-from forensics.media.user_data import read_canon_exif, read_user_data
+from forensics.media.metadata.formats.exif import ExifRead
+from forensics.media.metadata.formats.isobmff import read_movie_header
+from forensics.media.metadata.formats.jpeg_segments import read_jpeg_header
+from forensics.media.metadata.makers.ciff import read_ciff
+from forensics.media.metadata.makers.dv_pack import read_dv_date
+from forensics.media.metadata.makers.exiftool_rdf import read_exiftool_rdf
+from forensics.media.metadata.makers.jpeg_vendor import read_flir_fff, read_jpeg_vendor_blocks, read_reconyx_maker_note
+from forensics.media.metadata.makers.maker_formats import (
+    carries_exif,
+    read_embedded_exif,
+    read_maker_formats,
+    wants_maker_formats,
+)
+from forensics.media.metadata.makers.matroska_date import read_matroska_date
+from forensics.media.metadata.makers.mdpm import read_mdpm
+from forensics.media.metadata.makers.mie import read_mie
+from forensics.media.metadata.makers.raw_headers import read_raw_header
+from forensics.media.metadata.makers.riff_info import read_riff_info, riff_date
+from forensics.media.metadata.makers.user_data import read_canon_exif, read_user_data
+from forensics.media.metadata.readers import ReaderFailure, _guarded
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 SAMPLES = ["exiftool/t/images/" + n for n in (

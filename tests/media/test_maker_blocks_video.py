@@ -10,8 +10,8 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from forensics.media.isobmff import CANON_UUID, _children
-from forensics.media.probe import probe_media
+from forensics.media.metadata.formats.isobmff import CANON_UUID, _children
+from forensics.media.metadata.probe import probe_media
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 

@@ -12,7 +12,7 @@ from typing import Any
 import exifread
 from exifread.core.exif_header import ExifHeader
 
-from forensics.media.mapped_exif import MappedExifHeader
+from forensics.media.metadata.formats.mapped_exif import MappedExifHeader
 
 _STILL_SUFFIXES = {".jpg", ".jpeg", ".tif", ".tiff", ".heic", ".heif", ".avif", ".webp", ".png", ".jxl", ".dng",
                    ".arw", ".nef", ".cr2", ".orf", ".rw2", ".pef", ".srw", ".raf", ".crw", ".mrw", ".x3f", ".gif"}

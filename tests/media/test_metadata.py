@@ -9,16 +9,25 @@ from datetime import UTC, datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from forensics.media.claims import TagSources, choose_capture, device_claim, gps_claim, time_claims
 from forensics.media.content_type import sniff
-from forensics.media.flags import duration_text, flags_for
-from forensics.media.iptc import parse_photoshop_iptc
-from forensics.media.isobmff import heif_primary_size, read_movie_header
-from forensics.media.location import dms_to_degrees, parse_iso6709, parse_xmp_coordinate
-from forensics.media.metadata import ContainerFacts, Device, Gps, ImageFacts, MediaRecord, StreamFacts, TimeClaim, iso
-from forensics.media.stills import find_tiff_block, ratio_value
-from forensics.media.timestamps import gps_datetime, is_epoch_date, is_zero_date, parse_datetime
-from forensics.media.xmp import find_xmp_packet, parse_xmp
+from forensics.media.metadata.claims import TagSources, choose_capture, device_claim, gps_claim, time_claims
+from forensics.media.metadata.flags import duration_text, flags_for
+from forensics.media.metadata.formats.exif import find_tiff_block, ratio_value
+from forensics.media.metadata.formats.iptc import parse_photoshop_iptc
+from forensics.media.metadata.formats.isobmff import heif_primary_size, read_movie_header
+from forensics.media.metadata.formats.xmp import find_xmp_packet, parse_xmp
+from forensics.media.metadata.location import dms_to_degrees, parse_iso6709, parse_xmp_coordinate
+from forensics.media.metadata.record import (
+    ContainerFacts,
+    Device,
+    Gps,
+    ImageFacts,
+    MediaRecord,
+    StreamFacts,
+    TimeClaim,
+    iso,
+)
+from forensics.media.metadata.timestamps import gps_datetime, is_epoch_date, is_zero_date, parse_datetime
 
 # --- dates ------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import FIXTURES
-from forensics.media.probe import probe_media
+from forensics.media.metadata.probe import probe_media
 
 
 def test_datetime_modified_fires_when_only_datetime_original_carries_an_offset():

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from forensics.media.metadata import MediaRecord
-from forensics.media.probe import probe_many
+from forensics.media.metadata.probe import probe_many
+from forensics.media.metadata.record import MediaRecord
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 MEI = "metadata-extractor-images"

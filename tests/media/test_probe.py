@@ -15,7 +15,7 @@ from PIL import Image
 
 from forensics.errors import ParameterError
 from forensics.inputs import media_files
-from forensics.media.probe import probe_many, probe_media
+from forensics.media.metadata.probe import probe_many, probe_media
 
 
 def ffmpeg(*args: str) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from forensics.errors import ParameterError
 from forensics.inputs import media_files
-from forensics.media.probe import probe_many
+from forensics.media.metadata.probe import probe_many
 from forensics.pipeline.isolation import RESTART_CLOCK, Job, WorkerPool
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"

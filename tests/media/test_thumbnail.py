@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from forensics.media.jpeg_sample import reduced_image
-from forensics.media.thumbnail import compare_thumbnail
+from forensics.media.metadata.formats.jpeg_sample import reduced_image
+from forensics.media.metadata.thumbnail import compare_thumbnail
 
 WIDTH, HEIGHT = 1280, 960  # 80 x 60 MCUs of 16 x 16 (4:2:0)
 

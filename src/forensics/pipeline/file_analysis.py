@@ -111,7 +111,7 @@ def applicable_steps(media_type: str) -> tuple[RecordKind, ...]:
 
 
 def _metadata(job: FileJob) -> StepResult:
-    from forensics.media.probe import probe_media
+    from forensics.media.metadata.probe import probe_media
 
     record = probe_media(Path(job.path), sha256=job.sha256, fs_mtime_utc=job.fs_mtime_utc, pool=_reader_pool())
     # The record names the file as it was received, not where the case keeps it.
@@ -169,7 +169,7 @@ def _reader_pool() -> Any:
     """This thread's own isolated reader worker: threads of one runner probe side by side, not in turns."""
     pool = getattr(_local, "pool", None)
     if pool is None:
-        from forensics.media.probe import worker_pool
+        from forensics.media.metadata.probe import worker_pool
 
         pool = _local.pool = worker_pool(workers=1)
         atexit.register(pool.close)

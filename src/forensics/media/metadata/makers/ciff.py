@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from forensics.media.vendor_block import VendorBlock, clean_text, unix_wall_clock
+from forensics.media.metadata.makers.vendor_block import VendorBlock, clean_text, unix_wall_clock
 
 _MAKE_MODEL = 0x080A  # "Canon\0Canon PowerShot A5\0"
 _TIME_STAMP = 0x180E  # seconds of the camera clock, time zone code, time zone info

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from forensics.media.timestamps import parse_datetime
-from forensics.media.vendor_block import VendorBlock
+from forensics.media.metadata.makers.vendor_block import VendorBlock
+from forensics.media.metadata.timestamps import parse_datetime
 
 _CREATION = re.compile(rb"<CreationDate\s+value\s*=\s*\"([^\"]{1,64})\"")
 _DEVICE = re.compile(rb"<Device\s([^>]{1,1024})>")

@@ -16,7 +16,7 @@ from typing import Any
 import av
 
 from forensics.errors import MediaUnreadable
-from forensics.media.metadata import ContainerFacts, StreamFacts, tag_any_case
+from forensics.media.metadata.record import ContainerFacts, StreamFacts, tag_any_case
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-from forensics.media.vendor_block import VendorBlock
+from forensics.media.metadata.makers.vendor_block import VendorBlock
 
 _DIF_BLOCK_BYTES = 80
 _HEADER = re.compile(rb"\x1f\x07\x00[\x3f\xbf]")

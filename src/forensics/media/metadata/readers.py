@@ -19,19 +19,24 @@ from typing import Any
 
 from forensics.digests import file_sha256
 from forensics.errors import ForensicsError, MediaUnreadable
-from forensics.media.container import ContainerRead, read_container
 from forensics.media.content_type import HEAD_BYTES, ContentType, sniff
-from forensics.media.iptc import parse_photoshop_iptc
-from forensics.media.isobmff import MovieHeader, jxl_boxes, read_movie_header
-from forensics.media.jpeg_segments import read_jpeg_header
-from forensics.media.jpeg_vendor import read_jpeg_vendor_blocks, read_reconyx_maker_note
-from forensics.media.maker_formats import carries_exif, read_embedded_exif, read_maker_formats, wants_maker_formats
-from forensics.media.mapped_exif import memory_of
-from forensics.media.stills import ExifRead, read_exif
-from forensics.media.thumbnail import ThumbnailCheck, compare_thumbnail
-from forensics.media.user_data import read_canon_exif, read_user_data
-from forensics.media.vendor_block import VendorBlock
-from forensics.media.xmp import find_xmp_packet, parse_xmp
+from forensics.media.metadata.formats.container import ContainerRead, read_container
+from forensics.media.metadata.formats.exif import ExifRead, read_exif
+from forensics.media.metadata.formats.iptc import parse_photoshop_iptc
+from forensics.media.metadata.formats.isobmff import MovieHeader, jxl_boxes, read_movie_header
+from forensics.media.metadata.formats.jpeg_segments import read_jpeg_header
+from forensics.media.metadata.formats.mapped_exif import memory_of
+from forensics.media.metadata.formats.xmp import find_xmp_packet, parse_xmp
+from forensics.media.metadata.makers.jpeg_vendor import read_jpeg_vendor_blocks, read_reconyx_maker_note
+from forensics.media.metadata.makers.maker_formats import (
+    carries_exif,
+    read_embedded_exif,
+    read_maker_formats,
+    wants_maker_formats,
+)
+from forensics.media.metadata.makers.user_data import read_canon_exif, read_user_data
+from forensics.media.metadata.makers.vendor_block import VendorBlock
+from forensics.media.metadata.thumbnail import ThumbnailCheck, compare_thumbnail
 from forensics.pipeline.isolation import RESTART_CLOCK
 
 log = logging.getLogger(__name__)

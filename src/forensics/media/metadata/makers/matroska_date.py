@@ -13,7 +13,7 @@ import struct
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
-from forensics.media.vendor_block import VendorBlock, clean_text, exif_time_text
+from forensics.media.metadata.makers.vendor_block import VendorBlock, clean_text, exif_time_text
 
 _EBML = 0x1A45DFA3
 _SEGMENT = 0x18538067

@@ -21,25 +21,25 @@ from typing import Any, TypeVar
 from forensics.digests import named_sha256
 from forensics.errors import ParameterError
 from forensics.inputs import why_not_read
-from forensics.media.claims import TagSources, choose_capture, device_claim, gps_claim, time_claims
-from forensics.media.container import ContainerRead
 from forensics.media.content_type import AUDIO_SUFFIXES, PICTURE_AND_VIDEO_SUFFIXES, ContentType
-from forensics.media.flags import flags_for
-from forensics.media.isobmff import MovieHeader
-from forensics.media.metadata import BINARY_NOTE, Device, ImageFacts, MediaRecord, MediaType, StreamFacts, iso
-from forensics.media.readers import Fingerprint, JpegRead, ReaderFailure, XmpRead, read_file
-from forensics.media.stills import ExifRead
-from forensics.media.thumbnail import ThumbnailCheck
-from forensics.media.timestamps import parse_datetime
-from forensics.media.vendor_block import VendorBlock
-from forensics.media.xmp import parse_xmp
+from forensics.media.metadata.claims import TagSources, choose_capture, device_claim, gps_claim, time_claims
+from forensics.media.metadata.flags import flags_for
+from forensics.media.metadata.formats.container import ContainerRead
+from forensics.media.metadata.formats.exif import ExifRead
+from forensics.media.metadata.formats.isobmff import MovieHeader
+from forensics.media.metadata.formats.xmp import parse_xmp
+from forensics.media.metadata.makers.vendor_block import VendorBlock
+from forensics.media.metadata.readers import Fingerprint, JpegRead, ReaderFailure, XmpRead, read_file
+from forensics.media.metadata.record import BINARY_NOTE, Device, ImageFacts, MediaRecord, MediaType, StreamFacts, iso
+from forensics.media.metadata.thumbnail import ThumbnailCheck
+from forensics.media.metadata.timestamps import parse_datetime
 from forensics.pipeline.isolation import Job, Outcome, WorkerPool, shared_pool
 from forensics.progress import ProgressCallback, tell
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_PRELOAD = ("forensics.media.readers",)
+_PRELOAD = ("forensics.media.metadata.readers",)
 _SHA256 = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
 # Hashing is bounded separately from reading: a slow disk is not a hostile file.
 _MIN_HASH_RATE_BYTES_PER_S = 20e6

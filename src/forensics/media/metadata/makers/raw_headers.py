@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from forensics.media.vendor_block import VendorBlock, clean_text, exif_time_text, unix_wall_clock
+from forensics.media.metadata.makers.vendor_block import VendorBlock, clean_text, exif_time_text, unix_wall_clock
 
 _MAX_HEADER_BYTES = 64 * 1024
 _MAX_JSON_BYTES = 1024 * 1024

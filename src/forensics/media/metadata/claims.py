@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from forensics.media.isobmff import MovieHeader
-from forensics.media.location import dms_to_degrees, parse_iso6709, parse_xmp_coordinate
-from forensics.media.metadata import Device, Gps, TimeClaim, offset_text, tag_any_case, to_utc
-from forensics.media.stills import ratio_value
-from forensics.media.timestamps import gps_datetime, iptc_datetime, parse_datetime
-from forensics.media.vendor_block import VendorBlock
+from forensics.media.metadata.formats.exif import ratio_value
+from forensics.media.metadata.formats.isobmff import MovieHeader
+from forensics.media.metadata.location import dms_to_degrees, parse_iso6709, parse_xmp_coordinate
+from forensics.media.metadata.makers.vendor_block import VendorBlock
+from forensics.media.metadata.record import Device, Gps, TimeClaim, offset_text, tag_any_case, to_utc
+from forensics.media.metadata.timestamps import gps_datetime, iptc_datetime, parse_datetime
 
 
 @dataclass(frozen=True, slots=True)

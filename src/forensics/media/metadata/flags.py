@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from forensics.media.location import is_null_island, is_valid_position
-from forensics.media.metadata import Flag, MediaRecord, TimeClaim
-from forensics.media.timestamps import is_epoch_date, is_zero_date
+from forensics.media.metadata.location import is_null_island, is_valid_position
+from forensics.media.metadata.record import Flag, MediaRecord, TimeClaim
+from forensics.media.metadata.timestamps import is_epoch_date, is_zero_date
 
 # Software that edits pictures or video (lower case); a camera's firmware string never matches.
 _EDITORS = re.compile(

@@ -1,6 +1,6 @@
 """Runs the readers of makers' formats that exifread and libavformat do not open, chosen by signature.
 
-Two entry points for the worker (readers.py): `read_maker_formats` gives the
+Two entry points for the worker (metadata/readers.py): `read_maker_formats` gives the
 `VendorBlock`s our own parsers find, and `read_embedded_exif` hands the EXIF block of
 containers that embed one whole (BPG, Minolta MRW, Sigma X3F, ImageMagick MIFF, PDF,
 Capture One EIP) to exifread. They are separate so that exifread raising on a damaged
@@ -16,18 +16,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from forensics.media.ciff import is_ciff, read_ciff
 from forensics.media.content_type import ContentType
-from forensics.media.dv_pack import is_dv, read_dv_date
-from forensics.media.exiftool_rdf import is_exiftool_rdf, read_exiftool_rdf
-from forensics.media.matroska_date import read_matroska_date
-from forensics.media.mdpm import read_mdpm
-from forensics.media.mie import is_mie, read_mie
-from forensics.media.raw_headers import read_raw_header
-from forensics.media.riff_info import read_riff_info
-from forensics.media.sony_xml import is_sony_xml, read_sony_xml
-from forensics.media.stills import ExifRead, find_tiff_block, read_exif
-from forensics.media.vendor_block import VendorBlock
+from forensics.media.metadata.formats.exif import ExifRead, find_tiff_block, read_exif
+from forensics.media.metadata.makers.ciff import is_ciff, read_ciff
+from forensics.media.metadata.makers.dv_pack import is_dv, read_dv_date
+from forensics.media.metadata.makers.exiftool_rdf import is_exiftool_rdf, read_exiftool_rdf
+from forensics.media.metadata.makers.matroska_date import read_matroska_date
+from forensics.media.metadata.makers.mdpm import read_mdpm
+from forensics.media.metadata.makers.mie import is_mie, read_mie
+from forensics.media.metadata.makers.raw_headers import read_raw_header
+from forensics.media.metadata.makers.riff_info import read_riff_info
+from forensics.media.metadata.makers.sony_xml import is_sony_xml, read_sony_xml
+from forensics.media.metadata.makers.vendor_block import VendorBlock
 
 _MAX_CIFF_BYTES = 64 * 1024 * 1024
 _MAX_EMBEDDED_SCAN_BYTES = 16 * 1024 * 1024

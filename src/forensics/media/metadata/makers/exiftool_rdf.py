@@ -14,8 +14,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import BinaryIO
 
-from forensics.media.location import dms_to_degrees
-from forensics.media.vendor_block import VendorBlock
+from forensics.media.metadata.location import dms_to_degrees
+from forensics.media.metadata.makers.vendor_block import VendorBlock
 
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 _NAMESPACE = re.compile(r"^\{http://ns\.exiftool\.org/(?:[^/}]+/)*?([^/}]+)/1\.0/\}(.+)$")

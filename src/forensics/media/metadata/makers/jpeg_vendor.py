@@ -14,8 +14,8 @@ import struct
 from datetime import datetime
 from typing import Any
 
-from forensics.media.ciff import read_ciff
-from forensics.media.vendor_block import VendorBlock, clean_text, exif_time_text, unix_wall_clock
+from forensics.media.metadata.makers.ciff import read_ciff
+from forensics.media.metadata.makers.vendor_block import VendorBlock, clean_text, exif_time_text, unix_wall_clock
 
 _FLIR_CAMERA_INFO = 0x20
 _FLIR_GPS_INFO = 0x2B

@@ -18,7 +18,7 @@ import exifread
 from exifread.tags.fields import FieldType
 
 from forensics.digests import sha256_digest
-from forensics.media import mapped_exif
+from forensics.media.metadata.formats import mapped_exif
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from forensics.media.jpeg_sample import BUDGET_BYTES, reduced_image
+from forensics.media.metadata.formats.jpeg_sample import BUDGET_BYTES, reduced_image
 
 _DECODE_FLAGS = cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION
 

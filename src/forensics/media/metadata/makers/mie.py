@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-from forensics.media.vendor_block import VendorBlock, clean_text
+from forensics.media.metadata.makers.vendor_block import VendorBlock, clean_text
 
 _GROUPS = (0x10, 0x18)
 _TEXT = (0x20, 0x28)  # ISO 8859-1, UTF-8

@@ -17,7 +17,7 @@ import re
 import struct
 from typing import Any, BinaryIO
 
-from forensics.media.vendor_block import VendorBlock, clean_text
+from forensics.media.metadata.makers.vendor_block import VendorBlock, clean_text
 
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                                        "Dec"), start=1)}

@@ -4,7 +4,7 @@ Cameras wrote their capture time, make and model in their own structures long be
 EXIF settled (Canon CIFF, Olympus PictureInfo, Casio QVCI), and many still do outside
 EXIF (FLIR records, Sony's MDPM in AVCHD video, RIFF INFO chunks, Matroska's DateUTC).
 Each decoder in the modules that read them gives one `VendorBlock`: what it decoded,
-verbatim, and the three or four claims taken from it, so claims.py ranks them with the
+verbatim, and the three or four claims taken from it, so metadata/claims.py ranks them with the
 rest and the record names the block each came from.
 """
 

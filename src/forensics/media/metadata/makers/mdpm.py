@@ -15,7 +15,7 @@ import re
 import struct
 from typing import Any, BinaryIO
 
-from forensics.media.vendor_block import VendorBlock, clean_text
+from forensics.media.metadata.makers.vendor_block import VendorBlock, clean_text
 
 _MDPM = bytes.fromhex("17ee8c60f84d11d98cd60800200c9a66") + b"MDPM"
 # Maker codes as ExifTool lists them.

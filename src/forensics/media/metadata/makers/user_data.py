@@ -14,10 +14,10 @@ import io
 import re
 import struct
 
-from forensics.media.sony_xml import read_sony_xml
-from forensics.media.stills import ExifRead, read_exif
-from forensics.media.timestamps import parse_datetime
-from forensics.media.vendor_block import VendorBlock, clean_text
+from forensics.media.metadata.formats.exif import ExifRead, read_exif
+from forensics.media.metadata.makers.sony_xml import read_sony_xml
+from forensics.media.metadata.makers.vendor_block import VendorBlock, clean_text
+from forensics.media.metadata.timestamps import parse_datetime
 
 _DATE = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+\-]\d\d:?\d\d)?")
 
