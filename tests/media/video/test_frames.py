@@ -14,14 +14,14 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+from conftest import SHARED_DATA
 from forensics.errors import MediaError, MediaUnreadable, ParameterError
 from forensics.media.video.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames, parse_mode
 from forensics.media.video.rotation import display_rotation_cw_deg, display_transform_of_stream
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-IPHONE = DATA / "metadata-extractor-images" / "mov" / "with-gps.mov"
-FOOTAGE = DATA / "footage" / "car-detection.mp4"
+IPHONE = SHARED_DATA / "metadata-extractor-images" / "mov" / "with-gps.mov"
+FOOTAGE = SHARED_DATA / "footage" / "car-detection.mp4"
 
 
 def ffmpeg(*arguments: str) -> str:
@@ -312,7 +312,6 @@ def test_a_selection_too_big_for_memory_is_refused_before_decoding(media: dict[s
 
 def test_every_fuzzed_file_gives_frames_or_a_media_error_never_another_exception():
     """PyAV raised UnicodeDecodeError on a tag that is not UTF-8; such a file must still be handled."""
-    from conftest import SHARED_DATA
     from forensics.errors import MediaError
 
     fuzzing = SHARED_DATA / "metadata-extractor-images" / "fuzzing"

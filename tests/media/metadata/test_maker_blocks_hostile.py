@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SHARED_DATA
 from forensics.media.content_type import HEAD_BYTES, sniff
 from forensics.media.metadata.formats.exif import ExifRead
 from forensics.media.metadata.formats.isobmff import read_movie_header
@@ -31,7 +32,6 @@ from forensics.media.metadata.makers.riff_info import read_riff_info, riff_date
 from forensics.media.metadata.makers.user_data import read_canon_exif, read_user_data
 from forensics.media.metadata.readers import ReaderFailure, _guarded
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 SAMPLES = ["exiftool/t/images/" + n for n in (
     "CanonRaw.crw", "M2TS.mts", "Matroska.mkv", "Pentax.avi", "RIFF.wav", "DV.dv", "KyoceraRaw.raw", "Sony.pmp",
     "Olympus.dss", "FLIR.fpf", "MOI.moi", "Red.r3d", "Sigma.x3f", "SigmaDP2.x3f", "Lytro.lfp", "MIE.mie",
@@ -74,9 +74,9 @@ def _all_readers(data: bytes, tmp_path: Path, *, with_exifread: bool = True) -> 
 
 @pytest.mark.parametrize("name", SAMPLES)
 def test_truncated_and_corrupted_real_files(name: str, tmp_path: Path) -> None:
-    if not (DATA / name).is_file():
-        pytest.skip(f"{name} is not in the shared real media ({DATA.resolve()})")
-    original = (DATA / name).read_bytes()[:64 * 1024]
+    if not (SHARED_DATA / name).is_file():
+        pytest.skip(f"{name} is not in the shared real media ({SHARED_DATA.resolve()})")
+    original = (SHARED_DATA / name).read_bytes()[:64 * 1024]
     rng = random.Random(name)
     for cut in sorted({len(original) * k // 16 for k in range(16)} | {1, 7, 13, 33}):
         _all_readers(original[:cut], tmp_path)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
+from conftest import SHARED_DATA
 from forensics.media.metadata.probe import probe_many
 from forensics.media.metadata.record import MediaRecord
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 MEI = "metadata-extractor-images"
 FILES = {
     "iphone_mov": f"{MEI}/mov/with-gps.mov",
@@ -36,10 +35,10 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def records() -> dict[str, MediaRecord]:
-    if not DATA.is_dir():
-        pytest.skip(f"the shared real media are not here ({DATA.resolve()}); see ../shared/data/README.md")
-    by_path = {str(DATA / rel): name for name, rel in FILES.items()}
-    return {by_path[r.path]: r for r in probe_many([DATA / rel for rel in FILES.values()])}
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the shared real media are not here ({SHARED_DATA.resolve()}); see ../shared/data/README.md")
+    by_path = {str(SHARED_DATA / rel): name for name, rel in FILES.items()}
+    return {by_path[r.path]: r for r in probe_many([SHARED_DATA / rel for rel in FILES.values()])}
 
 
 def codes(record: MediaRecord) -> list[str]:

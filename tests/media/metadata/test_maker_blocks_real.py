@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
+from conftest import SHARED_DATA
 from forensics.media.metadata.probe import probe_many
 from forensics.media.metadata.record import MediaRecord
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 ET = "exiftool/t/images"
 MEI = "metadata-extractor-images"
 PY = "exif-py/tests/resources/jpg"
@@ -92,11 +91,11 @@ EXTRA = {"flir_iphone": f"{MEI}/jpg/FLIR iPhone device.jpg", "exiftool_jpg": f"{
 
 @pytest.fixture(scope="module")
 def records() -> dict[str, MediaRecord]:
-    if not DATA.is_dir():
-        pytest.skip(f"the shared real media are not here ({DATA.resolve()}); see ../shared/data/README.md")
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the shared real media are not here ({SHARED_DATA.resolve()}); see ../shared/data/README.md")
     files = {name: spec[0] for name, spec in EXPECTED.items()} | EXTRA
-    by_path = {str(DATA / rel): name for name, rel in files.items()}
-    return {by_path[r.path]: r for r in probe_many([DATA / rel for rel in files.values()])}
+    by_path = {str(SHARED_DATA / rel): name for name, rel in files.items()}
+    return {by_path[r.path]: r for r in probe_many([SHARED_DATA / rel for rel in files.values()])}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -12,6 +12,7 @@ from typing import Any
 import exifread
 from exifread.core.exif_header import ExifHeader
 
+from conftest import FIXTURES
 from forensics.media.metadata.formats.mapped_exif import MappedExifHeader
 
 _STILL_SUFFIXES = {".jpg", ".jpeg", ".tif", ".tiff", ".heic", ".heif", ".avif", ".webp", ".png", ".jxl", ".dng",
@@ -64,7 +65,7 @@ def test_same_tags_on_a_truncated_and_an_in_memory_file(shared_data: Path) -> No
 
 
 def test_same_tags_on_the_fixture_photos_whole_and_cut() -> None:
-    photos = sorted((Path(__file__).parents[2] / "fixtures/incident/photo").glob("*.jpg"))
+    photos = sorted((FIXTURES / "incident/photo").glob("*.jpg"))
     assert photos
     logging.disable(logging.WARNING)
     try:

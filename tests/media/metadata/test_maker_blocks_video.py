@@ -10,10 +10,9 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
+from conftest import SHARED_DATA
 from forensics.media.metadata.formats.isobmff import CANON_UUID, _children
 from forensics.media.metadata.probe import probe_media
-
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
 def _mp4(tmp_path: Path) -> bytes:
@@ -40,9 +39,9 @@ def _box(kind: bytes, body: bytes) -> bytes:
 
 
 def test_canon_exif_boxes_in_an_mp4(tmp_path: Path) -> None:
-    cr3 = DATA / "exiftool/t/images/CanonRaw.cr3"
+    cr3 = SHARED_DATA / "exiftool/t/images/CanonRaw.cr3"
     if not cr3.is_file():
-        pytest.skip(f"the shared real media are not here ({DATA.resolve()})")
+        pytest.skip(f"the shared real media are not here ({SHARED_DATA.resolve()})")
     moov = next(body for kind, body in _children(cr3.read_bytes()) if kind == b"moov")
     canon = next(body for kind, body in _children(moov) if kind == b"uuid" and body[:16] == CANON_UUID)
     video = tmp_path / "canon.mp4"
