@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from forensics.media.metadata.probe import media_files, probe_many
+from forensics.inputs import media_files
+from forensics.media.metadata.probe import probe_many
 from forensics.media.metadata.record import MediaRecord
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
