@@ -47,7 +47,7 @@ _LAZY = {
     "media_files": "forensics.inputs",
     "probe_many": "forensics.media.metadata.probe", "probe_media": "forensics.media.metadata.probe",
     "display_rotation_cw_deg": "forensics.media.video.rotation",
-    "CaseView": "forensics.report.view", "read_case": "forensics.report.view",
+    "CaseView": "forensics.custody.view", "read_case": "forensics.custody.view",
     "Exported": "forensics.report.exported", "write_export": "forensics.report.export",
     "write_report": "forensics.report.html",
     "MediaHashes": "forensics.dedup.media_hashes", "hash_media": "forensics.dedup.media_hashes",

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 
 from case_builder import SERIAL, report_case  # noqa: F401
 from forensics.custody.log import read_entries
+from forensics.custody.view import read_case
 from forensics.errors import ParameterError
 from forensics.report.document import case_document
 from forensics.report.export import CSV_COLUMNS, csv_bytes, write_export
-from forensics.report.view import read_case
 from forensics_cli.main import cli
 
 

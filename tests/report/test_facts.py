@@ -14,13 +14,13 @@ from forensics.audio.library import Library
 from forensics.audio.search import index_paths
 from forensics.custody.case import open_case
 from forensics.custody.verify import verify_case
+from forensics.custody.view import CaseView, read_case
 from forensics.incident import ingest
 from forensics.report import facts
 from forensics.report.cards import anchor
 from forensics.report.document import case_document
 from forensics.report.export import csv_bytes
 from forensics.report.html import render_report
-from forensics.report.view import CaseView, read_case
 
 
 def test_two_recordings_linked_both_ways_are_one_match_in_the_direction_that_scored_better(report_case):

@@ -15,10 +15,10 @@ from case_builder import HOSTILE_MAKE, HOSTILE_MODEL, HOSTILE_TEXT_NAME, ReportC
 from conftest import bag_valid
 from forensics.custody.log import read_entries
 from forensics.custody.verify import verify_case
+from forensics.custody.view import read_case
 from forensics.errors import ParameterError
 from forensics.report.folder import MANIFEST
 from forensics.report.html import render_report, write_report
-from forensics.report.view import read_case
 from forensics_cli.main import cli
 
 

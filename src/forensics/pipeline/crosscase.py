@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
-    from forensics.report.view import CaseView, ItemView
+    from forensics.custody.view import CaseView, ItemView
 
 from forensics.atomic import write_atomic
 from forensics.custody.hashing import copy_and_hash, open_for_reading
@@ -87,7 +87,7 @@ class CrossCaseIndex:
 
     def add_case(self, case: Path, incident: str) -> list[Elsewhere]:
         """Gives the items of `incident` in `case` that other incidents of the index hold too, then indexes them."""
-        from forensics.report.view import (
+        from forensics.custody.view import (
             read_case,  # the read-only view: records whose digests match the log
         )
 
@@ -174,7 +174,7 @@ class CrossCaseIndex:
 
     def _stored_in_case(self, folder: str, incident: str) -> dict[str, Path]:
         """Gives sha256 -> stored copy of a case's items; {} (asked again later) when the case cannot be read."""
-        from forensics.report.view import read_case
+        from forensics.custody.view import read_case
 
         if folder not in self._stored_in:
             try:

@@ -12,12 +12,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from forensics.custody.view import CaseView, ItemView
 from forensics.errors import MediaError
 from forensics.record_kinds import FRAMES
 from forensics.report import facts
 from forensics.report.folder import Assets
 from forensics.report.markup import attr, definitions, digest, esc, seconds, table
-from forensics.report.view import CaseView, ItemView
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import forensics
 from forensics.custody.verify import VerifyReport
+from forensics.custody.view import CaseView, ItemView
 from forensics.report import facts
-from forensics.report.view import CaseView, ItemView
 
 DOCUMENT_SCHEMA = "forensics-export/1.0"
 

@@ -17,13 +17,13 @@ from forensics.custody.folder import inside
 from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey
 from forensics.custody.verify import verify_case
+from forensics.custody.view import read_case
 from forensics.errors import ParameterError
 from forensics.progress import ProgressCallback
 from forensics.report.case_uco import case_uco_graph
 from forensics.report.document import case_document
 from forensics.report.exported import Exported, log_export
 from forensics.report.redact import redact
-from forensics.report.view import read_case
 
 FORMATS = ("case-uco", "csv", "json")
 SUFFIXES = {"case-uco": ".jsonld", "csv": ".csv", "json": ".json"}

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from forensics.custody.view import CaseView, ItemView
 from forensics.record_kinds import AUDIO, NEAR_DUPLICATES
-from forensics.report.view import CaseView, ItemView
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,13 @@ import forensics
 from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey
 from forensics.custody.verify import VerifyReport, verify_case
+from forensics.custody.view import CaseView, read_case
 from forensics.progress import ProgressCallback, tell
 from forensics.report import sections
 from forensics.report.cards import Pictures, card
 from forensics.report.exported import Exported, log_export
 from forensics.report.folder import MANIFEST, Assets, check_out_dir, manifest_text, stage_folder, swap_in
 from forensics.report.markup import digest, esc, page
-from forensics.report.view import CaseView, read_case
 
 
 @dataclass(frozen=True, slots=True)

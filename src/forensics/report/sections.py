@@ -9,12 +9,12 @@ from typing import Any
 
 from forensics.custody.log import LogEntry
 from forensics.custody.verify import VerifyReport
+from forensics.custody.view import CaseView
 from forensics.digests import named_sha256
 from forensics.record_kinds import AUDIO, DEDUP
 from forensics.report import facts
 from forensics.report.cards import Pictures, item_link
 from forensics.report.markup import definitions, digest, esc, seconds, table
-from forensics.report.view import CaseView
 
 TIMELINE_ROWS_PER_GROUP = 200  # entries listed under one folded group; the log itself holds them all
 

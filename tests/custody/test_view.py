@@ -6,9 +6,9 @@ import pytest
 
 from conftest import FIXTURES, snapshot
 from forensics.custody.log import read_entries
+from forensics.custody.view import read_case
 from forensics.errors import CaseInvalid
 from forensics.incident import ingest
-from forensics.report.view import read_case
 
 
 def test_reading_a_case_with_a_torn_last_line_changes_nothing_and_leaves_the_line_out(tmp_path, alice):
