@@ -235,7 +235,6 @@ def _still_match(a: MediaHashes, b: MediaHashes, configs: list[_Config], limit: 
     distance = best.nearest
     if distance > limit:
         return None
-    _ia, _ib = np.unravel_index(int(np.argmin(best.distances)), best.distances.shape)
     hashes = ev.hash_agreement(np.array([distance]))
     video_is_a = a.kind == "video"
     video = a if video_is_a else b if b.kind == "video" else None
