@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from forensics.custody.view import CaseView, ItemView
 
 from forensics.atomic import write_atomic
-from forensics.custody.hashing import copy_and_hash, open_for_reading
+from forensics.custody.hashing import open_for_reading
+from forensics.digests import file_sha256
 from forensics.errors import CaseError
 from forensics.record_kinds import AUDIO, DEDUP
 
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 
 CASES = "cases.json"  # in the index folder: incident -> its case folders (absolute)
 _CASES_MAX_BYTES = 16 << 20
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,15 +158,13 @@ class CrossCaseIndex:
             if path is None:
                 continue
             try:
-                fd = open_for_reading(path)
-                try:
-                    digests, _head = copy_and_hash(fd, None)
-                finally:
-                    os.close(fd)
+                # Opened as custody opens evidence: no final symlink followed, a FIFO not waited on.
+                with os.fdopen(open_for_reading(path), "rb") as stored:
+                    held = file_sha256(stored)
             except OSError as ex:
                 log.warning("%s cannot be read (%s): its matches in doubt stay weak", path, ex)
                 continue
-            if digests.sha256 == sha256:
+            if held == sha256:
                 return path
             log.warning("%s no longer holds what %s's log says (sha256 %s): its matches in doubt stay weak",
                         path, incident, sha256)
