@@ -81,8 +81,7 @@ _CONTRADICTED_SHARE = 0.5
 _COARSE_SHIFTS = np.arange(-192, 193, 64)  # samples tried around the landmark offset (8 ms apart)
 _FINE_SHIFTS = np.arange(-32, 33, 8)
 _MAX_CHECK_S = 12.0
-_LONE_S = 2.0  # agreeing landmarks this far apart in the query are two runs (_together) ...
-_FEWEST_TOGETHER = 2  # ... and one alone agrees by chance (runs of two are true often enough at -5 dB to keep)
+_LONE_S = 2.0  # an agreeing landmark with no other this near it in the query agrees by chance (_together)
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,16 +322,15 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
 
 def _together(q: NDArray[np.float64], r: NDArray[np.float64], rate_hz: int
               ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Gives the agreeing landmarks (query frames, reference frames) less those that agree by chance: in the
-    query, runs of landmarks more than _LONE_S apart are told apart, and a run of fewer than _FEWEST_TOGETHER
-    is left out unless none is longer. Far from the clip (a 3 s burst in a 30 s video) such a landmark would
-    stretch the span checked, thin the evidence, and tilt the fitted speed, and with it the offset."""
+    """Gives the agreeing landmarks (query frames, reference frames) less those alone: none other within _LONE_S
+    of it in the query (all of them when every one is alone). One that agrees alone agrees by chance; far from
+    the clip (a 3 s burst in a 30 s video) it would stretch the span checked, thin the evidence, and tilt the
+    fitted speed, and with it the offset."""
     order = np.argsort(q, kind="stable")
     q, r = q[order], r[order]
-    run = np.concatenate([[0], np.cumsum(np.diff(q) > _LONE_S * rate_hz / HOP)])
-    sizes = np.bincount(run)
-    keep = (sizes >= min(_FEWEST_TOGETHER, int(sizes.max())))[run]
-    return q[keep], r[keep]
+    apart = np.diff(q) > _LONE_S * rate_hz / HOP
+    alone = np.concatenate([[True], apart]) & np.concatenate([apart, [True]])
+    return (q, r) if alone.all() else (q[~alone], r[~alone])
 
 
 def _fit_line(q: NDArray[np.float64], r: NDArray[np.float64], speed: float) -> tuple[float, float]:
