@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Literal, cast, get_args
 
 import puremagic
 
@@ -97,7 +98,12 @@ def sniff(head: bytes) -> ContentType:
     return ContentType("unknown", None, mime)
 
 
-def media_type_of(head: bytes) -> tuple[str, str | None]:
+# What a file is, coarsely: what custody records of every file taken in, and the metadata record's media_type.
+MediaType = Literal["video", "image", "audio", "other"]
+MEDIA_TYPES: tuple[MediaType, ...] = get_args(MediaType)
+
+
+def media_type_of(head: bytes) -> tuple[MediaType, str | None]:
     """Returns (media_type, mime) for a file whose first bytes are `head`: the label custody records.
 
     media_type is one of MEDIA_TYPES. It is what the signature says; whether an
@@ -111,7 +117,7 @@ def media_type_of(head: bytes) -> tuple[str, str | None]:
         return ("audio" if kind.audio_hint else "video"), kind.mime
     major = (kind.mime or "").split("/", 1)[0]
     if major in ("video", "image", "audio"):  # kinds only puremagic's signatures know (ICO, PPM, RealAudio...)
-        return major, kind.mime
+        return cast("MediaType", major), kind.mime
     return "other", kind.mime
 
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from forensics.digests import named_sha256
 from forensics.errors import ParameterError
 from forensics.inputs import why_not_read
-from forensics.media.content_type import AUDIO_SUFFIXES, PICTURE_AND_VIDEO_SUFFIXES, ContentType
+from forensics.media.content_type import AUDIO_SUFFIXES, PICTURE_AND_VIDEO_SUFFIXES, ContentType, MediaType
 from forensics.media.metadata.claims import TagSources, choose_capture, device_claim, gps_claim, time_claims
 from forensics.media.metadata.flags import flags_for
 from forensics.media.metadata.formats.container import ContainerRead
@@ -30,7 +30,7 @@ from forensics.media.metadata.formats.isobmff import MovieHeader
 from forensics.media.metadata.formats.xmp import parse_xmp
 from forensics.media.metadata.makers.vendor_block import VendorBlock
 from forensics.media.metadata.readers import Fingerprint, JpegRead, ReaderFailure, XmpRead, read_file
-from forensics.media.metadata.record import BINARY_NOTE, Device, ImageFacts, MediaRecord, MediaType, StreamFacts, iso
+from forensics.media.metadata.record import BINARY_NOTE, Device, ImageFacts, MediaRecord, StreamFacts, iso
 from forensics.media.metadata.thumbnail import ThumbnailCheck
 from forensics.media.metadata.timestamps import parse_datetime
 from forensics.pipeline.isolation import Job, Outcome, WorkerPool, shared_pool

@@ -12,10 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Any
 
-MediaType = Literal["video", "image", "audio", "other"]
-MEDIA_TYPES: tuple[MediaType, ...] = get_args(MediaType)
+from forensics.media.content_type import MediaType
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +125,7 @@ class MediaRecord:
     path: str
     sha256: str | None  # "sha256:<hex>"
     size_bytes: int | None
-    media_type: MediaType  # one of MEDIA_TYPES, from the content, never the file name
+    media_type: MediaType  # content_type.MEDIA_TYPES: from the content, never the file name
     detected_format: str | None  # MIME type guessed from the magic bytes
     captured_at: datetime | None
     captured_at_source: str | None
