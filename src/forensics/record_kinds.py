@@ -16,3 +16,12 @@ FRAMES: Final = "frames"  # the frames taken from a video, and where their pictu
 DEDUP: Final = "dedup"  # an item's perceptual hashes (forensics.dedup.media_hashes.MediaHashes.to_json)
 NEAR_DUPLICATES: Final = "near-duplicates"  # an item's group of the same footage, and its matches, in this case
 AUDIO: Final = "audio"  # an item's sound tracks: transmissions and fingerprint files (links are added by analyses)
+
+# The key that carries a record's version: records written before versions were kept have none (version 1).
+VERSION_KEY: Final = "record_version"
+
+
+def record_version(data: object) -> int:
+    """Gives the version of a record's JSON: the one it states, 1 when it states none (written before versions)."""
+    version = data.get(VERSION_KEY, 1) if isinstance(data, dict) else 1
+    return version if isinstance(version, int) and not isinstance(version, bool) else 0

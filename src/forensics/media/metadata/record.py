@@ -10,11 +10,19 @@ the file does not say which zone its clock was in.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from forensics.media.content_type import MediaType
+from forensics.errors import ParameterError
+from forensics.media.content_type import MEDIA_TYPES, MediaType
+from forensics.record_kinds import VERSION_KEY, record_version
+
+# 2: the record states its version. Version 1 (no version stated) named a stream's turn `rotation_deg`,
+# counter-clockwise as ffprobe gives it, and the EXIF turns `rotation_deg` and `thumbnail_rotation_deg`
+# (clockwise) until the turns were named rotation_cw_deg; from_json reads both.
+RECORD_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +165,7 @@ class MediaRecord:
     def to_json(self) -> dict[str, Any]:
         """Gives the record as plain JSON values (no NaN, no bytes), ready for canonical JSON."""
         return {
+            VERSION_KEY: RECORD_VERSION,
             "path": self.path,
             "sha256": self.sha256,
             "size_bytes": self.size_bytes,
@@ -180,6 +189,35 @@ class MediaRecord:
             "flags": [{"code": f.code, "message": f.message} for f in self.flags],
             "error": self.error,
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MediaRecord:
+        """Gives back the record `to_json` wrote, of this version or an earlier one; raises ParameterError
+        when `data` is not one. Keys a version 1 record lacks (added since) are read as absent."""
+        version = record_version(data)
+        if version not in (1, RECORD_VERSION):
+            raise ParameterError(f"not a metadata record this program reads (version {version})")
+        try:
+            media_type = data["media_type"]
+            if media_type not in MEDIA_TYPES:
+                raise ValueError(f"unknown media type {media_type!r}")
+            return cls(
+                path=str(data["path"]), sha256=data.get("sha256"), size_bytes=data.get("size_bytes"),
+                media_type=cast("MediaType", media_type), detected_format=data.get("detected_format"),
+                captured_at=_time(data.get("captured_at")), captured_at_source=data.get("captured_at_source"),
+                utc_offset=data.get("utc_offset"), created_at=_time(data.get("created_at")),
+                created_at_source=data.get("created_at_source"),
+                filesystem_modified_at=_time(data.get("filesystem_modified_at")),
+                times=tuple(TimeClaim(t["kind"], t["source"], t["text"], _time(t.get("value")), _time(t.get("utc")))
+                            for t in data.get("times") or ()),
+                gps=_gps(data.get("gps")), device=_device(data.get("device")),
+                container=_container(data.get("container")),
+                streams=tuple(_stream(s) for s in data.get("streams") or ()), image=_image(data.get("image")),
+                raw=dict(data.get("raw") or {}),
+                flags=tuple(Flag(f["code"], f["message"]) for f in data.get("flags") or ()),
+                error=data.get("error"))
+        except (KeyError, TypeError, ValueError, AttributeError) as ex:
+            raise ParameterError(f"not a metadata record ({type(ex).__name__}: {ex})") from ex
 
 
 BINARY_NOTE = ("binary tag values are written as 'hex:' + lowercase hex; values longer than "
@@ -248,6 +286,53 @@ def _plain(obj: Any) -> dict[str, Any] | None:
             value = list(value)
         out[name] = value
     return out
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _gps(data: Mapping[str, Any] | None) -> Gps | None:
+    if data is None:
+        return None
+    return Gps(data["latitude_deg"], data["longitude_deg"], data.get("altitude_m"), data["source"],
+               _time(data.get("time_utc")))
+
+
+def _device(data: Mapping[str, Any] | None) -> Device:
+    data = data or {}
+    return Device(data.get("make"), data.get("model"), data.get("software"), data.get("lens"), data.get("firmware"),
+                  tuple(sorted((data.get("vendor_tags") or {}).items())))
+
+
+def _fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of a flat dataclass's JSON (`_plain`) that it has, lists as tuples; a key the record lacks is left
+    to the field's default."""
+    return {name: tuple(data[name]) if isinstance(data[name], list) else data[name]
+            for name in cls.__slots__ if name in data}  # type: ignore[attr-defined]
+
+
+def _container(data: Mapping[str, Any] | None) -> ContainerFacts | None:
+    return None if data is None else ContainerFacts(**_fields(ContainerFacts, data))
+
+
+def _stream(data: Mapping[str, Any]) -> StreamFacts:
+    fields = _fields(StreamFacts, data)
+    if "rotation_cw_deg" not in data and data.get("rotation_deg") is not None:
+        fields["rotation_cw_deg"] = -int(data["rotation_deg"]) % 360  # version 1: counter-clockwise (ffprobe's)
+    return StreamFacts(**fields)
+
+
+def _image(data: Mapping[str, Any] | None) -> ImageFacts | None:
+    if data is None:
+        return None
+    fields = _fields(ImageFacts, data)
+    # Version 1 named the EXIF turns without their sense; they were clockwise already.
+    for old, new in (("rotation_deg", "rotation_cw_deg"), ("thumbnail_rotation_deg", "thumbnail_rotation_cw_deg")):
+        if new not in data and old in data:
+            fields[new] = data[old]
+    return ImageFacts(**{"width_px": None, "height_px": None, "orientation": None, "display_width_px": None,
+                         "display_height_px": None, "rotation_cw_deg": None, **fields})
 
 
 def _finite(value: float | None) -> float | None:
