@@ -97,7 +97,7 @@ def read_whatsapp(fd: int, *, export: str, folder: ExportFolder, notes: Unparsed
                 form, found = started
                 clock = (int(found["h"]), int(found["m"]), int(found["s"] or 0), found["ampm"])
                 entries.append(_Entry(number, form, (found["a"], found["b"], found["c"]), clock,
-                                      f"{found['date']}, {found['time']}", found["rest"]))
+                                      f"{found['date']}, {found['time']}", found["rest"], size=len(found["rest"])))
             elif entries:
                 last = entries[-1]
                 if last.size + len(line) <= MAX_TEXT_CHARS:
