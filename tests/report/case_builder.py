@@ -59,7 +59,7 @@ def build_case(root: Path, key: SigningKey, *, analyse: bool = True) -> ReportCa
     case = root / "case"
     ingest([source], case, key=key, incident="strike-01", note="<b>note</b> from the field", analyse=analyse)
     with open_case(case, key, create=False) as opened:
-        names = {r["name"]: sha for sha, item in opened.state.items.items() for r in item.receipts}
+        names = {r.name: sha for sha, item in opened.state.items.items() for r in item.receipts}
     return ReportCase(case, key, names)
 
 

@@ -28,12 +28,12 @@ def test_two_recordings_linked_both_ways_are_one_match_in_the_direction_that_sco
     links = Counter[frozenset[str]]()
     best: dict[frozenset[str], float] = {}
     for item in view.items:
-        for link in (item.records.get("audio") or {}).get("links") or ():
-            if link["confidence"] == "weak":
+        for link in (item.audio.links or ()) if item.audio else ():
+            if link.confidence == "weak":
                 continue  # e.g. strike_original's 0.75 s overlap with intercept_clip, found one way only
-            pair = frozenset((item.sha256, link["reference_sha256"]))
+            pair = frozenset((item.sha256, link.reference_sha256))
             links[pair] += 1
-            best[pair] = max(best.get(pair, 0.0), link["score"])
+            best[pair] = max(best.get(pair, 0.0), link.score)
     # ingest's audio step links most pairs both ways (a 1.6 s overlap may be found one way only)
     assert sum(count == 2 for count in links.values()) >= 5 and set(links.values()) <= {1, 2}
     matches = facts.intercept_matches(view)
@@ -82,10 +82,10 @@ def test_weak_intercept_matches_are_left_out_and_the_others_show_their_confidenc
 
 def test_transmissions_are_the_speech_bursts_in_counts_tables_and_exports(report_case, rendered):
     view = read_case(report_case.path)
-    speech = {item.sha256: [s for track in item.records["audio"].get("tracks") or () for s in track["segments"]
-                            if s["kind"] == "speech"] for item in view.items if "audio" in item.records}
+    speech = {item.sha256: [s.to_json() for track in item.audio.tracks for s in track.segments if s.kind == "speech"]
+              for item in view.items if item.audio}
     full = report_case.sha256["audio/intercept_full.wav"]
-    segments = [s for track in view.item(full).records["audio"]["tracks"] for s in track["segments"]]
+    segments = [s for track in view.item(full).audio.tracks for s in track.segments]
     assert len(speech[full]) == 4 and len(segments) > 4  # the fixture's four bursts, and silence and squelch tails
     document = case_document(view)
     assert {i["sha256"]: i["transmissions"] for i in document["items"] if i["sha256"] in speech} == speech
@@ -112,7 +112,7 @@ def test_an_older_record_keeps_segments_without_a_kind_and_leaves_out_other_kind
 
 
 def _audio_record(view: CaseView, sha256: str) -> dict[str, Any]:
-    return json.loads(json.dumps(view.item(sha256).records["audio"]))
+    return json.loads(json.dumps(view.item(sha256).audio.to_json()))
 
 
 def _elsewhere(match: dict[str, Any], shift_s: float, **changes: Any) -> dict[str, Any]:

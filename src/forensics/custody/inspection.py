@@ -87,7 +87,7 @@ class Inspection:
     def learn_names(self, state: CaseState) -> None:
         """Maps every stored path to the names as received of the evidence item it is, or comes from."""
         for item in state.items.values():
-            names = tuple(dict.fromkeys(r["name"] for r in item.receipts))
+            names = tuple(dict.fromkeys(r.name for r in item.receipts))
             self.names[item.stored.path] = names
             for derived in item.derived:
                 self.names[derived.stored.path] = names

@@ -39,8 +39,8 @@ def _item(item: Item, incident: str) -> dict[str, Any]:
         **_stored(item.stored),
         "media_type": item.media_type,
         "mime": item.mime,
-        "received": [r for r in item.receipts if r["incident"] == incident],
-        "also_received_in": sorted({r["incident"] for r in item.receipts} - {incident}),
+        "received": [r.to_json() for r in item.receipts if r.incident == incident],
+        "also_received_in": sorted({r.incident for r in item.receipts if r.incident is not None} - {incident}),
         "derived": [_derived(d) for d in item.derived],
         "records": {kind: {"path": r.path, "sha256": r.sha256, "size": r.size, "log_seq": r.log_seq}
                     for kind, r in sorted(item.records.items())},
@@ -49,8 +49,8 @@ def _item(item: Item, incident: str) -> dict[str, Any]:
 
 def incident_manifest(state: CaseState, incident: str, head: LogEntry) -> dict[str, Any]:
     """Returns the manifest of one incident: every item received in it, and every file not taken in."""
-    items = [item for item in state.items.values() if any(r["incident"] == incident for r in item.receipts)]
-    items.sort(key=lambda item: min(r["log_seq"] for r in item.receipts if r["incident"] == incident))
+    items = [item for item in state.items.values() if any(r.incident == incident for r in item.receipts)]
+    items.sort(key=lambda item: min(r.log_seq for r in item.receipts if r.incident == incident))
     return {
         "schema": SCHEMA_ID,
         "case_id": state.case_id,

@@ -42,6 +42,55 @@ class RecordFile:
     log_seq: int
 
 
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """A received file's filesystem facts, read before its bytes were."""
+
+    size: int
+    mtime_ns: int  # nanoseconds since the Unix epoch
+    atime_ns: int
+    ctime_ns: int
+    mode: str  # permission bits in octal, "0o644"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size": self.size, "mtime_ns": self.mtime_ns, "atime_ns": self.atime_ns, "ctime_ns": self.ctime_ns,
+                "mode": self.mode}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FileStat:
+        return cls(data["size"], data["mtime_ns"], data["atime_ns"], data["ctime_ns"], data["mode"])
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """One name an item was received under, from the `received` entry that took it in (a manifest's `received`)."""
+
+    incident: str | None
+    name: str  # as received, relative to the source folder; bytes that are not UTF-8 shown as \xNN escapes
+    name_b64: str | None  # the name's exact bytes (base64), when they are not UTF-8
+    source_root: str  # the source folder as given to ingest, absolute
+    log_seq: int  # the entry that received it
+    time: str  # that entry's time, ISO 8601 UTC
+    stat: FileStat | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Gives the receipt as the manifests list it."""
+        data: dict[str, Any] = {"incident": self.incident, "name": self.name}
+        if self.name_b64 is not None:
+            data["name_b64"] = self.name_b64
+        data.update(source_root=self.source_root, log_seq=self.log_seq, time=self.time)
+        if self.stat is not None:
+            data["stat"] = self.stat.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Receipt:
+        """Gives back the receipt `to_json` wrote."""
+        stat = data.get("stat")
+        return cls(data["incident"], data["name"], data.get("name_b64"), data["source_root"], data["log_seq"],
+                   data["time"], None if stat is None else FileStat.from_json(stat))
+
+
 @dataclass(slots=True)
 class Item:
     """One piece of evidence: content stored once, with every name it was received under."""
@@ -49,7 +98,7 @@ class Item:
     stored: StoredFile
     media_type: str
     mime: str | None
-    receipts: list[dict[str, Any]] = field(default_factory=list)  # {incident, name..., source_root, stat, log_seq, time}
+    receipts: list[Receipt] = field(default_factory=list)
     derived: list[DerivedFile] = field(default_factory=list)
     records: dict[str, RecordFile] = field(default_factory=dict)
 
@@ -124,6 +173,7 @@ class CaseState:
             receipt["stat"] = dict(d["stat"])
         key = (entry.incident or "", name_bytes(d["name"]))
         if entry.result != "ok":
+            # What was not taken in keeps the entry's own keys: a skipped FIFO's name, its reason, maybe no stat.
             self.problems.append({**receipt, "result": entry.result, "reason": d.get("reason", "")})
             if entry.result == "skipped":
                 self.skipped_seen.add((*key, d.get("reason", "")))
@@ -133,7 +183,7 @@ class CaseState:
         if item is None:
             item = Item(_stored(obj, entry.seq), d["media_type"], d.get("mime"))
             self.items[obj["sha256"]] = item
-        item.receipts.append(receipt)
+        item.receipts.append(Receipt.from_json(receipt))
         stat = d["stat"]
         self.seen[key] = (stat["size"], stat["mtime_ns"], obj["sha256"])
 

@@ -1,10 +1,12 @@
 """A read-only view of a case for reports and exports: the custody log's projection and the records it names.
 
 Everything comes from the custody package's own readers (the log's entries,
-`CaseState`); nothing here parses custody files another way. A record whose
-bytes no longer match the digest the log recorded is not used: it is listed
-in `CaseView.unusable_records` so a report can say so instead of showing
-altered content as evidence.
+`CaseState`); nothing here parses custody files another way. Each record is
+read into its step's typed value (forensics.records), of this version or an
+earlier one. A record whose bytes no longer match the digest the log recorded,
+or that is not a record of its kind, is not used: it is listed in
+`CaseView.unusable_records` so a report can say so instead of showing altered
+content as evidence.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from forensics.custody.canonical import loads_json
 from forensics.custody.case import LOG, case_lock, is_case
@@ -21,8 +23,19 @@ from forensics.custody.folder import CaseFolder
 from forensics.custody.log import LogEntry, read_entries
 from forensics.custody.state import CaseState, DerivedFile, Item
 from forensics.digests import named_sha256, sha256_digest
-from forensics.errors import CaseInvalid
-from forensics.record_kinds import METADATA
+from forensics.errors import CaseInvalid, ParameterError
+from forensics.record_kinds import AUDIO, DEDUP, FRAMES, METADATA, NEAR_DUPLICATES
+from forensics.records import Record, record_from_json
+from forensics.step_failure import StepFailure
+
+if TYPE_CHECKING:
+    from forensics.audio.record import AudioRecord
+    from forensics.dedup.media_hashes import MediaHashes
+    from forensics.dedup.near_duplicates import NearDuplicates
+    from forensics.media.metadata.record import MediaRecord
+    from forensics.media.video.frame_record import FramesRecord
+
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +43,7 @@ class ItemView:
     """One evidence item with its analysis records parsed."""
 
     item: Item
-    records: Mapping[str, Any]  # kind -> the record's JSON, only records whose digest matches the log
+    records: Mapping[str, Record]  # kind -> the record, only records whose digest matches the log
 
     @property
     def sha256(self) -> str:
@@ -39,16 +52,51 @@ class ItemView:
     @property
     def names(self) -> list[str]:
         """Every name it was received under, as recorded (invalid UTF-8 shown as \\xNN escapes)."""
-        return [r["name"] for r in self.item.receipts]
+        return [r.name for r in self.item.receipts]
 
     @property
     def display_name(self) -> str:
-        return self.item.receipts[0]["name"] if self.item.receipts else self.sha256
+        return self.item.receipts[0].name if self.item.receipts else self.sha256
+
+    def _of(self, kind: str, cls: type[_R]) -> _R | None:
+        record = self.records.get(kind)
+        return record if isinstance(record, cls) else None
 
     @property
-    def metadata(self) -> Mapping[str, Any]:
-        record = self.records.get(METADATA)
-        return record if isinstance(record, Mapping) else {}
+    def metadata(self) -> MediaRecord | None:
+        """Gives the metadata record; None when there is none or the step failed (see `failure`)."""
+        from forensics.media.metadata.record import MediaRecord
+
+        return self._of(METADATA, MediaRecord)
+
+    @property
+    def frames(self) -> FramesRecord | None:
+        from forensics.media.video.frame_record import FramesRecord
+
+        return self._of(FRAMES, FramesRecord)
+
+    @property
+    def hashes(self) -> MediaHashes | None:
+        from forensics.dedup.media_hashes import MediaHashes
+
+        return self._of(DEDUP, MediaHashes)
+
+    @property
+    def near_duplicates(self) -> NearDuplicates | None:
+        from forensics.dedup.near_duplicates import NearDuplicates
+
+        return self._of(NEAR_DUPLICATES, NearDuplicates)
+
+    @property
+    def audio(self) -> AudioRecord | None:
+        from forensics.audio.record import AudioRecord
+
+        return self._of(AUDIO, AudioRecord)
+
+    def failure(self, kind: str) -> str | None:
+        """Gives why the step of this kind failed on the item, when it did (its record says only that)."""
+        record = self.records.get(kind)
+        return record.error or "" if isinstance(record, StepFailure) else None
 
     def derived_file(self, path: str) -> DerivedFile | None:
         return next((d for d in self.item.derived if d.stored.path == path), None)
@@ -110,7 +158,7 @@ def read_case(path: Path) -> CaseView:
         unusable: list[dict[str, str]] = []
         items = []
         for item in sorted(state.items.values(), key=lambda i: i.stored.log_seq):
-            records: dict[str, Any] = {}
+            records: dict[str, Record] = {}
             for kind, record in sorted(item.records.items()):
                 try:
                     data = folder.read(record.path, max_bytes=max(2 * record.size, 1 << 20))
@@ -123,8 +171,8 @@ def read_case(path: Path) -> CaseView:
                                      "reason": f"changed since log entry {record.log_seq} recorded it"})
                     continue
                 try:
-                    records[kind] = loads_json(data)
-                except ValueError as ex:
+                    records[kind] = record_from_json(kind, loads_json(data))
+                except (ValueError, ParameterError) as ex:
                     unusable.append({"path": record.path, "kind": kind, "reason": f"cannot be read: {ex}"})
             items.append(ItemView(item, records))
     by_name: dict[str, ItemView] = {}

@@ -15,9 +15,9 @@ still's moment); otherwise, if the hashes are close, it is a `SceneMatch`, a lea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeVar, get_args
+from typing import Any, Literal, TypeVar, cast, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -84,6 +84,24 @@ class PairMatch:
                              "moving_agreement": self.moving_agreement, "orientation": self.orientation,
                              "offset_s": self.offset_s}}
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PairMatch:
+        """Gives back the match `to_json` wrote; what a match recorded before it was kept reads as unknown
+        (None), a confidence as "likely". Raises KeyError, TypeError or ValueError when `data` is not one."""
+        if data["relation"] not in RELATIONS or data.get("confidence", "likely") not in ev.CONFIDENCES:
+            raise ValueError(f"unknown relation or confidence: {data['relation']!r}, {data.get('confidence')!r}")
+        evidence = data.get("evidence") or {}
+        return cls(a=str(data["a"]), b=str(data["b"]), kind=str(data["kind"]), relation=data["relation"],
+                   score=data["score"], a_start_s=data.get("a_start_s"), a_end_s=data.get("a_end_s"),
+                   b_start_s=data.get("b_start_s"), b_end_s=data.get("b_end_s"),
+                   orientation=evidence.get("orientation", 0), offset_s=evidence.get("offset_s"),
+                   motion_correlation=evidence.get("motion_correlation"),
+                   confidence=data.get("confidence", "likely"), distance_bits=evidence.get("distance_bits"),
+                   moment_margin_bits=evidence.get("moment_margin_bits"), moment_fit=evidence.get("moment_fit"),
+                   segments=tuple(cast("Segment", tuple(s)) for s in data.get("segments") or ()),
+                   moving_agreement=evidence.get("moving_agreement"), registered_fit=evidence.get("registered_fit"),
+                   moment_ratio=evidence.get("moment_ratio"), unexplained_change=evidence.get("unexplained_change"))
+
 
 @dataclass(frozen=True, slots=True)
 class SceneMatch:
@@ -106,6 +124,12 @@ class SceneMatch:
     def to_json(self) -> dict[str, object]:
         return {"a": self.a, "b": self.b, "kind": self.kind, "relation": "same_scene", "score": self.score,
                 "reason": self.reason, "a_time_s": self.a_time_s, "b_time_s": self.b_time_s}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SceneMatch:
+        """Gives back the lead `to_json` wrote (which leaves out the closest frames' distance and fit: None)."""
+        return cls(a=str(data["a"]), b=str(data["b"]), kind=str(data["kind"]), score=data["score"],
+                   reason=str(data["reason"]), a_time_s=data.get("a_time_s"), b_time_s=data.get("b_time_s"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ second copy of anything.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
 import os
 from collections import Counter, deque
@@ -19,8 +19,9 @@ from concurrent.futures import BrokenExecutor, Future, TimeoutError as FuturesTi
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeGuard
 
+from forensics.custody.canonical import loads_json
 from forensics.custody.case import Case
 from forensics.custody.state import Item
 from forensics.digests import named_sha256
@@ -35,9 +36,13 @@ from forensics.pipeline.file_analysis import (
 from forensics.pipeline.runners import Runner, process_runner
 from forensics.progress import ProgressCallback, tell
 from forensics.record_kinds import AUDIO, DEDUP, FRAMES, METADATA, NEAR_DUPLICATES
+from forensics.records import record_from_json
+from forensics.step_failure import StepFailure
 
 if TYPE_CHECKING:
+    from forensics.audio.record import AudioRecord
     from forensics.dedup.verify import Check
+    from forensics.records import Record
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +52,7 @@ __all__ = ["AUDIO", "DEDUP", "FRAMES", "METADATA", "NEAR_DUPLICATES", "STEPS", "
 _MAX_STORED_BYTES = 1 << 30  # a derived file this program reads back (a fingerprint) is far smaller
 
 def items_of(case: Case, incident: str) -> list[Item]:
-    return [item for item in case.state.items.values() if any(r["incident"] == incident for r in item.receipts)]
+    return [item for item in case.state.items.values() if any(r.incident == incident for r in item.receipts)]
 
 
 def jobs_for(case: Case, items: Sequence[Item]) -> list[FileJob]:
@@ -59,8 +64,9 @@ def jobs_for(case: Case, items: Sequence[Item]) -> list[FileJob]:
         if steps:
             receipt = item.receipts[0]
             jobs.append(FileJob(path=str(case.path / item.stored.path), sha256=item.stored.sha256,
-                                name=receipt["name"], sniffed_type=item.media_type,
-                                fs_mtime_utc=_iso(receipt["stat"]["mtime_ns"]), steps=steps, probed_type=probed))
+                                name=receipt.name, sniffed_type=item.media_type,
+                                fs_mtime_utc=_iso(receipt.stat.mtime_ns) if receipt.stat else None, steps=steps,
+                                probed_type=probed))
     return jobs
 
 
@@ -77,17 +83,18 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
     """
     made: Counter[str] = Counter(dict.fromkeys(STEPS, 0))
     jobs = jobs_for(case, items)
-    held: list[tuple[str, dict[str, Any], dict[str, Any]]] = []  # audio records, written once linked
+    held: list[tuple[str, AudioRecord | StepFailure, dict[str, Any]]] = []  # audio records, written once linked
     if jobs:
         with nullcontext(runner) if runner is not None else process_runner() as run:
             for done, results in enumerate(_results_in_order(run, jobs)):
                 tell(progress, done, len(jobs), jobs[done].name, unit="analyses")
                 for result in results.results:
-                    if result.step == AUDIO:
-                        held.append((results.sha256, _with_derived(case, results, result),
-                                     _performed_on(results, result)))
+                    record = _with_derived(case, results, result)
+                    if result.step == AUDIO and (_is_audio(record) or isinstance(record, StepFailure)):
+                        held.append((results.sha256, record, _performed_on(results, result)))
                     else:
-                        record_result(case, results, result)
+                        case.add_record(results.sha256, result.step, record.to_json(),
+                                        performed_on=_performed_on(results, result))
                     made[result.step] += 1
             tell(progress, len(jobs), len(jobs), "", unit="analyses")
     # Worked out again on every run, so a run killed after the hashing leaves nothing undone.
@@ -98,7 +105,7 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
     return dict(made)
 
 
-def record_audio_links(case: Case, held: Sequence[tuple[str, dict[str, Any], dict[str, Any]]], *,
+def record_audio_links(case: Case, held: Sequence[tuple[str, AudioRecord | StepFailure, dict[str, Any]]], *,
                        library: Path | None = None) -> None:
     """Adds to each new audio record the files of the case it shares a transmission with, then records it.
 
@@ -110,38 +117,46 @@ def record_audio_links(case: Case, held: Sequence[tuple[str, dict[str, Any], dic
     """
     from forensics.audio.crossmatch import CrossMatcher
     from forensics.audio.library import Library
+    from forensics.audio.record import InterceptHit, LibraryMatches
     from forensics.audio.search import fingerprint_file, match_fingerprinted
     from forensics.audio.spectrum import Features, features_from_bytes
 
     stored: dict[str, dict[int, Features]] = {}  # the new items' fingerprints, by stream index
 
-    def tracks_of(sha256: str, record: dict[str, Any]) -> dict[int, Features]:
-        name = case.state.items[sha256].receipts[0]["name"]
+    def tracks_of(sha256: str, record: AudioRecord) -> dict[int, Features]:
+        name = case.state.items[sha256].receipts[0].name
         found = {}
-        for track in record.get("tracks") or ():
-            found[track["stream_index"]] = features_from_bytes(case.read_stored(track["fingerprint"], max_bytes=_MAX_STORED_BYTES))
-            cross.add(sha256, name, track["stream_index"], found[track["stream_index"]])
+        for track in record.tracks:
+            if track.fingerprint is None:
+                continue  # never so in a record the audio step wrote: each track's file is stored before it
+            found[track.stream_index] = features_from_bytes(case.read_stored(track.fingerprint,
+                                                                             max_bytes=_MAX_STORED_BYTES))
+            cross.add(sha256, name, track.stream_index, found[track.stream_index])
         return found
 
     with CrossMatcher() as cross:
         for item in case.state.items.values():  # what earlier runs fingerprinted
-            if AUDIO in item.records:  # so _record_of gives a record, not None
-                tracks_of(item.stored.sha256, cast("dict[str, Any]", _record_of(case, item, AUDIO)))
+            earlier = _record_of(case, item, AUDIO)
+            if earlier is not None and _is_audio(earlier):
+                tracks_of(item.stored.sha256, earlier)
         for sha256, record, _ in held:
-            stored[sha256] = tracks_of(sha256, record)
+            if _is_audio(record):
+                stored[sha256] = tracks_of(sha256, record)
         external = Library(library, create=False) if library is not None else None
         try:
             for sha256, record, performed_on in held:
-                if record.get("tracks"):
+                if _is_audio(record) and record.tracks:
                     # Decoded again rather than held (a case's recordings can be hours long), not analysed again.
                     printed = fingerprint_file(case.path / case.state.items[sha256].stored.path, sha256=sha256,
                                                known=stored[sha256])
                     if printed.audio is not None:
-                        record["links"] = [m.to_json() for m in cross.links(sha256, printed.audio, printed.features)]
+                        links = cross.links(sha256, printed.audio, printed.features)
+                        record = dataclasses.replace(record, links=tuple(InterceptHit.from_json(m.to_json())
+                                                                         for m in links))
                         if external is not None:
-                            record["library"] = {"path": str(library), "matches": [
-                                m.to_json() for m in match_fingerprinted(external, printed)]}
-                case.add_record(sha256, AUDIO, record, performed_on=performed_on)
+                            record = dataclasses.replace(record, library=LibraryMatches(str(library), tuple(
+                                InterceptHit.from_json(m.to_json()) for m in match_fingerprinted(external, printed))))
+                case.add_record(sha256, AUDIO, record.to_json(), performed_on=performed_on)
         finally:
             if external is not None:
                 external.close()
@@ -155,23 +170,23 @@ def record_near_duplicates(case: Case) -> int:
     """
     from forensics.dedup.groups import find_duplicates
     from forensics.dedup.media_hashes import MediaHashes
+    from forensics.dedup.near_duplicates import NearDuplicates
 
     media, files = [], {}
     for item in case.state.items.values():
-        data = _record_of(case, item, DEDUP)
-        if data is not None and not data.get("error"):
-            media.append(MediaHashes.from_json(data))
+        hashes = _record_of(case, item, DEDUP)
+        if isinstance(hashes, MediaHashes):
+            media.append(hashes)
             files[media[-1].key] = case.path / item.stored.path
     result = find_duplicates(media, files=files.get, measured=measured_apart)
     written = 0
     for item in case.state.items.values():
         key = named_sha256(item.stored.sha256)
-        group = next((list(g) for g in result.groups if key in g), [])
-        matches = [m.to_json() for m in result.matches if key in (m.a, m.b)]
-        scenes = [m.to_json() for m in result.scene_matches if key in (m.a, m.b)]
-        if matches or scenes or NEAR_DUPLICATES in item.records:
-            case.add_record(item.stored.sha256, NEAR_DUPLICATES,
-                            {"group": group, "matches": matches, "scene_matches": scenes})
+        record = NearDuplicates(group=next((g for g in result.groups if key in g), ()),
+                                matches=tuple(m for m in result.matches if key in (m.a, m.b)),
+                                scene_matches=tuple(m for m in result.scene_matches if key in (m.a, m.b)))
+        if record.matches or record.scene_matches or NEAR_DUPLICATES in item.records:
+            case.add_record(item.stored.sha256, NEAR_DUPLICATES, record.to_json())
             written += 1
     return written
 
@@ -294,35 +309,30 @@ def record_result(case: Case, results: FileResults, result: StepResult) -> None:
     """Stores one step's derived files, then its record naming them; both logged with the worker that made
     them, and the record with how long the step took there."""
     record = _with_derived(case, results, result)
-    case.add_record(results.sha256, result.step, record, performed_on=_performed_on(results, result))
+    case.add_record(results.sha256, result.step, record.to_json(), performed_on=_performed_on(results, result))
 
 
-def _with_derived(case: Case, results: FileResults, result: StepResult) -> dict[str, Any]:
-    """Stores the step's derived files; gives back its record with their paths filled in."""
-    record = json.loads(json.dumps(result.record))  # a private copy, to fill in the derived paths
-    for out in result.derived:
-        stored = case.add_derived(results.sha256, out.data, name=out.name, operation=out.operation,
-                                  parameters=out.parameters, performed_on=results.performed_on)
-        _place(record, out.slot, stored.stored.path, stored.stored.sha256)
-    return record
+def _with_derived(case: Case, results: FileResults, result: StepResult) -> Record:
+    """Stores the step's derived files; gives back its record naming where they are."""
+    from forensics.audio.record import AudioRecord
+    from forensics.media.video.frame_record import FramesRecord
+
+    stored = [case.add_derived(results.sha256, out.data, name=out.name, operation=out.operation,
+                               parameters=out.parameters, performed_on=results.performed_on).stored
+              for out in result.derived]
+    if isinstance(result.record, (FramesRecord, AudioRecord)):
+        return result.record.with_stored([(s.path, s.sha256) for s in stored])
+    return result.record
+
+
+def _is_audio(record: Record) -> TypeGuard[AudioRecord]:
+    from forensics.audio.record import AudioRecord
+
+    return isinstance(record, AudioRecord)
 
 
 def _performed_on(results: FileResults, result: StepResult) -> dict[str, Any]:
     return {**results.performed_on, "elapsed_s": round(result.elapsed_s, 3)}
-
-
-def _place(record: dict[str, Any], slot: tuple[str | int, ...], path: str, sha256: str) -> None:
-    if not slot:
-        return
-    *parents, last = slot
-    target: Any = record
-    for key in parents:
-        target = target[key]
-    # A list's slot is its position: ("frames", n).
-    if isinstance(target[cast(int, last)] if isinstance(target, list) else target.get(last), dict):
-        target[last].update(path=path, sha256=sha256)
-    else:
-        target[last] = path
 
 
 def _lost(job: FileJob, ex: BaseException) -> FileResults:
@@ -332,19 +342,23 @@ def _lost(job: FileJob, ex: BaseException) -> FileResults:
     else:
         why = (f"the worker analysing this file was lost twice, the second time with no other file beside it "
                f"({type(ex).__name__}): the file probably crashes a decoder; it is kept, unanalysed")
-    return FileResults(job.sha256, tuple(StepResult(step, {"error": why}) for step in job.steps), "", 0)
+    return FileResults(job.sha256, tuple(StepResult(step, StepFailure(step, why)) for step in job.steps), "", 0)
 
 
 def _probed_type(case: Case, item: Item) -> str | None:
     """The media type the metadata record found (streams, not just the signature), if there is one."""
-    data = _record_of(case, item, METADATA)
-    return None if data is None or data.get("error") else data.get("media_type")
+    from forensics.media.metadata.record import MediaRecord
+
+    record = _record_of(case, item, METADATA)
+    return record.media_type if isinstance(record, MediaRecord) and not record.error else None
 
 
-def _record_of(case: Case, item: Item, kind: str) -> dict[str, Any] | None:
-    """The item's record of this kind, parsed; None when it has none."""
+def _record_of(case: Case, item: Item, kind: str) -> Record | None:
+    """The item's record of this kind, read; None when it has none."""
     record = item.records.get(kind)
-    return json.loads(case.read_stored(record.path, max_bytes=record.size)) if record is not None else None
+    if record is None:
+        return None
+    return record_from_json(kind, loads_json(case.read_stored(record.path, max_bytes=record.size)))
 
 
 def _iso(ns: int) -> str:

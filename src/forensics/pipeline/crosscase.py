@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
+    from forensics.audio.record import TrackEntry
     from forensics.custody.view import CaseView, ItemView
 
 from forensics.atomic import write_atomic
 from forensics.custody.hashing import open_for_reading
 from forensics.digests import file_sha256
 from forensics.errors import CaseError
-from forensics.record_kinds import AUDIO, DEDUP
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class CrossCaseIndex:
 
         case = Path(os.path.abspath(case))
         view = read_case(case)
-        items = [i for i in view.items if any(r["incident"] == incident for r in i.item.receipts)]
+        items = [i for i in view.items if any(r.incident == incident for r in i.item.receipts)]
         self._note_case(incident, case)
         self._stored_in[str(case)] = {i.sha256: case / i.item.stored.path for i in view.items}
         return self._footage(incident, items) + self._transmissions(view, incident, items)
@@ -185,16 +185,15 @@ class CrossCaseIndex:
 
     def _footage(self, incident: str, items: list[ItemView]) -> list[Elsewhere]:
         from forensics.dedup.groups import find_duplicates
-        from forensics.dedup.media_hashes import MediaHashes
         from forensics.pipeline.analyses import measured_apart
 
         # Keyed "incident:sha256:name": the store keeps a key and a collection, and the finding names both sides.
         mine = {}
         for item in items:
-            record = item.records.get(DEDUP)
-            if record is not None and not record.get("error"):
+            hashes = item.hashes
+            if hashes is not None:
                 key = f"{incident}:{item.sha256}:{item.display_name}"
-                mine[key] = (item, dataclasses.replace(MediaHashes.from_json(record), key=key))
+                mine[key] = (item, dataclasses.replace(hashes, key=key))
         others = [m for collection, m in self._hashes.items() if collection != incident]
         found = []
         if mine and others:
@@ -229,12 +228,12 @@ class CrossCaseIndex:
 
         found = []
         for item in items:
-            record = item.records.get(AUDIO)
-            if record is None or not record.get("tracks"):
+            record = item.audio
+            if record is None or not record.tracks:
                 continue
             try:
-                stored = {track["stream_index"]: features_from_bytes(view.read_derived(item, track["fingerprint"]))
-                          for track in record["tracks"]}
+                stored = {track.stream_index: features_from_bytes(view.read_derived(item, _fingerprint(track)))
+                          for track in record.tracks}
             except (OSError, ValueError) as ex:
                 log.warning("%s: its stored fingerprint cannot be used (%s); not indexed", item.display_name, ex)
                 continue
@@ -251,6 +250,12 @@ class CrossCaseIndex:
                 # Content another incident brought first stays filed under that incident's name.
                 self._intercepts.add(item.sha256, stream_index, f"{incident}: {item.display_name}", features)
         return found
+
+
+def _fingerprint(track: TrackEntry) -> str:
+    if track.fingerprint is None:
+        raise ValueError(f"the record names no fingerprint file of stream {track.stream_index}")
+    return track.fingerprint
 
 
 def _span(start: float | None, end: float | None) -> tuple[float, float] | None:

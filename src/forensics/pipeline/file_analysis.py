@@ -19,11 +19,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forensics.digests import named_sha256
 from forensics.errors import MediaError
 from forensics.record_kinds import AUDIO, DEDUP, FRAMES, METADATA, RecordKind
+from forensics.step_failure import StepFailure
+
+if TYPE_CHECKING:
+    from forensics.records import Record
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +53,16 @@ class FileJob:
 
 @dataclass(frozen=True, slots=True)
 class DerivedOutput:
-    """A file made from the source, ready to be stored: bytes and how they were made."""
+    """A file made from the source, ready to be stored: bytes and how they were made.
+
+    The record names where the case stored it: the coordinator passes the stored copies, in the order
+    of the step's derived outputs, to the record's `with_stored` (FramesRecord, AudioRecord).
+    """
 
     name: str
     data: bytes = field(repr=False)
     operation: str
     parameters: dict[str, Any]
-    # Where in the step's record the stored copy is named: a dict there gets "path" and
-    # "sha256" added; anything else is replaced by the path.
-    slot: tuple[str | int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +70,7 @@ class StepResult:
     """What one step found: a record, and the derived files the record points to."""
 
     step: RecordKind
-    record: dict[str, Any]  # canonical-JSON-able; derived paths are filled in by the coordinator
+    record: Record  # the derived files' paths are filled in by the coordinator
     derived: tuple[DerivedOutput, ...] = ()
     elapsed_s: float = 0.0  # the step's time on its worker, for the custody record
 
@@ -95,14 +100,20 @@ def analyse_file(job: FileJob) -> FileResults:
         try:
             result = _STEP_FUNCTIONS[step](job)
         except MediaError as ex:
-            result = StepResult(step, {"error": str(ex)})
+            result = StepResult(step, StepFailure(step, str(ex)))
         except Exception as ex:  # a decoder bug on one hostile file must cost only that file
             log.exception("%s failed on %s", step, job.name)
-            result = StepResult(step, {"error": f"{step} failed unexpectedly ({type(ex).__name__}: {ex})"})
+            result = StepResult(step, StepFailure(step, f"{step} failed unexpectedly ({type(ex).__name__}: {ex})"))
         results.append(dataclasses.replace(result, elapsed_s=time.perf_counter() - start))
-        if step == METADATA and not result.record.get("error"):
-            media_type = result.record.get("media_type", media_type)
+        media_type = _probed_media_type(result.record) or media_type
     return FileResults(job.sha256, tuple(results), socket.gethostname(), os.getpid())
+
+
+def _probed_media_type(record: Record) -> str | None:
+    """The media type a metadata record found, when it is one that found it."""
+    from forensics.media.metadata.record import MediaRecord
+
+    return record.media_type if isinstance(record, MediaRecord) and not record.error else None
 
 
 def applicable_steps(media_type: str) -> tuple[RecordKind, ...]:
@@ -115,12 +126,12 @@ def _metadata(job: FileJob) -> StepResult:
 
     record = probe_media(Path(job.path), sha256=job.sha256, fs_mtime_utc=job.fs_mtime_utc, pool=_reader_pool())
     # The record names the file as it was received, not where the case keeps it.
-    return StepResult(METADATA, dataclasses.replace(record, path=job.name).to_json())
+    return StepResult(METADATA, dataclasses.replace(record, path=job.name))
 
 
 def _frames(job: FileJob) -> StepResult:
     from forensics.media.video.contact_sheet import contact_sheet, thumbnail
-    from forensics.media.video.frame_record import frame_json, frameset_json
+    from forensics.media.video.frame_record import FramesRecord, frame_json
     from forensics.media.video.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
     from forensics.media.video.image_encoding import encode_image, encode_images
 
@@ -130,36 +141,42 @@ def _frames(job: FileJob) -> StepResult:
               "rotation_cw_deg": frameset.rotation_cw_deg, "rotation_applied": frameset.rotation_applied}
     derived: list[DerivedOutput] = []
     pngs = encode_images([f.image for f in frameset.frames], format="png")
-    for n, (frame, png) in enumerate(zip(frameset.frames, pngs)):
+    for frame, png in zip(frameset.frames, pngs):
         derived.append(DerivedOutput(f"frame-{frame.index:06d}-{round(frame.pts_s * 1000):d}ms.png", png,
-                                     operation, {**common, **frame_json(frame)}, slot=("frames", n)))
+                                     operation, {**common, **frame_json(frame)}))
+    # In the order FramesRecord.with_stored takes them: the frames, the contact sheet, the thumbnail.
     derived.append(DerivedOutput("contact-sheet.png", encode_image(contact_sheet(frameset), format="png"),
-                                 "frames.contact_sheet", {**common, "frames": len(frameset.frames)},
-                                 slot=("contact_sheet",)))
+                                 "frames.contact_sheet", {**common, "frames": len(frameset.frames)}))
     derived.append(DerivedOutput("thumbnail.jpg", encode_image(thumbnail(frameset), format="jpeg"),
-                                 "frames.thumbnail", common, slot=("thumbnail",)))
-    return StepResult(FRAMES, {**frameset_json(frameset), "parameters": common}, tuple(derived))
+                                 "frames.thumbnail", common))
+    return StepResult(FRAMES, FramesRecord.of(frameset), tuple(derived))
 
 
 def _dedup(job: FileJob) -> StepResult:
     from forensics.dedup.media_hashes import hash_media
 
-    return StepResult(DEDUP, hash_media(Path(job.path), key=named_sha256(job.sha256)).to_json())
+    return StepResult(DEDUP, hash_media(Path(job.path), key=named_sha256(job.sha256)))
 
 
 def _audio(job: FileJob) -> StepResult:
+    from forensics.audio.record import AudioRecord, SegmentEntry, TrackEntry
     from forensics.audio.search import fingerprint_file, track_summary
     from forensics.audio.spectrum import features_to_bytes
 
     printed = fingerprint_file(Path(job.path), sha256=job.sha256)
     if printed.error is not None or printed.audio is None:
-        return StepResult(AUDIO, {"error": printed.error, "tracks": []})
+        return StepResult(AUDIO, StepFailure(AUDIO, printed.error))
+    # One fingerprint file a track, in the order AudioRecord.with_stored takes them.
     derived = tuple(DerivedOutput(f"audio-fingerprint-{track.stream_index}.npz", features_to_bytes(features),
-                                  "audio.fingerprint", {"stream_index": track.stream_index},
-                                  slot=("tracks", n, "fingerprint"))
-                    for n, (track, features) in enumerate(zip(printed.audio.tracks, printed.features)))
-    return StepResult(AUDIO, {"tracks": [track_summary(t) for t in printed.audio.tracks],
-                              "notes": list(printed.audio.notes)}, derived)
+                                  "audio.fingerprint", {"stream_index": track.stream_index})
+                    for track, features in zip(printed.audio.tracks, printed.features))
+    tracks = []
+    for track in printed.audio.tracks:
+        summary = track_summary(track)
+        tracks.append(TrackEntry(summary["stream_index"], summary["codec"], summary["source_rate_hz"],
+                                 summary["channels"], summary["duration_s"],
+                                 tuple(SegmentEntry(**s) for s in summary["segments"])))
+    return StepResult(AUDIO, AudioRecord(tuple(tracks), tuple(printed.audio.notes)), derived)
 
 
 _local = threading.local()

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from forensics.custody.view import CaseView, ItemView
 from forensics.errors import MediaError
-from forensics.record_kinds import FRAMES
+from forensics.media.metadata.record import MediaRecord, StreamFacts, iso
+from forensics.record_kinds import FRAMES, METADATA
 from forensics.report import facts
 from forensics.report.folder import Assets
 from forensics.report.markup import attr, definitions, digest, esc, seconds, table
@@ -72,9 +72,9 @@ class Pictures:
     def thumbnail(self, item: ItemView | None) -> str:
         if item is None:
             return ""
-        frames = item.records.get(FRAMES)
-        if isinstance(frames, Mapping) and frames.get("thumbnail"):
-            return self.derived(item, frames["thumbnail"], f"thumbnail of {item.display_name}")
+        frames = item.frames
+        if frames is not None and frames.thumbnail:
+            return self.derived(item, frames.thumbnail, f"thumbnail of {item.display_name}")
         if item.item.media_type == "image":
             return self.photo(item)
         return ""
@@ -100,12 +100,11 @@ class Pictures:
         """Gives the stored frame nearest `time_s` (the thumbnail for a photo or no time)."""
         if item is None:
             return ""
-        frames = item.records.get(FRAMES)
-        stored = frames.get("frames") if isinstance(frames, Mapping) else None
-        if time_s is None or not stored:
+        frames = item.frames
+        if time_s is None or frames is None or not frames.frames:
             return self.thumbnail(item)
-        nearest = min(stored, key=lambda f: abs(float(f.get("pts_s", 0.0)) - time_s))
-        return self.derived(item, nearest.get("path"), f"frame of {item.display_name} at {nearest.get('pts_s')} s")
+        nearest = min(frames.frames, key=lambda f: abs(f.pts_s - time_s))
+        return self.derived(item, nearest.path, f"frame of {item.display_name} at {nearest.pts_s} s")
 
     def spectrogram(self, item: ItemView | None, span_s: tuple[float, float] | None, role: str,
                     marks_s: tuple[tuple[float, float], ...] = ()) -> str:
@@ -160,12 +159,12 @@ def card(view: CaseView, item: ItemView, pictures: Pictures) -> str:
     meta = item.metadata
     stored = item.item.stored
     figures = []
-    frames = item.records.get(FRAMES)
-    if isinstance(frames, Mapping) and not frames.get("error"):
+    frames = item.frames
+    if frames is not None:
         figures.append(f"<figure>{pictures.thumbnail(item)}<figcaption>thumbnail</figcaption></figure>")
-        sheet = pictures.derived(item, frames.get("contact_sheet"), f"contact sheet of {item.display_name}")
-        figures.append(f"<figure>{sheet}<figcaption>contact sheet: {len(frames.get('frames') or [])} frames, "
-                       f"{len(frames.get('shots') or [])} shot(s)</figcaption></figure>")
+        sheet = pictures.derived(item, frames.contact_sheet, f"contact sheet of {item.display_name}")
+        figures.append(f"<figure>{sheet}<figcaption>contact sheet: {len(frames.frames)} frames, "
+                       f"{len(frames.shots)} shot(s)</figcaption></figure>")
     elif item.item.media_type == "image":
         preview = pictures.photo(item)
         figures.append(f"<figure>{preview}<figcaption>preview (reduced)</figcaption></figure>" if preview else
@@ -174,17 +173,17 @@ def card(view: CaseView, item: ItemView, pictures: Pictures) -> str:
     segments = facts.transmissions(item)
     if _has_audio(item):
         figures.append(pictures.spectrogram(item, None, "audio", tuple((t.start_s, t.end_s) for t in segments)))
-    receipts = "".join(f"<li>{esc(r['name'])}{_NOT_UTF8 if 'name_b64' in r else ''}"
-                       f' <span class="muted">({esc(r["incident"])}, from {esc(r["source_root"])}, '
-                       f"log entry {r['log_seq']}, {esc(r['time'])})</span></li>" for r in item.item.receipts)
+    receipts = "".join(f"<li>{esc(r.name)}{_NOT_UTF8 if r.name_b64 is not None else ''}"
+                       f' <span class="muted">({esc(r.incident)}, from {esc(r.source_root)}, '
+                       f"log entry {r.log_seq}, {esc(r.time)})</span></li>" for r in item.item.receipts)
     pairs = [("names as received", f"<ul>{receipts}</ul>"),
              ("type", esc(item.item.media_type) + (f" ({esc(item.item.mime)})" if item.item.mime else "")),
              ("size", f"{stored.size:,} bytes"),
              ("sha256", digest(stored.sha256)), ("sha512", digest(stored.sha512)),
              ("stored as", f"<code>{esc(stored.path)}</code>"),
-             *_metadata_pairs(meta)]
-    flags = "".join(f'<li><span class="flag">{esc(f.get("code"))}</span> {esc(f.get("message"))}</li>'
-                    for f in meta.get("flags") or ())
+             *_metadata_pairs(meta, item.failure(METADATA))]
+    flags = "".join(f'<li><span class="flag">{esc(f.code)}</span> {esc(f.message)}</li>'
+                    for f in (meta.flags if meta is not None else ()))
     parts = [f'<article class="card" id="{anchor(item)}"><h3>{esc(item.display_name)}</h3>']
     if any(figures):
         parts.append(f'<div class="pictures">{"".join(figures)}</div>')
@@ -196,46 +195,46 @@ def card(view: CaseView, item: ItemView, pictures: Pictures) -> str:
                 for n, t in enumerate(segments, 1)]
         parts.append("<p><b>Transmissions</b> <span class=\"muted\">(speech bursts)</span></p>"
                      + table(("#", "start", "end", "length"), rows))
-    if isinstance(frames, Mapping) and frames.get("error"):
-        parts.append(f'<p class="flag">frames could not be extracted: {esc(frames["error"])}</p>')
+    if item.failure(FRAMES):
+        parts.append(f'<p class="flag">frames could not be extracted: {esc(item.failure(FRAMES))}</p>')
     return "".join(parts) + "</article>"
 
 
 def _has_audio(item: ItemView) -> bool:
-    return any(s.get("kind") == "audio" for s in item.metadata.get("streams") or ())
+    return item.metadata is not None and item.metadata.audio_track_count > 0
 
 
-def _metadata_pairs(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
-    if not meta:
+def _metadata_pairs(meta: MediaRecord | None, failure: str | None) -> list[tuple[str, str]]:
+    error = failure if meta is None else meta.error
+    if error:
+        return [("metadata", f'<span class="flag">{esc(error)}</span>')]
+    if meta is None:
         return [("metadata", '<span class="none">no metadata record</span>')]
-    if meta.get("error"):
-        return [("metadata", f'<span class="flag">{esc(meta["error"])}</span>')]
-    captured = meta.get("captured_at_utc") or (f"{meta['captured_at']} (local, no zone)" if meta.get("captured_at") else "")
-    if captured and meta.get("captured_at_source"):
-        captured = f"{esc(captured)} <span class=\"muted\">from {esc(meta['captured_at_source'])}</span>"
-    gps = meta.get("gps") or {}
+    captured = iso(meta.captured_at_utc) or (f"{iso(meta.captured_at)} (local, no zone)" if meta.captured_at else "")
+    if captured and meta.captured_at_source:
+        captured = f"{esc(captured)} <span class=\"muted\">from {esc(meta.captured_at_source)}</span>"
+    gps = meta.gps
     place = ""
-    if gps.get("latitude_deg") is not None:
-        place = f"{gps['latitude_deg']:.6f}, {gps['longitude_deg']:.6f} <span class=\"muted\">{esc(gps.get('source'))}</span>"
-    device = meta.get("device") or {}
-    container = meta.get("container") or {}
-    streams = "<br>".join(esc(_stream_text(s)) for s in meta.get("streams") or ())
+    if gps is not None and gps.has_position:
+        place = f"{gps.latitude_deg:.6f}, {gps.longitude_deg:.6f} <span class=\"muted\">{esc(gps.source)}</span>"
+    device, container = meta.device, meta.container
+    streams = "<br>".join(esc(_stream_text(s)) for s in meta.streams)
     return [("captured", captured if "<" in str(captured) else esc(captured)),
-            ("container created", esc(meta.get("created_at") or "")),
+            ("container created", esc(iso(meta.created_at) or "")),
             ("place", place),
-            ("device", esc(" ".join(str(device[k]) for k in ("make", "model") if device.get(k)))),
-            ("software", esc(device.get("software") or "")),
-            ("format", esc(container.get("format_long_name") or container.get("format_name") or "")),
-            ("duration", seconds(container.get("duration_s"))),
+            ("device", esc(" ".join(v for v in (device.make, device.model) if v))),
+            ("software", esc(device.software or "")),
+            ("format", esc((container.format_long_name or container.format_name) if container else "")),
+            ("duration", seconds(container.duration_s if container else None)),
             ("streams", streams)]
 
 
-def _stream_text(s: Mapping[str, Any]) -> str:
-    parts = [f"#{s.get('index')} {s.get('kind')}", str(s.get("codec") or "")]
-    if s.get("display_width_px"):
-        parts.append(f"{s['display_width_px']}x{s['display_height_px']}")
-    if s.get("frame_rate_avg_fps"):
-        parts.append(f"{s['frame_rate_avg_fps']:.3g} fps")
-    if s.get("sample_rate_hz"):
-        parts.append(f"{s['sample_rate_hz']} Hz, {s.get('channels')} ch")
+def _stream_text(s: StreamFacts) -> str:
+    parts = [f"#{s.index} {s.kind}", str(s.codec or "")]
+    if s.display_width_px:
+        parts.append(f"{s.display_width_px}x{s.display_height_px}")
+    if s.frame_rate_avg_fps:
+        parts.append(f"{s.frame_rate_avg_fps:.3g} fps")
+    if s.sample_rate_hz:
+        parts.append(f"{s.sample_rate_hz} Hz, {s.channels} ch")
     return " ".join(p for p in parts if p)

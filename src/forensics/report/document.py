@@ -6,12 +6,12 @@ so every format leaves out the same identities.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import forensics
 from forensics.custody.verify import VerifyReport
 from forensics.custody.view import CaseView, ItemView
+from forensics.record_kinds import METADATA
 from forensics.report import facts
 
 DOCUMENT_SCHEMA = "forensics-export/1.0"
@@ -55,17 +55,18 @@ def case_document(view: CaseView, verification: VerifyReport | None = None) -> d
 
 def _item(view: CaseView, item: ItemView) -> dict[str, Any]:
     stored = item.item.stored
-    meta: Mapping[str, Any] = item.metadata
-    gps = meta.get("gps") or None
+    meta = item.metadata
+    # The metadata as its record says it, in the record's own JSON (to_json's keys are the export's).
+    said = meta.to_json() if meta is not None else None
     return {
         "sha256": stored.sha256, "sha512": stored.sha512, "size": stored.size, "stored_path": stored.path,
         "media_type": item.item.media_type, "mime": item.item.mime,
-        "received": [dict(r) for r in item.item.receipts],
-        "captured_at_utc": meta.get("captured_at_utc"), "captured_at": meta.get("captured_at"),
-        "captured_at_source": meta.get("captured_at_source"), "created_at": meta.get("created_at"),
-        "duration_s": (meta.get("container") or {}).get("duration_s"),
-        "gps": gps, "device": meta.get("device"), "raw_tags": meta.get("raw"),
-        "flags": [dict(f) for f in meta.get("flags") or ()], "metadata_error": meta.get("error"),
+        "received": [r.to_json() for r in item.item.receipts],
+        "captured_at_utc": said and said["captured_at_utc"], "captured_at": said and said["captured_at"],
+        "captured_at_source": said and said["captured_at_source"], "created_at": said and said["created_at"],
+        "duration_s": said and (said["container"] or {}).get("duration_s"),
+        "gps": said and said["gps"], "device": said and said["device"], "raw_tags": said and said["raw"],
+        "flags": said["flags"] if said else [], "metadata_error": said["error"] if said else item.failure(METADATA),
         "derived": [{"path": d.stored.path, "sha256": d.stored.sha256, "sha512": d.stored.sha512,
                      "size": d.stored.size, "operation": d.operation, "log_seq": d.stored.log_seq}
                     for d in item.item.derived],

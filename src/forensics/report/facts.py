@@ -1,6 +1,6 @@
 """The findings a report and an export show, drawn from a case view: time span, places, duplicates, intercepts.
 
-The dedup and audio records follow the JSON shapes of issues 5 and 6. A record
+Read from the typed records (NearDuplicates, AudioRecord, MediaRecord). A record
 that names files by path is resolved to the case's items by any name they were
 received under, their stored path or their digest; what cannot be resolved is
 kept by its name, never dropped.
@@ -8,13 +8,12 @@ kept by its name, never dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from forensics.custody.view import CaseView, ItemView
-from forensics.record_kinds import AUDIO, NEAR_DUPLICATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +116,13 @@ def time_span(view: CaseView) -> TimeSpan | None:
     undated = 0
     for item in view.items:
         meta = item.metadata
-        if meta.get("media_type") not in ("video", "image", "audio"):
+        if meta is None or meta.media_type not in ("video", "image", "audio"):
             continue
-        start = parse_utc(meta.get("captured_at_utc"))
+        start = meta.captured_at_utc
         if start is None:
             undated += 1
             continue
-        duration = (meta.get("container") or {}).get("duration_s") or 0.0
+        duration = (meta.container.duration_s if meta.container else None) or 0.0
         dated.append((start, start + timedelta(seconds=float(duration)), item))
     if not dated:
         return None
@@ -136,10 +135,9 @@ def places(view: CaseView) -> list[Place]:
     """Gives every GPS position a metadata record claims, in item order."""
     found = []
     for item in view.items:
-        gps = item.metadata.get("gps")
-        if isinstance(gps, Mapping) and gps.get("latitude_deg") is not None and gps.get("longitude_deg") is not None:
-            found.append(Place(item, float(gps["latitude_deg"]), float(gps["longitude_deg"]),
-                               gps.get("altitude_m"), str(gps.get("source") or "")))
+        gps = item.metadata.gps if item.metadata is not None else None
+        if gps is not None and gps.has_position:
+            found.append(Place(item, gps.latitude_deg, gps.longitude_deg, gps.altitude_m, gps.source or ""))
     return found
 
 
@@ -148,40 +146,38 @@ def _ref(view: CaseView, name: Any, sha256: Any = None) -> Reference:
     return Reference(str(name if name is not None else sha256), item or view.item_named(str(name)))
 
 
-def _span(record: Mapping[str, Any], prefix: str) -> tuple[float, float] | None:
-    start, end = record.get(f"{prefix}_start_s"), record.get(f"{prefix}_end_s")
+def _span(start: float | None, end: float | None) -> tuple[float, float] | None:
     return (float(start), float(end)) if start is not None and end is not None else None
-
-
-def _records(view: CaseView, kind: str) -> Iterable[tuple[ItemView, Mapping[str, Any]]]:
-    for item in view.items:
-        record = item.records.get(kind)
-        if isinstance(record, Mapping) and not record.get("error"):
-            yield item, record
 
 
 def duplicate_groups(view: CaseView) -> list[list[Reference]]:
     """Gives the groups of "same" footage the near-duplicates records hold, each once, largest first."""
     groups: dict[tuple[str, ...], list[Reference]] = {}
-    for _item, record in _records(view, NEAR_DUPLICATES):
-        for group in ([record["group"]] if record.get("group") else []) + list(record.get("groups") or ()):
-            refs = [_ref(view, name) for name in group]
-            key = tuple(sorted(r.key for r in refs))
-            if len(set(key)) > 1:
-                groups.setdefault(key, refs)
+    for item in view.items:
+        record = item.near_duplicates
+        if record is None or not record.group:
+            continue
+        refs = [_ref(view, name) for name in record.group]
+        key = tuple(sorted(r.key for r in refs))
+        if len(set(key)) > 1:
+            groups.setdefault(key, refs)
     return sorted(groups.values(), key=lambda g: (-len(g), [r.label for r in g]))
 
 
 def duplicate_matches(view: CaseView) -> list[DuplicateMatch]:
     """Gives every near-duplicate match the records hold, each pair and relation once, best score first."""
     seen: dict[tuple[str, str, str], DuplicateMatch] = {}
-    for _item, record in _records(view, NEAR_DUPLICATES):
-        for m in record.get("matches") or ():
-            if m.get("confidence") == "weak":
+    for item in view.items:
+        record = item.near_duplicates
+        if record is None:
+            continue
+        for m in record.matches:
+            confidence = m.confidence if record.graded else ""  # a record made before confidences gives none
+            if confidence == "weak":
                 continue  # listed by `forensics dedup --all`, not in a report
-            a, b = _ref(view, m.get("a"), m.get("a_sha256")), _ref(view, m.get("b"), m.get("b_sha256"))
-            match = DuplicateMatch(a, b, str(m.get("kind") or ""), str(m.get("relation") or ""),
-                                   m.get("score"), _span(m, "a"), _span(m, "b"), str(m.get("confidence") or ""))
+            a, b = _ref(view, m.a), _ref(view, m.b)
+            match = DuplicateMatch(a, b, m.kind, m.relation, m.score, _span(m.a_start_s, m.a_end_s),
+                                   _span(m.b_start_s, m.b_end_s), confidence)
             key = (a.key, b.key, match.relation)
             seen.setdefault(key, match)
     return sorted(seen.values(), key=lambda m: -(m.score or 0.0))
@@ -190,11 +186,11 @@ def duplicate_matches(view: CaseView) -> list[DuplicateMatch]:
 def scene_leads(view: CaseView) -> list[SceneLead]:
     """Gives the pairs the records call alike but not shown to be one recording, each pair once."""
     seen: dict[tuple[str, str], SceneLead] = {}
-    for _item, record in _records(view, NEAR_DUPLICATES):
-        for m in record.get("scene_matches") or ():
-            a, b = _ref(view, m.get("a")), _ref(view, m.get("b"))
-            key = (a.key, b.key)
-            seen.setdefault(key, SceneLead(a, b, str(m.get("kind") or ""), str(m.get("reason") or "")))
+    for item in view.items:
+        record = item.near_duplicates
+        for m in record.scene_matches if record is not None else ():
+            a, b = _ref(view, m.a), _ref(view, m.b)
+            seen.setdefault((a.key, b.key), SceneLead(a, b, m.kind, m.reason))
     return sorted(seen.values(), key=lambda lead: (lead.a.label, lead.b.label))
 
 
@@ -203,18 +199,10 @@ def transmissions(item: ItemView) -> list[Transmission]:
 
     Squelch tails, hiss and silence are left out; a segment whose kind the record does not give is kept.
     """
-    record = item.records.get(AUDIO)
-    if not isinstance(record, Mapping):
+    record = item.audio
+    if record is None:
         return []
-    found = []
-    segments = [s for track in record.get("tracks") or () for s in track.get("segments") or ()]
-    for segment in segments or record.get("transmissions") or record.get("segments") or ():
-        if segment.get("start_s") is None or segment.get("end_s") is None:
-            continue
-        label = segment.get("kind") or segment.get("label") or ""
-        if label not in ("", "speech"):
-            continue
-        found.append(Transmission(float(segment["start_s"]), float(segment["end_s"]), str(label)))
+    found = [Transmission(s.start_s, s.end_s, s.kind) for s in record.segments if s.kind in ("", "speech")]
     return sorted(found, key=lambda t: t.start_s)
 
 
@@ -238,22 +226,24 @@ def intercept_matches(view: CaseView) -> list[InterceptMatch]:
 
 
 def _all_intercept_matches(view: CaseView) -> Iterable[InterceptMatch]:
-    """Gives every intercept match the audio records hold (issue 6's results shape) but the weak ones."""
-    for item, record in _records(view, AUDIO):
-        results = list(record.get("results") or ())
-        # The audio step's own record: links to files of the case, and matches in an intercept library.
-        for matches in (record.get("links"), (record.get("library") or {}).get("matches"), record.get("matches")):
-            if matches:
-                results.append({"query": None, "matches": matches})  # noqa: PERF401 - plainer than an extend
-        for result in results:
-            query = Reference(item.display_name, item) if result.get("query") is None \
-                else _ref(view, result["query"])
-            for m in result.get("matches") or ():
-                if m.get("confidence") == "weak":
+    """Gives every intercept match the audio records hold but the weak ones."""
+    for item in view.items:
+        record = item.audio
+        if record is None:
+            continue
+        # The audio step's own record: links to files of the case, and matches in an intercept library;
+        # an older record's matches of named queries.
+        results = [(r.query, r.matches) for r in record.results]
+        results += [(None, matches) for matches in (record.links, record.library and record.library.matches)
+                    if matches]
+        for query_name, matches in results:
+            query = Reference(item.display_name, item) if query_name is None else _ref(view, query_name)
+            for m in matches:
+                if m.confidence == "weak":
                     continue  # a report leaves weak matches out, as it does weak near-duplicates
-                yield InterceptMatch(query, _ref(view, m.get("reference"), m.get("reference_sha256")),
-                                     m.get("reference_sha256"), m.get("offset_s"), m.get("speed"), m.get("score"),
-                                     _span(m, "query"), _span(m, "reference"), str(m.get("confidence") or ""))
+                yield InterceptMatch(query, _ref(view, m.reference, m.reference_sha256), m.reference_sha256,
+                                     m.offset_s, m.speed, m.score, _span(m.query_start_s, m.query_end_s),
+                                     _span(m.reference_start_s, m.reference_end_s), m.confidence or "")
 
 
 def _same_place(a: InterceptMatch, b: InterceptMatch) -> bool:
