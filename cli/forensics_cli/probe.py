@@ -33,19 +33,26 @@ _DEFAULT_TIMEOUT_S = inspect.signature(probe_many).parameters["timeout_s"].defau
 @click.option("-q", "--quiet", is_flag=True, help="Draw no progress bar.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=_DEFAULT_TIMEOUT_S,
               show_default=True, help="Seconds the readers may spend on one file before it is given up.")
-def command(paths: tuple[Path, ...], as_json: bool, quiet: bool, timeout_s: float) -> None:
+@click.option("--trust-anchors", "trust_anchors", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="PEM file of the root certificates Content Credentials' signers are checked against; "
+                   "without it signers are named and marked unverified.")
+def command(paths: tuple[Path, ...], as_json: bool, quiet: bool, timeout_s: float,
+            trust_anchors: Path | None) -> None:
     """Read the metadata of media files (or of every file in the folders named).
 
-    For each file: capture time and where it came from, GPS position, device, container
-    and streams, every raw tag, and flags (leads, not verdicts) such as editing software,
-    inconsistent times, null-island GPS, or signs of an ffmpeg or messenger re-encode.
-    Exits 1 when any file could not be fully read.
+    For each file: capture time and where it came from (a time with no zone is put on UTC by the
+    zone of its GPS position, which is named), GPS position, device, container and streams, Content
+    Credentials (C2PA: signer, actions, ingredients, validation; read offline), every raw tag, and
+    flags (leads, not verdicts) such as editing software, inconsistent times, a capture clock
+    that disagrees with the GPS clock, credentials that fail or declare AI generation, null-island
+    GPS, or signs of an ffmpeg or messenger re-encode. Exits 1 when any file could not be fully read.
     """
     with library_errors():
+        anchors = _read_anchors(trust_anchors)
         files = media_files(paths)
         order = {str(path): n for n, path in enumerate(files)}
         with progress_bar(show_progress(quiet), "Probing") as progress:
-            records = sorted(probe_many(files, timeout_s=timeout_s, progress=progress),
+            records = sorted(probe_many(files, timeout_s=timeout_s, progress=progress, trust_anchors_pem=anchors),
                              key=lambda r: order.get(r.path, len(order)))
     if as_json:
         emit_results([r.to_json() for r in records],
@@ -57,12 +64,12 @@ def command(paths: tuple[Path, ...], as_json: bool, quiet: bool, timeout_s: floa
 
 def _print_table(records: list[MediaRecord]) -> None:
     table = Table(show_lines=False, pad_edge=False)
-    for name in ("file", "type", "captured", "place", "device", "flags"):
+    for name in ("file", "type", "captured", "place", "device", "credentials", "flags"):
         table.add_column(name, overflow="fold")
     for r in records:
         # File names and tag values are the evidence's text, not markup: "[07-50-31].csv" stays as it is.
         table.add_row(shown(Path(r.path).name), r.media_type, _when(r), _where(r), shown(_device(r)),
-                      "[red]error[/]" if r.error else ", ".join(f.code for f in r.flags))
+                      shown(_credentials(r)), "[red]error[/]" if r.error else ", ".join(f.code for f in r.flags))
     stdout.print(table)
     for r in records:
         if not r.flags and not r.error:
@@ -74,11 +81,34 @@ def _print_table(records: list[MediaRecord]) -> None:
             stdout.print(f"  {flag.code}: {plain(flag.message)}", highlight=False, markup=False)
 
 
+def _read_anchors(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as ex:
+        raise click.BadParameter(f"{path}: cannot be read as a PEM file ({ex})", param_hint="--trust-anchors") from ex
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise click.BadParameter(f"{path}: holds no PEM certificate", param_hint="--trust-anchors")
+    return text
+
+
 def _when(r: MediaRecord) -> str:
     if r.captured_at is None:
         return ""
     text = iso(r.captured_at_utc) or f"{iso(r.captured_at)} (local)"
+    if r.capture_zone is not None and r.captured_at.tzinfo is None:
+        text += f" (zone of the GPS position, {r.capture_zone.name})"
     return text.replace("T", " ")
+
+
+def _credentials(r: MediaRecord) -> str:
+    c = r.provenance
+    if c is None or c.state == "none":
+        return ""
+    if c.state == "not_checked":
+        return "not checked"
+    return f"{c.state}: {c.signer or 'unnamed signer'}, {c.trust}"
 
 
 def _where(r: MediaRecord) -> str:

@@ -76,3 +76,18 @@ def test_a_path_that_does_not_exist_is_its_own_error_and_the_rest_are_read(evide
     assert [e["path"] for e in shown["errors"]] == [str(missing)] and "no such file" in shown["errors"][0]["error"]
     assert [Path(r["path"]).name for r in shown["results"]] == ["gone.jpg", "photo.jpg"]
     assert shown["results"][1]["media_type"] == "image"
+
+
+def test_credentials_in_the_table_and_trust_anchors_checked(tmp_path: Path) -> None:
+    from conftest import SHARED_DATA
+    signed = SHARED_DATA / "c2pa" / "CA.jpg"
+    if not signed.is_file():
+        pytest.skip(f"the C2PA reference media are not here ({signed.parent})")
+    result = CliRunner().invoke(command, [str(signed), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "valid:" in result.stdout and "unverif" in result.stdout  # the credentials column (folded to width)
+    assert "credentials_edited: The Content Credentials record edits: color_adjustments" in result.stdout
+    not_pem = tmp_path / "anchors.pem"
+    not_pem.write_text("no certificate here\n")
+    refused = CliRunner().invoke(command, [str(signed), "-q", "--trust-anchors", str(not_pem)])
+    assert refused.exit_code == 2 and "holds no PEM certificate" in refused.output

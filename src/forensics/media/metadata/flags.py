@@ -7,10 +7,10 @@ Every rule says what it saw and by how much, so a verifier can judge it; none sa
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from forensics.media.metadata.location import is_null_island, is_valid_position
-from forensics.media.metadata.record import Flag, MediaRecord, TimeClaim
+from forensics.media.metadata.record import Flag, MediaRecord, TimeClaim, offset_text
 from forensics.media.metadata.timestamps import is_epoch_date, is_zero_date
 
 # Software that edits pictures or video (lower case); a camera's firmware string never matches.
@@ -27,7 +27,7 @@ _PHONE_MAKES = re.compile(r"apple|samsung|google|huawei|xiaomi|oneplus|oppo|vivo
                           re.IGNORECASE)
 
 
-def flags_for(record: MediaRecord, *, max_gps_skew_s: float = 120.0, max_container_skew_s: float = 300.0,
+def flags_for(record: MediaRecord, *, max_gps_skew_s: float = 60.0, max_gps_fix_age_s: float = 180.0, max_container_skew_s: float = 300.0,
               max_modified_skew_s: float = 1.0, max_fs_skew_s: float = 60.0,
               messenger_max_long_side_px: int = 2560, messenger_max_image_bits_per_px: float = 2.5,
               messenger_max_video_long_side_px: int = 1280, messenger_max_video_bit_rate_bps: int = 2_500_000,
@@ -37,7 +37,7 @@ def flags_for(record: MediaRecord, *, max_gps_skew_s: float = 120.0, max_contain
     flags += _no_metadata(record)
     flags += _editing_software(record)
     flags += _modified_after_capture(record, max_modified_skew_s)
-    flags += _time_mismatches(record, max_gps_skew_s, max_container_skew_s, max_fs_skew_s)
+    flags += _time_mismatches(record, max_gps_skew_s, max_gps_fix_age_s, max_container_skew_s, max_fs_skew_s)
     flags += _zero_dates(record)
     flags += _bad_gps(record)
     flags += _ffmpeg(record)
@@ -47,6 +47,7 @@ def flags_for(record: MediaRecord, *, max_gps_skew_s: float = 120.0, max_contain
     flags += _rotation_baked_in(record)
     flags += _size_differs(record)
     flags += _blocks_disagree(record, max_modified_skew_s)
+    flags += _credentials(record)
     return tuple(flags)
 
 
@@ -139,24 +140,14 @@ def _zone_residual_s(delta_s: float) -> float:
     return abs(delta_s - round(delta_s / 900) * 900)
 
 
-def _time_mismatches(record: MediaRecord, max_gps_s: float, max_container_s: float, max_fs_s: float) -> list[Flag]:
+def _time_mismatches(record: MediaRecord, max_gps_s: float, max_gps_fix_age_s: float, max_container_s: float,
+                     max_fs_s: float) -> list[Flag]:
     flags: list[Flag] = []
     capture = record.captured_at
     source = record.captured_at_source or "capture time"
     if capture is None:
         return flags
-    gps = next((t for t in record.times if t.kind == "gps" and t.value is not None), None)
-    if gps is not None and gps.value is not None:
-        if capture.tzinfo is not None:
-            gap = abs((capture - gps.value).total_seconds())
-            off = gap
-        else:  # a local clock with no zone: only a gap that no time zone explains is suspect
-            gap = abs((capture - gps.value.replace(tzinfo=None)).total_seconds())
-            off = _zone_residual_s(gap)
-        if off > max_gps_s:
-            zone_note = "" if capture.tzinfo else ", which no time-zone offset explains"
-            flags.append(Flag("time_gps_mismatch", f"{source} ({capture:%Y-%m-%d %H:%M:%S}) and the GPS time "
-                              f"({gps.value:%Y-%m-%d %H:%M:%S} UTC) are {duration_text(gap)} apart{zone_note}."))
+    flags += _gps_clock(record, max_gps_s, max_gps_fix_age_s)
     container = next((t for t in record.times if t.kind == "container" and t.value is not None), None)
     if container is not None and not is_epoch_date(container.value) and _chosen_kind(record) != "container":
         duration = record.container.duration_s if record.container and record.container.duration_s else 0.0
@@ -340,3 +331,106 @@ def _rotation_baked_in(record: MediaRecord) -> list[Flag]:
                                           f"{video.coded_height_px}) with no display rotation: phones record "
                                           "landscape frames and rotate on playback, so this was re-encoded.")]
     return []
+
+
+def _gps_clock(record: MediaRecord, max_before_s: float, max_fix_age_s: float) -> list[Flag]:
+    """The capture clock against the GPS clock (UTC by spec), once the capture clock is on UTC: by its own
+    offset, or by the zone of the GPS position on that date. Without either, only a gap that no whole
+    time-zone offset explains is a lead.
+
+    A phone stamps the last fix it holds, which is older than the picture: the capture may follow the GPS
+    time by up to `max_fix_age_s`, and precede it by up to `max_before_s` (the two clocks' own error).
+    A modification time (the only time some files state) is not a capture time and is not compared.
+    """
+    capture, gps = record.captured_at, next((t for t in record.times if t.kind == "gps" and t.value), None)
+    if capture is None or gps is None or gps.value is None or _chosen_kind(record) == "modified":
+        return []
+
+    def fits(gap_s: float) -> bool:
+        return -max_before_s <= gap_s <= max_fix_age_s
+
+    source = record.captured_at_source or "capture time"
+    wall_gap = (capture.replace(tzinfo=None) - gps.value.astimezone(UTC).replace(tzinfo=None)).total_seconds()
+    # The zone offsets in use (half hours from -12 h to +14 h, and Nepal's, Eucla's and Chatham's quarters)
+    # under which the wall clock would fit the fix.
+    zones = [z for z in _ZONE_OFFSETS_S if fits(wall_gap - z)]
+    zone = record.capture_zone
+    if capture.tzinfo is not None:
+        gap = (capture - gps.value).total_seconds()
+        how = f"with its own offset ({record.utc_offset or offset_text(capture)})"
+    elif zone is not None:
+        gap = wall_gap - zone.offset.total_seconds()
+        how = f"in the zone of the GPS position ({zone.name}, {_offset_text(zone.offset.total_seconds())} on that date)"
+    else:
+        if zones:
+            return []
+        return [Flag("time_gps_mismatch", f"{source} ({capture:%Y-%m-%d %H:%M:%S}, no zone stated) and the GPS "
+                     f"time ({gps.value:%Y-%m-%d %H:%M:%S} UTC) are {duration_text(wall_gap)} apart, which no "
+                     "time-zone offset explains.")]
+    if fits(gap):
+        return []
+    explained = (f"a clock set to {_offset_text(zones[0])} would explain it") if zones else \
+        "no time-zone offset explains it"
+    if zone is not None and zone.dst and fits(gap + zone.dst.total_seconds()):
+        standard = _offset_text((zone.offset - zone.dst).total_seconds())
+        explained = f"the clock was on standard time ({standard}), not summer time"
+    later = "after" if gap > 0 else "before"
+    return [Flag("time_gps_mismatch", f"{source} ({capture:%Y-%m-%d %H:%M:%S}), taken {how}, is "
+                 f"{duration_text(gap)} {later} the GPS time ({gps.value:%Y-%m-%d %H:%M:%S} UTC); {explained}.")]
+
+
+_ZONE_OFFSETS_S = sorted({h * 1800 for h in range(-24, 29)} | {20700, 31500, 45900}, key=abs)
+
+
+def _offset_text(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+# What a failure code's first part says failed (c2pa-rs's codes, C2PA 2.x section 15).
+_CREDENTIAL_PARTS = (("claimSignature", "the signature over the claim"),
+                     ("assertion.dataHash", "the hash of the file's content: the file changed after it was signed"),
+                     ("assertion.bmffHash", "the hash of the file's content: the file changed after it was signed"),
+                     ("assertion.boxesHash", "the hash of the file's content: the file changed after it was signed"),
+                     ("assertion.collectionHash", "the hash of the file's content: the files changed after signing"),
+                     ("assertion", "an assertion: it changed after it was signed"),
+                     ("ingredient", "an ingredient's credentials"), ("timeStamp", "the time-stamp"),
+                     ("signingCredential", "the signer's certificate"), ("claim", "the claim"),
+                     ("manifest", "the manifest store"))
+_XMP_PROVENANCE = "http://purl.org/dc/terms/:provenance"
+
+
+def _credentials(record: MediaRecord) -> list[Flag]:
+    c = record.provenance
+    reference = record.raw.get("xmp", {}).get(_XMP_PROVENANCE) if isinstance(record.raw.get("xmp"), dict) else None
+    if c is None or c.state == "none":
+        if reference:
+            return [Flag("credentials_missing", f"The XMP names Content Credentials ({str(reference)[:200]}) but the "
+                         "file carries none: they were stripped, or the file was saved again by a program that drops "
+                         "them.")]
+        return []
+    if c.state == "not_checked":
+        return [Flag("credentials_not_checked", "The file refers to Content Credentials that were not checked: "
+                     f"{c.note or 'no reason given'}" + (f" ({c.remote_url})" if c.remote_url else "") + ".")]
+    flags: list[Flag] = []
+    broken = c.integrity_failures
+    if c.state == "invalid" or broken:
+        parts = dict.fromkeys(next((what for prefix, what in _CREDENTIAL_PARTS if f.code.startswith(prefix)),
+                                   "another part") for f in broken)
+        codes = ", ".join(dict.fromkeys(f.code for f in broken)) or "no code given"
+        flags.append(Flag("credentials_invalid", f"The Content Credentials signed by {c.signer or 'an unnamed signer'} "
+                          f"do not validate: {'; '.join(parts) or 'c2pa-rs says invalid'} ({codes}). What they "
+                          "state cannot be relied on."))
+    if c.ai_source_types:
+        agents = sorted({a.software_agent for a in c.actions if a.digital_source_type in c.ai_source_types
+                         and a.software_agent})
+        flags.append(Flag("credentials_ai", "The Content Credentials declare generated media ("
+                          + ", ".join(c.ai_source_types) + (f"; by {', '.join(agents)}" if agents else "") + ")."))
+    if c.edits:
+        agents = sorted({a.software_agent for a in c.actions if a.action in c.edits and a.software_agent})
+        flags.append(Flag("credentials_edited", "The Content Credentials record edits: "
+                          + ", ".join(e.removeprefix("c2pa.") for e in c.edits)
+                          + (f" (with {', '.join(agents)})" if agents else
+                             f" (claim generator {c.claim_generator})" if c.claim_generator else "") + "."))
+    return flags

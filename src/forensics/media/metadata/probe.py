@@ -25,6 +25,7 @@ from forensics.media.content_type import AUDIO_SUFFIXES, PICTURE_AND_VIDEO_SUFFI
 from forensics.media.metadata.claims import TagSources, choose_capture, device_claim, gps_claim, time_claims
 from forensics.media.metadata.flags import flags_for
 from forensics.media.metadata.formats.container import ContainerRead
+from forensics.media.metadata.formats.credentials import Credentials
 from forensics.media.metadata.formats.exif import ExifRead
 from forensics.media.metadata.formats.isobmff import MovieHeader
 from forensics.media.metadata.formats.xmp import parse_xmp
@@ -33,6 +34,7 @@ from forensics.media.metadata.readers import Fingerprint, JpegRead, ReaderFailur
 from forensics.media.metadata.record import BINARY_NOTE, Device, ImageFacts, MediaRecord, StreamFacts, iso
 from forensics.media.metadata.thumbnail import ThumbnailCheck
 from forensics.media.metadata.timestamps import parse_datetime
+from forensics.media.metadata.zones import zone_at
 from forensics.pipeline.isolation import Job, Outcome, WorkerPool, shared_pool
 from forensics.progress import ProgressCallback, tell
 
@@ -44,7 +46,8 @@ _SHA256 = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
 # Hashing is bounded separately from reading: a slow disk is not a hostile file.
 _MIN_HASH_RATE_BYTES_PER_S = 20e6
 _READER_NAMES = {"exif": "EXIF (exifread)", "container": "container (libavformat)", "movie": "QuickTime boxes",
-                 "jpeg": "JPEG segments", "xmp": "XMP", "maker": "maker's block"}
+                 "jpeg": "JPEG segments", "xmp": "XMP", "maker": "maker's block",
+                 "c2pa": "Content Credentials (c2pa-rs)"}
 # libavformat formats that hold one still picture, whatever stream type they report.
 _STILL_FORMATS = {"image2", "ico", "fits", "mjpeg"}
 # EXIF Orientation -> clockwise turn for display; 5-8 also swap width and height.
@@ -52,7 +55,8 @@ _ORIENTATION_DEG = {1: 0, 2: 0, 3: 180, 4: 180, 5: 90, 6: 90, 7: 270, 8: 270}
 
 
 def probe_media(path: Path, *, sha256: str | None = None, timeout_s: float = 20.0,
-                fs_mtime_utc: str | None = None, pool: WorkerPool | None = None) -> MediaRecord:
+                fs_mtime_utc: str | None = None, pool: WorkerPool | None = None,
+                trust_anchors_pem: str | None = None) -> MediaRecord:
     """Reads the metadata of one file into a record; never raises for bad media.
 
     `sha256` (hex, or "sha256:<hex>") skips hashing when the caller has the digest.
@@ -60,10 +64,12 @@ def probe_media(path: Path, *, sha256: str | None = None, timeout_s: float = 20.
     consistency flags; when None the file's own is used. `timeout_s` bounds the readers.
     Raises ParameterError for a bad argument (no such file, a folder, a malformed digest).
     Calls from several threads take turns on one shared pool, unless each passes its own
-    `pool` (see worker_pool); probe_many uses every core.
+    `pool` (see worker_pool); probe_many uses every core. `trust_anchors_pem` (PEM certificates) are the
+    roots Content Credentials' signers are checked against; without them signers are named, "unverified".
     """
     path = Path(path)
-    jobs, early = _prepare([path], {path: sha256}, {path: fs_mtime_utc}, timeout_s, missing_is_error=False)
+    jobs, early = _prepare([path], {path: sha256}, {path: fs_mtime_utc}, timeout_s, missing_is_error=False,
+                           trust_anchors_pem=trust_anchors_pem)
     return next(_run(jobs, early, timeout_s, None, None, pool=pool))
 
 
@@ -75,7 +81,8 @@ def worker_pool(*, workers: int = 1) -> WorkerPool:
 def probe_many(paths: Iterable[Path], *, timeout_s: float = 20.0, workers: int | None = None,
                sha256_by_path: Mapping[Path, str] | None = None,
                fs_mtime_utc_by_path: Mapping[Path, str] | None = None,
-               progress: ProgressCallback | None = None) -> Iterator[MediaRecord]:
+               progress: ProgressCallback | None = None, trust_anchors_pem: str | None = None
+               ) -> Iterator[MediaRecord]:
     """Probes many files on all cores; yields records as they finish, not in input order.
 
     `workers` None shares one process-wide pool (one worker per core); a number starts a
@@ -86,12 +93,14 @@ def probe_many(paths: Iterable[Path], *, timeout_s: float = 20.0, workers: int |
     """
     digests = {Path(k): v for k, v in (sha256_by_path or {}).items()}
     mtimes = {Path(k): v for k, v in (fs_mtime_utc_by_path or {}).items()}
-    jobs, early = _prepare([Path(p) for p in paths], digests, mtimes, timeout_s, missing_is_error=True)
+    jobs, early = _prepare([Path(p) for p in paths], digests, mtimes, timeout_s, missing_is_error=True,
+                           trust_anchors_pem=trust_anchors_pem)
     return _run(jobs, early, timeout_s, workers, progress)
 
 
 def _prepare(paths: list[Path], digests: Mapping[Path, str | None], mtimes: Mapping[Path, str | None],
-             timeout_s: float, *, missing_is_error: bool) -> tuple[list[Job], list[MediaRecord]]:
+             timeout_s: float, *, missing_is_error: bool, trust_anchors_pem: str | None = None
+             ) -> tuple[list[Job], list[MediaRecord]]:
     """Checks the arguments; gives the jobs for the workers and the records settled already."""
     if timeout_s <= 0:
         raise ParameterError(f"timeout_s must be positive, not {timeout_s}")
@@ -118,7 +127,7 @@ def _prepare(paths: list[Path], digests: Mapping[Path, str | None], mtimes: Mapp
             continue
         fs_time = fs_time or datetime.fromtimestamp(info.st_mtime, tz=UTC)
         hashing_s = 0.0 if digest else info.st_size / _MIN_HASH_RATE_BYTES_PER_S
-        jobs.append(Job((path, fs_time), (str(path), digest), timeout_s + hashing_s))
+        jobs.append(Job((path, fs_time), (str(path), digest, trust_anchors_pem), timeout_s + hashing_s))
     return jobs, early
 
 
@@ -200,24 +209,29 @@ def _record(path: Path, outcome: Outcome, fs_time: datetime, timeout_s: float) -
     created = next((t for t in claims if t.kind == "container"), None)
     streams = _rotated_streams(container.streams if container else (), movie)
     media_type = _media_type(content, streams, container)
+    captured_at = capture.claim.value if capture.claim else None
+    gps = gps_claim(tags)
     record = MediaRecord(
         path=str(path),
         sha256=named_sha256(fingerprint.sha256),
         size_bytes=fingerprint.size_bytes,
         media_type=media_type,
         detected_format=content.mime,
-        captured_at=capture.claim.value if capture.claim else None,
+        captured_at=captured_at,
         captured_at_source=capture.claim.source if capture.claim else None,
         utc_offset=capture.utc_offset,
         created_at=created.value if created else None,
         created_at_source=created.source if created else None,
         filesystem_modified_at=fs_time,
         times=claims,
-        gps=gps_claim(tags),
+        gps=gps,
         device=device_claim(tags),
         container=container.facts if container and media_type in ("video", "audio") else None,
         streams=streams if media_type in ("video", "audio") else (),
         image=_image_facts(content, exif, jpeg, thumb, streams, movie) if media_type == "image" else None,
+        provenance=_first(items, Credentials),
+        capture_zone=zone_at(gps.latitude_deg, gps.longitude_deg, captured_at)
+        if gps is not None and captured_at is not None and captured_at.tzinfo is None else None,
         raw=_raw(tags, exif, jpeg, container, movie, failures),
         error=_error(content, outcome, failures, container, streams, timeout_s)
         or _misnamed(path, media_type, fingerprint.size_bytes),

@@ -21,6 +21,7 @@ from forensics.digests import file_sha256
 from forensics.errors import ForensicsError, MediaUnreadable
 from forensics.media.content_type import HEAD_BYTES, ContentType, sniff
 from forensics.media.metadata.formats.container import ContainerRead, read_container
+from forensics.media.metadata.formats.credentials import read_credentials, supported as credentials_supported
 from forensics.media.metadata.formats.exif import ExifRead, read_exif
 from forensics.media.metadata.formats.iptc import parse_photoshop_iptc
 from forensics.media.metadata.formats.isobmff import MovieHeader, jxl_boxes, read_movie_header
@@ -68,12 +69,13 @@ class XmpRead:
     properties: dict[str, Any]  # flattened, see xmp.parse_xmp
 
 
-def read_file(job: tuple[str, str | None]) -> Iterator[Any]:
+def read_file(job: tuple[str, str | None, str | None]) -> Iterator[Any]:
     """Yields the Fingerprint of one file, then each reader's result or ReaderFailure.
 
-    `job` is (path, sha256 hex or None); with a hash given the file is not hashed again.
+    `job` is (path, sha256 hex or None, trust anchors PEM or None); with a hash given the file is not
+    hashed again; the anchors are what Content Credentials' signers are checked against.
     """
-    path_text, known_sha256 = job
+    path_text, known_sha256, trust_anchors_pem = job
     path = Path(path_text)
     with open(path, "rb") as fh:
         head = fh.read(HEAD_BYTES)
@@ -105,6 +107,8 @@ def read_file(job: tuple[str, str | None]) -> Iterator[Any]:
                       or content.format in ("heif", "avif", "webp", "png", "gif", "tiff", "bmp")):
         # Stills too: libavformat gives their pixel size and codec without decoding.
         yield from _guarded("container", _read_container, path, quiet=content.family == "unknown")
+    if credentials_supported(content.mime):
+        yield from _guarded("c2pa", read_credentials, path, content.mime, trust_anchors_pem)
 
 
 def _looks_like_xmp(head: bytes) -> bool:

@@ -17,12 +17,16 @@ from typing import Any, cast
 
 from forensics.errors import ParameterError
 from forensics.media.content_type import MEDIA_TYPES, MediaType
+from forensics.media.metadata.formats.credentials import Credentials
+from forensics.media.metadata.zones import PlaceZone
 from forensics.record_kinds import VERSION_KEY, record_version
 
 # 2: the record states its version. Version 1 (no version stated) named a stream's turn `rotation_deg`,
 # counter-clockwise as ffprobe gives it, and the EXIF turns `rotation_deg` and `thumbnail_rotation_deg`
-# (clockwise) until the turns were named rotation_cw_deg; from_json reads both.
-RECORD_VERSION = 2
+# (clockwise) until the turns were named rotation_cw_deg; from_json reads both. Version 3 added `provenance`
+# (Content Credentials) and `capture_zone` (the zone of the GPS position, for a capture clock with none);
+# an older record has neither.
+RECORD_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,11 @@ class Gps:
     altitude_m: float | None
     source: str  # "EXIF GPS", "QuickTime com.apple.quicktime.location.ISO6709", ...
     time_utc: datetime | None = None  # EXIF GPSDateStamp + GPSTimeStamp, UTC by spec
+
+    @property
+    def has_position(self) -> bool:
+        """Whether both coordinates are numbers (a record read back gives NaN for one it holds as null)."""
+        return math.isfinite(self.latitude_deg) and math.isfinite(self.longitude_deg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +156,10 @@ class MediaRecord:
     container: ContainerFacts | None
     streams: tuple[StreamFacts, ...]
     image: ImageFacts | None
+    provenance: Credentials | None = None  # Content Credentials; None for a format that cannot carry them
+    # The zone of the GPS position at the capture time, when the capture clock states none: it makes
+    # captured_at_utc (see PlaceZone.source for how far to trust it).
+    capture_zone: PlaceZone | None = None
     # Every tag as read, grouped by source ("exif", "xmp", "iptc", "format", "stream:0"...);
     # JSON-safe already: binary values are hex text, see BINARY_NOTE.
     raw: dict[str, Any] = field(default_factory=dict)
@@ -155,7 +168,10 @@ class MediaRecord:
 
     @property
     def captured_at_utc(self) -> datetime | None:
-        """The capture instant in UTC, when the file gives an offset or the tag is UTC by spec."""
+        """The capture instant in UTC, when the file gives an offset or the tag is UTC by spec, or, for a clock
+        with no zone, when the GPS position gives the zone (capture_zone)."""
+        if self.captured_at is not None and self.captured_at.tzinfo is None and self.capture_zone is not None:
+            return (self.captured_at - self.capture_zone.offset).replace(tzinfo=UTC)
         return to_utc(self.captured_at)
 
     @property
@@ -175,6 +191,11 @@ class MediaRecord:
             "captured_at_utc": iso(self.captured_at_utc),
             "captured_at_source": self.captured_at_source,
             "utc_offset": self.utc_offset,
+            "capture_zone": None if self.capture_zone is None else {
+                "name": self.capture_zone.name, "offset": _offset(self.capture_zone.offset),
+                "summer_time": _offset(self.capture_zone.dst) if self.capture_zone.dst else None,
+                "ambiguous": self.capture_zone.ambiguous,
+                "source": self.capture_zone.source},
             "created_at": iso(self.created_at),
             "created_at_source": self.created_at_source,
             "filesystem_modified_at": iso(self.filesystem_modified_at),
@@ -185,6 +206,7 @@ class MediaRecord:
             "streams": [_plain(s) for s in self.streams],
             "audio_track_count": self.audio_track_count,
             "image": _plain(self.image),
+            "provenance": None if self.provenance is None else self.provenance.to_json(),
             "raw": self.raw,
             "flags": [{"code": f.code, "message": f.message} for f in self.flags],
             "error": self.error,
@@ -195,7 +217,7 @@ class MediaRecord:
         """Gives back the record `to_json` wrote, of this version or an earlier one; raises ParameterError
         when `data` is not one. Keys a version 1 record lacks (added since) are read as absent."""
         version = record_version(data)
-        if version not in (1, RECORD_VERSION):
+        if version not in (1, 2, RECORD_VERSION):
             raise ParameterError(f"not a metadata record this program reads (version {version})")
         try:
             media_type = data["media_type"]
@@ -213,11 +235,33 @@ class MediaRecord:
                 gps=_gps(data.get("gps")), device=_device(data.get("device")),
                 container=_container(data.get("container")),
                 streams=tuple(_stream(s) for s in data.get("streams") or ()), image=_image(data.get("image")),
+                provenance=Credentials.from_json(data["provenance"]) if data.get("provenance") else None,
+                capture_zone=_zone(data.get("capture_zone")),
                 raw=dict(data.get("raw") or {}),
                 flags=tuple(Flag(f["code"], f["message"]) for f in data.get("flags") or ()),
                 error=data.get("error"))
         except (KeyError, TypeError, ValueError, AttributeError) as ex:
             raise ParameterError(f"not a metadata record ({type(ex).__name__}: {ex})") from ex
+
+
+def _zone(data: Mapping[str, Any] | None) -> PlaceZone | None:
+    if not data:
+        return None
+    return PlaceZone(str(data["name"]), _delta(data["offset"]), str(data["source"]),
+                     _delta(data["summer_time"]) if data.get("summer_time") else timedelta(0),
+                     ambiguous=bool(data.get("ambiguous")))
+
+
+def _offset(delta: timedelta) -> str:
+    """'+03:00' for three hours east of UTC."""
+    minutes = int(delta.total_seconds() // 60)
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _delta(text: str) -> timedelta:
+    if len(text) != 6 or text[0] not in "+-" or text[3] != ":":
+        raise ValueError(f"not an offset: {text!r}")
+    return timedelta(hours=int(text[1:3]), minutes=int(text[4:6])) * (-1 if text[0] == "-" else 1)
 
 
 BINARY_NOTE = ("binary tag values are written as 'hex:' + lowercase hex; values longer than "
@@ -295,8 +339,13 @@ def _time(text: str | None) -> datetime | None:
 def _gps(data: Mapping[str, Any] | None) -> Gps | None:
     if data is None:
         return None
-    return Gps(data["latitude_deg"], data["longitude_deg"], data.get("altitude_m"), data["source"],
+    # A coordinate that was not a number is held as null, and read back as NaN: to_json writes null again.
+    return Gps(_number(data["latitude_deg"]), _number(data["longitude_deg"]), data.get("altitude_m"), data["source"],
                _time(data.get("time_utc")))
+
+
+def _number(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _device(data: Mapping[str, Any] | None) -> Device:
