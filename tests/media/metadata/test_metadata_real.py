@@ -110,7 +110,11 @@ def test_heic_from_an_iphone(records: dict[str, MediaRecord]) -> None:
     r = records["heic"]
     assert r.media_type == "image" and r.detected_format == "image/heif"
     assert r.captured_at == datetime(2018, 2, 5, 15, 11, 44, 277000)  # EXIF gives no zone: naive
-    assert r.captured_at_utc is None
+    # The zone comes from the GPS position (Guangzhou): China Standard Time, named as the source.
+    assert r.capture_zone is not None and r.capture_zone.name == "Asia/Shanghai"
+    assert r.captured_at_utc == datetime(2018, 2, 5, 7, 11, 44, 277000, tzinfo=UTC)
+    assert r.to_json()["capture_zone"]["offset"] == "+08:00"
+    assert r.to_json()["capture_zone"]["source"].startswith("time zone of the GPS position (timezonefinder")
     assert (r.device.make, r.device.model, r.device.lens) == ("Apple", "iPhone 8", "iPhone 8 back camera 3.99mm f/1.8")
     assert r.gps is not None
     assert (round(r.gps.latitude_deg, 6), round(r.gps.longitude_deg, 6)) == (23.177917, 113.394317)
@@ -173,7 +177,10 @@ def test_thumbnail_that_shows_another_picture(records: dict[str, MediaRecord]) -
 def test_gps_clock_a_day_off(records: dict[str, MediaRecord]) -> None:
     r = records["gps_skew_jpg"]
     assert "time_gps_mismatch" in codes(r)
-    assert "21 h 58 min apart" in next(f.message for f in r.flags if f.code == "time_gps_mismatch")
+    # On the clock of Rome (+02:00 in October 2008), a day and two minutes before the GPS clock: no zone explains it.
+    message = next(f.message for f in r.flags if f.code == "time_gps_mismatch")
+    assert "(Europe/Rome, +02:00 on that date), is 23 h 58 min before the GPS time" in message
+    assert "no time-zone offset explains it" in message
 
 
 def test_ffmpeg_written_video_and_audio(records: dict[str, MediaRecord]) -> None:
