@@ -40,6 +40,7 @@ COMMANDS = {name: f"forensics_cli.{name}" for name in (
     "frames",
     "ingest",
     "key",
+    "messages",
     "probe",
     "report",
     "seal",

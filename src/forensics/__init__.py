@@ -57,6 +57,7 @@ _LAZY = {
     "decode_audio": "forensics.audio.decode", "segment_samples": "forensics.audio.segments",
     "index_paths": "forensics.audio.search", "match_paths": "forensics.audio.search",
     "upgrade_library": "forensics.audio.upgrade",
+    "ExportScan": "forensics.messages.record", "scan_exports": "forensics.messages.scan",
 }
 
 
@@ -80,6 +81,7 @@ __all__ = [
     "CaseLocked",
     "CaseView",
     "DedupResult",
+    "ExportScan",
     "Exported",
     "Finding",
     "ForensicsError",
@@ -128,6 +130,7 @@ __all__ = [
     "process_runner",
     "read_case",
     "run_batch",
+    "scan_exports",
     "seal_case",
     "segment_samples",
     "thread_runner",
