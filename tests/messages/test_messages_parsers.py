@@ -141,3 +141,26 @@ def test_ytdlp_without_timestamp_gives_a_day_and_finds_the_file_by_its_stem(tmp_
     (post,) = scan.exports[0].messages
     assert post.sent is not None and (post.sent.at, post.sent.local) == (None, "2026-12-04")
     assert [(m.path, m.state) for m in post.media] == [("clip [x].mp4", "present")]
+
+
+def test_words_shaped_like_an_attachment_are_text_unless_the_app_wrote_them(tmp_path: Path) -> None:
+    write(tmp_path, "WhatsApp Chat with B.txt", "05/12/2026, 10:00 - A: plan.pdf (see above)\n"
+                                                "05/12/2026, 10:01 - A: DOC-20261205-WA0001.pdf (Datei angehängt)\n"
+                                                "05/12/2026, 10:02 - A: notes.txt (fichier joint)\n"
+                                                "05/12/2026, 10:03 - A: here.jpg (x)\n")
+    (tmp_path / "here.jpg").write_bytes(b"\xff\xd8\xff")
+    (e,) = scan_exports(tmp_path).exports
+    assert [(m.text, [r.named for r in m.media]) for m in e.messages] == [
+        ("plan.pdf (see above)", []), ("", ["DOC-20261205-WA0001.pdf"]), ("", ["notes.txt"]), ("", ["here.jpg"])]
+
+
+def test_a_telegram_html_export_is_recognised_and_said_not_read(tmp_path: Path) -> None:
+    write(tmp_path, "ChatExport/messages.html", '<!DOCTYPE html>\n<html>\n<head>\n<title>Exported Data</title>\n'
+                                                '</head><body><div class="page_wrap">...</div></body></html>')
+    (tmp_path / "ChatExport" / "images").mkdir()
+    (tmp_path / "ChatExport" / "images" / "back.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(8))
+    (tmp_path / "ChatExport" / "photos").mkdir()
+    (tmp_path / "ChatExport" / "photos" / "photo_1.jpg").write_bytes(b"\xff\xd8\xff")
+    scan = scan_exports(tmp_path)
+    assert [(p.path, "again as JSON" in p.error) for p in scan.problems] == [("ChatExport/messages.html", True)]
+    assert scan.exports == () and [f.path for f in scan.files] == ["ChatExport/photos/photo_1.jpg"]

@@ -73,8 +73,9 @@ def read_bounded(path: str, *, max_bytes: int) -> bytes:
         os.close(fd)
 
 
-def open_bounded(path: str) -> int:
-    """Gives an open descriptor of a regular file (caller closes it), opened as read_bounded opens."""
+def open_regular(path: str) -> int:
+    """Gives an open descriptor of a regular file (the caller closes it), opened without following a link or
+    blocking on a FIFO; raises NotAnExport for anything else."""
     return _open(path)
 
 

@@ -205,6 +205,7 @@ class AbsentMedia:
     """A file an export names that the folder does not hold (or holds as something not followed)."""
 
     export: str
+    chat: str | None  # the message's chat (an account's export holds many, each numbering its messages from 1)
     where: str  # the message, as Message.where says it
     named: str  # as the export writes it ("<Media omitted>" when the exporter left even the name out)
     path: str | None  # where it would be, relative to the folder scanned
@@ -212,7 +213,7 @@ class AbsentMedia:
     note: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"export": self.export, "where": self.where, "named": self.named, "path": self.path,
+        return {"export": self.export, "chat": self.chat, "where": self.where, "named": self.named, "path": self.path,
                 "state": self.state, "note": self.note}
 
 

@@ -28,7 +28,7 @@ from forensics.messages.reading import (
     UnparsedNotes,
     decode,
     load_json,
-    open_bounded,
+    open_regular,
     read_bounded,
     read_head,
 )
@@ -154,7 +154,7 @@ def _read_export(base: str, rel: str, head: bytes, entries: dict[str, str | None
         if size > max_bytes:
             raise NotAnExport(f"{size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB an export may have "
                               "to be read; give a higher limit to read it")
-        fd = open_bounded(os.path.join(base, rel))
+        fd = open_regular(os.path.join(base, rel))
     except (NotAnExport, OSError) as ex:
         problems.append(ScanProblem(rel, f"looks like a WhatsApp chat export, not read: {_why(ex)}"))
         return None
@@ -168,13 +168,10 @@ def _link(base: str, exports: list[Export], heads: dict[str, bytes], entries: di
     absent: list[AbsentMedia] = []
     for export in exports:
         for message in export.messages:
-            for ref in message.media:
-                if ref.state == "present" and ref.path is not None:
-                    named.setdefault(ref.path, [])
-                    if message not in named[ref.path]:
-                        named[ref.path].append(message)
-                else:
-                    absent.append(AbsentMedia(export.path, message.where, ref.named, ref.path, ref.state, ref.note))
+            for path in dict.fromkeys(r.path for r in message.media if r.state == "present" and r.path is not None):
+                named.setdefault(path, []).append(message)
+            absent += [AbsentMedia(export.path, message.chat, message.where, ref.named, ref.path, ref.state, ref.note)
+                       for ref in message.media if ref.state != "present"]
     export_paths = {e.path for e in exports}
     furniture = tuple(posixpath.join(f, sub) + "/" if f else sub + "/" for f in html_folders for sub in _HTML_FURNITURE)
     media = {rel for rel, head in heads.items()
@@ -202,7 +199,7 @@ def _link(base: str, exports: list[Export], heads: dict[str, bytes], entries: di
 
 
 def _sha256(path: str) -> tuple[str, int]:
-    with os.fdopen(open_bounded(path), "rb") as fh:
+    with os.fdopen(open_regular(path), "rb") as fh:
         digest = hashlib.file_digest(fh, "sha256")
         return "sha256:" + digest.hexdigest(), fh.tell()
 

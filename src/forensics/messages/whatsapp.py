@@ -32,6 +32,14 @@ _MARKS = "\u200e\u200f\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 _SENDER = re.compile(r"(?P<name>[^:\n]{1,120}?): (?P<text>.*)", re.DOTALL)
 _IOS_ATTACHED = re.compile(r"<(?P<label>[^<>:]{1,40}):\s*(?P<name>[^<>]+)>")
 _ANDROID_ATTACHED = re.compile(r"(?P<name>[^\s()/][^()/]*?\.\w{1,5}) \((?P<label>[^()]{1,40})\)")
+# How the app names what it saves (iOS: 00000012-PHOTO-2026-12-05-10-11-12.jpg; Android: IMG-20261205-WA0003.jpg).
+_APP_NAME = re.compile(r"\d{8}-[A-Z]+-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}\.\w+|[A-Z]{3}-\d{8}-WA\d{4,}\.\w+")
+# The words the app puts around an attachment, in the locales seen; another locale's word counts when the
+# file is in the folder or has the app's kind of name.
+_ATTACHED_WORDS = frozenset({"attached", "file attached", "anhang", "datei angehängt", "adjunto", "archivo adjunto",
+                             "anexo", "arquivo anexado", "allegato", "file allegato", "pièce jointe", "fichier joint",
+                             "вложение", "файл прикреплён", "ek", "dosya ekli", "załącznik", "załączony plik",
+                             "bijlage", "bestand bijgevoegd", "مرفق", "ملف مرفق", "файл додано", "вкладення"})
 _OMITTED = re.compile(r"<?(media|image|video|audio|sticker|gif|document|contact card|media file) omitted>?$", re.IGNORECASE)
 _DELETED = ("This message was deleted", "You deleted this message")
 _URL = re.compile(r"https?://[^\s<>\"]+")
@@ -200,6 +208,8 @@ def _message(e: _Entry, order: str, zone: ZoneInfo | None, *, export: str, chat:
     media: tuple[MediaRef, ...] = ()
     shown = first.strip(_MARKS + " ")
     attached = _IOS_ATTACHED.fullmatch(shown) or _ANDROID_ATTACHED.fullmatch(shown)
+    if attached and not _is_attachment(attached["label"], attached["name"].strip(_MARKS + " "), folder):
+        attached = None
     if attached:
         media = (folder.ref(attached["name"].strip(_MARKS + " "), role="attachment"),)
         first = ""
@@ -215,6 +225,14 @@ def _message(e: _Entry, order: str, zone: ZoneInfo | None, *, export: str, chat:
                    message_id=None, line=e.line, sender=sender, sender_id=None, author=None, sent=sent, edited=None,
                    forwarded_from=None, reply_to=None, title=None, text=text, url=None,
                    links=tuple(_URL.findall(text)), media=media)
+
+
+def _is_attachment(label: str, name: str, folder: ExportFolder) -> bool:
+    """Whether `<label: name>` or `name (label)` is the app's attachment line, not a person's words of that shape."""
+    if label.strip(_MARKS + " ").lower() in _ATTACHED_WORDS or _APP_NAME.fullmatch(name):
+        return True
+    path, _refused = folder.resolve(name)
+    return path is not None and path in folder.entries
 
 
 def _chat_name(export: str) -> str | None:
