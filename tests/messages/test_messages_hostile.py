@@ -147,3 +147,17 @@ def test_a_chat_followed_by_50_mb_of_junk_is_read_within_bounds(tmp_path: Path, 
     assert len(e.messages[0].text) <= 64 * 1024 + 1
     assert len(e.unparsed) <= 201
     assert any("cut there" in u.note for u in e.unparsed)
+
+
+def test_a_sticker_saved_a_thousand_times_gives_bounded_carriers(tmp_path: Path) -> None:
+    (tmp_path / "stickers").mkdir()
+    for n in range(1000):
+        (tmp_path / "stickers" / f"sticker ({n}).webp").write_bytes(b"RIFF\x10\x00\x00\x00WEBPVP8 same")
+    (tmp_path / "result.json").write_text(CHAT % ", ".join(
+        f'{{"id": {n}, "file": "stickers/sticker ({n}).webp", "media_type": "sticker"}}' for n in range(1000)))
+    started = time.monotonic()
+    scan = scan_exports(tmp_path, max_same_bytes_carriers=50)
+    assert time.monotonic() - started < 10
+    first = scan.files[0]
+    assert len(first.carriers) == 51 and first.carriers[0].by == "path" and len(first.same_bytes_as) == 50
+    assert first.same_bytes_left_out == 999 - 50

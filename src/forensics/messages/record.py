@@ -181,12 +181,13 @@ class CarriedFile:
     sha256: str  # "sha256:<64 hex>"
     size_bytes: int
     carriers: tuple[Carrier, ...]  # in the order of the exports and their messages
-    same_bytes_as: tuple[str, ...]  # other files of the folder with these very bytes
+    same_bytes_as: tuple[str, ...]  # other files of the folder with these very bytes (the first ones, past a bound)
+    same_bytes_left_out: int = 0  # messages carrying a copy of these bytes past the bound, counted, not listed
 
     def to_json(self) -> dict[str, Any]:
         return {"record_version": RECORD_VERSION, "path": self.path, "sha256": self.sha256,
                 "size_bytes": self.size_bytes, "carriers": [c.to_json() for c in self.carriers],
-                "same_bytes_as": list(self.same_bytes_as)}
+                "same_bytes_as": list(self.same_bytes_as), "same_bytes_left_out": self.same_bytes_left_out}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CarriedFile:
@@ -195,7 +196,7 @@ class CarriedFile:
         try:
             return cls(path=data["path"], sha256=data["sha256"], size_bytes=data["size_bytes"],
                        carriers=tuple(Carrier.from_json(c) for c in data["carriers"]),
-                       same_bytes_as=tuple(data["same_bytes_as"]))
+                       same_bytes_as=tuple(data["same_bytes_as"]), same_bytes_left_out=data["same_bytes_left_out"])
         except (KeyError, TypeError) as ex:
             raise ParameterError(f"a carried-file record lacks a field or has one of the wrong type ({ex})") from ex
 

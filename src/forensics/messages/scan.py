@@ -48,14 +48,17 @@ _HTML_FURNITURE = ("css", "js", "images")
 
 
 def scan_exports(root: Path, *, zone: str | None = None, date_order: str | None = None,
-                 max_export_bytes: int = 64 * 2**20, progress: ProgressCallback | None = None) -> ExportScan:
+                 max_export_bytes: int = 64 * 2**20, max_same_bytes_carriers: int = 200,
+                 progress: ProgressCallback | None = None) -> ExportScan:
     """Gives the exports found under `root`, every file they name or that is media, with the messages that
     carried it, the files named but absent, and the media no export names.
 
     `zone` (an IANA name such as "Europe/Kyiv") is the zone WhatsApp's local times are read in;
     without it they stay local, zone unknown. `date_order` ("d/m/y", "m/d/y", "y/m/d") overrides the
     order inferred from a WhatsApp export's dates. An export larger than `max_export_bytes` is not read
-    (a problem says so). Raises ParameterError when `root` is not a folder or an option is wrong.
+    (a problem says so). A file gets at most `max_same_bytes_carriers` messages through its copies (a sticker
+    sent a thousand times, each copy saved apart, would otherwise give a million); the rest are counted.
+    Raises ParameterError when `root` is not a folder or an option is wrong.
     """
     tz = _zone(zone)
     if date_order is not None and date_order not in DATE_ORDERS:
@@ -85,7 +88,7 @@ def scan_exports(root: Path, *, zone: str | None = None, date_order: str | None 
         if found is not None:
             exports.append(found)
             log.info("%s: %s export, %d messages", rel, found.form, len(found.messages))
-    return _link(base, exports, heads, entries, problems, html_folders, progress)
+    return _link(base, exports, heads, entries, problems, html_folders, progress, max_twins=max_same_bytes_carriers)
 
 
 def _walk(base: str, problems: list[ScanProblem]) -> Iterator[tuple[str, str | None]]:
@@ -162,7 +165,8 @@ def _read_export(base: str, rel: str, head: bytes, entries: dict[str, str | None
 
 
 def _link(base: str, exports: list[Export], heads: dict[str, bytes], entries: dict[str, str | None],
-          problems: list[ScanProblem], html_folders: list[str], progress: ProgressCallback | None) -> ExportScan:
+          problems: list[ScanProblem], html_folders: list[str], progress: ProgressCallback | None, *,
+          max_twins: int) -> ExportScan:
     """Gives the scan: each file with the messages naming it or its bytes, absent files, unnamed media."""
     named: dict[str, list[Message]] = {}
     absent: list[AbsentMedia] = []
@@ -192,8 +196,10 @@ def _link(base: str, exports: list[Export], heads: dict[str, bytes], entries: di
     for rel, (digest, size) in digests.items():
         twins = [p for p in by_digest[digest] if p != rel]
         carriers = [Carrier(m, rel, "path") for m in named.get(rel, [])]
-        carriers += [Carrier(m, twin, "same-bytes") for twin in twins for m in named.get(twin, [])]
-        files.append(CarriedFile(rel, digest, size, tuple(carriers), tuple(twins)))
+        through = [Carrier(m, twin, "same-bytes") for twin in twins for m in named.get(twin, [])[:max_twins + 1]]
+        carriers += through[:max_twins]
+        left_out = max(0, sum(len(named.get(twin, [])) for twin in twins) - max_twins)
+        files.append(CarriedFile(rel, digest, size, tuple(carriers), tuple(twins[:max_twins]), left_out))
     unnamed = tuple(sorted(rel for rel in media if rel not in named)) if exports else ()
     return ExportScan(base, tuple(exports), tuple(files), tuple(absent), unnamed, tuple(problems))
 
