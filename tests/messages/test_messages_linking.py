@@ -96,3 +96,35 @@ def test_the_tree_is_the_same_on_every_run(export_tree: Path, tmp_path: Path) ->
     again = fx.generate(tmp_path)
     listed = dict(line.split("  ", 1)[::-1] for line in (export_tree / "SHA256SUMS").read_text().splitlines())
     assert again == listed
+
+
+def test_a_listing_of_stored_copies_under_their_received_names_scans_as_the_folder(export_tree: Path,
+                                                                                  tmp_path: Path) -> None:
+    """How a case scans: its stored copies (named by digest elsewhere) under the names they were received by, with
+    the digests it holds; the same links as the folder, and a digest given is not worked out again."""
+    import hashlib
+    import os
+
+    from forensics.messages.scan import Listed, scan_listing
+
+    store = tmp_path / "store"
+    store.mkdir()
+    listing = {}
+    for path in sorted(p for p in export_tree.rglob("*") if p.is_file() and not p.is_symlink()):
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        stored = store / digest
+        stored.write_bytes(data)
+        # A stand-in digest for the photos (one per distinct content, as a real one) shows the listing's is used.
+        known = "sha256:" + (hashlib.sha256(b"stand-in" + data).hexdigest() if path.suffix == ".jpg" else digest)
+        listing[path.relative_to(export_tree).as_posix()] = Listed(os.fspath(stored), known, len(data))
+    from_folder = scan_exports(export_tree)
+    from_listing = scan_listing(listing, root="case")
+    def links(scan: ExportScan) -> dict[str, list[tuple[str, str, str]]]:
+        return {f.path: sorted((c.message.export, c.message.where, c.by) for c in f.carriers) for f in scan.files}
+    assert links(from_listing) == links(from_folder) and links(from_folder)
+    assert [a.named for a in from_listing.absent] == [a.named for a in from_folder.absent]
+    assert from_listing.unnamed == from_folder.unnamed
+    photos = {f.path: f.sha256 for f in from_listing.files if f.path.endswith(".jpg")}
+    assert photos and all(digest == "sha256:" + hashlib.sha256(b"stand-in" + (export_tree / path).read_bytes())
+                          .hexdigest() for path, digest in photos.items())

@@ -14,7 +14,8 @@ import logging
 import os
 import posixpath
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,9 +61,6 @@ def scan_exports(root: Path, *, zone: str | None = None, date_order: str | None 
     sent a thousand times, each copy saved apart, would otherwise give a million); the rest are counted.
     Raises ParameterError when `root` is not a folder or an option is wrong.
     """
-    tz = _zone(zone)
-    if date_order is not None and date_order not in DATE_ORDERS:
-        raise ParameterError(f"date order {date_order!r}: give one of {', '.join(DATE_ORDERS)}")
     base = os.fspath(root)
     try:
         info = os.lstat(base)
@@ -71,24 +69,48 @@ def scan_exports(root: Path, *, zone: str | None = None, date_order: str | None 
     if not stat.S_ISDIR(info.st_mode):
         raise ParameterError(f"{base}: {why_not_read(info) or 'a file'}; give the folder that holds the exports")
     problems: list[ScanProblem] = []
-    entries = dict(_walk(base, problems))
+    listing = {rel: Listed(os.path.join(base, rel), reason=reason) for rel, reason in _walk(base, problems)}
+    return scan_listing(listing, root=base, zone=zone, date_order=date_order, max_export_bytes=max_export_bytes,
+                        max_same_bytes_carriers=max_same_bytes_carriers, progress=progress, problems=problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One file of a listing to scan: where its bytes are, and its digest when the caller knows it."""
+
+    path: str  # the file to read (a case's stored copy, or the file in the folder scanned)
+    sha256: str | None = None  # "sha256:<hex>"; hashed here when None
+    size_bytes: int | None = None
+    reason: str | None = None  # why it is not read (a link, a FIFO), None for a regular file
+
+
+def scan_listing(listing: Mapping[str, Listed], *, root: str, zone: str | None = None, date_order: str | None = None,
+                 max_export_bytes: int = 64 * 2**20, max_same_bytes_carriers: int = 200,
+                 progress: ProgressCallback | None = None, problems: list[ScanProblem] | None = None) -> ExportScan:
+    """scan_exports over a listing: names relative to `root` (with "/") -> the file to read. A case scans its
+    stored copies under the names they were received by, with the digests it holds, so nothing is hashed twice."""
+    tz = _zone(zone)
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise ParameterError(f"date order {date_order!r}: give one of {', '.join(DATE_ORDERS)}")
+    problems = problems if problems is not None else []
+    entries = {rel: item.reason for rel, item in listing.items()}
     heads: dict[str, bytes] = {}
     for rel, reason in entries.items():
         if reason is None:
             try:
-                heads[rel] = read_head(os.path.join(base, rel), HEAD_BYTES)
+                heads[rel] = read_head(listing[rel].path, HEAD_BYTES)
             except (OSError, NotAnExport) as ex:
                 entries[rel] = _why(ex)
                 problems.append(ScanProblem(rel, f"cannot be read ({_why(ex)})"))
     exports: list[Export] = []
     html_folders: list[str] = []
     for rel, head in heads.items():
-        found = _read_export(base, rel, head, entries, problems, html_folders, tz=tz, date_order=date_order,
-                             max_bytes=max_export_bytes)
+        found = _read_export(listing[rel].path, rel, head, entries, problems, html_folders, tz=tz,
+                             date_order=date_order, max_bytes=max_export_bytes)
         if found is not None:
             exports.append(found)
             log.info("%s: %s export, %d messages", rel, found.form, len(found.messages))
-    return _link(base, exports, heads, entries, problems, html_folders, progress, max_twins=max_same_bytes_carriers)
+    return _link(root, listing, exports, heads, problems, html_folders, progress, max_twins=max_same_bytes_carriers)
 
 
 def _walk(base: str, problems: list[ScanProblem]) -> Iterator[tuple[str, str | None]]:
@@ -112,7 +134,7 @@ def _walk(base: str, problems: list[ScanProblem]) -> Iterator[tuple[str, str | N
         dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(here, d))]
 
 
-def _read_export(base: str, rel: str, head: bytes, entries: dict[str, str | None], problems: list[ScanProblem],
+def _read_export(file: str, rel: str, head: bytes, entries: dict[str, str | None], problems: list[ScanProblem],
                  html_folders: list[str], *, tz: ZoneInfo | None, date_order: str | None,
                  max_bytes: int) -> Export | None:
     """Gives the export the file at `rel` is, or None; a file that looks like one but cannot be read is a problem."""
@@ -124,7 +146,7 @@ def _read_export(base: str, rel: str, head: bytes, entries: dict[str, str | None
         named_like = name == "result.json" or name.endswith(INFO_SUFFIX) or any(
             key in head for key in (b'"messages"', b'"chats"', b'"extractor'))
         try:
-            data = load_json(read_bounded(os.path.join(base, rel), max_bytes=max_bytes), notes)
+            data = load_json(read_bounded(file, max_bytes=max_bytes), notes)
         except (NotAnExport, OSError, MemoryError) as ex:
             if named_like:
                 problems.append(ScanProblem(rel, f"looks like an export, not read: {_why(ex)}"))
@@ -153,18 +175,18 @@ def _read_export(base: str, rel: str, head: bytes, entries: dict[str, str | None
                                              "messages; not read"))
         return None
     try:
-        size = os.lstat(os.path.join(base, rel)).st_size
+        size = os.lstat(file).st_size
         if size > max_bytes:
             raise NotAnExport(f"{size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB an export may have "
                               "to be read; give a higher limit to read it")
-        fd = open_regular(os.path.join(base, rel))
+        fd = open_regular(file)
     except (NotAnExport, OSError) as ex:
         problems.append(ScanProblem(rel, f"looks like a WhatsApp chat export, not read: {_why(ex)}"))
         return None
     return read_whatsapp(fd, export=rel, folder=folder, notes=notes, zone=tz, date_order=date_order)
 
 
-def _link(base: str, exports: list[Export], heads: dict[str, bytes], entries: dict[str, str | None],
+def _link(base: str, listing: Mapping[str, Listed], exports: list[Export], heads: dict[str, bytes],
           problems: list[ScanProblem], html_folders: list[str], progress: ProgressCallback | None, *,
           max_twins: int) -> ExportScan:
     """Gives the scan: each file with the messages naming it or its bytes, absent files, unnamed media."""
@@ -184,8 +206,12 @@ def _link(base: str, exports: list[Export], heads: dict[str, bytes], entries: di
     digests: dict[str, tuple[str, int]] = {}
     for n, rel in enumerate(wanted):
         tell(progress, n, len(wanted), rel)
+        known = listing[rel]
+        if known.sha256 is not None and known.size_bytes is not None:
+            digests[rel] = known.sha256, known.size_bytes
+            continue
         try:
-            digests[rel] = _sha256(os.path.join(base, rel))
+            digests[rel] = _sha256(known.path)
         except (OSError, NotAnExport) as ex:
             problems.append(ScanProblem(rel, f"cannot be read to hash ({_why(ex)})"))
     tell(progress, len(wanted), len(wanted), "")
