@@ -29,7 +29,7 @@ def _jobs() -> list[FileJob]:
 
 
 def _comparable(results: FileResults) -> list:
-    return [(r.step, r.record, [(d.name, d.data, d.operation, d.parameters, d.slot) for d in r.derived])
+    return [(r.step, r.record.to_json(), [(d.name, d.data, d.operation, d.parameters) for d in r.derived])
             for r in results.results]
 
 
@@ -112,7 +112,7 @@ def test_only_the_file_that_kills_workers_alone_is_recorded_as_lost() -> None:
     assert [r.sha256 for r in results] == [j.sha256 for j in jobs]  # every file, in order
     failed = [j.name for j, r in zip(jobs, results) if r.results]
     assert failed == ["5"]
-    assert "lost twice" in results[5].results[0].record["error"]
+    assert "lost twice" in results[5].results[0].record.to_json()["error"]
 
 
 def _die_on(job: FileJob) -> FileResults:
@@ -140,7 +140,7 @@ def test_two_incidents_sharing_workers_blame_only_the_file_that_kills_them(tmp_p
     with process_runner(2) as runner, ThreadPoolExecutor(2) as incidents:
         done = list(incidents.map(lambda js: list(_results_in_order(runner, js, func=_die_on)), (first, second)))
     assert [[bool(r.results) for r in results] for results in done] == [[True, False, False], [False] * 8]
-    assert "lost twice" in done[0][0].results[0].record["error"]
+    assert "lost twice" in done[0][0].results[0].record.to_json()["error"]
 
 
 def test_a_process_pool_keeps_its_workers_over_thousands_of_calls_from_two_threads() -> None:
@@ -176,7 +176,7 @@ def test_a_file_that_hangs_its_decoder_is_recorded_and_the_others_go_on(tmp_path
         assert runner.submit(abs, -4).result(timeout=60) == 4  # the pool was replaced and works
     assert [r.sha256 for r in results] == [j.sha256 for j in jobs]
     assert [bool(r.results) for r in results] == [False, False, True, False, False]
-    error = results[2].results[0].record["error"]
+    error = results[2].results[0].record.to_json()["error"]
     assert "took longer than 2 s" in error and "hangs a decoder" in error
 
 
