@@ -74,7 +74,8 @@ def case(tmp_path, alice) -> Path:
         item = next(iter(c.state.items))
         c.add_derived(item, b"\x89PNG fake frame", name="frame-000.png", operation="frames.keyframes",
                       parameters={"pts_s": 0.0})
-        c.add_record(item, "metadata", {"captured_at": "2024-03-14T12:26:54+03:00"})
+        c.add_record(item, "metadata", {"path": "clip-0.mp4", "media_type": "video",
+                                        "captured_at": "2024-03-14T12:26:54+03:00"})
     assert verify_case(path).intact
     return path
 

@@ -17,7 +17,7 @@ from forensics.custody.manifest import schema
 from forensics.custody.projections import HEAD, KEYS, LOG, MANIFESTS, PAYLOAD_MANIFESTS, SCHEMAS, TAG_MANIFESTS
 from forensics.custody.state import CaseState
 from forensics.digests import named_sha256, sha256_digest
-from forensics.errors import TimestampError
+from forensics.errors import ParameterError, TimestampError
 
 MAX_SEAL_BYTES = 16 << 20
 
@@ -96,28 +96,54 @@ def _bag_info_differs(ins: Inspection, want: bytes, have: bytes) -> None:
 
 
 def check_logged_tag_files(ins: Inspection, state: CaseState) -> None:
-    """Checks every analysis record and seal against the digest the log recorded."""
+    """Checks every analysis record and seal against the digest the log recorded, and in a full pass every
+    record against its kind's schema."""
     for rel, record in sorted(state.records.items()):
-        _check_logged(ins, rel, record.sha256, max(2 * record.size, 1 << 20), "record",
-                           f"the {record.kind} record of entry {record.log_seq}")
+        what = f"the {record.kind} record of entry {record.log_seq}"
+        data = _check_logged(ins, rel, record.sha256, max(2 * record.size, 1 << 20), "record", what)
+        if data is not None and ins.full:
+            _check_record_schema(ins, rel, record.kind, data, what)
     for seal in state.seals:
         for obj in seal.get("objects", ()):
             _check_logged(ins, obj["path"], obj["sha256"], MAX_SEAL_BYTES, "seal",
                                f"the time-stamp file of entry {seal['log_seq']}")
 
 
-def _check_logged(ins: Inspection, rel: str, sha256: str, max_bytes: int, kind: str, what: str) -> None:
+def _check_logged(ins: Inspection, rel: str, sha256: str, max_bytes: int, kind: str, what: str) -> bytes | None:
+    """Gives the file's bytes when they are what the log recorded; else None, and the finding made."""
     if not within_case(rel):
         ins.find(f"{kind}-missing", rel, f"{what} is named by a path outside the case")
-        return
+        return None
     entry = ins.tree.get(rel)
     if entry is not None and entry.kind == "file" and entry.size > max_bytes:
         ins.find(f"{kind}-modified", rel, f"{what} changed since the log recorded it (it holds {entry.size:,} "
                                            "bytes)")
-        return
+        return None
     data = ins.read(rel, max_bytes, f"{kind}-missing", what)
     if data is not None and sha256_digest(data) != named_sha256(sha256):
         ins.find(f"{kind}-modified", rel, f"{what} changed since the log recorded it")
+        return None
+    return data
+
+
+def _check_record_schema(ins: Inspection, rel: str, kind: str, data: bytes, what: str) -> None:
+    """Finds a record, as the log recorded it, that does not follow its kind's schema or cannot be read as one
+    (`record-schema`): a report and an export leave it out."""
+    from forensics.records import record_from_json, schema_problems
+
+    try:
+        value = loads_json(data)
+    except ValueError as ex:
+        ins.find("record-schema", rel, f"{what} is not canonical JSON ({ex})")
+        return
+    problems = schema_problems(kind, value)
+    if not problems:
+        try:
+            record_from_json(kind, value)
+        except ParameterError as ex:
+            problems = [str(ex)]
+    for problem in problems:
+        ins.find("record-schema", rel, f"{what} does not follow its schema: {problem}")
 
 
 def check_unknown_tag_files(ins: Inspection, state: CaseState, expected: Iterable[str]) -> None:
