@@ -112,3 +112,30 @@ def test_the_device_and_software_a_record_names_show_in_the_report_and_the_expor
         ("Adobe Photoshop 25.0 (Windows)", "SM-A525F")
     original = view.item_named("video/strike_original.mp4")
     assert original.frames.frames and original.audio.tracks and original.near_duplicates.group
+
+
+def test_a_near_duplicates_record_in_an_earlier_versions_words_is_rewritten_only_when_it_says_less(tmp_path, alice):
+    from forensics.custody.case import open_case
+    from forensics.pipeline.analyses import record_near_duplicates
+
+    path = Path(ingest([FIXTURES / "incident" / "photo"], tmp_path / "case", key=alice).case)
+
+    def as_version_1(opened, *, drop_confidence: bool) -> dict[str, str]:
+        written = {}
+        for sha256, item in opened.state.items.items():
+            if NEAR_DUPLICATES in item.records:
+                data = loads_json((path / item.records[NEAR_DUPLICATES].path).read_bytes())
+                data.pop("record_version", None)
+                for match in data["matches"] if drop_confidence else ():
+                    del match["confidence"]
+                written[sha256] = opened.add_record(sha256, NEAR_DUPLICATES, data).sha256
+        return written
+
+    with open_case(path, alice, create=False) as opened:
+        old = as_version_1(opened, drop_confidence=False)
+        assert len(old) == 2 and record_near_duplicates(opened) == 2
+        assert {s: opened.state.items[s].records[NEAR_DUPLICATES].sha256 for s in old} == old  # says the same
+        old = as_version_1(opened, drop_confidence=True)
+        record_near_duplicates(opened)
+        assert all(opened.state.items[s].records[NEAR_DUPLICATES].sha256 != old[s] for s in old)
+    assert verify_case(path).intact

@@ -25,6 +25,7 @@ from forensics.custody.canonical import loads_json
 from forensics.custody.case import Case
 from forensics.custody.state import Item
 from forensics.digests import named_sha256
+from forensics.errors import ParameterError
 from forensics.pipeline.file_analysis import (
     STEPS,
     FileJob,
@@ -186,7 +187,11 @@ def record_near_duplicates(case: Case) -> int:
                                 matches=tuple(m for m in result.matches if key in (m.a, m.b)),
                                 scene_matches=tuple(m for m in result.scene_matches if key in (m.a, m.b)))
         if record.matches or record.scene_matches or NEAR_DUPLICATES in item.records:
-            case.add_record(item.stored.sha256, NEAR_DUPLICATES, record.to_json())
+            # A record that says the same in an earlier version's words is left as it is.
+            existing = _readable_record_of(case, item, NEAR_DUPLICATES)
+            if not isinstance(existing, NearDuplicates) or not existing.graded or \
+                    existing.to_json() != record.to_json():
+                case.add_record(item.stored.sha256, NEAR_DUPLICATES, record.to_json())
             written += 1
     return written
 
@@ -359,6 +364,14 @@ def _record_of(case: Case, item: Item, kind: str) -> Record | None:
     if record is None:
         return None
     return record_from_json(kind, loads_json(case.read_stored(record.path, max_bytes=record.size)))
+
+
+def _readable_record_of(case: Case, item: Item, kind: str) -> Record | None:
+    """The item's record of this kind, read; None when it has none or it is not one this program reads."""
+    try:
+        return _record_of(case, item, kind)
+    except ParameterError:
+        return None
 
 
 def _iso(ns: int) -> str:
