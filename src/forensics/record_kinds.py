@@ -11,11 +11,12 @@ from typing import Final, Literal
 
 RecordKind = Literal["metadata", "frames", "dedup", "near-duplicates", "audio"]
 
-METADATA: Final = "metadata"  # what the file says of itself (forensics.media.metadata.record.MediaRecord.to_json)
-FRAMES: Final = "frames"  # the frames taken from a video, and where their pictures are stored
-DEDUP: Final = "dedup"  # an item's perceptual hashes (forensics.dedup.media_hashes.MediaHashes.to_json)
-NEAR_DUPLICATES: Final = "near-duplicates"  # an item's group of the same footage, and its matches, in this case
-AUDIO: Final = "audio"  # an item's sound tracks: transmissions and fingerprint files (links are added by analyses)
+# Each kind's record is a dataclass (forensics.records gives it from JSON); docs/records.md says what each field means.
+METADATA: Final = "metadata"  # what the file says of itself (forensics.media.metadata.record.MediaRecord)
+FRAMES: Final = "frames"  # the frames taken from a video, and where their pictures are stored (frame_record.FramesRecord)
+DEDUP: Final = "dedup"  # an item's perceptual hashes (forensics.dedup.media_hashes.MediaHashes)
+NEAR_DUPLICATES: Final = "near-duplicates"  # its group of the same footage and its matches (dedup.near_duplicates)
+AUDIO: Final = "audio"  # its sound tracks: transmissions, fingerprint files, links (forensics.audio.record.AudioRecord)
 
 # The key that carries a record's version: records written before versions were kept have none (version 1).
 VERSION_KEY: Final = "record_version"
