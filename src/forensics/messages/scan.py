@@ -82,6 +82,7 @@ class Listed:
     sha256: str | None = None  # "sha256:<hex>"; hashed here when None
     size_bytes: int | None = None
     reason: str | None = None  # why it is not read (a link, a FIFO), None for a regular file
+    media: bool | None = None  # a picture, video or sound (then it is no export and its head is not read); None: look
 
 
 def scan_listing(listing: Mapping[str, Listed], *, root: str, zone: str | None = None, date_order: str | None = None,
@@ -96,7 +97,7 @@ def scan_listing(listing: Mapping[str, Listed], *, root: str, zone: str | None =
     entries = {rel: item.reason for rel, item in listing.items()}
     heads: dict[str, bytes] = {}
     for rel, reason in entries.items():
-        if reason is None:
+        if reason is None and not listing[rel].media:
             try:
                 heads[rel] = read_head(listing[rel].path, HEAD_BYTES)
             except (OSError, NotAnExport) as ex:
@@ -111,6 +112,13 @@ def scan_listing(listing: Mapping[str, Listed], *, root: str, zone: str | None =
             exports.append(found)
             log.info("%s: %s export, %d messages", rel, found.form, len(found.messages))
     return _link(root, listing, exports, heads, problems, html_folders, progress, max_twins=max_same_bytes_carriers)
+
+
+def _media_of(listing: Mapping[str, Listed], heads: Mapping[str, bytes]) -> Iterator[str]:
+    """The names of the pictures, videos and sounds of a listing: as the caller says, else by their heads."""
+    for rel, item in listing.items():
+        if item.media or (item.media is None and rel in heads and _is_media(rel, heads[rel])):
+            yield rel
 
 
 def _walk(base: str, problems: list[ScanProblem]) -> Iterator[tuple[str, str | None]]:
@@ -200,8 +208,7 @@ def _link(base: str, listing: Mapping[str, Listed], exports: list[Export], heads
                        for ref in message.media if ref.state != "present"]
     export_paths = {e.path for e in exports}
     furniture = tuple(posixpath.join(f, sub) + "/" if f else sub + "/" for f in html_folders for sub in _HTML_FURNITURE)
-    media = {rel for rel, head in heads.items()
-             if rel not in export_paths and not rel.startswith(furniture) and _is_media(rel, head)}
+    media = {rel for rel in _media_of(listing, heads) if rel not in export_paths and not rel.startswith(furniture)}
     wanted = sorted(media | set(named))
     digests: dict[str, tuple[str, int]] = {}
     for n, rel in enumerate(wanted):
