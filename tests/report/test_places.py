@@ -1,0 +1,103 @@
+"""Places: great-circle distances, outliers named, null island and broken positions left out, a figure offline."""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from forensics.report.places import Position, great_circle_km, places, places_svg
+
+KYIV = (50.4501, 30.5234)
+KHARKIV = (49.9935, 36.2304)
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _unit(lat_deg: float, lon_deg: float) -> tuple[float, float, float]:
+    lat, lon = math.radians(lat_deg), math.radians(lon_deg)
+    return math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)
+
+
+def arc_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The angle between the two points' unit vectors (atan2 of cross and dot), times the mean radius."""
+    u, v = _unit(*a), _unit(*b)
+    cross = (u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0])
+    dot = sum(x * y for x, y in zip(u, v))
+    return 6371.0088 * math.atan2(math.sqrt(sum(c * c for c in cross)), dot)
+
+
+def test_kyiv_to_kharkiv_is_about_409_km():
+    km = great_circle_km(KYIV, KHARKIV)
+    assert km == pytest.approx(arc_km(KYIV, KHARKIV), abs=1e-6)
+    assert 405 < km < 413
+    found = places([Position("a", "kyiv.jpg", *KYIV, "EXIF GPS"), Position("b", "kharkiv.mp4", *KHARKIV, "QuickTime")])
+    assert [(d.a, d.b) for d in found.distances] == [("a", "b")]
+    assert found.distances[0].km == pytest.approx(arc_km(KYIV, KHARKIV), abs=1e-6)
+
+
+def positions() -> list[Position]:
+    return [Position("a", "kyiv.jpg", *KYIV, "EXIF GPS"),
+            Position("b", "kyiv-2.jpg", 50.4512, 30.5301, "EXIF GPS"),
+            Position("c", "kyiv-3.mp4", 50.4470, 30.5200, "QuickTime ISO6709"),
+            Position("d", "new-york.jpg", 40.7128, -74.0060, "EXIF GPS"),
+            Position("e", "sydney.jpg", -33.8688, 151.2093, "EXIF GPS"),
+            Position("f", "unset.jpg", 0.0, 0.0, "EXIF GPS"),
+            Position("g", "broken.jpg", 95.0, 10.0, "XMP"),
+            Position("h", "nan.jpg", float("nan"), 10.0, "XMP")]
+
+
+def test_outliers_on_other_continents_are_named_and_remarked_upon():
+    found = places(positions())
+    assert [p.item_id for p, _km in found.outliers] == ["d", "e"]
+    km = {p.item_id: k for p, k in found.outliers}
+    assert km["d"] == pytest.approx(min(arc_km((40.7128, -74.0060), (p.latitude_deg, p.longitude_deg))
+                                        for p in positions()[:3]), abs=1e-6)
+    assert any("cannot all be where one incident happened" in r for r in found.remarks)
+    assert any(r.startswith("new-york.jpg claims a position 7,5") for r in found.remarks)
+    assert len(found.distances) == 5 * 4 // 2
+
+
+def test_three_places_far_apart_each_is_an_outlier():
+    found = places([Position("a", "kyiv.jpg", *KYIV, "EXIF"), Position("d", "ny.jpg", 40.7128, -74.0060, "EXIF"),
+                    Position("e", "sydney.jpg", -33.8688, 151.2093, "EXIF")])
+    assert len(found.outliers) == 3
+    assert any("No two positions lie within 50 km" in r for r in found.remarks)
+
+
+def test_the_outlier_distance_is_a_parameter():
+    near = [Position("a", "kyiv.jpg", *KYIV, "EXIF"), Position("b", "kyiv-2.jpg", 50.4512, 30.5301, "EXIF"),
+            Position("c", "kharkiv.mp4", *KHARKIV, "QuickTime")]
+    assert [p.item_id for p, _ in places(near).outliers] == ["c"]
+    assert places(near, outlier_km=500).outliers == ()
+
+
+def test_null_island_and_broken_positions_are_left_out_and_listed():
+    found = places(positions())
+    reasons = {p.item_id: reason for p, reason in found.left_out}
+    assert set(reasons) == {"f", "g", "h"}
+    assert "null island" in reasons["f"] and "outside" in reasons["g"] and "not a number" in reasons["h"]
+    svg = places_svg(found)
+    assert "unset.jpg" in svg and "left out because 0, 0" in svg
+
+
+def test_the_figure_is_offline_escaped_and_the_same_bytes_each_time():
+    hostile = Position("x", "<script>alert(1)</script>\n\udcff.jpg", 50.45, 30.52, 'XMP "<b>"')
+    found = places([*positions(), hostile])
+    svg = places_svg(found)
+    assert svg == places_svg(places([*positions(), hostile]))
+    root = ET.fromstring(svg)
+    assert {e.tag.removeprefix(SVG) for e in root.iter()} <= {"svg", "title", "rect", "line", "circle", "text"}
+    assert "<script>" not in svg and "\\xff.jpg" in svg and "\n" not in svg
+    assert "href" not in svg and "http" not in svg.replace("http://www.w3.org/2000/svg", "")
+    assert " km" in svg  # the scale bar
+    for element in root.iter():
+        for name in ("x", "x1", "x2", "cx"):
+            if name in element.attrib:
+                assert 0 <= float(element.attrib[name]) <= 380
+
+
+def test_no_positions():
+    found = places([])
+    assert found.centre is None and found.outliers == () and found.distances == ()
+    ET.fromstring(places_svg(found))
