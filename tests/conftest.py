@@ -86,3 +86,23 @@ def kill_while_writing_a_library(script: str, *args: str) -> None:
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
+
+
+@pytest.fixture(scope="session")
+def export_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The messenger and platform exports of fixtures/make_exports.py, written once per session."""
+    import sys
+
+    sys.path.insert(0, str(FIXTURES))
+    import make_exports
+
+    out = tmp_path_factory.mktemp("exports")
+    make_exports.generate(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def scan(export_tree: Path):  # -> forensics.messages.ExportScan
+    from forensics.messages import scan_exports
+
+    return scan_exports(export_tree)

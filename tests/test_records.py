@@ -29,11 +29,13 @@ OLD = Path(__file__).parent / "data" / "old_records"
 
 
 @pytest.fixture(scope="module")
-def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def case(tmp_path_factory: pytest.TempPathFactory, export_tree: Path) -> Path:
+    """The demo incident and, as a second source, the messenger exports of fixtures/make_exports.py: every kind."""
     from forensics.custody.signing import new_key
 
     root = tmp_path_factory.mktemp("records")
-    return Path(ingest([FIXTURES / "incident"], root / "case", key=new_key("Ines", root / "ines.key")).case)
+    return Path(ingest([FIXTURES / "incident", export_tree], root / "case",
+                       key=new_key("Ines", root / "ines.key")).case)
 
 
 def _records(case: Path) -> list[tuple[str, dict]]:

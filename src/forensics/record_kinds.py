@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-RecordKind = Literal["metadata", "frames", "dedup", "near-duplicates", "audio"]
+RecordKind = Literal["metadata", "frames", "dedup", "near-duplicates", "audio", "messages", "export"]
 
 # Each kind's record is a dataclass (forensics.records gives it from JSON); docs/records.md says what each field means.
 METADATA: Final = "metadata"  # what the file says of itself (forensics.media.metadata.record.MediaRecord)
@@ -17,6 +17,8 @@ FRAMES: Final = "frames"  # the frames taken from a video, and where their pictu
 DEDUP: Final = "dedup"  # an item's perceptual hashes (forensics.dedup.media_hashes.MediaHashes)
 NEAR_DUPLICATES: Final = "near-duplicates"  # its group of the same footage and its matches (dedup.near_duplicates)
 AUDIO: Final = "audio"  # its sound tracks: transmissions, fingerprint files, links (forensics.audio.record.AudioRecord)
+MESSAGES: Final = "messages"  # the messages that carried it, from exports the case received (messages.case_records)
+EXPORT: Final = "export"  # on a messenger or platform export: how it was read, what it names that is absent
 
 # The key that carries a record's version: records written before versions were kept have none (version 1).
 VERSION_KEY: Final = "record_version"

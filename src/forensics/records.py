@@ -16,7 +16,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from forensics.errors import ParameterError
-from forensics.record_kinds import AUDIO, DEDUP, FRAMES, METADATA, NEAR_DUPLICATES, RecordKind
+from forensics.record_kinds import AUDIO, DEDUP, EXPORT, FRAMES, MESSAGES, METADATA, NEAR_DUPLICATES, RecordKind
 from forensics.step_failure import StepFailure, is_failure
 
 if TYPE_CHECKING:
@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from forensics.dedup.near_duplicates import NearDuplicates
     from forensics.media.metadata.record import MediaRecord
     from forensics.media.video.frame_record import FramesRecord
+    from forensics.messages.case_records import CarriersRecord, ExportRecord
 
-Record: TypeAlias = "MediaRecord | FramesRecord | MediaHashes | NearDuplicates | AudioRecord | StepFailure"
-KINDS: tuple[RecordKind, ...] = (METADATA, FRAMES, DEDUP, NEAR_DUPLICATES, AUDIO)
+Record: TypeAlias = ("MediaRecord | FramesRecord | MediaHashes | NearDuplicates | AudioRecord | CarriersRecord | "
+                     "ExportRecord | StepFailure")
+KINDS: tuple[RecordKind, ...] = (METADATA, FRAMES, DEDUP, NEAR_DUPLICATES, AUDIO, MESSAGES, EXPORT)
 
 
 def record_from_json(kind: str, data: Any) -> Record:
@@ -54,6 +56,14 @@ def record_from_json(kind: str, data: Any) -> Record:
         from forensics.dedup.near_duplicates import NearDuplicates
 
         return NearDuplicates.from_json(data)
+    if kind == MESSAGES:
+        from forensics.messages.case_records import CarriersRecord
+
+        return CarriersRecord.from_json(data)
+    if kind == EXPORT:
+        from forensics.messages.case_records import ExportRecord
+
+        return ExportRecord.from_json(data)
     from forensics.audio.record import AudioRecord
 
     return AudioRecord.from_json(data)

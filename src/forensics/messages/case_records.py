@@ -41,6 +41,7 @@ class Received:
     stored_path: str  # the stored copy to read
     sha256: str  # "sha256:<hex>"
     size_bytes: int
+    media: bool | None = None  # a picture, video or sound, as custody sniffed it (no export, so not read as one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ def scan_received(received: Iterable[Received]) -> list[ExportScan]:
     """Gives the scan of each source folder's received files (the stored copies, under their received names)."""
     by_root: dict[str, dict[str, Listed]] = {}
     for r in received:
-        by_root.setdefault(r.source_root, {})[r.name] = Listed(r.stored_path, r.sha256, r.size_bytes)
+        by_root.setdefault(r.source_root, {})[r.name] = Listed(r.stored_path, r.sha256, r.size_bytes, media=r.media)
     return [scan_listing(listing, root=root) for root, listing in sorted(by_root.items())]
 
 

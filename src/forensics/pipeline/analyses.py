@@ -36,7 +36,7 @@ from forensics.pipeline.file_analysis import (
 )
 from forensics.pipeline.runners import Runner, process_runner
 from forensics.progress import ProgressCallback, tell
-from forensics.record_kinds import AUDIO, DEDUP, FRAMES, METADATA, NEAR_DUPLICATES
+from forensics.record_kinds import AUDIO, DEDUP, EXPORT, FRAMES, MESSAGES, METADATA, NEAR_DUPLICATES
 from forensics.records import record_from_json
 from forensics.step_failure import StepFailure
 
@@ -103,7 +103,42 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
         record_near_duplicates(case)
     if held:
         record_audio_links(case, held, library=audio_library)
+    record_messages(case)
     return dict(made)
+
+
+def record_messages(case: Case) -> int:
+    """Reads the messenger and platform exports the case received (Telegram, WhatsApp, yt-dlp) over its stored
+    copies, and records on each item the messages that carried it and on each export how it was read; returns how
+    many items were carried.
+
+    Worked out over the whole case on every run (an export received later names files received earlier); a
+    record is rewritten only when what it says changes. Only items that are not media are read for exports.
+    """
+    from forensics.media.metadata.record import MediaRecord
+    from forensics.messages.case_records import Received, carriers_records, export_records, scan_received
+
+    received = [Received(receipt.source_root, receipt.name, str(case.path / item.stored.path),
+                         named_sha256(item.stored.sha256), item.stored.size,
+                         media=item.media_type in ("image", "video", "audio"))
+                for item in case.state.items.values() for receipt in item.receipts]
+    capture = {}
+    if not any(not r.media for r in received):
+        return 0
+    scans = scan_received(received)
+    if not any(scan.exports for scan in scans):
+        return 0
+    for item in case.state.items.values():
+        metadata = _readable_record_of(case, item, METADATA)
+        if isinstance(metadata, MediaRecord):
+            capture[named_sha256(item.stored.sha256)] = metadata.captured_at_utc
+    carried = carriers_records(scans, capture)
+    for digest, record in carried.items():
+        case.add_record(digest.removeprefix("sha256:"), MESSAGES, record.to_json())
+    digest_of = {(r.source_root, r.name): r.sha256 for r in received}
+    for digest, export in export_records(scans, digest_of).items():
+        case.add_record(digest.removeprefix("sha256:"), EXPORT, export.to_json())
+    return len(carried)
 
 
 def record_audio_links(case: Case, held: Sequence[tuple[str, AudioRecord | StepFailure, dict[str, Any]]], *,
