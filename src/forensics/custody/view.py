@@ -24,7 +24,7 @@ from forensics.custody.log import LogEntry, read_entries
 from forensics.custody.state import CaseState, DerivedFile, Item
 from forensics.digests import named_sha256, sha256_digest
 from forensics.errors import CaseInvalid, ParameterError
-from forensics.record_kinds import AUDIO, DEDUP, FRAMES, METADATA, NEAR_DUPLICATES
+from forensics.record_kinds import AUDIO, DEDUP, EXPORT, FRAMES, MESSAGES, METADATA, NEAR_DUPLICATES
 from forensics.records import Record, record_from_json
 from forensics.step_failure import StepFailure
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from forensics.dedup.near_duplicates import NearDuplicates
     from forensics.media.metadata.record import MediaRecord
     from forensics.media.video.frame_record import FramesRecord
+    from forensics.messages.case_records import CarriersRecord, ExportRecord
 
 _R = TypeVar("_R")
 
@@ -92,6 +93,18 @@ class ItemView:
         from forensics.audio.record import AudioRecord
 
         return self._of(AUDIO, AudioRecord)
+
+    @property
+    def messages(self) -> CarriersRecord | None:
+        from forensics.messages.case_records import CarriersRecord
+
+        return self._of(MESSAGES, CarriersRecord)
+
+    @property
+    def export(self) -> ExportRecord | None:
+        from forensics.messages.case_records import ExportRecord
+
+        return self._of(EXPORT, ExportRecord)
 
     def failure(self, kind: str) -> str | None:
         """Gives why the step of this kind failed on the item, when it did (its record says only that)."""

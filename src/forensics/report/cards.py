@@ -13,7 +13,9 @@ from typing import Any
 
 from forensics.custody.view import CaseView, ItemView
 from forensics.errors import MediaError
+from forensics.media.metadata.formats.credentials import Credentials
 from forensics.media.metadata.record import MediaRecord, StreamFacts, iso
+from forensics.messages.case_records import CarriersRecord, ExportRecord
 from forensics.record_kinds import FRAMES, METADATA
 from forensics.report import facts
 from forensics.report.folder import Assets
@@ -182,14 +184,23 @@ def card(view: CaseView, item: ItemView, pictures: Pictures) -> str:
              ("sha256", digest(stored.sha256)), ("sha512", digest(stored.sha512)),
              ("stored as", f"<code>{esc(stored.path)}</code>"),
              *_metadata_pairs(meta, item.failure(METADATA))]
-    flags = "".join(f'<li><span class="flag">{esc(f.code)}</span> {esc(f.message)}</li>'
-                    for f in (meta.flags if meta is not None else ()))
+    carried = item.messages
+    leads = [(f.code, f.message) for f in (meta.flags if meta is not None else ())]
+    leads += [(f.code, f.message) for f in (carried.leads if carried is not None else ())]
+    # The sentence first: the code is for scripts and for searching.
+    flags = "".join(f'<li>{esc(message)} <span class="flag">{esc(code)}</span></li>' for code, message in leads)
     parts = [f'<article class="card" id="{anchor(item)}"><h3>{esc(item.display_name)}</h3>']
     if any(figures):
         parts.append(f'<div class="pictures">{"".join(figures)}</div>')
     parts.append(definitions(pairs))
     if flags:
         parts.append(f"<p><b>Flags</b> <span class=\"muted\">(leads, not verdicts)</span></p><ul>{flags}</ul>")
+    if meta is not None and meta.provenance is not None and meta.provenance.state != "none":
+        parts.append(credentials_html(meta.provenance))
+    if carried is not None and carried.carriers:
+        parts.append(carriers_html(carried))
+    if item.export is not None:
+        parts.append(export_html(item.export))
     if segments:
         rows = [(str(n), seconds(t.start_s), seconds(t.end_s), seconds(t.end_s - t.start_s))
                 for n, t in enumerate(segments, 1)]
@@ -212,7 +223,13 @@ def _metadata_pairs(meta: MediaRecord | None, failure: str | None) -> list[tuple
         return [("metadata", '<span class="none">no metadata record</span>')]
     captured = iso(meta.captured_at_utc) or (f"{iso(meta.captured_at)} (local, no zone)" if meta.captured_at else "")
     if captured and meta.captured_at_source:
-        captured = f"{esc(captured)} <span class=\"muted\">from {esc(meta.captured_at_source)}</span>"
+        how = f"from {meta.captured_at_source}"
+        if meta.capture_zone is not None and meta.captured_at is not None:
+            how = (f"{iso(meta.captured_at)} local, from {meta.captured_at_source}, in the zone of the GPS position "
+                   f"({meta.capture_zone.name})")
+        elif meta.captured_at is not None and meta.captured_at.tzinfo is not None:
+            how = f"{iso(meta.captured_at)} as the file gives it, from {meta.captured_at_source}"
+        captured = f"{esc(captured)} <span class=\"muted\">{esc(how)}</span>"
     gps = meta.gps
     place = ""
     if gps is not None and gps.has_position:
@@ -238,3 +255,62 @@ def _stream_text(s: StreamFacts) -> str:
     if s.sample_rate_hz:
         parts.append(f"{s.sample_rate_hz} Hz, {s.channels} ch")
     return " ".join(p for p in parts if p)
+
+
+def credentials_html(c: Credentials) -> str:
+    """Gives what a file's Content Credentials say, and whether they hold, as a small block."""
+    if c.state == "not_checked":
+        return (f'<p><b>Content Credentials</b> <span class="flag">not checked</span> {esc(c.note or "")}'
+                + (f" <code>{esc(c.remote_url)}</code>" if c.remote_url else "") + "</p>")
+    state = {"valid": "valid", "trusted": "valid, signer trusted", "invalid": "INVALID"}.get(c.state, c.state)
+    trust = {"unverified": "signer not checked against any trust list (named, not vouched for)",
+             "trusted": "signer chains to a trust anchor given", "untrusted": "signer outside the trust anchors given"}
+    pairs = [("state", f'<span class="{"flag" if c.state == "invalid" else "muted"}">{esc(state)}</span>'
+                       + (f" ({esc(', '.join(f.code for f in c.integrity_failures))})" if c.integrity_failures
+                          else "")),
+             ("signer", esc(" / ".join(v for v in (c.signer, c.issuer) if v))
+              + (f' <span class="muted">{esc(trust.get(c.trust, ""))}</span>' if c.trust else "")),
+             ("signed", esc(c.signed_at or "") + (f' <span class="muted">time-stamped by {esc(c.time_stamp)}</span>'
+                                                   if c.time_stamp else "")),
+             ("made with", esc(c.claim_generator or "")),
+             ("actions", "<br>".join(esc(" ".join(v for v in (a.action.removeprefix("c2pa."),
+                                                              f"by {a.software_agent}" if a.software_agent else "",
+                                                              f"({a.digital_source_type})" if a.digital_source_type
+                                                              else "") if v)) for a in c.actions)),
+             ("ingredients", "<br>".join(esc(f"{i.title or '(untitled)'} ({i.relationship or 'ingredient'}"
+                                             f"{', with its own credentials' if i.has_credentials else ''})")
+                                         for i in c.ingredients))]
+    return "<p><b>Content Credentials</b> <span class=\"muted\">(C2PA, read offline)</span></p>" + definitions(pairs)
+
+
+def carriers_html(record: CarriersRecord) -> str:
+    """Gives the messages that carried an item, one row each."""
+    rows = []
+    for c in record.carriers:
+        m = c.message
+        sent = m.sent
+        when = (sent.at or f"{sent.local} (zone unknown)") if sent is not None else ""
+        who = m.sender or ""
+        if m.forwarded_from:
+            who += f" (forwarded from {m.forwarded_from})"
+        where = f"{m.source}: {m.chat or ''} {m.where}".strip()
+        text = (m.title + ": " if m.title else "") + m.text
+        rows.append((esc(when), esc(who), esc(where) + (f"<br><code>{esc(m.url)}</code>" if m.url else ""),
+                     esc(text[:300] + ("…" if len(text) > 300 else "")),
+                     esc(c.named_path) + (' <span class="muted">(same bytes)</span>' if c.by == "same-bytes" else "")))
+    more = (f'<p class="muted">{record.same_bytes_left_out} more messages carried copies of these bytes; not listed</p>'
+            if record.same_bytes_left_out else "")
+    return ("<p><b>Carried by</b> <span class=\"muted\">(from the messenger and platform exports received)</span></p>"
+            + table(("sent", "sender", "chat", "text", "as"), rows) + more)
+
+
+def export_html(record: ExportRecord) -> str:
+    """Gives how an export was read and what it names that the case did not receive."""
+    e = record.export
+    pairs = [("export", esc(f"{e.form}, {record.message_count} messages") + (f", chat {esc(e.chat)}" if e.chat else "")),
+             ("read", "<br>".join(esc(n) for n in e.notes)),
+             ("not understood", "<br>".join(esc(f"{u.where}: {u.note}") for u in e.unparsed[:20])),
+             ("named, not received", "<br>".join(esc(f"{a.named} ({a.state}, {a.where})") for a in record.absent[:50])
+              + (f"<br>… {len(record.absent) - 50} more" if len(record.absent) > 50 else "")),
+             ("media no export names", "<br>".join(esc(n) for n in record.unnamed[:50]))]
+    return "<p><b>Messenger export</b></p>" + definitions(pairs)

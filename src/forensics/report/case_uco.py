@@ -11,6 +11,10 @@ same case gives the same ids in every export and graphs of one case merge.
   objects and results, and its entry hash and signature key in the description;
 - every derived file: an "Extracted_From" relationship to its item; every GPS claim: a
   uco-location:Location with its coordinates, related to the file as a claim;
+- every message or post that carried an item (from the exports received): uco-observable:Message with a
+  MessageFacet (text, sent time when its zone is known, application), and an "Attached_To" relationship
+  from the file to it; every item's Content Credentials: a uco-core:Annotation stating what they say
+  and whether they validate, a claim of the file, not a finding;
 - per incident: a case-investigation:ProvenanceRecord with the items received
   in it, and a case-investigation:Investigation holding the actions.
 """
@@ -82,6 +86,8 @@ def case_uco_graph(document: Mapping[str, Any]) -> dict[str, Any]:
                            f"evidence item ({item['media_type']}), received as: " + "; ".join(names)))
         known.add(item["sha256"])
         graph.extend(_place(ids, item))
+        graph.extend(_messages(ids, item))
+        graph.extend(_credentials(ids, item))
         for derived in item["derived"]:
             if derived["sha256"] not in known:
                 known.add(derived["sha256"])
@@ -171,3 +177,54 @@ def _describe(entry: Mapping[str, Any]) -> str:
         if details.get(label):
             text += f", {label}: {details[label]}"
     return text
+
+
+def _messages(ids: _Ids, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Gives each message that carried the item, and the relationship that attaches the file to it."""
+    nodes: list[dict[str, Any]] = []
+    for carrier in item.get("carried_by") or ():
+        m = carrier["message"]
+        key = (m["export"], m.get("chat") or "", m.get("message_id") or m.get("line"))
+        message = ids("message", *key)
+        facet: dict[str, Any] = {"@id": ids("message-facet", *key), "@type": "uco-observable:MessageFacet",
+                                 "uco-observable:messageText": m.get("text") or "",
+                                 "uco-observable:messageType": m.get("kind") or "message"}
+        if m.get("message_id"):
+            facet["uco-observable:messageID"] = str(m["message_id"])
+        sent = m.get("sent") or {}
+        if sent.get("at"):
+            facet["uco-observable:sentTime"] = _typed("dateTime", sent["at"])
+        said = "; ".join(f"{label} {value}" for label, value in (
+            ("sent by", m.get("sender")), ("in", m.get("chat")), ("forwarded from", m.get("forwarded_from")),
+            ("at", sent.get("at") or (f"{sent.get('local')} (zone unknown)" if sent.get("local") else None)),
+            ("published at", m.get("url"))) if value)
+        nodes.append({"@id": message, "@type": "uco-observable:Message", "uco-core:hasFacet": [facet],
+                      "uco-core:description": f"{m['source']} {m.get('kind') or 'message'} in export {m['export']}"
+                                              + (f": {said}" if said else "")})
+        nodes.append({"@id": ids("attached-to", item["sha256"], *key), "@type": "uco-observable:ObservableRelationship",
+                      "uco-core:source": {"@id": ids("file", item["sha256"])}, "uco-core:target": {"@id": message},
+                      "uco-core:kindOfRelationship": "Attached_To", "uco-core:isDirectional": _typed("boolean", True),
+                      "uco-core:description": f"the message names {carrier['named_path']}"
+                                              + (" (a file with these very bytes)" if carrier["by"] == "same-bytes"
+                                                 else "")})
+    return nodes
+
+
+def _credentials(ids: _Ids, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Gives the item's Content Credentials as an annotation of its file, when it has any."""
+    c = item.get("provenance") or {}
+    if not c or c.get("state") in (None, "none"):
+        return []
+    if c["state"] == "not_checked":
+        statement = f"Content Credentials not checked: {c.get('note') or ''} {c.get('remote_url') or ''}".strip()
+    else:
+        actions = ", ".join(a["action"] + (f" ({a['digital_source_type']})" if a.get("digital_source_type") else "")
+                            for a in c.get("actions") or ())
+        failures = ", ".join(f["code"] for f in c.get("failures") or ())
+        statement = (f"Content Credentials {c['state']}; signed by {c.get('signer')} (issuer {c.get('issuer')}, "
+                     f"trust {c.get('trust')}) at {c.get('signed_at')}; made with {c.get('claim_generator')}; "
+                     f"actions: {actions or 'none'}" + (f"; failures: {failures}" if failures else ""))
+    return [{"@id": ids("credentials", item["sha256"]), "@type": "uco-core:Annotation",
+             "uco-core:statement": statement, "uco-core:object": [{"@id": ids("file", item["sha256"])}],
+             "uco-core:description": "what the file's C2PA manifest claims, read offline by c2pa-rs: a claim of the "
+                                     "file, not a verified finding"}]

@@ -73,6 +73,11 @@ def _item(view: CaseView, item: ItemView) -> dict[str, Any]:
         "records": {kind: {"path": r.path, "sha256": r.sha256, "log_seq": r.log_seq}
                     for kind, r in sorted(item.item.records.items())},
         "transmissions": [{"start_s": t.start_s, "end_s": t.end_s, "kind": t.label} for t in facts.transmissions(item)],
+        "capture_zone": said and said.get("capture_zone"), "provenance": said and said.get("provenance"),
+        "carried_by": [c.to_json() for c in item.messages.carriers] if item.messages is not None else [],
+        "leads": [{"code": lead.code, "message": lead.message} for lead in item.messages.leads]
+        if item.messages is not None else [],
+        "export": item.export.to_json() if item.export is not None else None,
     }
 
 

@@ -19,6 +19,7 @@ from forensics.custody.signing import SigningKey
 from forensics.custody.verify import verify_case
 from forensics.custody.view import read_case
 from forensics.errors import ParameterError
+from forensics.media.metadata.formats.credentials import AI_SOURCE_TYPES
 from forensics.progress import ProgressCallback
 from forensics.report.case_uco import case_uco_graph
 from forensics.report.document import case_document
@@ -30,7 +31,8 @@ SUFFIXES = {"case-uco": ".jsonld", "csv": ".csv", "json": ".json"}
 CSV_COLUMNS = ("sha256", "sha512", "size_bytes", "media_type", "mime", "name", "other_names", "incidents",
                "received_utc", "captured_at_utc", "captured_at", "captured_at_source", "latitude_deg",
                "longitude_deg", "altitude_m", "device_make", "device_model", "software", "duration_s", "flags",
-               "same_footage_as", "transmissions", "stored_path")
+               "same_footage_as", "transmissions", "stored_path", "capture_zone", "credentials", "credentials_signer",
+               "credentials_signed_at", "credentials_actions", "credentials_ai", "carried_by", "first_sent")
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
 # evidence names and tags are never to be run, so such cells are prefixed with an apostrophe.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -68,9 +70,28 @@ def csv_bytes(document: Mapping[str, Any]) -> bytes:
                gps.get("latitude_deg"), gps.get("longitude_deg"), gps.get("altitude_m"),
                device.get("make"), device.get("model"), device.get("software"), item["duration_s"],
                " ".join(f["code"] for f in item["flags"]), " ".join(sorted(same.get(item["sha256"], ()))),
-               len(item["transmissions"]), item["stored_path"]]
+               len(item["transmissions"]), item["stored_path"], *_provenance_cells(item)]
         writer.writerow([_cell(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _provenance_cells(item: Mapping[str, Any]) -> list[Any]:
+    """The capture zone, the Content Credentials and the carrying messages of an item, one cell each."""
+    zone = item.get("capture_zone") or {}
+    c = item.get("provenance") or {}
+    ai = [a["digital_source_type"] for a in c.get("actions") or () if a.get("digital_source_type")
+          in AI_SOURCE_TYPES]
+    carried = item.get("carried_by") or ()
+    sent = sorted(s for s in ((m["message"].get("sent") or {}).get("at") for m in carried) if s)
+    return [f"{zone['name']} {zone['offset']}" if zone else None,
+            c.get("state") if c and c.get("state") != "none" else None,
+            " / ".join(v for v in (c.get("signer"), c.get("issuer")) if v) + (f" ({c['trust']})" if c.get("trust") else "")
+            if c.get("signer") else None, c.get("signed_at"),
+            " ".join(a["action"].removeprefix("c2pa.") for a in c.get("actions") or ()),
+            " ".join(dict.fromkeys(ai)),
+            "\n".join(f"{m['message']['source']} {m['message'].get('chat') or ''} {m['message'].get('sender') or ''} "
+                      f"({m['message'].get('message_id') or m['message'].get('line')})".replace("  ", " ")
+                      for m in carried), sent[0] if sent else None]
 
 
 def _cell(value: Any) -> str:

@@ -18,7 +18,9 @@ from typing import Any
 
 _SERIAL = re.compile(r"serial|0xc62f", re.IGNORECASE)  # 0xC62F: the DNG CameraSerialNumber, unnamed by exifread
 # Tags that name or reach a person (the camera's owner, the photographer, an author): a witness, often.
-_PERSON = re.compile(r"owner|artist|author|copyright|creator|by-?line|photographer|e-?mail|phone", re.IGNORECASE)
+# A message's sender, its forwarder and their ids are people too (a source, often), and so is a post's uploader.
+_PERSON = re.compile(r"owner|artist|author|copyright|creator|by-?line|photographer|e-?mail|phone|sender|forwarded|"
+                     r"uploader", re.IGNORECASE)
 _DIGEST = re.compile(r"^(sha256:|sha512:)?[0-9a-f]{64}([0-9a-f]{64})?$")
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 DROPPED = ("public_key", "signature")
@@ -73,8 +75,9 @@ def redact(document: Mapping[str, Any]) -> dict[str, Any]:
     redacted["redacted"] = {"pseudonyms": {kind: len(v) for kind, v in names.by_kind.items()},
                             "left_out": list(DROPPED),
                             "note": "actor names, hosts, key ids (also shortened), contacts, source folders, "
-                                    "ingest notes, device serial numbers and the people tags name (owner, "
-                                    "artist, author, copyright) are replaced by stable pseudonyms; "
+                                    "ingest notes, device serial numbers, the people tags name (owner, "
+                                    "artist, author, copyright) and messages' senders and forwarders are replaced "
+                                    "by stable pseudonyms; "
                                     "digests and times are exact"}
     return redacted
 
