@@ -8,7 +8,7 @@ import json
 import re
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +182,23 @@ def progress_bar(enabled: bool, description: str) -> Iterator[ProgressCallback |
             bar.update(task, completed=p.done, total=p.total, label=shown(p.label[-60:]))
 
         yield callback
+
+
+def trust_anchors_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The --trust-anchors option: a PEM file read to text (None without it), refused when it holds no certificate."""
+
+    def read(_ctx: click.Context, _param: click.Parameter, path: Path | None) -> str | None:
+        if path is None:
+            return None
+        try:
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as ex:
+            raise click.BadParameter(f"{path}: cannot be read as a PEM file ({ex})") from ex
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise click.BadParameter(f"{path}: holds no PEM certificate")
+        return text
+
+    return click.option("--trust-anchors", "trust_anchors_pem", metavar="PEM",
+                        type=click.Path(path_type=Path, dir_okay=False, exists=True), callback=read,
+                        help="PEM file of the root certificates Content Credentials' signers are checked against; "
+                             "without it signers are named and marked unverified.")(command)

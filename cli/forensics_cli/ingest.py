@@ -17,6 +17,7 @@ from forensics_cli.console import (
     show_progress,
     shown,
     stdout,
+    trust_anchors_option,
 )
 from forensics_cli.identity import actor_option, key_option, signing_key
 
@@ -36,12 +37,13 @@ from forensics_cli.identity import actor_option, key_option, signing_key
               help="Only copy, hash and log; no metadata records or frames (a later ingest adds them).")
 @click.option("--library", "audio_library", metavar="LIB", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="An intercept library (forensics audio index): record where each file's audio occurs in it.")
+@trust_anchors_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary table.")
 def command(sources: tuple[Path, ...], case_path: Path, incident: str | None, actor: str | None,
             key_path: Path | None, note: str | None, org: str | None, contact: str | None,
-            contact_email: str | None, custody_only: bool, audio_library: Path | None, as_json: bool,
-            quiet: bool) -> None:
+            contact_email: str | None, custody_only: bool, audio_library: Path | None,
+            trust_anchors_pem: str | None, as_json: bool, quiet: bool) -> None:
     """Copy SOURCES (folders or files) into a case, hash and log every file, and seal the bag.
 
     The sources are only read: nothing in them is changed. Each file is copied,
@@ -59,7 +61,8 @@ def command(sources: tuple[Path, ...], case_path: Path, incident: str | None, ac
         key = signing_key(actor, key_path, quiet=as_json)
         with progress_bar(show_progress(quiet), "ingest") as progress:
             result = ingest(list(sources), case_path, key=key, incident=incident, note=note, bag_info=bag_info,
-                            progress=progress, analyse=not custody_only, audio_library=audio_library)
+                            progress=progress, analyse=not custody_only, audio_library=audio_library,
+                            trust_anchors_pem=trust_anchors_pem)
     if as_json:
         emit_json(result.to_json())
     elif not quiet:

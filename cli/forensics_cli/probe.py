@@ -22,6 +22,7 @@ from forensics_cli.console import (
     show_progress,
     shown,
     stdout,
+    trust_anchors_option,
 )
 
 _DEFAULT_TIMEOUT_S = inspect.signature(probe_many).parameters["timeout_s"].default
@@ -33,11 +34,9 @@ _DEFAULT_TIMEOUT_S = inspect.signature(probe_many).parameters["timeout_s"].defau
 @click.option("-q", "--quiet", is_flag=True, help="Draw no progress bar.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=_DEFAULT_TIMEOUT_S,
               show_default=True, help="Seconds the readers may spend on one file before it is given up.")
-@click.option("--trust-anchors", "trust_anchors", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="PEM file of the root certificates Content Credentials' signers are checked against; "
-                   "without it signers are named and marked unverified.")
+@trust_anchors_option
 def command(paths: tuple[Path, ...], as_json: bool, quiet: bool, timeout_s: float,
-            trust_anchors: Path | None) -> None:
+            trust_anchors_pem: str | None) -> None:
     """Read the metadata of media files (or of every file in the folders named).
 
     For each file: capture time and where it came from (a time with no zone is put on UTC by the
@@ -48,11 +47,10 @@ def command(paths: tuple[Path, ...], as_json: bool, quiet: bool, timeout_s: floa
     GPS, or signs of an ffmpeg or messenger re-encode. Exits 1 when any file could not be fully read.
     """
     with library_errors():
-        anchors = _read_anchors(trust_anchors)
         files = media_files(paths)
         order = {str(path): n for n, path in enumerate(files)}
         with progress_bar(show_progress(quiet), "Probing") as progress:
-            records = sorted(probe_many(files, timeout_s=timeout_s, progress=progress, trust_anchors_pem=anchors),
+            records = sorted(probe_many(files, timeout_s=timeout_s, progress=progress, trust_anchors_pem=trust_anchors_pem),
                              key=lambda r: order.get(r.path, len(order)))
     if as_json:
         emit_results([r.to_json() for r in records],
@@ -79,18 +77,6 @@ def _print_table(records: list[MediaRecord]) -> None:
             stdout.print(f"  [red]error:[/] {shown(r.error)}", highlight=False)
         for flag in r.flags:
             stdout.print(f"  {flag.code}: {plain(flag.message)}", highlight=False, markup=False)
-
-
-def _read_anchors(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as ex:
-        raise click.BadParameter(f"{path}: cannot be read as a PEM file ({ex})", param_hint="--trust-anchors") from ex
-    if "-----BEGIN CERTIFICATE-----" not in text:
-        raise click.BadParameter(f"{path}: holds no PEM certificate", param_hint="--trust-anchors")
-    return text
 
 
 def _when(r: MediaRecord) -> str:

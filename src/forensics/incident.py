@@ -60,7 +60,8 @@ def default_incident(sources: Sequence[Path]) -> str:
 def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, incident: str | None = None,
            note: str | None = None, bag_info: Mapping[str, str] | None = None,
            progress: ProgressCallback | None = None, workers: int = 2, analyse: bool = True,
-           runner: Runner | None = None, audio_library: Path | None = None) -> IngestReport:
+           runner: Runner | None = None, audio_library: Path | None = None,
+           trust_anchors_pem: str | None = None) -> IngestReport:
     """Takes every file under `sources` into the case at `case_path` (made when missing) and logs each step.
 
     Files already in the case under the same name, size and mtime are not read
@@ -72,7 +73,8 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
     and near-duplicates, and for sound its transmissions, fingerprint and the files
     it shares them with (matches in `audio_library` too, when given) (see forensics.pipeline.analyses),
     computed by `runner` (worker processes on every core when None; threads or a
-    Dask cluster from forensics.pipeline.runners) and recorded here.
+    Dask cluster from forensics.pipeline.runners) and recorded here. `trust_anchors_pem` (PEM certificates) are
+    the roots Content Credentials' signers are checked against; without them signers are named, "unverified".
     """
     if not sources:
         raise ParameterError("name at least one source folder or file")
@@ -121,6 +123,7 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
             from forensics.pipeline.analyses import analyse_items, items_of
 
             analysed = analyse_items(case, items_of(case, incident), runner=runner, audio_library=audio_library,
+                                     trust_anchors_pem=trust_anchors_pem,
                                      progress=progress)
         head = case.record("ingested", incident=incident, details={
             "sources": [received_name(os.fsencode(os.path.abspath(s)))["name"] for s in sources],

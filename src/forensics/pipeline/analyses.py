@@ -56,7 +56,7 @@ def items_of(case: Case, incident: str) -> list[Item]:
     return [item for item in case.state.items.values() if any(r.incident == incident for r in item.receipts)]
 
 
-def jobs_for(case: Case, items: Sequence[Item]) -> list[FileJob]:
+def jobs_for(case: Case, items: Sequence[Item], *, trust_anchors_pem: str | None = None) -> list[FileJob]:
     """The jobs still to do for these items: each with the steps whose record it lacks."""
     jobs = []
     for item in items:
@@ -67,12 +67,13 @@ def jobs_for(case: Case, items: Sequence[Item]) -> list[FileJob]:
             jobs.append(FileJob(path=str(case.path / item.stored.path), sha256=item.stored.sha256,
                                 name=receipt.name, sniffed_type=item.media_type,
                                 fs_mtime_utc=_iso(receipt.stat.mtime_ns) if receipt.stat else None, steps=steps,
-                                probed_type=probed))
+                                probed_type=probed, trust_anchors_pem=trust_anchors_pem))
     return jobs
 
 
 def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = None,
-                  audio_library: Path | None = None, progress: ProgressCallback | None = None) -> dict[str, int]:
+                  audio_library: Path | None = None, progress: ProgressCallback | None = None,
+                  trust_anchors_pem: str | None = None) -> dict[str, int]:
     """Runs every missing step on the items and records the results; gives back records made per step.
 
     `runner` says where the work runs (when None, worker processes on every core, so a
@@ -83,7 +84,7 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
     that share a transmission (and their matches in `audio_library`, when given).
     """
     made: Counter[str] = Counter(dict.fromkeys(STEPS, 0))
-    jobs = jobs_for(case, items)
+    jobs = jobs_for(case, items, trust_anchors_pem=trust_anchors_pem)
     held: list[tuple[str, AudioRecord | StepFailure, dict[str, Any]]] = []  # audio records, written once linked
     if jobs:
         with nullcontext(runner) if runner is not None else process_runner() as run:

@@ -49,6 +49,7 @@ class FileJob:
     fs_mtime_utc: str | None  # the original's mtime (ISO 8601), for the time-consistency flags
     steps: tuple[RecordKind, ...]  # the steps to run, a subset of STEPS
     probed_type: str | None = None  # media type from an earlier metadata record, when there is one
+    trust_anchors_pem: str | None = None  # the roots Content Credentials' signers are checked against
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,8 @@ def applicable_steps(media_type: str) -> tuple[RecordKind, ...]:
 def _metadata(job: FileJob) -> StepResult:
     from forensics.media.metadata.probe import probe_media
 
-    record = probe_media(Path(job.path), sha256=job.sha256, fs_mtime_utc=job.fs_mtime_utc, pool=_reader_pool())
+    record = probe_media(Path(job.path), sha256=job.sha256, fs_mtime_utc=job.fs_mtime_utc, pool=_reader_pool(),
+                         trust_anchors_pem=job.trust_anchors_pem)
     # The record names the file as it was received, not where the case keeps it.
     return StepResult(METADATA, dataclasses.replace(record, path=job.name))
 

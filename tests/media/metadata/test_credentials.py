@@ -176,3 +176,20 @@ def test_with_trust_anchors_a_signer_outside_them_is_untrusted_and_still_valid()
     assert c is not None and c.trust == "untrusted" and c.state == "valid"
     assert "signingCredential.untrusted" in [f.code for f in c.failures]
     assert "credentials_invalid" not in _codes(record)  # distrust is reported, it is not a broken signature
+
+
+def test_ingest_checks_signers_against_the_trust_anchors_given(tmp_path, alice):
+    import shutil
+
+    from forensics.custody.view import read_case
+    from forensics.incident import ingest
+
+    if not C2PA.is_dir():
+        pytest.skip(f"the C2PA reference media are not here ({C2PA.resolve()})")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(C2PA / "CA.jpg", folder / "CA.jpg")
+    ingest([folder], tmp_path / "case", key=alice, trust_anchors_pem=_self_signed_pem())
+    [item] = read_case(tmp_path / "case").items
+    assert item.metadata is not None and item.metadata.provenance is not None
+    assert item.metadata.provenance.trust == "untrusted"
