@@ -28,3 +28,16 @@ def record_version(data: object) -> int:
     """Gives the version of a record's JSON: the one it states, 1 when it states none (written before versions)."""
     version = data.get(VERSION_KEY, 1) if isinstance(data, dict) else 1
     return version if isinstance(version, int) and not isinstance(version, bool) else 0
+
+
+def readable_version(data: object, versions: tuple[int, ...], what: str) -> int:
+    """Gives the version of a record's JSON when it is one of `versions` (those its reader reads); raises
+    ParameterError, naming `what` the record is, for anything else (another version, or not a JSON object)."""
+    from forensics.errors import ParameterError
+
+    if not isinstance(data, dict):
+        raise ParameterError(f"a {what} record is a JSON object, not {type(data).__name__}")
+    version = record_version(data)
+    if version not in versions:
+        raise ParameterError(f"not a {what} record this program reads (version {version})")
+    return version

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 from forensics.errors import ParameterError
-from forensics.record_kinds import VERSION_KEY, record_version
+from forensics.record_kinds import VERSION_KEY, readable_version
 
 # 2: the record states its version. Version 1 (no version stated) is the same shape; its matches made
 # before 2026-12-05 have no confidence, agreement or pitched_z (read as None).
@@ -137,9 +137,7 @@ class AudioRecord:
     def from_json(cls, data: Mapping[str, Any]) -> AudioRecord:
         """Gives back the record `to_json` wrote, of this version or an earlier one; raises ParameterError
         when `data` is not one."""
-        version = record_version(data)
-        if version not in (1, RECORD_VERSION):
-            raise ParameterError(f"not an audio record this program reads (version {version})")
+        version = readable_version(data, (1, RECORD_VERSION), "audio")
         try:
             library = data.get("library")
             links = data.get("links")

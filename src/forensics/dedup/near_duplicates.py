@@ -9,7 +9,7 @@ from typing import Any
 
 from forensics.dedup.align import PairMatch, SceneMatch
 from forensics.errors import ParameterError
-from forensics.record_kinds import VERSION_KEY, record_version
+from forensics.record_kinds import VERSION_KEY, readable_version
 
 # 2: the record states its version. Version 1 (no version stated) is the same shape; made before
 # 2026-12-04 it has no scene_matches and its matches no confidence, segments or evidence.
@@ -37,9 +37,7 @@ class NearDuplicates:
     def from_json(cls, data: Mapping[str, Any]) -> NearDuplicates:
         """Gives back the record `to_json` wrote, of this version or an earlier one; raises ParameterError
         when `data` is not one."""
-        version = record_version(data)
-        if version not in (1, RECORD_VERSION):
-            raise ParameterError(f"not a near-duplicates record this program reads (version {version})")
+        readable_version(data, (1, RECORD_VERSION), "near-duplicates")
         try:
             return cls(group=tuple(str(k) for k in data["group"]),
                        matches=tuple(PairMatch.from_json(m) for m in data["matches"]),

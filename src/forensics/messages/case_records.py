@@ -23,6 +23,7 @@ from typing import Any
 from forensics.errors import ParameterError
 from forensics.messages.record import AbsentMedia, Carrier, Export, ExportScan, ScanProblem, Unparsed
 from forensics.messages.scan import Listed, scan_listing
+from forensics.record_kinds import readable_version
 
 RECORD_VERSION = 1
 # A capture this long after the sending is a lead: the clocks of a phone and a messenger's server
@@ -67,7 +68,7 @@ class CarriersRecord:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CarriersRecord:
-        _check_version(data, "messages")
+        readable_version(data, (RECORD_VERSION,), "messages")
         try:
             return cls(tuple(Carrier.from_json(c) for c in data["carriers"]), int(data["same_bytes_left_out"]),
                        tuple(Lead(str(f["code"]), str(f["message"])) for f in data["leads"]))
@@ -92,7 +93,7 @@ class ExportRecord:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ExportRecord:
-        _check_version(data, "export")
+        readable_version(data, (RECORD_VERSION,), "export")
         try:
             export = Export(data["path"], data["source"], data["form"], data["chat"], (),
                             tuple(Unparsed(u["where"], u["note"]) for u in data["unparsed"]), tuple(data["notes"]),
@@ -189,8 +190,3 @@ def _span(seconds: float) -> str:
     return f"{hours} h {minutes} min" if hours < 48 else f"{hours // 24} days"
 
 
-def _check_version(data: Mapping[str, Any], what: str) -> None:
-    if not isinstance(data, Mapping):
-        raise ParameterError(f"a {what} record is a JSON object, not {type(data).__name__}")
-    if data.get("record_version") != RECORD_VERSION:
-        raise ParameterError(f"not a {what} record this program reads (version {data.get('record_version')!r})")

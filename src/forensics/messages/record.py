@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from forensics.errors import ParameterError
+from forensics.record_kinds import readable_version
 
 RECORD_VERSION = 1  # the version `to_json` writes into a Message and a CarriedFile; bump on any change of fields
 
@@ -111,7 +112,7 @@ class Message:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Message:
         """Gives the Message a `to_json` wrote; raises ParameterError for another version or a missing field."""
-        _check_version(data, "message")
+        readable_version(data, (RECORD_VERSION,), "message")
         try:
             return cls(source=data["source"], export=data["export"], kind=data["kind"], chat=data["chat"],
                        chat_id=data["chat_id"], chat_type=data["chat_type"], message_id=data["message_id"],
@@ -192,7 +193,7 @@ class CarriedFile:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CarriedFile:
         """Gives the CarriedFile a `to_json` wrote; raises ParameterError for another version or a missing field."""
-        _check_version(data, "carried-file")
+        readable_version(data, (RECORD_VERSION,), "carried-file")
         try:
             return cls(path=data["path"], sha256=data["sha256"], size_bytes=data["size_bytes"],
                        carriers=tuple(Carrier.from_json(c) for c in data["carriers"]),
@@ -250,9 +251,3 @@ class ExportScan:
                 "unnamed": list(self.unnamed), "problems": [p.to_json() for p in self.problems]}
 
 
-def _check_version(data: Mapping[str, Any], what: str) -> None:
-    if not isinstance(data, Mapping):
-        raise ParameterError(f"a {what} record is a JSON object, not {type(data).__name__}")
-    version = data.get("record_version")
-    if version != RECORD_VERSION:
-        raise ParameterError(f"a {what} record of version {version!r}; this program reads version {RECORD_VERSION}")

@@ -19,7 +19,7 @@ from forensics.errors import ParameterError
 from forensics.media.content_type import MEDIA_TYPES, MediaType
 from forensics.media.metadata.formats.credentials import Credentials
 from forensics.media.metadata.zones import PlaceZone
-from forensics.record_kinds import VERSION_KEY, record_version
+from forensics.record_kinds import VERSION_KEY, readable_version
 
 # 2: the record states its version. Version 1 (no version stated) named a stream's turn `rotation_deg`,
 # counter-clockwise as ffprobe gives it, and the EXIF turns `rotation_deg` and `thumbnail_rotation_deg`
@@ -216,9 +216,7 @@ class MediaRecord:
     def from_json(cls, data: Mapping[str, Any]) -> MediaRecord:
         """Gives back the record `to_json` wrote, of this version or an earlier one; raises ParameterError
         when `data` is not one. Keys a version 1 record lacks (added since) are read as absent."""
-        version = record_version(data)
-        if version not in (1, 2, RECORD_VERSION):
-            raise ParameterError(f"not a metadata record this program reads (version {version})")
+        readable_version(data, (1, 2, RECORD_VERSION), "metadata")
         try:
             media_type = data["media_type"]
             if media_type not in MEDIA_TYPES:

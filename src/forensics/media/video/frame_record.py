@@ -14,7 +14,7 @@ from typing import Any, Self, cast
 
 from forensics.errors import ParameterError
 from forensics.media.video.frames import MODES, Frame, FrameMode, FrameSet, Shot
-from forensics.record_kinds import VERSION_KEY, record_version
+from forensics.record_kinds import VERSION_KEY, readable_version
 
 # 2: the record states its version. Version 1 (no version stated) gave the display turn as
 # parameters.rotation_deg, counter-clockwise (ffprobe's sign), until it was named rotation_cw_deg.
@@ -110,9 +110,7 @@ class FramesRecord:
     def from_json(cls, data: Mapping[str, Any]) -> FramesRecord:
         """Gives back the record `to_json` wrote, of this version or an earlier one; raises ParameterError
         when `data` is not one."""
-        version = record_version(data)
-        if version not in (1, RECORD_VERSION):
-            raise ParameterError(f"not a frames record this program reads (version {version})")
+        version = readable_version(data, (1, RECORD_VERSION), "frames")
         try:
             parameters = dict(data["parameters"])
             if version == 1 and "rotation_deg" in parameters:
