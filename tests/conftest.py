@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from forensics.custody.signing import SigningKey, new_key
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 FIXTURES = REPO / "fixtures"
+# The fixture scripts (make_fixtures, make_exports) are importable by every test.
+sys.path.insert(0, str(FIXTURES))
 
 
 @pytest.fixture(autouse=True)
@@ -91,9 +94,6 @@ def kill_while_writing_a_library(script: str, *args: str) -> None:
 @pytest.fixture(scope="session")
 def export_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The messenger and platform exports of fixtures/make_exports.py, written once per session."""
-    import sys
-
-    sys.path.insert(0, str(FIXTURES))
     import make_exports
 
     out = tmp_path_factory.mktemp("exports")

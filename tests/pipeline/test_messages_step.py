@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-from conftest import FIXTURES, bag_valid
+import make_exports  # fixtures/, on the path tests/conftest.py gives
+
+from conftest import bag_valid
 from forensics.custody.verify import verify_case
 from forensics.incident import ingest
 from forensics.messages import scan_exports
 from forensics.records import record_from_json
-
-sys.path.insert(0, str(FIXTURES))
-import make_exports  # noqa: E402 - from fixtures/, put on the path above
 
 
 def _items(case: Path, incident: str) -> dict[str, dict]:

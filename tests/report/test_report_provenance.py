@@ -12,8 +12,8 @@ from conftest import SHARED_DATA
 from forensics.custody.verify import verify_case
 from forensics.custody.view import read_case
 from forensics.incident import ingest
-from forensics.report.export import csv_bytes
 from forensics.report.document import case_document
+from forensics.report.export import csv_bytes
 from forensics.report.html import render_report
 
 
@@ -107,5 +107,5 @@ def test_case_uco_has_the_messages_and_credentials_and_case_validate_accepts_it(
                in n["uco-core:statement"] for n in notes)
     out = tmp_path / "case.jsonld"
     out.write_text(json.dumps(graph))
-    result = subprocess.run([str(case_validate), str(out)], capture_output=True, text=True, timeout=600)
+    result = subprocess.run([str(case_validate), str(out)], check=False, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
