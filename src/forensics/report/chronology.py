@@ -120,7 +120,9 @@ def _sort_key(event: TimeEvent) -> tuple[object, ...]:
             event.text, event.links)
 
 
-def _implausible(value: datetime, earliest: datetime, latest: datetime | None) -> str | None:
+def implausible_reason(value: datetime, *, earliest: datetime = EARLIEST_PLAUSIBLE,
+                       latest: datetime | None = None) -> str | None:
+    """Gives why a time cannot be placed (a clock's zero, earlier than any such device), or None."""
     day = value.date()
     for zero, reason in CLOCK_ZEROS.items():
         if abs((day - zero).days) <= 1:
@@ -142,7 +144,7 @@ def chronology(events: Iterable[TimeEvent], *, earliest_plausible: datetime = EA
         if event.time is None:
             left.append(LeftOut(event, "not a usable date (a zero or unreadable field)"))
             continue
-        reason = _implausible(event.time, earliest_plausible, latest_plausible)
+        reason = implausible_reason(event.time, earliest=earliest_plausible, latest=latest_plausible)
         if reason is not None:
             left.append(LeftOut(event, reason))
             continue
