@@ -1,0 +1,126 @@
+"""The PDF report's signature: PAdES (CMS, ETSI.CAdES.detached) with the actor's Ed25519 custody key, and its check.
+
+The key that signs the custody log signs the PDF. PDF signatures carry X.509
+certificates, so the public key is wrapped in a self-signed certificate whose
+subject is the actor and whose serial-number attribute is the key's SHA-256
+(the hex of the key id the custody log and `custody/keys/` name): a reader who
+has the case, or its key id from a submission, can tell the signer is the
+case's key without trusting any certificate authority. The signature covers
+the whole file; any byte changed after signing breaks it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from asn1crypto import keys as asn1_keys, x509 as asn1_x509  # type: ignore[import-untyped]
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from forensics.custody.signing import SigningKey, key_id_of
+from forensics.errors import ParameterError
+
+FIELD_NAME = "ForensicsCustodySignature"
+CERTIFICATE_YEARS = 30  # a submission is read for years; the certificate says whose key, not how long to trust it
+
+
+def certificate_for(key: SigningKey, *, now_utc: datetime) -> x509.Certificate:
+    """Gives a self-signed certificate of the key: subject the actor, serial number attribute the key's SHA-256."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, key.actor),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "forensics custody key"),
+                      x509.NameAttribute(NameOID.SERIAL_NUMBER, key.key_id.removeprefix("ed25519:"))])
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                          encipher_only=False, decipher_only=False)
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.private.public_key())
+            .serial_number(int.from_bytes(hashlib.sha256(key.public_raw).digest()[:16], "big") >> 1)
+            .not_valid_before(now_utc - timedelta(days=1))
+            .not_valid_after(now_utc + timedelta(days=365 * CERTIFICATE_YEARS))
+            .add_extension(usage, critical=True)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(key.private, None))
+
+
+def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
+def sign_pdf(data: bytes, key: SigningKey, *, reason: str, location: str = "",
+             now_utc: datetime | None = None) -> bytes:
+    """Gives the PDF signed with `key` (PAdES baseline B, SHA-512 digest, the whole file covered)."""
+    certificate = _asn1(certificate_for(key, now_utc=now_utc or datetime.now(UTC)))
+    private = asn1_keys.PrivateKeyInfo.load(key.private.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    signer = signers.SimpleSigner(signing_cert=certificate, signing_key=private,
+                                  cert_registry=SimpleCertificateStore.from_certs([certificate]))
+    meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha512", reason=reason,
+                                        location=location or None, name=key.actor,
+                                        subfilter=fields.SigSeedSubFilter.PADES)
+    try:
+        out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)), meta, signer=signer)
+    except (PdfError, ValueError) as ex:
+        raise ParameterError(f"the PDF could not be signed: {ex}") from ex
+    return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureCheck:
+    """What a PDF's signature shows."""
+
+    intact: bool  # the signed bytes are unchanged
+    valid: bool  # the signature is the certificate's key's
+    trusted: bool  # the certificate is one given as trusted (else only the PDF's own was used)
+    covers_whole_file: bool  # nothing was added after signing
+    signer: str  # the certificate's subject, as text
+    key_id: str | None  # "ed25519:<sha256 of the raw key>", to compare with the case's keys
+    summary: str  # pyhanko's account, for a reader
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.valid and self.covers_whole_file
+
+
+def check_pdf_signature(data: bytes, *, trusted: x509.Certificate | None = None) -> SignatureCheck:
+    """Gives what the PDF's one signature shows, checked by pyhanko's validator.
+
+    With `trusted`, only that certificate is trusted; without, the PDF's own
+    signing certificate is, so the check proves integrity and gives the key id,
+    which the caller compares with the case's keys.
+    """
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        signatures = reader.embedded_signatures
+    except (PdfError, ValueError, KeyError) as ex:
+        return SignatureCheck(False, False, False, False, "", None, f"not a readable signed PDF: {ex}")
+    if len(signatures) != 1:
+        return SignatureCheck(False, False, False, False, "", None,
+                              f"{len(signatures)} signatures where one was made")
+    embedded = signatures[0]
+    signer_cert = embedded.signer_cert
+    anchor = _asn1(trusted) if trusted is not None else signer_cert
+    try:
+        status = validate_pdf_signature(embedded, ValidationContext(trust_roots=[anchor]))
+    except (SignatureValidationError, PdfError, ValueError) as ex:
+        return SignatureCheck(False, False, False, False, signer_cert.subject.human_friendly, None, str(ex))
+    public = signer_cert.public_key
+    key_id = None
+    if public.algorithm == "ed25519":
+        raw = Ed25519PublicKey.from_public_bytes(public["public_key"].native).public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        key_id = key_id_of(raw)
+    whole = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
+    return SignatureCheck(bool(status.intact), bool(status.valid), trusted is not None and bool(status.trusted),
+                          whole, signer_cert.subject.human_friendly, key_id, status.pretty_print_details())

@@ -1,0 +1,137 @@
+"""`forensics report CASE --pdf`: pages, exhibits, the case id and log head on every page, a signature that holds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+from case_builder import BIDI_NAME, HOSTILE_TEXT_NAME, NEWLINE_NAME, ReportCase, build_case
+from conftest import REPO
+from forensics.custody.log import read_entries
+from forensics.custody.signing import new_key
+from forensics.custody.verify import verify_case
+from forensics.custody.view import read_case
+from forensics.report.pdf import methods
+from forensics.report.pdf_page import pdf_text
+from forensics.report.pdf_signature import check_pdf_signature
+from forensics_cli.main import cli
+
+
+@pytest.fixture(scope="module")
+def pdf_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReportCase, Path, dict]:
+    """A case of the fixture incident with hostile names, and its PDF report written by the command."""
+    root = tmp_path_factory.mktemp("pdf-case")
+    key = new_key("Amina Haddad", root / "amina.key")
+    case = build_case(root, key)
+    out = root / "submission.pdf"
+    result = CliRunner().invoke(cli, ["report", str(case.path), "--pdf", "--out", str(out), "--key",
+                                      str(root / "amina.key"), "--json"])
+    assert result.exit_code == 0, result.output
+    return case, out, json.loads(result.output)
+
+
+def squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_every_page_carries_the_case_id_the_log_head_and_its_number(pdf_case):
+    case, out, printed = pdf_case
+    view = read_case(case.path)
+    reader = PdfReader(out)
+    pages = len(reader.pages)
+    assert pages > 1
+    head = next(e for e in view.entries if e.seq == printed["rendered_from_seq"])
+    for number, page in enumerate(reader.pages, start=1):
+        text = squeezed(page.extract_text())
+        assert squeezed(f"Case {view.state.case_id}") in text, number
+        assert squeezed(head.line_hash) in text, number
+        assert f"page{number}of{pages}" in text, number
+
+
+def test_the_exhibit_list_names_every_item_escaped(pdf_case):
+    case, out, _ = pdf_case
+    reader = PdfReader(out)
+    listing = next(squeezed(p.extract_text()) for p in reader.pages if "Exhibitlist" in squeezed(p.extract_text()))
+    listing += "".join(squeezed(p.extract_text()) for p in reader.pages[2:3])  # a list that runs onto a second page
+    view = read_case(case.path)
+    for item in view.items:
+        for name in item.names:
+            assert squeezed(pdf_text(name)) in listing, name
+    assert squeezed(HOSTILE_TEXT_NAME) in listing  # shown as text, never taken for anything else
+    assert squeezed("strike\\nsecond line.mp4") in listing and NEWLINE_NAME not in listing
+    assert "\\u202e" in listing and BIDI_NAME not in listing
+    assert "\\xff\\xfe" in listing
+    assert f"E{len(view.items)}" in listing
+
+
+def test_the_pdf_is_signed_with_the_case_key_and_covers_the_whole_file(pdf_case):
+    case, out, printed = pdf_case
+    data = out.read_bytes()
+    check = check_pdf_signature(data)
+    assert check.intact and check.valid and check.covers_whole_file, check.summary
+    assert check.key_id == case.key.key_id == printed["signed_by"]
+    assert (case.path / "custody/keys" / f"{case.key.key_id.removeprefix('ed25519:')}.pub").is_file()  # the case's
+    assert "Amina Haddad" in check.signer
+    assert b'pdfaid:part="4"' in data or b"<pdfaid:part>4</pdfaid:part>" in data  # PDF/A-4 claimed in its XMP
+    if shutil.which("pdfsig"):  # poppler reads the signature too (its NSS may not know Ed25519: coverage only)
+        shown = subprocess.run(["pdfsig", str(out)], capture_output=True, text=True, check=False).stdout
+        assert "Total document signed" in shown and "Amina Haddad" in shown
+
+
+def test_the_export_is_logged_with_the_pdf_digest(pdf_case):
+    case, out, printed = pdf_case
+    entry = next(e for e in read_entries(case.path / "custody/log.jsonl") if e.seq == printed["log_seq"])
+    assert entry.action == "exported" and entry.details["format"] == "pdf"
+    assert entry.objects[0]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest() == printed["sha256"]
+    assert entry.details["rendered_from"]["seq"] == printed["rendered_from_seq"]
+    assert printed["pages"] == len(PdfReader(out).pages)
+    assert verify_case(case.path).intact  # the case, with its new entry, still verifies
+
+
+def test_a_pdf_altered_after_signing_fails_validation(pdf_case):
+    _case, out, _ = pdf_case
+    data = bytearray(out.read_bytes())
+    title = data.find(b"/Title")
+    assert title > 0
+    data[title + 8] ^= 0x01  # one bit of the document's title, inside the signed bytes
+    altered = check_pdf_signature(bytes(data))
+    assert not altered.ok and not altered.intact, altered.summary
+    appended = check_pdf_signature(out.read_bytes() + b"\n%% a line added after signing\n")
+    assert not appended.ok and not appended.covers_whole_file, appended.summary
+
+
+def test_the_methods_quote_the_figures_of_record_word_for_word():
+    statement = methods()
+    assert statement["version"] >= 1
+    sources = {name: " ".join((REPO / name).read_text("utf-8").split()) for name in ("README.md",
+                                                                                      "benchmarks/README.md")}
+    quoted = 0
+    for analysis in statement["analyses"]:
+        assert analysis["cannot_show"], analysis["name"]
+        for figure in analysis["figures"]:
+            assert " ".join(figure["quote"].split()) in sources[figure["source"]], figure["quote"]
+            assert figure["command"].split()[-1] and "bench_" in figure["command"]
+            quoted += 1
+    assert quoted >= 8
+
+
+def test_text_a_font_cannot_draw_is_an_escape_and_invisible_characters_are_shown():
+    assert pdf_text("Київ") == "Київ"
+    assert pdf_text("漢字") == "\\u6f22\\u5b57"
+    assert pdf_text("a\u202eb\nc\udcff") == "a\\u202eb\\nc\\xff"
+
+
+def test_a_pdf_is_refused_inside_the_case(pdf_case, tmp_path):
+    case, _, _ = pdf_case
+    result = CliRunner().invoke(cli, ["report", str(case.path), "--pdf", "--out", str(case.path / "r.pdf"),
+                                      "--key", str(case.key.path)])
+    assert result.exit_code == 2, result.output
+    assert "inside the case" in result.output
