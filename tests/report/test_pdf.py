@@ -19,7 +19,7 @@ from forensics.custody.log import read_entries
 from forensics.custody.signing import new_key
 from forensics.custody.verify import verify_case
 from forensics.custody.view import read_case
-from forensics.report.pdf import methods
+from forensics.report.pdf import exhibits_of, methods, write_pdf_report
 from forensics.report.pdf_page import pdf_text
 from forensics.report.pdf_signature import check_pdf_signature
 from forensics_cli.main import cli
@@ -135,3 +135,20 @@ def test_a_pdf_is_refused_inside_the_case(pdf_case, tmp_path):
                                       "--key", str(case.key.path)])
     assert result.exit_code == 2, result.output
     assert "inside the case" in result.output
+
+
+def test_an_exhibit_whose_stored_copy_was_altered_is_marked_failed(tmp_path, alice):
+    case = build_case(tmp_path, alice, analyse=False)
+    item = read_case(case.path).item(case.sha256["photo/IMG_0001.jpg"])
+    stored = case.path / item.item.stored.path
+    stored.chmod(0o644)
+    data = bytearray(stored.read_bytes())
+    data[-10] ^= 0xFF  # same size: only verify, reading every byte, sees it
+    stored.write_bytes(bytes(data))
+    exported = write_pdf_report(case.path, alice, out_path=tmp_path / "r.pdf")
+    assert exported.details["verified_intact"] is False and exported.details["verify_findings"] >= 1
+    text = "".join(squeezed(page.extract_text()) for page in PdfReader(tmp_path / "r.pdf").pages)
+    number = next(e.number for e in exhibits_of(read_case(case.path)) if e.item.sha256 == item.sha256)
+    assert f"E{number}photo/IMG_0001.jpgimage" in text and "FAILED" in text
+    assert "payload-modified" in text
+    assert check_pdf_signature((tmp_path / "r.pdf").read_bytes()).ok  # the document holds; the case does not

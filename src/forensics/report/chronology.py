@@ -61,6 +61,7 @@ CLOCK_ZEROS: Mapping[date, str] = {
     date(1980, 1, 6): "1980-01-06 is the GPS clock's zero: a receiver without a fix",
 }
 EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)  # before any digital camera or phone wrote such a time
+MAX_LINK_LANES = 12  # connecting marks side by side before they share a lane (at 380 px, 250 px stay for text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,8 +235,9 @@ def chronology_figure(chron: Chronology, *, width_px: float = 380.0, font_px: fl
         bar_lane[n] = min(lane, 5)
     axis_x = 10.0 + 5.0 * min(len(lane_end), 6)
     link_ids = sorted({link for p in chron.placed for link in p.event.links})
-    link_x = {link: axis_x + 10.0 + 7.0 * (n % 6) for n, link in enumerate(link_ids)}
-    label_x = axis_x + 14.0 + 7.0 * min(len(link_ids), 6)
+    # A lane per link, up to MAX_LINK_LANES; past that, lanes are shared (the legend still names each link).
+    link_x = {link: axis_x + 10.0 + 6.0 * (n % MAX_LINK_LANES) for n, link in enumerate(link_ids)}
+    label_x = axis_x + 14.0 + 6.0 * min(len(link_ids), MAX_LINK_LANES)
     text_chars = chars_per_line(width_px - label_x - 4.0, font_px)
     full_chars = chars_per_line(width_px - 8.0, font_px)
 

@@ -131,10 +131,11 @@ def _title_page(pdf: ReportPdf, view: CaseView, verification: VerifyReport, exhi
     if len(verification.findings) > 40:
         pdf.paragraph(f"... and {len(verification.findings) - 40} more: run forensics verify CASE to see them all.")
     pdf.paragraph(pdf_text(
-        "How to check this document. (1) Its signature: any PDF reader that checks signatures, or pyHanko "
-        "(pyhanko sign validate --trust CERT FILE.pdf), shows whether a byte changed since it was signed; the "
-        "certificate in it is self-signed and names the key by its SHA-256 (serial number attribute), the key id "
-        "the custody log names. (2) The case itself: forensics verify CASE --expect-head "
+        "How to check this document. (1) Its signature (PAdES, Ed25519, ISO 32002): a PDF reader that checks "
+        "Ed25519 signatures, or pyHanko's validator, shows whether a byte changed since it was signed. The "
+        "certificate in it is self-signed: what ties it to the case is its key, named by its SHA-256 in the "
+        "certificate's serial number attribute, which must be the key id above and in the case's custody/keys. "
+        "(2) The case itself: forensics verify CASE --expect-head "
         f"{head.line_hash if head else ''} checks every file of the case offline, and that its log still holds "
         "the entry this document shows."), size=8.5, colour=(70, 70, 70))
 

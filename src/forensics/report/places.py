@@ -210,11 +210,15 @@ def places_figure(found: Places, *, width_px: float = 380.0, font_px: float = 10
         shapes.append(Line(cx, cy - 6, cx, cy + 6, stroke=MUTED))
         shapes.append(Text(cx + 2, y + 12.0, "N ↑", font_px * 0.9, fill=MUTED))
         outlying = {id(p) for p, _km in found.outliers}
+        drawn: list[tuple[float, float]] = []
         for n, (position, (east, north)) in enumerate(zip(found.positions, xy), start=1):
             px, py = cx + east * scale, cy - north * scale
             colour = BAD if id(position) in outlying else ACCENT
             shapes.append(Circle(px, py, 4.0, fill=colour, stroke=colour))
-            shapes.append(Text(px + 6.0, py - 4.0, str(n), font_px, fill=colour, bold=True))
+            # Numbers of points drawn on one spot go one under the other, so none hides another.
+            under = sum(1 for x, y_ in drawn if abs(x - px) < 14.0 and abs(y_ - py) < 10.0)
+            drawn.append((px, py))
+            shapes.append(Text(px + 6.0, py - 4.0 + under * font_px, str(n), font_px, fill=colour, bold=True))
         bar_km = _nice_km(reach * 2.0)
         bar_px = bar_km * scale
         base = y + side - 10.0
