@@ -220,7 +220,8 @@ def _methods(pdf: ReportPdf) -> None:
         pdf.heading(analysis["name"], level=2)
         pdf.paragraph(pdf_text(analysis["what"]), size=9)
         for figure in analysis["figures"]:
-            pdf.paragraph(pdf_text(f"• {figure['figure']}: “{figure['quote'].replace('**', '')}” "
+            quote = figure["quote"].replace("**", "").strip("| ").replace(" | ", ": ")  # a table row as a sentence
+            pdf.paragraph(pdf_text(f"• {figure['figure']}: “{quote}” "
                                    f"({figure['source']}, measured {figure['measured']})"), size=9)
             pdf.paragraph(pdf_text(f"  {figure['command']}", family=MONO), size=7.5, family=MONO,
                           colour=(70, 70, 70))

@@ -163,6 +163,7 @@ class ReportPdf(FPDF):
                 self.text(x, y0 + shape.y * scale, text)
         self.set_text_color(0, 0, 0)
         self.set_draw_color(0, 0, 0)
+        self.set_fill_color(255, 255, 255)  # tables drawn next fill with the current colour
         self.set_line_width(0.2)
 
 
