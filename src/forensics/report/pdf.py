@@ -193,7 +193,7 @@ def _custody(pdf: ReportPdf, exhibit: Exhibit, verification: VerifyReport) -> No
     pdf.ln(3)
 
 
-def _places(pdf: ReportPdf, view: CaseView, labels: Mapping[str, str], exhibits: tuple[Exhibit, ...]) -> None:
+def _places(pdf: ReportPdf, view: CaseView, labels: Mapping[str, str]) -> None:
     found = places(case_positions(view, labels=labels))
     pdf.heading("Places")
     pdf.figure(places_figure(found, width_px=FIGURE_WIDTH_PX))
@@ -269,7 +269,7 @@ def render_pdf(view: CaseView, verification: VerifyReport, *, key: SigningKey | 
     pdf.heading("Chronology")
     pdf.figure(chronology_figure(chronology(case_time_events(view, labels=labels), latest_plausible=now_utc),
                                  width_px=FIGURE_WIDTH_PX))
-    _places(pdf, view, labels, exhibits)
+    _places(pdf, view, labels)
     _methods(pdf)
     _appendix(pdf, exhibits)
     data = bytes(pdf.output())
