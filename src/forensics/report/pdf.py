@@ -14,15 +14,12 @@ custody key (pdf_signature.py), and logged in the case as an export.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from fpdf import FontFace
 from fpdf.enums import XPos, YPos
@@ -39,7 +36,9 @@ from forensics.progress import ProgressCallback, tell
 from forensics.report import facts
 from forensics.report.case_claims import case_positions, case_time_events
 from forensics.report.chronology import chronology, chronology_figure
+from forensics.report.exhibits import Exhibit, exhibits_of, original_findings
 from forensics.report.exported import Exported, log_export
+from forensics.report.methods import methods
 from forensics.report.pdf_page import COMPLIANCE, MONO, SANS, ReportPdf, digest_lines, pdf_text
 from forensics.report.pdf_signature import sign_pdf
 from forensics.report.places import places, places_figure
@@ -49,33 +48,10 @@ MAX_DISTANCES = 300  # pairs listed under the places figure; more are summed up,
 
 
 @dataclass(frozen=True, slots=True)
-class Exhibit:
-    """An item of the case under its exhibit number."""
-
-    number: int
-    item: ItemView
-
-    @property
-    def label(self) -> str:
-        return f"E{self.number}"
-
-
-@dataclass(frozen=True, slots=True)
 class RenderedPdf:
     data: bytes  # unsigned
     pages: int
     exhibits: tuple[Exhibit, ...]
-
-
-def exhibits_of(view: CaseView) -> tuple[Exhibit, ...]:
-    """Gives the case's items numbered from 1 in the order the custody log first received them (a stable order)."""
-    return tuple(Exhibit(n, item) for n, item in enumerate(view.items, start=1))
-
-
-def methods() -> Mapping[str, Any]:
-    """Gives the statement of methods: each analysis, its figures of record with the command that measured them."""
-    data: Mapping[str, Any] = json.loads((resources.files("forensics.report") / "methods.json").read_text("utf-8"))
-    return data
 
 
 def _utc(value: datetime) -> str:
@@ -89,8 +65,7 @@ def _when(text: str) -> str:
 
 
 def _findings_of(verification: VerifyReport, item: ItemView) -> list[str]:
-    return [f"{f.code}: {f.message}" for f in verification.findings if item.sha256 in f.subject
-            or f.subject == item.item.stored.path]
+    return [f"{f.code}: {f.message}" for f in original_findings(verification, item)]
 
 
 def _title_page(pdf: ReportPdf, view: CaseView, verification: VerifyReport, exhibits: tuple[Exhibit, ...],
@@ -258,7 +233,7 @@ def render_pdf(view: CaseView, verification: VerifyReport, *, key: SigningKey | 
     pdf.set_creator(f"forensics {forensics.__version__}")
     pdf.set_creation_date(now_utc)
     exhibits = exhibits_of(view)
-    labels = {e.item.sha256: f"{e.label} {e.item.display_name}" for e in exhibits}
+    labels = {e.item.sha256: f"{e.label} {e.item.display_name}" for e in exhibits}  # as Exhibits.labels() gives
     _title_page(pdf, view, verification, exhibits, key, now_utc)
     _exhibit_list(pdf, exhibits, verification)
     pdf.heading("Chain of custody per exhibit")
