@@ -2,11 +2,19 @@
 
 Drawn with NumPy and OpenCV into PNG or JPEG bytes, so the report needs no
 plotting library and no network. PyAV decodes the audio of any container.
+HEIF, HEIC and AVIF stills, which OpenCV cannot read, are decoded by the FFmpeg
+program that imageio-ffmpeg ships (already a dependency): it puts a phone's
+tiled picture together from its grid and turns it as the file says, which
+PyAV's streams alone do not (a tiled HEIC is 48 streams of 512 px tiles there).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import resource
+import subprocess
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -123,3 +131,47 @@ def photo_preview_jpeg(data: bytes, *, longest_side_px: int = 480) -> bytes | No
                            interpolation=cv2.INTER_AREA)
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     return encoded.tobytes() if ok else None
+
+
+MAX_STILL_PIXELS = 120_000_000  # a still decoded for a preview; the largest phone and camera photos are ~100 MP
+STILL_DECODE_TIMEOUT_S = 60.0
+_STILL_DECODER_MEMORY_BYTES = 2 << 30  # the FFmpeg process's address space: a crafted grid cannot take the machine
+
+
+def still_preview_jpeg(data: bytes, *, width_px: int | None = None, height_px: int | None = None,
+                       longest_side_px: int = 480) -> bytes | None:
+    """Gives a small JPEG of a HEIF, HEIC or AVIF still (or another still FFmpeg reads), or None when it cannot.
+
+    `width_px` and `height_px`, the picture's size as its metadata states it, keep a
+    picture too large for a preview from being decoded at all. The bytes are
+    decoded from a private temporary file: the bytes checked against the case's
+    digest, never the case's file, which could change in between.
+    """
+    if width_px and height_px and width_px * height_px > MAX_STILL_PIXELS:
+        log.info("still of %d x %d px not decoded for a preview", width_px, height_px)
+        return None
+    import imageio_ffmpeg  # type: ignore[import-untyped]
+
+    handle, name = tempfile.mkstemp(prefix="forensics-still-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        # The composed picture of a grid comes out of a filter graph, where no -vf may be added: taken whole as
+        # BMP (no compression to spend time on), scaled here.
+        done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-threads", "1", "-i", name,
+                               "-frames:v", "1", "-filter_threads", "1", "-f", "image2pipe", "-c:v", "bmp", "-pix_fmt", "bgr24", "-"],
+                              capture_output=True, timeout=STILL_DECODE_TIMEOUT_S, check=False,
+                              preexec_fn=_limit_memory)
+    except (OSError, subprocess.TimeoutExpired) as ex:
+        log.info("still not decoded for a preview: %s", ex)
+        return None
+    finally:
+        os.unlink(name)
+    if done.returncode != 0 or not done.stdout:
+        log.info("FFmpeg could not decode a still: %s", done.stderr[-300:].decode("utf-8", "replace"))
+        return None
+    return photo_preview_jpeg(done.stdout, longest_side_px=longest_side_px)
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (_STILL_DECODER_MEMORY_BYTES, _STILL_DECODER_MEMORY_BYTES))
