@@ -38,7 +38,9 @@ _ANCHOR_ORDER = (CAPTURE, DIGITIZED, GPS_CLOCK, CONTAINER, TRACK, MODIFIED, CUST
 def _claimed_time(meta: MediaRecord | None, claim: TimeClaim) -> tuple[datetime | None, str]:
     """Gives the instant a time stamp stands for (local, zone unknown, when the file gives none), and why it may be
     off."""
-    when = claim.utc if claim.utc is not None else claim.value
+    # A time with its own offset stays in it (the chronology shows it there and in UTC); else its UTC, if any.
+    stated = claim.value is not None and claim.value.tzinfo is not None
+    when = claim.value if stated else claim.utc if claim.utc is not None else claim.value
     if (when is not None and when.tzinfo is None and claim.kind == "capture" and meta is not None
             and meta.capture_zone is not None
             and meta.captured_at_utc is not None and claim.value == meta.captured_at):
