@@ -7,7 +7,7 @@ from pathlib import Path
 
 import make_exports  # fixtures/, on the path tests/conftest.py gives
 
-from conftest import bag_valid
+from conftest import FIXTURES, bag_valid
 from forensics.custody.verify import verify_case
 from forensics.incident import ingest
 from forensics.messages import scan_exports
@@ -46,3 +46,30 @@ def test_each_received_item_gets_the_messages_that_carried_it_and_each_export_it
     ingest([tree], case, key=alice, incident="strike")
     later = (case / "custody/log.jsonl").read_bytes().splitlines()[lines:]
     assert later and not any(b'"kind":"messages"' in line or b'"kind":"export"' in line for line in later)
+
+
+def test_half_a_utf16_pair_in_an_export_is_kept_as_its_escape_and_ingest_goes_on(tmp_path, alice):
+    """A yt-dlp title cut inside an emoji, a Telegram name with a lone surrogate: no UTF-8 text can hold either,
+    and writing them once crashed every later ingest of the case."""
+    tree = tmp_path / "received"
+    (tree / "yt").mkdir(parents=True)
+    (tree / "yt" / "v.info.json").write_text('{"id":"v","title":"t\\ud83d","uploader":"U","webpage_url":'
+                                             '"https://e.org/v","extractor":"generic","ext":"jpg",'
+                                             '"timestamp":1796457600}')
+    (tree / "yt" / "v.jpg").write_bytes((FIXTURES / "incident" / "photo" / "IMG_0001.jpg").read_bytes())
+    (tree / "tg").mkdir()
+    (tree / "tg" / "result.json").write_text('{"name":"c\\udcff","type":"personal_chat","id":1,"messages":[{"id":1,'
+                                             '"type":"message","date":"2026-12-05T10:00:00","date_unixtime":'
+                                             '"1796457600","from":"A","photo":"photos/x\\udcff.jpg","text":"t"}]}')
+    case = tmp_path / "case"
+    ingest([tree], case, key=alice, incident="strike")
+    items = _items(case, "strike")
+    carried = record_from_json("messages", json.loads((case / items["yt/v.jpg"]["records"]["messages"]["path"])
+                                                      .read_bytes()))
+    assert carried.carriers[0].message.title == "t\\ud83d"
+    export = record_from_json("export", json.loads((case / items["tg/result.json"]["records"]["export"]["path"])
+                                                   .read_bytes()))
+    assert export.export.chat == "c\\udcff" and [a.named for a in export.absent] == ["photos/x\\udcff.jpg"]
+    assert any("half of a UTF-16 pair" in u.note for u in export.export.unparsed)
+    ingest([FIXTURES / "incident"], case, key=alice, incident="later")  # the case takes more in
+    assert verify_case(case).intact

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from typing import Any
 
@@ -108,7 +109,7 @@ def load_json(data: bytes, notes: UnparsedNotes) -> Any:
     """Gives the JSON value of an export's bytes; raises NotAnExport saying where and why it is not JSON."""
     text = decode(data, notes)
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as ex:
         raise NotAnExport(f"not valid JSON at line {ex.lineno}, column {ex.colno} ({ex.msg}): "
                           "cut short or damaged; export it again") from ex
@@ -116,3 +117,26 @@ def load_json(data: bytes, notes: UnparsedNotes) -> Any:
         raise NotAnExport("JSON nested too deep to read: no exporter writes this") from ex
     except ValueError as ex:  # a number with more digits than Python converts
         raise NotAnExport(f"JSON that cannot be read ({ex})") from ex
+    if _SURROGATE_ESCAPE.search(text):
+        notes.add("(file)", "text escapes that are half of a UTF-16 pair (an emoji cut in two, or damage): each is "
+                            "shown as its escape, \\udXXX, not as a character")
+        return _without_surrogates(value)
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    """The JSON value with each lone surrogate (which no UTF-8 text can hold; json joins the pairs) written as its
+    escape."""
+    if isinstance(value, str):
+        if not _LONE_SURROGATE.search(value):
+            return value
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
