@@ -193,3 +193,39 @@ def test_ingest_checks_signers_against_the_trust_anchors_given(tmp_path, alice):
     [item] = read_case(tmp_path / "case").items
     assert item.metadata is not None and item.metadata.provenance is not None
     assert item.metadata.provenance.trust == "untrusted"
+
+
+def test_generated_media_declared_past_the_listed_actions_is_still_named():
+    """A manifest may record thousands of actions; the record lists the first ones, and the flags look at all."""
+    from forensics.media.metadata.formats.credentials import credentials_from_store
+    from forensics.media.metadata.record import MediaRecord
+
+    actions = [{"action": "c2pa.created", "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/"
+                                                               "digitalCapture"}]
+    actions += [{"action": "c2pa.color_adjustments"}] * 60
+    actions += [{"action": "c2pa.edited", "softwareAgent": "HiddenAIGen",
+                 "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"}]
+    store = {"active_manifest": "m", "validation_state": "Valid",
+             "manifests": {"m": {"assertions": [{"label": "c2pa.actions.v2", "data": {"actions": actions}}],
+                                 "ingredients": [{"title": f"i{n}.jpg"} for n in range(300)],
+                                 "signature_info": {"common_name": "S", "issuer": "I"}}}}
+    c = credentials_from_store(store, trusted_check=False)
+    assert len(c.actions) == 50 and c.actions_total == 62
+    assert len(c.ingredients) == 50 and c.ingredients_total == 300
+    assert c.ai_source_types == ("trainedAlgorithmicMedia",) and c.edits == ("c2pa.color_adjustments", "c2pa.edited")
+    record = _record_with(c)
+    assert "trainedAlgorithmicMedia" in _flag(record, "credentials_ai")
+    assert MediaRecord.from_json(record.to_json()).provenance == c
+
+
+def _record_with(c):
+    from dataclasses import replace
+
+    from forensics.media.metadata.flags import flags_for
+    from forensics.media.metadata.record import Device, MediaRecord
+
+    record = MediaRecord(path="x.jpg", sha256=None, size_bytes=1, media_type="image", detected_format="image/jpeg",
+                         captured_at=None, captured_at_source=None, utc_offset=None, created_at=None,
+                         created_at_source=None, filesystem_modified_at=None, times=(), gps=None, device=Device(),
+                         container=None, streams=(), image=None, provenance=c)
+    return replace(record, flags=flags_for(record))

@@ -424,7 +424,7 @@ def _credentials(record: MediaRecord) -> list[Flag]:
                           "state cannot be relied on."))
     if c.ai_source_types:
         agents = sorted({a.software_agent for a in c.actions if a.digital_source_type in c.ai_source_types
-                         and a.software_agent})
+                         and a.software_agent})  # of the actions listed
         flags.append(Flag("credentials_ai", "The Content Credentials declare generated media ("
                           + ", ".join(c.ai_source_types) + (f"; by {', '.join(agents)}" if agents else "") + ")."))
     if c.edits:

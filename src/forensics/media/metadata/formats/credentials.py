@@ -79,22 +79,17 @@ class Credentials:
     signing_alg: str | None = None
     signed_at: str | None = None  # the signing time the manifest states (time-stamped when time_stamp is set)
     time_stamp: str | None = None  # the time-stamp authority c2pa-rs validated the signing time with
-    actions: tuple[Action, ...] = ()
-    ingredients: tuple[Ingredient, ...] = ()
+    actions: tuple[Action, ...] = ()  # the first _MAX_LISTED; actions_total says how many there are
+    ingredients: tuple[Ingredient, ...] = ()  # the first _MAX_LISTED; ingredients_total says how many
+    actions_total: int = 0
+    ingredients_total: int = 0
+    # Over every action, listed or not: the digital source types of generated media, and the edits.
+    ai_source_types: tuple[str, ...] = ()
+    edits: tuple[str, ...] = ()
     failures: tuple[Code, ...] = ()  # the validation failures of the active manifest (trust ones included)
     informational: tuple[str, ...] = ()
     remote_url: str | None = None
     note: str | None = None  # why the credentials were not checked, or what c2pa-rs refused
-
-    @property
-    def ai_source_types(self) -> tuple[str, ...]:
-        """The digital source types of the actions that declare generated media."""
-        return tuple(sorted({a.digital_source_type for a in self.actions if a.digital_source_type in AI_SOURCE_TYPES}))
-
-    @property
-    def edits(self) -> tuple[str, ...]:
-        """The actions that change what the file shows, in the manifest's order, each once."""
-        return tuple(dict.fromkeys(a.action for a in self.actions if a.action not in _NOT_EDITS))
 
     @property
     def integrity_failures(self) -> tuple[Code, ...]:
@@ -109,6 +104,8 @@ class Credentials:
             "time_stamp": self.time_stamp,
             "actions": [{"action": a.action, "software_agent": a.software_agent,
                          "digital_source_type": a.digital_source_type, "when": a.when} for a in self.actions],
+            "actions_total": self.actions_total, "ingredients_total": self.ingredients_total,
+            "ai_source_types": list(self.ai_source_types), "edits": list(self.edits),
             "ingredients": [{"title": i.title, "format": i.format, "relationship": i.relationship,
                              "has_credentials": i.has_credentials, "failures": list(i.failures)}
                             for i in self.ingredients],
@@ -130,7 +127,9 @@ class Credentials:
                               for i in data.get("ingredients") or ()),
             failures=tuple(Code(c["code"], c.get("explanation"), c.get("url")) for c in data.get("failures") or ()),
             informational=tuple(data.get("informational") or ()), remote_url=data.get("remote_url"),
-            note=data.get("note"))
+            note=data.get("note"), actions_total=int(data.get("actions_total") or 0),
+            ingredients_total=int(data.get("ingredients_total") or 0),
+            ai_source_types=tuple(data.get("ai_source_types") or ()), edits=tuple(data.get("edits") or ()))
 
 
 def supported(mime: str | None) -> bool:
@@ -198,6 +197,7 @@ def credentials_from_store(store: dict[str, Any], *, trusted_check: bool) -> Cre
         trust = "untrusted" if "signingCredential.untrusted" in codes else "trusted" \
             if state == "trusted" or "signingCredential.trusted" in success else "untrusted"
     signature = manifest.get("signature_info") or {}
+    every = _actions(manifest)
     stamp = success.get("timeStamp.validated")
     deltas = {d.get("ingredientAssertionURI", ""): d for d in (store.get("validation_results") or {})
               .get("ingredientDeltas") or []}
@@ -207,7 +207,11 @@ def credentials_from_store(store: dict[str, Any], *, trusted_check: bool) -> Cre
         signer=signature.get("common_name"), issuer=signature.get("issuer"), signing_alg=signature.get("alg"),
         signed_at=signature.get("time"),
         time_stamp=(str(stamp.get("explanation", "")).split(": ", 1)[-1] or None) if stamp else None,
-        actions=_actions(manifest), ingredients=_ingredients(manifest, deltas),
+        actions=every[:_MAX_LISTED], ingredients=_ingredients(manifest, deltas),
+        actions_total=len(every), ingredients_total=len(manifest.get("ingredients") or ()),
+        ai_source_types=tuple(sorted({a.digital_source_type for a in every
+                                      if a.digital_source_type in AI_SOURCE_TYPES})),
+        edits=tuple(dict.fromkeys(a.action for a in every if a.action not in _NOT_EDITS)),
         failures=failures, informational=informational)
 
 
@@ -221,6 +225,7 @@ def _generator(manifest: dict[str, Any]) -> str | None:
 
 
 def _actions(manifest: dict[str, Any]) -> tuple[Action, ...]:
+    """Every action of every actions assertion (the caller lists the first few and counts them all)."""
     found: list[Action] = []
     for assertion in manifest.get("assertions") or []:
         if not str(assertion.get("label", "")).startswith("c2pa.actions"):
@@ -235,7 +240,7 @@ def _actions(manifest: dict[str, Any]) -> tuple[Action, ...]:
             found.append(Action(str(a.get("action")), str(agent) if agent else None,
                                 str(source).strip().rstrip("/").rsplit("/", 1)[-1] if source else None,
                                 str(a["when"]) if a.get("when") else None))
-    return tuple(found[:_MAX_LISTED])
+    return tuple(found)
 
 
 def _ingredients(manifest: dict[str, Any], deltas: dict[str, Any]) -> tuple[Ingredient, ...]:
