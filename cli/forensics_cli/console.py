@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import re
 import sqlite3
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -188,15 +190,23 @@ def trust_anchors_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """The --trust-anchors option: a PEM file read to text (None without it), refused when it holds no certificate."""
 
     def read(_ctx: click.Context, _param: click.Parameter, path: Path | None) -> str | None:
+        from forensics.media.metadata.formats.credentials import MAX_TRUST_ANCHORS_BYTES, checked_trust_anchors
+
         if path is None:
             return None
         try:
-            text = path.read_text(encoding="ascii")
+            # Opened without blocking and checked before reading: a FIFO or a device is not a trust list.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as fh:
+                info = os.fstat(fh.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    raise click.BadParameter(f"{path}: not a regular file")
+                data = fh.read(MAX_TRUST_ANCHORS_BYTES + 1)
+            return checked_trust_anchors(data.decode("ascii"))
         except (OSError, UnicodeDecodeError) as ex:
             raise click.BadParameter(f"{path}: cannot be read as a PEM file ({ex})") from ex
-        if "-----BEGIN CERTIFICATE-----" not in text:
-            raise click.BadParameter(f"{path}: holds no PEM certificate")
-        return text
+        except ParameterError as ex:
+            raise click.BadParameter(f"{path}: {ex}") from ex
 
     return click.option("--trust-anchors", "trust_anchors_pem", metavar="PEM",
                         type=click.Path(path_type=Path, dir_okay=False, exists=True), callback=read,

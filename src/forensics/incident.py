@@ -84,6 +84,10 @@ def ingest(sources: Sequence[Path], case_path: Path, *, key: SigningKey, inciden
                                  f"{text.encode('utf-8', 'backslashreplace').decode('utf-8')!r} "
                                  "holds bytes of another encoding")
     incident = check_incident(incident or default_incident(sources))
+    if trust_anchors_pem is not None:
+        from forensics.media.metadata.formats.credentials import checked_trust_anchors
+
+        checked_trust_anchors(trust_anchors_pem)
     for source in sources:
         if inside(Path(source), Path(case_path)):
             raise ParameterError(f"{source} lies inside the case {case_path}: the case's own files are not evidence "

@@ -90,4 +90,4 @@ def test_credentials_in_the_table_and_trust_anchors_checked(tmp_path: Path) -> N
     not_pem = tmp_path / "anchors.pem"
     not_pem.write_text("no certificate here\n")
     refused = CliRunner().invoke(command, [str(signed), "-q", "--trust-anchors", str(not_pem)])
-    assert refused.exit_code == 2 and "holds no PEM certificate" in refused.output
+    assert refused.exit_code == 2 and "hold no PEM certificate" in refused.output

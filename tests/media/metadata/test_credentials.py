@@ -229,3 +229,28 @@ def _record_with(c):
                          created_at_source=None, filesystem_modified_at=None, times=(), gps=None, device=Device(),
                          container=None, streams=(), image=None, provenance=c)
     return replace(record, flags=flags_for(record))
+
+
+def test_a_trust_list_that_is_not_one_is_refused_before_any_file_is_read(tmp_path, alice):
+    import os
+
+    from click.testing import CliRunner
+
+    from forensics.errors import ParameterError
+    from forensics.incident import ingest
+    from forensics_cli.probe import command
+
+    good = _self_signed_pem()
+    broken = good.replace(good.splitlines()[3], "!!!!" + good.splitlines()[3][4:])
+    photo = tmp_path / "a.jpg"
+    Image.new("RGB", (8, 8)).save(photo)
+    for bad in (broken, "no certificate", good * 4000):
+        with pytest.raises(ParameterError):
+            probe_media(photo, trust_anchors_pem=bad)
+        with pytest.raises(ParameterError):
+            ingest([photo], tmp_path / "case", key=alice, trust_anchors_pem=bad)
+    assert not (tmp_path / "case").exists()
+    fifo = tmp_path / "anchors.pem"
+    os.mkfifo(fifo)
+    refused = CliRunner().invoke(command, [str(photo), "-q", "--trust-anchors", str(fifo)])
+    assert refused.exit_code == 2 and "not a regular file" in refused.output

@@ -25,7 +25,7 @@ from forensics.media.content_type import AUDIO_SUFFIXES, PICTURE_AND_VIDEO_SUFFI
 from forensics.media.metadata.claims import TagSources, choose_capture, device_claim, gps_claim, time_claims
 from forensics.media.metadata.flags import flags_for
 from forensics.media.metadata.formats.container import ContainerRead
-from forensics.media.metadata.formats.credentials import Credentials
+from forensics.media.metadata.formats.credentials import Credentials, checked_trust_anchors
 from forensics.media.metadata.formats.exif import ExifRead
 from forensics.media.metadata.formats.isobmff import MovieHeader
 from forensics.media.metadata.formats.xmp import parse_xmp
@@ -104,6 +104,8 @@ def _prepare(paths: list[Path], digests: Mapping[Path, str | None], mtimes: Mapp
     """Checks the arguments; gives the jobs for the workers and the records settled already."""
     if timeout_s <= 0:
         raise ParameterError(f"timeout_s must be positive, not {timeout_s}")
+    if trust_anchors_pem is not None:
+        checked_trust_anchors(trust_anchors_pem)
     jobs: list[Job] = []
     early: list[MediaRecord] = []
     for path in paths:

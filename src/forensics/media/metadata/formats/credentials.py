@@ -132,6 +132,27 @@ class Credentials:
             ai_source_types=tuple(data.get("ai_source_types") or ()), edits=tuple(data.get("edits") or ()))
 
 
+MAX_TRUST_ANCHORS_BYTES = 1 << 20  # c2pa-rs refuses longer settings; a trust list of roots is a few hundred KB
+
+
+def checked_trust_anchors(pem: str) -> str:
+    """Gives back `pem` when it holds one or more X.509 certificates and nothing unreadable, within the size c2pa-rs
+    takes; raises ParameterError otherwise (a bad trust list must not read as damage in every file checked)."""
+    from cryptography import x509
+
+    from forensics.errors import ParameterError
+
+    if len(pem.encode("utf-8", "surrogateescape")) > MAX_TRUST_ANCHORS_BYTES:
+        raise ParameterError(f"the trust anchors are over {MAX_TRUST_ANCHORS_BYTES // 1024} KiB; give the roots only")
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise ParameterError("the trust anchors hold no PEM certificate (-----BEGIN CERTIFICATE-----)")
+    try:
+        x509.load_pem_x509_certificates(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as ex:
+        raise ParameterError(f"the trust anchors are not all readable certificates ({ex})") from ex
+    return pem
+
+
 def supported(mime: str | None) -> bool:
     """Whether c2pa-rs reads manifests from files of this MIME type."""
     if not mime:
