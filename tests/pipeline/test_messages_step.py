@@ -73,3 +73,16 @@ def test_half_a_utf16_pair_in_an_export_is_kept_as_its_escape_and_ingest_goes_on
     assert any("half of a UTF-16 pair" in u.note for u in export.export.unparsed)
     ingest([FIXTURES / "incident"], case, key=alice, incident="later")  # the case takes more in
     assert verify_case(case).intact
+
+
+def test_an_export_that_cannot_be_read_says_why_on_its_item(tmp_path, alice):
+    tree = tmp_path / "received"
+    tree.mkdir()
+    (tree / "result.json").write_text('{"name": "c", "type": "personal_chat", "id": 1, "messages": [{"id": 1, "ty')
+    case = tmp_path / "case"
+    ingest([tree], case, key=alice, incident="strike")
+    item = _items(case, "strike")["result.json"]
+    record = json.loads((case / item["records"]["export"]["path"]).read_bytes())
+    assert "cut short or damaged" in record["error"]
+    report = verify_case(case)
+    assert report.intact, report.to_json()

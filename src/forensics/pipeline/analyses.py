@@ -127,7 +127,7 @@ def record_messages(case: Case) -> int:
     if not any(not r.media for r in received):
         return 0
     scans = scan_received(received)
-    if not any(scan.exports for scan in scans):
+    if not any(scan.exports or scan.problems for scan in scans):
         return 0
     for item in case.state.items.values():
         metadata = _readable_record_of(case, item, METADATA)
@@ -139,6 +139,13 @@ def record_messages(case: Case) -> int:
     digest_of = {(r.source_root, r.name): r.sha256 for r in received}
     for digest, export in export_records(scans, digest_of).items():
         case.add_record(digest.removeprefix("sha256:"), EXPORT, export.to_json())
+    # A received file that looks like an export and could not be read says why, on its item.
+    for scan in scans:
+        for problem in scan.problems:
+            unread = digest_of.get((scan.root, problem.path))
+            if unread is not None and "export" in problem.error and \
+                    EXPORT not in case.state.items[unread.removeprefix("sha256:")].records:
+                case.add_record(unread.removeprefix("sha256:"), EXPORT, {"error": problem.error})
     return len(carried)
 
 
