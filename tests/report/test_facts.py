@@ -17,8 +17,8 @@ from forensics.custody.verify import verify_case
 from forensics.custody.view import CaseView, read_case
 from forensics.incident import ingest
 from forensics.report import facts
-from forensics.report.cards import anchor
 from forensics.report.document import case_document
+from forensics.report.exhibits import Exhibits
 from forensics.report.export import csv_bytes
 from forensics.report.html import render_report
 
@@ -94,7 +94,7 @@ def test_transmissions_are_the_speech_bursts_in_counts_tables_and_exports(report
         {sha256: len(bursts) for sha256, bursts in speech.items()}
     _exported, out = rendered
     html = (out / "index.html").read_text("utf-8")
-    card = html[html.index(f'id="{anchor(view.item(full))}"'):]
+    card = html[html.index(f'id="{Exhibits(view).of(view.item(full)).label}"'):]
     card = card[:card.index("</article>")]
     assert card.count('<td data-label="start">') == 4 and "<th>kind</th>" not in card
 

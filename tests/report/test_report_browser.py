@@ -67,3 +67,23 @@ def test_the_report_prints_to_pdf_on_several_pages(browser, rendered, tmp_path):
     pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", (tmp_path / "report.pdf").read_bytes()))
     assert pages >= 4 and messages == []
     page.close()
+
+
+def test_the_chronology_places_and_verdict_blocks_fit_a_phone_and_every_link_lands(browser, rendered):
+    _exported, folder = rendered
+    width_px = 390
+    page, messages, _requests = load(browser, folder, width_px)
+    assert messages == []
+    for selector in ("#chronology svg", "#places svg"):
+        right = page.eval_on_selector(selector, "e => e.getBoundingClientRect().right")
+        height = page.eval_on_selector(selector, "e => e.getBoundingClientRect().height")
+        assert 0 < right <= width_px and height > 100, selector  # drawn, and scaled into the window
+    cards = page.evaluate("document.querySelectorAll('article.card').length")
+    assert cards > 0 and page.evaluate("document.querySelectorAll('article.card .verdict-block').length") == cards
+    missing = page.evaluate("Array.from(document.querySelectorAll('a[href^=\"#\"]'))"
+                            ".map(a => a.getAttribute('href').slice(1)).filter(id => !document.getElementById(id))")
+    assert missing == []
+    page.goto((folder / "index.html").as_uri() + "#E1", wait_until="load")  # an exhibit's anchor scrolls to it
+    assert page.evaluate("document.getElementById('E1').getBoundingClientRect().top") < 50
+    assert page.evaluate("document.documentElement.scrollWidth") <= width_px
+    page.close()

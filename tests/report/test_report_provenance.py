@@ -39,7 +39,7 @@ def page(case: Path) -> str:
 
 
 def _card(page: str, name: str) -> str:
-    start = page.index(f"<h3>{htmllib.escape(name)}</h3>")
+    start = page.index(f"</span> {htmllib.escape(name)}</h3>")  # after the exhibit number
     return page[start:page.index("</article>", start)]
 
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from forensics.custody.verify import VerifyReport
 from forensics.custody.view import CaseView, ItemView
 from forensics.errors import MediaError
 from forensics.media.metadata.formats.credentials import Credentials
@@ -18,8 +21,12 @@ from forensics.media.metadata.record import MediaRecord, StreamFacts, iso
 from forensics.messages.case_records import CarriersRecord, ExportRecord
 from forensics.record_kinds import FRAMES, METADATA
 from forensics.report import facts
+from forensics.report.chronology import implausible_reason
+from forensics.report.exhibits import Exhibits, derived_findings, original_findings
 from forensics.report.folder import Assets
 from forensics.report.markup import attr, definitions, digest, esc, seconds, table
+from forensics.report.verdict import Related, verdict_html
+from forensics.report.where_when import FORMAT_ZERO, WhereWhen
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +35,35 @@ AUDIO_PICTURE_S = 30.0
 SILENT_DBFS = -80.0  # a span whose loudest sample is below this holds nothing to see  # an audio card shows the first half minute; matches show their own span
 
 
-def anchor(item: ItemView) -> str:
-    return f"item-{item.sha256[:16]}"
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every part of a report names items by and links them with, computed once per report."""
+
+    view: CaseView
+    verification: VerifyReport
+    exhibits: Exhibits
+    related: Related
+    found: WhereWhen
+    links: Mapping[str, str]  # item sha256 -> a link to its card, "E3 name as first received"
+
+    @classmethod
+    def of(cls, view: CaseView, verification: VerifyReport, exhibits: Exhibits, found: WhereWhen) -> Context:
+        links = {e.item.sha256: f'<a href="#{e.label}"><b>{e.label}</b> {esc(e.item.display_name)}</a>'
+                 for e in exhibits}
+        return cls(view, verification, exhibits, Related.of(view), found, links)
+
+    def link(self, item: ItemView | None) -> str:
+        """Gives a link to the item's card, named by exhibit number and first name."""
+        return "" if item is None else self.links[item.sha256]
+
+    def ref(self, ref: facts.Reference) -> str:
+        """Gives a link to the card of a file a record names, or its name as written when the case lacks it."""
+        return self.links[ref.item.sha256] if ref.item is not None else esc(ref.name)
 
 
-def item_link(item: ItemView | None) -> str:
-    if item is None:
-        return ""
-    return f'<a href="#{anchor(item)}">{esc(item.display_name)}</a>'
+def anchor(ctx: Context, item: ItemView) -> str:
+    """Gives the id of the item's card: its exhibit label, "E3"."""
+    return ctx.exhibits.of(item).label
 
 
 class Pictures:
@@ -93,6 +121,12 @@ class Pictures:
                 data = b""
             if hashlib.sha256(data).hexdigest() == item.sha256:
                 preview = photo_preview_jpeg(data)
+                if preview is None:  # HEIF, HEIC, AVIF: OpenCV cannot read them
+                    from forensics.report.pictures import still_preview_jpeg
+
+                    image = item.metadata.image if item.metadata is not None else None
+                    preview = still_preview_jpeg(data, width_px=image.width_px if image else None,
+                                                 height_px=image.height_px if image else None)
                 if preview is not None:
                     html = self._img(self.assets.add(preview, ".jpg"), f"preview of {item.display_name}")
             self._done[key] = html
@@ -156,10 +190,12 @@ class Pictures:
                 f"<figcaption>{caption}</figcaption></figure>")
 
 
-def card(view: CaseView, item: ItemView, pictures: Pictures) -> str:
-    """Gives the card of one item: pictures, names as received, digests, key metadata and flags, audio."""
+def card(ctx: Context, item: ItemView, pictures: Pictures) -> str:
+    """Gives the card of one item: its verdict block, pictures, names as received, digests, metadata, audio."""
     meta = item.metadata
     stored = item.item.stored
+    label = anchor(ctx, item)
+    failed = original_findings(ctx.verification, item)
     figures = []
     frames = item.frames
     if frames is not None:
@@ -168,12 +204,17 @@ def card(view: CaseView, item: ItemView, pictures: Pictures) -> str:
         figures.append(f"<figure>{sheet}<figcaption>contact sheet: {len(frames.frames)} frames, "
                        f"{len(frames.shots)} shot(s)</figcaption></figure>")
     elif item.item.media_type == "image":
-        preview = pictures.photo(item)
-        figures.append(f"<figure>{preview}<figcaption>preview (reduced)</figcaption></figure>" if preview else
-                       '<p class="muted">no preview: this picture format cannot be decoded here; '
-                       "the original is in the case</p>")
+        if failed:  # the stored copy is not what was received: nothing drawn from it is shown
+            figures.append(f'<p class="bad-text">no preview: the stored copy failed verification '
+                           f"({esc(failed[0].code)}: {esc(failed[0].message)}); what the case holds is not what "
+                           "was received, and is not shown</p>")
+        else:
+            preview = pictures.photo(item)
+            figures.append(f"<figure>{preview}<figcaption>preview (reduced)</figcaption></figure>" if preview else
+                           '<p class="muted">no preview: this picture format cannot be decoded here; '
+                           "the original is in the case</p>")
     segments = facts.transmissions(item)
-    if _has_audio(item):
+    if _has_audio(item) and not failed:
         figures.append(pictures.spectrogram(item, None, "audio", tuple((t.start_s, t.end_s) for t in segments)))
     receipts = "".join(f"<li>{esc(r.name)}{_NOT_UTF8 if r.name_b64 is not None else ''}"
                        f' <span class="muted">({esc(r.incident)}, from {esc(r.source_root)}, '
@@ -185,20 +226,21 @@ def card(view: CaseView, item: ItemView, pictures: Pictures) -> str:
              ("stored as", f"<code>{esc(stored.path)}</code>"),
              *_metadata_pairs(meta, item.failure(METADATA))]
     carried = item.messages
-    leads = [(f.code, f.message) for f in (meta.flags if meta is not None else ())]
-    leads += [(f.code, f.message) for f in (carried.leads if carried is not None else ())]
-    # The sentence first: the code is for scripts and for searching.
-    flags = "".join(f'<li>{esc(message)} <span class="flag">{esc(code)}</span></li>' for code, message in leads)
-    parts = [f'<article class="card" id="{anchor(item)}"><h3>{esc(item.display_name)}</h3>']
+    parts = [(f'<article class="card{" failed" if failed else ""}" id="{label}">'
+              f'<h3><span class="exhibit">{label}</span> {esc(item.display_name)}</h3>')]
+    if failed:
+        parts.append('<p class="banner" role="alert"><b>FAILED verification</b>: '
+                     + "; ".join(f"{esc(f.code)}: {esc(f.message)}" for f in failed)
+                     + ". The case no longer holds the bytes received under this exhibit.</p>")
+    parts.append(verdict_html(ctx.view, item, label, failed, derived_findings(ctx.verification, item), ctx.related,
+                              ctx.found, ctx.links))
     if any(figures):
         parts.append(f'<div class="pictures">{"".join(figures)}</div>')
-    parts.append(definitions(pairs))
-    if flags:
-        parts.append(f"<p><b>Flags</b> <span class=\"muted\">(leads, not verdicts)</span></p><ul>{flags}</ul>")
+    parts.append(f"<details open><summary>Details</summary>{definitions(pairs)}")
     if meta is not None and meta.provenance is not None and meta.provenance.state != "none":
-        parts.append(credentials_html(meta.provenance))
+        parts.append(f'<div id="{label}-credentials">{credentials_html(meta.provenance)}</div>')
     if carried is not None and carried.carriers:
-        parts.append(carriers_html(carried))
+        parts.append(f'<div id="{label}-carried">{carriers_html(carried, ctx)}</div>')
     if item.export is not None:
         parts.append(export_html(item.export))
     if segments:
@@ -208,7 +250,7 @@ def card(view: CaseView, item: ItemView, pictures: Pictures) -> str:
                      + table(("#", "start", "end", "length"), rows))
     if item.failure(FRAMES):
         parts.append(f'<p class="flag">frames could not be extracted: {esc(item.failure(FRAMES))}</p>')
-    return "".join(parts) + "</article>"
+    return "".join(parts) + "</details></article>"
 
 
 def _has_audio(item: ItemView) -> bool:
@@ -236,8 +278,11 @@ def _metadata_pairs(meta: MediaRecord | None, failure: str | None) -> list[tuple
         place = f"{gps.latitude_deg:.6f}, {gps.longitude_deg:.6f} <span class=\"muted\">{esc(gps.source)}</span>"
     device, container = meta.device, meta.container
     streams = "<br>".join(esc(_stream_text(s)) for s in meta.streams)
+    created = iso(meta.created_at) or ""
+    if meta.created_at is not None and implausible_reason(meta.created_at) is not None:
+        created = f"{created}: {FORMAT_ZERO}"
     return [("captured", captured if "<" in str(captured) else esc(captured)),
-            ("container created", esc(iso(meta.created_at) or "")),
+            ("container created", esc(created)),
             ("place", place),
             ("device", esc(" ".join(v for v in (device.make, device.model) if v))),
             ("software", esc(device.software or "")),
@@ -283,8 +328,8 @@ def credentials_html(c: Credentials) -> str:
     return "<p><b>Content Credentials</b> <span class=\"muted\">(C2PA, read offline)</span></p>" + definitions(pairs)
 
 
-def carriers_html(record: CarriersRecord) -> str:
-    """Gives the messages that carried an item, one row each."""
+def carriers_html(record: CarriersRecord, ctx: Context | None = None) -> str:
+    """Gives the messages that carried an item, one row each, the export linked to its card when `ctx` is given."""
     rows = []
     for c in record.carriers:
         m = c.message
@@ -293,9 +338,12 @@ def carriers_html(record: CarriersRecord) -> str:
         who = m.sender or ""
         if m.forwarded_from:
             who += f" (forwarded from {m.forwarded_from})"
-        where = f"{m.source}: {m.chat or ''} {m.where}".strip()
+        where = esc(f"{m.source}: {m.chat or ''} {m.where}".strip())
+        export = ctx.view.item_named(m.export) if ctx is not None else None
+        if export is not None and ctx is not None:
+            where += f"<br>in {ctx.link(export)}"
         text = (m.title + ": " if m.title else "") + m.text
-        rows.append((esc(when), esc(who), esc(where) + (f"<br><code>{esc(m.url)}</code>" if m.url else ""),
+        rows.append((esc(when), esc(who), where + (f"<br><code>{esc(m.url)}</code>" if m.url else ""),
                      esc(text[:300] + ("…" if len(text) > 300 else "")),
                      esc(c.named_path) + (' <span class="muted">(same bytes)</span>' if c.by == "same-bytes" else "")))
     more = (f'<p class="muted">{record.same_bytes_left_out} more messages carried copies of these bytes; not listed</p>'

@@ -13,6 +13,7 @@ from forensics.custody.verify import VerifyReport
 from forensics.custody.view import CaseView, ItemView
 from forensics.record_kinds import METADATA
 from forensics.report import facts
+from forensics.report.exhibits import exhibits_of
 
 DOCUMENT_SCHEMA = "forensics-export/1.0"
 
@@ -35,7 +36,7 @@ def case_document(view: CaseView, verification: VerifyReport | None = None) -> d
         "time_span": None if span is None else {"start_utc": _iso(span.start_utc), "end_utc": _iso(span.end_utc)},
         "keys": [{"key_id": key_id, "actor": info["actor"], "public_key": info["public_key"]}
                  for key_id, info in state.keys.items()],
-        "items": [_item(view, item) for item in view.items],
+        "items": [{"exhibit": e.label, **_item(view, e.item)} for e in exhibits_of(view)],
         "not_taken_in": [dict(p) for p in state.problems],
         "duplicate_groups": [[_ref(r) for r in group] for group in facts.duplicate_groups(view)],
         "duplicate_matches": [{"a": _ref(m.a), "b": _ref(m.b), "kind": m.kind, "relation": m.relation,
@@ -82,7 +83,7 @@ def _item(view: CaseView, item: ItemView) -> dict[str, Any]:
 
 
 def _ref(ref: facts.Reference) -> dict[str, Any]:
-    return {"name": ref.label, "sha256": ref.item.sha256 if ref.item else None}
+    return {"name": ref.label, "sha256": ref.item.sha256 if ref.item else None}  # the item's "exhibit" is in items
 
 
 def _pair(span: tuple[float, float] | None) -> list[float] | None:

@@ -28,7 +28,7 @@ from forensics.report.redact import redact
 
 FORMATS = ("case-uco", "csv", "json")
 SUFFIXES = {"case-uco": ".jsonld", "csv": ".csv", "json": ".json"}
-CSV_COLUMNS = ("sha256", "sha512", "size_bytes", "media_type", "mime", "name", "other_names", "incidents",
+CSV_COLUMNS = ("exhibit", "sha256", "sha512", "size_bytes", "media_type", "mime", "name", "other_names", "incidents",
                "received_utc", "captured_at_utc", "captured_at", "captured_at_source", "latitude_deg",
                "longitude_deg", "altitude_m", "device_make", "device_model", "software", "duration_s", "flags",
                "same_footage_as", "transmissions", "stored_path", "capture_zone", "credentials", "credentials_signer",
@@ -50,7 +50,8 @@ def document_bytes(document: Mapping[str, Any], fmt: str) -> bytes:
 
 
 def csv_bytes(document: Mapping[str, Any]) -> bytes:
-    """Gives one CSV row per evidence item with its main fields (UTF-8 with a BOM, which spreadsheets need)."""
+    """Gives one CSV row per evidence item with its main fields (UTF-8 with a BOM, which spreadsheets need), by
+    exhibit number (the HTML and PDF reports' E1, E2...)."""
     same: dict[str, set[str]] = {}
     for group in document["duplicate_groups"]:
         members = {r["sha256"] for r in group if r["sha256"]}
@@ -62,7 +63,7 @@ def csv_bytes(document: Mapping[str, Any]) -> bytes:
     for item in document["items"]:
         names = [r["name"] for r in item["received"]]
         gps, device = item.get("gps") or {}, item.get("device") or {}
-        row = [item["sha256"], item["sha512"], item["size"], item["media_type"], item["mime"],
+        row = [item.get("exhibit"), item["sha256"], item["sha512"], item["size"], item["media_type"], item["mime"],
                names[0] if names else "", "\n".join(names[1:]),
                " ".join(sorted({r["incident"] for r in item["received"]})),
                item["received"][0]["time"] if item["received"] else "",

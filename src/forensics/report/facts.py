@@ -178,19 +178,25 @@ def duplicate_matches(view: CaseView) -> list[DuplicateMatch]:
             a, b = _ref(view, m.a), _ref(view, m.b)
             match = DuplicateMatch(a, b, m.kind, m.relation, m.score, _span(m.a_start_s, m.a_end_s),
                                    _span(m.b_start_s, m.b_end_s), confidence)
-            key = (a.key, b.key, match.relation)
-            seen.setdefault(key, match)
+            # One pair, one match: the other item's record lists it too, maybe the other way round (B holds A).
+            key = (min(a.key, b.key), max(a.key, b.key), "")
+            if key not in seen or (match.score or 0.0) > (seen[key].score or 0.0):
+                seen[key] = match
     return sorted(seen.values(), key=lambda m: -(m.score or 0.0))
 
 
 def scene_leads(view: CaseView) -> list[SceneLead]:
-    """Gives the pairs the records call alike but not shown to be one recording, each pair once."""
+    """Gives the pairs the records call alike but not shown to be one recording, each pair once (either way round),
+    and none that a match shows to be one recording."""
+    matched = {(min(m.a.key, m.b.key), max(m.a.key, m.b.key)) for m in duplicate_matches(view)}
     seen: dict[tuple[str, str], SceneLead] = {}
     for item in view.items:
         record = item.near_duplicates
         for m in record.scene_matches if record is not None else ():
             a, b = _ref(view, m.a), _ref(view, m.b)
-            seen.setdefault((a.key, b.key), SceneLead(a, b, m.kind, m.reason))
+            pair = (min(a.key, b.key), max(a.key, b.key))
+            if pair not in matched:
+                seen.setdefault(pair, SceneLead(a, b, m.kind, m.reason))
     return sorted(seen.values(), key=lambda lead: (lead.a.label, lead.b.label))
 
 

@@ -16,10 +16,12 @@ from forensics.custody.verify import VerifyReport, verify_case
 from forensics.custody.view import CaseView, read_case
 from forensics.progress import ProgressCallback, tell
 from forensics.report import sections
-from forensics.report.cards import Pictures, card
+from forensics.report.cards import Context, Pictures, card
+from forensics.report.exhibits import Exhibits
 from forensics.report.exported import Exported, log_export
 from forensics.report.folder import MANIFEST, Assets, check_out_dir, manifest_text, stage_folder, swap_in
 from forensics.report.markup import digest, esc, page
+from forensics.report.where_when import chronology_section, places_section, where_when
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,29 +35,43 @@ class RenderedReport:
 
 def render_report(view: CaseView, verification: VerifyReport, *, progress: ProgressCallback | None = None,
                   now_utc: datetime | None = None) -> RenderedReport:
-    """Gives the report folder's files: index.html, its pictures, and a SHA-256 list of them all."""
+    """Gives the report folder's files: index.html, its pictures, and a SHA-256 list of them all.
+
+    Item cards follow the chronology (each item at its earliest claimed time, those claiming none last in
+    exhibit order); every item is named and linked by its exhibit number (exhibits.py).
+    """
+    now = now_utc or datetime.now(UTC)
     assets = Assets()
     pictures = Pictures(view, assets)
+    exhibits = Exhibits(view)
+    found = where_when(view, exhibits, now_utc=now)
+    ctx = Context.of(view, verification, exhibits, found)
     cards = []
-    for done, item in enumerate(view.items):
+    order = [view.item(sha) for sha in found.card_order(exhibits)]
+    for done, item in enumerate(i for i in order if i is not None):
         tell(progress, done, len(view.items), item.display_name, unit="items")
-        cards.append(card(view, item, pictures))
+        cards.append(card(ctx, item, pictures))
     tell(progress, len(view.items), len(view.items), "")
     incidents = ", ".join(view.state.incidents) or view.path.name
     head = view.head
-    when = (now_utc or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    when = now.isoformat(timespec="seconds").replace("+00:00", "Z")
     cards_html = "".join(cards) or '<p class="none">The case holds no evidence items.</p>'
+    links = ctx.links
     body = "".join([
         (f"<header><p class=\"muted\">Case report</p><h1>{esc(incidents)}</h1>"
-         "<nav><a href=\"#summary\">Summary</a><a href=\"#custody\">Custody timeline</a>"
+         "<nav><a href=\"#summary\">Summary</a><a href=\"#chronology\">Chronology</a><a href=\"#places\">Places</a>"
          "<a href=\"#items\">Evidence items</a><a href=\"#duplicates\">Duplicate groups</a>"
-         "<a href=\"#intercepts\">Intercept matches</a></nav></header><main>"),
-        sections.summary(view, verification),
-        sections.timeline(view),
+         "<a href=\"#intercepts\">Intercept matches</a><a href=\"#custody\">Custody timeline</a></nav></header><main>"),
+        sections.summary(ctx),
+        chronology_section(found, links),
+        places_section(view, found, links),
+        (f'<section id="items"><h2>Evidence items</h2>{sections.exhibit_list(ctx)}'
+         '<p class="muted">The cards below follow the chronology: each item at the earliest time it claims; items '
+         f'that claim none last, by exhibit number.</p><div class="cards">{cards_html}</div></section>'),
+        sections.duplicates(ctx, pictures),
+        sections.intercepts(ctx, pictures),
+        sections.timeline(ctx),
         sections.problems(view),
-        f'<section id="items"><h2>Evidence items</h2><div class="cards">{cards_html}</div></section>',
-        sections.duplicates(view, pictures),
-        sections.intercepts(view, pictures),
         "</main><footer>",
         f"Made by forensics {esc(forensics.__version__)} at {esc(when)} from the case at <code>{esc(view.path)}</code>",
         f", log entry {head.seq} {digest(head.line_hash)}. " if head else ". ",

@@ -111,6 +111,15 @@ dt{color:var(--muted)}dd{margin:0;min-width:0;overflow-wrap:anywhere}
 .pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,240px),1fr));gap:10px;align-items:start}
 .group{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:10px;margin:10px 0}
 .none{font-style:italic;color:var(--muted)}
+.exhibit{display:inline-block;min-width:2.2em;padding:0 .35em;margin-right:.3em;border-radius:3px;background:var(--ink);color:#fff;font-size:.9rem;text-align:center}
+.card.failed{border:2px solid var(--bad)}
+.banner{margin:.3em 0 .6em;padding:.45em .6em;border-radius:4px;background:var(--bad);color:#fff;overflow-wrap:anywhere}
+.bad-text{color:var(--bad);font-weight:600}
+.verdict-block{border-left:3px solid var(--line);padding:.1em 0 .1em .6em;margin:.3em 0 .6em;font-size:.9rem;overflow-wrap:anywhere}
+.verdict-block ul{margin:.1em 0 .4em;padding-left:1.1em}
+.vb-head{margin:.3em 0 0;font-weight:600}
+figure.svg svg{display:block;width:100%;height:auto}
+ul.remarks li{margin:.2em 0}
 ul.findings li{color:var(--bad)}
 details>summary{cursor:pointer}
 footer{margin:2em auto;font-size:.85rem;color:var(--muted)}
@@ -125,7 +134,7 @@ footer{margin:2em auto;font-size:.85rem;color:var(--muted)}
 }
 @media print{
  body{background:#fff;font-size:10.5pt}
- .verdict,.flag,.esc{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ .verdict,.flag,.esc,.banner,.exhibit{-webkit-print-color-adjust:exact;print-color-adjust:exact}
  .timeline details{display:none}
  nav{display:none}
  h2{break-before:page;break-after:avoid}

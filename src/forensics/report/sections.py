@@ -1,4 +1,5 @@
-"""The report's sections as HTML: summary, custody timeline, duplicates, intercepts (cards are in cards.py)."""
+"""The report's sections as HTML: summary, exhibit list, custody timeline, duplicates, intercepts (cards are in
+cards.py, chronology and places in where_when.py)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,22 @@ from itertools import groupby
 from typing import Any
 
 from forensics.custody.log import LogEntry
-from forensics.custody.verify import VerifyReport
 from forensics.custody.view import CaseView
 from forensics.digests import named_sha256
 from forensics.record_kinds import AUDIO, DEDUP
 from forensics.report import facts
-from forensics.report.cards import Pictures, item_link
+from forensics.report.cards import Context, Pictures
+from forensics.report.exhibits import original_findings
 from forensics.report.markup import definitions, digest, esc, seconds, table
+from forensics.report.methods import INTERCEPTS, NEAR_DUPLICATES, score_words
+from forensics.report.verdict import capture_claim, group_id, intercept_id, lead_id, match_id
 
 TIMELINE_ROWS_PER_GROUP = 200  # entries listed under one folded group; the log itself holds them all
 
 
-def summary(view: CaseView, verification: VerifyReport) -> str:
+def summary(ctx: Context) -> str:
+    view, verification = ctx.view, ctx.verification
+    item_link = ctx.link
     state = view.state
     by_type = Counter(i.item.media_type for i in view.items)
     names = sum(len(i.item.receipts) for i in view.items)
@@ -59,27 +64,49 @@ def summary(view: CaseView, verification: VerifyReport) -> str:
         ("analysis records", str(len(state.records))),
         ("records not used", f'<span class="flag">{unusable}</span>' if unusable else ""),
         ("signed by", signers), ("sealed", seals), ("footage time span", span_html),
+        ("places", _places_line(ctx)),
     ]
-    return (f'<section id="summary"><h2>Summary</h2>{definitions(pairs)}'
-            f"<h3>Locations the files claim</h3>{_places(view)}</section>")
+    return f'<section id="summary"><h2>Summary</h2>{definitions(pairs)}</section>'
 
 
-def _places(view: CaseView) -> str:
-    found = facts.places(view)
-    if not found:
-        return '<p class="none">No item carries GPS coordinates.</p>'
-    rows = [(item_link(p.item), f"{p.latitude_deg:.6f}", f"{p.longitude_deg:.6f}",
-             "" if p.altitude_m is None else f"{p.altitude_m:.1f} m", esc(p.source)) for p in found]
-    return table(("item", "latitude", "longitude", "altitude", "from"), rows) + \
-        '<p class="muted">Decimal degrees, WGS 84, as written in the files; a claim to check, not a finding.</p>'
+def _places_line(ctx: Context) -> str:
+    where = ctx.found.places
+    if not where.positions and not where.left_out:
+        return '<span class="none">no item carries GPS coordinates</span>'
+    outliers = ", ".join(ctx.links.get(p.item_id, esc(p.label)) for p, _km in where.outliers)
+    return (f'<a href="#places">{len(where.positions)} position(s) claimed</a>'
+            + (f"; outliers: {outliers}" if outliers else "")
+            + (f"; {len(where.left_out)} left out (unset or broken)" if where.left_out else ""))
+
+
+def exhibit_list(ctx: Context) -> str:
+    """Gives every item under its exhibit number: names, type, when first received, the capture time it claims,
+    and whether verify found its stored copy intact."""
+    rows = []
+    for exhibit in ctx.exhibits:
+        item = exhibit.item
+        failed = original_findings(ctx.verification, item)
+        first = item.item.receipts[0].time if item.item.receipts else ""
+        meta = item.metadata
+        claimed = capture_claim(meta)[0] if meta is not None and not meta.error else ""
+        names = "<br>".join(esc(n) for n in item.names[:5]) + (f"<br>… {len(item.names) - 5} more"
+                                                                 if len(item.names) > 5 else "")
+        rows.append((f'<a href="#{exhibit.label}"><b>{exhibit.label}</b></a>', names, esc(item.item.media_type),
+                     esc(first), f"<code>{esc(claimed)}</code>" if claimed else "",
+                     f'<span class="bad-text">FAILED: {esc(failed[0].code)}</span>' if failed else "intact"))
+    return ('<p class="muted">Exhibit numbers follow the order the custody log first received each item; the same '
+            "numbers are in the PDF report and the CSV and json exports.</p>"
+            + table(("exhibit", "names as received", "type", "first received (UTC)", "capture time claimed",
+                     "verify"), rows, cls="exhibits"))
 
 
 def _utc(value: Any) -> str:
     return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds").replace("+00:00", "Z")
 
 
-def timeline(view: CaseView) -> str:
+def timeline(ctx: Context) -> str:
     """Gives the custody log as runs of like entries: who did what, when, to what."""
+    view = ctx.view
     if not view.entries:
         return '<section id="custody"><h2>Custody timeline</h2><p class="none">The log is empty.</p></section>'
     rows = []
@@ -92,11 +119,11 @@ def timeline(view: CaseView) -> str:
         first, last = run[0], run[-1]
         when = _when(first.time) if len(run) == 1 else f"{_when(first.time)}<br>to {_when(last.time)}"
         seqs = str(first.seq) if len(run) == 1 else f"{first.seq}–{last.seq}"
-        listed = "".join(f"<li>{e.seq} <code>{esc(e.time)}</code> {_entry_text(view, e)}</li>"
+        listed = "".join(f"<li>{e.seq} <code>{esc(e.time)}</code> {_entry_text(ctx, e)}</li>"
                          for e in run[:TIMELINE_ROWS_PER_GROUP])
         if len(run) > TIMELINE_ROWS_PER_GROUP:
             listed += f"<li>… and {len(run) - TIMELINE_ROWS_PER_GROUP} more in custody/log.jsonl</li>"
-        what = _run_text(view, action, run)
+        what = _run_text(ctx, action, run)
         if len(run) > 1:
             what += f"<details><summary>{len(run)} entries</summary><ul>{listed}</ul></details>"
         status = "" if result == "ok" else f' <span class="flag">{esc(result)}</span>'
@@ -116,9 +143,9 @@ def _when(time: str) -> str:
     return esc(f"{time[:10]} {time[11:23]}Z" if len(time) >= 23 else time)
 
 
-def _run_text(view: CaseView, action: str, run: Sequence[LogEntry]) -> str:
+def _run_text(ctx: Context, action: str, run: Sequence[LogEntry]) -> str:
     if len(run) == 1:
-        return _entry_text(view, run[0])
+        return _entry_text(ctx, run[0])
     if action == "received":
         names = [esc(e.details["name"]["name"]) for e in run if "name" in e.details]
         shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
@@ -145,7 +172,8 @@ def _phase(action: str) -> str:
     return _ANALYSIS if action in ("derived", "analysed") else action
 
 
-def _entry_text(view: CaseView, e: LogEntry) -> str:
+def _entry_text(ctx: Context, e: LogEntry) -> str:
+    view, item_link = ctx.view, ctx.link
     d = e.details
     source = next((o for o in e.objects if o.get("role") in ("original", "source")), None)
     item = view.item(source["sha256"]) if source else None
@@ -190,63 +218,75 @@ def problems(view: CaseView) -> str:
             + table(("incident", "name as received", "result", "reason", "log entry"), rows) + "</section>")
 
 
-def duplicates(view: CaseView, pictures: Pictures) -> str:
-    groups, matches = facts.duplicate_groups(view), facts.duplicate_matches(view)
+def duplicates(ctx: Context, pictures: Pictures) -> str:
+    view, related = ctx.view, ctx.related
+    groups, matches = related.groups, related.matches
     head = '<section id="duplicates"><h2>Duplicate groups</h2>'
     if not any(DEDUP in i.records for i in view.items):
         return head + '<p class="none">This case holds no near-duplicate records: the dedup step has not been run on it.</p></section>'
-    parts = [head]
+    parts = [head, ('<p class="muted">Each pair is shown once. A match is said in its band and the precision '
+                    "measured for that band on the benchmark's held-out half; weak matches are left out.</p>")]
     if not groups:
         parts.append('<p class="none">No two items show the same footage.</p>')
     for number, group in enumerate(groups, 1):
         figures = "".join(f"<figure>{pictures.thumbnail(r.item) if r.item else ''}<figcaption>"
-                          f"{item_link(r.item) if r.item else esc(r.name)}</figcaption></figure>" for r in group)
-        parts.append(f'<div class="group"><h3>Group {number}: {len(group)} files of the same footage</h3>'
-                     f'<div class="pair">{figures}</div></div>')
+                          f"{ctx.ref(r)}</figcaption></figure>" for r in group)
+        parts.append(f'<div class="group" id="{group_id(number)}"><h3>Group {number}: {len(group)} files of the same '
+                     f'footage</h3><div class="pair">{figures}</div></div>')
     if matches:
         parts.append("<h3>Matches</h3>")
-    for m in matches:
+    for number, m in enumerate(matches, 1):
         side = [(m.a, m.a_span_s), (m.b, m.b_span_s)]
         figures = "".join(
             f"<figure>{pictures.frame_at(r.item, span[0] if span else None)}<figcaption>"
-            f"{item_link(r.item) if r.item else esc(r.name)}"
+            f"{ctx.ref(r)}"
             f"{f' {span[0]:.2f}–{span[1]:.2f} s' if span else ''}</figcaption></figure>" for r, span in side)
         score = "" if m.score is None else f", score {m.score:.3f}"
         confidence = f", {esc(m.confidence)} match" if m.confidence else ""
-        parts.append(f'<div class="group"><p><b>{esc(m.relation.replace("_", " "))}</b> ({esc(m.kind)}{score}'
-                     f'{confidence})</p><div class="pair">{figures}</div></div>')
-    leads = facts.scene_leads(view)
-    if leads:
+        parts.append(f'<div class="group" id="{match_id(number)}"><p><b>Match {number}: '
+                     f'{esc(m.relation.replace("_", " "))}</b> ({esc(m.kind)}{score}{confidence})</p>'
+                     f'<p class="muted">{esc(score_words(NEAR_DUPLICATES, m.confidence, m.score))}</p>'
+                     f'<div class="pair">{figures}</div></div>')
+    if related.leads:
         parts.append("<h3>Alike, not shown to be one recording (leads to check)</h3>")
-        rows = [(item_link(lead.a.item) if lead.a.item else esc(lead.a.name),
-                 item_link(lead.b.item) if lead.b.item else esc(lead.b.name), esc(lead.reason)) for lead in leads]
-        parts.append(table(("file", "file", "why not the same recording"), rows))
+        rows = [(f'<span id="{lead_id(n)}">{n}</span>', ctx.ref(lead.a), ctx.ref(lead.b), esc(lead.reason))
+                for n, lead in enumerate(related.leads, 1)]
+        parts.append(table(("lead", "file", "file", "why not the same recording"), rows))
     return "".join(parts) + "</section>"
 
 
-def intercepts(view: CaseView, pictures: Pictures) -> str:
+def intercepts(ctx: Context, pictures: Pictures) -> str:
+    view = ctx.view
     head = '<section id="intercepts"><h2>Intercept matches</h2>'
     if not any(AUDIO in i.records for i in view.items):
         return head + '<p class="none">This case holds no intercept audio records: the audio step has not been run on it.</p></section>'
-    matches = facts.intercept_matches(view)
+    matches = ctx.related.intercepts
     if not matches:
         return head + '<p class="none">No recording of this case matched another or the intercept library.</p></section>'
     parts = [head, ('<p class="muted">Two recordings that each hold the other\'s audio are shown once, in the '
-                    "direction that scored better; weak matches are left out.</p>")]
-    for m in matches:
+                    "direction that scored better; weak matches are left out. Matches are numbered by pair of files, "
+                    "as the chronology numbers them: one pair heard at two places has two blocks of one number.</p>")]
+    shown: set[int] = set()
+    for number, m in matches:
         score = "" if m.score is None else f"{m.score:.3f}"
         confidence = f" ({esc(m.confidence)})" if m.confidence else ""
-        pairs = [("query", item_link(m.query.item) if m.query.item else esc(m.query.name)),
+        pairs = [("query", ctx.ref(m.query)),
                  ("matched span", _span(m.query_span_s)),
-                 ("reference", item_link(m.reference.item) if m.reference.item else esc(m.reference.name)),
+                 ("reference", ctx.ref(m.reference)),
                  ("reference sha256", digest(m.reference_sha256) if m.reference_sha256 else ""),
                  ("reference span", _span(m.reference_span_s)),
                  ("offset", "" if m.offset_s is None else f"{m.offset_s:.3f} s (the reference's time at the query's 0 s)"),
                  ("speed", "" if m.speed is None else f"{m.speed:.4f}"),
-                 ("score", score + confidence)]
+                 ("score", score + confidence),
+                 ("in words", esc(score_words(INTERCEPTS, m.confidence, m.score)))]
         figures = pictures.spectrogram(m.query.item, m.query_span_s, "query") + \
             pictures.spectrogram(m.reference.item, m.reference_span_s, "reference")
-        parts.append(f'<div class="group">{definitions(pairs)}<div class="pair">{figures}</div></div>')
+        first = number not in shown
+        shown.add(number)
+        target = f' id="{intercept_id(number)}"' if first else ""  # links go to a pair's first place
+        parts.append(f'<div class="group"{target}>'
+                     f"<h3>Intercept match {number}{'' if first else ' (another place of this pair)'}</h3>"
+                     f'{definitions(pairs)}<div class="pair">{figures}</div></div>')
     return "".join(parts) + "</section>"
 
 
