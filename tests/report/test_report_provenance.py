@@ -109,3 +109,24 @@ def test_case_uco_has_the_messages_and_credentials_and_case_validate_accepts_it(
     out.write_text(json.dumps(graph))
     result = subprocess.run([str(case_validate), str(out)], check=False, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_a_carried_file_and_the_export_that_carried_it_link_to_each_other(page: str, case: Path) -> None:
+    from forensics.report.exhibits import Exhibits
+
+    view = read_case(case)
+    exhibits = Exhibits(view)
+    carried = [item for item in view.items if item.messages is not None and item.messages.carriers]
+    for item in carried:
+        label = exhibits.of(item).label
+        card = _card(page, item.display_name)
+        assert f'href="#{label}-carried"' in card and f'id="{label}-carried"' in card  # the verdict block's link
+        for export_name in {c.message.export for c in item.messages.carriers}:
+            export = view.item_named(export_name)
+            if export is None:
+                continue
+            assert f'href="#{exhibits.of(export).label}"' in card  # to the export's card
+            assert f'href="#{label}"' in _card(page, export.display_name)  # and back
+    chronology = page[page.index('<section id="chronology">'):]
+    chronology = chronology[:chronology.index("</section>")]
+    assert "<td data-label=\"what\"><div>message sent</div>" in chronology
