@@ -159,7 +159,7 @@ def _start(case: Case, pool: ThreadPoolExecutor, entry: SourceEntry, incident: s
     """Starts copying an entry that needs reading; None for those decided without reading."""
     if entry.error is not None or entry.kind != "file":
         return None
-    seen = case.state.seen.get((incident, entry.rel))
+    seen = case.state.seen.get(_seen_key(incident, entry))
     if seen is not None and entry.stat is not None and seen[:2] == (entry.stat.st_size, entry.stat.st_mtime_ns):
         return None
     return pool.submit(_copy_and_sniff, case, entry)
@@ -173,7 +173,7 @@ def _finish(case: Case, entry: SourceEntry, incident: str,
         return "error", entry.error, 0
     if entry.kind != "file":
         reason = _skip_reason(entry)
-        if (incident, entry.rel, reason) not in case.state.skipped_seen:
+        if (*_seen_key(incident, entry), reason) not in case.state.skipped_seen:
             extra = {"link_target": received_name(entry.link_target)} if entry.link_target is not None else None
             case.record_problem(entry, incident=incident, result="skipped", reason=reason, extra=extra)
         return "skipped", reason, 0
@@ -185,7 +185,7 @@ def _finish(case: Case, entry: SourceEntry, incident: str,
         case.record_problem(entry, incident=incident, result="error", reason=str(ex))
         return "error", str(ex), 0
     pending = copied.pending
-    seen = case.state.seen.get((incident, entry.rel))
+    seen = case.state.seen.get(_seen_key(incident, entry))
     if seen is not None and seen[2] == pending.digests.sha256:
         case.discard(pending)  # touched, but the same bytes: nothing new
         return "already-present", None, pending.digests.size
@@ -193,6 +193,11 @@ def _finish(case: Case, entry: SourceEntry, incident: str,
                                              mime=copied.mime)
     return ("added" if stored_now else "duplicate"), None, pending.digests.size
 
+
+
+def _seen_key(incident: str, entry: SourceEntry) -> tuple[str, str, bytes]:
+    """What a receipt is known by in the case (CaseState.seen): the incident, the source folder and the name in it."""
+    return incident, received_name(entry.root)["name"], entry.rel
 
 
 def _skip_reason(entry: SourceEntry) -> str:

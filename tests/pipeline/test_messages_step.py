@@ -86,3 +86,30 @@ def test_an_export_that_cannot_be_read_says_why_on_its_item(tmp_path, alice):
     assert "cut short or damaged" in record["error"]
     report = verify_case(case)
     assert report.intact, report.to_json()
+
+
+def test_the_same_bytes_under_the_same_name_in_two_folders_keep_both_contexts(tmp_path, alice):
+    """Two exports, each beside its own copy of photos/a.jpg (the same bytes, size and time): each copy is a
+    receipt of its own, read and hashed, and the item is carried by both chats."""
+    import os
+    import shutil
+
+    photo = FIXTURES / "incident" / "photo" / "IMG_0001.jpg"
+    for folder, sender, chat in (("A", "Alice", "chatA"), ("B", "Bob", "chatB")):
+        root = tmp_path / folder
+        (root / "photos").mkdir(parents=True)
+        shutil.copy2(photo, root / "photos" / "a.jpg")
+        os.utime(root / "photos" / "a.jpg", ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+        (root / "result.json").write_text(json.dumps(
+            {"name": chat, "type": "personal_chat", "id": 1, "messages": [
+                {"id": 1, "type": "message", "date": "2026-12-05T10:00:00", "date_unixtime": "1796457600",
+                 "from": sender, "photo": "photos/a.jpg", "text": "t"}]}))
+    case = tmp_path / "case"
+    ingest([tmp_path / "A", tmp_path / "B"], case, key=alice, incident="strike")
+    item = _items(case, "strike")["photos/a.jpg"]
+    assert {r["source_root"] for r in item["received"]} == {str(tmp_path / "A"), str(tmp_path / "B")}
+    record = record_from_json("messages", json.loads((case / item["records"]["messages"]["path"]).read_bytes()))
+    assert {c.message.sender for c in record.carriers} == {"Alice", "Bob"}
+    # Run again: nothing new, from either folder.
+    again = ingest([tmp_path / "A", tmp_path / "B"], case, key=alice, incident="strike")
+    assert again.counts.get("added", 0) == 0 and again.counts.get("duplicate", 0) == 0

@@ -117,8 +117,10 @@ class CaseState:
     records: dict[str, RecordFile] = field(default_factory=dict)  # by path
     problems: list[dict[str, Any]] = field(default_factory=list)  # files not taken in, each with its reason
     incidents: list[str] = field(default_factory=list)  # in order of first appearance
-    seen: dict[tuple[str, bytes], tuple[int, int, str]] = field(default_factory=dict)  # (incident, name) -> size, mtime_ns, sha256
-    skipped_seen: set[tuple[str, bytes, str]] = field(default_factory=set)  # (incident, name, reason)
+    # (incident, source folder, name) -> size, mtime_ns, sha256: a file another folder holds under the same name is
+    # another receipt, read and hashed, however alike its size and time.
+    seen: dict[tuple[str, str, bytes], tuple[int, int, str]] = field(default_factory=dict)
+    skipped_seen: set[tuple[str, str, bytes, str]] = field(default_factory=set)  # (incident, folder, name, reason)
     seals: list[dict[str, Any]] = field(default_factory=list)
     quarantined: dict[str, StoredFile] = field(default_factory=dict)  # by path: files recovery set aside
 
@@ -171,7 +173,7 @@ class CaseState:
                    "log_seq": entry.seq, "time": entry.time}
         if "stat" in d:
             receipt["stat"] = dict(d["stat"])
-        key = (entry.incident or "", name_bytes(d["name"]))
+        key = (entry.incident or "", str(d["source_root"]), name_bytes(d["name"]))
         if entry.result != "ok":
             # What was not taken in keeps the entry's own keys: a skipped FIFO's name, its reason, maybe no stat.
             self.problems.append({**receipt, "result": entry.result, "reason": d.get("reason", "")})
