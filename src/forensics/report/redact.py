@@ -19,8 +19,14 @@ from typing import Any
 _SERIAL = re.compile(r"serial|0xc62f", re.IGNORECASE)  # 0xC62F: the DNG CameraSerialNumber, unnamed by exifread
 # Tags that name or reach a person (the camera's owner, the photographer, an author): a witness, often.
 # A message's sender, its forwarder and their ids are people too (a source, often), and so is a post's uploader.
+# So are a chat's and a channel's ids (a private chat's id is the other person's account) and the channel's link.
 _PERSON = re.compile(r"owner|artist|author|copyright|creator|by-?line|photographer|e-?mail|phone|sender|forwarded|"
-                     r"uploader", re.IGNORECASE)
+                     r"uploader|chat_id|channel_id|channel_url", re.IGNORECASE)
+# In a message's text: phone numbers and @handles reach a person as surely as a name does.
+_TEXT_CONTACT = re.compile(r"(?<![\w+])\+\d[\d ()-]{6,}\d(?!\w)|(?<!\w)\d{9,}(?!\w)|(?<![\w@])@[A-Za-z0-9_]{3,}")
+# A path on someone's machine (a downloader's home folder, as yt-dlp writes it) names that person.
+_HOME_PATH = re.compile(r"^(?:/home/|/Users/|[A-Za-z]:[\\/](?:Users|Documents and Settings)[\\/])[^/\\]+",
+                        re.IGNORECASE)
 _DIGEST = re.compile(r"^(sha256:|sha512:)?[0-9a-f]{64}([0-9a-f]{64})?$")
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 DROPPED = ("public_key", "signature")
@@ -76,8 +82,9 @@ def redact(document: Mapping[str, Any]) -> dict[str, Any]:
                             "left_out": list(DROPPED),
                             "note": "actor names, hosts, key ids (also shortened), contacts, source folders, "
                                     "ingest notes, device serial numbers, the people tags name (owner, "
-                                    "artist, author, copyright) and messages' senders and forwarders are replaced "
-                                    "by stable pseudonyms; "
+                                    "artist, author, copyright), messages' senders, forwarders and chat or channel "
+                                    "ids, phone numbers and @handles in their text, and home folders in paths are "
+                                    "replaced by stable pseudonyms; "
                                     "digests and times are exact"}
     return redacted
 
@@ -112,6 +119,10 @@ def _replace(value: Any, replacements: list[tuple[str, str]], names: Pseudonyms,
     kind = _kind_of(key)
     if kind and _is_serial_value(value):
         return names.of(kind, str(value))
+    if isinstance(value, str) and key == "text":
+        value = _TEXT_CONTACT.sub(lambda m: names.of("contact", m.group(0)), value)
+    if isinstance(value, str):
+        value = _HOME_PATH.sub(lambda m: names.of("home", m.group(0)), value)
     if isinstance(value, str) and not _DIGEST.match(value) and not _TIME.match(value):
         for secret, pseudonym in replacements:
             if value == secret or (len(secret) >= MIN_SUBSTRING and secret in value):
