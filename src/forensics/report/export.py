@@ -70,7 +70,7 @@ def csv_bytes(document: Mapping[str, Any]) -> bytes:
                item["captured_at_utc"], item["captured_at"], item["captured_at_source"],
                gps.get("latitude_deg"), gps.get("longitude_deg"), gps.get("altitude_m"),
                device.get("make"), device.get("model"), device.get("software"), item["duration_s"],
-               " ".join(f["code"] for f in item["flags"]), " ".join(sorted(same.get(item["sha256"], ()))),
+               " ".join([f["code"] for f in item["flags"]] + [lead["code"] for lead in item.get("leads") or ()]), " ".join(sorted(same.get(item["sha256"], ()))),
                len(item["transmissions"]), item["stored_path"], *_provenance_cells(item)]
         writer.writerow([_cell(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -125,7 +125,7 @@ def test_a_remote_manifest_is_not_fetched_and_says_so(records):
     assert cloud.provenance is not None and cloud.provenance.state == "not_checked"
     assert cloud.provenance.remote_url == ("https://cai-manifests.adobe.com/manifests/"
                                            "adobe-urn-uuid-5f37e182-3687-462e-a7fb-573462780391")
-    assert "was not fetched (offline)" in _flag(cloud, "credentials_not_checked")
+    assert "they were not fetched (offline) and not checked" in _flag(cloud, "credentials_not_checked")
 
 
 def test_hostile_containers_get_a_reason_not_a_crash(records):

@@ -108,3 +108,14 @@ def test_the_gps_clock_flag_on_the_untouched_camera_files_of_the_shared_data():
     # A Ricoh whose clock was not moved to summer time: a true lead, and the message says which.
     assert "the clock was on standard time (+01:00), not summer time" in flagged.pop("exiftool/t/images/Ricoh2.jpg")
     assert set(flagged) == coolpix  # no other file: phones' last fix lagging capture by 1-2 minutes is no lead
+
+
+def test_the_second_of_an_hour_that_happened_twice_is_no_lead(tmp_path):
+    # Berlin, 27 October 2024: 02:30 happened at 00:30Z (summer time) and again at 01:30Z (standard time).
+    second = _photo(tmp_path / "second.jpg", datetime(2024, 10, 27, 2, 30, 10), datetime(2024, 10, 27, 1, 30, 0,
+                                                                                         tzinfo=UTC), 52.52, 13.40)
+    assert probe_media(second).capture_zone.ambiguous
+    assert _gps_flag(second) is None
+    first = _photo(tmp_path / "first.jpg", datetime(2024, 10, 27, 2, 30, 10), datetime(2024, 10, 27, 0, 30, 0,
+                                                                                       tzinfo=UTC), 52.52, 13.40)
+    assert _gps_flag(first) is None

@@ -367,8 +367,8 @@ def _gps_clock(record: MediaRecord, max_before_s: float, max_fix_age_s: float) -
         return [Flag("time_gps_mismatch", f"{source} ({capture:%Y-%m-%d %H:%M:%S}, no zone stated) and the GPS "
                      f"time ({gps.value:%Y-%m-%d %H:%M:%S} UTC) are {duration_text(wall_gap)} apart, which no "
                      "time-zone offset explains.")]
-    if fits(gap):
-        return []
+    if fits(gap) or (zone is not None and zone.ambiguous and zone.dst and fits(gap + zone.dst.total_seconds())):
+        return []  # the second of an hour that happened twice fits as well as the first
     explained = (f"a clock set to {_offset_text(zones[0])} would explain it") if zones else \
         "no time-zone offset explains it"
     if zone is not None and zone.dst and fits(gap + zone.dst.total_seconds()):
@@ -411,8 +411,11 @@ def _credentials(record: MediaRecord) -> list[Flag]:
                          "them.")]
         return []
     if c.state == "not_checked":
-        return [Flag("credentials_not_checked", "The file refers to Content Credentials that were not checked: "
-                     f"{c.note or 'no reason given'}" + (f" ({c.remote_url})" if c.remote_url else "") + ".")]
+        if c.remote_url:
+            return [Flag("credentials_not_checked", f"The file refers to Content Credentials kept at {c.remote_url}; "
+                         "they were not fetched (offline) and not checked.")]
+        return [Flag("credentials_not_checked", "Whether the file carries Content Credentials is not known: "
+                     f"{c.note or 'c2pa-rs gave no reason'}.")]
     flags: list[Flag] = []
     broken = c.integrity_failures
     if c.state == "invalid" or broken:
