@@ -164,3 +164,22 @@ def test_a_telegram_html_export_is_recognised_and_said_not_read(tmp_path: Path) 
     scan = scan_exports(tmp_path)
     assert [(p.path, "again as JSON" in p.error) for p in scan.problems] == [("ChatExport/messages.html", True)]
     assert scan.exports == () and [f.path for f in scan.files] == ["ChatExport/photos/photo_1.jpg"]
+
+
+def test_telegram_times_before_telegram_or_beyond_any_zone_are_not_taken(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "result.json").write_text(json.dumps({"name": "c", "type": "personal_chat", "id": 1, "messages": [
+        {"id": 1, "type": "message", "date": "1970-01-01T00:00:00", "date_unixtime": "0", "from": "A", "text": "a"},
+        {"id": 2, "type": "message", "date": "2026-12-05T10:00:00", "date_unixtime": "-1", "from": "A", "text": "b"},
+        {"id": 3, "type": "message", "date": "2030-01-01T00:00:00", "date_unixtime": "1796457600", "from": "A",
+         "text": "c"}]}))
+    e = export(scan_exports(tmp_path), "result.json")
+    messages = by_id(e)
+    assert messages["1"].sent is not None and messages["1"].sent.at is None
+    assert messages["2"].sent is not None and messages["2"].sent.at is None
+    third = messages["3"].sent
+    assert third is not None and third.at == "2026-12-05T08:00:00+00:00" and third.local is None
+    notes = " ".join(u.note for u in e.unparsed)
+    assert "before Telegram existed" in notes and "further apart than any time zone" in notes
+    assert "UTC+4" not in " ".join(m.sent.zone_source for m in messages.values() if m.sent)

@@ -145,15 +145,24 @@ def _time(local: Any, epoch: Any, where: str, notes: UnparsedNotes) -> SentTime 
             at = datetime.fromtimestamp(int(str(epoch)), UTC)
         except (ValueError, OverflowError, OSError):
             notes.add(where, f"date_unixtime {epoch!r} is not a time")
+        if at is not None and at < _TELEGRAM_LAUNCH:
+            notes.add(where, f"date_unixtime {epoch!r} is {at:%Y-%m-%d}, before Telegram existed: not a time")
+            at = None
     if at is None:
         return SentTime(None, local_dt.isoformat() if local_dt else None,
                         "unknown: the local time of the computer that exported it (no date_unixtime)", written)
     zone = "date_unixtime (UTC)"
+    if local_dt is not None and abs((local_dt - at.replace(tzinfo=None)).total_seconds()) > 14 * 3600 + 900:
+        notes.add(where, f"date {local!r} and date_unixtime {epoch!r} are further apart than any time zone")
+        local_dt = None
     if local_dt is not None:
         offset_min = round((local_dt - at.replace(tzinfo=None)).total_seconds() / 60)
         sign = "+" if offset_min >= 0 else "-"
         zone += f"; the exporting computer wrote its local times at UTC{sign}{abs(offset_min) // 60:02d}:{abs(offset_min) % 60:02d}"
     return SentTime(at.isoformat(), local_dt.isoformat() if local_dt else None, zone, written)
+
+
+_TELEGRAM_LAUNCH = datetime(2013, 8, 14, tzinfo=UTC)
 
 
 def _text(value: Any, where: str, notes: UnparsedNotes) -> tuple[str, list[str]]:
