@@ -99,3 +99,27 @@ def test_a_kill_during_analysis_is_completed_by_the_next_ingest_without_duplicat
     assert derived and max(derived.values()) == 1
     # 7 metadata, 3 frames, 5 dedup hashes, 5 near-duplicates records (every photo and video has a match), 5 audio
     assert len(analysed) == 25 and max(analysed.values()) == 1
+
+
+def test_a_record_this_program_cannot_read_is_left_as_it_is_by_a_later_ingest(tmp_path, alice):
+    """A logged record another version wrote, or one tampered with and logged again by someone holding the key: the
+    next ingest neither stops on it nor writes over it; verify reports it."""
+    from forensics.custody.case import open_case
+
+    case = Path(ingest([FIXTURES / "incident"], tmp_path / "case", key=alice).case)
+    items = items_by_name(case)
+    original, other = items["video/strike_original.mp4"], items["photo/IMG_0001.jpg"]
+    with open_case(case, alice) as c:
+        c.add_record(original["sha256"], "near-duplicates",
+                     {"record_version": 2, "group": [], "matches": [{"confidence": "certain"}], "scene_matches": []})
+        c.add_record(other["sha256"], "metadata", {"record_version": 99, "path": "x"})
+    before = {name: (case / item["records"][kind]["path"]).read_bytes()
+              for name, item, kind in (("o", items_by_name(case)["video/strike_original.mp4"], "near-duplicates"),
+                                       ("p", items_by_name(case)["photo/IMG_0001.jpg"], "metadata"))}
+    again = ingest([FIXTURES / "incident"], case, key=alice)
+    assert again.counts.get("added", 0) == 0
+    after = items_by_name(case)
+    assert (case / after["video/strike_original.mp4"]["records"]["near-duplicates"]["path"]).read_bytes() == before["o"]
+    assert (case / after["photo/IMG_0001.jpg"]["records"]["metadata"]["path"]).read_bytes() == before["p"]
+    findings = {f.code for f in verify_case(case).findings}
+    assert "record-schema" in findings

@@ -69,6 +69,9 @@ def record_from_json(kind: str, data: Any) -> Record:
     return AudioRecord.from_json(data)
 
 
+_MAX_MESSAGE = 300
+
+
 def schema_problems(kind: str, data: Any, *, limit: int = 5) -> list[str]:
     """Gives where a record's JSON departs from its kind's schema, at most `limit` sentences; [] when it keeps to it."""
     if kind not in KINDS:
@@ -76,7 +79,9 @@ def schema_problems(kind: str, data: Any, *, limit: int = 5) -> list[str]:
     problems = []
     for error in _validator(kind).iter_errors(data):
         where = "/".join(map(str, error.absolute_path)) or "(top)"
-        problems.append(f"at {where}: {error.message}")
+        # jsonschema's message quotes the value, which may be a whole record: a finding names it, it does not copy it.
+        message = error.message if len(error.message) <= _MAX_MESSAGE else error.message[:_MAX_MESSAGE] + "…"
+        problems.append(f"at {where[:200]}: {message}")
         if len(problems) >= limit:
             break
     return problems

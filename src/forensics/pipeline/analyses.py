@@ -135,10 +135,12 @@ def record_messages(case: Case) -> int:
             capture[named_sha256(item.stored.sha256)] = metadata.captured_at_utc
     carried = carriers_records(scans, capture)
     for digest, record in carried.items():
-        case.add_record(digest.removeprefix("sha256:"), MESSAGES, record.to_json())
+        if not _unreadable(case, case.state.items[digest.removeprefix("sha256:")], MESSAGES):
+            case.add_record(digest.removeprefix("sha256:"), MESSAGES, record.to_json())
     digest_of = {(r.source_root, r.name): r.sha256 for r in received}
     for digest, export in export_records(scans, digest_of).items():
-        case.add_record(digest.removeprefix("sha256:"), EXPORT, export.to_json())
+        if not _unreadable(case, case.state.items[digest.removeprefix("sha256:")], EXPORT):
+            case.add_record(digest.removeprefix("sha256:"), EXPORT, export.to_json())
     # A received file that looks like an export and could not be read says why, on its item.
     for scan in scans:
         for problem in scan.problems:
@@ -180,7 +182,7 @@ def record_audio_links(case: Case, held: Sequence[tuple[str, AudioRecord | StepF
 
     with CrossMatcher() as cross:
         for item in case.state.items.values():  # what earlier runs fingerprinted
-            earlier = _record_of(case, item, AUDIO)
+            earlier = _readable_record_of(case, item, AUDIO)
             if earlier is not None and _is_audio(earlier):
                 tracks_of(item.stored.sha256, earlier)
         for sha256, record, _ in held:
@@ -218,7 +220,7 @@ def record_near_duplicates(case: Case) -> int:
 
     media, files = [], {}
     for item in case.state.items.values():
-        hashes = _record_of(case, item, DEDUP)
+        hashes = _readable_record_of(case, item, DEDUP)
         if isinstance(hashes, MediaHashes):
             media.append(hashes)
             files[media[-1].key] = case.path / item.stored.path
@@ -230,6 +232,8 @@ def record_near_duplicates(case: Case) -> int:
                                 matches=tuple(m for m in result.matches if key in (m.a, m.b)),
                                 scene_matches=tuple(m for m in result.scene_matches if key in (m.a, m.b)))
         if record.matches or record.scene_matches or NEAR_DUPLICATES in item.records:
+            if _unreadable(case, item, NEAR_DUPLICATES):
+                continue  # damaged or not this program's: left as it is for verify to report, never written over
             # A record that says the same in an earlier version's words is left as it is.
             existing = _readable_record_of(case, item, NEAR_DUPLICATES)
             if not isinstance(existing, NearDuplicates) or not existing.graded or \
@@ -397,7 +401,7 @@ def _probed_type(case: Case, item: Item) -> str | None:
     """The media type the metadata record found (streams, not just the signature), if there is one."""
     from forensics.media.metadata.record import MediaRecord
 
-    record = _record_of(case, item, METADATA)
+    record = _readable_record_of(case, item, METADATA)
     return record.media_type if isinstance(record, MediaRecord) and not record.error else None
 
 
@@ -410,11 +414,17 @@ def _record_of(case: Case, item: Item, kind: str) -> Record | None:
 
 
 def _readable_record_of(case: Case, item: Item, kind: str) -> Record | None:
-    """The item's record of this kind, read; None when it has none or it is not one this program reads."""
+    """The item's record of this kind, read; None when it has none or it is not one this program reads (another
+    version, damaged, not JSON, not UTF-8, nested past reading): verify reports such a record, the steps pass it by."""
     try:
         return _record_of(case, item, kind)
-    except ParameterError:
+    except (ParameterError, ValueError, RecursionError):
         return None
+
+
+def _unreadable(case: Case, item: Item, kind: str) -> bool:
+    """Whether the item holds a record of this kind that this program cannot read: it is never written over."""
+    return kind in item.records and _readable_record_of(case, item, kind) is None
 
 
 def _iso(ns: int) -> str:
