@@ -123,3 +123,23 @@ def test_a_record_this_program_cannot_read_is_left_as_it_is_by_a_later_ingest(tm
     assert (case / after["photo/IMG_0001.jpg"]["records"]["metadata"]["path"]).read_bytes() == before["p"]
     findings = {f.code for f in verify_case(case).findings}
     assert "record-schema" in findings
+
+
+def test_a_record_with_a_date_or_duration_past_any_clock_is_reported_not_a_crash(tmp_path, alice):
+    from forensics.custody.case import open_case
+    from forensics.custody.view import read_case
+    from forensics.report.document import case_document
+    from forensics.report.export import csv_bytes
+    from forensics.report.html import render_report
+
+    case = Path(ingest([FIXTURES / "incident"], tmp_path / "case", key=alice).case)
+    item = items_by_name(case)["video/strike_original.mp4"]
+    data = record(case, item, "metadata")
+    data["container"]["duration_s"] = 1e300
+    data["captured_at"] = data["captured_at_utc"] = "9999-12-31T23:59:59Z"
+    with open_case(case, alice) as c:
+        c.add_record(item["sha256"], "metadata", data)
+    view = read_case(case)
+    verification = verify_case(case)
+    assert "index.html" in render_report(view, verification).files
+    assert b"strike_original.mp4" in csv_bytes(case_document(view, verification))

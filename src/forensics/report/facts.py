@@ -123,7 +123,11 @@ def time_span(view: CaseView) -> TimeSpan | None:
             undated += 1
             continue
         duration = (meta.container.duration_s if meta.container else None) or 0.0
-        dated.append((start, start + timedelta(seconds=float(duration)), item))
+        try:
+            end = start + timedelta(seconds=float(duration))
+        except (OverflowError, ValueError):  # a duration or a date past what a clock can hold: the capture alone
+            end = start
+        dated.append((start, max(start, end), item))
     if not dated:
         return None
     first = min(dated, key=lambda d: d[0])
