@@ -143,3 +143,17 @@ def test_a_record_with_a_date_or_duration_past_any_clock_is_reported_not_a_crash
     verification = verify_case(case)
     assert "index.html" in render_report(view, verification).files
     assert b"strike_original.mp4" in csv_bytes(case_document(view, verification))
+
+
+def test_records_swapped_between_two_items_are_found(tmp_path, alice):
+    from forensics.custody.case import open_case
+
+    case = Path(ingest([FIXTURES / "incident"], tmp_path / "case", key=alice).case)
+    items = items_by_name(case)
+    a, b = items["video/strike_original.mp4"], items["video/strike_whatsapp.mp4"]
+    a_record, b_record = record(case, a, "metadata"), record(case, b, "metadata")
+    with open_case(case, alice) as c:  # someone holding the key files each item's record under the other
+        c.add_record(a["sha256"], "metadata", b_record)
+        c.add_record(b["sha256"], "metadata", a_record)
+    messages = [f.message for f in verify_case(case).findings if f.code == "record-schema"]
+    assert len(messages) == 2 and all("not the file it is filed under" in m for m in messages)

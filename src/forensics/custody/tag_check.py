@@ -126,6 +126,9 @@ def _check_logged(ins: Inspection, rel: str, sha256: str, max_bytes: int, kind: 
     return data
 
 
+_NAMES_ITS_FILE = {"metadata": "sha256", "dedup": "key"}  # the field in which a kind's record names its file
+
+
 def _check_record_schema(ins: Inspection, rel: str, kind: str, data: bytes, what: str) -> None:
     """Finds a record, as the log recorded it, that does not follow its kind's schema or cannot be read as one
     (`record-schema`): a report and an export leave it out."""
@@ -144,6 +147,12 @@ def _check_record_schema(ins: Inspection, rel: str, kind: str, data: bytes, what
             problems = [str(ex)]
     for problem in problems:
         ins.find("record-schema", rel, f"{what} does not follow its schema: {problem}")
+    # A record that names the file it is about must name the one the log filed it under (records swapped).
+    owner = rel.split("/")[-2] if rel.count("/") >= 2 else ""
+    named = value.get(_NAMES_ITS_FILE.get(kind, "")) if isinstance(value, dict) else None
+    if isinstance(named, str) and owner and named != named_sha256(owner):
+        ins.find("record-schema", rel, f"{what} is about {named[:80]}, not the file it is filed under "
+                                       f"(sha256:{owner})")
 
 
 def check_unknown_tag_files(ins: Inspection, state: CaseState, expected: Iterable[str]) -> None:
