@@ -121,8 +121,6 @@ def _replace(value: Any, replacements: list[tuple[str, str]], names: Pseudonyms,
         return names.of(kind, str(value))
     if isinstance(value, str) and key == "text":
         value = _TEXT_CONTACT.sub(lambda m: names.of("contact", m.group(0)), value)
-    if isinstance(value, str):
-        value = _HOME_PATH.sub(lambda m: names.of("home", m.group(0)), value)
     if isinstance(value, str) and not _DIGEST.match(value) and not _TIME.match(value):
         for secret, pseudonym in replacements:
             if value == secret or (len(secret) >= MIN_SUBSTRING and secret in value):
@@ -131,6 +129,8 @@ def _replace(value: Any, replacements: list[tuple[str, str]], names: Pseudonyms,
                 # A short secret (an actor "Bo", a host "vm") only as a whole word: inside other words it
                 # would mangle evidence names and tags that merely contain those letters.
                 value = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", pseudonym, value)
+        # After the names known: a source folder in a home folder is "source-1" whole, not "home-1/Downloads".
+        value = _HOME_PATH.sub(lambda m: names.of("home", m.group(0)), value)
         return _shortened_keys(value, keys) if keys else value
     return value
 
