@@ -39,5 +39,7 @@ def readable_version(data: object, versions: tuple[int, ...], what: str) -> int:
         raise ParameterError(f"a {what} record is a JSON object, not {type(data).__name__}")
     version = record_version(data)
     if version not in versions:
-        raise ParameterError(f"not a {what} record this program reads (version {version})")
+        stated = data.get(VERSION_KEY, 1)
+        said = f"version {version}" if version else f"record_version {stated!r}, not a whole number"
+        raise ParameterError(f"not a {what} record this program reads ({said})")
     return version
