@@ -40,14 +40,14 @@ def case_document(view: CaseView, verification: VerifyReport | None = None) -> d
         "not_taken_in": [dict(p) for p in state.problems],
         "duplicate_groups": [[_ref(r) for r in group] for group in facts.duplicate_groups(view)],
         "duplicate_matches": [{"a": _ref(m.a), "b": _ref(m.b), "kind": m.kind, "relation": m.relation,
-                               "score": m.score, "confidence": m.confidence, "a_span_s": _pair(m.a_span_s),
+                               "score": m.score, "confidence": m.confidence or None, "a_span_s": _pair(m.a_span_s),
                                "b_span_s": _pair(m.b_span_s)}
                               for m in facts.duplicate_matches(view)],
         "scene_leads": [{"a": _ref(lead.a), "b": _ref(lead.b), "kind": lead.kind, "reason": lead.reason}
                         for lead in facts.scene_leads(view)],
         "intercept_matches": [{"query": _ref(m.query), "reference": _ref(m.reference),
                                "reference_sha256": m.reference_sha256, "offset_s": m.offset_s, "speed": m.speed,
-                               "score": m.score, "confidence": m.confidence, "query_span_s": _pair(m.query_span_s),
+                               "score": m.score, "confidence": m.confidence or None, "query_span_s": _pair(m.query_span_s),
                                "reference_span_s": _pair(m.reference_span_s)} for m in facts.intercept_matches(view)],
         "custody_log": [entry.to_json() | {"line_hash": entry.line_hash} for entry in view.entries],
         "unusable_records": [dict(r) for r in view.unusable_records],
