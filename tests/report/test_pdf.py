@@ -152,3 +152,14 @@ def test_an_exhibit_whose_stored_copy_was_altered_is_marked_failed(tmp_path, ali
     assert f"E{number}photo/IMG_0001.jpgimage" in text and "FAILED" in text
     assert "payload-modified" in text
     assert check_pdf_signature((tmp_path / "r.pdf").read_bytes()).ok  # the document holds; the case does not
+
+
+def test_the_pdf_chronology_has_the_messages_sending_times_as_the_html_does(tmp_path, export_tree):
+    from forensics.incident import ingest
+
+    key = new_key("Amina Haddad", tmp_path / "amina.key")
+    case = Path(ingest([export_tree], tmp_path / "case", key=key).case)
+    out = tmp_path / "r.pdf"
+    write_pdf_report(case, key, out_path=out)
+    text = squeezed(" ".join(page.extract_text() for page in PdfReader(out).pages))
+    assert squeezed("message sent") in text

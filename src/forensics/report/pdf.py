@@ -42,6 +42,7 @@ from forensics.report.methods import methods
 from forensics.report.pdf_page import COMPLIANCE, MONO, SANS, ReportPdf, digest_lines, pdf_text
 from forensics.report.pdf_signature import sign_pdf
 from forensics.report.places import places, places_figure
+from forensics.report.where_when import message_events
 
 FIGURE_WIDTH_PX = 520.0  # the figures' layout width in the PDF: their 10 px text prints at about 9.8 pt on A4
 MAX_DISTANCES = 300  # pairs listed under the places figure; more are summed up, not listed
@@ -242,8 +243,8 @@ def render_pdf(view: CaseView, verification: VerifyReport, *, key: SigningKey | 
         _custody(pdf, exhibit, verification)
     tell(progress, len(exhibits), len(exhibits), "")
     pdf.heading("Chronology")
-    pdf.figure(chronology_figure(chronology(case_time_events(view, labels=labels), latest_plausible=now_utc),
-                                 width_px=FIGURE_WIDTH_PX))
+    events = case_time_events(view, labels=labels) + message_events(view, labels)  # the HTML's times, the same
+    pdf.figure(chronology_figure(chronology(events, latest_plausible=now_utc), width_px=FIGURE_WIDTH_PX))
     _places(pdf, view, labels)
     _methods(pdf)
     _appendix(pdf, exhibits)
