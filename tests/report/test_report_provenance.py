@@ -102,6 +102,10 @@ def test_case_uco_has_the_messages_and_credentials_and_case_validate_accepts_it(
     attached = [n for n in graph["@graph"] if n.get("uco-core:kindOfRelationship") == "Attached_To"]
     carried = sum(len(i.messages.carriers) for i in view.items if i.messages is not None)
     assert messages and len(attached) == carried
+    exhibits = {n["case-investigation:exhibitNumber"] for n in graph["@graph"]
+                if n["@type"] == "case-investigation:ProvenanceRecord" and n["@id"].startswith("kb:")
+                and str(n.get("case-investigation:exhibitNumber", "")).startswith("E")}
+    assert exhibits == {f"E{n}" for n in range(1, len(view.items) + 1)}
     notes = [n for n in graph["@graph"] if n["@type"] == "uco-core:Annotation"]
     assert any("Content Credentials invalid" in n["uco-core:statement"] and "claimSignature.mismatch"
                in n["uco-core:statement"] for n in notes)

@@ -15,6 +15,7 @@ same case gives the same ids in every export and graphs of one case merge.
   MessageFacet (text, sent time when its zone is known, application), and an "Attached_To" relationship
   from the file to it; every item's Content Credentials: a uco-core:Annotation stating what they say
   and whether they validate, a claim of the file, not a finding;
+- per item: a case-investigation:ProvenanceRecord with its exhibit number (E1.., as the reports number it);
 - per incident: a case-investigation:ProvenanceRecord with the items received
   in it, and a case-investigation:Investigation holding the actions.
 """
@@ -85,6 +86,11 @@ def case_uco_graph(document: Mapping[str, Any]) -> dict[str, Any]:
         graph.append(_file(ids, item["sha256"], item["sha512"], item["size"], names[0] if names else item["sha256"],
                            f"evidence item ({item['media_type']}), received as: " + "; ".join(names)))
         known.add(item["sha256"])
+        if item.get("exhibit"):
+            graph.append({"@id": ids("exhibit", item["sha256"]), "@type": "case-investigation:ProvenanceRecord",
+                          "case-investigation:exhibitNumber": item["exhibit"],
+                          "uco-core:description": "the item's exhibit number in this case's reports and exports",
+                          "uco-core:object": [{"@id": ids("file", item["sha256"])}]})
         graph.extend(_place(ids, item))
         graph.extend(_messages(ids, item))
         graph.extend(_credentials(ids, item))
