@@ -15,7 +15,7 @@ from forensics.media.metadata.probe import probe_many, probe_media
 from forensics.media.metadata.zones import zone_at, zone_name_at
 
 
-def _photo(path: Path, local: datetime, gps_utc: datetime, lat: float, lon: float) -> Path:
+def _photo(path: Path, local: datetime, gps_utc: datetime, lat: float, lon: float, *, gps_date: bool = True) -> Path:
     """A camera JPEG: EXIF DateTimeOriginal `local` with no offset tag, a GPS position and a GPS clock."""
     exif = Image.Exif()
     exif[0x010F], exif[0x0110] = "samsung", "SM-A525F"
@@ -30,7 +30,8 @@ def _photo(path: Path, local: datetime, gps_utc: datetime, lat: float, lon: floa
     gps[0x0001], gps[0x0002] = ("N" if lat >= 0 else "S"), dms(lat)
     gps[0x0003], gps[0x0004] = ("E" if lon >= 0 else "W"), dms(lon)
     gps[0x0007] = (IFDRational(gps_utc.hour, 1), IFDRational(gps_utc.minute, 1), IFDRational(gps_utc.second, 1))
-    gps[0x001D] = gps_utc.strftime("%Y:%m:%d")
+    if gps_date:
+        gps[0x001D] = gps_utc.strftime("%Y:%m:%d")
     Image.new("RGB", (64, 48), (120, 110, 90)).save(path, "JPEG", exif=exif)
     return path
 
@@ -119,3 +120,12 @@ def test_the_second_of_an_hour_that_happened_twice_is_no_lead(tmp_path):
     first = _photo(tmp_path / "first.jpg", datetime(2024, 10, 27, 2, 30, 10), datetime(2024, 10, 27, 0, 30, 0,
                                                                                        tzinfo=UTC), 52.52, 13.40)
     assert _gps_flag(first) is None
+
+
+def test_without_a_gps_date_the_time_of_day_is_compared_and_that_is_said(tmp_path):
+    fix = datetime(2024, 3, 14, 10, 26, 40, tzinfo=UTC)
+    moved = _photo(tmp_path / "moved.jpg", TAKEN + timedelta(hours=2, minutes=17), fix, *JERUSALEM, gps_date=False)
+    message = _gps_flag(moved)
+    assert message is not None and "is 2 h 17 min after the GPS clock's time of day (10:26:40 UTC)" in message
+    assert "the GPS date cannot be read" in message
+    assert _gps_flag(_photo(tmp_path / "ok.jpg", TAKEN, fix, *JERUSALEM, gps_date=False)) is None

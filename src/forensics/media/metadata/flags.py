@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from forensics.media.metadata.formats.exif import ratio_value
 from forensics.media.metadata.location import is_null_island, is_valid_position
 from forensics.media.metadata.record import Flag, MediaRecord, TimeClaim, offset_text
 from forensics.media.metadata.timestamps import is_epoch_date, is_zero_date
@@ -343,8 +344,10 @@ def _gps_clock(record: MediaRecord, max_before_s: float, max_fix_age_s: float) -
     A modification time (the only time some files state) is not a capture time and is not compared.
     """
     capture, gps = record.captured_at, next((t for t in record.times if t.kind == "gps" and t.value), None)
-    if capture is None or gps is None or gps.value is None or _chosen_kind(record) == "modified":
+    if capture is None or _chosen_kind(record) == "modified":
         return []
+    if gps is None or gps.value is None:
+        return _gps_time_of_day(record, capture, max_before_s, max_fix_age_s)
 
     def fits(gap_s: float) -> bool:
         return -max_before_s <= gap_s <= max_fix_age_s
@@ -437,3 +440,35 @@ def _credentials(record: MediaRecord) -> list[Flag]:
                           + (f" (with {', '.join(agents)})" if agents else
                              f" (claim generator {c.claim_generator})" if c.claim_generator else "") + "."))
     return flags
+
+
+def _gps_time_of_day(record: MediaRecord, capture: datetime, max_before_s: float, max_fix_age_s: float) -> list[Flag]:
+    """The GPS clock's time of day against the capture's, when the GPS date cannot be read (absent or garbage) and
+    the capture is on UTC: a shift of hours and minutes shows without the date; whole days do not."""
+    exif = record.raw.get("exif") if isinstance(record.raw.get("exif"), dict) else None
+    stamp = exif.get("GPS GPSTimeStamp") if exif else None
+    parts = [ratio_value(v) for v in stamp] if isinstance(stamp, list) and len(stamp) == 3 else []
+    utc = record.captured_at_utc
+    if utc is None or len(parts) != 3 or any(p is None for p in parts):
+        return []
+    h, m, sec = (float(p) for p in parts)  # type: ignore[arg-type]
+    if not (0 <= h < 24 and 0 <= m < 60 and 0 <= sec < 61):
+        return []
+    gps_s = h * 3600 + m * 60 + sec
+    capture_s = utc.hour * 3600 + utc.minute * 60 + utc.second + utc.microsecond / 1e6
+    wall_s = capture.hour * 3600 + capture.minute * 60 + capture.second + capture.microsecond / 1e6
+
+    def fits(seconds: float) -> bool:
+        gap = (seconds - gps_s + 43200) % 86400 - 43200  # within half a day either way
+        return -max_before_s <= gap <= max_fix_age_s
+
+    # Some devices (the iPhone 4, FLIR cameras) write their local clock in the GPS time stamp when they write no GPS
+    # date: a stamp that fits the capture's own wall clock says that, not a shift.
+    if fits(capture_s) or fits(wall_s):
+        return []
+    gap = (capture_s - gps_s + 43200) % 86400 - 43200
+    later = "after" if gap > 0 else "before"
+    source = record.captured_at_source or "capture time"
+    return [Flag("time_gps_mismatch", f"{source} ({capture:%Y-%m-%d %H:%M:%S}, {utc:%H:%M:%S} UTC) is "
+                 f"{duration_text(gap)} {later} the GPS clock's time of day ({int(h):02d}:{int(m):02d}:{int(sec):02d} "
+                 "UTC); the GPS date cannot be read, so days are not compared.")]
