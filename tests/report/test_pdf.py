@@ -19,6 +19,7 @@ from forensics.custody.log import read_entries
 from forensics.custody.signing import new_key
 from forensics.custody.verify import verify_case
 from forensics.custody.view import read_case
+from forensics.errors import ParameterError
 from forensics.report.pdf import exhibits_of, methods, write_pdf_report
 from forensics.report.pdf_page import pdf_text
 from forensics.report.pdf_signature import check_pdf_signature
@@ -163,3 +164,20 @@ def test_the_pdf_chronology_has_the_messages_sending_times_as_the_html_does(tmp_
     write_pdf_report(case, key, out_path=out)
     text = squeezed(" ".join(page.extract_text() for page in PdfReader(out).pages))
     assert squeezed("message sent") in text
+
+
+def test_a_pdf_never_replaces_a_file_that_is_not_one_nor_writes_into_another_case(pdf_case, tmp_path):
+    case, out, _ = pdf_case
+    key = new_key("Amina Haddad", tmp_path / "k.key")
+    other = tmp_path / "other"
+    shutil.copytree(case.path, other)
+    log = other / "custody" / "log.jsonl"
+    before = log.read_bytes()
+    text = tmp_path / "notes.txt"
+    text.write_text("an investigator's notes\n")
+    for target in (log, text, other / "data" / "x.pdf"):
+        with pytest.raises(ParameterError):
+            write_pdf_report(case.path, key, out_path=target)
+    assert log.read_bytes() == before and text.read_text() == "an investigator's notes\n"
+    assert verify_case(other).intact
+    write_pdf_report(case.path, key, out_path=out)  # an earlier PDF is replaced

@@ -7,13 +7,11 @@ import hashlib
 import io
 import json
 import os
-import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from forensics.atomic import place_staged, stage_file
-from forensics.custody.folder import inside
 from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey
 from forensics.custody.verify import verify_case
@@ -23,7 +21,7 @@ from forensics.media.metadata.formats.credentials import AI_SOURCE_TYPES
 from forensics.progress import ProgressCallback
 from forensics.report.case_uco import case_uco_graph
 from forensics.report.document import case_document
-from forensics.report.exported import Exported, log_export
+from forensics.report.exported import Exported, checked_target, log_export
 from forensics.report.redact import redact
 
 FORMATS = ("case-uco", "csv", "json")
@@ -115,14 +113,7 @@ def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool =
         raise ParameterError(f"export format {fmt!r}: use one of {', '.join(FORMATS)}")
     case_abs = Path(os.path.abspath(case_path))
     if out_path is not None:
-        out_path = Path(os.path.abspath(out_path))
-        if inside(out_path, case_abs):
-            raise ParameterError(f"{out_path} is inside the case; an export is written outside it, so the bag is unchanged")
-        if out_path.is_dir():
-            raise ParameterError(f"{out_path} is a folder; name the file to write")
-        if os.path.lexists(out_path) and not stat.S_ISREG(os.lstat(out_path).st_mode):
-            raise ParameterError(f"{out_path} exists and is not a regular file (a device, a FIFO, a link), which "
-                                 "an export never replaces; name a new file, or leave out --out for standard output")
+        out_path = checked_target(out_path, case_abs, what="an export")
     check_writable(case_path)  # a damaged case is refused before it is read, as ingest refuses it
     verification = verify_case(case_path, progress=progress)
     view = read_case(case_path)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forensics.custody.case import open_case
+from forensics.custody.case import is_case, open_case
 from forensics.custody.log import LogEntry
 from forensics.custody.names import received_name
 from forensics.custody.signing import SigningKey
+from forensics.errors import ParameterError
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +49,29 @@ def log_export(case_path: Path, key: SigningKey, *, fmt: str, path: Path, sha256
                                      {"seq": rendered_from.seq, "entry_hash": rendered_from.line_hash}})
     return Exported(fmt, named["name"], sha256, redacted, entry.seq, entry.line_hash,
                     None if rendered_from is None else rendered_from.seq, dict(details))
+
+
+def checked_target(out_path: Path, case_path: Path, *, what: str, starts_with: bytes | None = None) -> Path:
+    """Gives the absolute path an export or report file may be written to; raises ParameterError for one inside
+    this case or any other (a case's files are its evidence and its log), a folder, anything but a regular file, or,
+    with `starts_with`, an existing file that does not start so (not an earlier export of this kind: never replaced).
+    """
+    out_path = Path(os.path.abspath(out_path))
+    case_abs = Path(os.path.abspath(case_path))
+    if out_path == case_abs or case_abs in out_path.parents:
+        raise ParameterError(f"{out_path} is inside the case; {what} is written outside it, so the bag is unchanged")
+    other = next((p for p in out_path.parents if is_case(p)), None)
+    if other is not None:
+        raise ParameterError(f"{out_path} is inside the case {other}; {what} is never written into a case")
+    if out_path.is_dir():
+        raise ParameterError(f"{out_path} is a folder; name the file to write")
+    if os.path.lexists(out_path):
+        if not stat.S_ISREG(os.lstat(out_path).st_mode):
+            raise ParameterError(f"{out_path} exists and is not a regular file (a device, a FIFO, a link), which "
+                                 f"{what} never replaces; name a new file")
+        if starts_with is not None:
+            with open(out_path, "rb") as fh:
+                if fh.read(len(starts_with)) != starts_with:
+                    raise ParameterError(f"{out_path} exists and is not {what} (it does not start with "
+                                         f"{starts_with.decode('ascii', 'replace')}); name a new file")
+    return out_path

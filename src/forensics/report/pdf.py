@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,18 +25,16 @@ from fpdf.enums import XPos, YPos
 
 import forensics
 from forensics.atomic import place_staged, stage_file
-from forensics.custody.folder import inside
 from forensics.custody.recovery import check_writable
 from forensics.custody.signing import SigningKey
 from forensics.custody.verify import VerifyReport, verify_case
 from forensics.custody.view import CaseView, ItemView, read_case
-from forensics.errors import ParameterError
 from forensics.progress import ProgressCallback, tell
 from forensics.report import facts
 from forensics.report.case_claims import case_positions, case_time_events
 from forensics.report.chronology import chronology, chronology_figure
 from forensics.report.exhibits import Exhibit, exhibits_of, original_findings
-from forensics.report.exported import Exported, log_export
+from forensics.report.exported import Exported, checked_target, log_export
 from forensics.report.methods import methods
 from forensics.report.pdf_page import COMPLIANCE, MONO, SANS, ReportPdf, digest_lines, pdf_text
 from forensics.report.pdf_signature import sign_pdf
@@ -259,15 +256,7 @@ def default_pdf_path(case_path: Path) -> Path:
 
 
 def _check_out_path(out_path: Path, case_path: Path) -> Path:
-    out_path = Path(os.path.abspath(out_path))
-    if inside(out_path, Path(os.path.abspath(case_path))):
-        raise ParameterError(f"{out_path} is inside the case; a report is written outside it, so the bag is unchanged")
-    if out_path.is_dir():
-        raise ParameterError(f"{out_path} is a folder; name the PDF file to write")
-    if os.path.lexists(out_path) and not stat.S_ISREG(os.lstat(out_path).st_mode):
-        raise ParameterError(f"{out_path} exists and is not a regular file (a device, a FIFO, a link), which a "
-                             "report never replaces; name a new file")
-    return out_path
+    return checked_target(out_path, case_path, what="a PDF report", starts_with=b"%PDF-")
 
 
 def write_pdf_report(case_path: Path, key: SigningKey, *, out_path: Path | None = None,
