@@ -181,3 +181,20 @@ def test_a_pdf_never_replaces_a_file_that_is_not_one_nor_writes_into_another_cas
     assert log.read_bytes() == before and text.read_text() == "an investigator's notes\n"
     assert verify_case(other).intact
     write_pdf_report(case.path, key, out_path=out)  # an earlier PDF is replaced
+
+
+def test_a_name_of_thousands_of_characters_fits_the_pdf(tmp_path):
+    from forensics.incident import ingest
+
+    folder = tmp_path / "in"
+    deep = folder
+    for _ in range(16):
+        deep = deep / ("D" * 250)
+    deep.mkdir(parents=True)
+    shutil.copy(REPO / "fixtures" / "incident" / "photo" / "IMG_0001.jpg", deep / "deep.jpg")
+    key = new_key("Amina Haddad", tmp_path / "amina.key")
+    case = Path(ingest([folder], tmp_path / "case", key=key).case)
+    out = tmp_path / "r.pdf"
+    write_pdf_report(case, key, out_path=out)
+    text = " ".join(page.extract_text() for page in PdfReader(out).pages)
+    assert "characters; whole in" in squeezed(text) or "characters;wholein" in squeezed(text)

@@ -113,6 +113,18 @@ def _title_page(pdf: ReportPdf, view: CaseView, verification: VerifyReport, exhi
         "the entry this document shows."), size=8.5, colour=(70, 70, 70))
 
 
+_MAX_CELL_CHARS = 400  # a table row must fit on a page: a 4,000-character path would not
+
+
+def _fitted(text: str) -> str:
+    """Gives text short enough for one table cell, saying how much was left out (the case and the JSON export
+    hold it whole)."""
+    if len(text) <= _MAX_CELL_CHARS:
+        return text
+    return (f"{text[:_MAX_CELL_CHARS // 2]} … {text[-_MAX_CELL_CHARS // 4:]} ({len(text):,} characters; whole in "
+            "the case's manifest and the JSON export)")
+
+
 def _exhibit_list(pdf: ReportPdf, exhibits: tuple[Exhibit, ...], verification: VerifyReport) -> None:
     pdf.heading("Exhibit list")
     pdf.paragraph("Numbered in the order the custody log first received each item. Names are as received "
@@ -125,7 +137,8 @@ def _exhibit_list(pdf: ReportPdf, exhibits: tuple[Exhibit, ...], verification: V
             item = exhibit.item
             findings = _findings_of(verification, item)
             first = _when(item.item.receipts[0].time) if item.item.receipts else ""
-            table.row([exhibit.label, "\n".join(pdf_text(name) for name in item.names) or item.sha256,
+            table.row([exhibit.label, "\n".join(_fitted(pdf_text(name)) for name in item.names[:8])
+                       + (f"\n… and {len(item.names) - 8} more names" if len(item.names) > 8 else "") or item.sha256,
                        item.item.media_type,
                        f"{item.item.stored.size:,}", first, "FAILED" if findings else "intact"])
 
@@ -133,7 +146,7 @@ def _exhibit_list(pdf: ReportPdf, exhibits: tuple[Exhibit, ...], verification: V
 def _custody(pdf: ReportPdf, exhibit: Exhibit, verification: VerifyReport) -> None:
     item = exhibit.item
     stored = item.item.stored
-    pdf.heading(f"Exhibit {exhibit.number} ({exhibit.label}): {pdf_text(item.display_name)}", level=2)
+    pdf.heading(f"Exhibit {exhibit.number} ({exhibit.label}): {_fitted(pdf_text(item.display_name))}", level=2)
     mono = FontFace(family=MONO, size_pt=8)
     pdf.set_font(SANS, size=8.5)
     with pdf.table(col_widths=(30, pdf.content_width - 30), first_row_as_headings=False, text_align="LEFT",
@@ -141,9 +154,9 @@ def _custody(pdf: ReportPdf, exhibit: Exhibit, verification: VerifyReport) -> No
         for receipt in item.item.receipts:
             row = table.row()
             row.cell("Received", style=FontFace(emphasis="BOLD"))
-            row.cell(pdf_text(receipt.name) + "\n" + pdf_text(f"at {_when(receipt.time)}, log entry {receipt.log_seq}, "
-                                                                f"incident {receipt.incident or '-'}, from "
-                                                                f"{receipt.source_root}"))
+            row.cell(_fitted(pdf_text(receipt.name)) + "\n" + _fitted(pdf_text(
+                f"at {_when(receipt.time)}, log entry {receipt.log_seq}, incident {receipt.incident or '-'}, from "
+                f"{receipt.source_root}")))
         for name, value, style in (("Stored as", stored.path, mono), ("Bytes", f"{stored.size:,}", None),
                                    ("Media type", f"{item.item.media_type} ({item.item.mime or 'unknown'})", None),
                                    ("SHA-256", digest_lines(stored.sha256), mono),
