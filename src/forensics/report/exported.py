@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from forensics.custody.case import is_case, open_case
+from forensics.custody.folder import inside
 from forensics.custody.log import LogEntry
 from forensics.custody.names import received_name
 from forensics.custody.signing import SigningKey
@@ -57,10 +58,10 @@ def checked_target(out_path: Path, case_path: Path, *, what: str, starts_with: b
     with `starts_with`, an existing file that does not start so (not an earlier export of this kind: never replaced).
     """
     out_path = Path(os.path.abspath(out_path))
-    case_abs = Path(os.path.abspath(case_path))
-    if out_path == case_abs or case_abs in out_path.parents:
+    if inside(out_path, Path(os.path.abspath(case_path))):  # links followed: a link into the case is inside it
         raise ParameterError(f"{out_path} is inside the case; {what} is written outside it, so the bag is unchanged")
-    other = next((p for p in out_path.parents if is_case(p)), None)
+    real = Path(os.path.realpath(out_path.parent)) / out_path.name
+    other = next((p for p in real.parents if is_case(p)), None)
     if other is not None:
         raise ParameterError(f"{out_path} is inside the case {other}; {what} is never written into a case")
     if out_path.is_dir():
