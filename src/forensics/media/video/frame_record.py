@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Self, cast
 
 from forensics.errors import ParameterError
-from forensics.media.video.frames import MODES, Frame, FrameMode, FrameSet, Shot
+from forensics.media.video.frames import MODES, ExtractionParameters, Frame, FrameMode, FrameSet, Shot
 from forensics.record_kinds import VERSION_KEY, readable_version
 
 # 2: the record states its version. Version 1 (no version stated) gave the display turn as
@@ -47,15 +47,9 @@ class ShotEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class FramesParameters:
-    """How the frames were taken: what was asked, and the video's time base and turn."""
+class FramesParameters(ExtractionParameters):
+    """How the frames were taken: what was asked (ExtractionParameters' fields), and the video's time base and turn."""
 
-    mode: FrameMode
-    every_s: float | None
-    max_frames: int | None
-    size_px: int | None
-    apply_rotation: bool
-    skip_loop_filter: bool
     time_base: str  # seconds per pts tick, as a fraction ("1/12800")
     rotation_cw_deg: int  # the clockwise turn the display matrix asks for (0, 90, 180, 270)
     rotation_applied: bool  # the pictures were turned (and mirrored) as a player would
