@@ -232,10 +232,10 @@ def record_near_duplicates(case: Case) -> int:
                                 matches=tuple(m for m in result.matches if key in (m.a, m.b)),
                                 scene_matches=tuple(m for m in result.scene_matches if key in (m.a, m.b)))
         if record.matches or record.scene_matches or NEAR_DUPLICATES in item.records:
-            if _unreadable(case, item, NEAR_DUPLICATES):
+            existing = _readable_record_of(case, item, NEAR_DUPLICATES)
+            if existing is None and NEAR_DUPLICATES in item.records:
                 continue  # damaged or not this program's: left as it is for verify to report, never written over
             # A record that says the same in an earlier version's words is left as it is.
-            existing = _readable_record_of(case, item, NEAR_DUPLICATES)
             if not isinstance(existing, NearDuplicates) or not existing.graded or \
                     existing.to_json() != record.to_json():
                 case.add_record(item.stored.sha256, NEAR_DUPLICATES, record.to_json())
