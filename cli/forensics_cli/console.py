@@ -5,10 +5,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import os
 import re
 import sqlite3
-import stat
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -190,19 +188,19 @@ def trust_anchors_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """The --trust-anchors option: a PEM file read to text (None without it), refused when it holds no certificate."""
 
     def read(_ctx: click.Context, _param: click.Parameter, path: Path | None) -> str | None:
+        from forensics.custody.folder import NotRegular, TooLarge, read_named_file
         from forensics.media.metadata.formats.credentials import MAX_TRUST_ANCHORS_BYTES, checked_trust_anchors
 
         if path is None:
             return None
         try:
-            # Opened without blocking and checked before reading: a FIFO or a device is not a trust list.
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(fd, "rb") as fh:
-                info = os.fstat(fh.fileno())
-                if not stat.S_ISREG(info.st_mode):
-                    raise click.BadParameter(f"{path}: not a regular file")
-                data = fh.read(MAX_TRUST_ANCHORS_BYTES + 1)
-            return checked_trust_anchors(data.decode("ascii"))
+            # A regular file only, never opened when it is a FIFO or a device, and bounded.
+            return checked_trust_anchors(read_named_file(path, max_bytes=MAX_TRUST_ANCHORS_BYTES).decode("ascii"))
+        except NotRegular as ex:
+            raise click.BadParameter(f"{path}: not a regular file (a {ex.kind})") from ex
+        except TooLarge as ex:
+            raise click.BadParameter(f"{path}: the trust anchors are over {MAX_TRUST_ANCHORS_BYTES // 1024} KiB; "
+                                     "give the roots only") from ex
         except (OSError, UnicodeDecodeError) as ex:
             raise click.BadParameter(f"{path}: cannot be read as a PEM file ({ex})") from ex
         except ParameterError as ex:
