@@ -9,7 +9,6 @@ followed through a link, and nothing but regular files is opened.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import posixpath
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from forensics.digests import file_sha256, named_sha256
 from forensics.errors import ParameterError
 from forensics.inputs import why_not_read
 from forensics.media.content_type import AUDIO_SUFFIXES, HEAD_BYTES, PICTURE_AND_VIDEO_SUFFIXES, sniff
@@ -239,8 +239,7 @@ def _link(base: str, listing: Mapping[str, Listed], exports: list[Export], heads
 
 def _sha256(path: str) -> tuple[str, int]:
     with os.fdopen(open_regular(path), "rb") as fh:
-        digest = hashlib.file_digest(fh, "sha256")
-        return "sha256:" + digest.hexdigest(), fh.tell()
+        return named_sha256(file_sha256(fh)), fh.tell()
 
 
 def _is_media(rel: str, head: bytes) -> bool:
