@@ -7,11 +7,11 @@ Every rule says what it saw and by how much, so a verifier can judge it; none sa
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from forensics.media.metadata.formats.exif import ratio_value
 from forensics.media.metadata.location import is_null_island, is_valid_position
-from forensics.media.metadata.record import Flag, MediaRecord, TimeClaim, offset_text
+from forensics.media.metadata.record import Flag, MediaRecord, TimeClaim, offset_of, offset_text
 from forensics.media.metadata.timestamps import is_epoch_date, is_zero_date
 
 # Software that edits pictures or video (lower case); a camera's firmware string never matches.
@@ -386,9 +386,7 @@ _ZONE_OFFSETS_S = sorted({h * 1800 for h in range(-24, 29)} | {20700, 31500, 459
 
 
 def _offset_text(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return offset_of(timedelta(minutes=round(seconds / 60)))
 
 
 # What a failure code's first part says failed (c2pa-rs's codes, C2PA 2.x section 15).

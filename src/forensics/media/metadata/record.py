@@ -18,6 +18,7 @@ from typing import Any, cast
 from forensics.errors import ParameterError
 from forensics.media.content_type import MEDIA_TYPES, MediaType
 from forensics.media.metadata.formats.credentials import Credentials
+from forensics.media.metadata.timestamps import parse_offset
 from forensics.media.metadata.zones import PlaceZone
 from forensics.record_kinds import VERSION_KEY, readable_version
 
@@ -192,8 +193,8 @@ class MediaRecord:
             "captured_at_source": self.captured_at_source,
             "utc_offset": self.utc_offset,
             "capture_zone": None if self.capture_zone is None else {
-                "name": self.capture_zone.name, "offset": _offset(self.capture_zone.offset),
-                "summer_time": _offset(self.capture_zone.dst) if self.capture_zone.dst else None,
+                "name": self.capture_zone.name, "offset": offset_of(self.capture_zone.offset),
+                "summer_time": offset_of(self.capture_zone.dst) if self.capture_zone.dst else None,
                 "ambiguous": self.capture_zone.ambiguous,
                 "source": self.capture_zone.source},
             "created_at": iso(self.created_at),
@@ -250,16 +251,11 @@ def _zone(data: Mapping[str, Any] | None) -> PlaceZone | None:
                      ambiguous=bool(data.get("ambiguous")))
 
 
-def _offset(delta: timedelta) -> str:
-    """'+03:00' for three hours east of UTC."""
-    minutes = int(delta.total_seconds() // 60)
-    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
 def _delta(text: str) -> timedelta:
-    if len(text) != 6 or text[0] not in "+-" or text[3] != ":":
+    zone = parse_offset(text)
+    if zone is None:
         raise ValueError(f"not an offset: {text!r}")
-    return timedelta(hours=int(text[1:3]), minutes=int(text[4:6])) * (-1 if text[0] == "-" else 1)
+    return zone.utcoffset(None)
 
 
 BINARY_NOTE = ("binary tag values are written as 'hex:' + lowercase hex; values longer than "
@@ -294,9 +290,13 @@ def offset_text(value: datetime | None) -> str | None:
     """'+03:00' for an aware time, None for a naive one."""
     if value is None or value.tzinfo is None:
         return None
-    minutes = int(value.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return offset_of(value.utcoffset())  # type: ignore[arg-type]
+
+
+def offset_of(delta: timedelta) -> str:
+    """'+03:00' for three hours east of UTC, '-05:30' for five and a half west."""
+    minutes = int(delta.total_seconds() // 60)
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _claim_json(t: TimeClaim) -> dict[str, Any]:
