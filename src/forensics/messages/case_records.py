@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from forensics.errors import ParameterError
+from forensics.media.metadata.flags import duration_text
 from forensics.messages.record import AbsentMedia, Carrier, Export, ExportScan, ScanProblem, Unparsed
 from forensics.messages.scan import Listed, scan_listing
 from forensics.record_kinds import readable_version
@@ -163,7 +164,7 @@ def _leads(carriers: tuple[Carrier, ...], captured_utc: datetime | None) -> tupl
             gap = (captured_utc - at).total_seconds()
             if gap > _MAX_CAPTURE_AFTER_SENT_S:
                 leads.append(Lead("captured_after_sent", f"The capture time ({captured_utc:%Y-%m-%d %H:%M:%S} UTC) "
-                                  f"is {_span(gap)} after {_which(c)} was sent ({sent.at}): a clock is wrong, or "
+                                  f"is {duration_text(gap)} after {_which(c)} was sent ({sent.at}): a clock is wrong, or "
                                   "this is not the file that was sent."))
         elif sent.local is not None and len(sent.local) > 10:
             local = datetime.fromisoformat(sent.local)
@@ -171,7 +172,7 @@ def _leads(carriers: tuple[Carrier, ...], captured_utc: datetime | None) -> tupl
             if gap > _MAX_CAPTURE_AFTER_SENT_S:
                 leads.append(Lead("captured_after_sent", f"The capture time ({captured_utc:%Y-%m-%d %H:%M:%S} UTC) "
                                   f"is after {_which(c)} was sent ({sent.local}, zone unknown) in any time zone, "
-                                  f"by {_span(gap)} at least: a clock is wrong, or this is not the file that was "
+                                  f"by {duration_text(gap)} at least: a clock is wrong, or this is not the file that was "
                                   "sent."))
     return tuple(leads)
 
@@ -180,13 +181,5 @@ def _which(c: Carrier) -> str:
     m = c.message
     chat = f" in {m.chat}" if m.chat else ""
     return f"the {m.source} message ({m.where}{chat}) that carried it"
-
-
-def _span(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min" if minutes else f"{int(seconds)} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours < 48 else f"{hours // 24} days"
 
 
