@@ -62,7 +62,8 @@ def test_three_places_far_apart_each_is_an_outlier():
     found = places([Position("a", "kyiv.jpg", *KYIV, "EXIF"), Position("d", "ny.jpg", 40.7128, -74.0060, "EXIF"),
                     Position("e", "sydney.jpg", -33.8688, 151.2093, "EXIF")])
     assert len(found.outliers) == 3
-    assert any("No two positions lie within 50 km" in r for r in found.remarks)
+    assert "The 3 positions are 3 places: no two lie within 50 km of each other, so each is an outlier." \
+        in found.remarks
 
 
 def test_the_outlier_distance_is_a_parameter():
@@ -101,3 +102,38 @@ def test_no_positions():
     found = places([])
     assert found.centre is None and found.outliers == () and found.distances == ()
     ET.fromstring(places_svg(found))
+
+
+def _spread(clusters: int, per_cluster: int, singles: int) -> list[Position]:
+    """Positions on a grid of cities over every continent, 600 km or more apart; a cluster's own are 1 km apart."""
+    centres = [(lat, lon) for lat in range(-60, 70, 6) for lon in range(-170, 180, 8)]
+    assert len(centres) >= clusters + singles
+    found = []
+    for c in range(clusters):
+        lat, lon = centres[c]
+        found += [Position(f"c{c}-{n}", f"c{c}-{n}.jpg", lat + n * 0.009, lon, "EXIF GPS") for n in range(per_cluster)]
+    found += [Position(f"s{n}", f"s{n}.jpg", *centres[clusters + n], "EXIF GPS") for n in range(singles)]
+    return found
+
+
+def test_the_wording_counts_every_place_of_a_spread_out_case():
+    # 10 places of 8 positions and 60 of one: 70 places. "10 groups of 8" alone hid the other 60.
+    found = places(_spread(10, 8, 60))
+    assert ("The 140 positions are 70 places more than 50 km apart (10 of 8 positions each and 60 of one "
+            "position): no one place holds more positions than every other, so which is the incident's place "
+            "cannot be told from them.") in found.remarks
+    assert len(found.outliers) == 60
+    # One place larger than the rest: it is the main place, and the sentence still counts every place.
+    found = places([*_spread(3, 8, 38), Position("x", "x.jpg", -60.0 + 8 * 0.009, -170.0, "EXIF GPS")])
+    sentence = next(r for r in found.remarks if " positions are " in r)
+    assert sentence == ("The 63 positions are 41 places more than 50 km apart (1 of 9 positions, 2 of 8 positions "
+                        "each and 38 of one position): the place of 9 positions is taken as the main place; the "
+                        "others are outliers.")
+    assert len(found.outliers) == 63 - 9
+
+
+def test_the_wording_for_two_positions_and_for_one_town():
+    apart = places([Position("a", "kyiv.jpg", *KYIV, "EXIF"), Position("b", "ny.jpg", 40.7128, -74.0060, "EXIF")])
+    assert apart.remarks[1] == "The 2 positions are 2 places: no two lie within 50 km of each other, so each is an outlier."
+    town = places([Position(str(n), f"{n}.jpg", KYIV[0] + n * 0.001, KYIV[1], "EXIF") for n in range(70)])
+    assert town.remarks == () and town.outliers == ()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -148,17 +149,37 @@ def _outliers(kept: list[Position], points: list[tuple[float, float]],
     remarks: list[str] = []
     if len(kept) < 2:
         return [], remarks
+    if len(sizes) > 1:
+        remarks.append(_places_sentence(sizes, outlier_km))
     if sizes[0] >= 2 and (len(sizes) == 1 or sizes[1] < sizes[0]):
         main = next(g for g in groups.values() if len(g) == sizes[0])
         outside = [n for n in range(len(kept)) if n not in main]
         return [(kept[n], min(near[(n, m)] for m in main)) for n in outside], remarks
-    if sizes[0] == 1:
-        remarks.append(f"No two positions lie within {outlier_km:g} km of each other: each is an outlier.")
-    else:
-        remarks.append(f"The positions form {sizes.count(sizes[0])} groups of {sizes[0]}, more than {outlier_km:g} km "
-                       "apart: which is the incident's place cannot be told from them.")
     alone = [n for g in groups.values() if len(g) == 1 for n in g]
     return [(kept[n], min(near[(n, m)] for m in range(len(kept)) if m != n)) for n in alone], remarks
+
+
+def _places_sentence(sizes: list[int], outlier_km: float) -> str:
+    """Gives how many places the positions form and how many positions each holds, every place counted.
+
+    `sizes` are the positions of each place (a group chained within `outlier_km`), largest first, at least two.
+    """
+    # Every place is counted, the lone positions too: "10 groups of 8" alone hid 60 more places.
+    total, places_n = sum(sizes), len(sizes)
+    if sizes[0] == 1:
+        return (f"The {total} positions are {places_n} places: no two lie within {outlier_km:g} km of each other, "
+                "so each is an outlier.")
+    by_size = sorted(Counter(sizes).items(), reverse=True)
+    parts = [f"{count} of {size} positions" + (" each" if count > 1 else "") if size > 1 else
+             f"{count} of one position" for size, count in by_size]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    if sizes[1] == sizes[0]:
+        ending = ("no one place holds more positions than every other, so which is the incident's place cannot be "
+                  "told from them.")
+    else:
+        ending = f"the place of {sizes[0]} positions is taken as the main place; the others are outliers."
+    return (f"The {total} positions are {places_n} places more than {outlier_km:g} km apart ({listed}): "
+            + ending)
 
 
 def _project(centre: tuple[float, float], point: tuple[float, float]) -> tuple[float, float]:
