@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from case_builder import rendered, report_case  # noqa: F401
 
@@ -62,10 +64,25 @@ def test_the_report_loads_offline_with_every_picture_and_no_console_error(browse
 def test_the_report_prints_to_pdf_on_several_pages(browser, rendered, tmp_path):
     _exported, folder = rendered
     page, messages, _requests = load(browser, folder, 1280)
+    # What a closed <details> folds on the screen: each line of its lists and tables.
+    folded = page.evaluate("Array.from(document.querySelectorAll('details:not([open])')).flatMap(d => "
+                           "Array.from(d.querySelectorAll('li, td')).map(e => e.textContent.trim()))")
     page.emulate_media(media="print")
     page.pdf(path=str(tmp_path / "report.pdf"), format="A4")
     pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", (tmp_path / "report.pdf").read_bytes()))
     assert pages >= 4 and messages == []
+    # Printed, none of it is lost (a closed <details> prints closed: the names of a run of receipts were).
+    printed = " ".join(page.evaluate("document.body.innerText").split())
+    assert len([line for line in folded if line]) >= 10
+    lost = [line for line in folded if " ".join(line.split()) not in printed]
+    assert lost == []
+    # And on the paper itself: each custody entry a run folds (its number, time, name and digest) is in the PDF.
+    # NFKC: the font's ligatures ("ﬀ" for "ff") are letters again.
+    text = "".join("".join(unicodedata.normalize("NFKC", p.extract_text()).split())
+                   for p in PdfReader(tmp_path / "report.pdf").pages)
+    entries = [line for line in folded if re.match(r"\d+ \d{4}-\d\d-\d\dT", line) and "sha256:" in line]
+    assert len(entries) >= 10
+    assert [line for line in entries if "".join(line.split()) not in text] == []
     page.close()
 
 

@@ -63,6 +63,18 @@ def definitions(pairs: Iterable[tuple[str, str]]) -> str:
     return f"<dl>{items}</dl>" if items else ""
 
 
+def folded(summary: str, body: str) -> str:
+    """Gives `body` folded under `summary` on a screen, and unfolded on paper; both are HTML already.
+
+    A closed <details> prints closed (its content is not laid out), so a printed report
+    lost what it folds: the names of a run of receipts, the distances. The body is written
+    twice, once folded for the screen and once for print only, as no style sheet can open
+    a closed <details> in every browser (::details-content is too new to count on).
+    """
+    return (f'<details class="folded"><summary>{summary}</summary>{body}</details>'
+            f'<div class="unfolded"><p class="unfolded-head">{summary}</p>{body}</div>')
+
+
 def digest(value: str) -> str:
     return f'<code class="digest">{esc(value)}</code>'
 
@@ -122,6 +134,8 @@ figure.svg svg{display:block;width:100%;height:auto}
 ul.remarks li{margin:.2em 0}
 ul.findings li{color:var(--bad)}
 details>summary{cursor:pointer}
+.unfolded{display:none}
+.unfolded-head{margin:.3em 0 .1em;font-weight:600}
 footer{margin:2em auto;font-size:.85rem;color:var(--muted)}
 @media (max-width:640px){
  body{font-size:14px}
@@ -135,7 +149,8 @@ footer{margin:2em auto;font-size:.85rem;color:var(--muted)}
 @media print{
  body{background:#fff;font-size:10.5pt}
  .verdict,.flag,.esc,.banner,.exhibit{-webkit-print-color-adjust:exact;print-color-adjust:exact}
- .timeline details{display:none}
+ details.folded{display:none}
+ .unfolded{display:block}
  nav{display:none}
  h2{break-before:page;break-after:avoid}
  #summary h2{break-before:auto}

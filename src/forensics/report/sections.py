@@ -15,7 +15,7 @@ from forensics.record_kinds import AUDIO, DEDUP
 from forensics.report import facts
 from forensics.report.cards import Context, Pictures
 from forensics.report.exhibits import original_findings
-from forensics.report.markup import definitions, digest, esc, seconds, table
+from forensics.report.markup import definitions, digest, esc, folded, seconds, table
 from forensics.report.methods import INTERCEPTS, NEAR_DUPLICATES, score_words
 from forensics.report.verdict import capture_claim, group_id, intercept_id, lead_id, match_id
 
@@ -125,14 +125,14 @@ def timeline(ctx: Context) -> str:
             listed += f"<li>… and {len(run) - TIMELINE_ROWS_PER_GROUP} more in custody/log.jsonl</li>"
         what = _run_text(ctx, action, run)
         if len(run) > 1:
-            what += f"<details><summary>{len(run)} entries</summary><ul>{listed}</ul></details>"
+            what += folded(f"{len(run)} entries", f"<ul>{listed}</ul>")
         status = "" if result == "ok" else f' <span class="flag">{esc(result)}</span>'
         rows.append((seqs, when, (f'{esc(actor)} <span class="muted">on {esc(first.host)}</span><br>'
                                   f'<code title="{esc(key_id)}">{esc(key_id[:16])}…</code>'),
                      f"{esc(action)}{status}", esc(incident or ""), what))
     return ('<section id="custody"><h2>Custody timeline</h2><p class="muted">Every entry of the signed, '
-            "hash-chained custody log, runs of like entries folded together (a printed report shows the runs; "
-            "every entry is in the case's custody/log.jsonl and in the json export). Times are UTC as the "
+            "hash-chained custody log, runs of like entries folded together (a printed report shows each run "
+            "unfolded; every entry is in the case's custody/log.jsonl and in the json export). Times are UTC as the "
             "acting machine's clock gave them.</p>"
             + table(("entries", "time (UTC)", "who", "action", "incident", "what"), rows, cls="timeline")
             + "</section>")
