@@ -81,7 +81,7 @@ def test_places_name_the_outliers_with_distances_and_each_position_with_its_sour
     assert "32.092900 34.862000 28.5 m QuickTime com.apple.quicktime.location.ISO6709" in text
     assert "36.202130 37.134310 392.0 m EXIF GPS" in text
     assert "real/ftyp3gp5.mp4 0.0 0.0" in text and "null island" in text  # left out, with the reason
-    distances = places[places.index("<details>"):]
+    distances = places[places.index("<details class=\"folded\">"):]
     assert "Distances between the positions (21 pairs)" in visible_text(distances)
     assert "502.455 km" in visible_text(distances)
 

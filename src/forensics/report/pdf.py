@@ -31,18 +31,17 @@ from forensics.custody.verify import VerifyReport, verify_case
 from forensics.custody.view import CaseView, ItemView, read_case
 from forensics.progress import ProgressCallback, tell
 from forensics.report import facts
-from forensics.report.case_claims import case_positions, case_time_events
+from forensics.report.case_claims import case_time_events
 from forensics.report.chronology import chronology, chronology_figure
 from forensics.report.exhibits import Exhibit, exhibits_of, original_findings
 from forensics.report.exported import Exported, checked_target, log_export
 from forensics.report.methods import methods
 from forensics.report.pdf_page import COMPLIANCE, MONO, SANS, ReportPdf, digest_lines, pdf_text
 from forensics.report.pdf_signature import sign_pdf
-from forensics.report.places import places, places_figure
-from forensics.report.where_when import message_events
+from forensics.report.places import distance_rows, places_figure
+from forensics.report.where_when import case_places, message_events
 
 FIGURE_WIDTH_PX = 520.0  # the figures' layout width in the PDF: their 10 px text prints at about 9.8 pt on A4
-MAX_DISTANCES = 300  # pairs listed under the places figure; more are summed up, not listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,19 +179,20 @@ def _custody(pdf: ReportPdf, exhibit: Exhibit, verification: VerifyReport) -> No
 
 
 def _places(pdf: ReportPdf, view: CaseView, labels: Mapping[str, str]) -> None:
-    found = places(case_positions(view, labels=labels))
+    found = case_places(view, labels)
     pdf.heading("Places")
     pdf.figure(places_figure(found, width_px=FIGURE_WIDTH_PX))
     if found.distances:
-        pdf.heading("Distances between the positions claimed (great circle)", level=2)
+        listed = distance_rows(found)  # the rows the HTML report folds under its figure
+        pdf.heading(f"Distances between the positions claimed ({len(found.distances)} pairs)", level=2)
         pdf.set_font(SANS, size=8.5)
         with pdf.table(col_widths=(70, 70, 40), text_align="LEFT", line_height=4.2, padding=1.0,
                        headings_style=FontFace(emphasis="BOLD")) as table:
-            table.row(["Exhibit", "Exhibit", "km"])
-            for d in found.distances[:MAX_DISTANCES]:
-                table.row([pdf_text(labels.get(d.a, d.a)), pdf_text(labels.get(d.b, d.b)), f"{d.km:,.3f}"])
-        if len(found.distances) > MAX_DISTANCES:
-            pdf.paragraph(f"... {len(found.distances) - MAX_DISTANCES} more pairs, not listed.")
+            table.row(["Exhibit", "Exhibit", "great circle"])
+            for a, b, km in listed.rows:
+                table.row([pdf_text(a.label), pdf_text(b.label), km])
+        if listed.not_listed:
+            pdf.paragraph(listed.more_text)
 
 
 def _methods(pdf: ReportPdf) -> None:

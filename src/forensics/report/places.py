@@ -6,8 +6,10 @@ the spread, and a scale bar gives kilometres; there are no map tiles, so the
 figure is made offline and shows only what the files claim. Distances between
 items are great circles on a sphere of the Earth's mean radius (off by at most
 0.5% from the ellipsoid). A position far from all the others is named as an
-outlier; a null island (0, 0), or a latitude or longitude outside its range, is
-an unset or broken GPS field: left out and listed.
+outlier; a null island (0, 0), a latitude or longitude outside its range or not
+a number, is an unset or broken GPS field: left out and listed, and so are GPS
+tags that hold no number at all (a rational with a zero denominator), which the
+caller finds in the raw tags and passes as `unreadable`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import combinations
 
 from forensics.report.figure import (
     ACCENT,
@@ -41,6 +44,7 @@ EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG)
 # within this distance of each other) is named as an outlier.
 OUTLIER_KM = 50.0
 FAR_APART_KM = 1000.0  # positions spread wider than this cannot all be one incident's place
+MAX_DISTANCES = 300  # pairs a report lists under the places figure; more are counted, not listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,11 @@ class Position:
     latitude_deg: float
     longitude_deg: float
     source: str  # the tag it came from
+    written: str = ""  # the tags as the file writes them, for a position whose numbers cannot be read
+
+    def coordinates_text(self) -> str:
+        """Gives the coordinates as a left-out list shows them: as written when they hold no number."""
+        return self.written or f"{self.latitude_deg!r}, {self.longitude_deg!r}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +109,13 @@ def _median(points: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(p[0] for p in points), statistics.median(p[1] for p in points)
 
 
-def places(positions: Iterable[Position], *, outlier_km: float = OUTLIER_KM) -> Places:
-    """Gives the valid positions, their median, pairwise great-circle distances and the outliers, named."""
+def places(positions: Iterable[Position], *, outlier_km: float = OUTLIER_KM,
+           unreadable: Iterable[tuple[Position, str]] = ()) -> Places:
+    """Gives the valid positions, their median, pairwise great-circle distances and the outliers, named.
+
+    `unreadable` are GPS tags that give no position at all, with why: they are listed as left out, after the
+    positions that are out of range.
+    """
     kept: list[Position] = []
     left: list[tuple[Position, str]] = []
     for position in positions:
@@ -110,6 +124,7 @@ def places(positions: Iterable[Position], *, outlier_km: float = OUTLIER_KM) -> 
             kept.append(position)
         else:
             left.append((position, reason))
+    left += unreadable
     points = [(p.latitude_deg, p.longitude_deg) for p in kept]
     centre = _median(points) if points else None
     distances = tuple(Distance(kept[i].item_id, kept[j].item_id, great_circle_km(points[i], points[j]))
@@ -180,6 +195,26 @@ def _places_sentence(sizes: list[int], outlier_km: float) -> str:
         ending = f"the place of {sizes[0]} positions is taken as the main place; the others are outliers."
     return (f"The {total} positions are {places_n} places more than {outlier_km:g} km apart ({listed}): "
             + ending)
+
+
+@dataclass(frozen=True, slots=True)
+class DistanceRows:
+    """The distances a report lists under the places figure, the same in the HTML and the PDF."""
+
+    rows: tuple[tuple[Position, Position, str], ...]  # the two positions and the great circle as shown
+    not_listed: int  # pairs past the rows
+
+    @property
+    def more_text(self) -> str:
+        return f"... {self.not_listed:,} more pairs, not listed." if self.not_listed else ""
+
+
+def distance_rows(found: Places, *, max_rows: int = MAX_DISTANCES) -> DistanceRows:
+    """Gives the first `max_rows` pairs of positions, each with its distance to the metre, and how many are left."""
+    # `distances` holds every pair once, in the order combinations() gives them: zipped, each row has its pair.
+    rows = tuple((a, b, f"{d.km:,.3f} km") for (a, b), d in zip(combinations(found.positions, 2),
+                                                                 found.distances[:max_rows]))
+    return DistanceRows(rows, max(0, len(found.distances) - max_rows))
 
 
 def _project(centre: tuple[float, float], point: tuple[float, float]) -> tuple[float, float]:
@@ -261,7 +296,7 @@ def places_figure(found: Places, *, width_px: float = 380.0, font_px: float = 10
                  "equidistant projection around the median: distances from it are true; no map, only the claims.")
     if found.left_out:
         notes.append(f"Left out, not drawn ({len(found.left_out)}):")
-        notes += [f"- {shown_text(p.label)}: {p.latitude_deg!r}, {p.longitude_deg!r} from {shown_text(p.source)}: "
+        notes += [f"- {shown_text(p.label)}: {shown_text(p.coordinates_text())} from {shown_text(p.source)}: "
                   f"left out because {reason}" for p, reason in found.left_out]
     for note in notes:
         y += 2.0

@@ -9,6 +9,7 @@ their sending times to its rows here. Everything drawn from evidence is escaped
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,12 +30,11 @@ from forensics.report.chronology import (
     time_text,
 )
 from forensics.report.exhibits import Exhibits
-from forensics.report.markup import esc, table
-from forensics.report.places import Places, places, places_svg
+from forensics.report.markup import esc, folded, table
+from forensics.report.places import Places, Position, distance_rows, places, places_svg
 
 FIGURE_WIDTH_PX = 380.0  # the figures' layout width: a phone's (390 px) without scaling the text down
 MAX_TABLE_ROWS = 2000  # rows of the chronology's table; the figure and the json export hold them all
-MAX_DISTANCES = 300  # pairs listed under the places figure; more are summed up, not listed
 FORMAT_ZERO = "not a date (the format's zero)"
 
 
@@ -58,8 +58,73 @@ def where_when(view: CaseView, exhibits: Exhibits, *, now_utc: datetime) -> Wher
     """Gives the case's chronology (claimed times, messages sent, receipts) and places, named by exhibit."""
     labels = exhibits.labels()
     events = case_time_events(view, labels=labels) + message_events(view, labels)
-    return WhereWhen(chronology(events, latest_plausible=now_utc),
-                     places(case_positions(view, labels=labels)))
+    return WhereWhen(chronology(events, latest_plausible=now_utc), case_places(view, labels))
+
+
+def case_places(view: CaseView, labels: Mapping[str, str]) -> Places:
+    """Gives the case's places: every position its items claim, and the GPS tags that state none, left out."""
+    return places(case_positions(view, labels=labels), unreadable=unreadable_positions(view, labels))
+
+
+# The tags a position is read from, by the raw group they are kept under, as (latitude, longitude) pairs.
+_EXIF_GPS = ("GPS GPSLatitude", "GPS GPSLongitude")
+_XMP_GPS = ("exif:GPSLatitude", "exif:GPSLongitude")
+_ISO6709_KEYS = ("com.apple.quicktime.location.ISO6709", "location", "location-eng")
+
+
+def unreadable_positions(view: CaseView, labels: Mapping[str, str]) -> list[tuple[Position, str]]:
+    """Gives, per item, GPS tags that are present but give no position (a zero denominator, text that is no angle),
+    with why: the metadata record keeps no position for them, so without this the report would not name them."""
+    found = []
+    for item in view.items:
+        meta = item.metadata
+        if meta is None:
+            continue
+        label = labels.get(item.sha256, item.display_name)
+        source = meta.gps.source if meta.gps is not None else ""
+        exif = meta.raw.get("exif")
+        exif = exif if isinstance(exif, dict) else {}
+        # EXIF is read first: tags there that hold no number lose to a later block silently unless listed.
+        if any(tag in exif for tag in _EXIF_GPS) and source != "EXIF GPS":
+            written = "; ".join(f"{tag.removeprefix('GPS ')} {_raw_text(exif.get(tag))} {_raw_text(exif.get(tag + 'Ref'))}"
+                                .rstrip() for tag in _EXIF_GPS)
+            found.append((Position(item.sha256, label, math.nan, math.nan, "EXIF GPS", written),
+                          _exif_reason(exif) + (f"; the position shown is from {source}" if source else "")))
+        if meta.gps is not None:
+            continue
+        xmp, fmt = meta.raw.get("xmp"), meta.raw.get("format")
+        xmp, fmt = (xmp if isinstance(xmp, dict) else {}), (fmt if isinstance(fmt, dict) else {})
+        if any(tag in xmp for tag in _XMP_GPS):
+            written = "; ".join(f"{tag} {_raw_text(xmp.get(tag))}" for tag in _XMP_GPS)
+            found.append((Position(item.sha256, label, math.nan, math.nan, "XMP", written),
+                          ("not an angle XMP writes (\"DDD,MM.mmN\", \"DDD,MM,SSN\" or decimal degrees), or one of "
+                          "the two is missing")))
+        for key in _ISO6709_KEYS:
+            if key in fmt:
+                found.append((Position(item.sha256, label, math.nan, math.nan, f"QuickTime/MP4 {key}",
+                                       _raw_text(fmt[key])), "not an ISO 6709 position (\"+DD.DDDD+DDD.DDDD/\")"))
+                break
+    return found
+
+
+def _raw_text(value: object) -> str:
+    if value is None:
+        return "(missing)"
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _exif_reason(exif: Mapping[str, object]) -> str:
+    """Gives why EXIF GPS latitude and longitude give no position: a rational over zero, a missing tag, or neither."""
+    for tag in _EXIF_GPS:
+        value = exif.get(tag)
+        if value is None:
+            return f"{tag.removeprefix('GPS ')} is missing"
+        for part in value if isinstance(value, list) else [value]:
+            numerator, slash, denominator = str(part).partition("/")
+            if slash and denominator.strip() == "0" and numerator.strip() != "0":
+                return (f"{tag.removeprefix('GPS ')} holds {part}, a rational with a zero denominator: not a number "
+                        "of degrees")
+    return "not degrees, minutes and seconds as EXIF writes them (three rationals)"
 
 
 def message_events(view: CaseView, labels: Mapping[str, str]) -> list[TimeEvent]:
@@ -144,6 +209,13 @@ def _km(value: float) -> str:
     return f"{value:,.3f} km"
 
 
+def _left_coordinates(position: Position) -> tuple[str, str]:
+    """Gives the latitude and longitude cells of a left-out position; tags with no number, as written, in one."""
+    if position.written:
+        return f'<code>{esc(position.written)}</code>', ""
+    return esc(repr(position.latitude_deg)), esc(repr(position.longitude_deg))
+
+
 def places_section(view: CaseView, found: WhereWhen, links: Mapping[str, str]) -> str:
     """Gives the places: the figure, its remarks as text, each position with its source, distances folded."""
     where = found.places
@@ -169,13 +241,13 @@ def places_section(view: CaseView, found: WhereWhen, links: Mapping[str, str]) -
     if where.left_out:
         parts.append(f"<h3>Left out, not drawn ({len(where.left_out)})</h3>")
         parts.append(table(("item", "latitude", "longitude", "from", "why left out"),
-                           [(links.get(p.item_id, esc(p.label)), esc(repr(p.latitude_deg)),
-                             esc(repr(p.longitude_deg)), esc(p.source), esc(reason)) for p, reason in where.left_out]))
+                           [(links.get(p.item_id, esc(p.label)), *_left_coordinates(p), esc(p.source), esc(reason))
+                            for p, reason in where.left_out]))
     if where.distances:
-        named = {p.item_id: links.get(p.item_id, esc(p.label)) for p in where.positions}
-        shown = [(named.get(d.a, esc(d.a)), named.get(d.b, esc(d.b)), _km(d.km)) for d in where.distances[:MAX_DISTANCES]]
-        extra = (f'<p class="muted">… {len(where.distances) - MAX_DISTANCES} more pairs, not listed.</p>'
-                 if len(where.distances) > MAX_DISTANCES else "")
-        parts.append(f"<details><summary>Distances between the positions ({len(where.distances)} pairs)</summary>"
-                     + table(("item", "item", "great circle"), shown) + extra + "</details>")
+        listed = distance_rows(where)
+        shown = [(links.get(a.item_id, esc(a.label)), links.get(b.item_id, esc(b.label)), esc(km))
+                 for a, b, km in listed.rows]
+        extra = f'<p class="muted">{esc(listed.more_text)}</p>' if listed.not_listed else ""
+        parts.append(folded(f"Distances between the positions ({len(where.distances)} pairs)",
+                            table(("item", "item", "great circle"), shown) + extra))
     return "".join(parts) + "</section>"
