@@ -73,6 +73,7 @@ class Pictures:
         self.view = view
         self.assets = assets
         self._done: dict[tuple[Any, ...], str] = {}
+        self._why: dict[tuple[Any, ...], str] = {}  # why a photo has no preview
 
     def _img(self, rel: str, alt: str, *, loading: str = "lazy") -> str:
         return f'<img src="{rel}" alt="{attr(alt)}" loading="{loading}">'
@@ -110,27 +111,35 @@ class Pictures:
         return ""
 
     def photo(self, item: ItemView) -> str:
-        key = ("photo", item.sha256)
-        if key not in self._done:
-            from forensics.report.pictures import photo_preview_jpeg
+        """Gives an <img> of a reduced copy of the photo, or "" (photo_missing says why)."""
+        return self._photo(item)[0]
 
-            html = ""
+    def photo_missing(self, item: ItemView) -> str:
+        """Gives why the photo has no preview: a format not decoded here, a damaged file, a copy that changed."""
+        return self._photo(item)[1]
+
+    def _photo(self, item: ItemView) -> tuple[str, str]:
+        key = ("photo", item.sha256)
+        if key not in self._why:
+            from forensics.report.pictures import picture_preview
+
+            html, why = "", ""
             try:
                 data = self.view.read_file(item.item.stored.path, max_bytes=max(2 * item.item.stored.size, 1 << 20))
-            except (OSError, ValueError):
-                data = b""
+            except (OSError, ValueError) as ex:
+                data, why = b"", f"the stored copy cannot be read ({getattr(ex, 'strerror', None) or ex})"
             if hashlib.sha256(data).hexdigest() == item.sha256:
-                preview = photo_preview_jpeg(data)
-                if preview is None:  # HEIF, HEIC, AVIF: OpenCV cannot read them
-                    from forensics.report.pictures import still_preview_jpeg
-
-                    image = item.metadata.image if item.metadata is not None else None
-                    preview = still_preview_jpeg(data, width_px=image.width_px if image else None,
-                                                 height_px=image.height_px if image else None)
-                if preview is not None:
-                    html = self._img(self.assets.add(preview, ".jpg"), f"preview of {item.display_name}")
-            self._done[key] = html
-        return self._done[key]
+                image = item.metadata.image if item.metadata is not None else None
+                preview = picture_preview(data, width_px=image.width_px if image else None,
+                                          height_px=image.height_px if image else None)
+                why = preview.why_not
+                if preview.jpeg is not None:
+                    html = self._img(self.assets.add(preview.jpeg, ".jpg"), f"preview of {item.display_name}")
+            elif not why:
+                # Verify read it intact, or the card says so first: it changed since, so nothing of it is shown.
+                why = "the stored copy no longer matches its digest"
+            self._done[key], self._why[key] = html, why
+        return self._done[key], self._why[key]
 
     def frame_at(self, item: ItemView | None, time_s: float | None) -> str:
         """Gives the stored frame nearest `time_s` (the thumbnail for a photo or no time)."""
@@ -210,9 +219,11 @@ def card(ctx: Context, item: ItemView, pictures: Pictures) -> str:
                            "was received, and is not shown</p>")
         else:
             preview = pictures.photo(item)
+            why = pictures.photo_missing(item)
+            damaged = why.startswith("the file is damaged")
             figures.append(f"<figure>{preview}<figcaption>preview (reduced)</figcaption></figure>" if preview else
-                           '<p class="muted">no preview: this picture format cannot be decoded here; '
-                           "the original is in the case</p>")
+                           f'<p class="{"bad-text" if damaged else "muted"}">no preview: {esc(why)}; the original '
+                           "is in the case, as received</p>")
     segments = facts.transmissions(item)
     if _has_audio(item) and not failed:
         figures.append(pictures.spectrogram(item, None, "audio", tuple((t.start_s, t.end_s) for t in segments)))

@@ -6,6 +6,8 @@ HEIF, HEIC and AVIF stills, which OpenCV cannot read, are decoded by the FFmpeg
 program that imageio-ffmpeg ships (already a dependency): it puts a phone's
 tiled picture together from its grid and turns it as the file says, which
 PyAV's streams alone do not (a tiled HEIC is 48 streams of 512 px tiles there).
+A still with no preview says why: a format not decoded here, or a file of a
+format decoded here that is damaged (truncated, when its boxes run past its end).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import resource
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -136,20 +139,85 @@ def photo_preview_jpeg(data: bytes, *, longest_side_px: int = 480) -> bytes | No
 MAX_STILL_PIXELS = 120_000_000  # a still decoded for a preview; the largest phone and camera photos are ~100 MP
 STILL_DECODE_TIMEOUT_S = 60.0
 _STILL_DECODER_MEMORY_BYTES = 2 << 30  # the FFmpeg process's address space: a crafted grid cannot take the machine
+# Formats OpenCV or FFmpeg decode whole here: one of them that does not decode is damaged, not unsupported. TIFF is
+# not among them: camera raws (DNG, NEF, ARW...) are TIFF too, and many of them are not decoded here.
+_DECODED_HERE = frozenset({"jpeg", "png", "gif", "webp", "bmp", "heif", "avif"})
+_NOT_DECODED = "this picture format cannot be decoded here"
 
 
-def still_preview_jpeg(data: bytes, *, width_px: int | None = None, height_px: int | None = None,
-                       longest_side_px: int = 480) -> bytes | None:
-    """Gives a small JPEG of a HEIF, HEIC or AVIF still (or another still FFmpeg reads), or None when it cannot.
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A small JPEG of a still, or why there is none."""
+
+    jpeg: bytes | None
+    why_not: str = ""  # a clause for "no preview: ...", when `jpeg` is None
+
+
+def picture_preview(data: bytes, *, width_px: int | None = None, height_px: int | None = None,
+                    longest_side_px: int = 480) -> Preview:
+    """Gives a small JPEG of a still (OpenCV's formats, then HEIF, HEIC and AVIF through FFmpeg), or why not: a
+    format not decoded here, a picture too large, or a file of a format decoded here that is damaged or truncated.
 
     `width_px` and `height_px`, the picture's size as its metadata states it, keep a
-    picture too large for a preview from being decoded at all. The bytes are
-    decoded from a private temporary file: the bytes checked against the case's
-    digest, never the case's file, which could change in between.
+    picture too large for a preview from being decoded at all.
     """
+    jpeg = photo_preview_jpeg(data, longest_side_px=longest_side_px)
+    if jpeg is not None:
+        return Preview(jpeg)
     if width_px and height_px and width_px * height_px > MAX_STILL_PIXELS:
         log.info("still of %d x %d px not decoded for a preview", width_px, height_px)
-        return None
+        return Preview(None, f"the picture is {width_px:,} x {height_px:,} px, more than a preview decodes "
+                             f"({MAX_STILL_PIXELS // 1_000_000} million pixels)")
+    jpeg, decoder_says = _ffmpeg_still(data, longest_side_px=longest_side_px)
+    if jpeg is not None:
+        return Preview(jpeg)
+    return Preview(None, _why_not_decoded(data, decoder_says))
+
+
+def _why_not_decoded(data: bytes, decoder_says: str) -> str:
+    """Gives why a still did not decode: its format is not one decoded here, or the file is damaged (truncated)."""
+    from forensics.media.content_type import sniff
+
+    kind = sniff(data[:4096])
+    # Canon's CR3 raw is an ISO BMFF file like HEIF, with the brand "crx ": a format, not a damage.
+    if kind.format not in _DECODED_HERE or data[8:12] == b"crx ":
+        return _NOT_DECODED + (f" ({kind.mime})" if kind.mime else "")
+    name = (kind.format or "").upper()
+    short = _truncated_box(data) if kind.format in ("heif", "avif") else None
+    if short is not None:
+        box, end = short
+        return (f"the file is damaged: truncated, its {box!r} box runs to byte {end:,} and the file ends at "
+                f"{len(data):,}; a {name} picture, which is decoded here when whole")
+    if "partial file" in decoder_says:
+        return f"the file is damaged: truncated (the decoder found a partial file); a {name} picture, decoded here when whole"
+    said = f" (the decoder says: {decoder_says})" if decoder_says else ""
+    return f"the file is damaged: a {name} picture, a format decoded here, that does not decode{said}"
+
+
+def _truncated_box(data: bytes) -> tuple[str, int] | None:
+    """Gives the first top-level ISO BMFF box that runs past the end of `data` (its type and end byte), or None."""
+    at = 0
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at:at + 4], "big")
+        kind = data[at + 4:at + 8].decode("latin-1")
+        if size == 1 and at + 16 <= len(data):  # a 64-bit size follows the type
+            size = int.from_bytes(data[at + 8:at + 16], "big")
+        elif size == 0:  # the box runs to the end of the file, whatever its length
+            return None
+        if size < 8:
+            return None  # not a box: damaged some other way
+        if at + size > len(data):
+            return kind, at + size
+        at += size
+    return None
+
+
+def _ffmpeg_still(data: bytes, *, longest_side_px: int) -> tuple[bytes | None, str]:
+    """Gives a small JPEG of a still FFmpeg decodes, or None with the decoder's first line of complaint.
+
+    The bytes are decoded from a private temporary file: the bytes checked against the
+    case's digest, never the case's file, which could change in between.
+    """
     import imageio_ffmpeg  # type: ignore[import-untyped]
 
     handle, name = tempfile.mkstemp(prefix="forensics-still-")
@@ -162,15 +230,24 @@ def still_preview_jpeg(data: bytes, *, width_px: int | None = None, height_px: i
                                "-frames:v", "1", "-filter_threads", "1", "-f", "image2pipe", "-c:v", "bmp", "-pix_fmt", "bgr24", "-"],
                               capture_output=True, timeout=STILL_DECODE_TIMEOUT_S, check=False,
                               preexec_fn=_limit_memory)
-    except (OSError, subprocess.TimeoutExpired) as ex:
+    except subprocess.TimeoutExpired:
+        log.info("still not decoded for a preview in %g s", STILL_DECODE_TIMEOUT_S)
+        return None, f"not decoded in {STILL_DECODE_TIMEOUT_S:g} s"
+    except OSError as ex:
         log.info("still not decoded for a preview: %s", ex)
-        return None
+        return None, ""
     finally:
         os.unlink(name)
-    if done.returncode != 0 or not done.stdout:
-        log.info("FFmpeg could not decode a still: %s", done.stderr[-300:].decode("utf-8", "replace"))
-        return None
-    return photo_preview_jpeg(done.stdout, longest_side_px=longest_side_px)
+    if done.returncode == 0 and done.stdout:
+        jpeg = photo_preview_jpeg(done.stdout, longest_side_px=longest_side_px)
+        if jpeg is not None:
+            return jpeg, ""
+    said = done.stderr.decode("utf-8", "replace")
+    log.info("FFmpeg could not decode a still: %s", said[-300:])
+    # FFmpeg's lines start with the component in brackets and may name the temporary file: both left out.
+    lines = [line.rsplit("] ", 1)[-1].replace(name, "the file").strip() for line in said.splitlines()]
+    useful = [line for line in lines if line and "partial file" in line] or [line for line in lines if line]
+    return None, (useful[0][:200] if useful else "")
 
 
 def _limit_memory() -> None:
