@@ -5,6 +5,10 @@ with its exact presentation time. The plan comes from the packet index (no decod
 only the GOPs holding a wanted frame are decoded, on every core (forensics.media.video.gop_decoder).
 The luma plane is shrunk in the decoding thread, so no colour conversion is ever made, and
 the display rotation is applied, as forensics.media.video.frames does for full frames.
+
+Ingest decodes every frame of a video anyway for its scene scan: there, a VideoSampler takes
+its frames from that pass (a FrameTap of extract_frames) rather than decoding them again, and
+gives the same pictures (the same frames, decoded with the same options, shrunk the same way).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -56,18 +61,31 @@ def read_pictures(path: Path, *, every_s: float = 0.25, size_px: int = 128, with
     Raises MediaUnreadable for a file that is neither a decodable still nor a video.
     """
     path = Path(path)
+    _check_sampling(every_s, size_px)
+    failures: list[str] = []
+    still = _read_still(path, size_px, failures)
+    if still is not None:
+        return still
+    sampler = VideoSampler(every_s=every_s, size_px=size_px, with_keyframes=with_keyframes)
+    return _noted(sampler.decode(path, workers=workers, progress=progress), failures)
+
+
+def _check_sampling(every_s: float, size_px: int) -> None:
     if not every_s > 0:
         raise ParameterError(f"every_s must be a positive number of seconds, not {every_s}")
     if size_px < 32:
         raise ParameterError(f"size_px must be at least 32 pixels, not {size_px}")
+
+
+def _read_still(path: Path, size_px: int, failures: list[str]) -> Pictures | None:
+    """Gives the one picture of a still, or None for a file to read as a video (why Pillow failed: `failures`)."""
     if regular_file(path).st_size == 0:  # a link, FIFO or device is refused, never opened
         raise MediaUnreadable(f"{path.name}: empty file (0 bytes)")
-    failures: list[str] = []
     still = _still_image(path, size_px, failures=failures)
-    if still is not None:
-        return Pictures("image", np.zeros(1), still[None], None)
-    pictures = _video_pictures(path, every_s=every_s, size_px=size_px, with_keyframes=with_keyframes,
-                               workers=workers, progress=progress)
+    return None if still is None else Pictures("image", np.zeros(1), still[None], None)
+
+
+def _noted(pictures: Pictures, failures: list[str]) -> Pictures:
     if pictures.kind == "image" and failures:
         # A picture Pillow will not read whole (a JPEG cut short, a damaged PNG) that FFmpeg decodes:
         # what is missing may be filled in, and what it matches must be read with that in mind.
@@ -182,35 +200,87 @@ def _spaced(pts: list[int], gap_ticks: float) -> list[int]:
     return kept
 
 
-def _video_pictures(path: Path, *, every_s: float, size_px: int, with_keyframes: bool, workers: int | None,
-                    progress: ProgressCallback | None) -> Pictures:
-    stream_index, index, aspect, _size = read_video_index(path)
-    wanted = set(every_pts(index, every_s))
-    if with_keyframes:
-        wanted |= set(_spaced(keyframe_pts(index), every_s / float(index.time_base)))
-    shrinker = _Shrinker(size_px, aspect)
-    # Deblocking changes nothing a 128-pixel picture can show; leaving it out saves a third.
-    options = DecodeOptions(skip_unwanted_nonref=True, skip_loop_filter=True, workers=workers)
-    by_pts, errors = _decoded(path, stream_index, index, wanted, shrinker, options, progress)
-    notes = []
-    if errors:
-        notes.append(f"{errors} damaged packet(s) could not be decoded; frames near them may be missing")
-    if not index.timestamps_known:
-        notes.append("the file carries no timestamps: times assume the declared frame rate")
-    ordered = sorted(by_pts)
-    pictures = [by_pts[pts] for pts in ordered]
-    shape = pictures[0].shape
-    if any(p.shape != shape for p in pictures):
-        notes.append("the picture size changes within the stream")
-        # cv2.resize keeps the dtype.
-        pictures = [p if p.shape == shape else cast("NDArray[np.uint8]",
-                                                     cv2.resize(p, shape[::-1], interpolation=cv2.INTER_AREA))
-                    for p in pictures]
-    first = int(index.pts.min())
-    times = np.array([index.seconds(pts - first) for pts in ordered], dtype=np.float64)
-    if index.count == 1:
-        return Pictures("image", np.zeros(1), np.stack(pictures[:1]), None, tuple(notes))
-    return Pictures("video", times, np.stack(pictures), stream_duration_s(index), tuple(notes))
+class VideoSampler:
+    """The frames of a video that read_pictures samples, planned from its packet index, shrunk as decoded.
+
+    Used once: either `decode()` decodes them itself, or a scene scan's pass hands them over
+    (frames.extract_frames with this as its tap), after which `pictures()` gives the same answer
+    read_pictures would.
+    """
+
+    def __init__(self, *, every_s: float = 0.25, size_px: int = 128, with_keyframes: bool = True) -> None:
+        _check_sampling(every_s, size_px)
+        self.every_s, self.size_px, self.with_keyframes = every_s, size_px, with_keyframes
+        self._shrinker: _Shrinker | None = None
+        self._index: PacketIndex | None = None
+        self._by_pts: Mapping[int, tuple[int, NDArray[np.uint8]]] = {}
+        self.decode_errors: int | None = None  # None until the frames were handed over
+
+    def plan(self, index: PacketIndex, aspect: Fraction) -> frozenset[int]:
+        """Gives the pts of the frames to sample: one on screen every `every_s`, and keyframes, spaced."""
+        self._index, self._shrinker = index, _Shrinker(self.size_px, aspect)
+        wanted = set(every_pts(index, self.every_s))
+        if self.with_keyframes:
+            wanted |= set(_spaced(keyframe_pts(index), self.every_s / float(index.time_base)))
+        return frozenset(wanted)
+
+    def __call__(self, frame: av.VideoFrame) -> tuple[int, NDArray[np.uint8]]:
+        assert self._shrinker is not None, "plan() first"
+        return self._shrinker(frame)
+
+    def take(self, values: Mapping[int, tuple[int, NDArray[np.uint8]]], decode_errors: int) -> None:
+        self._by_pts, self.decode_errors = values, decode_errors
+
+    def decode(self, path: Path, *, workers: int | None = None, progress: ProgressCallback | None = None) -> Pictures:
+        """Gives the sampled pictures of the video at `path`, decoding only the GOPs that hold them."""
+        stream_index, index, aspect, _size = read_video_index(path)
+        wanted = self.plan(index, aspect)
+        assert self._shrinker is not None
+        # Deblocking changes nothing a 128-pixel picture can show; leaving it out saves a third.
+        options = DecodeOptions(skip_unwanted_nonref=True, skip_loop_filter=True, workers=workers)
+        by_pts, errors = _decoded(path, stream_index, index, set(wanted), self._shrinker, options, progress)
+        self.take({pts: (pts, small) for pts, small in by_pts.items()}, errors)
+        return self.pictures(path)
+
+    def pictures(self, path: Path) -> Pictures:
+        """Gives the pictures handed over; raises MediaUnreadable when none could be decoded."""
+        index = self._index
+        if index is None or self.decode_errors is None:
+            raise MediaUnreadable(f"{path.name}: no frames were handed over to sample")
+        if not self._by_pts:
+            raise MediaUnreadable(f"{path.name}: none of the sampled frames could be decoded")
+        notes = []
+        if self.decode_errors:
+            notes.append(f"{self.decode_errors} damaged packet(s) could not be decoded; frames near them may be missing")
+        if not index.timestamps_known:
+            notes.append("the file carries no timestamps: times assume the declared frame rate")
+        ordered = sorted(self._by_pts)
+        pictures = [self._by_pts[pts][1] for pts in ordered]
+        shape = pictures[0].shape
+        if any(p.shape != shape for p in pictures):
+            notes.append("the picture size changes within the stream")
+            # cv2.resize keeps the dtype.
+            pictures = [p if p.shape == shape else cast("NDArray[np.uint8]",
+                                                         cv2.resize(p, shape[::-1], interpolation=cv2.INTER_AREA))
+                        for p in pictures]
+        first = int(index.pts.min())
+        times = np.array([index.seconds(pts - first) for pts in ordered], dtype=np.float64)
+        if index.count == 1:
+            return Pictures("image", np.zeros(1), np.stack(pictures[:1]), None, tuple(notes))
+        return Pictures("video", times, np.stack(pictures), stream_duration_s(index), tuple(notes))
+
+
+def sampled_pictures(path: Path, sampler: VideoSampler) -> Pictures:
+    """Gives what read_pictures gives for `path`, a video whose sampled frames a scene scan handed to `sampler`.
+
+    A file Pillow reads as a still is read as read_pictures reads it. Raises MediaUnreadable as it does.
+    """
+    path = Path(path)
+    failures: list[str] = []
+    still = _read_still(path, sampler.size_px, failures)
+    if still is not None:
+        return still
+    return _noted(sampler.pictures(path), failures)
 
 
 def _decoded(path: Path, stream_index: int, index: PacketIndex, wanted: set[int], shrinker: _Shrinker,

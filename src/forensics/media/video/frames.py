@@ -14,6 +14,9 @@ of every packet, no decoding), then decodes only what it needs (gop_decoder.py):
   then one frame from the middle half of each shot is decoded exactly;
 - keyframes+scenes (what ingest uses): both, the shots' frames first when capped.
 
+The scenes modes decode every frame once; a FrameTap (the dedup sampler, ingest's other reader
+of small pictures) may take the frames it wants from that pass instead of decoding them again.
+
 Frames come back in presentation order, with the display rotation applied.
 """
 
@@ -21,11 +24,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, TypeVar, cast, get_args
+from typing import Any, Literal, Protocol, TypeVar, cast, get_args
 
 import av
 import av.error
@@ -38,7 +41,7 @@ from forensics.media.video.frame_plan import evenly, every_pts, keyframe_pts, sp
 from forensics.media.video.gop_decoder import DecodeOptions, DecodeSpan, SpanResult, decode_spans
 from forensics.media.video.packet_index import PacketIndex, index_packets
 from forensics.media.video.rotation import IDENTITY, DisplayTransform, apply_display_transform, transform_of_frame
-from forensics.media.video.scenes import DetectorSettings, ShotDetector, small_picture
+from forensics.media.video.scenes import DetectorSettings, ShotDetector, SmallPicture, small_picture
 from forensics.progress import ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,23 @@ class ExtractionParameters:
     skip_loop_filter: bool
 
 
+class FrameTap(Protocol):
+    """Another reader of the frames a scene scan decodes: it plans from the packet index, converts the frames
+    it wants in the decoder's threads, and is handed what it made once the scan is over."""
+
+    def plan(self, index: PacketIndex, aspect: Fraction) -> frozenset[int]:
+        """Gives the pts of the frames wanted; `aspect` is the stream's sample aspect ratio (0: unknown)."""
+        ...
+
+    def __call__(self, frame: av.VideoFrame) -> Any:
+        """Gives this reader's value of one wanted frame (runs in a decoder thread)."""
+        ...
+
+    def take(self, values: Mapping[int, Any], decode_errors: int) -> None:
+        """Is given each wanted frame's value by pts, and the packets the scan could not decode."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class FrameSet:
     """The frames taken from one video, and what a verifier needs to know about how."""
@@ -126,7 +146,8 @@ def extract_frames(path: Path, *, mode: str = "keyframes", every_s: float | None
                    max_frames: int | None = None, size_px: int | None = None,
                    progress: ProgressCallback | None = None, apply_rotation: bool = True,
                    skip_loop_filter: bool = False, workers: int | None = None,
-                   detector: DetectorSettings = DetectorSettings(), max_memory_bytes: int = 4 << 30) -> FrameSet:
+                   detector: DetectorSettings = DetectorSettings(), max_memory_bytes: int = 4 << 30,
+                   tap: FrameTap | None = None) -> FrameSet:
     """Gives the frames of the first video stream of `path` that `mode` selects.
 
     `mode` is one of MODES, or "every:SECONDS" (then `every_s` may be left out). `max_frames`
@@ -134,7 +155,9 @@ def extract_frames(path: Path, *, mode: str = "keyframes", every_s: float | None
     side of each image (never enlarged). `skip_loop_filter` speeds up "every" by leaving out
     H.264/HEVC deblocking; its frames then differ slightly from what players show.
     All images are held in memory: a selection whose images would exceed `max_memory_bytes`
-    is refused before decoding (every:1 on an hour of 1080p would need 22 GB).
+    is refused before decoding (every:1 on an hour of 1080p would need 22 GB). `tap` (scenes modes
+    only) is given the frames it plans for from the scene scan's decoding, before the exact frames are
+    decoded: those it is given are the frames its own pass with skip_loop_filter would give.
     Raises MediaUnreadable (not media, no video stream, nothing decodable) and ParameterError.
     """
     path = Path(path)
@@ -148,12 +171,14 @@ def extract_frames(path: Path, *, mode: str = "keyframes", every_s: float | None
         raise ParameterError(f"max_frames must be at least 1, not {max_frames}")
     if size_px is not None and size_px < 16:
         raise ParameterError(f"size_px must be at least 16 pixels, not {size_px}")
+    if tap is not None and mode not in ("scenes", "keyframes+scenes"):
+        raise ParameterError(f"a frame tap reads the scene scan: mode {mode!r} has none")
     parameters = ExtractionParameters(mode, every_s if mode == "every" else None, max_frames, size_px,
                                       apply_rotation, skip_loop_filter)
     stream_index, index, aspect, coded_size = read_video_index(path)
     maker = _FrameMaker(index, size_px=size_px, apply_rotation=apply_rotation, aspect=aspect)
     job = _Job(path, stream_index, index, maker, parameters, progress, workers, detector,
-               memory_check=(coded_size, max_memory_bytes))
+               memory_check=(coded_size, max_memory_bytes), tap=(tap, aspect) if tap is not None else None)
     frames, shots = job.run()
     notes = list(job.notes)
     if index.assumed_rate is not None:
@@ -272,11 +297,14 @@ class _Job:
 
     def __init__(self, path: Path, stream_index: int, index: PacketIndex, maker: _FrameMaker,
                  parameters: ExtractionParameters, progress: ProgressCallback | None, workers: int | None,
-                 detector: DetectorSettings, *, memory_check: tuple[tuple[int, int], int]) -> None:
+                 detector: DetectorSettings, *, memory_check: tuple[tuple[int, int], int],
+                 tap: tuple[FrameTap, Fraction] | None = None) -> None:
         self.path, self.stream_index, self.index, self.maker = path, stream_index, index, maker
         self.parameters, self.progress, self.workers, self.detector = parameters, progress, workers, detector
         self.memory_check = memory_check  # (coded width, height), bytes the selected images may take
+        self.tap = tap  # another reader of the scan's frames, and the stream's sample aspect ratio
         self.notes: list[str] = []
+        self.decode_errors = 0  # packets rejected by the decoder, over every pass
 
     def _check_memory(self, count: int) -> None:
         """Refuses, before decoding, a selection whose images would not fit in the memory allowed."""
@@ -305,6 +333,7 @@ class _Job:
                                        wanted_pts=frozenset(wanted) if wanted is not None else None,
                                        options=options, progress=self.progress):
                 errors += result.decode_errors
+                self.decode_errors += result.decode_errors
                 yield result
         except av.error.FFmpegError as ex:
             raise MediaUnreadable(f"{self.path.name}: decoding failed ({ex})") from ex
@@ -345,7 +374,7 @@ class _Job:
             return self.maker.make(frame) if frame.key_frame or frame.pict_type == 1 else None
 
         spans = [DecodeSpan(0, self.index.count)]
-        options = DecodeOptions(workers=1, decoder_skip="NONKEY")
+        options = DecodeOptions(sequential=True, workers=self.workers, decoder_skip="NONKEY")
         frames = self._collect(self._decode(spans, keep, None, options))
         if not frames:
             raise MediaUnreadable(f"{self.path.name}: no keyframe or intra picture could be decoded")
@@ -376,14 +405,27 @@ class _Job:
     def _scenes(self, *, with_keyframes: bool) -> tuple[list[Frame], list[Shot]]:
         detector = ShotDetector(self.detector)
         fed: list[int] = []
+        tap, aspect = self.tap if self.tap is not None else (None, Fraction(0))
+        tap_wanted = tap.plan(self.index, aspect) if tap is not None else frozenset()
+        tapped: dict[int, Any] = {}
+
+        def scan(frame: av.VideoFrame) -> tuple[SmallPicture, Any]:
+            # Each frame is converted once for each reader, at its own size, while it is decoded.
+            return small_picture(frame), (tap(frame) if tap is not None and frame.pts in tap_wanted else None)
+
         # Deblocking changes nothing a 64-pixel picture can show, so the scan skips it; the
         # frames kept are decoded again, exactly, below.
         options = DecodeOptions(skip_unwanted_nonref=False, skip_loop_filter=True, workers=self.workers)
-        for result in self._decode([DecodeSpan(0, self.index.count)], small_picture, None, options):
-            pictures = sorted(result.results, key=lambda p: p.pts)
+        for result in self._decode([DecodeSpan(0, self.index.count)], scan, None, options):
+            for picture, value in result.results:
+                if value is not None:
+                    tapped.setdefault(picture.pts, value)
+            pictures = sorted((picture for picture, _value in result.results), key=lambda p: p.pts)
             fresh = [p for p in pictures if not fed or p.pts > fed[-1]]
             detector.feed(fresh)
             fed.extend(p.pts for p in fresh)
+        if tap is not None:
+            tap.take(tapped, self.decode_errors)
         if not fed:
             raise MediaUnreadable(f"{self.path.name}: no frame could be decoded")
         boundaries = detector.boundaries()

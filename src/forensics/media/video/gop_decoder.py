@@ -40,6 +40,9 @@ _SINGLE_THREAD = 1
 # Above this share of all packets in one span, splitting buys little and costs the frame
 # threads that a lone decoder would have had.
 _LARGEST_SPAN_SHARE_FOR_PARALLEL = 0.6
+# At most this many packets in a chunk (10 s at 30 fps), so what a chunk's frames give back, held
+# until the chunk is done, is bounded whatever the video's length: memory stays flat in it.
+_MAX_CHUNK_PACKETS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +76,8 @@ class DecodeOptions:
     skip_unwanted_nonref: bool = True  # skip pictures nothing refers to, unless wanted
     skip_loop_filter: bool = False  # faster, but the pictures are no longer bit-exact
     decoder_skip: _SkipFrame = "DEFAULT"  # the decoder's own skip_frame for every packet fed ("NONKEY": as ffmpeg)
-    workers: int | None = None  # None: one per core
+    workers: int | None = None  # threads to decode on, in all; None: one per core
+    sequential: bool = False  # one decoder reads the spans in order, whole, with `workers` frame threads
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +98,10 @@ def cores_available() -> int:
 
 
 def chunk_spans(spans: Sequence[DecodeSpan], index: PacketIndex, *, workers: int) -> list[DecodeSpan]:
-    """Gives `spans` cut at keyframes into about four chunks per worker, for load balance."""
-    if workers <= 1:
-        return list(spans)
+    """Gives `spans` cut at keyframes into about four chunks per worker, for load balance, none much
+    longer than _MAX_CHUNK_PACKETS where keyframes allow."""
     total = sum(span.packet_count for span in spans)
-    target = max(1, total // (workers * 4))
+    target = min(_MAX_CHUNK_PACKETS, max(1, total // (workers * 4)))
     keys = set(index.keyframe_packets.tolist())
     chunks: list[DecodeSpan] = []
     for span in spans:
@@ -131,13 +134,14 @@ def decode_spans(path: Path, stream_index: int, index: PacketIndex, spans: Seque
     be opened; per-packet decoding errors are counted, not raised.
     """
     workers = options.workers or cores_available()
-    chunks = chunk_spans(spans, index, workers=workers)
+    chunks = list(spans) if options.sequential else chunk_spans(spans, index, workers=workers)
     total = sum(chunk.packet_count for chunk in chunks)
     largest = max((chunk.packet_count for chunk in chunks), default=0)
-    parallel = (workers > 1 and len(chunks) > 1 and index.timestamps_known
+    parallel = (workers > 1 and len(chunks) > 1 and index.timestamps_known and not options.sequential
                 and largest <= _LARGEST_SPAN_SHARE_FOR_PARALLEL * total)
     if not parallel:
-        yield from _decode_sequentially(path, stream_index, index, spans, on_frame, wanted_pts, options,
+        # Chunked too, so that a long span's results come back a chunk at a time.
+        yield from _decode_sequentially(path, stream_index, index, chunks, on_frame, wanted_pts, options,
                                         progress, total)
         return
     local = threading.local()
@@ -184,6 +188,8 @@ def _configure(stream: av.video.stream.VideoStream, options: DecodeOptions, thre
     codec = stream.codec_context
     if threads == 0:
         codec.thread_type, codec.thread_count = "AUTO", 0  # frame threads: the lone decoder uses every core
+    elif threads > 1:
+        codec.thread_type, codec.thread_count = "AUTO", threads
     else:
         codec.thread_type, codec.thread_count = "SLICE", threads
     if options.skip_loop_filter:
@@ -252,12 +258,16 @@ def _decode_sequentially(path: Path, stream_index: int, index: PacketIndex, span
                          on_frame: Callable[[av.VideoFrame], T | None], wanted_pts: frozenset[int] | None,
                          options: DecodeOptions, progress: ProgressCallback | None,
                          total: int) -> Iterator[SpanResult[T]]:
-    """One container, frame threads, spans in file order; also the way for unseekable streams."""
+    """One container, frame threads (options.workers of them; None: every core), spans in file order; also the
+    way for unseekable streams."""
     if not index.timestamps_known:
         # Every packet must reach the decoder, so that counting its output numbers the frames.
         options = replace(options, keyframes_only=False, skip_unwanted_nonref=False, decoder_skip="DEFAULT")
         spans = [DecodeSpan(0, index.count)]
-    reader = _Reader(path, stream_index, options, threads=0, number_frames=not index.timestamps_known)
+    # Frame threads, as many as the caller allows: in a pool of analysis workers sharing the cores,
+    # more would only contend with the other workers' decoders.
+    threads = 0 if options.workers is None else options.workers
+    reader = _Reader(path, stream_index, options, threads=threads, number_frames=not index.timestamps_known)
     try:
         if not index.timestamps_known or not _seekable(index):
             # Without timestamps or positions a span cannot be found after a seek; read once.
