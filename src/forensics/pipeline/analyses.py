@@ -88,6 +88,7 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
     held: list[tuple[str, AudioRecord | StepFailure, dict[str, Any]]] = []  # audio records, written once linked
     if jobs:
         with nullcontext(runner) if runner is not None else process_runner() as run:
+            jobs = _with_decode_threads(jobs, run)
             for done, results in enumerate(_results_in_order(run, jobs)):
                 tell(progress, done, len(jobs), jobs[done].name, unit="analyses")
                 for result in results.results:
@@ -106,6 +107,17 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
         record_audio_links(case, held, library=audio_library)
     record_messages(case)
     return dict(made)
+
+
+def _with_decode_threads(jobs: list[FileJob], run: Runner) -> list[FileJob]:
+    """Gives the jobs with their decoders' threads sized to share this machine's cores between the files
+    analysed side by side: two workers each running two decoder threads on two cores only contend."""
+    if run.name == "dask":
+        return jobs  # the workers' machines are not this one: each decoder takes its own machine's cores
+    from forensics.media.video.gop_decoder import cores_available
+
+    threads = max(1, cores_available() // max(1, min(run.workers, len(jobs))))
+    return [dataclasses.replace(job, decode_threads=threads) for job in jobs]
 
 
 def record_messages(case: Case) -> int:

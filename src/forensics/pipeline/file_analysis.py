@@ -5,6 +5,11 @@ a process pool, or on a Dask worker of another machine that sees the case folder
 It reads the stored copy and never writes: the coordinator alone records the
 results into the case (forensics.pipeline.analyses), so the custody log has one writer.
 Every result says which host and process made it, for the custody record.
+
+A video's frames and dedup steps share one decoding pass: the scene scan decodes every frame
+anyway, and hands the dedup sampler the frames it wants as they go by (frames.FrameTap). Should
+that shared pass fail, each step runs on its own, as it would alone, so a hostile file costs
+each step only its own record and the records never depend on which way they were made.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from forensics.record_kinds import AUDIO, DEDUP, FRAMES, METADATA, RecordKind
 from forensics.step_failure import StepFailure
 
 if TYPE_CHECKING:
+    from forensics.media.video.frames import FrameSet
     from forensics.records import Record
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,7 @@ class FileJob:
     steps: tuple[RecordKind, ...]  # the steps to run, a subset of STEPS
     probed_type: str | None = None  # media type from an earlier metadata record, when there is one
     trust_anchors_pem: str | None = None  # the roots Content Credentials' signers are checked against
+    decode_threads: int | None = None  # threads a video decoder may use; None: every core of the worker's machine
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,20 +101,32 @@ def analyse_file(job: FileJob) -> FileResults:
     """Runs the job's steps on its file; a step that fails gives an error record, never an exception."""
     media_type = job.probed_type or job.sniffed_type
     results: list[StepResult] = []
+    done_already: dict[RecordKind, StepResult] = {}  # a later step's result, made by an earlier step's pass
     for step in STEPS:
         if step not in job.steps or media_type not in _STEP_MEDIA[step]:
             continue  # not asked for, or the probe found no stream this step reads: nothing to record
-        start = time.perf_counter()
-        try:
-            result = _STEP_FUNCTIONS[step](job)
-        except MediaError as ex:
-            result = StepResult(step, StepFailure(step, str(ex)))
-        except Exception as ex:  # a decoder bug on one hostile file must cost only that file
-            log.exception("%s failed on %s", step, job.name)
-            result = StepResult(step, StepFailure(step, f"{step} failed unexpectedly ({type(ex).__name__}: {ex})"))
-        results.append(dataclasses.replace(result, elapsed_s=time.perf_counter() - start))
-        media_type = _probed_media_type(result.record) or media_type
+        if step in done_already:
+            results.append(done_already.pop(step))
+        elif step == FRAMES and DEDUP in job.steps and media_type in _STEP_MEDIA[DEDUP]:
+            frames, done_already[DEDUP] = _frames_and_dedup(job)
+            results.append(frames)
+        else:
+            results.append(_run_step(step, _STEP_FUNCTIONS[step], job))
+        media_type = _probed_media_type(results[-1].record) or media_type
     return FileResults(job.sha256, tuple(results), socket.gethostname(), os.getpid())
+
+
+def _run_step(step: RecordKind, function: Callable[[FileJob], StepResult], job: FileJob) -> StepResult:
+    """Gives the step's result, timed; a failure gives an error record, never an exception."""
+    start = time.perf_counter()
+    try:
+        result = function(job)
+    except MediaError as ex:
+        result = StepResult(step, StepFailure(step, str(ex)))
+    except Exception as ex:  # a decoder bug on one hostile file must cost only that file
+        log.exception("%s failed on %s", step, job.name)
+        result = StepResult(step, StepFailure(step, f"{step} failed unexpectedly ({type(ex).__name__}: {ex})"))
+    return dataclasses.replace(result, elapsed_s=time.perf_counter() - start)
 
 
 def _probed_media_type(record: Record) -> str | None:
@@ -131,13 +150,53 @@ def _metadata(job: FileJob) -> StepResult:
     return StepResult(METADATA, dataclasses.replace(record, path=job.name))
 
 
+def _frames_and_dedup(job: FileJob) -> tuple[StepResult, StepResult]:
+    """Gives the frames and dedup steps' results of a video from one decoding pass; each step alone when the
+    pass fails, or gives the sampler less than its own decoding would (damaged packets)."""
+    from forensics.dedup.sampling import VideoSampler, sampled_pictures
+    from forensics.media.video.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
+
+    sampler = VideoSampler()
+    start = time.perf_counter()
+    try:
+        frameset = extract_frames(Path(job.path), mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES,
+                                  workers=job.decode_threads, tap=sampler)
+    except Exception as ex:  # noqa: BLE001 - each step alone says what is wrong, in its own words
+        log.debug("the shared decoding pass failed on %s (%r); each step decodes on its own", job.name, ex)
+        return _run_step(FRAMES, _frames, job), _run_step(DEDUP, _dedup, job)
+    frames = _run_step(FRAMES, lambda job: _frames_of(frameset), job)
+    frames = dataclasses.replace(frames, elapsed_s=time.perf_counter() - start)  # the pass, and the encoding
+    if sampler.decode_errors != 0:
+        # Which damaged packets the sampler's own GOPs would have met cannot be told from the whole
+        # stream's count, and its record says how many: it decodes them itself.
+        return frames, _run_step(DEDUP, _dedup, job)
+
+    def dedup_of(job: FileJob) -> StepResult:
+        from forensics.dedup.media_hashes import hash_pictures_of
+
+        return StepResult(DEDUP, hash_pictures_of(sampled_pictures(Path(job.path), sampler),
+                                                  key=named_sha256(job.sha256)))
+
+    dedup = _run_step(DEDUP, dedup_of, job)
+    if isinstance(dedup.record, StepFailure):
+        dedup = _run_step(DEDUP, _dedup, job)  # its record then says what its own decoding met
+    return frames, dedup
+
+
 def _frames(job: FileJob) -> StepResult:
+    from forensics.media.video.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
+
+    return _frames_of(extract_frames(Path(job.path), mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES,
+                                     workers=job.decode_threads))
+
+
+def _frames_of(frameset: FrameSet) -> StepResult:
+    """Gives the frames step's result: the record, and the frames, contact sheet and thumbnail encoded."""
     from forensics.media.video.contact_sheet import contact_sheet, thumbnail
     from forensics.media.video.frame_record import FramesRecord, frame_json
-    from forensics.media.video.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
+    from forensics.media.video.frames import INGEST_MODE
     from forensics.media.video.image_encoding import encode_image, encode_images
 
-    frameset = extract_frames(Path(job.path), mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES)
     operation = f"frames.{INGEST_MODE}"
     common = {**dataclasses.asdict(frameset.parameters), "time_base": str(frameset.time_base),
               "rotation_cw_deg": frameset.rotation_cw_deg, "rotation_applied": frameset.rotation_applied}
@@ -157,7 +216,7 @@ def _frames(job: FileJob) -> StepResult:
 def _dedup(job: FileJob) -> StepResult:
     from forensics.dedup.media_hashes import hash_media
 
-    return StepResult(DEDUP, hash_media(Path(job.path), key=named_sha256(job.sha256)))
+    return StepResult(DEDUP, hash_media(Path(job.path), key=named_sha256(job.sha256), workers=job.decode_threads))
 
 
 def _audio(job: FileJob) -> StepResult:
