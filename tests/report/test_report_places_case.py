@@ -29,11 +29,14 @@ XMP = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.or
        'exif:GPSLongitude="30,31.4E"/></rdf:RDF></x:xmpmeta>')
 
 
-def _photo(path: Path, lat: tuple | None = None, lon: tuple | None = None, *, xmp_lat: str | None = None) -> None:
+def _photo(path: Path, lat: tuple | None = None, lon: tuple | None = None, *, xmp_lat: str | None = None,
+           taken: str | None = None, south: bool = False) -> None:
     exif = Image.Exif()
+    if taken is not None:
+        exif.get_ifd(0x8769)[0x9003] = taken  # DateTimeOriginal: a wall clock, no zone stated
     if lat is not None and lon is not None:
         gps = exif.get_ifd(0x8825)
-        gps[0x0001], gps[0x0002], gps[0x0003], gps[0x0004] = "N", lat, "E", lon
+        gps[0x0001], gps[0x0002], gps[0x0003], gps[0x0004] = "S" if south else "N", lat, "E", lon
     extra = {"xmp": XMP.format(lat=xmp_lat).encode()} if xmp_lat is not None else {}
     Image.new("RGB", (64, 48), (120, 110, 90)).save(path, "JPEG", exif=exif, **extra)
 
@@ -125,3 +128,19 @@ def test_what_is_folded_on_screen_is_also_written_for_print(gps_case):
     screen, printing = style[:style.index("@media print")], style[style.index("@media print"):]
     assert ".unfolded{display:none}" in screen
     assert "details.folded{display:none}" in printing and ".unfolded{display:block}" in printing
+
+
+def test_a_capture_clock_at_the_south_pole_is_a_zone_unknown_interval_and_the_chronology_says_why(tmp_path: Path):
+    source = tmp_path / "incident"
+    source.mkdir()
+    _photo(source / "pole.jpg", _dms(89.9978), _dms(139.27), taken="2024:01:10 12:00:00", south=True)
+    key = new_key("Amina Haddad", tmp_path / "amina.key")
+    ingest([source], tmp_path / "case", key=key, incident="pole")
+    view = read_case(tmp_path / "case")
+    assert view.items[0].metadata.capture_zone is None  # the tz data's McMurdo is not taken
+    page = render_report(view, verify_case(tmp_path / "case")).files["index.html"].decode()
+    chronology = visible_text(_section(page, "chronology"))
+    assert ("2024-01-10 12:00:00 (zone unknown) capture E1 pole.jpg EXIF DateTimeOriginal zone unknown any instant from "
+            "2024-01-09 ") in chronology
+    assert ("(no zone is taken from a position within 2 degrees of the South Pole: every meridian meets there, "
+            "and the clock kept is its owner's, not the place's)") in chronology

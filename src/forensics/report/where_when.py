@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from forensics.custody.view import CaseView
+from forensics.media.metadata.zones import no_zone_reason
 from forensics.report import facts
 from forensics.report.case_claims import case_positions, case_time_events
 from forensics.report.chronology import (
@@ -169,7 +170,10 @@ def chronology_section(found: WhereWhen, links: Mapping[str, str]) -> str:
     if not chron.placed and not chron.left_out:
         return head + '<p class="none">No item claims a time.</p></section>'
     figure = f'<figure class="svg">{chronology_svg(chron, width_px=FIGURE_WIDTH_PX)}</figure>'
-    rows = [_row(p, links) for p in chron.placed[:MAX_TABLE_ROWS]]
+    # A local clock of an item near a pole: the zone was not taken from its position on purpose, and the reader is told.
+    polar = {p.item_id: why for p in found.places.positions
+             if (why := no_zone_reason(p.latitude_deg, p.longitude_deg)) is not None}
+    rows = [_row(p, links, polar) for p in chron.placed[:MAX_TABLE_ROWS]]
     more = (f'<p class="muted">… {len(chron.placed) - MAX_TABLE_ROWS} more rows in the figure and the json '
             "export.</p>" if len(chron.placed) > MAX_TABLE_ROWS else "")
     parts = [head, figure, "<h3>The same times as a table</h3>",
@@ -182,12 +186,14 @@ def chronology_section(found: WhereWhen, links: Mapping[str, str]) -> str:
     return "".join(parts) + "</section>"
 
 
-def _row(placed: PlacedEvent, links: Mapping[str, str]) -> tuple[str, ...]:
+def _row(placed: PlacedEvent, links: Mapping[str, str], polar: Mapping[str, str]) -> tuple[str, ...]:
     event = placed.event
     when = time_text(event.time) if event.time is not None else ""
     if not placed.zone_known:
         sure = (f'<span class="flag">zone unknown</span> any instant from {esc(_z(placed.earliest_utc))} to '
                 f"{esc(_z(placed.latest_utc))}")
+        if event.item_id in polar:
+            sure += f" ({esc(polar[event.item_id])})"
     else:
         sure = esc(", ".join(p for p in (f"± {event.uncertainty_s:g} s" if event.uncertainty_s else "",
                                          event.uncertainty_reason) if p))
