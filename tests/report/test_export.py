@@ -10,15 +10,17 @@ import shutil
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from case_builder import SERIAL, report_case  # noqa: F401
-from forensics.custody.log import read_entries
+from forensics.custody.log import LogEntry, read_entries
 from forensics.custody.view import read_case
 from forensics.errors import ParameterError
+from forensics.media.metadata.record import Device
 from forensics.report.document import case_document
 from forensics.report.export import CSV_COLUMNS, csv_bytes, write_export
 from forensics_cli.main import cli
@@ -109,10 +111,11 @@ def test_csv_has_one_row_per_item_and_never_a_formula(report_case, tmp_path):
     excerpt = next(r for r in rows if r["sha256"] == report_case.sha256["video/strike_excerpt.mp4"])
     assert {excerpt["name"], *excerpt["other_names"].split("\n")} == {"video/strike_excerpt.mp4",
                                                                        "hostile/strike\nsecond line.mp4"}
-    document = case_document(read_case(report_case.path))
-    document["items"][0]["received"][0]["name"] = '=HYPERLINK("http://evil.example","x")'
-    document["items"][0]["device"] = {"make": "@SUM(1+1)", "model": "-2+3"}
-    row = next(csv.DictReader(io.StringIO(csv_bytes(document).decode("utf-8-sig"))))
+    case = case_document(read_case(report_case.path))
+    first = next(i for i in case.exhibits if i.metadata is not None)
+    hostile = replace(first, receipts=(replace(first.receipts[0], name='=HYPERLINK("http://evil.example","x")'),),
+                      metadata=replace(first.metadata, device=Device(make="@SUM(1+1)", model="-2+3")))
+    row = next(r for r in csv.DictReader(io.StringIO(csv_bytes(replace(case, exhibits=(hostile,))).decode("utf-8-sig"))))
     assert row["name"] == '\'=HYPERLINK("http://evil.example","x")' and row["device_make"] == "'@SUM(1+1)"
     assert row["device_model"] == "'-2+3"
 
@@ -134,51 +137,83 @@ def test_the_command_prints_to_stdout_and_refuses_to_write_into_the_case(report_
     assert runner.invoke(cli, ["export", "--help"]).exit_code == 0
 
 
+def _entry(actor, host, key_id, action, details):
+    return LogEntry(1, "2026-12-05T10:00:00.000000Z", actor, host, "forensics", "1", action, "incident", (), details,
+                    "ok", "sha256:" + "0" * 64, key_id, "c2lnbmF0dXJl", "sha256:" + "1" * 64)
+
+
+def _case(entries, *, raw=None, name="x.jpg", bag_info=None, findings=()):
+    """An exported case of one photo whose metadata holds the tags `raw`, logged by `entries`."""
+    from forensics.custody.inspection import Finding  # noqa: F401 - for callers' findings
+    from forensics.custody.state import Receipt, StoredFile
+    from forensics.media.metadata.record import MediaRecord
+    from forensics.report.document import ExportedCase, ExportedItem, KeyInfo, Verification
+
+    metadata = MediaRecord.from_json({"path": name, "media_type": "image", "raw": raw or {}})
+    item = ExportedItem("E1", StoredFile("data/originals/aa/x.jpg", "a" * 64, "b" * 128, 1, 1), "image", "image/jpeg",
+                        (Receipt("incident", name, None, "/evidence", 1, "2026-12-05T10:00:00.000000Z", None),),
+                        metadata, None, (), {}, (), (), (), None)
+    return ExportedCase("1", "case-1", None, bag_info or {}, ("incident",), entries[-1] if entries else None,
+                        Verification(not findings, tuple(findings), "sha256:" + "1" * 64), None,
+                        tuple(KeyInfo(e.key_id, e.actor, "cHVibGlj") for e in entries), (item,), (), (), (), (), (),
+                        tuple(entries), ())
+
+
 def test_serials_given_as_numbers_or_inside_other_text_are_replaced_too():
     from forensics.report.redact import redact
 
-    document = {"custody_log": [{"actor": "Dr. Sami Nour", "host": "laptop-sami", "key_id": "ed25519:ab12",
-                                 "action": "received", "details": {"source_root": "/home/sami/Downloads"}}],
-                "bag_info": {"Contact-Email": "sami@example.org"},
-                "items": [{"sha256": "a" * 64, "raw_tags": {"makernote": {"InternalSerialNumber": 4711,
-                                                                          "SerialNumberFormat": True}},
-                           "note": "sent by Dr. Sami Nour from laptop-sami (sami@example.org), camera 4711"}]}
-    redacted = redact(document)
-    tags = redacted["items"][0]["raw_tags"]["makernote"]
-    assert tags == {"InternalSerialNumber": "serial-1", "SerialNumberFormat": True}
-    assert redacted["items"][0]["note"] == "sent by actor-1 from host-1 (contact-1), camera serial-1"
-    assert redacted["items"][0]["sha256"] == "a" * 64 and redacted["custody_log"][0]["key_id"] == "key-1"
-    assert redacted["custody_log"][0]["details"]["source_root"] == "source-1"
+    case = _case([_entry("Dr. Sami Nour", "laptop-sami", "ed25519:ab12", "received",
+                         {"source_root": "/home/sami/Downloads"})],
+                 bag_info={"Contact-Email": "sami@example.org"},
+                 raw={"makernote": {"InternalSerialNumber": 4711, "SerialNumberFormat": True},
+                      "exif": {"Image ImageDescription": "sent by Dr. Sami Nour from laptop-sami (sami@example.org), "
+                                                         "camera 4711"}})
+    redacted = redact(case)
+    tags = redacted.exhibits[0].metadata.raw
+    assert tags["makernote"] == {"InternalSerialNumber": "serial-1", "SerialNumberFormat": True}
+    assert tags["exif"]["Image ImageDescription"] == "sent by actor-1 from host-1 (contact-1), camera serial-1"
+    assert redacted.exhibits[0].sha256 == "a" * 64 and redacted.custody_log[0].key_id == "key-1"
+    assert redacted.custody_log[0].details["source_root"] == "source-1"
+    assert redacted.exhibits[0].receipts[0].source_root == "/evidence"  # a folder no entry names is no identity
+    # Typed values in, typed values out; the JSON rendering leaves signatures and public keys out.
+    assert type(redacted.exhibits[0].metadata) is type(case.exhibits[0].metadata)
+    document = redacted.to_json()
+    assert "signature" not in document["custody_log"][0] and "public_key" not in document["keys"][0]
+    # The bag's e-mail is a contact and, under a key naming an e-mail, a person too: either way it is gone.
+    assert document["redacted"]["pseudonyms"] == {"actor": 1, "host": 1, "key": 1, "source": 1, "contact": 1,
+                                                  "person": 1, "serial": 1}
+    assert "sami@example.org" not in json.dumps(document)
+    assert "signature" in case.to_json()["custody_log"][0] and case.redaction is None  # the original is unchanged
 
 
 def test_notes_short_names_and_shortened_key_ids_are_redacted_too():
+    from forensics.custody.inspection import Finding
     from forensics.report.redact import redact
 
     key = "ed25519:" + "f46d67da081334c0929a4b29e906c6d227e1fcbf29e1ec4b6b1c64327b9328f1"
-    document = {"custody_log": [{"actor": "Bo", "host": "vm", "key_id": key, "action": "ingested",
-                                 "details": {"note": "footage from Umm Ali's phone, handed over by Bo"}}],
-                "findings": [{"message": "entry 3 signed by ed25519:f46d67da081334c, not a trusted key"}],
-                "items": [{"name": "Bo at the checkpoint.mp4", "tag": "vmware-Boston"}]}
-    redacted = redact(document)
-    assert redacted["custody_log"][0]["details"]["note"] == "note-1"
-    assert redacted["findings"][0]["message"] == "entry 3 signed by ed25519:key-1, not a trusted key"
-    assert redacted["items"][0]["name"] == "actor-1 at the checkpoint.mp4"
-    assert redacted["items"][0]["tag"] == "vmware-Boston"  # inside other words, short names are left alone
+    case = _case([_entry("Bo", "vm", key, "ingested", {"note": "footage from Umm Ali's phone, handed over by Bo"})],
+                 name="Bo at the checkpoint.mp4", raw={"xmp": {"tag": "vmware-Boston"}},
+                 findings=[Finding("log-untrusted", "log entry 3",
+                                   "entry 3 signed by ed25519:f46d67da081334c, not a trusted key")])
+    redacted = redact(case)
+    assert redacted.custody_log[0].details["note"] == "note-1"
+    assert redacted.verification.findings[0].message == "entry 3 signed by ed25519:key-1, not a trusted key"
+    assert redacted.exhibits[0].names == ["actor-1 at the checkpoint.mp4"]
+    assert redacted.exhibits[0].metadata.path == "actor-1 at the checkpoint.mp4"
+    assert redacted.exhibits[0].metadata.raw["xmp"]["tag"] == "vmware-Boston"  # inside other words, short names stay
 
 
 def test_owner_artist_author_and_an_unnamed_camera_serial_are_redacted():
     from forensics.report.redact import redact
 
-    document = {"custody_log": [],
-                "items": [{"raw_tags": {"exif": {"Image Tag 0xC62F": "CAMSER777",
-                                                 "EXIF CameraOwnerName": "Bob Smith bob@example.com",
-                                                 "Image Artist": "Bob Smith", "Image Copyright": "+15551234567",
-                                                 "Image Make": "Canon"},
-                                        "format": {"author": "Eve eve@example.com"}},
-                           "note": "shot by Bob Smith"}]}
-    tags = redact(document)["items"][0]
-    exif = tags["raw_tags"]["exif"]
+    case = _case([], raw={"exif": {"Image Tag 0xC62F": "CAMSER777", "EXIF CameraOwnerName": "Bob Smith bob@example.com",
+                                   "Image Artist": "Bob Smith", "Image Copyright": "+15551234567",
+                                   "Image Make": "Canon", "Image ImageDescription": "shot by Bob Smith"},
+                          "format": {"author": "Eve eve@example.com"}})
+    tags = redact(case).exhibits[0].metadata.raw
+    exif = tags["exif"]
     assert exif["Image Tag 0xC62F"] == "serial-1" and exif["Image Make"] == "Canon"
     assert {exif["EXIF CameraOwnerName"], exif["Image Artist"], exif["Image Copyright"],
-            tags["raw_tags"]["format"]["author"]} <= {f"person-{n}" for n in range(1, 5)}
-    assert "Bob Smith" not in tags["note"] and tags["note"].startswith("shot by person-")
+            tags["format"]["author"]} <= {f"person-{n}" for n in range(1, 5)}
+    assert "Bob Smith" not in exif["Image ImageDescription"]
+    assert exif["Image ImageDescription"].startswith("shot by person-")

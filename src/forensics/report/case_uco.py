@@ -1,6 +1,6 @@
 """The case as a CASE 1.x / UCO JSON-LD graph: files with their hashes, the log's actions, provenance records.
 
-Made from an export document (document.py), redacted or not. Node ids are
+Made from the exported case (document.ExportedCase), redacted or not. Node ids are
 UUIDs derived from the case id and what the node stands for (uuid5), so the
 same case gives the same ids in every export and graphs of one case merge.
 
@@ -22,9 +22,13 @@ same case gives the same ids in every export and graphs of one case merge.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
 from typing import Any
+
+from forensics.custody.log import LogEntry
+from forensics.report.document import TOOL_NAME, ExportedCase, ExportedItem
 
 CONTEXT = {
     "kb": "urn:uuid:",
@@ -72,110 +76,110 @@ def _file(ids: _Ids, sha256: str, sha512: str, size: int, name: str, description
     }
 
 
-def case_uco_graph(document: Mapping[str, Any]) -> dict[str, Any]:
-    """Gives the JSON-LD graph of an export document."""
-    ids = _Ids(document.get("case_id"))
+def case_uco_graph(case: ExportedCase) -> dict[str, Any]:
+    """Gives the JSON-LD graph of the exported case."""
+    ids = _Ids(case.case_id)
     graph: list[dict[str, Any]] = []
-    tool = document["tool"]
-    tool_id = ids("tool", tool["name"], tool["version"])
-    graph.append({"@id": tool_id, "@type": "uco-tool:Tool", "uco-core:name": tool["name"],
-                  "uco-tool:version": tool["version"], "uco-tool:toolType": "custody and analysis"})
+    tool_id = ids("tool", TOOL_NAME, case.tool_version)
+    graph.append({"@id": tool_id, "@type": "uco-tool:Tool", "uco-core:name": TOOL_NAME,
+                  "uco-tool:version": case.tool_version, "uco-tool:toolType": "custody and analysis"})
     known: set[str] = set()
-    for item in document["items"]:
-        names = [r["name"] for r in item["received"]]
-        graph.append(_file(ids, item["sha256"], item["sha512"], item["size"], names[0] if names else item["sha256"],
-                           f"evidence item ({item['media_type']}), received as: " + "; ".join(names)))
-        known.add(item["sha256"])
-        if item.get("exhibit"):
-            graph.append({"@id": ids("exhibit", item["sha256"]), "@type": "case-investigation:ProvenanceRecord",
-                          "case-investigation:exhibitNumber": item["exhibit"],
+    for item in case.exhibits:
+        names = item.names
+        stored = item.stored
+        graph.append(_file(ids, stored.sha256, stored.sha512, stored.size, names[0] if names else stored.sha256,
+                           f"evidence item ({item.media_type}), received as: " + "; ".join(names)))
+        known.add(stored.sha256)
+        if item.exhibit:
+            graph.append({"@id": ids("exhibit", stored.sha256), "@type": "case-investigation:ProvenanceRecord",
+                          "case-investigation:exhibitNumber": item.exhibit,
                           "uco-core:description": "the item's exhibit number in this case's reports and exports",
-                          "uco-core:object": [{"@id": ids("file", item["sha256"])}]})
+                          "uco-core:object": [{"@id": ids("file", stored.sha256)}]})
         graph.extend(_place(ids, item))
         graph.extend(_messages(ids, item))
         graph.extend(_credentials(ids, item))
-        for derived in item["derived"]:
-            if derived["sha256"] not in known:
-                known.add(derived["sha256"])
-                graph.append(_file(ids, derived["sha256"], derived["sha512"], derived["size"],
-                                   derived["path"].rsplit("/", 1)[-1],
-                                   f"derived by {derived['operation']} from sha256 {item['sha256']}"))
-            graph.append({"@id": ids("extracted", derived["sha256"], item["sha256"]),
+        for derived in item.derived:
+            made = derived.stored
+            if made.sha256 not in known:
+                known.add(made.sha256)
+                graph.append(_file(ids, made.sha256, made.sha512, made.size, made.path.rsplit("/", 1)[-1],
+                                   f"derived by {derived.operation} from sha256 {stored.sha256}"))
+            graph.append({"@id": ids("extracted", made.sha256, stored.sha256),
                           "@type": "uco-observable:ObservableRelationship",
-                          "uco-core:source": {"@id": ids("file", derived["sha256"])},
-                          "uco-core:target": {"@id": ids("file", item["sha256"])},
+                          "uco-core:source": {"@id": ids("file", made.sha256)},
+                          "uco-core:target": {"@id": ids("file", stored.sha256)},
                           "uco-core:kindOfRelationship": "Extracted_From",
                           "uco-core:isDirectional": _typed("boolean", True),
-                          "uco-core:description": f"made by {derived['operation']}"})
+                          "uco-core:description": f"made by {derived.operation}"})
     actors = {}
     actions_by_incident: dict[str | None, list[str]] = {}
-    for entry in document["custody_log"]:
-        actor = entry["actor"]
+    for entry in case.custody_log:
+        actor = entry.actor
         if actor not in actors:
             actors[actor] = ids("identity", actor)
             graph.append({"@id": actors[actor], "@type": "uco-identity:Identity", "uco-core:name": actor})
-        action_id = ids("action", entry["seq"])
-        objects = [ids("file", o["sha256"]) for o in entry["objects"]
+        action_id = ids("action", entry.seq)
+        # The log's objects are its own JSON (the files acted on, each with its digests and role).
+        objects = [ids("file", o["sha256"]) for o in entry.objects
                    if o.get("sha256") in known and o.get("role") in ("source", "original")]
-        results = [ids("file", o["sha256"]) for o in entry["objects"]
+        results = [ids("file", o["sha256"]) for o in entry.objects
                    if o.get("sha256") in known and o.get("role") == "derived"]
-        if entry["action"] == "received" and entry["result"] == "ok":
-            objects, results = [], [ids("file", o["sha256"]) for o in entry["objects"] if o.get("sha256") in known]
-        action = {"@id": action_id, "@type": "case-investigation:InvestigativeAction",
-                  "uco-core:name": entry["action"],
+        if entry.action == "received" and entry.result == "ok":
+            objects, results = [], [ids("file", o["sha256"]) for o in entry.objects if o.get("sha256") in known]
+        action: dict[str, Any] = {"@id": action_id, "@type": "case-investigation:InvestigativeAction",
+                  "uco-core:name": entry.action,
                   "uco-core:description": _describe(entry),
                   "uco-action:performer": {"@id": actors[actor]},
                   "uco-action:instrument": {"@id": tool_id},
-                  "uco-action:startTime": _typed("dateTime", entry["time"]),
-                  "uco-action:endTime": _typed("dateTime", entry["time"])}
+                  "uco-action:startTime": _typed("dateTime", entry.time),
+                  "uco-action:endTime": _typed("dateTime", entry.time)}
         if objects:
             action["uco-action:object"] = [{"@id": i} for i in objects]
         if results:
             action["uco-action:result"] = [{"@id": i} for i in results]
         graph.append(action)
-        actions_by_incident.setdefault(entry.get("incident"), []).append(action_id)
-    for incident in document["incidents"]:
-        received = [ids("file", i["sha256"]) for i in document["items"]
-                    if any(r["incident"] == incident for r in i["received"])]
+        actions_by_incident.setdefault(entry.incident, []).append(action_id)
+    for incident in case.incidents:
+        received = [ids("file", i.sha256) for i in case.exhibits if any(r.incident == incident for r in i.receipts)]
         graph.append({"@id": ids("provenance", incident), "@type": "case-investigation:ProvenanceRecord",
                       "uco-core:description": f"the evidence items received in incident {incident}",
                       "case-investigation:exhibitNumber": incident,
                       "uco-core:object": [{"@id": i} for i in received]})
     graph.append({"@id": ids("investigation"), "@type": "case-investigation:Investigation",
-                  "uco-core:name": ", ".join(document["incidents"]) or str(document.get("case_id")),
-                  "uco-core:description": f"forensics case {document.get('case_id')}"
-                                          + (" (redacted export)" if document.get("redacted") else ""),
+                  "uco-core:name": ", ".join(case.incidents) or str(case.case_id),
+                  "uco-core:description": f"forensics case {case.case_id}"
+                                          + (" (redacted export)" if case.redaction is not None else ""),
                   "case-investigation:focus": ["verification of evidence of attacks on civilians"],
                   "uco-core:object": [{"@id": a} for ids_ in actions_by_incident.values() for a in ids_]
-                  + [{"@id": ids("provenance", i)} for i in document["incidents"]]})
+                  + [{"@id": ids("provenance", i)} for i in case.incidents]})
     return {"@context": CONTEXT, "@graph": graph}
 
 
-def _place(ids: _Ids, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _place(ids: _Ids, item: ExportedItem) -> list[dict[str, Any]]:
     """Gives the position an item's metadata claims, as a Location and the relationship that names the claim."""
-    gps = item.get("gps") or {}
-    if gps.get("latitude_deg") is None or gps.get("longitude_deg") is None:
+    gps = item.metadata.gps if item.metadata is not None else None
+    if gps is None or not gps.has_position:
         return []
-    facet: dict[str, Any] = {"@id": ids("lat-long", item["sha256"]), "@type": "uco-location:LatLongCoordinatesFacet",
-                             "uco-location:latitude": _typed("decimal", repr(float(gps["latitude_deg"]))),
-                             "uco-location:longitude": _typed("decimal", repr(float(gps["longitude_deg"])))}
-    if gps.get("altitude_m") is not None:
-        facet["uco-location:altitude"] = _typed("decimal", repr(float(gps["altitude_m"])))
-    location = ids("location", item["sha256"])
+    facet: dict[str, Any] = {"@id": ids("lat-long", item.sha256), "@type": "uco-location:LatLongCoordinatesFacet",
+                             "uco-location:latitude": _typed("decimal", repr(float(gps.latitude_deg))),
+                             "uco-location:longitude": _typed("decimal", repr(float(gps.longitude_deg)))}
+    if gps.altitude_m is not None and math.isfinite(gps.altitude_m):
+        facet["uco-location:altitude"] = _typed("decimal", repr(float(gps.altitude_m)))
+    location = ids("location", item.sha256)
     return [{"@id": location, "@type": "uco-location:Location", "uco-core:hasFacet": [facet],
-             "uco-core:description": f"position claimed by the file's {gps.get('source') or 'metadata'} (WGS 84)"},
-            {"@id": ids("claims-location", item["sha256"]), "@type": "uco-core:Relationship",
-             "uco-core:source": {"@id": ids("file", item["sha256"])}, "uco-core:target": {"@id": location},
+             "uco-core:description": f"position claimed by the file's {gps.source or 'metadata'} (WGS 84)"},
+            {"@id": ids("claims-location", item.sha256), "@type": "uco-core:Relationship",
+             "uco-core:source": {"@id": ids("file", item.sha256)}, "uco-core:target": {"@id": location},
              "uco-core:kindOfRelationship": "Claimed_Location", "uco-core:isDirectional": _typed("boolean", True),
              "uco-core:description": "a claim of the file's metadata, not a verified finding"}]
 
 
-def _describe(entry: Mapping[str, Any]) -> str:
-    text = (f"custody log entry {entry['seq']} ({entry['result']}), entry hash {entry['line_hash']}, "
-            f"signed by key {entry['key_id']} on host {entry['host']}")
-    if entry.get("incident"):
-        text += f", incident {entry['incident']}"
-    details = entry.get("details") or {}
+def _describe(entry: LogEntry) -> str:
+    text = (f"custody log entry {entry.seq} ({entry.result}), entry hash {entry.line_hash}, "
+            f"signed by key {entry.key_id} on host {entry.host}")
+    if entry.incident:
+        text += f", incident {entry.incident}"
+    details = entry.details or {}  # the log's own JSON: what each action states differs
     name = details.get("name")
     if isinstance(name, Mapping):
         text += f", name as received: {name.get('name')}"
@@ -185,52 +189,52 @@ def _describe(entry: Mapping[str, Any]) -> str:
     return text
 
 
-def _messages(ids: _Ids, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _messages(ids: _Ids, item: ExportedItem) -> list[dict[str, Any]]:
     """Gives each message that carried the item, and the relationship that attaches the file to it."""
     nodes: list[dict[str, Any]] = []
-    for carrier in item.get("carried_by") or ():
-        m = carrier["message"]
-        key = (m["export"], m.get("chat") or "", m.get("message_id") or m.get("line"))
+    for carrier in item.carriers:
+        m = carrier.message
+        key = (m.export, m.chat or "", m.message_id or m.line)
         message = ids("message", *key)
         facet: dict[str, Any] = {"@id": ids("message-facet", *key), "@type": "uco-observable:MessageFacet",
-                                 "uco-observable:messageText": m.get("text") or "",
-                                 "uco-observable:messageType": m.get("kind") or "message"}
-        if m.get("message_id"):
-            facet["uco-observable:messageID"] = str(m["message_id"])
-        sent = m.get("sent") or {}
-        if sent.get("at"):
-            facet["uco-observable:sentTime"] = _typed("dateTime", sent["at"])
+                                 "uco-observable:messageText": m.text or "",
+                                 "uco-observable:messageType": m.kind or "message"}
+        if m.message_id:
+            facet["uco-observable:messageID"] = str(m.message_id)
+        sent = m.sent
+        if sent is not None and sent.at:
+            facet["uco-observable:sentTime"] = _typed("dateTime", sent.at)
+        at = None if sent is None else sent.at or (f"{sent.local} (zone unknown)" if sent.local else None)
         said = "; ".join(f"{label} {value}" for label, value in (
-            ("sent by", m.get("sender")), ("in", m.get("chat")), ("forwarded from", m.get("forwarded_from")),
-            ("at", sent.get("at") or (f"{sent.get('local')} (zone unknown)" if sent.get("local") else None)),
-            ("published at", m.get("url"))) if value)
+            ("sent by", m.sender), ("in", m.chat), ("forwarded from", m.forwarded_from), ("at", at),
+            ("published at", m.url)) if value)
         nodes.append({"@id": message, "@type": "uco-observable:Message", "uco-core:hasFacet": [facet],
-                      "uco-core:description": f"{m['source']} {m.get('kind') or 'message'} in export {m['export']}"
+                      "uco-core:description": f"{m.source} {m.kind or 'message'} in export {m.export}"
                                               + (f": {said}" if said else "")})
-        nodes.append({"@id": ids("attached-to", item["sha256"], *key), "@type": "uco-observable:ObservableRelationship",
-                      "uco-core:source": {"@id": ids("file", item["sha256"])}, "uco-core:target": {"@id": message},
+        nodes.append({"@id": ids("attached-to", item.sha256, *key), "@type": "uco-observable:ObservableRelationship",
+                      "uco-core:source": {"@id": ids("file", item.sha256)}, "uco-core:target": {"@id": message},
                       "uco-core:kindOfRelationship": "Attached_To", "uco-core:isDirectional": _typed("boolean", True),
-                      "uco-core:description": f"the message names {carrier['named_path']}"
-                                              + (" (a file with these very bytes)" if carrier["by"] == "same-bytes"
+                      "uco-core:description": f"the message names {carrier.named_path}"
+                                              + (" (a file with these very bytes)" if carrier.by == "same-bytes"
                                                  else "")})
     return nodes
 
 
-def _credentials(ids: _Ids, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _credentials(ids: _Ids, item: ExportedItem) -> list[dict[str, Any]]:
     """Gives the item's Content Credentials as an annotation of its file, when it has any."""
-    c = item.get("provenance") or {}
-    if not c or c.get("state") in (None, "none"):
+    c = item.metadata.provenance if item.metadata is not None else None
+    if c is None or c.state == "none":
         return []
-    if c["state"] == "not_checked":
-        statement = f"Content Credentials not checked: {c.get('note') or ''} {c.get('remote_url') or ''}".strip()
+    if c.state == "not_checked":
+        statement = f"Content Credentials not checked: {c.note or ''} {c.remote_url or ''}".strip()
     else:
-        actions = ", ".join(a["action"] + (f" ({a['digital_source_type']})" if a.get("digital_source_type") else "")
-                            for a in c.get("actions") or ())
-        failures = ", ".join(f["code"] for f in c.get("failures") or ())
-        statement = (f"Content Credentials {c['state']}; signed by {c.get('signer')} (issuer {c.get('issuer')}, "
-                     f"trust {c.get('trust')}) at {c.get('signed_at')}; made with {c.get('claim_generator')}; "
+        actions = ", ".join(a.action + (f" ({a.digital_source_type})" if a.digital_source_type else "")
+                            for a in c.actions)
+        failures = ", ".join(f.code for f in c.failures)
+        statement = (f"Content Credentials {c.state}; signed by {c.signer} (issuer {c.issuer}, "
+                     f"trust {c.trust}) at {c.signed_at}; made with {c.claim_generator}; "
                      f"actions: {actions or 'none'}" + (f"; failures: {failures}" if failures else ""))
-    return [{"@id": ids("credentials", item["sha256"]), "@type": "uco-core:Annotation",
-             "uco-core:statement": statement, "uco-core:object": [{"@id": ids("file", item["sha256"])}],
+    return [{"@id": ids("credentials", item.sha256), "@type": "uco-core:Annotation",
+             "uco-core:statement": statement, "uco-core:object": [{"@id": ids("file", item.sha256)}],
              "uco-core:description": "what the file's C2PA manifest claims, read offline by c2pa-rs: a claim of the "
                                      "file, not a verified finding"}]

@@ -6,8 +6,9 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,10 @@ from forensics.custody.verify import verify_case
 from forensics.custody.view import read_case
 from forensics.errors import ParameterError
 from forensics.media.metadata.formats.credentials import AI_SOURCE_TYPES
+from forensics.media.metadata.record import iso, offset_of
 from forensics.progress import ProgressCallback
 from forensics.report.case_uco import case_uco_graph
-from forensics.report.document import case_document
+from forensics.report.document import ExportedCase, ExportedItem, exported_case
 from forensics.report.exported import Exported, checked_target, log_export
 from forensics.report.redact import redact
 
@@ -36,61 +38,70 @@ CSV_COLUMNS = ("exhibit", "sha256", "sha512", "size_bytes", "media_type", "mime"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def document_bytes(document: Mapping[str, Any], fmt: str) -> bytes:
-    """Gives an export document (document.py, redacted or not) in one of FORMATS."""
+def document_bytes(case: ExportedCase, fmt: str) -> bytes:
+    """Gives the exported case (document.py, redacted or not) in one of FORMATS."""
     if fmt == "json":
-        return (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        return (json.dumps(case.to_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
     if fmt == "case-uco":
-        return (json.dumps(case_uco_graph(document), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        return (json.dumps(case_uco_graph(case), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     if fmt == "csv":
-        return csv_bytes(document)
+        return csv_bytes(case)
     raise ParameterError(f"export format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
-def csv_bytes(document: Mapping[str, Any]) -> bytes:
+def csv_bytes(case: ExportedCase) -> bytes:
     """Gives one CSV row per evidence item with its main fields (UTF-8 with a BOM, which spreadsheets need), by
     exhibit number (the HTML and PDF reports' E1, E2...)."""
     same: dict[str, set[str]] = {}
-    for group in document["duplicate_groups"]:
-        members = {r["sha256"] for r in group if r["sha256"]}
+    for group in case.duplicate_groups:
+        members = {r.sha256 for r in group if r.sha256}
         for sha in members:
             same.setdefault(sha, set()).update(members - {sha})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for item in document["items"]:
-        names = [r["name"] for r in item["received"]]
-        gps, device = item.get("gps") or {}, item.get("device") or {}
-        row = [item.get("exhibit"), item["sha256"], item["sha512"], item["size"], item["media_type"], item["mime"],
+    for item in case.exhibits:
+        names = item.names
+        meta = item.metadata
+        gps = meta.gps if meta is not None else None
+        device = meta.device if meta is not None else None
+        row = [item.exhibit, item.sha256, item.stored.sha512, item.stored.size, item.media_type, item.mime,
                names[0] if names else "", "\n".join(names[1:]),
-               " ".join(sorted({r["incident"] for r in item["received"]})),
-               item["received"][0]["time"] if item["received"] else "",
-               item["captured_at_utc"], item["captured_at"], item["captured_at_source"],
-               gps.get("latitude_deg"), gps.get("longitude_deg"), gps.get("altitude_m"),
-               device.get("make"), device.get("model"), device.get("software"), item["duration_s"],
-               " ".join([f["code"] for f in item["flags"]] + [lead["code"] for lead in item.get("leads") or ()]), " ".join(sorted(same.get(item["sha256"], ()))),
-               len(item["transmissions"]), item["stored_path"], *_provenance_cells(item)]
+               " ".join(sorted({r.incident for r in item.receipts if r.incident is not None})),
+               item.receipts[0].time if item.receipts else "",
+               iso(meta.captured_at_utc) if meta else None, iso(meta.captured_at) if meta else None,
+               meta.captured_at_source if meta else None,
+               *((finite(gps.latitude_deg), finite(gps.longitude_deg), finite(gps.altitude_m)) if gps else (None,) * 3),
+               *((device.make, device.model, device.software) if device else (None,) * 3),
+               finite(meta.container.duration_s) if meta and meta.container else None,
+               " ".join([f.code for f in (meta.flags if meta else ())] + [lead.code for lead in item.leads]),
+               " ".join(sorted(same.get(item.sha256, ()))),
+               len(item.transmissions), item.stored.path, *_provenance_cells(item)]
         writer.writerow([_cell(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def _provenance_cells(item: Mapping[str, Any]) -> list[Any]:
+def _provenance_cells(item: ExportedItem) -> list[Any]:
     """The capture zone, the Content Credentials and the carrying messages of an item, one cell each."""
-    zone = item.get("capture_zone") or {}
-    c = item.get("provenance") or {}
-    ai = [a["digital_source_type"] for a in c.get("actions") or () if a.get("digital_source_type")
-          in AI_SOURCE_TYPES]
-    carried = item.get("carried_by") or ()
-    sent = sorted(s for s in ((m["message"].get("sent") or {}).get("at") for m in carried) if s)
-    return [f"{zone['name']} {zone['offset']}" if zone else None,
-            c.get("state") if c and c.get("state") != "none" else None,
-            " / ".join(v for v in (c.get("signer"), c.get("issuer")) if v) + (f" ({c['trust']})" if c.get("trust") else "")
-            if c.get("signer") else None, c.get("signed_at"),
-            " ".join(a["action"].removeprefix("c2pa.") for a in c.get("actions") or ()),
-            " ".join(dict.fromkeys(ai)),
-            "\n".join(f"{m['message']['source']} {m['message'].get('chat') or ''} {m['message'].get('sender') or ''} "
-                      f"({m['message'].get('message_id') or m['message'].get('line')})".replace("  ", " ")
-                      for m in carried), sent[0] if sent else None]
+    meta = item.metadata
+    zone = meta.capture_zone if meta is not None else None
+    c = meta.provenance if meta is not None else None
+    actions = c.actions if c is not None else ()
+    ai = [a.digital_source_type for a in actions if a.digital_source_type in AI_SOURCE_TYPES]
+    sent = sorted(c.message.sent.at for c in item.carriers if c.message.sent is not None and c.message.sent.at)
+    return [f"{zone.name} {offset_of(zone.offset)}" if zone else None,
+            c.state if c is not None and c.state != "none" else None,
+            " / ".join(v for v in (c.signer, c.issuer) if v) + (f" ({c.trust})" if c.trust else "")
+            if c is not None and c.signer else None, c.signed_at if c is not None else None,
+            " ".join(a.action.removeprefix("c2pa.") for a in actions),
+            " ".join(dict.fromkeys(a for a in ai if a)),
+            "\n".join(f"{m.source} {m.chat or ''} {m.sender or ''} ({m.message_id or m.line})".replace("  ", " ")
+                      for m in (carrier.message for carrier in item.carriers)), sent[0] if sent else None]
+
+
+def finite(value: float | None) -> float | None:
+    """Gives a number as the records' JSON gives it: None for a NaN or an infinity (a claim read back as null)."""
+    return value if value is None or math.isfinite(value) else None
 
 
 def _cell(value: Any) -> str:
@@ -117,10 +128,10 @@ def write_export(case_path: Path, key: SigningKey, *, fmt: str, redacted: bool =
     check_writable(case_path)  # a damaged case is refused before it is read, as ingest refuses it
     verification = verify_case(case_path, progress=progress)
     view = read_case(case_path)
-    document = case_document(view, verification)
+    case = exported_case(view, verification)
     if redacted:
-        document = redact(document)
-    data = document_bytes(document, fmt)
+        case = redact(case)
+    data = document_bytes(case, fmt)
     # Written beside its place (or delivered), logged, then renamed into place: an export that could not be
     # logged is never left behind, and one that could not be delivered is never logged.
     staged = None

@@ -1,4 +1,4 @@
-"""Redaction of an export document: investigators' identities and device serials replaced by stable pseudonyms.
+"""Redaction of the exported case (document.ExportedCase): investigators' identities and device serials replaced by stable pseudonyms.
 
 Actor names, host names, key ids (also where shown shortened), contact names and
 e-mails, the folders files were received from, ingest notes, and every device serial
@@ -14,7 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import fields, is_dataclass, replace
 from typing import Any
+
+from forensics.media.metadata.record import MediaRecord
+from forensics.messages.case_records import ExportRecord
+from forensics.messages.record import Carrier
+from forensics.report.document import ExportedCase, Redaction
 
 _SERIAL = re.compile(r"serial|0xc62f", re.IGNORECASE)  # 0xC62F: the DNG CameraSerialNumber, unnamed by exifread
 # Tags that name or reach a person (the camera's owner, the photographer, an author): a witness, often.
@@ -30,6 +36,7 @@ _HOME_PATH = re.compile(r"^(?:/home/|/Users/|[A-Za-z]:[\\/](?:Users|Documents an
 _DIGEST = re.compile(r"^(sha256:|sha512:)?[0-9a-f]{64}([0-9a-f]{64})?$")
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 DROPPED = ("public_key", "signature")
+_THROUGH_JSON = (MediaRecord, Carrier, ExportRecord)  # records whose JSON keys name what their values are
 MIN_SUBSTRING = 4  # characters a secret needs to be replaced anywhere inside longer text; shorter: as a whole word
 MIN_KEY_PREFIX = 8  # hex digits of a key id that identify it when shown shortened ("ed25519:f46d67da…")
 _HEX_RUN = re.compile(r"[0-9a-f]{%d,}" % MIN_KEY_PREFIX)  # noqa: UP031 - plainer than an f-string's {{{...},}}
@@ -53,40 +60,39 @@ class Pseudonyms:
         return sorted(pairs, key=lambda p: -len(p[0]))
 
 
-def redact(document: Mapping[str, Any]) -> dict[str, Any]:
-    """Gives a copy of an export document (document.py) with identities replaced; marks it as redacted."""
+def redact(case: ExportedCase) -> ExportedCase:
+    """Gives a copy of the exported case with identities replaced, marked as redacted."""
     names = Pseudonyms()
     # Numbered in log order first, so pseudonyms do not depend on where else a name appears.
-    for entry in document.get("custody_log", ()):
-        names.of("actor", entry["actor"])
-        names.of("host", entry["host"])
-        names.of("key", entry["key_id"])
-        details = entry.get("details") or {}
+    for entry in case.custody_log:
+        names.of("actor", entry.actor)
+        names.of("host", entry.host)
+        names.of("key", entry.key_id)
+        details = entry.details or {}
         for folder in [details.get("source_root"), *(details.get("sources") or ())]:
             if isinstance(folder, str):
                 names.of("source", folder)
-        if entry["action"] == "exported":
-            for obj in entry.get("objects") or ():
+        if entry.action == "exported":
+            for obj in entry.objects:
                 names.of("export", str(obj.get("path")))
         # An investigator's note is their own words: who sent what, from where. It is withheld whole.
         if isinstance(details.get("note"), str) and details["note"]:
             names.of("note", details["note"])
     for label in ("Contact-Name", "Contact-Email"):
-        if document.get("bag_info", {}).get(label):
-            names.of("contact", document["bag_info"][label])
-    _collect_identifying(document, names)
-    replacements = names.replacements()
+        if case.bag_info.get(label):
+            names.of("contact", case.bag_info[label])
+    # Tags that name a person or a serial are found by their names wherever they are, in the order the
+    # json export shows them: the numbering stays what earlier versions gave the same case.
+    _collect_identifying(case.to_json(), names)
     keys = {key.split(":", 1)[-1]: name for key, name in names.by_kind.get("key", {}).items() if key}
-    redacted = _replace(document, replacements, names, keys=keys)
-    redacted["redacted"] = {"pseudonyms": {kind: len(v) for kind, v in names.by_kind.items()},
-                            "left_out": list(DROPPED),
-                            "note": "actor names, hosts, key ids (also shortened), contacts, source folders, "
-                                    "ingest notes, device serial numbers, the people tags name (owner, "
-                                    "artist, author, copyright), messages' senders, forwarders and chat or channel "
-                                    "ids, phone numbers and @handles in their text, and home folders in paths are "
-                                    "replaced by stable pseudonyms; "
-                                    "digests and times are exact"}
-    return redacted
+    redactor = _Redactor(names, names.replacements(), keys)
+    redacted = redactor.typed(replace(case, redaction=None))
+    return replace(redacted, redaction=Redaction(
+        pseudonyms={kind: len(v) for kind, v in names.by_kind.items()}, left_out=DROPPED,
+        note="actor names, hosts, key ids (also shortened), contacts, source folders, ingest notes, device serial "
+             "numbers, the people tags name (owner, artist, author, copyright), messages' senders, forwarders and "
+             "chat or channel ids, phone numbers and @handles in their text, and home folders in paths are "
+             "replaced by stable pseudonyms; digests and times are exact"))
 
 
 def _collect_identifying(value: Any, names: Pseudonyms, key: str = "") -> None:
@@ -110,29 +116,45 @@ def _is_serial_value(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip() != ""
 
 
-def _replace(value: Any, replacements: list[tuple[str, str]], names: Pseudonyms, key: str = "", *,
-             keys: Mapping[str, str]) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _replace(v, replacements, names, str(k), keys=keys) for k, v in value.items() if k not in DROPPED}
-    if isinstance(value, list):
-        return [_replace(v, replacements, names, key, keys=keys) for v in value]
-    kind = _kind_of(key)
-    if kind and _is_serial_value(value):
-        return names.of(kind, str(value))
-    if isinstance(value, str) and key == "text":
-        value = _TEXT_CONTACT.sub(lambda m: names.of("contact", m.group(0)), value)
-    if isinstance(value, str) and not _DIGEST.match(value) and not _TIME.match(value):
-        for secret, pseudonym in replacements:
-            if value == secret or (len(secret) >= MIN_SUBSTRING and secret in value):
-                value = value.replace(secret, pseudonym)
-            elif secret in value:
-                # A short secret (an actor "Bo", a host "vm") only as a whole word: inside other words it
-                # would mangle evidence names and tags that merely contain those letters.
-                value = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", pseudonym, value)
-        # After the names known: a source folder in a home folder is "source-1" whole, not "home-1/Downloads".
-        value = _HOME_PATH.sub(lambda m: names.of("home", m.group(0)), value)
-        return _shortened_keys(value, keys) if keys else value
-    return value
+class _Redactor:
+    """Replaces identities in typed values and in the JSON values they hold (tags, log details)."""
+
+    def __init__(self, names: Pseudonyms, replacements: list[tuple[str, str]], keys: Mapping[str, str]) -> None:
+        self.names, self.replacements, self.keys = names, replacements, keys
+
+    def typed(self, value: Any, key: str = "") -> Any:
+        """Gives `value` (a dataclass, a record, or JSON values) with identities replaced, of the same type."""
+        if isinstance(value, _THROUGH_JSON):
+            # A step's record is redacted in its own JSON, whose keys (tag names, "sender") say what a value is;
+            # its reader gives the typed value back.
+            return type(value).from_json(self.typed(value.to_json(), key))
+        if is_dataclass(value) and not isinstance(value, type):
+            return replace(value, **{f.name: "" if f.name in DROPPED else self.typed(getattr(value, f.name), f.name)
+                                     for f in fields(value) if f.init})
+        if isinstance(value, Mapping):
+            return {k: self.typed(v, str(k)) for k, v in value.items() if k not in DROPPED}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.typed(v, key) for v in value)
+        return self.scalar(value, key)
+
+    def scalar(self, value: Any, key: str) -> Any:
+        kind = _kind_of(key)
+        if kind and _is_serial_value(value):
+            return self.names.of(kind, str(value))
+        if isinstance(value, str) and key == "text":
+            value = _TEXT_CONTACT.sub(lambda m: self.names.of("contact", m.group(0)), value)
+        if isinstance(value, str) and not _DIGEST.match(value) and not _TIME.match(value):
+            for secret, pseudonym in self.replacements:
+                if value == secret or (len(secret) >= MIN_SUBSTRING and secret in value):
+                    value = value.replace(secret, pseudonym)
+                elif secret in value:
+                    # A short secret (an actor "Bo", a host "vm") only as a whole word: inside other words it
+                    # would mangle evidence names and tags that merely contain those letters.
+                    value = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", pseudonym, value)
+            # After the names known: a source folder in a home folder is "source-1" whole, not "home-1/Downloads".
+            value = _HOME_PATH.sub(lambda m: self.names.of("home", m.group(0)), value)
+            return _shortened_keys(value, self.keys) if self.keys else value
+        return value
 
 
 def _shortened_keys(text: str, keys: Mapping[str, str]) -> str:
