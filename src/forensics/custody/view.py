@@ -4,9 +4,10 @@ Everything comes from the custody package's own readers (the log's entries,
 `CaseState`); nothing here parses custody files another way. Each record is
 read into its step's typed value (forensics.records), of this version or an
 earlier one. A record whose bytes no longer match the digest the log recorded,
-or that is not a record of its kind, is not used: it is listed in
-`CaseView.unusable_records` so a report can say so instead of showing altered
-content as evidence.
+that does not follow its kind's JSON Schema or is about another file (what
+verify finds as `record-schema`), or that is not a record of its kind, is not
+used: it is listed in `CaseView.unusable_records` so a report can say so
+instead of showing altered content as evidence.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from forensics.custody.canonical import loads_json
 from forensics.custody.case import LOG, case_lock, is_case
@@ -25,7 +26,7 @@ from forensics.custody.state import CaseState, DerivedFile, Item
 from forensics.digests import named_sha256, sha256_digest
 from forensics.errors import CaseInvalid, ParameterError
 from forensics.record_kinds import AUDIO, DEDUP, EXPORT, FRAMES, MESSAGES, METADATA, NEAR_DUPLICATES
-from forensics.records import Record, record_from_json
+from forensics.records import Record, record_from_json, schema_problems
 from forensics.step_failure import StepFailure
 
 if TYPE_CHECKING:
@@ -156,6 +157,21 @@ class CaseView:
         return self.by_sha256.get(name.removeprefix("sha256:")) or self.by_name.get(name)
 
 
+_NAMES_ITS_FILE = {METADATA: "sha256", DEDUP: "key"}  # the field in which a kind's record names its file
+
+
+def record_problems(kind: str, value: Any, *, owner: str) -> list[str]:
+    """Gives why a record's JSON, filed at `owner` (its path in the case), is not a record to use: where it departs
+    from its kind's schema, or that it is about another file than the one it is filed under; [] when it is one."""
+    problems = [f"does not follow its schema: {p}" for p in schema_problems(kind, value)]
+    # A record that names the file it is about must name the one the log filed it under (records swapped).
+    folder = owner.split("/")[-2] if owner.count("/") >= 2 else ""
+    named = value.get(_NAMES_ITS_FILE.get(kind, "")) if isinstance(value, dict) else None
+    if isinstance(named, str) and folder and named != named_sha256(folder):
+        problems.append(f"is about {named[:80]}, not the file it is filed under (sha256:{folder})")
+    return problems
+
+
 def read_case(path: Path) -> CaseView:
     """Reads a case's log, its projection and every analysis record, without writing to the case."""
     path = Path(os.path.abspath(path))
@@ -184,8 +200,19 @@ def read_case(path: Path) -> CaseView:
                                      "reason": f"changed since log entry {record.log_seq} recorded it"})
                     continue
                 try:
-                    records[kind] = record_from_json(kind, loads_json(data))
-                except (ValueError, ParameterError) as ex:
+                    value = loads_json(data)
+                except ValueError as ex:
+                    unusable.append({"path": record.path, "kind": kind, "reason": f"cannot be read: {ex}"})
+                    continue
+                # Verify holds a record to its schema (finding `record-schema`): one it rejects is not shown as a
+                # fact either, even where the reader would take it.
+                problems = record_problems(kind, value, owner=record.path)
+                if problems:
+                    unusable.append({"path": record.path, "kind": kind, "reason": problems[0]})
+                    continue
+                try:
+                    records[kind] = record_from_json(kind, value)
+                except ParameterError as ex:
                     unusable.append({"path": record.path, "kind": kind, "reason": f"cannot be read: {ex}"})
             items.append(ItemView(item, records))
     by_name: dict[str, ItemView] = {}
