@@ -34,6 +34,7 @@ from forensics.pipeline.file_analysis import (
     analyse_file,
     applicable_steps,
 )
+from forensics.pipeline.grouping import hashes_covered, last_covered, log_grouped
 from forensics.pipeline.runners import Runner, process_runner
 from forensics.progress import ProgressCallback, tell
 from forensics.record_kinds import AUDIO, DEDUP, EXPORT, FRAMES, MESSAGES, METADATA, NEAR_DUPLICATES
@@ -100,9 +101,14 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
                                         performed_on=_performed_on(results, result))
                     made[result.step] += 1
             tell(progress, len(jobs), len(jobs), "", unit="analyses")
-    # Worked out again on every run, so a run killed after the hashing leaves nothing undone.
-    if any(DEDUP in item.records for item in case.state.items.values()):
-        record_near_duplicates(case)
+    # Worked out again whenever the hashes differ from those the last finished grouping covered (it is logged
+    # after its last record), so a run killed after the hashing or during the grouping leaves nothing undone.
+    hashed = sum(DEDUP in item.records for item in case.state.items.values())
+    if hashed:
+        covers = hashes_covered(case)
+        if last_covered(case) != covers:
+            record_near_duplicates(case)
+            log_grouped(case, covers, items=hashed)
     if held:
         record_audio_links(case, held, library=audio_library)
     record_messages(case)
