@@ -297,6 +297,7 @@ class Tally:
         self.seconds: Counter[str] = Counter()
         self.child_seconds: Counter[str] = Counter()
         self.counts: dict[str, Counter[str]] = {}
+        self.thread_seconds: Counter[str] = Counter()  # CPU seconds of decoder-thread work, summed over threads
 
     def count(self, what: str, n: int = 1) -> None:
         # Decoder threads count too: they work for whichever step the analysis thread is in.
@@ -494,10 +495,23 @@ def split_steps(folder: Path, work: Path) -> tuple[Tally, float, list[str]]:
         def wrapper(job: Any) -> Any:
             with tally.timing(name):
                 result = original(job)
-            if isinstance(result.record, StepFailure):
-                failures.append(f"{name}: {result.record.to_json()}")
+            failures.extend(f"{name}: {one.record.to_json()}" for one in
+                            (result if isinstance(result, tuple) else (result,)) if isinstance(one.record, StepFailure))
             return result
         return wrapper
+
+    def in_threads(name: str) -> Callable[[Any], Any]:
+        # Decoder threads run these side by side: their seconds are summed apart, off the stack of steps.
+        def make(original: Any) -> Any:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                start = time.thread_time()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    with tally.lock:
+                        tally.thread_seconds[name] += time.thread_time() - start
+            return wrapper
+        return make
 
     targets: list[tuple[Any, str, Callable[[Any], Any]]] = [
         (av, "open", counting_open),
@@ -509,11 +523,14 @@ def split_steps(folder: Path, work: Path) -> tuple[Tally, float, list[str]]:
         (frames, "read_video_index", timed("packet index")),
         (sampling, "read_video_index", timed("packet index")),
         (frames._Job, "_scenes", timed("scene scan (64 px grey, every frame)")),
+        (frames, "small_picture", in_threads("64 px grey pictures for the scene scan")),
         (frames._Job, "_decode_exactly", timed("exact frames (full size RGB)")),
         (image_encoding, "encode_images", timed("PNG encoding of the frames (threads)")),
         (contact_sheet, "contact_sheet", timed("contact sheet")),
         (contact_sheet, "thumbnail", timed("thumbnail")),
         (media_hashes, "read_pictures", timed("samples (128 px grey, every 0.25 s + keyframes)")),
+        (sampling, "sampled_pictures", timed("samples handed over by the scene scan")),
+        (sampling._Shrinker, "__call__", in_threads("128 px grey pictures for dedup")),
         (media_hashes, "hash_pictures_of", timed("perceptual hashes")),
         (search, "fingerprint_file", timed("decode and fingerprint (fingerprint_file)")),
         (search, "decode_audio", timed("audio decode")),
@@ -523,6 +540,10 @@ def split_steps(folder: Path, work: Path) -> tuple[Tally, float, list[str]]:
     ]
     steps = {kind: (lambda original, kind=kind: step(str(kind), original))
              for kind in file_analysis._STEP_FUNCTIONS}
+    if hasattr(file_analysis, "_frames_and_dedup"):  # one decoding pass for both steps (#23)
+        targets.append((file_analysis, "_frames_and_dedup",
+                        lambda original: step("frames + dedup (one decoding pass)", original)))
+        targets.append((file_analysis, "_frames_of", timed("frames: encoding and the record")))
     case = work / "split-case"
     shutil.rmtree(case, ignore_errors=True)
     key = new_key("bench", work / "keys" / "split.key", overwrite=True)
@@ -714,11 +735,14 @@ def main(argv: list[str] | None = None) -> int:
                   + (f"{overhead:.2f} s of process pool start-up, imports and the CLI" if overhead >= 0 else
                      f"{overhead:.2f} s: the machine's load changed between the runs; read the shares, not the seconds"))
             print("  the metadata probe runs in its own reader process (not counted; it reads headers, decodes nothing)")
+            for name, cpu_s in tally.thread_seconds.items():
+                print(f"  in decoder threads: {name} {cpu_s:.2f} s of CPU, summed over the threads")
             if failures:
                 print(f"  WARNING: steps failed in this run, their figures mean little: {failures}")
             figures |= {"split_in_process_s": round(total_s, 3), "split": rows, "split_failures": failures,
                         "worker_step_s": {k: round(v, 3) for k, v in worker_s.items()},
-                        "cli_overhead_s": round(overhead, 3)}
+                        "cli_overhead_s": round(overhead, 3),
+                        "decoder_thread_cpu_s": {k: round(v, 3) for k, v in tally.thread_seconds.items()}}
         figures["elapsed_s"] = round(time.perf_counter() - started, 1)
         print(json.dumps(figures, sort_keys=True))
         return 0
