@@ -107,3 +107,17 @@ def test_damaged_packets_send_the_sampler_to_its_own_pass(monkeypatch: pytest.Mo
     found = records(analyse_file(job_of(VIDEO)))
     assert decoded == [VIDEO]  # its record says what its own decoding met, as before
     assert found[str(DEDUP)].to_json() == alone[str(DEDUP)].to_json()
+
+
+@pytest.mark.parametrize(("workers", "count", "expected"), [(2, 1, [2]), (2, 3, [1, 1, 2]), (1, 2, [2, 2]),
+                                                             (4, 5, [1, 1, 4, 4, 4])])
+def test_decoder_threads_share_the_cores_between_files_side_by_side(monkeypatch: pytest.MonkeyPatch, workers: int,
+                                                                    count: int, expected: list[int]) -> None:
+    import forensics.media.video.gop_decoder as gop_decoder
+    from forensics.pipeline.analyses import _with_decode_threads
+    from forensics.pipeline.runners import thread_runner
+
+    monkeypatch.setattr(gop_decoder, "cores_available", lambda: 2 if workers < 4 else 4)
+    with thread_runner(workers) as run:
+        jobs = _with_decode_threads([job_of(VIDEO)] * count, run)
+    assert [job.decode_threads for job in jobs] == expected

@@ -117,13 +117,20 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
 
 def _with_decode_threads(jobs: list[FileJob], run: Runner) -> list[FileJob]:
     """Gives the jobs with their decoders' threads sized to share this machine's cores between the files
-    analysed side by side: two workers each running two decoder threads on two cores only contend."""
+    analysed side by side: two workers each running two decoder threads on two cores only contend.
+
+    The last jobs run as the pool drains, with fewer files beside them (the very last alone): they
+    may take every core, rather than leave cores idle at the end of a folder.
+    """
     if run.name == "dask":
         return jobs  # the workers' machines are not this one: each decoder takes its own machine's cores
     from forensics.media.video.gop_decoder import cores_available
 
-    threads = max(1, cores_available() // max(1, min(run.workers, len(jobs))))
-    return [dataclasses.replace(job, decode_threads=threads) for job in jobs]
+    cores, side_by_side = cores_available(), max(1, run.workers)
+    shared = max(1, cores // side_by_side)
+    draining = len(jobs) - (side_by_side - 1)
+    return [dataclasses.replace(job, decode_threads=shared if number < draining else cores)
+            for number, job in enumerate(jobs)]
 
 
 def record_messages(case: Case) -> int:
