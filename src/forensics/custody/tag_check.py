@@ -126,33 +126,26 @@ def _check_logged(ins: Inspection, rel: str, sha256: str, max_bytes: int, kind: 
     return data
 
 
-_NAMES_ITS_FILE = {"metadata": "sha256", "dedup": "key"}  # the field in which a kind's record names its file
-
-
 def _check_record_schema(ins: Inspection, rel: str, kind: str, data: bytes, what: str) -> None:
-    """Finds a record, as the log recorded it, that does not follow its kind's schema or cannot be read as one
-    (`record-schema`): a report and an export leave it out."""
-    from forensics.records import record_from_json, schema_problems
+    """Finds a record, as the log recorded it, that does not follow its kind's schema, cannot be read as one, or is
+    about another file than the one it is filed under (`record-schema`): a report and an export leave it out,
+    by the same check (custody.view.record_problems)."""
+    from forensics.custody.view import record_problems
+    from forensics.records import record_from_json
 
     try:
         value = loads_json(data)
     except ValueError as ex:
         ins.find("record-schema", rel, f"{what} is not canonical JSON ({ex})")
         return
-    problems = schema_problems(kind, value)
-    if not problems:
+    problems = record_problems(kind, value, owner=rel)
+    if not any(p.startswith("does not follow its schema") for p in problems):
         try:
             record_from_json(kind, value)
         except ParameterError as ex:
-            problems = [str(ex)]
+            problems.insert(0, f"does not follow its schema: {ex}")
     for problem in problems:
-        ins.find("record-schema", rel, f"{what} does not follow its schema: {problem}")
-    # A record that names the file it is about must name the one the log filed it under (records swapped).
-    owner = rel.split("/")[-2] if rel.count("/") >= 2 else ""
-    named = value.get(_NAMES_ITS_FILE.get(kind, "")) if isinstance(value, dict) else None
-    if isinstance(named, str) and owner and named != named_sha256(owner):
-        ins.find("record-schema", rel, f"{what} is about {named[:80]}, not the file it is filed under "
-                                       f"(sha256:{owner})")
+        ins.find("record-schema", rel, f"{what} {problem}")
 
 
 def check_unknown_tag_files(ins: Inspection, state: CaseState, expected: Iterable[str]) -> None:
