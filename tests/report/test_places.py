@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from forensics.report.places import Position, great_circle_km, places, places_svg
+from forensics.report.figure import Text
+from forensics.report.places import Position, distance_rows, great_circle_km, places, places_figure, places_svg
 
 KYIV = (50.4501, 30.5234)
 KHARKIV = (49.9935, 36.2304)
@@ -137,3 +138,16 @@ def test_the_wording_for_two_positions_and_for_one_town():
     assert apart.remarks[1] == "The 2 positions are 2 places: no two lie within 50 km of each other, so each is an outlier."
     town = places([Position(str(n), f"{n}.jpg", KYIV[0] + n * 0.001, KYIV[1], "EXIF") for n in range(70)])
     assert town.remarks == () and town.outliers == ()
+
+
+def test_counts_of_one_are_said_in_the_singular():
+    one = places([Position("a", "kyiv.jpg", *KYIV, "EXIF"), Position("g", "broken.jpg", 95.0, 10.0, "XMP")])
+    figure = places_figure(one)
+    texts = [s.text for s in figure.shapes if isinstance(s, Text)]
+    assert texts[0] == "Places: 1 position claimed, at (50.4501, 30.5234)"
+    assert figure.title == "Places: 1 position claimed, 0 outliers, 1 left out"
+    two = places([Position("a", "kyiv.jpg", *KYIV, "EXIF"), Position("b", "kyiv-2.jpg", 50.4512, 30.5301, "EXIF"),
+                  Position("c", "kharkiv.mp4", *KHARKIV, "QuickTime")])
+    assert places_figure(two).title == "Places: 3 positions claimed, 1 outlier, 0 left out"
+    assert distance_rows(two, max_rows=2).more_text == "... 1 more pair, not listed."
+    assert distance_rows(two, max_rows=1).more_text == "... 2 more pairs, not listed."

@@ -206,7 +206,7 @@ class DistanceRows:
 
     @property
     def more_text(self) -> str:
-        return f"... {self.not_listed:,} more pairs, not listed." if self.not_listed else ""
+        return f"... {_counted(self.not_listed, 'more pair')}, not listed." if self.not_listed else ""
 
 
 def distance_rows(found: Places, *, max_rows: int = MAX_DISTANCES) -> DistanceRows:
@@ -215,6 +215,11 @@ def distance_rows(found: Places, *, max_rows: int = MAX_DISTANCES) -> DistanceRo
     rows = tuple((a, b, f"{d.km:,.3f} km") for (a, b), d in zip(combinations(found.positions, 2),
                                                                  found.distances[:max_rows]))
     return DistanceRows(rows, max(0, len(found.distances) - max_rows))
+
+
+def _counted(count: int, noun: str) -> str:
+    """Gives '1 position', '3 positions': a count with its noun, in the singular for one."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def _project(centre: tuple[float, float], point: tuple[float, float]) -> tuple[float, float]:
@@ -247,7 +252,8 @@ def places_figure(found: Places, *, width_px: float = 380.0, font_px: float = 10
     full_chars = chars_per_line(width_px - 8.0, font_px)
     shapes: list[Shape] = []
     y = 4.0
-    heading = (f"Places: {len(found.positions)} positions claimed, around their median "
+    where = "at" if len(found.positions) == 1 else "around their median"
+    heading = (f"Places: {_counted(len(found.positions), 'position')} claimed, {where} "
                f"({found.centre[0]:.4f}, {found.centre[1]:.4f})" if found.centre else "Places: no position claimed")
     for text in wrap(heading, full_chars):
         y += line_h
@@ -305,8 +311,9 @@ def places_figure(found: Places, *, width_px: float = 380.0, font_px: float = 10
             shapes.append(Text(4.0, y, text, font_px, fill=MUTED))
     height = y + 6.0
     shapes.insert(0, Rect(0.5, 0.5, width_px - 1.0, height - 1.0, fill=None, stroke=LINE))
-    return Figure(width_px, height, f"Places: {len(found.positions)} positions claimed, "
-                                    f"{len(found.outliers)} outliers, {len(found.left_out)} left out", tuple(shapes))
+    return Figure(width_px, height, f"Places: {_counted(len(found.positions), 'position')} claimed, "
+                                    f"{_counted(len(found.outliers), 'outlier')}, {len(found.left_out)} left out",
+                  tuple(shapes))
 
 
 def places_svg(found: Places, *, width_px: float = 380.0) -> str:
