@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import audio_corpus as corpus
 from forensics.audio.landmarks import HASH_BITS
-from forensics.audio.library import FrameFeatures, Library
+from forensics.audio.library import Library
 from forensics.audio.search import index_paths, match_paths
 
 CONDITIONS = ("clean", "10dB", "5dB", "0dB", "-5dB", "speed+2%", "speed-3%", "video")
@@ -238,7 +238,7 @@ def big_library_timing(small: Path, hours: float, queries: list[Query], work: Pa
         frames = int(per_entry_s * 8000 / 128)
         # Each filler hour carries frame features too: a real recording's, repeated to the hour.
         real = lib.frame_features(1)
-        features = FrameFeatures(*(np.resize(a, frames) for a in (real.bits, real.harmonics, real.sound)))
+        features = real.repeated(frames)
         for e in range(n_entries):
             n = int(per_s * per_entry_s)
             lib.add_landmarks(f"{e:064x}", 0, f"filler-{e}", 8000, rng.choice(hashes, n),

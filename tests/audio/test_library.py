@@ -93,6 +93,14 @@ def test_frame_bits_are_kept_where_the_reference_has_sound(shared_data: Path, tm
     assert np.array_equal(kept.bits[sound], features.bits[sound])
     assert np.array_equal(kept.harmonics[sound], features.harmonics[sound])
     assert not kept.bits[~sound].any() and not kept.harmonics[~sound].any()
+    # Its peaks, rounded to a frame and a bin, in the order of time: what the aligned-audio check compares.
+    assert kept.peak_frames.size == features.peak_frames.size > 100
+    assert np.array_equal(kept.peak_frames, np.sort(np.rint(features.peak_frames).astype(np.int64)))
+    order = np.argsort(np.rint(features.peak_frames), kind="stable")
+    assert np.array_equal(kept.peak_bins, np.rint(features.peak_bins[order]).astype(np.uint8))
+    repeated = kept.repeated(3 * kept.sound.size + 7)
+    assert repeated.peak_frames.size == 3 * kept.peak_frames.size + int((kept.peak_frames < 7).sum())
+    assert np.all(np.diff(repeated.peak_frames) >= 0) and repeated.peak_frames[-1] < repeated.sound.size
 
 
 def test_a_library_of_an_older_format_is_refused_with_what_to_do(tmp_path: Path):

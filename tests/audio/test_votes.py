@@ -12,7 +12,7 @@ import pytest
 from forensics.audio import match, votes
 from forensics.audio.decode import SAMPLE_RATE_HZ
 from forensics.audio.landmarks import HASH_BITS
-from forensics.audio.library import FrameFeatures, Library
+from forensics.audio.library import Library
 from forensics.audio.search import fingerprint_file, match_paths
 from forensics.audio.spectrum import HOP
 from intercept_media import Intercepts, intercepts  # noqa: F401 - intercepts is a fixture
@@ -31,7 +31,7 @@ def hours(intercepts: Intercepts, tmp_path_factory: pytest.TempPathFactory) -> P
         per_s = hashes.size / lib.stats()["audio_s"]
         real = lib.frame_features(1)
         frames = int(3600 * SAMPLE_RATE_HZ / HOP)
-        filler = FrameFeatures(*(np.resize(a, frames) for a in (real.bits, real.harmonics, real.sound)))
+        filler = real.repeated(frames)
         rng = np.random.default_rng(6)
         for e in range(FILLER_HOURS):
             n = int(per_s * 3600)

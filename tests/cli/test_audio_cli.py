@@ -278,9 +278,25 @@ def test_a_library_with_a_damaged_page_takes_no_new_recording_and_a_mislabelled_
 
 
 def _old_library(path: Path, version: int, recordings: list[Path]) -> None:
-    """Writes an intercept library of format 1 or 2 as those versions did (`git show 6b45624^` and `8e47ea1^`
-    of src/forensics/audio/library.py), from the recordings' real features: format 2 kept bits, harmonics and
-    level of every frame and a row per landmark; format 1 had no harmonics."""
+    """Writes an intercept library of format 1, 2 or 3 as those versions did (`git show 6b45624^`, `8e47ea1^`
+    and 0c3696c of src/forensics/audio/library.py), from the recordings' real features: format 3 is this
+    format without the peaks (its frames table has no peak columns); format 2 kept bits, harmonics and level
+    of every frame and a row per landmark; format 1 had no harmonics."""
+    if version == 3:
+        with Library(path) as made:
+            for entry, recording in enumerate(recordings, start=1):
+                printed = fingerprint_file(recording)
+                made.add(printed.sha256, printed.audio.tracks[0].stream_index, str(recording), printed.features[0],
+                         added_utc=f"2026-11-0{entry}T12:00:00Z")
+        with contextlib.closing(sqlite3.connect(path)) as db, db:
+            db.executescript("""
+                CREATE TABLE old_frames (entry INTEGER PRIMARY KEY, bits BLOB NOT NULL, harmonics BLOB NOT NULL,
+                                         sound BLOB NOT NULL);
+                INSERT INTO old_frames SELECT entry, bits, harmonics, sound FROM frames;
+                DROP TABLE frames;
+                ALTER TABLE old_frames RENAME TO frames;
+                UPDATE meta SET value = 'forensics-audio-library/3' WHERE key = 'format';""")
+        return
     harmonics = "harmonics BLOB NOT NULL, " if version == 2 else ""
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.executescript(f"""
@@ -311,17 +327,21 @@ def _upgrade(library: Path) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
-def test_a_format_2_library_is_upgraded_in_place_into_the_library_a_fresh_index_makes(tmp_path: Path):
+@pytest.mark.parametrize("version", [2, 3])
+def test_a_library_of_format_2_or_3_is_upgraded_in_place_into_the_library_a_fresh_index_makes(tmp_path: Path,
+                                                                                               version: int):
     recordings = [AUDIO / "intercept_full.wav", VIDEO / "strike_original.mp4"]  # their landmarks share hashes
     old, fresh = tmp_path / "old" / "lib.sqlite", tmp_path / "fresh.sqlite"
     old.parent.mkdir()
-    _old_library(old, 2, recordings)
+    _old_library(old, version, recordings)
     old.chmod(0o640)
     refused = CliRunner().invoke(command, ["match", "--library", str(old), str(AUDIO / "intercept_clip.m4a")])
     assert refused.exit_code == 2 and f"forensics audio upgrade --library {old}" in refused.output
     code, done = _upgrade(old)
-    assert code == 0 and done == {"library": str(old), "format": FORMAT, "old_format": "forensics-audio-library/2",
-                                  "upgraded": True, "references": 2, "read_again": 0}
+    # No older format holds the peaks: the recordings are read again, each checked against its digest.
+    assert code == 0 and done == {"library": str(old), "format": FORMAT,
+                                  "old_format": f"forensics-audio-library/{version}",
+                                  "upgraded": True, "references": 2, "read_again": 2}
     assert [p.name for p in old.parent.iterdir()] == ["lib.sqlite"] and old.stat().st_mode & 0o777 == 0o640
     _index(fresh, *recordings)
     with Library(old, create=False) as upgraded, Library(fresh, create=False) as made:
@@ -336,6 +356,8 @@ def test_a_format_2_library_is_upgraded_in_place_into_the_library_a_fresh_index_
             x, y = upgraded.frame_features(entry), made.frame_features(entry)
             assert np.array_equal(x.bits, y.bits) and np.array_equal(x.harmonics, y.harmonics)
             assert np.array_equal(x.sound, y.sound)
+            assert np.array_equal(x.peak_frames, y.peak_frames) and np.array_equal(x.peak_bins, y.peak_bins)
+            assert x.peak_frames.size > 100
     code, found = _matches(old)
     assert code == 0 and (code, found) == _matches(fresh)
     assert abs(_offset_of_full(found) - CLIP_FROM_S) < 0.010
@@ -374,7 +396,7 @@ upgrade_library(sys.argv[1])
 """
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 3])
 def test_an_upgrade_killed_while_it_writes_leaves_the_old_library_whole(tmp_path: Path, version: int):
     old = tmp_path / "lib.sqlite"
     _old_library(old, version, [AUDIO / "intercept_full.wav", VIDEO / "strike_original.mp4"])

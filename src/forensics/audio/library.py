@@ -7,7 +7,8 @@ Landmarks are held as one posting list per hash (`postings.py`: varint pairs of 
 frame, which a new reference extends by appending): a look-up reads one row per hash
 whatever the library's size, and a landmark costs about 4 bytes in a big library. The
 frames' bits are kept where the reference has sound only, the one place the aligned-audio
-check compares them.
+check compares them, and its spectral peaks (frame and bin, rounded), which that check
+compares with the query's where noise has drowned the bits.
 
 Opening a library writes nothing to it (but for rolling back a write a kill cut short, as any SQLite
 program opening it does); a file that is not one is refused and left as it is.
@@ -32,15 +33,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forensics.audio.landmarks import landmark_hashes
-from forensics.audio.postings import decode_pairs, encode_pairs
+from forensics.audio.postings import decode_pairs, decode_varints, encode_pairs, encode_varints
 from forensics.audio.spectrum import HOP, N_FFT, Features, sound_frames
 from forensics.errors import ParameterError
 from forensics.inputs import own_file, raise_system_error, sqlite_read_only, sqlite_tables
 
-FORMAT = "forensics-audio-library/3"
-# Format 2 holds the same features in other tables (converted as they are); format 1 has no harmonic
-# bits, so its recordings are read again.
-FORMAT_2, FORMAT_1 = "forensics-audio-library/2", "forensics-audio-library/1"
+FORMAT = "forensics-audio-library/4"
+# Formats 1 to 3 hold no reference peaks (and format 1 no harmonic bits): their recordings are read again.
+FORMAT_3, FORMAT_2, FORMAT_1 = "forensics-audio-library/3", "forensics-audio-library/2", "forensics-audio-library/1"
+OLD_FORMATS = (FORMAT_1, FORMAT_2, FORMAT_3)
 _TABLES = frozenset({"meta", "entries", "frames", "postings"})
 _SCHEMA = f"""
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,10 +50,10 @@ _SCHEMA = f"""
         id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, stream_index INTEGER NOT NULL, path TEXT NOT NULL,
         sample_rate_hz INTEGER NOT NULL, duration_s REAL NOT NULL, n_frames INTEGER NOT NULL,
         added_utc TEXT NOT NULL, landmarks INTEGER NOT NULL, UNIQUE (sha256, stream_index));
-    CREATE TABLE frames (entry INTEGER PRIMARY KEY, bits BLOB NOT NULL, harmonics BLOB NOT NULL, sound BLOB NOT NULL);
+    CREATE TABLE frames (entry INTEGER PRIMARY KEY, bits BLOB NOT NULL, harmonics BLOB NOT NULL, sound BLOB NOT NULL,
+                         peak_frames BLOB NOT NULL, peak_bins BLOB NOT NULL);
     CREATE TABLE postings (hash INTEGER PRIMARY KEY, n INTEGER NOT NULL, data BLOB NOT NULL);"""
 _LOOKUP_BATCH = 900  # below SQLite's oldest limit on bound parameters
-_COPY_BATCH = 1 << 20  # landmarks of an old library converted at a time
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
@@ -88,17 +89,32 @@ class FrameFeatures:
     bits: NDArray[np.uint16]  # (n_frames,) band bits; 0 where there is no sound
     harmonics: NDArray[np.uint16]  # (n_frames,) harmonic bits; 0 where there is no sound
     sound: NDArray[np.bool_]  # (n_frames,) the frames that hold sound (spectrum.sound_frames)
+    peak_frames: NDArray[np.int64]  # (p,) the spectral peaks' frames, rounded, ascending
+    peak_bins: NDArray[np.uint8]  # (p,) their FFT bins, rounded
 
     @staticmethod
-    def kept(bits: NDArray[np.uint16], harmonics: NDArray[np.uint16], level: NDArray[np.uint8]) -> FrameFeatures:
-        """Gives back what the library keeps of a track's frames (spectrum.Features' bits, harmonics and level)."""
-        sound = sound_frames(level)
-        return FrameFeatures(np.where(sound, bits, 0).astype(np.uint16), np.where(sound, harmonics, 0).astype(np.uint16),
-                             sound)
+    def kept(features: Features) -> FrameFeatures:
+        """Gives back what the library keeps of a track's features: bits and harmonics where it has sound, its peaks."""
+        sound = sound_frames(features.level)
+        frames = np.rint(features.peak_frames).astype(np.int64)
+        bins = np.clip(np.rint(features.peak_bins), 0, 255).astype(np.uint8)  # the voice band ends below bin 220
+        order = np.argsort(frames, kind="stable")
+        return FrameFeatures(np.where(sound, features.bits, 0).astype(np.uint16),
+                             np.where(sound, features.harmonics, 0).astype(np.uint16), sound, frames[order], bins[order])
 
 
-_TABLES_OF = {FORMAT: _TABLES, FORMAT_2: frozenset({"meta", "entries", "hashes"}),
-              FORMAT_1: frozenset({"meta", "entries", "hashes"})}
+    def repeated(self, n_frames: int) -> FrameFeatures:
+        """Gives back these features repeated end to end over `n_frames` frames (hours of filler, for timing)."""
+        times = -(-n_frames // max(1, self.sound.size))
+        shifts = np.repeat(np.arange(times, dtype=np.int64) * self.sound.size, self.peak_frames.size)
+        frames = np.tile(self.peak_frames, times) + shifts
+        inside = frames < n_frames
+        return FrameFeatures(np.resize(self.bits, n_frames), np.resize(self.harmonics, n_frames),
+                             np.resize(self.sound, n_frames), frames[inside], np.tile(self.peak_bins, times)[inside])
+
+
+_OLD_TABLES = frozenset({"meta", "entries", "hashes"})
+_TABLES_OF = {FORMAT: _TABLES, FORMAT_3: _TABLES, FORMAT_2: _OLD_TABLES, FORMAT_1: _OLD_TABLES}
 
 
 def stored_format(path: Path) -> str:
@@ -161,7 +177,7 @@ class Library:
             if found != FORMAT:
                 raise ParameterError(
                     f"{path}: an intercept library of format {found!r}; this version reads {FORMAT!r}"
-                    + (f": upgrade it with `forensics audio upgrade --library {path}`" if found in (FORMAT_1, FORMAT_2)
+                    + (f": upgrade it with `forensics audio upgrade --library {path}`" if found in OLD_FORMATS
                        else " (a newer version made it?)") + "; it was left as it is")
         with translated_errors(path):
             if create:
@@ -210,7 +226,7 @@ class Library:
                                              fanout=fanout)
         return self.add_landmarks(sha256, stream_index, path, features.sample_rate_hz, hashes,
                                   np.rint(anchors).astype(np.int64),
-                                  FrameFeatures.kept(features.bits, features.harmonics, features.level),
+                                  FrameFeatures.kept(features),
                                   added_utc=added_utc)
 
     @_translating
@@ -259,10 +275,12 @@ class Library:
             (entry, sha256, stream_index, path, sample_rate_hz, n_frames * HOP / sample_rate_hz, n_frames, added_utc,
              landmarks))
         entry = int(cast(int, cur.lastrowid))  # sqlite3 sets it after every INSERT that succeeds
-        self._db.execute("INSERT INTO frames VALUES (?,?,?,?)",
+        steps = np.diff(features.peak_frames, prepend=0)  # ascending: small steps, one varint byte each mostly
+        self._db.execute("INSERT INTO frames VALUES (?,?,?,?,?,?)",
                          (entry, zlib.compress(features.bits.astype("<u2").tobytes(), 6),
                           zlib.compress(features.harmonics.astype("<u2").tobytes(), 6),
-                          zlib.compress(np.packbits(features.sound).tobytes(), 6)))
+                          zlib.compress(np.packbits(features.sound).tobytes(), 6),
+                          zlib.compress(encode_varints(steps)[0], 6), zlib.compress(features.peak_bins.tobytes(), 6)))
         return entry
 
     def _extend_postings(self, entries: NDArray[np.int64], hashes: NDArray[np.int64], frames: NDArray[np.int64]) -> None:
@@ -296,19 +314,23 @@ class Library:
     def frame_features(self, entry: int) -> FrameFeatures:
         """Gives back the band bits, harmonic bits and sound of every frame of one reference."""
         if entry not in self._frames:
-            row = self._db.execute("SELECT f.bits, f.harmonics, f.sound, e.n_frames FROM frames f"
-                                   " JOIN entries e ON e.id = f.entry WHERE f.entry=?", (entry,)).fetchone()
+            row = self._db.execute("SELECT f.bits, f.harmonics, f.sound, f.peak_frames, f.peak_bins, e.n_frames"
+                                   " FROM frames f JOIN entries e ON e.id = f.entry WHERE f.entry=?", (entry,)).fetchone()
             if row is None:
                 raise damaged_library(self.path, f"no reference number {entry}")  # its landmarks name one it does not hold
             try:  # SQLite checks its pages, not what a row holds: bytes changed on the disk show here
-                bits, harmonics, sound = (zlib.decompress(blob) for blob in row[:3])
+                bits, harmonics, sound, steps, bins = (zlib.decompress(blob) for blob in row[:5])
+                n_frames = row[5]
                 kept = FrameFeatures(
                     np.frombuffer(bits, "<u2").astype(np.uint16), np.frombuffer(harmonics, "<u2").astype(np.uint16),
-                    np.unpackbits(np.frombuffer(sound, np.uint8), count=row[3]).astype(bool))
+                    np.unpackbits(np.frombuffer(sound, np.uint8), count=n_frames).astype(bool),
+                    np.cumsum(decode_varints(steps)), np.frombuffer(bins, np.uint8).copy())
             except (zlib.error, ValueError) as ex:
                 raise damaged_library(self.path, f"the frames of reference {entry}: {ex}") from ex
-            if not kept.bits.size == kept.harmonics.size == row[3]:
-                raise damaged_library(self.path, f"the frames of reference {entry} are not {row[3]}")
+            if not kept.bits.size == kept.harmonics.size == n_frames:
+                raise damaged_library(self.path, f"the frames of reference {entry} are not {n_frames}")
+            if kept.peak_frames.size != kept.peak_bins.size:
+                raise damaged_library(self.path, f"the peaks of reference {entry} have not one bin each")
             self._frames[entry] = kept
         return self._frames[entry]
 
@@ -353,22 +375,3 @@ class Library:
             "SELECT count(*), coalesce(sum(duration_s), 0), coalesce(sum(landmarks), 0) FROM entries").fetchone()
         return {"references": n, "audio_s": seconds, "landmarks": landmarks,
                 "file_bytes": self.path.stat().st_size if self.path.exists() else 0}
-
-    def _copy_format_2(self, old: sqlite3.Connection) -> None:
-        """Fills this new library with a format-2 library's references: the same features and landmarks, held
-        the way this format holds them, each reference under its own entry number."""
-        with self._transaction():
-            # The old landmarks in the order a fresh library's lists hold them: by hash, then entry (the order
-            # they were added in), then frame; a list cut between two batches is appended to as it grows.
-            rows = old.execute("SELECT hash, entry, frame FROM hashes ORDER BY hash, entry, frame")
-            while batch := rows.fetchmany(_COPY_BATCH):
-                table = np.array(batch, np.int64)
-                self._extend_postings(table[:, 1], table[:, 0], table[:, 2])
-            landmarks = dict(old.execute("SELECT entry, count(*) FROM hashes GROUP BY entry").fetchall())
-            for entry, sha256, stream_index, path, rate, added_utc, *blobs in old.execute(
-                    "SELECT id, sha256, stream_index, path, sample_rate_hz, added_utc, bits, harmonics, level"
-                    " FROM entries ORDER BY id"):
-                bits, harmonics, level = (zlib.decompress(blob) for blob in blobs)
-                self._insert(entry, sha256, stream_index, path, rate, FrameFeatures.kept(
-                    np.frombuffer(bits, "<u2"), np.frombuffer(harmonics, "<u2"), np.frombuffer(level, np.uint8)),
-                    landmarks.get(entry, 0), added_utc)

@@ -1,6 +1,6 @@
-"""Bringing an intercept library of an older format to this version's: a format-2 library converted as it
-is, a format-1 one built again from its recordings; the new library is made beside the old one and takes
-its place in one rename, so a kill at any moment leaves the old library or the new one, whole.
+"""Bringing an intercept library of an older format to this version's: built again from its recordings
+(no older format holds the reference peaks this one compares); the new library is made beside the old
+one and takes its place in one rename, so a kill at any moment leaves the old library or the new one, whole.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import os
 import sqlite3
 import stat
 import tempfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,10 @@ from pathlib import Path
 from forensics.atomic import fsync_path, place_staged
 from forensics.audio.library import (
     FORMAT,
-    FORMAT_1,
-    FORMAT_2,
+    OLD_FORMATS,
     REFERENCES_SELECT,
     Library,
     Reference,
-    damaged_library,
     stored_format,
     translated_errors,
 )
@@ -39,28 +36,22 @@ class UpgradeReport:
 
     old_format: str  # library.FORMAT when it was of this version already, and left as it was
     references: int  # the tracks it holds
-    read_again: int = 0  # recordings read again (a format-1 library's)
+    read_again: int = 0  # recordings read again
 
 
 def upgrade_library(path: Path, *, progress: ProgressCallback | None = None) -> UpgradeReport:
     """Gives back what bringing the library at `path` to this version's format did, in place.
 
-    A format-2 library is converted: it holds every feature this format keeps. A format-1 one has no
-    harmonic bits, so it is built again from its recordings, each read from where it was indexed and
-    checked against its SHA-256. Raises SourceError naming every recording missing or changed, and
-    ParameterError for a file that is not a library; either way the file is left as it was (see
-    `upgrading`).
+    No older format holds the reference peaks (format 1 not even the harmonic bits), so the library is built
+    again from its recordings, each read from where it was indexed and checked against its SHA-256. Raises
+    SourceError naming every recording missing or changed, and ParameterError for a file that is not a
+    library; either way the file is left as it was (see `upgrading`).
     """
     if stored_format(path) == FORMAT:
         with Library(path, create=False) as held:
             return UpgradeReport(FORMAT, int(held.stats()["references"]))
     with upgrading(path) as upgrade:
-        read_again = 0
-        if upgrade.old_format == FORMAT_2:
-            upgrade.convert()
-        else:
-            read_again = _index_again(upgrade, progress)
-        return UpgradeReport(upgrade.old_format, len(upgrade.old), read_again)
+        return UpgradeReport(upgrade.old_format, len(upgrade.old), _index_again(upgrade, progress))
 
 
 def _index_again(upgrade: Upgrade, progress: ProgressCallback | None) -> int:
@@ -107,16 +98,6 @@ class Upgrade:
     new: Library
     _old_db: sqlite3.Connection
 
-    def convert(self) -> None:
-        """Fills the new library from a format-2 one, which holds every feature this format keeps."""
-        if self.old_format != FORMAT_2:
-            raise ParameterError(f"{self.path}: format {self.old_format!r} cannot be converted; index its recordings again")
-        try:
-            with translated_errors(self.path):
-                self.new._copy_format_2(self._old_db)
-        except zlib.error as ex:
-            raise damaged_library(self.path, ex) from ex
-
 
 @contextlib.contextmanager
 def upgrading(path: Path) -> Iterator[Upgrade]:
@@ -129,7 +110,7 @@ def upgrading(path: Path) -> Iterator[Upgrade]:
     """
     path = Path(path)
     old_format = stored_format(path)
-    if old_format not in (FORMAT_1, FORMAT_2):
+    if old_format not in OLD_FORMATS:
         raise ParameterError(f"{path}: an intercept library of format {old_format!r}, which this version does not "
                              "upgrade; it was left as it is")
     with contextlib.closing(sqlite_read_only(path)) as old:
