@@ -103,10 +103,13 @@ def test_a_match_carries_a_score_and_a_confidence_and_the_same_words_said_again_
 def test_scores_grow_with_the_evidence_and_nothing_is_graded_below_the_floor():
     from forensics.audio.match import FLOOR_HARMONIC_Z, FLOOR_Z, grade
 
-    scores = [grade(z, 4.0, 10, 2.6)[0] for z in (3.0, 4.0, 6.0, 9.0)]  # harmonics 1.4 sharper at its own pitch
+    scores = [grade(z, 4.0, 10, 2.6, 8.0)[0] for z in (3.0, 4.0, 6.0, 9.0)]  # harmonics 1.4 sharper at its own pitch
     assert scores == sorted(scores) and all(0.0 < s < 1.0 for s in scores)
-    assert grade(9.0, 8.0, 40, 6.6)[1] == "strong"
-    assert grade(FLOOR_Z - 0.1, 9.0, 40, 7.6)[1] is None and grade(9.0, FLOOR_HARMONIC_Z - 0.1, 40, -0.5)[1] is None
+    by_peaks = [grade(3.0, 2.0, 8, 1.5, peaks)[0] for peaks in (2.0, 8.0, 16.0, 24.0)]
+    assert by_peaks == sorted(by_peaks) and by_peaks[0] < 0.5 < 0.8 < by_peaks[-1]
+    assert grade(9.0, 8.0, 40, 6.6, 25.0)[1] == "strong"
+    assert grade(FLOOR_Z - 0.1, 9.0, 40, 7.6, 30.0)[1] is None
+    assert grade(9.0, FLOOR_HARMONIC_Z - 0.1, 40, -0.5, 30.0)[1] is None
 
 
 def test_a_match_far_weaker_than_another_place_of_the_same_stretch_is_weak():
@@ -114,7 +117,7 @@ def test_a_match_far_weaker_than_another_place_of_the_same_stretch_is_weak():
 
     from forensics.audio.match import Match, _graded
 
-    right = Match("a.wav", "a" * 64, 0, 10.0, 1.0, 0.999, "strong", 0.6, 9.0, 6.0, 2.0, 30, 0.0, 5.0, 10.0, 15.0)
+    right = Match("a.wav", "a" * 64, 0, 10.0, 1.0, 0.999, "strong", 0.6, 9.0, 6.0, 2.0, 20.0, 30, 0.0, 5.0, 10.0, 15.0)
     echo = replace(right, reference="b.wav", reference_sha256="b" * 64, offset_s=40.0, score=0.85, confidence="likely",
                    z=4.0, harmonic_z=2.5, query_start_s=1.0, query_end_s=4.0)
     elsewhere = replace(echo, query_start_s=6.0, query_end_s=9.0)  # another stretch of the query: no contradiction

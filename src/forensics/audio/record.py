@@ -11,9 +11,10 @@ from typing import Any, Self
 from forensics.errors import ParameterError
 from forensics.record_kinds import VERSION_KEY, readable_version
 
-# 2: the record states its version. Version 1 (no version stated) is the same shape; its matches made
-# before 2026-12-05 have no confidence, agreement or pitched_z (read as None).
-RECORD_VERSION = 2
+# 3: each match states peaks_z (read as None in version 2). 2: the record states its version. Version 1
+# (no version stated) is the same shape; its matches made before 2026-12-05 have no confidence, agreement or
+# pitched_z (read as None).
+RECORD_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ class TrackEntry:
 
 
 _HIT_FIELDS = ("reference", "reference_sha256", "reference_stream", "offset_s", "speed", "score", "confidence",
-               "agreement", "z", "harmonic_z", "pitched_z", "votes", "query_start_s", "query_end_s",
+               "agreement", "z", "harmonic_z", "pitched_z", "peaks_z", "votes", "query_start_s", "query_end_s",
                "reference_start_s", "reference_end_s")
 
 
@@ -67,6 +68,7 @@ class InterceptHit:
     z: float | None = None
     harmonic_z: float | None = None
     pitched_z: float | None = None
+    peaks_z: float | None = None  # None in matches made before version 3
     votes: int | None = None
     query_start_s: float | None = None
     query_end_s: float | None = None
@@ -137,7 +139,7 @@ class AudioRecord:
     def from_json(cls, data: Mapping[str, Any]) -> AudioRecord:
         """Gives back the record `to_json` wrote, of this version or an earlier one; raises ParameterError
         when `data` is not one."""
-        version = readable_version(data, (1, RECORD_VERSION), "audio")
+        version = readable_version(data, (1, 2, RECORD_VERSION), "audio")
         try:
             library = data.get("library")
             links = data.get("links")

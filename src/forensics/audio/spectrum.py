@@ -218,6 +218,13 @@ def _peaks(power: NDArray[np.float32], rate_hz: int, frame0: int, keep_from: int
     return frames, (f_idx + lo + df).astype(np.float32), strength.astype(np.float32)
 
 
+def peaks_of(power: NDArray[np.float32], sample_rate_hz: int, peaks_per_s: float) -> tuple[
+        NDArray[np.float64], NDArray[np.float32], NDArray[np.float32]]:
+    """Gives back (frame, bin, dB above the floor) of the spectral peaks of a power STFT (bins x frames), as
+    `analyse` picks them, frames counted from its first column (the first and last columns hold none)."""
+    return _peaks(power, sample_rate_hz, 0, 0, power.shape[1], peaks_per_s)
+
+
 def _vertex(a: NDArray[np.float32], b: NDArray[np.float32], c: NDArray[np.float32]) -> NDArray[np.float32]:
     denom = a - 2 * b + c
     with np.errstate(divide="ignore", invalid="ignore"):
