@@ -76,6 +76,22 @@ Library._extend_postings = stalled
 """
 
 
+def as_library_format_3(path: Path) -> None:
+    """Turns an intercept library of this format into one of format 3, as 0c3696c wrote them: the same tables, but
+    the frames table without the peaks' columns."""
+    import contextlib
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.executescript("""
+            CREATE TABLE old_frames (entry INTEGER PRIMARY KEY, bits BLOB NOT NULL, harmonics BLOB NOT NULL,
+                                     sound BLOB NOT NULL);
+            INSERT INTO old_frames SELECT entry, bits, harmonics, sound FROM frames;
+            DROP TABLE frames;
+            ALTER TABLE old_frames RENAME TO frames;
+            UPDATE meta SET value = 'forensics-audio-library/3' WHERE key = 'format';""")
+
+
 def kill_while_writing_a_library(script: str, *args: str) -> None:
     """Runs `script` (Python, given `args` as sys.argv[1:]) in a child whose intercept library stalls once it
     has written landmarks, and kills it there with SIGKILL: a library write cut short at its worst moment."""

@@ -12,9 +12,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from conftest import FIXTURES, REPO, bag_valid
+from conftest import FIXTURES, REPO, as_library_format_3, bag_valid
 from forensics.batch import incident_folders, run_batch
 from forensics.custody.case import open_case
 from forensics.custody.verify import verify_case
@@ -171,6 +172,27 @@ def test_the_cross_case_index_names_footage_and_transmissions_other_incidents_ho
     with thread_runner(2) as runner:
         again = {s.incident: s for s in run_batch(root, tmp_path / "cases", key=alice, runner=runner, index=index)}
     assert {e["other_name"] for e in again["strike-c"].elsewhere} >= {"video/strike_whatsapp.mp4"}
+    # An index whose intercept library an earlier version made (format 3, no peaks): built again from the
+    # fingerprints the cases stored when the index is opened, the old library kept beside it.
+    from forensics.audio.library import FORMAT, Library, stored_format
+    from forensics.pipeline.crosscase import CrossCaseIndex
+
+    made = tmp_path / "as-made.sqlite"
+    shutil.copyfile(index / "intercepts.sqlite", made)
+    as_library_format_3(index / "intercepts.sqlite")
+    with CrossCaseIndex(index):
+        pass
+    assert stored_format(index / "intercepts.sqlite") == FORMAT
+    assert stored_format(index / "intercepts.3.sqlite") == "forensics-audio-library/3"
+    assert not [p.name for p in index.iterdir() if p.name.startswith(".")]
+    with Library(made, create=False) as before, Library(index / "intercepts.sqlite", create=False) as after:
+        assert before.references() == after.references() and len(before.references()) >= 4
+        every = np.arange(1 << 19)
+        a, b = before.lookup(every), after.lookup(every)
+        assert all(np.array_equal(x, y) for x, y in zip((a.hashes, a.entries, a.frames), (b.hashes, b.entries, b.frames)))
+        for ref in before.references():
+            x, y = before.frame_features(ref.entry), after.frame_features(ref.entry)
+            assert np.array_equal(x.peak_frames, y.peak_frames) and np.array_equal(x.bits, y.bits)
 
 
 def test_a_photo_of_a_still_room_is_checked_across_incidents_on_their_stored_copies(tmp_path: Path, alice) -> None:

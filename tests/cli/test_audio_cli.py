@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, kill_while_writing_a_library
+from conftest import FIXTURES, as_library_format_3, kill_while_writing_a_library
 from forensics.audio.landmarks import landmark_hashes
 from forensics.audio.library import FORMAT, Library
 from forensics.audio.search import fingerprint_file
@@ -288,14 +288,7 @@ def _old_library(path: Path, version: int, recordings: list[Path]) -> None:
                 printed = fingerprint_file(recording)
                 made.add(printed.sha256, printed.audio.tracks[0].stream_index, str(recording), printed.features[0],
                          added_utc=f"2026-11-0{entry}T12:00:00Z")
-        with contextlib.closing(sqlite3.connect(path)) as db, db:
-            db.executescript("""
-                CREATE TABLE old_frames (entry INTEGER PRIMARY KEY, bits BLOB NOT NULL, harmonics BLOB NOT NULL,
-                                         sound BLOB NOT NULL);
-                INSERT INTO old_frames SELECT entry, bits, harmonics, sound FROM frames;
-                DROP TABLE frames;
-                ALTER TABLE old_frames RENAME TO frames;
-                UPDATE meta SET value = 'forensics-audio-library/3' WHERE key = 'format';""")
+        as_library_format_3(path)
         return
     harmonics = "harmonics BLOB NOT NULL, " if version == 2 else ""
     with contextlib.closing(sqlite3.connect(path)) as db, db:

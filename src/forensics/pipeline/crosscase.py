@@ -10,11 +10,14 @@ in the folders' name order, the batch compares that case's items with what the i
 holds from other incidents, then adds them: on a first run a pair is reported by the
 later incident of the two, on a later run by both. Cases are read, never
 written: the findings go to the batch's summary. The index is safe to copy and to
-reuse across batches.
+reuse across batches. An index made by a version whose intercept library had another format
+has that library built again, from the fingerprints its cases stored, when it is opened
+(`_upgraded_intercepts`); the old file is kept beside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -36,6 +39,7 @@ from forensics.errors import CaseError
 log = logging.getLogger(__name__)
 
 CASES = "cases.json"  # in the index folder: incident -> its case folders (absolute)
+INTERCEPTS = "intercepts.sqlite"
 _CASES_MAX_BYTES = 16 << 20
 
 
@@ -71,7 +75,8 @@ class CrossCaseIndex:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._hashes = HashStore(self.folder / "hashes.sqlite")
-        self._intercepts = Library(self.folder / "intercepts.sqlite")
+        self._upgraded_intercepts()
+        self._intercepts = Library(self.folder / INTERCEPTS)
         self._stored_in: dict[str, dict[str, Path]] = {}  # case folder -> sha256 -> its stored copy, as read
         self._unplaced: set[str] = set()  # incidents whose case the index does not know, said once
 
@@ -97,6 +102,63 @@ class CrossCaseIndex:
         self._note_case(incident, case)
         self._stored_in[str(case)] = {i.sha256: case / i.item.stored.path for i in view.items}
         return self._footage(incident, items) + self._transmissions(view, incident, items)
+
+    def _upgraded_intercepts(self) -> None:
+        """Builds the intercept library again when it is of an older format, from each reference's fingerprint as
+        its case stored it (the index holds nothing else of the recording); the old library stays beside it as
+        `intercepts.<format>.sqlite`. A reference whose case cannot be read, or no longer holds that fingerprint,
+        is left out of the new library, and said so: the next run of its incident indexes it again."""
+        from forensics.atomic import fsync_path, place_staged
+        from forensics.audio.library import OLD_FORMATS, REFERENCES_SELECT, Library, Reference, stored_format
+        from forensics.audio.spectrum import features_from_bytes
+        from forensics.custody.view import read_case
+        from forensics.inputs import sqlite_read_only
+
+        path = self.folder / INTERCEPTS
+        if not path.exists() or (old_format := stored_format(path)) not in OLD_FORMATS:
+            return
+        with contextlib.closing(sqlite_read_only(path)) as old:
+            references = [Reference(*row) for row in old.execute(f"{REFERENCES_SELECT} ORDER BY id")]
+        cases = self._cases() or {}
+        views: dict[str, CaseView | None] = {}
+        new = self.folder / f".{INTERCEPTS}.upgrade"
+        new.unlink(missing_ok=True)
+        left_out = []
+        with Library(new) as library:
+            for ref in references:
+                incident = ref.path.partition(": ")[0]
+                features = None
+                for folder in cases.get(incident, []):
+                    if folder not in views:
+                        try:
+                            views[folder] = read_case(Path(folder))
+                        except (CaseError, OSError, ValueError) as ex:
+                            log.warning("the case of %s cannot be read (%s)", incident, ex)
+                            views[folder] = None
+                    view = views[folder]
+                    item = view.by_sha256.get(ref.sha256) if view is not None else None
+                    tracks = [t for t in (item.audio.tracks if item is not None and item.audio else ())
+                              if t.stream_index == ref.stream_index and t.fingerprint]
+                    if view is not None and item is not None and tracks:
+                        try:
+                            features = features_from_bytes(view.read_derived(item, _fingerprint(tracks[0])))
+                            break
+                        except (OSError, ValueError) as ex:
+                            log.warning("%s: its stored fingerprint cannot be used (%s)", ref.path, ex)
+                if features is None:
+                    left_out.append(ref.path)
+                    continue
+                library.add(ref.sha256, ref.stream_index, ref.path, features, added_utc=ref.added_utc)
+        fsync_path(new)
+        kept = self.folder / f"intercepts.{old_format.rpartition('/')[2]}.sqlite"
+        with contextlib.suppress(FileNotFoundError):
+            kept.unlink()  # a link an upgrade killed before its end left
+        os.link(path, kept)
+        place_staged(new, path)
+        log.warning("%s was of format %r: built again from its cases' fingerprints (%d of %d recordings; the old "
+                    "library is kept as %s)%s", path, old_format, len(references) - len(left_out), len(references),
+                    kept.name, f"; left out, their case unreadable or changed: {', '.join(left_out)}" if left_out
+                    else "")
 
     def _note_case(self, incident: str, case: Path) -> None:
         """Records where `incident`'s case is, so a later incident's matches in doubt can be checked on its copies.
