@@ -128,7 +128,7 @@ def test_a_record_this_program_cannot_read_is_left_as_it_is_by_a_later_ingest(tm
 def test_a_record_with_a_date_or_duration_past_any_clock_is_reported_not_a_crash(tmp_path, alice):
     from forensics.custody.case import open_case
     from forensics.custody.view import read_case
-    from forensics.report.document import case_document
+    from forensics.report.document import exported_case
     from forensics.report.export import csv_bytes
     from forensics.report.html import render_report
 
@@ -142,7 +142,7 @@ def test_a_record_with_a_date_or_duration_past_any_clock_is_reported_not_a_crash
     view = read_case(case)
     verification = verify_case(case)
     assert "index.html" in render_report(view, verification).files
-    assert b"strike_original.mp4" in csv_bytes(case_document(view, verification))
+    assert b"strike_original.mp4" in csv_bytes(exported_case(view, verification))
 
 
 def test_records_swapped_between_two_items_are_found(tmp_path, alice):

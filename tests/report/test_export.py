@@ -21,7 +21,7 @@ from forensics.custody.log import LogEntry, read_entries
 from forensics.custody.view import read_case
 from forensics.errors import ParameterError
 from forensics.media.metadata.record import Device
-from forensics.report.document import case_document
+from forensics.report.document import exported_case
 from forensics.report.export import CSV_COLUMNS, csv_bytes, write_export
 from forensics_cli.main import cli
 
@@ -71,7 +71,7 @@ def test_redaction_removes_every_identity_and_keeps_digests_and_times(report_cas
     key = report_case.key
     secrets = ["Amina Haddad", key.key_id, key.key_id.split(":", 1)[1], SERIAL, str(report_case.path.parent),
                socket.gethostname()]
-    secrets.append(case_document(read_case(report_case.path))["keys"][0]["public_key"])
+    secrets.append(exported_case(read_case(report_case.path)).signing_keys[0].public_key)
     first = None
     for fmt in ("json", "csv", "case-uco"):
         entry, data = exported(report_case, tmp_path, fmt, redacted=True)
@@ -85,9 +85,9 @@ def test_redaction_removes_every_identity_and_keeps_digests_and_times(report_cas
         assert logged.objects[0]["sha256"] == hashlib.sha256(data).hexdigest()
         if fmt == "json":
             first = json.loads(data)
-    plain = case_document(read_case(report_case.path))
-    assert [i["sha512"] for i in first["items"]] == [i["sha512"] for i in plain["items"]]
-    assert [e["time"] for e in first["custody_log"]] == [e["time"] for e in plain["custody_log"][:len(first["custody_log"])]]
+    plain = exported_case(read_case(report_case.path))
+    assert [i["sha512"] for i in first["items"]] == [i.stored.sha512 for i in plain.exhibits]
+    assert [e["time"] for e in first["custody_log"]] == [e.time for e in plain.custody_log[:len(first["custody_log"])]]
     assert {e["actor"] for e in first["custody_log"]} == {"actor-1"} and first["custody_log"][0]["host"] == "host-1"
     serial_items = [i for i in first["items"] if (i["raw_tags"] or {}).get("exif", {}).get("EXIF BodySerialNumber")]
     assert [i["raw_tags"]["exif"]["EXIF BodySerialNumber"] for i in serial_items] == ["serial-1"]
@@ -111,7 +111,7 @@ def test_csv_has_one_row_per_item_and_never_a_formula(report_case, tmp_path):
     excerpt = next(r for r in rows if r["sha256"] == report_case.sha256["video/strike_excerpt.mp4"])
     assert {excerpt["name"], *excerpt["other_names"].split("\n")} == {"video/strike_excerpt.mp4",
                                                                        "hostile/strike\nsecond line.mp4"}
-    case = case_document(read_case(report_case.path))
+    case = exported_case(read_case(report_case.path))
     first = next(i for i in case.exhibits if i.metadata is not None)
     hostile = replace(first, receipts=(replace(first.receipts[0], name='=HYPERLINK("http://evil.example","x")'),),
                       metadata=replace(first.metadata, device=Device(make="@SUM(1+1)", model="-2+3")))
@@ -217,3 +217,16 @@ def test_owner_artist_author_and_an_unnamed_camera_serial_are_redacted():
             tags["format"]["author"]} <= {f"person-{n}" for n in range(1, 5)}
     assert "Bob Smith" not in exif["Image ImageDescription"]
     assert exif["Image ImageDescription"].startswith("shot by person-")
+
+
+def test_the_exported_case_is_a_typed_value_not_a_mapping_of_its_json():
+    from collections.abc import Mapping
+
+    case = _case([_entry("Bo", "vm", "ed25519:ab12", "received", {})])
+    # Read by its fields: a key asked for by name would blank a column when a field is renamed, not fail.
+    assert not isinstance(case, Mapping)
+    with pytest.raises(TypeError):
+        case["items"]  # type: ignore[index]
+    document = case.to_json()
+    assert [i["exhibit"] for i in document["items"]] == [i.exhibit for i in case.exhibits] == ["E1"]
+    assert [k["key_id"] for k in document["keys"]] == [k.key_id for k in case.signing_keys] == ["ed25519:ab12"]

@@ -17,7 +17,7 @@ from forensics.custody.verify import verify_case
 from forensics.custody.view import CaseView, read_case
 from forensics.incident import ingest
 from forensics.report import facts
-from forensics.report.document import case_document
+from forensics.report.document import exported_case
 from forensics.report.exhibits import Exhibits
 from forensics.report.export import csv_bytes
 from forensics.report.html import render_report
@@ -39,7 +39,7 @@ def test_two_recordings_linked_both_ways_are_one_match_in_the_direction_that_sco
     matches = facts.intercept_matches(view)
     pairs = [frozenset((m.query.item.sha256, m.reference.item.sha256)) for m in matches]
     assert len(pairs) == len(set(pairs)) and {pair: m.score for pair, m in zip(pairs, matches)} == best
-    assert len(case_document(view)["intercept_matches"]) == len(best)
+    assert len(exported_case(view).intercept_matches) == len(best)
 
 
 def test_weak_intercept_matches_are_left_out_and_the_others_show_their_confidence(tmp_path, alice):
@@ -76,8 +76,8 @@ def test_weak_intercept_matches_are_left_out_and_the_others_show_their_confidenc
     html = render_report(view, verify_case(case)).files["index.html"].decode()
     assert f"<dt>score</dt><dd>{shown['score']:.3f} ({shown['confidence']})</dd>" in html
     assert "<dt>score</dt><dd>0.457 (strong)</dd>" in html and "<dd>0.432" not in html and "(weak)" not in html
-    document = case_document(view)
-    assert [m["confidence"] for m in document["intercept_matches"]] == [m.confidence for m in matches]
+    document = exported_case(view)
+    assert [m.confidence for m in document.intercept_matches] == [m.confidence for m in matches]
 
 
 def test_transmissions_are_the_speech_bursts_in_counts_tables_and_exports(report_case, rendered):
@@ -87,8 +87,9 @@ def test_transmissions_are_the_speech_bursts_in_counts_tables_and_exports(report
     full = report_case.sha256["audio/intercept_full.wav"]
     segments = [s for track in view.item(full).audio.tracks for s in track.segments]
     assert len(speech[full]) == 4 and len(segments) > 4  # the fixture's four bursts, and silence and squelch tails
-    document = case_document(view)
-    assert {i["sha256"]: i["transmissions"] for i in document["items"] if i["sha256"] in speech} == speech
+    document = exported_case(view)
+    # The json export's "transmissions", in the segments' own JSON: the same keys, the speech bursts only.
+    assert {i["sha256"]: i["transmissions"] for i in document.to_json()["items"] if i["sha256"] in speech} == speech
     rows = csv.DictReader(io.StringIO(csv_bytes(document).decode("utf-8-sig")))
     assert {r["sha256"]: int(r["transmissions"]) for r in rows if r["sha256"] in speech} == \
         {sha256: len(bursts) for sha256, bursts in speech.items()}

@@ -12,7 +12,7 @@ from conftest import SHARED_DATA
 from forensics.custody.verify import verify_case
 from forensics.custody.view import read_case
 from forensics.incident import ingest
-from forensics.report.document import case_document
+from forensics.report.document import exported_case
 from forensics.report.export import csv_bytes
 from forensics.report.html import render_report
 
@@ -76,7 +76,7 @@ def test_cards_show_the_messages_that_carried_each_file_and_how_each_export_was_
 
 def test_the_csv_has_the_provenance_columns(case: Path) -> None:
     view = read_case(case)
-    text = csv_bytes(case_document(view, verify_case(case))).decode()
+    text = csv_bytes(exported_case(view, verify_case(case))).decode()
     header = text.splitlines()[0]
     for column in ("credentials", "credentials_signer", "capture_zone", "carried_by"):
         assert column in header.split(","), column
@@ -97,7 +97,7 @@ def test_case_uco_has_the_messages_and_credentials_and_case_validate_accepts_it(
     if not case_validate:
         pytest.skip("case_validate (pip package case-utils, in the test extras) is not installed")
     view = read_case(case)
-    graph = case_uco_graph(case_document(view, verify_case(case)))
+    graph = case_uco_graph(exported_case(view, verify_case(case)))
     messages = [n for n in graph["@graph"] if n["@type"] == "uco-observable:Message"]
     attached = [n for n in graph["@graph"] if n.get("uco-core:kindOfRelationship") == "Attached_To"]
     carried = sum(len(i.messages.carriers) for i in view.items if i.messages is not None)

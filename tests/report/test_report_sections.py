@@ -18,7 +18,7 @@ from forensics.custody.signing import new_key
 from forensics.custody.verify import verify_case
 from forensics.custody.view import read_case
 from forensics.report.chronology import CUSTODY_RECEIVED
-from forensics.report.document import case_document
+from forensics.report.document import exported_case
 from forensics.report.exhibits import Exhibits
 from forensics.report.export import csv_bytes
 from forensics.report.html import render_report
@@ -170,9 +170,9 @@ def test_exhibit_numbers_agree_between_the_html_the_pdf_and_the_csv(real):
     case, page, view = real
     exhibits = exhibits_of(view)
     listing = section(page, "items")
-    rows = csv.DictReader(io.StringIO(csv_bytes(case_document(view)).decode("utf-8-sig")))
+    rows = csv.DictReader(io.StringIO(csv_bytes(exported_case(view)).decode("utf-8-sig")))
     by_sha = {r["sha256"]: r["exhibit"] for r in rows}
-    document = case_document(view)
+    exhibited = exported_case(view).exhibits
     pdf = render_pdf(view, verify_case(case))
     pdf_text_ = "".join(re.sub(r"\s+", "", p.extract_text()) for p in PdfReader(io.BytesIO(pdf.data)).pages)
     for exhibit in exhibits:
@@ -181,7 +181,7 @@ def test_exhibit_numbers_agree_between_the_html_the_pdf_and_the_csv(real):
         assert (f'<a href="#{exhibit.label}"><b>{exhibit.label}</b></a></div></td><td data-label="names as received">'
                 f"<div>{htmllib.escape(name, quote=True)}") in listing
         assert by_sha[exhibit.item.sha256] == exhibit.label
-        assert next(i["exhibit"] for i in document["items"] if i["sha256"] == exhibit.item.sha256) == exhibit.label
+        assert next(i.exhibit for i in exhibited if i.sha256 == exhibit.item.sha256) == exhibit.label
         assert re.sub(r"\s+", "", f"{exhibit.label}{pdf_text(name)}") in pdf_text_, exhibit.label
     assert [e.label for e in pdf.exhibits] == [e.label for e in exhibits]
 

@@ -10,7 +10,7 @@ turns the typed values into the document's keys.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -132,12 +132,13 @@ class ExportedItem:
 
 
 @dataclass(frozen=True, slots=True)
-class ExportedCase(Mapping[str, Any]):
-    """The case as every export format shows it.
+class ExportedCase:
+    """The case as every export format shows it: the CSV and CASE/UCO writers read its fields, the json export is
+    `to_json()`.
 
-    The Mapping reads the JSON rendering (`to_json`), for scripts that want the json
-    export's keys; the CSV and CASE/UCO writers read the fields. (So no field is
-    called `keys` or `items`: those are the Mapping's.)
+    A typed value, not a mapping of its JSON: a reader that asked for a key by name would go on running, and blank
+    a column, when a field was renamed. The items are `exhibits` (they are in exhibit order) and the keys that
+    signed the log `signing_keys`; the JSON calls them "items" and "keys".
     """
 
     tool_version: str
@@ -198,16 +199,6 @@ class ExportedCase(Mapping[str, Any]):
             document["redacted"] = self.redaction.to_json()
         return document
 
-    # The Mapping: the JSON rendering, made anew on each look-up (for scripts and tests, not the writers).
-    def __getitem__(self, key: str) -> Any:
-        return self.to_json()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_json())
-
-    def __len__(self) -> int:
-        return len(self.to_json())
-
 
 def exported_case(view: CaseView, verification: VerifyReport | None = None) -> ExportedCase:
     """Gives the case's items, findings and custody log as the exports show them."""
@@ -231,11 +222,6 @@ def exported_case(view: CaseView, verification: VerifyReport | None = None) -> E
                                               m.speed, m.score, m.confidence or None, m.query_span_s,
                                               m.reference_span_s) for m in facts.intercept_matches(view)),
         custody_log=tuple(view.entries), unusable_records=tuple(dict(r) for r in view.unusable_records))
-
-
-def case_document(view: CaseView, verification: VerifyReport | None = None) -> ExportedCase:
-    """Gives the case as exported (a Mapping of its JSON rendering too); see `exported_case`."""
-    return exported_case(view, verification)
 
 
 def _item(view: CaseView, exhibit: str, item: ItemView) -> ExportedItem:
