@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from forensics.custody.view import CaseView
+from forensics.media.metadata.claims import EXIF_POSITION_TAGS, exif_position_reason
 from forensics.media.metadata.zones import no_zone_reason
 from forensics.report import facts
 from forensics.report.case_claims import case_positions, case_time_events
@@ -68,7 +69,6 @@ def case_places(view: CaseView, labels: Mapping[str, str]) -> Places:
 
 
 # The tags a position is read from, by the raw group they are kept under, as (latitude, longitude) pairs.
-_EXIF_GPS = ("GPS GPSLatitude", "GPS GPSLongitude")
 _XMP_GPS = ("exif:GPSLatitude", "exif:GPSLongitude")
 _ISO6709_KEYS = ("com.apple.quicktime.location.ISO6709", "location", "location-eng")
 
@@ -86,11 +86,11 @@ def unreadable_positions(view: CaseView, labels: Mapping[str, str]) -> list[tupl
         exif = meta.raw.get("exif")
         exif = exif if isinstance(exif, dict) else {}
         # EXIF is read first: tags there that hold no number lose to a later block silently unless listed.
-        if any(tag in exif for tag in _EXIF_GPS) and source != "EXIF GPS":
+        if any(tag in exif for tag in EXIF_POSITION_TAGS) and source != "EXIF GPS":
             written = "; ".join(f"{tag.removeprefix('GPS ')} {_raw_text(exif.get(tag))} {_raw_text(exif.get(tag + 'Ref'))}"
-                                .rstrip() for tag in _EXIF_GPS)
+                                .rstrip() for tag in EXIF_POSITION_TAGS)
             found.append((Position(item.sha256, label, math.nan, math.nan, "EXIF GPS", written),
-                          _exif_reason(exif) + (f"; the position shown is from {source}" if source else "")))
+                          exif_position_reason(exif) + (f"; the position shown is from {source}" if source else "")))
         if meta.gps is not None:
             continue
         xmp, fmt = meta.raw.get("xmp"), meta.raw.get("format")
@@ -112,20 +112,6 @@ def _raw_text(value: object) -> str:
     if value is None:
         return "(missing)"
     return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-
-
-def _exif_reason(exif: Mapping[str, object]) -> str:
-    """Gives why EXIF GPS latitude and longitude give no position: a rational over zero, a missing tag, or neither."""
-    for tag in _EXIF_GPS:
-        value = exif.get(tag)
-        if value is None:
-            return f"{tag.removeprefix('GPS ')} is missing"
-        for part in value if isinstance(value, list) else [value]:
-            numerator, slash, denominator = str(part).partition("/")
-            if slash and denominator.strip() == "0" and numerator.strip() != "0":
-                return (f"{tag.removeprefix('GPS ')} holds {part}, a rational with a zero denominator: not a number "
-                        "of degrees")
-    return "not degrees, minutes and seconds as EXIF writes them (three rationals)"
 
 
 def message_events(view: CaseView, labels: Mapping[str, str]) -> list[TimeEvent]:

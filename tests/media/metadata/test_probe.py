@@ -250,3 +250,44 @@ def test_a_picture_whose_pixels_differ_from_its_exif_size_is_flagged(tmp_path: P
         assert "640x480" in flag.message and size in flag.message
     assert "exif_size_differs" not in {f.code for f in records["resaved.jpg"].flags}
     assert "exif_size_differs" not in {f.code for f in probe_media(source).flags}
+
+
+def _gps_jpeg(path: Path, latitude: tuple, *, xmp_latitude: str | None = None) -> Path:
+    """A JPEG whose EXIF GPS states `latitude` (three rationals, north) and 30 deg 30' east; an XMP position too when
+    `xmp_latitude` is given."""
+    from PIL.TiffImagePlugin import IFDRational
+
+    exif = Image.Exif()
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", latitude, "E", (IFDRational(30, 1), IFDRational(30, 1), IFDRational(0, 1))
+    extra = {}
+    if xmp_latitude is not None:
+        extra["xmp"] = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-'
+                        'syntax-ns#"><rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+                        f'exif:GPSLatitude="{xmp_latitude}" exif:GPSLongitude="30,31.4E"/></rdf:RDF></x:xmpmeta>'
+                        ).encode()
+    Image.new("RGB", (64, 48), (120, 110, 90)).save(path, "JPEG", exif=exif, **extra)
+    return path
+
+
+def test_a_gps_rational_over_zero_is_flagged_as_a_position_that_cannot_be_read(tmp_path: Path) -> None:
+    from PIL.TiffImagePlugin import IFDRational
+
+    over_zero = (IFDRational(50, 0), IFDRational(1, 1), IFDRational(1, 1))
+    record = probe_media(_gps_jpeg(tmp_path / "over-zero.jpg", over_zero))
+    assert record.raw["exif"]["GPS GPSLatitude"][0] == "50/0" and record.gps is None
+    [flag] = [f for f in record.flags if f.code == "gps_invalid"]
+    assert flag.message == ("EXIF GPS states a position that cannot be read (GPSLatitude holds 50/0, a rational with "
+                            "a zero denominator: not a number of degrees).")
+    # Another block's position stands in, and the flag names it: the file states two positions, one unreadable.
+    record = probe_media(_gps_jpeg(tmp_path / "over-zero-xmp.jpg", over_zero, xmp_latitude="50,27.006N"))
+    assert record.gps is not None and record.gps.source == "XMP exif:GPSLatitude/GPSLongitude"
+    [flag] = [f for f in record.flags if f.code == "gps_invalid"]
+    assert flag.message.endswith("not a number of degrees). The position recorded is from "
+                                 "XMP exif:GPSLatitude/GPSLongitude.")
+    # 0/0, what a GPS chip without a fix writes, stays null island; 999 degrees stays an impossible position.
+    zero = (IFDRational(0, 0), IFDRational(0, 0), IFDRational(0, 0))
+    assert "gps_invalid" not in [f.code for f in probe_media(_gps_jpeg(tmp_path / "no-fix.jpg", zero)).flags]
+    far = probe_media(_gps_jpeg(tmp_path / "999.jpg", (IFDRational(999, 1), IFDRational(0, 1), IFDRational(0, 1))))
+    assert [f.message for f in far.flags if f.code == "gps_invalid"] == [
+        "EXIF GPS gives an impossible position (999.0, 30.5)."]

@@ -8,6 +8,7 @@ container's creation time last, since muxers rewrite it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,14 +148,13 @@ def _gps_time(exif: dict[str, Any]) -> TimeClaim | None:
 def gps_claim(tags: TagSources) -> Gps | None:
     """The position the file claims, EXIF first, then XMP, then the QuickTime/MP4 keys."""
     exif, xmp, fmt = tags.exif, tags.xmp, tags.format_tags
-    lat = dms_to_degrees(_ratios(exif.get("GPS GPSLatitude")), _text(exif.get("GPS GPSLatitudeRef")))
-    lon = dms_to_degrees(_ratios(exif.get("GPS GPSLongitude")), _text(exif.get("GPS GPSLongitudeRef")))
-    if lat is not None and lon is not None:
+    position = _exif_position(exif)
+    if position is not None:
         altitude = _first(_ratios(exif.get("GPS GPSAltitude")))
         if altitude is not None and _first_int(exif.get("GPS GPSAltitudeRef")) == 1:
             altitude = -altitude  # reference 1: below sea level
         gps_time = _gps_time(exif)
-        return Gps(lat, lon, altitude, "EXIF GPS", gps_time.value if gps_time else None)
+        return Gps(*position, altitude, "EXIF GPS", gps_time.value if gps_time else None)
     for block in tags.blocks:
         if block.gps is not None:
             return Gps(*block.gps, f"{block.name} GPS")
@@ -171,6 +171,43 @@ def gps_claim(tags: TagSources) -> Gps | None:
             source = f"QuickTime {key}" if key.startswith("com.") else f"MP4 {key} (\u00a9xyz, ISO 6709)"
             return Gps(parsed[0], parsed[1], parsed[2], source)
     return None
+
+
+# The EXIF GPS tags a position is read from, latitude then longitude.
+EXIF_POSITION_TAGS = ("GPS GPSLatitude", "GPS GPSLongitude")
+
+
+def _exif_position(exif: Mapping[str, Any]) -> tuple[float, float] | None:
+    lat = dms_to_degrees(_ratios(exif.get("GPS GPSLatitude")), _text(exif.get("GPS GPSLatitudeRef")))
+    lon = dms_to_degrees(_ratios(exif.get("GPS GPSLongitude")), _text(exif.get("GPS GPSLongitudeRef")))
+    return None if lat is None or lon is None else (lat, lon)
+
+
+def unreadable_exif_position(exif: Mapping[str, Any]) -> str | None:
+    """Gives why the EXIF GPS latitude and longitude give no position, or None when they give one or neither is there.
+
+    gps_claim then takes another block's position or none, so without this the file's
+    own statement of a position would go unsaid.
+    """
+    if not any(tag in exif for tag in EXIF_POSITION_TAGS) or _exif_position(exif) is not None:
+        return None
+    return exif_position_reason(exif)
+
+
+def exif_position_reason(exif: Mapping[str, Any]) -> str:
+    """Gives why EXIF GPS latitude and longitude that give no position give none: a rational over zero, a missing
+    tag, or neither."""
+    for tag in EXIF_POSITION_TAGS:
+        value = exif.get(tag)
+        if value is None:
+            return f"{tag.removeprefix('GPS ')} is missing"
+        for part in value if isinstance(value, list) else [value]:
+            numerator, slash, denominator = str(part).partition("/")
+            # 0/0 is no such case: _ratios reads it as 0 (a chip without a fix), so it is null island.
+            if slash and denominator.strip() == "0" and numerator.strip() != "0":
+                return (f"{tag.removeprefix('GPS ')} holds {part}, a rational with a zero denominator: not a number "
+                        "of degrees")
+    return "not degrees, minutes and seconds as EXIF writes them (three rationals)"
 
 
 def device_claim(tags: TagSources) -> Device:

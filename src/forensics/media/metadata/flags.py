@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from forensics.media.metadata.claims import unreadable_exif_position
 from forensics.media.metadata.formats.exif import ratio_value
 from forensics.media.metadata.location import is_null_island, is_valid_position
 from forensics.media.metadata.record import Flag, MediaRecord, TimeClaim, offset_of, offset_text
@@ -215,15 +216,23 @@ def _zero_dates(record: MediaRecord) -> list[Flag]:
 
 def _bad_gps(record: MediaRecord) -> list[Flag]:
     gps = record.gps
+    flags: list[Flag] = []
+    exif = record.raw.get("exif")
+    # EXIF GPS that holds no number (a rational over zero) gives the record no position: only the raw tags show that
+    # the file states one, as unusable as 999 degrees.
+    unreadable = unreadable_exif_position(exif if isinstance(exif, dict) else {})
+    if unreadable is not None:
+        instead = f" The position recorded is from {gps.source}." if gps is not None else ""
+        flags.append(Flag("gps_invalid", f"EXIF GPS states a position that cannot be read ({unreadable}).{instead}"))
     if gps is None:
-        return []
+        return flags
     if not is_valid_position(gps.latitude_deg, gps.longitude_deg):
-        return [Flag("gps_invalid", f"{gps.source} gives an impossible position ({gps.latitude_deg}, "
-                                    f"{gps.longitude_deg}).")]
-    if is_null_island(gps.latitude_deg, gps.longitude_deg):
-        return [Flag("gps_null_island", f"{gps.source} is 0, 0 ('null island', in the Gulf of Guinea): the "
-                                        "default written when there is no fix, not a place.")]
-    return []
+        flags.append(Flag("gps_invalid", f"{gps.source} gives an impossible position ({gps.latitude_deg}, "
+                                         f"{gps.longitude_deg})."))
+    elif is_null_island(gps.latitude_deg, gps.longitude_deg):
+        flags.append(Flag("gps_null_island", f"{gps.source} is 0, 0 ('null island', in the Gulf of Guinea): the "
+                                             "default written when there is no fix, not a place."))
+    return flags
 
 
 def _ffmpeg(record: MediaRecord) -> list[Flag]:
