@@ -40,3 +40,19 @@ def test_a_photo_at_the_south_pole_gets_no_capture_zone_as_one_at_the_north_pole
     assert south.gps is not None and south.gps.latitude_deg < -89.99
     assert south.capture_zone is None and north.capture_zone is None
     assert south.captured_at_utc is None and north.captured_at_utc is None  # a wall clock of no known zone
+
+
+def test_the_record_says_why_a_photo_near_a_pole_has_no_capture_zone(tmp_path):
+    fix = datetime(2024, 1, 10, 0, 0, 5, tzinfo=UTC)
+    for name, latitude_deg, pole in (("south", -89.9978, "South"), ("north", 89.9978, "North")):
+        record = probe_media(_photo(tmp_path / f"{name}.jpg", WINTER, fix, latitude_deg, 139.27))
+        assert record.capture_zone is None and record.captured_at_utc is None
+        [flag] = [f for f in record.flags if f.code == "capture_zone_polar"]
+        assert flag.message == (
+            "EXIF DateTimeOriginal (2024-01-10 12:00:00) states no zone, and no zone is taken from a position within "
+            f"2 degrees of the {pole} Pole: every meridian meets there, and the clock kept is its owner's, not the "
+            "place's; the capture time is not put on UTC.")
+        assert flag.message in [f["message"] for f in record.to_json()["flags"]]  # kept in the record as stored
+    # Past the margin the zone is taken: nothing to explain.
+    mcmurdo = probe_media(_photo(tmp_path / "mcmurdo.jpg", WINTER, fix, -77.85, 166.67))
+    assert mcmurdo.capture_zone is not None and "capture_zone_polar" not in [f.code for f in mcmurdo.flags]

@@ -14,6 +14,7 @@ from forensics.media.metadata.formats.exif import ratio_value
 from forensics.media.metadata.location import is_null_island, is_valid_position
 from forensics.media.metadata.record import Flag, MediaRecord, TimeClaim, offset_of, offset_text
 from forensics.media.metadata.timestamps import is_epoch_date, is_zero_date
+from forensics.media.metadata.zones import no_zone_reason
 
 # Software that edits pictures or video (lower case); a camera's firmware string never matches.
 _EDITORS = re.compile(
@@ -42,6 +43,7 @@ def flags_for(record: MediaRecord, *, max_gps_skew_s: float = 60.0, max_gps_fix_
     flags += _time_mismatches(record, max_gps_skew_s, max_gps_fix_age_s, max_container_skew_s, max_fs_skew_s)
     flags += _zero_dates(record)
     flags += _bad_gps(record)
+    flags += _no_zone_near_a_pole(record)
     flags += _ffmpeg(record)
     flags += _messenger(record, messenger_max_long_side_px, messenger_max_image_bits_per_px,
                         messenger_max_video_long_side_px, messenger_max_video_bit_rate_bps)
@@ -233,6 +235,19 @@ def _bad_gps(record: MediaRecord) -> list[Flag]:
         flags.append(Flag("gps_null_island", f"{gps.source} is 0, 0 ('null island', in the Gulf of Guinea): the "
                                              "default written when there is no fix, not a place."))
     return flags
+
+
+def _no_zone_near_a_pole(record: MediaRecord) -> list[Flag]:
+    """Near a pole a zone-less capture clock is left off UTC although the file gives a position: capture_zone is
+    null then, and without this the record would not say why."""
+    gps, captured = record.gps, record.captured_at
+    if gps is None or captured is None or captured.tzinfo is not None or record.capture_zone is not None:
+        return []
+    reason = no_zone_reason(gps.latitude_deg, gps.longitude_deg)
+    if reason is None:
+        return []
+    return [Flag("capture_zone_polar", f"{record.captured_at_source} ({captured:%Y-%m-%d %H:%M:%S}) states no zone, "
+                                       f"and {reason}; the capture time is not put on UTC.")]
 
 
 def _ffmpeg(record: MediaRecord) -> list[Flag]:
