@@ -133,6 +133,8 @@ def test_every_section_shows_the_case_content(rendered, report_case):
     first = next(s for s in clip["tracks"][0]["segments"] if s["kind"] == "speech")
     assert f"Transmissions (speech bursts) # start end length 1 {first['start_s']:.3f} s {first['end_s']:.3f} s" in text
     assert "ingest of" in text and "&lt;b&gt;" not in text and "<b>note</b>" in text  # the note, as text
+    # The marker of a finished near-duplicate grouping, said in words (not its field names).
+    assert "near-duplicates worked out over" in text and "covers, items_hashed, kind" not in text
 
 
 def test_a_case_without_dedup_or_audio_records_says_so(tmp_path, alice):

@@ -202,6 +202,10 @@ def _entry_text(ctx: Context, e: LogEntry) -> str:
                            f"{digest(named_sha256(str(o.get('sha256'))))} ({esc(o.get('why', ''))})" for o in moved[:20])
         more = f"; and {len(moved) - 20} more" if len(moved) > 20 else ""
         return esc(d.get("why", "an interrupted run was put right")) + (f": {listed}{more}" if moved else "")
+    if e.action == "grouped":
+        # The marker of a finished near-duplicate grouping (pipeline.grouping): what it covered, by digest.
+        return (f"near-duplicates worked out over {esc(d.get('items_hashed'))} hashed item(s), every record "
+                f"written; their hashes' digest <code>{esc(str(d.get('covers', ''))[:30])}…</code>")
     if e.action == "exported":
         redacted = " (redacted)" if d.get("redacted") else ""
         objects = "".join(f" {esc(o.get('path'))} {digest(named_sha256(str(o.get('sha256'))))}" for o in e.objects)
