@@ -11,7 +11,7 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forensics.custody.verify import VerifyReport
 from forensics.custody.view import CaseView, ItemView
@@ -27,6 +27,10 @@ from forensics.report.folder import Assets
 from forensics.report.markup import attr, definitions, digest, esc, seconds, table
 from forensics.report.verdict import Related, verdict_html
 from forensics.report.where_when import FORMAT_ZERO, WhereWhen
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,10 @@ class Pictures:
         self.assets = assets
         self._done: dict[tuple[Any, ...], str] = {}
         self._why: dict[tuple[Any, ...], str] = {}  # why a photo has no preview
+        # The first audio track of the items drawn last (sha256 -> samples), at most two: a match draws its query
+        # and its reference, and one recording matched to several is drawn again at once, each without decoding
+        # the whole file again; more could hold hours of samples each.
+        self._sounds: dict[str, NDArray[np.float32]] = {}
 
     def _img(self, rel: str, alt: str, *, loading: str = "lazy") -> str:
         return f'<img src="{rel}" alt="{attr(alt)}" loading="{loading}">'
@@ -165,11 +173,7 @@ class Pictures:
               marks_s: tuple[tuple[float, float], ...]) -> str:
         import numpy as np
 
-        from forensics.report.pictures import (
-            SPECTROGRAM_RATE_HZ,
-            decode_mono,
-            spectrogram_png,
-        )
+        from forensics.report.pictures import SPECTROGRAM_RATE_HZ, spectrogram_png
 
         if span_s is None:
             start_s, length_s, marks = 0.0, AUDIO_PICTURE_S, marks_s
@@ -177,9 +181,12 @@ class Pictures:
             start_s = max(0.0, span_s[0] - 1.0)
             length_s, marks = span_s[1] + 1.0 - start_s, (span_s, *marks_s)
         try:
-            samples = decode_mono(self.view.path / item.item.stored.path, start_s=start_s, duration_s=length_s)
+            sound = self._sound(item)
         except MediaError as ex:
             return f'<p class="flag">no spectrogram of {esc(item.display_name)}: {esc(ex)}</p>'
+        # int(round()): `start_s` may be a NumPy float, which round() leaves a float before NumPy 2.
+        first = int(round(start_s * SPECTROGRAM_RATE_HZ))  # noqa: RUF046
+        samples = sound[first:first + int(length_s * SPECTROGRAM_RATE_HZ)]
         if len(samples) == 0:
             return ""
         end_s = start_s + len(samples) / SPECTROGRAM_RATE_HZ
@@ -197,6 +204,21 @@ class Pictures:
             caption += "; outlined: " + ", ".join(f"{a:.2f}–{b:.2f} s" for a, b in marks)
         return (f"<figure>{self._img(self.assets.add(png, '.png'), f'spectrogram of {item.display_name}')}"
                 f"<figcaption>{caption}</figcaption></figure>")
+
+    def _sound(self, item: ItemView) -> NDArray[np.float32]:
+        """Gives the item's first audio track as the audio step decodes it (forensics.audio.decode), mono at the
+        spectrogram's rate: sample n is at n / rate seconds, the times the audio records state."""
+        from forensics.audio.decode import decode_audio
+        from forensics.report.pictures import SPECTROGRAM_RATE_HZ
+
+        sound = self._sounds.pop(item.sha256, None)
+        if sound is None:
+            path = self.view.path / item.item.stored.path
+            sound = decode_audio(path, sample_rate_hz=SPECTROGRAM_RATE_HZ).tracks[0].samples
+        self._sounds[item.sha256] = sound  # last in the dict: the one drawn last
+        while len(self._sounds) > 2:
+            del self._sounds[next(iter(self._sounds))]
+        return sound
 
 
 def card(ctx: Context, item: ItemView, pictures: Pictures) -> str:

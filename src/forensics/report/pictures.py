@@ -1,7 +1,8 @@
 """Pictures a report draws itself: spectrograms of audio spans, and small previews of photos.
 
 Drawn with NumPy and OpenCV into PNG or JPEG bytes, so the report needs no
-plotting library and no network. PyAV decodes the audio of any container.
+plotting library and no network. The audio is decoded by the project's one audio
+decoder, forensics.audio.decode, as the audio step decoded it (the caller's).
 HEIF, HEIC and AVIF stills, which OpenCV cannot read, are decoded by the FFmpeg
 program that imageio-ffmpeg ships (already a dependency): it puts a phone's
 tiled picture together from its grid and turns it as the file says, which
@@ -18,59 +19,16 @@ import resource
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from fractions import Fraction
-from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
-import av
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from forensics.errors import MediaUnreadable
 
-if TYPE_CHECKING:
-    from av.audio.stream import AudioStream
-
 log = logging.getLogger(__name__)
 
 SPECTROGRAM_RATE_HZ = 8000  # voice radio is band-limited to 300-3400 Hz: 8 kHz keeps all of it
-
-
-def decode_mono(path: Path, *, start_s: float = 0.0, duration_s: float = 30.0,
-                sample_rate_hz: int = SPECTROGRAM_RATE_HZ) -> NDArray[np.float32]:
-    """Gives `duration_s` of the first audio track from `start_s`, mono float32 in -1..1 at `sample_rate_hz`."""
-    try:
-        with av.open(str(path), metadata_errors="replace") as container:
-            # PyAV wraps every stream of type "audio" in an AudioStream.
-            stream = cast("AudioStream | None", next((s for s in container.streams if s.type == "audio"), None))
-            if stream is None:
-                raise MediaUnreadable(f"{path.name}: has no audio track")
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate_hz)
-            # A stream whose time base PyAV cannot give (a numerator of 0: a damaged or crafted file) is
-            # decoded from its start; the samples before `start_s` are dropped below either way.
-            if start_s > 1.0 and stream.time_base is not None:
-                container.seek(int(max(0.0, start_s - 1.0) / stream.time_base), stream=stream, backward=True)
-            chunks: list[NDArray[np.float32]] = []
-            first_s: float | None = None
-            wanted = int(duration_s * sample_rate_hz)
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    if first_s is None:
-                        # A filter graph's frames carry its output link's time base, always set.
-                        first_s = float(out.pts * cast(Fraction, out.time_base)) if out.pts is not None else 0.0
-                    # format="flt" above: float32 samples.
-                    chunks.append(cast("NDArray[np.float32]", out.to_ndarray()).reshape(-1))
-                if first_s is not None and sum(len(c) for c in chunks) >= wanted + (start_s - first_s) * sample_rate_hz:
-                    break
-    except av.error.FFmpegError as ex:
-        raise MediaUnreadable(f"{path.name}: its audio cannot be decoded ({ex})") from ex
-    if not chunks:
-        return np.zeros(0, np.float32)
-    samples = np.concatenate(chunks)
-    # int(round()): `start_s` may be a NumPy float, which round() leaves a float before NumPy 2.
-    skip = max(0, int(round((start_s - (first_s or 0.0)) * sample_rate_hz)))  # noqa: RUF046
-    return np.ascontiguousarray(samples[skip:skip + wanted], dtype=np.float32)
 
 
 def spectrogram_png(samples: NDArray[np.float32], *, start_s: float, title: str,
