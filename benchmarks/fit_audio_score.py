@@ -3,15 +3,15 @@ does, cross-validated by recording.
 
     .venv/bin/python benchmarks/fit_audio_score.py [--work DIR]
 
-Two tuning corpora, of bench_audio.py's tuning-half voices and words only (it refuses the held-out half):
-the benchmark's own (seed 2026: 792 queries, 312 of them hard negatives) and a harder one (seed 2126: 300
-queries at -5 and -8 dB, 120 hard negatives). Every alignment the matcher verifies is kept, whatever its
-grade, with its evidence (z, harmonic z, votes, pitched z, peaks z) and whether it is the right recording
-within 100 ms. A logistic regression (L2 0.01) of rightness on z, harmonic z, ln(votes), pitched z -
-harmonic z and peaks z over the alignments above the floors (z 1.5, harmonic z 0.5) gives the
-coefficients; the alignments of hard negatives are weighed three times. Figures: recall and false matches
-of the `strong` and `likely` bands, out of fold (five folds by recording, three seeds), against the
-coefficients in match.py now.
+Three tuning corpora, of bench_audio.py's tuning-half voices and words only (it has no option for the
+held-out half): the benchmark's own (seed 2026: 792 queries, 312 of them hard negatives), a harder one
+(seed 2126: 300 queries at -5 and -8 dB, 120 hard negatives) and one of hard negatives alone (seed 2226:
+960, another take of the same words by the same voice, in every condition of the benchmark). Every
+alignment the matcher verifies is kept, whatever its grade, with its evidence (z, harmonic z, votes,
+pitched z, peaks z) and whether it is the right recording within 100 ms. A logistic regression (L2 0.01)
+of rightness on z, harmonic z, ln(votes), pitched z - harmonic z and peaks z over the alignments above
+match.py's floors gives the coefficients. Figures: recall and false matches of the `strong` and `likely`
+bands, out of fold (five folds by recording, three seeds), and with the coefficients in match.py now.
 """
 
 from __future__ import annotations
@@ -33,21 +33,22 @@ from forensics.audio.library import Library
 from forensics.audio.search import fingerprint_file, index_paths
 
 HARD_CONDITIONS = ("-5dB", "-8dB")
-NEGATIVE_WEIGHT = 3.0
 L2 = 0.01
 FEATURES = ("z", "harmonic_z", "ln_votes", "pitched_less_harmonic", "peaks_z")
 
 
-def candidates(work: Path, hard: bool) -> list[dict]:
-    """Every verified alignment of every query of one tuning corpus, with its evidence and whether it is right."""
+def candidates(work: Path, kind: str) -> list[dict]:
+    """Every verified alignment of every query of one tuning corpus ("benchmark", "hard" or "negatives"), with its
+    evidence and whether it is right."""
     work.mkdir(parents=True, exist_ok=True)
     conditions = bench.CONDITIONS
-    if hard:
+    if kind == "hard":
         bench.CONDITIONS = HARD_CONDITIONS
         bench.SNR_DB["-8dB"] = -8.0
     try:
-        seed = 2026 + corpus.HALVES.index("tuning") + (100 if hard else 0)
-        refs, queries = bench.build(work, "tuning", np.random.default_rng(seed), 40, *((30, 20) if hard else (20, 13)))
+        seed = 2026 + corpus.HALVES.index("tuning") + {"benchmark": 0, "hard": 100, "negatives": 200}[kind]
+        per_cell = {"benchmark": (20, 13), "hard": (30, 20), "negatives": (0, 40)}[kind]
+        refs, queries = bench.build(work, "tuning", np.random.default_rng(seed), 40, *per_cell)
     finally:
         bench.CONDITIONS = conditions
     grade = match.grade
@@ -62,7 +63,7 @@ def candidates(work: Path, hard: bool) -> list[dict]:
                 track, features = printed.audio.tracks[0], printed.features[0]
                 found = match.match_samples(lib, track.samples, track.sample_rate_hz, features=features,
                                             min_z=0.0, min_harmonic_z=-math.inf)
-                rows.append({"query": q, "hard": hard, "candidates": [
+                rows.append({"query": q, "candidates": [
                     {"x": (m.z, m.harmonic_z, math.log(max(m.votes, 1)), m.pitched_z - m.harmonic_z, m.peaks_z),
                      "right": q.reference is not None and Path(m.reference) == q.reference
                      and abs(m.offset_s - q.offset_s) <= bench.HIT_TOLERANCE_S} for m in found]})
@@ -77,16 +78,15 @@ def above_floors(x: tuple[float, ...]) -> bool:
 
 def fit(rows: list[dict]) -> np.ndarray:
     """Gives back (a, b, c, d, e, f) of the logistic fit (Newton's method)."""
-    pairs = [(c, r) for r in rows for c in r["candidates"] if above_floors(c["x"])]
-    x = np.hstack([np.ones((len(pairs), 1)), np.array([c["x"] for c, _ in pairs])])
-    y = np.array([c["right"] for c, _ in pairs], float)
-    weight = np.array([NEGATIVE_WEIGHT if r["query"].reference is None else 1.0 for _, r in pairs])
+    found = [c for r in rows for c in r["candidates"] if above_floors(c["x"])]
+    x = np.hstack([np.ones((len(found), 1)), np.array([c["x"] for c in found])])
+    y = np.array([c["right"] for c in found], float)
     w = np.zeros(x.shape[1])
     ridge = L2 * np.diag(np.r_[0.0, np.ones(x.shape[1] - 1)])
     for _ in range(60):
         p = 1 / (1 + np.exp(-np.clip(x @ w, -30, 30)))
-        gradient = x.T @ (weight * (p - y)) + ridge @ w
-        hessian = (x * (weight * p * (1 - p))[:, None]).T @ x + ridge
+        gradient = x.T @ (p - y) + ridge @ w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge
         w -= np.linalg.solve(hessian + 1e-9 * np.eye(w.size), gradient)
     return w
 
@@ -125,8 +125,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fit-audio-") as tmp:
         work = args.work or Path(tmp)
-        corpora = {"benchmark's tuning corpus": candidates(work / "tuning", False),
-                   "harder tuning corpus": candidates(work / "tuning-hard", True)}
+        corpora = {"benchmark's tuning corpus": candidates(work / "tuning", "benchmark"),
+                   "harder tuning corpus": candidates(work / "tuning-hard", "hard"),
+                   "hard negatives": candidates(work / "tuning-negatives", "negatives")}
     rows = [r for part in corpora.values() for r in part]
     now = np.array(match._SCORE_COEF)
     fitted = fit(rows)

@@ -64,19 +64,22 @@ QUERY_PEAKS_PER_S = 45.0
 _BITS_PER_SAMPLE = 16.0
 # The score: P(right recording at the right place) = 1 / (1 + exp(-x)), x = a + b z + c harmonic_z +
 # d ln(votes) + e (pitched_z - harmonic_z) + f peaks_z, a logistic fit by benchmarks/fit_audio_score.py on
-# the candidates above the floors below of two tuning corpora (the voices and words of bench_audio.py's
+# the candidates above the floors below of three tuning corpora (the voices and words of bench_audio.py's
 # tuning half only, never the held-out half): the benchmark's own (792 queries: 3, 5 and 10 s, clean to
-# -5 dB, speed changes, videos, 312 hard negatives) and a harder one (300 queries at -5 and -8 dB, 120 hard
-# negatives), the candidates of hard negatives weighed three times, for a false match is the error that
-# travels into a submission. The harmonics of a copy agree best at its own pitch; those of another take
-# agree as well or better pitched a few percent away, whence e < 0 (and c, which the pitched term carries
-# with it, below zero). The peaks carry what noise leaves of a voice: at -5 dB they set a right alignment
-# 10-30 standard deviations beyond chance where the bits reach 2-4. Cross-validated by recording on
-# those corpora, they took recall from 0.954 to 0.98 (-5 dB 0.82 to 0.93; the harder corpus 0.68 to
-# 0.80) with no false match; a term for a speed other than 1 changed nothing and was left out.
-_SCORE_COEF = (-10.232, 1.016, -0.862, 0.919, -2.67, 0.497)
-# No match below these: the aligned band and harmonic bits beyond chance, each at least this far.
-FLOOR_Z, FLOOR_HARMONIC_Z = 1.5, 0.5
+# -5 dB, speed changes, videos, 312 hard negatives), a harder one (300 queries at -5 and -8 dB, 120 hard
+# negatives) and one of 960 hard negatives (another take of the same words by the same voice, in every
+# condition). The harmonics of a copy agree best at its own pitch; those of another take agree as well
+# or better pitched a few percent away, whence e < 0 (and c, which the pitched term carries with it,
+# below zero). The peaks carry what noise leaves of a voice: at -5 dB they set a right alignment 10-30
+# standard deviations beyond chance where the bits reach 2-4. Cross-validated by recording on those
+# corpora, they took recall from 0.954 to 0.977 on the benchmark's (-5 dB 0.82 to 0.90; the harder
+# corpus 0.68 to 0.78), with 4 of the 1,392 hard negatives matched (3 before: other takes whose peaks
+# and bits agree as a copy's would; README "Intercepts" says so); a term for a speed other than 1 changed
+# nothing and was left out.
+_SCORE_COEF = (-9.529, 1.342, -1.359, 0.902, -2.592, 0.436)
+# No match below these: the aligned band and harmonic bits beyond chance, each at least this far (a lower
+# harmonic floor let in another take's alignments whose harmonics barely agree: 7 of 960 matched, not 4).
+FLOOR_Z, FLOOR_HARMONIC_Z = 1.5, 1.0
 Confidence = Literal["strong", "likely", "weak"]
 CONFIDENCES: tuple[Confidence, ...] = get_args(Confidence)
 _BANDS: tuple[tuple[float, Confidence], ...] = ((0.99, "strong"), (0.8, "likely"), (0.5, "weak"))  # lowest score of each band
