@@ -151,3 +151,9 @@ def test_counts_of_one_are_said_in_the_singular():
     assert places_figure(two).title == "Places: 3 positions claimed, 1 outlier, 0 left out"
     assert distance_rows(two, max_rows=2).more_text == "... 1 more pair, not listed."
     assert distance_rows(two, max_rows=1).more_text == "... 2 more pairs, not listed."
+
+
+def test_counts_in_headings_say_one_in_the_singular():
+    from forensics.report.markup import counted
+
+    assert [counted(n, "pair") for n in (0, 1, 2, 2415)] == ["0 pairs", "1 pair", "2 pairs", "2,415 pairs"]

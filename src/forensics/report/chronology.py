@@ -34,6 +34,7 @@ from forensics.report.figure import (
     shown_text,
     wrap,
 )
+from forensics.report.markup import counted
 
 CAPTURE = "capture"
 DIGITIZED = "digitized"
@@ -243,7 +244,8 @@ def chronology_figure(chron: Chronology, *, width_px: float = 380.0, font_px: fl
 
     shapes: list[Shape] = []
     y = 4.0
-    heading = (f"Chronology: {len(chron.placed)} times of {len({p.event.item_id for p in chron.placed})} items "
+    heading = (f"Chronology: {counted(len(chron.placed), 'time')} of "
+               f"{counted(len({p.event.item_id for p in chron.placed}), 'item')} "
                "on one axis, earliest first" if chron.placed else "Chronology: no time could be placed")
     for text in wrap(heading, full_chars):
         y += line_h

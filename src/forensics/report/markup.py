@@ -63,6 +63,11 @@ def definitions(pairs: Iterable[tuple[str, str]]) -> str:
     return f"<dl>{items}</dl>" if items else ""
 
 
+def counted(count: int, noun: str) -> str:
+    """Gives '1 position', '3 positions': a count with its noun, in the singular for one."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def folded(summary: str, body: str) -> str:
     """Gives `body` folded under `summary` on a screen, and unfolded on paper; both are HTML already.
 

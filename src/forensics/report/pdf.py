@@ -35,6 +35,7 @@ from forensics.report.case_claims import case_time_events
 from forensics.report.chronology import chronology, chronology_figure
 from forensics.report.exhibits import Exhibit, exhibits_of, original_findings
 from forensics.report.exported import Exported, checked_target, log_export
+from forensics.report.markup import counted
 from forensics.report.methods import methods
 from forensics.report.pdf_page import COMPLIANCE, MONO, SANS, ReportPdf, digest_lines, pdf_text
 from forensics.report.pdf_signature import sign_pdf
@@ -184,7 +185,7 @@ def _places(pdf: ReportPdf, view: CaseView, labels: Mapping[str, str]) -> None:
     pdf.figure(places_figure(found, width_px=FIGURE_WIDTH_PX))
     if found.distances:
         listed = distance_rows(found)  # the rows the HTML report folds under its figure
-        pdf.heading(f"Distances between the positions claimed ({len(found.distances)} pairs)", level=2)
+        pdf.heading(f"Distances between the positions claimed ({counted(len(found.distances), 'pair')})", level=2)
         pdf.set_font(SANS, size=8.5)
         with pdf.table(col_widths=(70, 70, 40), text_align="LEFT", line_height=4.2, padding=1.0,
                        headings_style=FontFace(emphasis="BOLD")) as table:

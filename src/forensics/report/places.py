@@ -38,6 +38,7 @@ from forensics.report.figure import (
     shown_text,
     wrap,
 )
+from forensics.report.markup import counted
 
 EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG)
 # A position farther than this from every position of the main place (the largest group of positions chained
@@ -206,7 +207,7 @@ class DistanceRows:
 
     @property
     def more_text(self) -> str:
-        return f"... {_counted(self.not_listed, 'more pair')}, not listed." if self.not_listed else ""
+        return f"... {counted(self.not_listed, 'more pair')}, not listed." if self.not_listed else ""
 
 
 def distance_rows(found: Places, *, max_rows: int = MAX_DISTANCES) -> DistanceRows:
@@ -215,11 +216,6 @@ def distance_rows(found: Places, *, max_rows: int = MAX_DISTANCES) -> DistanceRo
     rows = tuple((a, b, f"{d.km:,.3f} km") for (a, b), d in zip(combinations(found.positions, 2),
                                                                  found.distances[:max_rows]))
     return DistanceRows(rows, max(0, len(found.distances) - max_rows))
-
-
-def _counted(count: int, noun: str) -> str:
-    """Gives '1 position', '3 positions': a count with its noun, in the singular for one."""
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def _project(centre: tuple[float, float], point: tuple[float, float]) -> tuple[float, float]:
@@ -253,7 +249,7 @@ def places_figure(found: Places, *, width_px: float = 380.0, font_px: float = 10
     shapes: list[Shape] = []
     y = 4.0
     where = "at" if len(found.positions) == 1 else "around their median"
-    heading = (f"Places: {_counted(len(found.positions), 'position')} claimed, {where} "
+    heading = (f"Places: {counted(len(found.positions), 'position')} claimed, {where} "
                f"({found.centre[0]:.4f}, {found.centre[1]:.4f})" if found.centre else "Places: no position claimed")
     for text in wrap(heading, full_chars):
         y += line_h
@@ -311,8 +307,8 @@ def places_figure(found: Places, *, width_px: float = 380.0, font_px: float = 10
             shapes.append(Text(4.0, y, text, font_px, fill=MUTED))
     height = y + 6.0
     shapes.insert(0, Rect(0.5, 0.5, width_px - 1.0, height - 1.0, fill=None, stroke=LINE))
-    return Figure(width_px, height, f"Places: {_counted(len(found.positions), 'position')} claimed, "
-                                    f"{_counted(len(found.outliers), 'outlier')}, {len(found.left_out)} left out",
+    return Figure(width_px, height, f"Places: {counted(len(found.positions), 'position')} claimed, "
+                                    f"{counted(len(found.outliers), 'outlier')}, {len(found.left_out)} left out",
                   tuple(shapes))
 
 

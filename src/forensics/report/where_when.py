@@ -32,7 +32,7 @@ from forensics.report.chronology import (
     time_text,
 )
 from forensics.report.exhibits import Exhibits
-from forensics.report.markup import esc, folded, table
+from forensics.report.markup import counted, esc, folded, table
 from forensics.report.places import Places, Position, distance_rows, places, places_svg
 
 FIGURE_WIDTH_PX = 380.0  # the figures' layout width: a phone's (390 px) without scaling the text down
@@ -240,6 +240,6 @@ def places_section(view: CaseView, found: WhereWhen, links: Mapping[str, str]) -
         shown = [(links.get(a.item_id, esc(a.label)), links.get(b.item_id, esc(b.label)), esc(km))
                  for a, b, km in listed.rows]
         extra = f'<p class="muted">{esc(listed.more_text)}</p>' if listed.not_listed else ""
-        parts.append(folded(f"Distances between the positions ({len(where.distances)} pairs)",
+        parts.append(folded(f"Distances between the positions ({counted(len(where.distances), 'pair')})",
                             table(("item", "item", "great circle"), shown) + extra))
     return "".join(parts) + "</section>"
