@@ -91,3 +91,23 @@ def test_a_clip_is_found_among_hours_of_filler(intercepts: Intercepts, hours: Pa
         [result] = match_paths(lib, [write_wav(tmp_path / "clip.wav", clip)])
     assert result.matches and Path(result.matches[0].reference) == intercepts.recording
     assert abs(result.matches[0].offset_s - start) < 0.01
+
+
+def test_one_strong_alignment_seen_at_every_speed_of_the_grid_leaves_room_for_another_reference():
+    # Reference 1: 100 query peaks agree with it, and, as a long copy far into a query does, their votes fall in
+    # bins 8 frames apart at each of the 15 speeds of the grid. Reference 2: 20 other peaks agree at one place.
+    # Twelve candidates: the first is reference 1; its other speeds rest on the same peaks and are not taken
+    # again, so reference 2 is among them (all twelve were reference 1 once, and reference 2 was never checked).
+    from forensics.audio.votes import Votes, candidates
+
+    speeds, peaks = np.meshgrid(np.arange(15), np.arange(100), indexing="ij")
+    first = (np.ones(speeds.size, np.int64), speeds.ravel(), -1300.0 - 8.0 * (speeds.ravel() - 7),
+             1300.0 + 5.0 * peaks.ravel(), peaks.ravel())
+    other = np.arange(100, 120)
+    second = (np.full(20, 2), np.full(20, 7), np.full(20, -500.0), 300.0 + 5.0 * (other - 100), other)
+    entries, speed_idx, offsets, query_frames, peak_ids = (np.concatenate(p) for p in zip(first, second))
+    votes = Votes(entries.astype(np.int64), speed_idx.astype(np.int64), offsets, query_frames,
+                  (offsets + query_frames).astype(np.int64), peak_ids.astype(np.int64), np.zeros(entries.size, bool))
+    chosen, _ = candidates(votes, min_votes=4, limit=12, exclude=frozenset())
+    assert [entry for entry, _, _ in chosen] == [1, 2]
+    assert abs(chosen[1][2] + 500.0) < 1e-9  # reference 2 at its place

@@ -175,6 +175,11 @@ def _choose(votes: Votes, min_votes: int, limit: int,
         near[hit] += counts[pos[hit]]
     chosen: list[tuple[int, int, float]] = []
     taken: list[tuple[int, int]] = []
+    # The query peaks each reference's chosen alignments rest on. One long, strong alignment votes in bins
+    # far apart at every speed of the grid (the offset moves by the speed step times the query time): those
+    # bins rest on the same peaks and are that alignment again, not candidates to crowd out another match
+    # elsewhere in the query.
+    used: dict[int, NDArray[np.bool_]] = {}
     last = 0
     for k in np.argsort(-near, kind="stable"):
         if near[k] < min_votes or len(chosen) >= limit:
@@ -183,8 +188,12 @@ def _choose(votes: Votes, min_votes: int, limit: int,
         b += base
         if entry in exclude or any(e == entry and abs(bb - b) <= 2 for e, bb in taken):
             continue
-        taken.append((entry, b))
         window = (votes.entries == entry) & (np.abs(bins - b) <= 1)
+        peaks = np.unique(votes.peaks[window])
+        if entry in used and used[entry][peaks].mean() >= 0.5:
+            continue
+        used.setdefault(entry, np.zeros(n_peaks, bool))[peaks] = True
+        taken.append((entry, b))
         speed_idx = int(np.bincount(votes.speed_idx[window]).argmax())
         chosen.append((entry, speed_idx, float(np.median(votes.offsets[window & (votes.speed_idx == speed_idx)]))))
         last = int(near[k])
