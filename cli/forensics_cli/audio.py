@@ -141,10 +141,11 @@ def match(library_path: Path, paths: tuple[Path, ...], show_weak: bool, as_json:
 def upgrade(library_path: Path, as_json: bool, quiet: bool) -> None:
     """Bring the intercept library LIB, made by an older version, to this version's format, in place.
 
-    A format-2 library is converted as it is; a format-1 one is built again from its recordings,
-    read from where they were indexed, and refused, left as it was, when one of them is missing
-    or changed. The new library is built beside the old one and takes its place in one rename.
-    A library of this version's format is left as it is.
+    A library of an older format (1, 2 or 3: none holds the reference peaks this one compares) is
+    built again from its recordings, read from where they were indexed, and refused, left as it was,
+    when one of them is missing or changed, or when the file is damaged. The new library is built
+    beside the old one and takes its place in one rename. A library of this version's format is
+    left as it is.
     """
     with library_errors(left_behind=_OLD_KEPT), progress_bar(show_progress(quiet), "upgrade") as progress:
         done = upgrade_library(library_path, progress=progress)

@@ -69,6 +69,25 @@ def test_index_lists_the_files_in_the_order_given_whether_added_or_held_already(
                                                        (str(given[2]), True)]
 
 
+def test_a_recording_whose_name_is_not_utf8_is_indexed_and_matched_under_its_name_escaped(tmp_path: Path):
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    odd = os.fsdecode(bytes(folder) + b"/b_bad\xff_full.wav")
+    shutil.copyfile(AUDIO / "intercept_full.wav", odd)
+    shutil.copyfile(AUDIO / "intercept_clip.m4a", folder / "c_ok.m4a")
+    library = tmp_path / "intercepts.sqlite"
+    result = CliRunner().invoke(command, ["index", "--library", str(library), odd, str(folder / "c_ok.m4a"),
+                                          "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["library"]["references"] == 2  # the file after it indexed too
+    with Library(library, create=False) as lib:
+        assert [r.path for r in lib.references()] == [str(folder) + "/b_bad\\xff_full.wav", str(folder / "c_ok.m4a")]
+    code, found = _matches(library)
+    assert code == 0 and abs(_offset_of_full(found) - CLIP_FROM_S) < 0.010
+
+
 def test_segments_lists_each_transmission(tmp_path: Path):
     result = CliRunner().invoke(command, ["segments", str(AUDIO / "intercept_full.wav"), "--json", "-q"])
     assert result.exit_code == 0, result.output
@@ -381,6 +400,22 @@ def test_a_format_1_library_is_built_again_from_its_recordings_or_left_as_it_was
         assert [r.added_utc for r in upgraded.references()] == ["2026-11-01T12:00:00Z", "2026-11-02T12:00:00Z"]
     code, found = _matches(old)
     assert code == 0 and abs(_offset_of_full(found) - CLIP_FROM_S) < 0.010
+
+
+def test_an_old_library_whose_pages_lost_a_reference_is_refused_not_upgraded_without_it(tmp_path: Path):
+    old = tmp_path / "lib.sqlite"
+    _old_library(old, 3, [AUDIO / "intercept_full.wav", VIDEO / "strike_original.mp4"])
+    with contextlib.closing(sqlite3.connect(old)) as db:
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'entries'").fetchone()[0]
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(old.read_bytes())
+    header = (root - 1) * page_size + (100 if root == 1 else 0)
+    assert data[header] == 0x0D and int.from_bytes(data[header + 3:header + 5], "big") == 2  # a leaf of two rows
+    data[header + 3:header + 5] = (1).to_bytes(2, "big")  # the page now says one: a row lost, its index entry kept
+    old.write_bytes(bytes(data))
+    before = old.read_bytes()
+    code, out = _upgrade(old)
+    assert code == 2 and "damaged intercept library" in out["error"]["message"] and old.read_bytes() == before
 
 
 _STOPPED_UPGRADE = """

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shlex
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -113,6 +114,14 @@ class FrameFeatures:
                              np.resize(self.sound, n_frames), frames[inside], np.tile(self.peak_bins, times)[inside])
 
 
+def _as_text(path: str) -> str:
+    """Gives a path as UTF-8 text: bytes that were not UTF-8 (surrogate escapes) written \\xff."""
+    try:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        return path.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 _OLD_TABLES = frozenset({"meta", "entries", "hashes"})
 _TABLES_OF = {FORMAT: _TABLES, FORMAT_3: _TABLES, FORMAT_2: _OLD_TABLES, FORMAT_1: _OLD_TABLES}
 
@@ -177,7 +186,7 @@ class Library:
             if found != FORMAT:
                 raise ParameterError(
                     f"{path}: an intercept library of format {found!r}; this version reads {FORMAT!r}"
-                    + (f": upgrade it with `forensics audio upgrade --library {path}`" if found in OLD_FORMATS
+                    + (f": upgrade it with `forensics audio upgrade --library {shlex.quote(str(path))}`" if found in OLD_FORMATS
                        else " (a newer version made it?)") + "; it was left as it is")
         with translated_errors(path):
             if create:
@@ -233,9 +242,14 @@ class Library:
     def add_landmarks(self, sha256: str, stream_index: int, path: str, sample_rate_hz: int,
                       hashes: NDArray[np.int64], frames: NDArray[np.int64], features: FrameFeatures, *,
                       added_utc: str | None = None) -> int | None:
-        """Adds one track given its landmarks (hash, anchor frame) and frame features; see `add`."""
+        """Adds one track given its landmarks (hash, anchor frame) and frame features; see `add`.
+
+        A path whose bytes are not UTF-8 (carried as surrogate escapes) is kept with those bytes written
+        \xff, as received names are shown everywhere (custody.names): SQLite text is UTF-8.
+        """
         if self.has(sha256, stream_index):
             return None
+        path = _as_text(path)
         # Sorted by hash, then frame; a landmark found twice is held once.
         order = np.lexsort((frames, hashes))
         hashes, frames = np.asarray(hashes, np.int64)[order], np.asarray(frames, np.int64)[order]

@@ -21,6 +21,7 @@ from forensics.audio.library import (
     REFERENCES_SELECT,
     Library,
     Reference,
+    damaged_library,
     stored_format,
     translated_errors,
 )
@@ -116,6 +117,11 @@ def upgrading(path: Path) -> Iterator[Upgrade]:
     with contextlib.closing(sqlite_read_only(path)) as old:
         with translated_errors(path):
             old.execute("BEGIN")  # its shared lock keeps writers out until the new library is in place
+            # Every check SQLite has, indexes against their tables included: a damaged page can drop rows from
+            # the list of references, and the new library would then hold fewer without a word.
+            problem = old.execute("PRAGMA integrity_check(1)").fetchone()[0]
+            if problem != "ok":
+                raise damaged_library(path, problem)
             references = [Reference(*row) for row in old.execute(f"{REFERENCES_SELECT} ORDER BY id")]
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".upgrade")
         os.close(fd)
