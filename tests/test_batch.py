@@ -193,6 +193,13 @@ def test_the_cross_case_index_names_footage_and_transmissions_other_incidents_ho
         for ref in before.references():
             x, y = before.frame_features(ref.entry), after.frame_features(ref.entry)
             assert np.array_equal(x.peak_frames, y.peak_frames) and np.array_equal(x.bits, y.bits)
+    # Without a readable cases.json the old library cannot be built again: refused, the index left as it is.
+    as_library_format_3(index / "intercepts.sqlite")
+    (index / "cases.json").write_text('{"strike-a": [')
+    held = {p.name: p.read_bytes() for p in index.iterdir()}
+    with pytest.raises(ParameterError, match=r"cases\.json cannot be read: the index was left as it is"):
+        CrossCaseIndex(index)
+    assert {p.name: p.read_bytes() for p in index.iterdir()} == held
 
 
 def test_a_photo_of_a_still_room_is_checked_across_incidents_on_their_stored_copies(tmp_path: Path, alice) -> None:

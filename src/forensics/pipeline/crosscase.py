@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 from forensics.atomic import write_atomic
 from forensics.custody.hashing import open_for_reading
 from forensics.digests import file_sha256
-from forensics.errors import CaseError
+from forensics.errors import CaseError, ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,14 @@ class CrossCaseIndex:
         `intercepts.<format>.sqlite`. A reference whose case cannot be read, or no longer holds that fingerprint,
         is left out of the new library, and said so: the next run of its incident indexes it again."""
         from forensics.atomic import fsync_path, place_staged
-        from forensics.audio.library import OLD_FORMATS, REFERENCES_SELECT, Library, Reference, stored_format
+        from forensics.audio.library import (
+            OLD_FORMATS,
+            REFERENCES_SELECT,
+            Library,
+            Reference,
+            damaged_library,
+            stored_format,
+        )
         from forensics.audio.spectrum import features_from_bytes
         from forensics.custody.view import read_case
         from forensics.inputs import sqlite_read_only
@@ -118,8 +125,17 @@ class CrossCaseIndex:
         if not path.exists() or (old_format := stored_format(path)) not in OLD_FORMATS:
             return
         with contextlib.closing(sqlite_read_only(path)) as old:
+            problem = old.execute("PRAGMA integrity_check(1)").fetchone()[0]  # a lost row would go unseen
+            if problem != "ok":
+                raise damaged_library(path, problem)
             references = [Reference(*row) for row in old.execute(f"{REFERENCES_SELECT} ORDER BY id")]
-        cases = self._cases() or {}
+        cases = self._cases()
+        if not cases:
+            raise ParameterError(
+                f"{path}: an intercept library of format {old_format!r}, which is built again from the fingerprints "
+                f"its cases stored, found where {CASES} says they are; {self.folder / CASES} "
+                + ("cannot be read" if cases is None else "names no case")
+                + ": the index was left as it is. Restore it, or give the batch another index folder")
         views: dict[str, CaseView | None] = {}
         new = self.folder / f".{INTERCEPTS}.upgrade"
         new.unlink(missing_ok=True)
@@ -151,8 +167,12 @@ class CrossCaseIndex:
                 library.add(ref.sha256, ref.stream_index, ref.path, features, added_utc=ref.added_utc)
         fsync_path(new)
         kept = self.folder / f"intercepts.{old_format.rpartition('/')[2]}.sqlite"
-        with contextlib.suppress(FileNotFoundError):
-            kept.unlink()  # a link an upgrade killed before its end left
+        if kept.exists() and os.path.samefile(kept, path):
+            kept.unlink()  # the link an upgrade killed before its end left
+        number = 1
+        while kept.exists():  # an old library kept by an earlier upgrade stays as it is
+            kept = self.folder / f"intercepts.{old_format.rpartition('/')[2]}.{number}.sqlite"
+            number += 1
         os.link(path, kept)
         place_staged(new, path)
         log.warning("%s was of format %r: built again from its cases' fingerprints (%d of %d recordings; the old "
