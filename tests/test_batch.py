@@ -200,6 +200,23 @@ def test_the_cross_case_index_names_footage_and_transmissions_other_incidents_ho
     with pytest.raises(ParameterError, match=r"cases\.json cannot be read: the index was left as it is"):
         CrossCaseIndex(index)
     assert {p.name: p.read_bytes() for p in index.iterdir()} == held
+    # Nor when the old library is damaged (a page that lost a reference's row): refused, nothing left beside it.
+    (index / "cases.json").write_text(json.dumps({"strike-a": [str(tmp_path / "cases" / "strike-a")]}))
+    import sqlite3
+
+    with sqlite3.connect(index / "intercepts.sqlite") as db:
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'entries'").fetchone()[0]
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray((index / "intercepts.sqlite").read_bytes())
+    header = (root - 1) * page_size + (100 if root == 1 else 0)
+    rows = int.from_bytes(data[header + 3:header + 5], "big")
+    assert data[header] == 0x0D and rows >= 2
+    data[header + 3:header + 5] = (rows - 1).to_bytes(2, "big")
+    (index / "intercepts.sqlite").write_bytes(bytes(data))
+    held = {p.name: p.read_bytes() for p in index.iterdir()}
+    with pytest.raises(ParameterError, match="damaged intercept library"):
+        CrossCaseIndex(index)
+    assert {p.name: p.read_bytes() for p in index.iterdir()} == held
 
 
 def test_a_photo_of_a_still_room_is_checked_across_incidents_on_their_stored_copies(tmp_path: Path, alice) -> None:

@@ -17,7 +17,6 @@ has that library built again, from the fingerprints its cases stored, when it is
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
@@ -108,27 +107,14 @@ class CrossCaseIndex:
         its case stored it (the index holds nothing else of the recording); the old library stays beside it as
         `intercepts.<format>.sqlite`. A reference whose case cannot be read, or no longer holds that fingerprint,
         is left out of the new library, and said so: the next run of its incident indexes it again."""
-        from forensics.atomic import fsync_path, place_staged
-        from forensics.audio.library import (
-            OLD_FORMATS,
-            REFERENCES_SELECT,
-            Library,
-            Reference,
-            damaged_library,
-            stored_format,
-        )
-        from forensics.audio.spectrum import features_from_bytes
+        from forensics.audio.library import OLD_FORMATS, Reference, stored_format
+        from forensics.audio.spectrum import Features, features_from_bytes
+        from forensics.audio.upgrade import upgrading
         from forensics.custody.view import read_case
-        from forensics.inputs import sqlite_read_only
 
         path = self.folder / INTERCEPTS
         if not path.exists() or (old_format := stored_format(path)) not in OLD_FORMATS:
             return
-        with contextlib.closing(sqlite_read_only(path)) as old:
-            problem = old.execute("PRAGMA integrity_check(1)").fetchone()[0]  # a lost row would go unseen
-            if problem != "ok":
-                raise damaged_library(path, problem)
-            references = [Reference(*row) for row in old.execute(f"{REFERENCES_SELECT} ORDER BY id")]
         cases = self._cases()
         if not cases:
             raise ParameterError(
@@ -137,46 +123,53 @@ class CrossCaseIndex:
                 + ("cannot be read" if cases is None else "names no case")
                 + ": the index was left as it is. Restore it, or give the batch another index folder")
         views: dict[str, CaseView | None] = {}
-        new = self.folder / f".{INTERCEPTS}.upgrade"
-        new.unlink(missing_ok=True)
-        left_out = []
-        with Library(new) as library:
-            for ref in references:
-                incident = ref.path.partition(": ")[0]
-                features = None
-                for folder in cases.get(incident, []):
-                    if folder not in views:
-                        try:
-                            views[folder] = read_case(Path(folder))
-                        except (CaseError, OSError, ValueError) as ex:
-                            log.warning("the case of %s cannot be read (%s)", incident, ex)
-                            views[folder] = None
-                    view = views[folder]
-                    item = view.by_sha256.get(ref.sha256) if view is not None else None
-                    tracks = [t for t in (item.audio.tracks if item is not None and item.audio else ())
-                              if t.stream_index == ref.stream_index and t.fingerprint]
-                    if view is not None and item is not None and tracks:
-                        try:
-                            features = features_from_bytes(view.read_derived(item, _fingerprint(tracks[0])))
-                            break
-                        except (OSError, ValueError) as ex:
-                            log.warning("%s: its stored fingerprint cannot be used (%s)", ref.path, ex)
-                if features is None:
-                    left_out.append(ref.path)
-                    continue
-                library.add(ref.sha256, ref.stream_index, ref.path, features, added_utc=ref.added_utc)
-        fsync_path(new)
+
+        def stored(ref: Reference) -> Features | None:
+            """The reference's fingerprint as the first of its incident's cases that holds it stored it."""
+            incident = ref.path.partition(": ")[0]
+            for folder in cases.get(incident, []):
+                if folder not in views:
+                    try:
+                        views[folder] = read_case(Path(folder))
+                    except (CaseError, OSError, ValueError) as ex:
+                        log.warning("the case of %s cannot be read (%s)", incident, ex)
+                        views[folder] = None
+                view = views[folder]
+                item = view.by_sha256.get(ref.sha256) if view is not None else None
+                tracks = [t for t in (item.audio.tracks if item is not None and item.audio else ())
+                          if t.stream_index == ref.stream_index and t.fingerprint]
+                if view is not None and item is not None and tracks:
+                    try:
+                        return features_from_bytes(view.read_derived(item, _fingerprint(tracks[0])))
+                    except (OSError, ValueError) as ex:
+                        log.warning("%s: its stored fingerprint cannot be used (%s)", ref.path, ex)
+            return None
+
+        # The old library is linked under its new name first: a kill before the new one takes its place leaves
+        # that link to the old library, which the next upgrade takes back.
         kept = self.folder / f"intercepts.{old_format.rpartition('/')[2]}.sqlite"
         if kept.exists() and os.path.samefile(kept, path):
-            kept.unlink()  # the link an upgrade killed before its end left
+            kept.unlink()
         number = 1
         while kept.exists():  # an old library kept by an earlier upgrade stays as it is
             kept = self.folder / f"intercepts.{old_format.rpartition('/')[2]}.{number}.sqlite"
             number += 1
         os.link(path, kept)
-        place_staged(new, path)
+        left_out = []
+        try:
+            with upgrading(path) as upgrade:  # the old one checked, the new one built beside it, put in its place
+                for ref in upgrade.old:
+                    features = stored(ref)
+                    if features is None:
+                        left_out.append(ref.path)
+                    else:
+                        upgrade.new.add(ref.sha256, ref.stream_index, ref.path, features, added_utc=ref.added_utc)
+        except BaseException:
+            if os.path.samefile(kept, path):
+                kept.unlink()  # the old library stays where it was, under its one name
+            raise
         log.warning("%s was of format %r: built again from its cases' fingerprints (%d of %d recordings; the old "
-                    "library is kept as %s)%s", path, old_format, len(references) - len(left_out), len(references),
+                    "library is kept as %s)%s", path, old_format, len(upgrade.old) - len(left_out), len(upgrade.old),
                     kept.name, f"; left out, their case unreadable or changed: {', '.join(left_out)}" if left_out
                     else "")
 
