@@ -108,6 +108,10 @@ def test_scores_grow_with_the_evidence_and_nothing_is_graded_below_the_floor():
     by_peaks = [grade(3.0, 2.0, 8, 1.5, peaks)[0] for peaks in (2.0, 8.0, 16.0, 24.0)]
     assert by_peaks == sorted(by_peaks) and by_peaks[0] < 0.5 < 0.8 < by_peaks[-1]
     assert grade(9.0, 8.0, 40, 6.6, 25.0)[1] == "strong"
+    # A score written as 0.99 (to 4 decimals) is strong, as the bands say, whatever the digits after.
+    for peaks in np.linspace(10.0, 20.0, 2001):
+        score, confidence = grade(3.0, 2.0, 8, 1.5, float(peaks))
+        assert (confidence == "strong") == (score >= 0.99) and score == round(score, 4)
     assert grade(FLOOR_Z - 0.1, 9.0, 40, 7.6, 30.0)[1] is None
     assert grade(9.0, FLOOR_HARMONIC_Z - 0.1, 40, -0.5, 30.0)[1] is None
 

@@ -193,7 +193,8 @@ def grade(z: float, harmonic_z: float, votes: int, pitched_z: float, peaks_z: fl
     """
     a, b, c, d, e, f = _SCORE_COEF
     x = a + b * z + c * harmonic_z + d * math.log(max(votes, 1)) + e * (pitched_z - harmonic_z) + f * peaks_z
-    score = 1.0 / (1.0 + math.exp(-x))
+    # To the 4 decimals a match is written with, so that its band is the one its written score falls in.
+    score = round(1.0 / (1.0 + math.exp(-max(-700.0, x))), 4)
     if z < FLOOR_Z or harmonic_z < FLOOR_HARMONIC_Z:
         return score, None
     return score, next((name for lowest, name in _BANDS if score >= lowest), None)
