@@ -7,7 +7,6 @@ the report never shows altered content as the case's.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from forensics.custody.verify import VerifyReport
 from forensics.custody.view import CaseView, ItemView
+from forensics.digests import named_sha256, sha256_digest
 from forensics.errors import MediaError
 from forensics.media.metadata.formats.credentials import Credentials
 from forensics.media.metadata.record import MediaRecord, StreamFacts, iso
@@ -103,7 +103,7 @@ class Pictures:
             data = self.view.read_file(path, max_bytes=max(2 * derived.stored.size, 1 << 20))
         except (OSError, ValueError) as ex:
             return f'<p class="flag">{esc(path)} cannot be read ({esc(getattr(ex, "strerror", None) or ex)})</p>'
-        if hashlib.sha256(data).hexdigest() != derived.stored.sha256:
+        if sha256_digest(data) != named_sha256(derived.stored.sha256):
             return f'<p class="flag">{esc(path)} differs from what the log recorded; not shown</p>'
         suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
         return self._img(self.assets.add(data, suffix), alt)
@@ -136,7 +136,7 @@ class Pictures:
                 data = self.view.read_file(item.item.stored.path, max_bytes=max(2 * item.item.stored.size, 1 << 20))
             except (OSError, ValueError) as ex:
                 data, why = b"", f"the stored copy cannot be read ({getattr(ex, 'strerror', None) or ex})"
-            if hashlib.sha256(data).hexdigest() == item.sha256:
+            if sha256_digest(data) == named_sha256(item.sha256):
                 image = item.metadata.image if item.metadata is not None else None
                 preview = picture_preview(data, width_px=image.width_px if image else None,
                                           height_px=image.height_px if image else None)
