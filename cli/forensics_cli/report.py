@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import webbrowser
 from pathlib import Path
 
 import click
 
 from forensics.digests import named_sha256
+from forensics.errors import ParameterError
 from forensics.report.html import write_report
 from forensics.report.pdf import write_pdf_report
+from forensics.report.pdf_signature import load_given_signer
 from forensics_cli.console import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -30,13 +33,17 @@ from forensics_cli.identity import actor_option, key_option, signing_key
                    "[default: CASE-report, or CASE-report.pdf, beside the case].")
 @click.option("--pdf", "as_pdf", is_flag=True,
               help="Write one paginated PDF (PDF/A-4) instead of the folder, signed (PAdES) with the actor's key.")
+@click.option("--pdf-signer", "pdf_signer", type=click.Path(path_type=Path), metavar="P12",
+              help="With --pdf: sign the PDF with this PKCS#12 file's RSA or ECDSA key and certificate (which any PDF "
+                   "reader checks) instead of the actor's Ed25519 key; its password in FORENSICS_PDF_SIGNER_PASSWORD. "
+                   "The export is logged with the actor's key either way.")
 @click.option("--open", "open_it", is_flag=True, help="Open the report in the default browser when it is written.")
 @actor_option
 @key_option
 @click.option("--json", "as_json", is_flag=True, help="Print what was written and logged as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary line.")
-def command(case_path: Path, out_dir: Path | None, as_pdf: bool, open_it: bool, actor: str | None,
-            key_path: Path | None, as_json: bool, quiet: bool) -> None:
+def command(case_path: Path, out_dir: Path | None, as_pdf: bool, pdf_signer: Path | None, open_it: bool,
+            actor: str | None, key_path: Path | None, as_json: bool, quiet: bool) -> None:
     """Write an offline HTML report of CASE: summary, custody timeline, one card per item, duplicates, intercepts.
 
     The case is verified first and the result shown in the report. The folder
@@ -49,10 +56,16 @@ def command(case_path: Path, out_dir: Path | None, as_pdf: bool, open_it: bool, 
     the case id and log head on every page), signed with the actor's key.
     """
     with library_errors():
+        if pdf_signer is not None and not as_pdf:
+            raise ParameterError("--pdf-signer signs a PDF: give --pdf too")
+        given = None
+        if pdf_signer is not None:
+            password = os.environ.get("FORENSICS_PDF_SIGNER_PASSWORD")
+            given = load_given_signer(pdf_signer, password.encode() if password else None)
         key = signing_key(actor, key_path, quiet=as_json or quiet)
         with progress_bar(show_progress(quiet), "report") as progress:
             if as_pdf:
-                exported = write_pdf_report(case_path, key, out_path=out_dir, progress=progress)
+                exported = write_pdf_report(case_path, key, out_path=out_dir, progress=progress, signer=given)
             else:
                 exported = write_report(case_path, key, out_dir=out_dir, progress=progress)
     index = Path(exported.path) if as_pdf else Path(exported.path) / "index.html"

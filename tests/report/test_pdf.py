@@ -198,3 +198,65 @@ def test_a_name_of_thousands_of_characters_fits_the_pdf(tmp_path):
     write_pdf_report(case, key, out_path=out)
     text = " ".join(page.extract_text() for page in PdfReader(out).pages)
     assert "characters; whole in" in squeezed(text) or "characters;wholein" in squeezed(text)
+
+
+def _pkcs12(tmp_path: Path, password: bytes, *, ed25519: bool = False) -> tuple[Path, object]:
+    """An organisation's signing certificate, self-signed, in a PKCS#12 file: ECDSA P-256 (or Ed25519)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519 as ed
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    private = ed.Ed25519PrivateKey.generate() if ed25519 else ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Evidence Unit"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Rights Group")])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+                   .not_valid_after(now + timedelta(days=365))
+                   .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
+                                                key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                                key_cert_sign=False, crl_sign=False, encipher_only=False,
+                                                decipher_only=False), critical=True)
+                   .sign(private, None if ed25519 else hashes.SHA256()))
+    path = tmp_path / ("ed.p12" if ed25519 else "unit.p12")
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"unit", private, certificate, None, serialization.BestAvailableEncryption(password)))
+    return path, certificate
+
+
+def test_a_pdf_signed_with_a_certificate_given_validates_against_it_and_is_logged_with_the_custody_key(
+        pdf_case, tmp_path, monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+
+    case, _out, _ = pdf_case
+    p12, certificate = _pkcs12(tmp_path, b"s3cret")
+    out = tmp_path / "signed-by-unit.pdf"
+    key = str(case.path.parent / "amina.key")
+    args = ["report", str(case.path), "--pdf", "--out", str(out), "--key", key, "--pdf-signer", str(p12), "--json"]
+    monkeypatch.setenv("FORENSICS_PDF_SIGNER_PASSWORD", "wrong")
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 2 and "cannot be opened" in refused.output and not out.exists()
+    monkeypatch.setenv("FORENSICS_PDF_SIGNER_PASSWORD", "s3cret")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    check = check_pdf_signature(data, trusted=certificate)
+    assert check.ok and check.trusted and "Evidence Unit" in check.signer and check.key_id is None
+    fingerprint = hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+    title = squeezed(PdfReader(out).pages[0].extract_text())
+    assert "acertificategiven" in title and fingerprint[:16] in title and "Ed25519key" not in title
+    [logged] = [e for e in read_entries(case.path / "custody" / "log.jsonl")
+                if e.action == "exported" and e.details.get("format") == "pdf" and e.objects
+                and e.objects[0]["sha256"] == hashlib.sha256(data).hexdigest()]
+    assert logged.details["signed_by"] == f"x509-sha256:{fingerprint}" and logged.key_id.startswith("ed25519:")
+    if shutil.which("pdfsig"):  # poppler's checker, an ordinary PDF tool, where it is installed
+        shown = subprocess.run(["pdfsig", str(out)], capture_output=True, text=True, check=False).stdout
+        assert "Signature is Valid" in shown, shown
+    ed_p12, _ = _pkcs12(tmp_path, b"x", ed25519=True)
+    monkeypatch.setenv("FORENSICS_PDF_SIGNER_PASSWORD", "x")
+    ed = CliRunner().invoke(cli, [*args[:-3], "--pdf-signer", str(ed_p12), "--json"])
+    assert ed.exit_code == 2 and "RSA or ECDSA" in ed.output

@@ -38,7 +38,7 @@ from forensics.report.exported import Exported, checked_target, log_export
 from forensics.report.markup import counted
 from forensics.report.methods import methods
 from forensics.report.pdf_page import COMPLIANCE, MONO, SANS, ReportPdf, digest_lines, pdf_text
-from forensics.report.pdf_signature import sign_pdf
+from forensics.report.pdf_signature import PdfSigner, custody_signer, sign_pdf
 from forensics.report.places import distance_rows, places_figure
 from forensics.report.where_when import case_places, message_events
 
@@ -67,7 +67,7 @@ def _findings_of(verification: VerifyReport, item: ItemView) -> list[str]:
 
 
 def _title_page(pdf: ReportPdf, view: CaseView, verification: VerifyReport, exhibits: tuple[Exhibit, ...],
-                key: SigningKey | None, now_utc: datetime) -> None:
+                key: SigningKey | None, now_utc: datetime, signer: PdfSigner | None = None) -> None:
     pdf.add_page()
     pdf.start_section("Title")
     pdf.set_font(SANS, "B", size=20)
@@ -84,9 +84,7 @@ def _title_page(pdf: ReportPdf, view: CaseView, verification: VerifyReport, exhi
             ("Verified", "intact: every digest, signature and the log's chain hold" if verification.intact else
              f"{len(verification.findings)} finding(s), listed below and with each exhibit"),
             ("Made", f"{_utc(now_utc)} by forensics {forensics.__version__}"),
-            ("Signed by", f"{pdf_text(key.actor, family=MONO)}, Ed25519 key\n"
-                          f"{digest_lines(key.key_id.removeprefix('ed25519:'))}"
-             if key else "not signed")]
+            ("Signed by", _signed_by(key, signer))]
     pdf.set_font(SANS, size=9.5)
     with pdf.table(col_widths=(38, pdf.content_width - 38), first_row_as_headings=False, text_align="LEFT",
                    line_height=4.8, padding=1.2) as table:
@@ -103,14 +101,30 @@ def _title_page(pdf: ReportPdf, view: CaseView, verification: VerifyReport, exhi
                       colour=(163, 0, 0))
     if len(verification.findings) > 40:
         pdf.paragraph(f"... and {len(verification.findings) - 40} more: run forensics verify CASE to see them all.")
+    by_custody_key = signer is None or signer.custody_key
     pdf.paragraph(pdf_text(
-        "How to check this document. (1) Its signature (PAdES, Ed25519, ISO 32002): a PDF reader that checks "
-        "Ed25519 signatures, or pyHanko's validator, shows whether a byte changed since it was signed. The "
-        "certificate in it is self-signed: what ties it to the case is its key, named by its SHA-256 in the "
-        "certificate's serial number attribute, which must be the key id above and in the case's custody/keys. "
-        "(2) The case itself: forensics verify CASE --expect-head "
+        ("How to check this document. (1) Its signature (PAdES, Ed25519, ISO 32002): a PDF reader that checks "
+         "Ed25519 signatures, or pyHanko's validator, shows whether a byte changed since it was signed. The "
+         "certificate in it is self-signed: what ties it to the case is its key, named by its SHA-256 in the "
+         "certificate's serial number attribute, which must be the key id above and in the case's custody/keys. "
+         if by_custody_key else
+         "How to check this document. (1) Its signature (PAdES, with the certificate named above, whose SHA-256 "
+         "is given): any PDF reader that checks signatures shows whether a byte changed since it was signed, and "
+         "whether it trusts the certificate. The case's custody log, signed with its custody key, records this "
+         "document's SHA-256 and that certificate's in the entry that logs it as an export. ")
+        + "(2) The case itself: forensics verify CASE --expect-head "
         f"{head.line_hash if head else ''} checks every file of the case offline, and that its log still holds "
         "the entry this document shows."), size=8.5, colour=(70, 70, 70))
+
+
+def _signed_by(key: SigningKey | None, signer: PdfSigner | None) -> str:
+    """Gives the title page's "Signed by": the custody key (actor and key id), or the certificate given."""
+    if signer is not None and not signer.custody_key:
+        return f"{pdf_text(signer.name, family=MONO)}, a certificate given, SHA-256\n" + digest_lines(
+            signer.signed_by.removeprefix("x509-sha256:"))
+    if key is None:
+        return "not signed"
+    return f"{pdf_text(key.actor, family=MONO)}, Ed25519 key\n{digest_lines(key.key_id.removeprefix('ed25519:'))}"
 
 
 _MAX_CELL_CHARS = 400  # a table row must fit on a page: a 4,000-character path would not
@@ -234,8 +248,10 @@ def _appendix(pdf: ReportPdf, exhibits: tuple[Exhibit, ...]) -> None:
 
 
 def render_pdf(view: CaseView, verification: VerifyReport, *, key: SigningKey | None = None,
-               now_utc: datetime | None = None, progress: ProgressCallback | None = None) -> RenderedPdf:
-    """Gives the report as an unsigned PDF/A document and its exhibits."""
+               now_utc: datetime | None = None, progress: ProgressCallback | None = None,
+               signer: PdfSigner | None = None) -> RenderedPdf:
+    """Gives the report as an unsigned PDF/A document and its exhibits; `signer` is who will sign it (the custody
+    key's by default), as the title page says."""
     now_utc = now_utc or datetime.now(UTC)
     head = view.head
     pdf = ReportPdf(case_id=view.state.case_id or view.path.name,
@@ -246,7 +262,7 @@ def render_pdf(view: CaseView, verification: VerifyReport, *, key: SigningKey | 
     pdf.set_creation_date(now_utc)
     exhibits = exhibits_of(view)
     labels = {e.item.sha256: f"{e.label} {e.item.display_name}" for e in exhibits}  # as Exhibits.labels() gives
-    _title_page(pdf, view, verification, exhibits, key, now_utc)
+    _title_page(pdf, view, verification, exhibits, key, now_utc, signer)
     _exhibit_list(pdf, exhibits, verification)
     pdf.heading("Chain of custody per exhibit")
     for done, exhibit in enumerate(exhibits):
@@ -274,28 +290,30 @@ def _check_out_path(out_path: Path, case_path: Path) -> Path:
 
 
 def write_pdf_report(case_path: Path, key: SigningKey, *, out_path: Path | None = None,
-                     progress: ProgressCallback | None = None, now_utc: datetime | None = None) -> Exported:
-    """Verifies the case, renders the PDF, signs it with `key`, writes it (replacing an older one) and logs it.
+                     progress: ProgressCallback | None = None, now_utc: datetime | None = None,
+                     signer: PdfSigner | None = None) -> Exported:
+    """Verifies the case, renders the PDF, signs it (with `key`, or `signer`: a certificate given), writes it
+    (replacing an older one) and logs it with `key`.
 
     The PDF is written outside the case; the log entry records its SHA-256 (of
-    the signed file) and the log entry it shows the case up to.
+    the signed file), who signed it, and the log entry it shows the case up to.
     """
     out_path = _check_out_path(out_path or default_pdf_path(case_path), case_path)
     check_writable(case_path)  # a damaged case is refused before it is read, as ingest refuses it
     verification = verify_case(case_path, progress=progress)
     view = read_case(case_path)
     now_utc = now_utc or datetime.now(UTC)
-    rendered = render_pdf(view, verification, key=key, now_utc=now_utc, progress=progress)
-    signed = sign_pdf(rendered.data, key, reason=f"custody of case {view.state.case_id}: the report of the case as "
-                                                 f"of log entry {view.head.seq if view.head else 0}",
-                      now_utc=now_utc)
+    signer = signer or custody_signer(key, now_utc=now_utc)
+    rendered = render_pdf(view, verification, key=key, now_utc=now_utc, progress=progress, signer=signer)
+    signed = sign_pdf(rendered.data, signer, reason=f"custody of case {view.state.case_id}: the report of the case "
+                                                    f"as of log entry {view.head.seq if view.head else 0}")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     staged = stage_file(out_path, signed)  # written beside its place, logged, then renamed: never left unlogged
     try:
         exported = log_export(case_path, key, fmt="pdf", path=out_path, sha256=hashlib.sha256(signed).hexdigest(),
                               redacted=False, rendered_from=view.head,
                               details={"size": len(signed), "pages": rendered.pages, "exhibits": len(view.items),
-                                       "pdf_standard": COMPLIANCE, "signed_by": key.key_id,
+                                       "pdf_standard": COMPLIANCE, "signed_by": signer.signed_by,
                                        "verified_intact": verification.intact,
                                        "verify_findings": len(verification.findings)})
     except BaseException:

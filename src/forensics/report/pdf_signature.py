@@ -1,4 +1,5 @@
-"""The PDF report's signature: PAdES (CMS, ETSI.CAdES.detached) with the actor's Ed25519 custody key, and its check.
+"""The PDF report's signature: PAdES (CMS, ETSI.CAdES.detached) with the actor's Ed25519 custody key, or with a
+certificate given (PKCS#12: an organisation's RSA or ECDSA signing certificate), and its check.
 
 The key that signs the custody log signs the PDF. PDF signatures carry X.509
 certificates, so the public key is wrapped in a self-signed certificate whose
@@ -7,6 +8,11 @@ subject is the actor and whose serial-number attribute is the key's SHA-256
 has the case, or its key id from a submission, can tell the signer is the
 case's key without trusting any certificate authority. The signature covers
 the whole file; any byte changed after signing breaks it.
+
+Few PDF readers check Ed25519 yet (ISO 32002; Debian 12's poppler and NSS do not): a submission
+that must verify in any reader is signed with a certificate given instead (`given_signer`), an
+RSA or ECDSA one an organisation holds; the custody log entry of the export, signed with the
+custody key, names the PDF's SHA-256 and that certificate's.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from asn1crypto import keys as asn1_keys, x509 as asn1_x509  # type: ignore[import-untyped]
 from cryptography import x509
@@ -30,6 +37,7 @@ from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from forensics.custody.folder import read_named_file
 from forensics.custody.signing import SigningKey, key_id_of
 from forensics.errors import ParameterError
 
@@ -58,19 +66,71 @@ def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
 
 
-def sign_pdf(data: bytes, key: SigningKey, *, reason: str, location: str = "",
-             now_utc: datetime | None = None) -> bytes:
-    """Gives the PDF signed with `key` (PAdES baseline B, SHA-512 digest, the whole file covered)."""
-    certificate = _asn1(certificate_for(key, now_utc=now_utc or datetime.now(UTC)))
+@dataclass(frozen=True, slots=True)
+class PdfSigner:
+    """Who signs the PDF: pyHanko's signer, and how the document and the custody log name it."""
+
+    signer: signers.SimpleSigner
+    name: str  # the signer as a person reads it: the actor, or the certificate's subject
+    signed_by: str  # for the log: the custody key id, or "x509-sha256:<hex>" of the certificate given
+    custody_key: bool  # the actor's custody key (else a certificate given)
+
+
+def custody_signer(key: SigningKey, *, now_utc: datetime) -> PdfSigner:
+    """Gives the signer of the actor's custody key, in its self-signed certificate (certificate_for)."""
+    certificate = _asn1(certificate_for(key, now_utc=now_utc))
     private = asn1_keys.PrivateKeyInfo.load(key.private.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    signer = signers.SimpleSigner(signing_cert=certificate, signing_key=private,
-                                  cert_registry=SimpleCertificateStore.from_certs([certificate]))
+    return PdfSigner(signers.SimpleSigner(signing_cert=certificate, signing_key=private,
+                                          cert_registry=SimpleCertificateStore.from_certs([certificate])),
+                     key.actor, key.key_id, True)
+
+
+MAX_PKCS12_BYTES = 1 << 20
+
+
+def given_signer(pkcs12: bytes, password: bytes | None) -> PdfSigner:
+    """Gives the signer of a PKCS#12 file's key and certificate (and its chain, which goes into the signature);
+    raises ParameterError when it is not one, the password does not open it, or its key cannot sign PDFs."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12 as p12
+
+    try:
+        private, certificate, chain = p12.load_key_and_certificates(pkcs12, password)
+    except ValueError as ex:  # not PKCS#12, or a wrong or missing password
+        raise ParameterError(f"the signing certificate file cannot be opened ({ex}); give the PKCS#12 file and its "
+                             "password in FORENSICS_PDF_SIGNER_PASSWORD") from ex
+    if private is None or certificate is None:
+        raise ParameterError("the signing certificate file holds no key and certificate to sign with")
+    if not isinstance(private, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ParameterError(f"the signing certificate's key is {type(private).__name__}: give an RSA or ECDSA one, "
+                             "which PDF readers check (the custody key is the Ed25519 one)")
+    key_info = asn1_keys.PrivateKeyInfo.load(private.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    signing_cert = _asn1(certificate)
+    others = [_asn1(c) for c in chain or ()]
+    fingerprint = hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+    return PdfSigner(signers.SimpleSigner(signing_cert=signing_cert, signing_key=key_info,
+                                          cert_registry=SimpleCertificateStore.from_certs([signing_cert, *others])),
+                     certificate.subject.rfc4514_string(), f"x509-sha256:{fingerprint}", False)
+
+
+def load_given_signer(path: Path, password: bytes | None) -> PdfSigner:
+    """Gives the signer of the PKCS#12 file at `path` (given_signer); raises ParameterError when it cannot be read."""
+    try:
+        data = read_named_file(path, max_bytes=MAX_PKCS12_BYTES)
+    except OSError as ex:
+        raise ParameterError(f"{path}: not a signing certificate file to read ({ex.strerror or ex})") from ex
+    return given_signer(data, password)
+
+
+def sign_pdf(data: bytes, signer: PdfSigner, *, reason: str, location: str = "") -> bytes:
+    """Gives the PDF signed by `signer` (PAdES baseline B, SHA-512 digest, the whole file covered)."""
     meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha512", reason=reason,
-                                        location=location or None, name=key.actor,
+                                        location=location or None, name=signer.name,
                                         subfilter=fields.SigSeedSubFilter.PADES)
     try:
-        out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)), meta, signer=signer)
+        out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)), meta, signer=signer.signer)
     except (PdfError, ValueError) as ex:
         raise ParameterError(f"the PDF could not be signed: {ex}") from ex
     return out.getvalue()
