@@ -121,16 +121,25 @@ def test_the_wording_counts_every_place_of_a_spread_out_case():
     # 10 places of 8 positions and 60 of one: 70 places. "10 groups of 8" alone hid the other 60.
     found = places(_spread(10, 8, 60))
     assert ("The 140 positions are 70 places more than 50 km apart (10 of 8 positions each and 60 of one "
-            "position): no one place holds more positions than every other, so which is the incident's place "
-            "cannot be told from them.") in found.remarks
+            "position): no one place holds most of them, so which is the incident's place cannot be told from them; "
+            "each position far from all the others is named.") in found.remarks
     assert len(found.outliers) == 60
-    # One place larger than the rest: it is the main place, and the sentence still counts every place.
+    # One place larger than the rest but holding 9 of 63: no main place either (a minority names no incident's
+    # place); the sentence still counts every place, and the lone positions are named.
     found = places([*_spread(3, 8, 38), Position("x", "x.jpg", -60.0 + 8 * 0.009, -170.0, "EXIF GPS")])
     sentence = next(r for r in found.remarks if " positions are " in r)
-    assert sentence == ("The 63 positions are 41 places more than 50 km apart (1 of 9 positions, 2 of 8 positions "
-                        "each and 38 of one position): the place of 9 positions is taken as the main place; the "
-                        "others are outliers.")
-    assert len(found.outliers) == 63 - 9
+    assert sentence.startswith("The 63 positions are 41 places more than 50 km apart (1 of 9 positions, 2 of 8 "
+                               "positions each and 38 of one position): no one place holds most of them")
+    assert len(found.outliers) == 38
+    # Two in one town and three scattered (a case of the shared data): not a main place of two, three outliers.
+    found = places([*_spread(1, 2, 3)])
+    assert "no one place holds most of them" in next(r for r in found.remarks if " positions are " in r)
+    # A place that holds most of the positions is the main place; every other is an outlier of it.
+    found = places(_spread(1, 30, 5))
+    sentence = next(r for r in found.remarks if " positions are " in r)
+    assert sentence == ("The 35 positions are 6 places more than 50 km apart (1 of 30 positions and 5 of one "
+                        "position): the place of 30 positions is taken as the main place; the others are outliers.")
+    assert len(found.outliers) == 5
 
 
 def test_the_wording_for_two_positions_and_for_one_town():

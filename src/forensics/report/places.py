@@ -41,8 +41,9 @@ from forensics.report.figure import (
 from forensics.report.markup import counted
 
 EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG)
-# A position farther than this from every position of the main place (the largest group of positions chained
-# within this distance of each other) is named as an outlier.
+# A position farther than this from every position of the main place (the group of positions chained
+# within this distance of each other that holds most of them), or without one from every other, is named
+# as an outlier.
 OUTLIER_KM = 50.0
 FAR_APART_KM = 1000.0  # positions spread wider than this cannot all be one incident's place
 MAX_DISTANCES = 300  # pairs a report lists under the places figure; more are counted, not listed
@@ -167,12 +168,18 @@ def _outliers(kept: list[Position], points: list[tuple[float, float]],
         return [], remarks
     if len(sizes) > 1:
         remarks.append(_places_sentence(sizes, outlier_km))
-    if sizes[0] >= 2 and (len(sizes) == 1 or sizes[1] < sizes[0]):
+    if _has_main_place(sizes):
         main = next(g for g in groups.values() if len(g) == sizes[0])
         outside = [n for n in range(len(kept)) if n not in main]
         return [(kept[n], min(near[(n, m)] for m in main)) for n in outside], remarks
     alone = [n for g in groups.values() if len(g) == 1 for n in g]
     return [(kept[n], min(near[(n, m)] for m in range(len(kept)) if m != n)) for n in alone], remarks
+
+
+def _has_main_place(sizes: list[int]) -> bool:
+    """Whether the largest place (`sizes` largest first) holds most of the positions: only then are the others
+    outliers of it (two positions of five in one town, three scattered, name no incident's place)."""
+    return sizes[0] >= 2 and 2 * sizes[0] > sum(sizes)
 
 
 def _places_sentence(sizes: list[int], outlier_km: float) -> str:
@@ -189,9 +196,9 @@ def _places_sentence(sizes: list[int], outlier_km: float) -> str:
     parts = [f"{count} of {size} positions" + (" each" if count > 1 else "") if size > 1 else
              f"{count} of one position" for size, count in by_size]
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    if sizes[1] == sizes[0]:
-        ending = ("no one place holds more positions than every other, so which is the incident's place cannot be "
-                  "told from them.")
+    if not _has_main_place(sizes):
+        ending = ("no one place holds most of them, so which is the incident's place cannot be told from them; "
+                  "each position far from all the others is named.")
     else:
         ending = f"the place of {sizes[0]} positions is taken as the main place; the others are outliers."
     return (f"The {total} positions are {places_n} places more than {outlier_km:g} km apart ({listed}): "
@@ -293,8 +300,9 @@ def places_figure(found: Places, *, width_px: float = 380.0, font_px: float = 10
                 y += line_h
                 shapes.append(Text(4.0, y, text, font_px, fill=colour))
     notes = list(found.remarks)
-    notes.append(f"Outlier: a position more than {found.outlier_km:g} km from every position of the largest group "
-                 "within that distance of each other. Azimuthal "
+    notes.append(f"Outlier: a position more than {found.outlier_km:g} km from every position of the main place "
+                 "(the group within that distance of each other that holds most positions), or, without one, from "
+                 "every other position. Azimuthal "
                  "equidistant projection around the median: distances from it are true; no map, only the claims.")
     if found.left_out:
         notes.append(f"Left out, not drawn ({len(found.left_out)}):")
