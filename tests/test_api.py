@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import forensics
+from conftest import REPO
 
 
 def test_all_is_sorted_and_every_name_exists():
@@ -38,5 +39,18 @@ def test_custody_commands_do_not_load_the_media_stack():
             "try:\n    cli(['verify', '--help'], prog_name='forensics')\nexcept SystemExit:\n    pass\n"
             "import forensics\nforensics.verify_case, forensics.ingest\n"
             "print(sorted(m for m in ('cv2', 'av', 'librosa') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_the_audio_analysis_does_not_import_librosa_or_numba():
+    """A worker that fingerprints sound loads neither (with numba, most of a second a process); the tests use librosa."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom pathlib import Path\nfrom forensics.audio.search import fingerprint_file\n"
+            f"printed = fingerprint_file(Path({str(REPO / 'fixtures' / 'incident' / 'audio' / 'intercept_full.wav')!r}))\n"
+            "assert printed.error is None and printed.features[0].peak_frames.size > 100\n"
+            "print(sorted(m for m in ('librosa', 'numba') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"

@@ -2,7 +2,7 @@
 
 The public API is `__all__`; everything else may change without notice.
 Names are imported on first use (PEP 562), so `import forensics` stays cheap
-for commands that never touch the media stack (OpenCV, PyAV, librosa).
+for commands that never touch the media stack (OpenCV, PyAV, SciPy).
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 import scipy.fft  # type: ignore[import-untyped]  # SciPy ships no type stubs
 from numpy.typing import NDArray
@@ -103,9 +102,10 @@ def analyse(samples: NDArray[np.float32], sample_rate_hz: int, *, peaks_per_s: f
 def power_spectrum(samples: NDArray[np.float32], *, single: bool = False) -> NDArray[np.float32]:
     """Gives back the power STFT (bins x frames; a transposed view of frames x bins) on the module's frame grid.
 
-    The same numbers as librosa.stft(center=False, window="hann"), with librosa's framing and
+    The same numbers as librosa.stft(center=False, window="hann"), framed by a strided view and
     NumPy's FFT called directly: the aligned-audio check calls this dozens of times a query,
-    and stft's own checks and padding cost more than the transform on 10 s of 8 kHz audio.
+    and stft's own checks and padding cost more than the transform on 10 s of 8 kHz audio (and
+    importing librosa, with numba, cost each worker process most of a second).
     With `single`, the transform is done in single precision (SciPy's FFT, a seventh of the
     time; the powers differ by about 1e-7 of the largest): for that check, whose statistics
     weigh each bit by its size, not for the features a library or a record keeps.
@@ -113,8 +113,7 @@ def power_spectrum(samples: NDArray[np.float32], *, single: bool = False) -> NDA
     n = frame_count(len(samples))
     if n == 0:
         return np.zeros((N_FFT // 2 + 1, 0), np.float32)
-    frames = librosa.util.frame(np.ascontiguousarray(samples, np.float32), frame_length=N_FFT, hop_length=HOP,
-                                axis=0)[:n]
+    frames = np.lib.stride_tricks.sliding_window_view(np.ascontiguousarray(samples, np.float32), N_FFT)[::HOP][:n]
     spec = (scipy.fft.rfft if single else np.fft.rfft)(frames * _WINDOW, axis=1)
     return (spec.real ** 2 + spec.imag ** 2).astype(np.float32).T
 
