@@ -135,6 +135,15 @@ def test_the_command_prints_to_stdout_and_refuses_to_write_into_the_case(report_
     with pytest.raises(ParameterError):
         write_export(report_case.path, report_case.key, fmt="xml")
     assert runner.invoke(cli, ["export", "--help"]).exit_code == 0
+    # --out replaces an earlier export of this case, never a file of the user's.
+    notes = tmp_path / "notes.csv"
+    notes.write_text("my own notes\n")
+    result = runner.invoke(cli, [*args, "--format", "csv", "--out", str(notes)])
+    assert result.exit_code == 2 and "not an export this case's log records" in result.stderr
+    assert notes.read_text() == "my own notes\n"
+    fresh = tmp_path / "export.csv"
+    for _ in range(2):  # the second run replaces the first's export
+        assert runner.invoke(cli, [*args, "--format", "csv", "--out", str(fresh)]).exit_code == 0
 
 
 def _entry(actor, host, key_id, action, details):

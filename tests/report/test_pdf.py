@@ -74,8 +74,16 @@ def test_the_exhibit_list_names_every_item_escaped(pdf_case):
 
 
 def test_the_pdf_is_signed_with_the_case_key_and_covers_the_whole_file(pdf_case):
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
     case, out, printed = pdf_case
     data = out.read_bytes()
+    [embedded] = PdfFileReader(io.BytesIO(data)).embedded_signatures
+    # The signer's certificate is in the signature once: a second copy was covered by nothing, and changing it
+    # went unseen by pdfsig and pyHanko alike.
+    assert [c.chosen.dump() for c in embedded.signed_data["certificates"]] == [embedded.signer_cert.dump()]
     check = check_pdf_signature(data)
     assert check.intact and check.valid and check.covers_whole_file, check.summary
     assert check.key_id == case.key.key_id == printed["signed_by"]
@@ -180,7 +188,13 @@ def test_a_pdf_never_replaces_a_file_that_is_not_one_nor_writes_into_another_cas
             write_pdf_report(case.path, key, out_path=target)
     assert log.read_bytes() == before and text.read_text() == "an investigator's notes\n"
     assert verify_case(other).intact
-    write_pdf_report(case.path, key, out_path=out)  # an earlier PDF is replaced
+    # A PDF that is not an export this case logged (an investigator's only copy of a brief) is never replaced.
+    brief = tmp_path / "brief.pdf"
+    brief.write_bytes(b"%PDF-1.7\n% a court brief, the only copy\n")
+    with pytest.raises(ParameterError, match="not an export this case's log records"):
+        write_pdf_report(case.path, key, out_path=brief)
+    assert brief.read_bytes() == b"%PDF-1.7\n% a court brief, the only copy\n"
+    write_pdf_report(case.path, key, out_path=out)  # an earlier PDF report of this case is replaced
 
 
 def test_a_name_of_thousands_of_characters_fits_the_pdf(tmp_path):
@@ -200,7 +214,8 @@ def test_a_name_of_thousands_of_characters_fits_the_pdf(tmp_path):
     assert "characters; whole in" in squeezed(text) or "characters;wholein" in squeezed(text)
 
 
-def _pkcs12(tmp_path: Path, password: bytes, *, ed25519: bool = False) -> tuple[Path, object]:
+def _pkcs12(tmp_path: Path, password: bytes, *, ed25519: bool = False, days: tuple[int, int] = (-1, 365),
+            name: str = "unit") -> tuple[Path, object]:
     """An organisation's signing certificate, self-signed, in a PKCS#12 file: ECDSA P-256 (or Ed25519)."""
     from datetime import UTC, datetime, timedelta
 
@@ -215,14 +230,14 @@ def _pkcs12(tmp_path: Path, password: bytes, *, ed25519: bool = False) -> tuple[
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Rights Group")])
     now = datetime.now(UTC)
     certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-                   .not_valid_after(now + timedelta(days=365))
+                   .serial_number(x509.random_serial_number()).not_valid_before(now + timedelta(days=days[0]))
+                   .not_valid_after(now + timedelta(days=days[1]))
                    .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
                                                 key_encipherment=False, data_encipherment=False, key_agreement=False,
                                                 key_cert_sign=False, crl_sign=False, encipher_only=False,
                                                 decipher_only=False), critical=True)
                    .sign(private, None if ed25519 else hashes.SHA256()))
-    path = tmp_path / ("ed.p12" if ed25519 else "unit.p12")
+    path = tmp_path / f"{name}.p12"
     path.write_bytes(pkcs12.serialize_key_and_certificates(
         b"unit", private, certificate, None, serialization.BestAvailableEncryption(password)))
     return path, certificate
@@ -246,6 +261,13 @@ def test_a_pdf_signed_with_a_certificate_given_validates_against_it_and_is_logge
     data = out.read_bytes()
     check = check_pdf_signature(data, trusted=certificate)
     assert check.ok and check.trusted and "Evidence Unit" in check.signer and check.key_id is None
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    [embedded] = PdfFileReader(io.BytesIO(data)).embedded_signatures  # the certificate in the signature once
+    assert [c.chosen.dump() for c in embedded.signed_data["certificates"]] == [
+        certificate.public_bytes(serialization.Encoding.DER)]
     fingerprint = hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
     title = squeezed(PdfReader(out).pages[0].extract_text())
     assert "acertificategiven" in title and fingerprint[:16] in title and "Ed25519key" not in title
@@ -256,7 +278,13 @@ def test_a_pdf_signed_with_a_certificate_given_validates_against_it_and_is_logge
     if shutil.which("pdfsig"):  # poppler's checker, an ordinary PDF tool, where it is installed
         shown = subprocess.run(["pdfsig", str(out)], capture_output=True, text=True, check=False).stdout
         assert "Signature is Valid" in shown, shown
-    ed_p12, _ = _pkcs12(tmp_path, b"x", ed25519=True)
+    for days in ((-400, -30), (30, 400)):  # expired, and not yet valid: refused before anything is written
+        dated, _ = _pkcs12(tmp_path, b"s3cret", days=days, name=f"dated{days[0]}")
+        before = (case.path / "custody" / "log.jsonl").read_bytes()
+        late = CliRunner().invoke(cli, [*args[:-3], "--pdf-signer", str(dated), "--json"])
+        assert late.exit_code == 2 and "not now" in late.output
+        assert (case.path / "custody" / "log.jsonl").read_bytes() == before
+    ed_p12, _ = _pkcs12(tmp_path, b"x", ed25519=True, name="ed")
     monkeypatch.setenv("FORENSICS_PDF_SIGNER_PASSWORD", "x")
     ed = CliRunner().invoke(cli, [*args[:-3], "--pdf-signer", str(ed_p12), "--json"])
     assert ed.exit_code == 2 and "RSA or ECDSA" in ed.output

@@ -185,6 +185,12 @@ def test_the_command_writes_replaces_and_reports_in_json(report_case, tmp_path):
         assert facts["verified_intact"] and Path(facts["index"]) == out / "index.html"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
     assert "exported" in (out / "index.html").read_text()  # the first run's export is in the second's timeline
+    # Files a user put in the earlier report folder are not deleted by replacing it: refused, left as they are.
+    (out / "my_notes.txt").write_text("notes\n")
+    refused = runner.invoke(cli, ["report", str(report_case.path), "--out", str(out), "--key",
+                                  str(report_case.key.path), "--json"])
+    assert refused.exit_code == 2 and "my_notes.txt" in refused.output
+    assert (out / "my_notes.txt").read_text() == "notes\n" and (out / "index.html").is_file()
     assert runner.invoke(cli, ["report", "--help"]).exit_code == 0
 
 

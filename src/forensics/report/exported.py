@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Mapping
@@ -54,8 +55,9 @@ def log_export(case_path: Path, key: SigningKey, *, fmt: str, path: Path, sha256
 
 def checked_target(out_path: Path, case_path: Path, *, what: str, starts_with: bytes | None = None) -> Path:
     """Gives the absolute path an export or report file may be written to; raises ParameterError for one inside
-    this case or any other (a case's files are its evidence and its log), a folder, anything but a regular file, or,
-    with `starts_with`, an existing file that does not start so (not an earlier export of this kind: never replaced).
+    this case or any other (a case's files are its evidence and its log), a folder, anything but a regular file, or
+    an existing file that is not one this case's log records as an export (with `starts_with`, one that does not
+    start so is named as not of this kind): a user's file is never replaced.
     """
     out_path = Path(os.path.abspath(out_path))
     if inside(out_path, Path(os.path.abspath(case_path))):  # links followed: a link into the case is inside it
@@ -70,9 +72,25 @@ def checked_target(out_path: Path, case_path: Path, *, what: str, starts_with: b
         if not stat.S_ISREG(os.lstat(out_path).st_mode):
             raise ParameterError(f"{out_path} exists and is not a regular file (a device, a FIFO, a link), which "
                                  f"{what} never replaces; name a new file")
-        if starts_with is not None:
-            with open(out_path, "rb") as fh:
-                if fh.read(len(starts_with)) != starts_with:
-                    raise ParameterError(f"{out_path} exists and is not {what} (it does not start with "
-                                         f"{starts_with.decode('ascii', 'replace')}); name a new file")
+        with open(out_path, "rb") as fh:
+            if starts_with is not None and fh.read(len(starts_with)) != starts_with:
+                raise ParameterError(f"{out_path} exists and is not {what} (it does not start with "
+                                     f"{starts_with.decode('ascii', 'replace')}); name a new file")
+            fh.seek(0)
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        if digest not in _exported_digests(Path(os.path.abspath(case_path))):
+            raise ParameterError(f"{out_path} exists and is not an export this case's log records (an earlier "
+                                 f"export of it is replaced, nothing else); name a new file, or move that one")
     return out_path
+
+
+def _exported_digests(case_path: Path) -> set[str]:
+    """Gives the SHA-256 (hex) of every file this case's custody log records as an export."""
+    from forensics.custody.case import LOG
+    from forensics.custody.log import read_entries
+
+    try:
+        return {str(o.get("sha256", "")).removeprefix("sha256:") for e in read_entries(case_path / LOG)
+                if e.action == "exported" for o in e.objects}
+    except (OSError, ValueError):
+        return set()  # a log that cannot be read vouches for no file

@@ -42,7 +42,41 @@ def check_out_dir(out_dir: Path, case_path: Path) -> Path:
         raise ParameterError(f"{out_dir} is inside the case; a report is written outside it, so the bag is unchanged")
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file())):
         raise ParameterError(f"{out_dir} exists and is not a report folder; name a new or empty folder")
+    if out_dir.is_dir() and (out_dir / MANIFEST).is_file():
+        added = _not_in_manifest(out_dir)
+        if added:
+            raise ParameterError(f"{out_dir} is an earlier report with files it did not write ("
+                                 + ", ".join(added[:5]) + (f" and {len(added) - 5} more" if len(added) > 5 else "")
+                                 + "), which replacing it would delete; move them, or name a new folder")
     return out_dir
+
+
+def _not_in_manifest(folder: Path) -> list[str]:
+    """Gives the paths under an earlier report folder that its manifest does not list, or that differ from it
+    (a user's notes beside the report): replacing the folder must not delete them."""
+    try:
+        listed = {}
+        for line in (folder / MANIFEST).read_text("utf-8", "replace").splitlines():
+            digest, _, rel = line.partition("  ")
+            listed[rel] = digest
+    except OSError:
+        return [MANIFEST]
+    found = []
+    for root, dirs, names in os.walk(folder):
+        for name in names:
+            rel = os.path.relpath(os.path.join(root, name), folder)
+            if rel == MANIFEST:
+                continue
+            path = Path(root) / name
+            if rel not in listed or path.is_symlink() or not path.is_file():
+                found.append(rel)
+                continue
+            with open(path, "rb") as fh:
+                if hashlib.file_digest(fh, "sha256").hexdigest() != listed[rel]:
+                    found.append(rel)
+        found += [os.path.relpath(os.path.join(root, d), folder) for d in dirs
+                  if not any(r.startswith(os.path.relpath(os.path.join(root, d), folder) + os.sep) for r in listed)]
+    return sorted(found)
 
 
 def stage_folder(out_dir: Path, files: dict[str, bytes]) -> Path:
