@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from asn1crypto import keys as asn1_keys, x509 as asn1_x509  # type: ignore[import-untyped]
@@ -81,8 +81,10 @@ def custody_signer(key: SigningKey, *, now_utc: datetime) -> PdfSigner:
     certificate = _asn1(certificate_for(key, now_utc=now_utc))
     private = asn1_keys.PrivateKeyInfo.load(key.private.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    # The signing certificate goes into the signature once, by pyHanko itself: a second copy in the registry
+    # was a copy no signature covers, whose bytes could be changed with both pdfsig and pyHanko still content.
     return PdfSigner(signers.SimpleSigner(signing_cert=certificate, signing_key=private,
-                                          cert_registry=SimpleCertificateStore.from_certs([certificate])),
+                                          cert_registry=SimpleCertificateStore()),
                      key.actor, key.key_id, True)
 
 
@@ -105,13 +107,19 @@ def given_signer(pkcs12: bytes, password: bytes | None) -> PdfSigner:
     if not isinstance(private, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise ParameterError(f"the signing certificate's key is {type(private).__name__}: give an RSA or ECDSA one, "
                              "which PDF readers check (the custody key is the Ed25519 one)")
+    now = datetime.now(UTC)
+    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+        raise ParameterError(f"the signing certificate is valid from {certificate.not_valid_before_utc:%Y-%m-%d} to "
+                             f"{certificate.not_valid_after_utc:%Y-%m-%d}, not now: a PDF signed with it would show "
+                             "as signed with an expired (or not yet valid) certificate for good")
     key_info = asn1_keys.PrivateKeyInfo.load(private.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     signing_cert = _asn1(certificate)
-    others = [_asn1(c) for c in chain or ()]
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    others = [_asn1(c) for c in chain or () if c.public_bytes(serialization.Encoding.DER) != der]
     fingerprint = hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
     return PdfSigner(signers.SimpleSigner(signing_cert=signing_cert, signing_key=key_info,
-                                          cert_registry=SimpleCertificateStore.from_certs([signing_cert, *others])),
+                                          cert_registry=SimpleCertificateStore.from_certs(others)),
                      certificate.subject.rfc4514_string(), f"x509-sha256:{fingerprint}", False)
 
 
@@ -126,9 +134,12 @@ def load_given_signer(path: Path, password: bytes | None) -> PdfSigner:
 
 def sign_pdf(data: bytes, signer: PdfSigner, *, reason: str, location: str = "") -> bytes:
     """Gives the PDF signed by `signer` (PAdES baseline B, SHA-512 digest, the whole file covered)."""
+    # A certification signature that permits no change: a reader that meets a later revision (an annotation,
+    # a page drawn over) says the document was changed after it was certified, not merely "signed before".
     meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha512", reason=reason,
                                         location=location or None, name=signer.name,
-                                        subfilter=fields.SigSeedSubFilter.PADES)
+                                        subfilter=fields.SigSeedSubFilter.PADES, certify=True,
+                                        docmdp_permissions=fields.MDPPerm.NO_CHANGES)
     try:
         out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)), meta, signer=signer.signer)
     except (PdfError, ValueError) as ex:
