@@ -166,3 +166,12 @@ def test_counts_in_headings_say_one_in_the_singular():
     from forensics.report.markup import counted
 
     assert [counted(n, "pair") for n in (0, 1, 2, 2415)] == ["0 pairs", "1 pair", "2 pairs", "2,415 pairs"]
+
+
+def test_positions_either_side_of_the_180th_meridian_are_one_place_around_their_median():
+    fiji = [Position(str(n), f"{n}.jpg", -17.7 + n * 0.0005, lon, "EXIF GPS")
+            for n, lon in enumerate((179.999, -179.999, 179.998, -179.998))]
+    found = places(fiji)
+    assert found.centre is not None and abs(abs(found.centre[1]) - 180.0) < 0.01
+    assert all(found.from_centre_km(p) < 1.0 for p in found.positions) and found.outliers == ()
+    assert not any("apart" in r for r in found.remarks)

@@ -108,7 +108,15 @@ def _invalid(position: Position) -> str | None:
 
 
 def _median(points: list[tuple[float, float]]) -> tuple[float, float]:
-    return statistics.median(p[0] for p in points), statistics.median(p[1] for p in points)
+    """Gives the median latitude and longitude; longitudes are taken around the circle, cut at their widest gap,
+    so that positions either side of the 180th meridian (Fiji, Chukotka) have their median beside them, not at 0."""
+    longitudes = sorted(p[1] for p in points)
+    gaps = [b - a for a, b in zip(longitudes, longitudes[1:])] + [longitudes[0] + 360.0 - longitudes[-1]]
+    widest = max(range(len(gaps)), key=gaps.__getitem__)
+    cut = longitudes[(widest + 1) % len(longitudes)]  # the first longitude after the widest gap
+    unwrapped = [lon if lon >= cut else lon + 360.0 for lon in longitudes]
+    middle = statistics.median(unwrapped)
+    return statistics.median(p[0] for p in points), middle - 360.0 if middle > 180.0 else middle
 
 
 def places(positions: Iterable[Position], *, outlier_km: float = OUTLIER_KM,
