@@ -37,7 +37,8 @@ def _to_stdout(data: bytes) -> None:
               help="Replace actor names, hosts, key ids, contacts, source folders and device serial numbers by "
                    "stable pseudonyms (digests and times kept); logged as redacted.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
-              help="The file to write, outside the case [default: standard output].")
+              help="The file to write, outside the case; an existing file is replaced only when it is an earlier "
+                   "export of this case [default: standard output].")
 @actor_option
 @key_option
 @click.option("--json", "as_json", is_flag=True, help="Print what was written and logged as JSON (needs --out).")

@@ -29,7 +29,8 @@ from forensics_cli.identity import actor_option, key_option, signing_key
 @click.command("report")
 @click.argument("case_path", metavar="CASE", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), metavar="PATH",
-              help="The report folder (with --pdf, the PDF file), outside the case; an older report there is replaced "
+              help="The report folder (with --pdf, the PDF file), outside the case; an earlier report of this case "
+                   "there is replaced, nothing else (a folder holding files it did not write is refused) "
                    "[default: CASE-report, or CASE-report.pdf, beside the case].")
 @click.option("--pdf", "as_pdf", is_flag=True,
               help="Write one paginated PDF (PDF/A-4) instead of the folder, signed (PAdES) with the actor's key.")
