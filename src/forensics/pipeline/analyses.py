@@ -89,7 +89,6 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
     held: list[tuple[str, AudioRecord | StepFailure, dict[str, Any]]] = []  # audio records, written once linked
     if jobs:
         with nullcontext(runner) if runner is not None else process_runner() as run:
-            jobs = _with_decode_threads(jobs, run)
             for done, results in enumerate(_results_in_order(run, jobs)):
                 tell(progress, done, len(jobs), jobs[done].name, unit="analyses")
                 for result in results.results:
@@ -113,24 +112,6 @@ def analyse_items(case: Case, items: Sequence[Item], *, runner: Runner | None = 
         record_audio_links(case, held, library=audio_library)
     record_messages(case)
     return dict(made)
-
-
-def _with_decode_threads(jobs: list[FileJob], run: Runner) -> list[FileJob]:
-    """Gives the jobs with their decoders' threads sized to share this machine's cores between the files
-    analysed side by side: two workers each running two decoder threads on two cores only contend.
-
-    The last jobs run as the pool drains, with fewer files beside them (the very last alone): they
-    may take every core, rather than leave cores idle at the end of a folder.
-    """
-    if run.name == "dask":
-        return jobs  # the workers' machines are not this one: each decoder takes its own machine's cores
-    from forensics.media.video.gop_decoder import cores_available
-
-    cores, side_by_side = cores_available(), max(1, run.workers)
-    shared = max(1, cores // side_by_side)
-    draining = len(jobs) - (side_by_side - 1)
-    return [dataclasses.replace(job, decode_threads=shared if number < draining else cores)
-            for number, job in enumerate(jobs)]
 
 
 def record_messages(case: Case) -> int:

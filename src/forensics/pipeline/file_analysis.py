@@ -56,7 +56,6 @@ class FileJob:
     steps: tuple[RecordKind, ...]  # the steps to run, a subset of STEPS
     probed_type: str | None = None  # media type from an earlier metadata record, when there is one
     trust_anchors_pem: str | None = None  # the roots Content Credentials' signers are checked against
-    decode_threads: int | None = None  # threads a video decoder may use; None: every core of the worker's machine
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +159,7 @@ def _frames_and_dedup(job: FileJob) -> tuple[StepResult, StepResult]:
     start = time.perf_counter()
     try:
         frameset = extract_frames(Path(job.path), mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES,
-                                  workers=job.decode_threads, tap=sampler)
+                                  tap=sampler)
     except Exception as ex:  # noqa: BLE001 - each step alone says what is wrong, in its own words
         log.debug("the shared decoding pass failed on %s (%r); each step decodes on its own", job.name, ex)
         return _run_step(FRAMES, _frames, job), _run_step(DEDUP, _dedup, job)
@@ -186,8 +185,7 @@ def _frames_and_dedup(job: FileJob) -> tuple[StepResult, StepResult]:
 def _frames(job: FileJob) -> StepResult:
     from forensics.media.video.frames import INGEST_MAX_FRAMES, INGEST_MODE, extract_frames
 
-    return _frames_of(extract_frames(Path(job.path), mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES,
-                                     workers=job.decode_threads))
+    return _frames_of(extract_frames(Path(job.path), mode=INGEST_MODE, max_frames=INGEST_MAX_FRAMES))
 
 
 def _frames_of(frameset: FrameSet) -> StepResult:
@@ -216,7 +214,7 @@ def _frames_of(frameset: FrameSet) -> StepResult:
 def _dedup(job: FileJob) -> StepResult:
     from forensics.dedup.media_hashes import hash_media
 
-    return StepResult(DEDUP, hash_media(Path(job.path), key=named_sha256(job.sha256), workers=job.decode_threads))
+    return StepResult(DEDUP, hash_media(Path(job.path), key=named_sha256(job.sha256)))
 
 
 def _audio(job: FileJob) -> StepResult:
