@@ -19,7 +19,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, pairwise
 
 from forensics.report.figure import (
     ACCENT,
@@ -111,7 +111,7 @@ def _median(points: list[tuple[float, float]]) -> tuple[float, float]:
     """Gives the median latitude and longitude; longitudes are taken around the circle, cut at their widest gap,
     so that positions either side of the 180th meridian (Fiji, Chukotka) have their median beside them, not at 0."""
     longitudes = sorted(p[1] for p in points)
-    gaps = [b - a for a, b in zip(longitudes, longitudes[1:])] + [longitudes[0] + 360.0 - longitudes[-1]]
+    gaps = [b - a for a, b in pairwise(longitudes)] + [longitudes[0] + 360.0 - longitudes[-1]]
     widest = max(range(len(gaps)), key=gaps.__getitem__)
     cut = longitudes[(widest + 1) % len(longitudes)]  # the first longitude after the widest gap
     unwrapped = [lon if lon >= cut else lon + 360.0 for lon in longitudes]
