@@ -123,8 +123,9 @@ def test_names_with_newlines_and_bytes_that_are_not_utf8(tmp_path: Path) -> None
     assert scan.unnamed == (os.fsdecode(b"odd\xff/x.jpg"),)
 
 
-def test_a_50_mb_junk_chat_is_refused_within_bounds(tmp_path: Path) -> None:
-    junk = os.urandom(1 << 20) * 50
+@pytest.mark.parametrize("first", [b"", b"{", b" <"])  # random junk opens with a brace or a bracket now and then
+def test_a_50_mb_junk_chat_is_refused_within_bounds(tmp_path: Path, first: bytes) -> None:
+    junk = first + os.urandom(1 << 20) * 50
     (tmp_path / "_chat.txt").write_bytes(junk)
     started = time.monotonic()
     scan = scan_exports(tmp_path)

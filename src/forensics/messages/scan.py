@@ -150,6 +150,12 @@ def _read_export(file: str, rel: str, head: bytes, entries: dict[str, str | None
     folder = ExportFolder(posixpath.dirname(rel), entries)
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     notes = UnparsedNotes()
+    chat_named = name == "_chat.txt" or name.startswith("WhatsApp Chat")
+    if chat_named and start[:1] in (b"{", b"<"):
+        # Junk that happens to open with a brace or a bracket is no JSON or HTML export either: said, as below.
+        problems.append(ScanProblem(rel, "named like a WhatsApp chat export but its first lines are not messages; "
+                                         "not read"))
+        return None
     if start.startswith(b"{"):
         named_like = name == "result.json" or name.endswith(INFO_SUFFIX) or any(
             key in head for key in (b'"messages"', b'"chats"', b'"extractor'))
@@ -174,11 +180,11 @@ def _read_export(file: str, rel: str, head: bytes, entries: dict[str, str | None
                                              "(Telegram Desktop: Export chat history, format: Machine-readable JSON)"))
         return None
     if not _is_text(head):
-        if name == "_chat.txt" or name.startswith("WhatsApp Chat"):
+        if chat_named:
             problems.append(ScanProblem(rel, "named like a WhatsApp chat export but is not text; not read"))
         return None
     if not looks_like_whatsapp(decode(head)):
-        if name == "_chat.txt" or name.startswith("WhatsApp Chat"):
+        if chat_named:
             problems.append(ScanProblem(rel, "named like a WhatsApp chat export but its first lines are not "
                                              "messages; not read"))
         return None
