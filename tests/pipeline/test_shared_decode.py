@@ -133,3 +133,32 @@ def test_a_damaged_videos_records_are_the_same_alone_and_beside_other_files(tmp_
         [frames] = case.glob("custody/records/*/*/frames.json")
         records.append(frames.read_bytes())
     assert records[0] == records[1]
+
+
+def test_frames_decoded_from_damaged_data_are_noted_in_the_frames_and_dedup_records(tmp_path: Path) -> None:
+    # 400 bytes flipped in the middle of the media data: the decoder conceals the damage and outputs the frames
+    # flagged corrupt. The records say so (they said nothing: found by the adversarial pass).
+    import subprocess
+
+    import av
+    import imageio_ffmpeg
+
+    whole = tmp_path / "base.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=320x180:rate=25:duration=4", "-c:v", "libx264", "-g", "31", "-pix_fmt", "yuv420p",
+                    "-movflags", "+faststart", str(whole)], check=True)
+    data = bytearray(whole.read_bytes())
+    mdat = data.find(b"mdat")
+    middle = mdat + (len(data) - mdat) // 2
+    data[middle:middle + 400] = bytes(b ^ 0xFF for b in data[middle:middle + 400])
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    with av.open(str(damaged)) as container:
+        corrupt = sum(f.is_corrupt for p in container.demux(container.streams.video[0]) for f in p.decode())
+    assert corrupt >= 1  # the damage is concealed, not rejected: what this test is about
+    results = analyse_file(job_of(damaged))
+    frames_notes, dedup_notes = frames_json(results)["notes"], records(results)[str(DEDUP)].notes
+    said = (f"{corrupt} frame(s) were decoded from damaged data, the damage concealed by the decoder: what they "
+            "show near it may be filled in, not recorded")
+    assert [n for n in frames_notes if "damage concealed by the decoder" in n] == [said]
+    assert any("damage concealed by the decoder" in n for n in dedup_notes)

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from forensics.errors import MediaUnreadable, ParameterError
 from forensics.inputs import regular_file
 from forensics.media.video.frame_plan import every_pts, keyframe_pts, spans_for
-from forensics.media.video.frames import read_video_index, stream_duration_s
+from forensics.media.video.frames import concealed_note, read_video_index, stream_duration_s
 from forensics.media.video.gop_decoder import DecodeOptions, decode_spans
 from forensics.media.video.packet_index import PacketIndex
 from forensics.media.video.rotation import IDENTITY, DisplayTransform, apply_display_transform, transform_of_frame
@@ -215,6 +215,7 @@ class VideoSampler:
         self._index: PacketIndex | None = None
         self._by_pts: Mapping[int, tuple[int, NDArray[np.uint8]]] = {}
         self.decode_errors: int | None = None  # None until the frames were handed over
+        self.corrupt_frames = 0  # frames its own pass decoded with their damage concealed
 
     def plan(self, index: PacketIndex, aspect: Fraction) -> frozenset[int]:
         """Gives the pts of the frames to sample: one on screen every `every_s`, and keyframes, spaced."""
@@ -238,7 +239,8 @@ class VideoSampler:
         assert self._shrinker is not None
         # Deblocking changes nothing a 128-pixel picture can show; leaving it out saves a third.
         options = DecodeOptions(skip_unwanted_nonref=True, skip_loop_filter=True, workers=workers)
-        by_pts, errors = _decoded(path, stream_index, index, set(wanted), self._shrinker, options, progress)
+        by_pts, errors, self.corrupt_frames = _decoded(path, stream_index, index, set(wanted), self._shrinker, options,
+                                                       progress)
         self.take({pts: (pts, small) for pts, small in by_pts.items()}, errors)
         return self.pictures(path)
 
@@ -252,6 +254,8 @@ class VideoSampler:
         notes = []
         if self.decode_errors:
             notes.append(f"{self.decode_errors} damaged packet(s) could not be decoded; frames near them may be missing")
+        if self.corrupt_frames:
+            notes.append(concealed_note(self.corrupt_frames))
         if not index.timestamps_known:
             notes.append("the file carries no timestamps: times assume the declared frame rate")
         ordered = sorted(self._by_pts)
@@ -285,24 +289,26 @@ def sampled_pictures(path: Path, sampler: VideoSampler) -> Pictures:
 
 def _decoded(path: Path, stream_index: int, index: PacketIndex, wanted: set[int], shrinker: _Shrinker,
              options: DecodeOptions, progress: ProgressCallback | None = None,
-             ) -> tuple[dict[int, NDArray[np.uint8]], int]:
-    """Gives the wanted frames, shrunk, by pts, and how many packets could not be decoded.
+             ) -> tuple[dict[int, NDArray[np.uint8]], int, int]:
+    """Gives the wanted frames, shrunk, by pts, how many packets could not be decoded, and how many frames were
+    decoded with their damage concealed.
 
     Raises MediaUnreadable when decoding fails or gives none of them.
     """
     by_pts: dict[int, NDArray[np.uint8]] = {}
-    errors = 0
+    errors = corrupt = 0
     try:
         for result in decode_spans(path, stream_index, index, spans_for(index, wanted), shrinker,
                                    wanted_pts=frozenset(wanted), options=options, progress=progress):
             errors += result.decode_errors
+            corrupt += result.corrupt_frames
             for pts, small in result.results:
                 by_pts.setdefault(pts, small)
     except av.error.FFmpegError as ex:
         raise MediaUnreadable(f"{path.name}: decoding failed ({ex})") from ex
     if not by_pts:
         raise MediaUnreadable(f"{path.name}: none of the sampled frames could be decoded")
-    return by_pts, errors
+    return by_pts, errors, corrupt
 
 
 def frames_at(path: Path, times_s: NDArray[np.float64], *, size_px: int = 320, workers: int | None = 1,
@@ -324,7 +330,7 @@ def frames_at(path: Path, times_s: NDArray[np.float64], *, size_px: int = 320, w
     at = np.clip(np.searchsorted(ordered, ticks, side="right") - 1, 0, ordered.size - 1)
     wanted = {int(p) for p in ordered[at]}
     shrinker = _Shrinker(size_px, aspect, colour=colour)
-    by_pts, _errors = _decoded(path, stream_index, index, wanted, shrinker,
+    by_pts, _errors, _corrupt = _decoded(path, stream_index, index, wanted, shrinker,
                                DecodeOptions(skip_unwanted_nonref=True, workers=workers))
     kept = sorted(by_pts)
     shape = by_pts[kept[0]].shape

@@ -181,6 +181,8 @@ def extract_frames(path: Path, *, mode: str = "keyframes", every_s: float | None
                memory_check=(coded_size, max_memory_bytes), tap=(tap, aspect) if tap is not None else None)
     frames, shots = job.run()
     notes = list(job.notes)
+    if job.corrupt_pts:  # each frame once, however many passes met it
+        notes.append(concealed_note(len(job.corrupt_pts)))
     if index.assumed_rate is not None:
         notes.append(f"the file carries no timestamps (a raw stream): frames are numbered as decoded and "
                      f"times assume {float(index.assumed_rate):g} frames per second")
@@ -284,6 +286,12 @@ class _FrameMaker:
         return _even(display_width * scale), _even(height * scale)
 
 
+def concealed_note(count: int) -> str:
+    """Gives the note of frames decoded from damaged data whose damage the decoder concealed."""
+    return (f"{count} frame(s) were decoded from damaged data, the damage concealed by the decoder: what they show "
+            "near it may be filled in, not recorded")
+
+
 def _mebibytes(count: int) -> str:
     return f"{count / 2**20:,.0f} MiB"
 
@@ -305,6 +313,7 @@ class _Job:
         self.tap = tap  # another reader of the scan's frames, and the stream's sample aspect ratio
         self.notes: list[str] = []
         self.decode_errors = 0  # packets rejected by the decoder, over every pass
+        self.corrupt_pts: set[int] = set()  # frames output with their damage concealed, over every pass
 
     def _check_memory(self, count: int) -> None:
         """Refuses, before decoding, a selection whose images would not fit in the memory allowed."""
@@ -334,6 +343,7 @@ class _Job:
                                        options=options, progress=self.progress):
                 errors += result.decode_errors
                 self.decode_errors += result.decode_errors
+                self.corrupt_pts.update(result.corrupt_pts)
                 yield result
         except av.error.FFmpegError as ex:
             raise MediaUnreadable(f"{self.path.name}: decoding failed ({ex})") from ex
@@ -425,7 +435,9 @@ class _Job:
             detector.feed(fresh)
             fed.extend(p.pts for p in fresh)
         if tap is not None:
-            tap.take(tapped, self.decode_errors)
+            # Damage the sampler's own pass would count in its own GOPs: handed over as damage, so it decodes them
+            # itself and its record says what it met there.
+            tap.take(tapped, self.decode_errors + len(self.corrupt_pts))
         if not fed:
             raise MediaUnreadable(f"{self.path.name}: no frame could be decoded")
         boundaries = detector.boundaries()

@@ -87,6 +87,11 @@ class SpanResult(Generic[T]):
     span: DecodeSpan
     results: tuple[T, ...]
     decode_errors: int  # packets the decoder rejected (corrupt or truncated data)
+    corrupt_pts: tuple[int, ...] = ()  # frames of the span output with their damage concealed (AV_FRAME_FLAG_CORRUPT)
+
+    @property
+    def corrupt_frames(self) -> int:
+        return len(self.corrupt_pts)
 
 
 def cores_available() -> int:
@@ -309,6 +314,7 @@ def _decode_from_current(reader: _Reader, index: PacketIndex, span: DecodeSpan,
     options = reader.options
     results: list[T] = []
     errors = 0
+    corrupt: list[int] = []
     position = -1 if keep is None else 0
     target_pos = int(index.pos[span.first_packet]) if keep is None else -1
 
@@ -317,6 +323,8 @@ def _decode_from_current(reader: _Reader, index: PacketIndex, span: DecodeSpan,
             if reader.number_frames:
                 frame.pts = reader.output_count
                 reader.output_count += 1
+            if frame.is_corrupt and (frame.pts is None or span.owns(frame.pts)):
+                corrupt.append(frame.pts if frame.pts is not None else -1)  # decoded from damaged data, concealed
             if (wanted_pts is None or frame.pts in wanted_pts) and (frame.pts is None or span.owns(frame.pts)):
                 value = on_frame(frame)
                 if value is not None:
@@ -363,4 +371,4 @@ def _decode_from_current(reader: _Reader, index: PacketIndex, span: DecodeSpan,
         errors += 1
         log.debug("draining the decoder failed: %s", ex)
     codec.flush_buffers()
-    return SpanResult(span, tuple(results), errors)
+    return SpanResult(span, tuple(results), errors, tuple(corrupt))
