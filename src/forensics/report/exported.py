@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from forensics.custody.folder import inside
 from forensics.custody.log import LogEntry
 from forensics.custody.names import received_name
 from forensics.custody.signing import SigningKey
+from forensics.digests import file_sha256
 from forensics.errors import ParameterError
 
 
@@ -53,11 +53,10 @@ def log_export(case_path: Path, key: SigningKey, *, fmt: str, path: Path, sha256
                     None if rendered_from is None else rendered_from.seq, dict(details))
 
 
-def checked_target(out_path: Path, case_path: Path, *, what: str, starts_with: bytes | None = None) -> Path:
+def checked_target(out_path: Path, case_path: Path, *, what: str) -> Path:
     """Gives the absolute path an export or report file may be written to; raises ParameterError for one inside
     this case or any other (a case's files are its evidence and its log), a folder, anything but a regular file, or
-    an existing file that is not one this case's log records as an export (with `starts_with`, one that does not
-    start so is named as not of this kind): a user's file is never replaced.
+    an existing file that is not one this case's log records as an export: a user's file is never replaced.
     """
     out_path = Path(os.path.abspath(out_path))
     if inside(out_path, Path(os.path.abspath(case_path))):  # links followed: a link into the case is inside it
@@ -73,11 +72,7 @@ def checked_target(out_path: Path, case_path: Path, *, what: str, starts_with: b
             raise ParameterError(f"{out_path} exists and is not a regular file (a device, a FIFO, a link), which "
                                  f"{what} never replaces; name a new file")
         with open(out_path, "rb") as fh:
-            if starts_with is not None and fh.read(len(starts_with)) != starts_with:
-                raise ParameterError(f"{out_path} exists and is not {what} (it does not start with "
-                                     f"{starts_with.decode('ascii', 'replace')}); name a new file")
-            fh.seek(0)
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+            digest = file_sha256(fh)
         if digest not in _exported_digests(Path(os.path.abspath(case_path))):
             raise ParameterError(f"{out_path} exists and is not an export this case's log records (an earlier "
                                  f"export of it is replaced, nothing else); name a new file, or move that one")

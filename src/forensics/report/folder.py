@@ -10,6 +10,7 @@ from pathlib import Path
 
 from forensics.atomic import fsync_dir, write_atomic
 from forensics.custody.folder import inside
+from forensics.digests import file_sha256
 from forensics.errors import ParameterError
 
 MANIFEST = "report-manifest-sha256.txt"  # every file of the folder with its SHA-256; its digest is logged
@@ -61,21 +62,23 @@ def _not_in_manifest(folder: Path) -> list[str]:
             listed[rel] = digest
     except OSError:
         return [MANIFEST]
+    folders = {str(parent) for rel in listed for parent in Path(rel).parents}  # those the report's files lie in
     found = []
     for root, dirs, names in os.walk(folder):
+        here = os.path.relpath(root, folder)
+        found += [os.path.normpath(os.path.join(here, d)) for d in dirs
+                  if os.path.normpath(os.path.join(here, d)) not in folders]
         for name in names:
-            rel = os.path.relpath(os.path.join(root, name), folder)
+            rel = os.path.normpath(os.path.join(here, name))
+            path = Path(root) / name
             if rel == MANIFEST:
                 continue
-            path = Path(root) / name
             if rel not in listed or path.is_symlink() or not path.is_file():
                 found.append(rel)
                 continue
             with open(path, "rb") as fh:
-                if hashlib.file_digest(fh, "sha256").hexdigest() != listed[rel]:
+                if file_sha256(fh) != listed[rel]:
                     found.append(rel)
-        found += [os.path.relpath(os.path.join(root, d), folder) for d in dirs
-                  if not any(r.startswith(os.path.relpath(os.path.join(root, d), folder) + os.sep) for r in listed)]
     return sorted(found)
 
 
