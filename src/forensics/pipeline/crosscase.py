@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     from forensics.audio.record import TrackEntry
+    from forensics.audio.spectrum import Features
     from forensics.custody.view import CaseView, ItemView
 
 from forensics.atomic import write_atomic
@@ -108,7 +109,6 @@ class CrossCaseIndex:
         `intercepts.<format>.sqlite`. A reference whose case cannot be read, or no longer holds that fingerprint,
         is left out of the new library, and said so: the next run of its incident indexes it again."""
         from forensics.audio.library import OLD_FORMATS, Reference, stored_format
-        from forensics.audio.spectrum import Features, features_from_bytes
         from forensics.audio.upgrade import upgrading
         from forensics.custody.view import read_case
 
@@ -136,13 +136,14 @@ class CrossCaseIndex:
                         views[folder] = None
                 view = views[folder]
                 item = view.by_sha256.get(ref.sha256) if view is not None else None
-                tracks = [t for t in (item.audio.tracks if item is not None and item.audio else ())
-                          if t.stream_index == ref.stream_index and t.fingerprint]
-                if view is not None and item is not None and tracks:
+                if view is not None and item is not None:
                     try:
-                        return features_from_bytes(view.read_derived(item, _fingerprint(tracks[0])))
+                        found = _fingerprints(view, item).get(ref.stream_index)
                     except (OSError, ValueError) as ex:
                         log.warning("%s: its stored fingerprint cannot be used (%s)", ref.path, ex)
+                        continue
+                    if found is not None:
+                        return found
             return None
 
         # The old library is linked under its new name first: a kill before the new one takes its place leaves
@@ -299,7 +300,6 @@ class CrossCaseIndex:
 
     def _transmissions(self, view: CaseView, incident: str, items: list[ItemView]) -> list[Elsewhere]:
         from forensics.audio.search import fingerprint_file, match_fingerprinted
-        from forensics.audio.spectrum import features_from_bytes
 
         found = []
         for item in items:
@@ -307,8 +307,7 @@ class CrossCaseIndex:
             if record is None or not record.tracks:
                 continue
             try:
-                stored = {track.stream_index: features_from_bytes(view.read_derived(item, _fingerprint(track)))
-                          for track in record.tracks}
+                stored = _fingerprints(view, item)
             except (OSError, ValueError) as ex:
                 log.warning("%s: its stored fingerprint cannot be used (%s); not indexed", item.display_name, ex)
                 continue
@@ -325,6 +324,16 @@ class CrossCaseIndex:
                 # Content another incident brought first stays filed under that incident's name.
                 self._intercepts.add(item.sha256, stream_index, f"{incident}: {item.display_name}", features)
         return found
+
+
+def _fingerprints(view: CaseView, item: ItemView) -> dict[int, Features]:
+    """Gives the fingerprint the case stored of each of the item's sound tracks, by stream index; raises OSError or
+    ValueError when one cannot be read or used."""
+    from forensics.audio.spectrum import features_from_bytes
+
+    record = item.audio
+    return {track.stream_index: features_from_bytes(view.read_derived(item, _fingerprint(track)))
+            for track in (record.tracks if record is not None else ())}
 
 
 def _fingerprint(track: TrackEntry) -> str:
