@@ -28,7 +28,10 @@ them, wrapped with timers, and `av.open` wrapped with a counting shim, which cou
 the containers opened, the packets read (demuxed) and fed to a decoder and the frames decoded,
 for video and for sound. "passes" is packets fed / packets in the stream: 1.00 is one full
 decode. The metadata probe runs in its own reader process, beyond the shim; it reads headers
-only. The workers' own step times from the CLI run's custody log are printed beside it.
+only. The workers' own step times from the CLI run's custody log are printed beside it. Then the
+floor: the CPU seconds the frames' PNG encoding took in that run and ffmpeg -threads 1's CPU seconds
+to decode the clip, summed and spread over every core, against the ffmpeg -threads 2 decode: no
+ingest that decodes every frame and writes today's frame files can do better on this machine.
 
 The last line is one JSON object with every figure. Clips are cached in --work (default: a
 temp dir removed at the end); cases and links are always removed.
@@ -41,6 +44,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -257,6 +261,18 @@ def run_ffmpeg(clips: list[Path], work: Path) -> float:
     return time.perf_counter() - start
 
 
+def decode_cpu_s(clip: Path, work: Path) -> float:
+    """Gives back the CPU seconds (user + system) ffmpeg -threads 1 takes to decode every frame and sample of clip:
+    the least work any full decode of it does on this machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = run_measured([FFMPEG, "-nostdin", "-v", "error", "-threads", "1", "-i", str(clip), "-f", "null", "-"],
+                       work=work)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if run.exit_code != 0:
+        raise SystemExit(f"bench_analysed_ingest: ffmpeg could not decode {clip.name}:\n{run.stderr[-2000:]}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def run_ingest(cmd: list[str], env: dict[str, str], folder: Path, work: Path, *, extra: tuple[str, ...] = (),
                keep_log: bool = False) -> tuple[Run, list[dict[str, Any]]]:
     """Ingests folder into a new case; gives back the run and, with keep_log, the case's custody log."""
@@ -298,6 +314,8 @@ class Tally:
         self.child_seconds: Counter[str] = Counter()
         self.counts: dict[str, Counter[str]] = {}
         self.thread_seconds: Counter[str] = Counter()  # CPU seconds of decoder-thread work, summed over threads
+        self.encoded = 0  # pictures encoded as PNG
+        self.encoding_cpu_s = 0.0  # CPU seconds of the process while it encoded them (nothing else runs then)
 
     def count(self, what: str, n: int = 1) -> None:
         # Decoder threads count too: they work for whichever step the analysis thread is in.
@@ -513,6 +531,18 @@ def split_steps(folder: Path, work: Path) -> tuple[Tally, float, list[str]]:
             return wrapper
         return make
 
+    def encoding(original: Any) -> Any:
+        timed_original = timed("PNG encoding of the frames (threads)")(original)
+
+        def wrapper(images: Any, *args: Any, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                return timed_original(images, *args, **kwargs)
+            finally:
+                tally.encoded += len(images)
+                tally.encoding_cpu_s += time.process_time() - start
+        return wrapper
+
     targets: list[tuple[Any, str, Callable[[Any], Any]]] = [
         (av, "open", counting_open),
         (analyses, "analyse_items", timed("analysis")),
@@ -525,7 +555,7 @@ def split_steps(folder: Path, work: Path) -> tuple[Tally, float, list[str]]:
         (frames._Job, "_scenes", timed("scene scan (64 px grey, every frame)")),
         (frames, "small_picture", in_threads("64 px grey pictures for the scene scan")),
         (frames._Job, "_decode_exactly", timed("exact frames (full size RGB)")),
-        (image_encoding, "encode_images", timed("PNG encoding of the frames (threads)")),
+        (image_encoding, "encode_images", encoding),
         (contact_sheet, "contact_sheet", timed("contact sheet")),
         (contact_sheet, "thumbnail", timed("thumbnail")),
         (media_hashes, "read_pictures", timed("samples (128 px grey, every 0.25 s + keyframes)")),
@@ -737,6 +767,18 @@ def main(argv: list[str] | None = None) -> int:
             print("  the metadata probe runs in its own reader process (not counted; it reads headers, decodes nothing)")
             for name, cpu_s in tally.thread_seconds.items():
                 print(f"  in decoder threads: {name} {cpu_s:.2f} s of CPU, summed over the threads")
+            # The least any analysed ingest that writes today's frame files can take: every frame decoded
+            # (ffmpeg's single-threaded CPU for it) and the frames' PNG bytes encoded, both cores busy throughout.
+            decode_cpu = decode_cpu_s(clips[0], work)
+            cores = os.cpu_count() or 1
+            floor = (decode_cpu + tally.encoding_cpu_s) / cores / figures["one_ffmpeg_s"]
+            print(f"  the frames' PNG files: {tally.encoded} full-size pictures, {tally.encoding_cpu_s:.2f} s of CPU "
+                  f"({1000 * tally.encoding_cpu_s / max(1, tally.encoded):.0f} ms each); decoding the clip takes "
+                  f"ffmpeg -threads 1 {decode_cpu:.2f} s of CPU")
+            print(f"  floor: with those bytes unchanged, an ingest doing no more than decode and encode, both "
+                  f"cores busy throughout, takes at least {floor:.2f}x the ffmpeg -threads 2 decode")
+            figures |= {"png_pictures": tally.encoded, "png_cpu_s": round(tally.encoding_cpu_s, 3),
+                        "decode_cpu_s_threads_1": round(decode_cpu, 3), "floor_ratio": round(floor, 3)}
             if failures:
                 print(f"  WARNING: steps failed in this run, their figures mean little: {failures}")
             figures |= {"split_in_process_s": round(total_s, 3), "split": rows, "split_failures": failures,
