@@ -156,3 +156,52 @@ def test_an_add_killed_while_it_writes_is_rolled_back_and_the_library_is_read(in
         assert [r.path for r in lib.references()] == [str(intercepts.recording)]
         [result] = match_paths(lib, [intercepts.recording])
     assert result.matches and library.read_bytes() == held and sorted(p.name for p in tmp_path.iterdir()) == ["lib.sqlite"]
+
+
+def test_the_pitch_is_kept_in_a_table_of_its_own_that_a_library_without_it_does_without(intercepts: Intercepts,
+                                                                                     tmp_path: Path):
+    from dataclasses import replace
+
+    printed = fingerprint_file(intercepts.recording)
+    [features] = printed.features
+    assert features.pitch is not None and (features.pitch > 0).mean() > 0.1
+    path = tmp_path / "lib.sqlite"
+    with Library(path) as lib:
+        # Added from fingerprints stored before the pitch was (a case's): no table yet, and no pitch.
+        old = lib.add("a" * 64, 0, "old.wav", replace(features, pitch=None))
+        assert lib.frame_features(old).pitch.size == 0
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM sqlite_master WHERE name='pitch'").fetchone()[0] == 0
+    with Library(path) as lib:
+        new = lib.add(printed.sha256, 0, "new.wav", features)
+    with Library(path) as lib:
+        assert np.array_equal(lib.frame_features(new).pitch, features.pitch)
+        assert lib.frame_features(old).pitch.size == 0
+    # A pitch whose bytes changed on the disk is a damaged library, not another answer.
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE pitch SET data = x'00ff' WHERE entry = ?", (new,))
+    with Library(path) as lib, pytest.raises(ParameterError, match="damaged"):
+        lib.frame_features(new)
+
+
+def test_matches_against_references_with_and_without_a_pitch_are_scored_each_by_its_own_fit(intercepts: Intercepts,
+                                                                                          tmp_path: Path):
+    from dataclasses import replace
+
+    from forensics.audio.match import match_samples
+
+    printed = fingerprint_file(intercepts.recording)
+    [features], [track] = printed.features, printed.audio.tracks
+    start = int(intercepts.spans[0][0] * track.sample_rate_hz)
+    clip = track.samples[start:start + 4 * track.sample_rate_hz]
+    found = {}
+    for pitch in (True, False):
+        with Library(tmp_path / f"{pitch}.sqlite") as lib:
+            lib.add(printed.sha256, 0, "ref.wav", features if pitch else replace(features, pitch=None))
+            [found[pitch]] = match_samples(lib, clip, track.sample_rate_hz)
+    assert found[True].pitch_z is not None and found[True].pitch_z > 5 and found[False].pitch_z is None
+    assert found[True].to_json()["pitch_z"] == round(found[True].pitch_z, 2) and found[False].to_json()["pitch_z"] is None
+    # The same alignment and evidence otherwise: only the score's model differs.
+    assert (found[True].offset_s, found[True].z, found[True].peaks_z) == (found[False].offset_s, found[False].z,
+                                                                          found[False].peaks_z)
+    assert found[True].confidence == found[False].confidence == "strong"
