@@ -1,5 +1,5 @@
-"""Fits the intercept match score (audio/match.py `_SCORE_COEF` and `_PITCH_SCORE_COEF`) on the tuning half only,
-and prints what the fit does, cross-validated by recording.
+"""Fits the intercept match score (audio/match.py `_SCORE_COEF`) on the tuning half only, and prints what the fit
+does, cross-validated by recording.
 
     .venv/bin/python benchmarks/fit_audio_score.py [--work DIR]
 
@@ -10,9 +10,7 @@ held-out half): the benchmark's own (seed 2026: 792 queries, 312 of them hard ne
 alignment the matcher verifies is kept, whatever its grade, with its evidence (z, harmonic z, votes,
 pitched z, peaks z) and whether it is the right recording within 100 ms. A logistic regression (L2 0.01)
 of rightness on z, harmonic z, ln(votes), pitched z - harmonic z and peaks z over the alignments above
-match.py's floors gives `_SCORE_COEF`; the same with the pitch z (Match.pitch_z: the aligned query's power on the
-harmonics of the reference's own pitch), over the alignments that have one, gives `_PITCH_SCORE_COEF`, which
-match.grade uses wherever the library keeps the reference's pitch. Figures: recall and false matches of the `strong` and `likely`
+match.py's floors gives the coefficients. Figures: recall and false matches of the `strong` and `likely`
 bands, out of fold (five folds by recording, three seeds), and with the coefficients in match.py now.
 """
 
@@ -61,13 +59,12 @@ def candidates(work: Path, kind: str) -> list[dict]:
         with Library(work / "library.sqlite") as lib:
             index_paths(lib, [r.path for r in refs])
             for q in queries:
-                printed = fingerprint_file(q.path, peaks_per_s=match.QUERY_PEAKS_PER_S, with_pitch=False)
+                printed = fingerprint_file(q.path, peaks_per_s=match.QUERY_PEAKS_PER_S)
                 track, features = printed.audio.tracks[0], printed.features[0]
                 found = match.match_samples(lib, track.samples, track.sample_rate_hz, features=features,
                                             min_z=0.0, min_harmonic_z=-math.inf)
                 rows.append({"query": q, "candidates": [
                     {"x": (m.z, m.harmonic_z, math.log(max(m.votes, 1)), m.pitched_z - m.harmonic_z, m.peaks_z),
-                     "pitch_z": m.pitch_z,
                      "right": q.reference is not None and Path(m.reference) == q.reference
                      and abs(m.offset_s - q.offset_s) <= bench.HIT_TOLERANCE_S} for m in found]})
     finally:
@@ -79,16 +76,10 @@ def above_floors(x: tuple[float, ...]) -> bool:
     return x[0] >= match.FLOOR_Z and x[1] >= match.FLOOR_HARMONIC_Z
 
 
-def features(c: dict, with_pitch: bool) -> tuple[float, ...]:
-    return (*c["x"], c["pitch_z"]) if with_pitch else c["x"]
-
-
-def fit(rows: list[dict], with_pitch: bool = False) -> np.ndarray:
-    """Gives back (a, b, c, d, e, f) of the logistic fit (Newton's method); with `with_pitch`, (a, ..., f, g) over
-    the alignments that have a pitch z."""
-    found = [c for r in rows for c in r["candidates"] if above_floors(c["x"])
-             and (not with_pitch or c["pitch_z"] is not None)]
-    x = np.hstack([np.ones((len(found), 1)), np.array([features(c, with_pitch) for c in found])])
+def fit(rows: list[dict]) -> np.ndarray:
+    """Gives back (a, b, c, d, e, f) of the logistic fit (Newton's method)."""
+    found = [c for r in rows for c in r["candidates"] if above_floors(c["x"])]
+    x = np.hstack([np.ones((len(found), 1)), np.array([c["x"] for c in found])])
     y = np.array([c["right"] for c in found], float)
     w = np.zeros(x.shape[1])
     ridge = L2 * np.diag(np.r_[0.0, np.ones(x.shape[1] - 1)])
@@ -102,11 +93,6 @@ def fit(rows: list[dict], with_pitch: bool = False) -> np.ndarray:
 
 def score(w: np.ndarray, x: tuple[float, ...]) -> float:
     return 1 / (1 + math.exp(-max(-30.0, min(30.0, float(w[0] + np.dot(w[1:], x))))))
-
-
-def scored_by(without: np.ndarray, with_pitch: np.ndarray, c: dict) -> float:
-    """The candidate's score as match.grade gives it: with the pitch term where it has a pitch z."""
-    return score(without, c["x"]) if c["pitch_z"] is None else score(with_pitch, features(c, True))
 
 
 def report(label: str, rows: list[dict], scored: dict[int, float]) -> None:
@@ -143,35 +129,29 @@ def main() -> None:
                    "harder tuning corpus": candidates(work / "tuning-hard", "hard"),
                    "hard negatives": candidates(work / "tuning-negatives", "negatives")}
     rows = [r for part in corpora.values() for r in part]
-    now, now_pitch = np.array(match._SCORE_COEF), np.array(match._PITCH_SCORE_COEF)
-    fitted, fitted_pitch = fit(rows), fit(rows, with_pitch=True)
-    found = [c for r in rows for c in r["candidates"] if above_floors(c["x"])]
+    now = np.array(match._SCORE_COEF)
+    fitted = fit(rows)
     print(f"{len(rows)} queries, {sum(len(r['candidates']) for r in rows)} verified alignments, "
-          f"{len(found)} above the floors, {sum(c['pitch_z'] is not None for c in found)} of them with a pitch z")
-    print("features: " + ", ".join(FEATURES) + " (and pitch_z in the second)")
+          f"{sum(above_floors(c['x']) for r in rows for c in r['candidates'])} above the floors")
+    print("features: " + ", ".join(FEATURES))
     print("fitted on all: _SCORE_COEF = (" + ", ".join(f"{v:.3f}" for v in fitted) + ")")
-    print("               _PITCH_SCORE_COEF = (" + ", ".join(f"{v:.3f}" for v in fitted_pitch) + ")")
     print("in match.py:   _SCORE_COEF = (" + ", ".join(f"{v:.3f}" for v in now) + ")")
-    print("               _PITCH_SCORE_COEF = (" + ", ".join(f"{v:.3f}" for v in now_pitch) + ")")
     for seed in (0, 1, 2):
         recordings = sorted({str(r["query"].reference or r["query"].path) for r in rows})
         fold = dict(zip(recordings, np.random.default_rng(seed).permutation(len(recordings)) % 5))
         scored: dict[int, float] = {}
-        unpitched: dict[int, float] = {}
         for k in range(5):
-            training = [r for r in rows if fold[str(r["query"].reference or r["query"].path)] != k]
-            w, w_pitch = fit(training), fit(training, with_pitch=True)
+            w = fit([r for r in rows if fold[str(r["query"].reference or r["query"].path)] != k])
             for r in rows:
                 if fold[str(r["query"].reference or r["query"].path)] == k:
-                    scored.update({id(c): scored_by(w, w_pitch, c) for c in r["candidates"]})
-                    unpitched.update({id(c): score(w, c["x"]) for c in r["candidates"]})
-        print(f"out of fold (5 folds by recording, seed {seed}), with the pitch term / without it:")
+                    scored.update({id(c): score(w, c["x"]) for c in r["candidates"]})
+        print(f"out of fold (5 folds by recording, seed {seed}):")
         for name, part in corpora.items():
             report(name, part, scored)
-            report(name + " (no pitch)", part, unpitched)
     print("with the coefficients in match.py (in sample):")
     for name, part in corpora.items():
-        report(name, part, {id(c): scored_by(now, now_pitch, c) for r in part for c in r["candidates"]})
+        report(name, part, {id(c): score(now, c["x"]) for r in part for c in r["candidates"]})
+
 
 if __name__ == "__main__":
     main()

@@ -121,8 +121,7 @@ def test_a_match_far_weaker_than_another_place_of_the_same_stretch_is_weak():
 
     from forensics.audio.match import Match, _graded
 
-    right = Match("a.wav", "a" * 64, 0, 10.0, 1.0, 0.999, "strong", 0.6, 9.0, 6.0, 2.0, 20.0, None, 30, 0.0, 5.0, 10.0,
-                  15.0)
+    right = Match("a.wav", "a" * 64, 0, 10.0, 1.0, 0.999, "strong", 0.6, 9.0, 6.0, 2.0, 20.0, 30, 0.0, 5.0, 10.0, 15.0)
     echo = replace(right, reference="b.wav", reference_sha256="b" * 64, offset_s=40.0, score=0.85, confidence="likely",
                    z=4.0, harmonic_z=2.5, query_start_s=1.0, query_end_s=4.0)
     elsewhere = replace(echo, query_start_s=6.0, query_end_s=9.0)  # another stretch of the query: no contradiction

@@ -19,7 +19,6 @@ the new library beside the old one and puts it in the old one's place in one ren
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import os
 import shlex
@@ -55,7 +54,6 @@ _SCHEMA = f"""
     CREATE TABLE frames (entry INTEGER PRIMARY KEY, bits BLOB NOT NULL, harmonics BLOB NOT NULL, sound BLOB NOT NULL,
                          peak_frames BLOB NOT NULL, peak_bins BLOB NOT NULL);
     CREATE TABLE postings (hash INTEGER PRIMARY KEY, n INTEGER NOT NULL, data BLOB NOT NULL);"""
-_PITCH_TABLE = "CREATE TABLE IF NOT EXISTS pitch (entry INTEGER PRIMARY KEY, data BLOB NOT NULL)"
 _LOOKUP_BATCH = 900  # below SQLite's oldest limit on bound parameters
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
@@ -94,9 +92,6 @@ class FrameFeatures:
     sound: NDArray[np.bool_]  # (n_frames,) the frames that hold sound (spectrum.sound_frames)
     peak_frames: NDArray[np.int64]  # (p,) the spectral peaks' frames, rounded, ascending
     peak_bins: NDArray[np.uint8]  # (p,) their FFT bins, rounded
-    # (n_frames,) the voice's pitch code (spectrum.pitch_hz), 0 where unvoiced; empty for a reference added from
-    # features without it (fingerprints a case stored before this version, or a library added to before it)
-    pitch: NDArray[np.uint8] = dataclasses.field(default_factory=lambda: np.zeros(0, np.uint8))
 
     @staticmethod
     def kept(features: Features) -> FrameFeatures:
@@ -106,8 +101,7 @@ class FrameFeatures:
         bins = np.clip(np.rint(features.peak_bins), 0, 255).astype(np.uint8)  # the voice band ends below bin 220
         order = np.argsort(frames, kind="stable")
         return FrameFeatures(np.where(sound, features.bits, 0).astype(np.uint16),
-                             np.where(sound, features.harmonics, 0).astype(np.uint16), sound, frames[order], bins[order],
-                             np.zeros(0, np.uint8) if features.pitch is None else features.pitch.astype(np.uint8))
+                             np.where(sound, features.harmonics, 0).astype(np.uint16), sound, frames[order], bins[order])
 
 
     def repeated(self, n_frames: int) -> FrameFeatures:
@@ -117,8 +111,7 @@ class FrameFeatures:
         frames = np.tile(self.peak_frames, times) + shifts
         inside = frames < n_frames
         return FrameFeatures(np.resize(self.bits, n_frames), np.resize(self.harmonics, n_frames),
-                             np.resize(self.sound, n_frames), frames[inside], np.tile(self.peak_bins, times)[inside],
-                             np.resize(self.pitch, n_frames) if self.pitch.size else self.pitch)
+                             np.resize(self.sound, n_frames), frames[inside], np.tile(self.peak_bins, times)[inside])
 
 
 def _as_text(path: str) -> str:
@@ -302,11 +295,6 @@ class Library:
                           zlib.compress(features.harmonics.astype("<u2").tobytes(), 6),
                           zlib.compress(np.packbits(features.sound).tobytes(), 6),
                           zlib.compress(encode_varints(steps)[0], 6), zlib.compress(features.peak_bins.tobytes(), 6)))
-        if features.pitch.size:
-            # In a table of its own, made when first needed: a library written before it is read by this version
-            # (its references without a pitch), and one written now by the version before (which reads past it).
-            self._db.execute(_PITCH_TABLE)
-            self._db.execute("INSERT INTO pitch VALUES (?,?)", (entry, zlib.compress(features.pitch.tobytes(), 6)))
         return entry
 
     def _extend_postings(self, entries: NDArray[np.int64], hashes: NDArray[np.int64], frames: NDArray[np.int64]) -> None:
@@ -357,23 +345,8 @@ class Library:
                 raise damaged_library(self.path, f"the frames of reference {entry} are not {n_frames}")
             if kept.peak_frames.size != kept.peak_bins.size:
                 raise damaged_library(self.path, f"the peaks of reference {entry} have not one bin each")
-            pitch = self._pitch(entry)
-            if pitch.size not in (0, n_frames):
-                raise damaged_library(self.path, f"the pitch of reference {entry} is not {n_frames} frames")
-            self._frames[entry] = dataclasses.replace(kept, pitch=pitch)
+            self._frames[entry] = kept
         return self._frames[entry]
-
-    def _pitch(self, entry: int) -> NDArray[np.uint8]:
-        """Gives back the pitch codes of one reference, empty when the library holds none for it."""
-        if self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='pitch'").fetchone() is None:
-            return np.zeros(0, np.uint8)
-        row = self._db.execute("SELECT data FROM pitch WHERE entry=?", (entry,)).fetchone()
-        if row is None:
-            return np.zeros(0, np.uint8)
-        try:
-            return np.frombuffer(zlib.decompress(row[0]), np.uint8).copy()
-        except zlib.error as ex:
-            raise damaged_library(self.path, f"the pitch of reference {entry}: {ex}") from ex
 
     @_translating
     def posting_counts(self, hashes: NDArray[np.int64]) -> NDArray[np.int64]:

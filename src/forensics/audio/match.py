@@ -39,13 +39,11 @@ from forensics.audio.library import FrameFeatures, Library
 from forensics.audio.spectrum import (
     HOP,
     N_FFT,
-    PITCH_LOW_HZ,
     Features,
     analyse,
     band_changes,
     harmonic_changes,
     peaks_of,
-    pitch_hz,
     power_spectrum,
     voice_bins,
 )
@@ -73,19 +71,12 @@ _BITS_PER_SAMPLE = 16.0
 # condition). The harmonics of a copy agree best at its own pitch; those of another take agree as well
 # or better pitched a few percent away, whence e < 0 (and c, which the pitched term carries with it,
 # below zero). The peaks carry what noise leaves of a voice: at -5 dB they set a right alignment 10-30
-# standard deviations beyond chance where the bits reach 2-4. Out of fold by recording (the corpora as they
-# build on 5 December 2026, with the fit below): recall 0.965-0.971 on the benchmark's, 0.711-0.722 on the harder
-# one, and 6-8 of the 960 hard negatives matched (other takes whose peaks and bits agree as a copy's would; README
-# "Intercepts" says so); a term for a speed other than 1 changed nothing and was left out. Matches of references
-# whose pitch the library keeps are scored by the second fit below.
-_SCORE_COEF = (-7.725, 0.870, -0.815, 0.544, -2.043, 0.361)
-# Where the library keeps the reference's pitch (Match.pitch_z: the aligned query's power on the harmonics of the
-# reference's own pitch, frame by frame), one more term, + g pitch_z, fitted the same way over the same corpora: out
-# of fold it took the harder corpus's recall from 0.711-0.722 to 0.783-0.789 (-5 dB 0.80 to 0.90, 5 s queries 0.75
-# to 0.87), the benchmark's own from 0.965-0.971 to 0.958-0.965, and matched as many hard negatives (6-8 of 960
-# without, 8 with). A copy, however noisy, has its harmonics where the reference's pitch puts them in every
-# voiced frame; another take, said at its own pitch, as often as not elsewhere.
-_PITCH_SCORE_COEF = (-9.093, 0.582, -2.380, 0.692, -2.809, 0.312, 0.654)
+# standard deviations beyond chance where the bits reach 2-4. Cross-validated by recording on those
+# corpora, they took recall from 0.954 to 0.977 on the benchmark's (-5 dB 0.82 to 0.90; the harder
+# corpus 0.68 to 0.78), with 4 of the 1,392 hard negatives matched (3 before: other takes whose peaks
+# and bits agree as a copy's would; README "Intercepts" says so); a term for a speed other than 1 changed
+# nothing and was left out.
+_SCORE_COEF = (-9.529, 1.342, -1.359, 0.902, -2.592, 0.436)
 # No match below these: the aligned band and harmonic bits beyond chance, each at least this far (a lower
 # harmonic floor let in another take's alignments whose harmonics barely agree: 7 of 960 matched, not 4).
 FLOOR_Z, FLOOR_HARMONIC_Z = 1.5, 1.0
@@ -123,9 +114,6 @@ class Match:
     harmonic_z: float  # the same for the harmonic bits
     pitched_z: float  # the harmonic bits' z with the query pitched 2-4 % up or down (best of those): another take
     peaks_z: float  # how far beyond chance the reference's spectral peaks have a query peak beside them
-    # how far beyond chance the aligned query's power lies on the harmonics of the reference's own pitch, frame by
-    # frame; None where the library keeps no pitch for the reference (added before it did)
-    pitch_z: float | None
     votes: int  # landmarks agreeing in time and speed
     query_start_s: float
     query_end_s: float
@@ -138,8 +126,7 @@ class Match:
                 "speed": round(self.speed, 5), "score": round(self.score, 4), "confidence": self.confidence,
                 "agreement": round(self.agreement, 4), "z": round(self.z, 2),
                 "harmonic_z": round(self.harmonic_z, 2), "pitched_z": round(self.pitched_z, 2),
-                "peaks_z": round(self.peaks_z, 2),
-                "pitch_z": None if self.pitch_z is None else round(self.pitch_z, 2), "votes": self.votes, "query_start_s": round(self.query_start_s, 3),
+                "peaks_z": round(self.peaks_z, 2), "votes": self.votes, "query_start_s": round(self.query_start_s, 3),
                 "query_end_s": round(self.query_end_s, 3), "reference_start_s": round(self.reference_start_s, 3),
                 "reference_end_s": round(self.reference_end_s, 3)}
 
@@ -160,8 +147,7 @@ def match_samples(library: Library, samples: NDArray[np.float32], sample_rate_hz
     looked up first, and the commonest left out once their postings would pass that many votes
     a second of query, 10 s at least (only a library of many hours reaches it).
     """
-    features = features if features is not None else analyse(samples, sample_rate_hz, peaks_per_s=QUERY_PEAKS_PER_S,
-                                                                  with_pitch=False)
+    features = features if features is not None else analyse(samples, sample_rate_hz, peaks_per_s=QUERY_PEAKS_PER_S)
     options = _WindowOptions(fanout=fanout, min_votes=min_votes, min_z=min_z, min_harmonic_z=min_harmonic_z,
                              max_candidates=max_candidates, max_votes_per_s=max_votes_per_s,
                              exclude_entries=exclude_entries)
@@ -199,19 +185,14 @@ def _graded(matches: list[Match]) -> list[Match]:
     return sorted(graded, key=lambda m: -m.score)
 
 
-def grade(z: float, harmonic_z: float, votes: int, pitched_z: float, peaks_z: float,
-          pitch_z: float | None = None) -> tuple[float, Confidence | None]:
+def grade(z: float, harmonic_z: float, votes: int, pitched_z: float, peaks_z: float) -> tuple[float, Confidence | None]:
     """Gives back (score, confidence) of a verified alignment; confidence None below the weak floor.
 
     `pitched_z` is the harmonic bits' best z with the query pitched 2-4 % away (Match.pitched_z),
-    `peaks_z` the peaks' agreement (Match.peaks_z), `pitch_z` the harmonics of the reference's pitch
-    (Match.pitch_z; None: scored without it, as before the library kept the pitch).
+    `peaks_z` the peaks' agreement (Match.peaks_z).
     """
-    evidence = (z, harmonic_z, math.log(max(votes, 1)), pitched_z - harmonic_z, peaks_z)
-    if pitch_z is None:
-        x = _SCORE_COEF[0] + sum(w * v for w, v in zip(_SCORE_COEF[1:], evidence))
-    else:
-        x = _PITCH_SCORE_COEF[0] + sum(w * v for w, v in zip(_PITCH_SCORE_COEF[1:], (*evidence, pitch_z)))
+    a, b, c, d, e, f = _SCORE_COEF
+    x = a + b * z + c * harmonic_z + d * math.log(max(votes, 1)) + e * (pitched_z - harmonic_z) + f * peaks_z
     # To the 4 decimals a match is written with, so that its band is the one its written score falls in.
     score = round(1.0 / (1.0 + math.exp(-max(-700.0, x))), 4)
     if z < FLOOR_Z or harmonic_z < FLOOR_HARMONIC_Z:
@@ -335,7 +316,7 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
                              min_z, search=False)
         if checked is not None and checked.z >= min_z and checked.harmonic_z >= min_harmonic_z:
             checked = _Checked(same.offset_s, same.speed, same.z, (1.0 - same.agreement) / 2, same.harmonic_z,
-                               same.pitched_z, same.peaks_z, same.pitch_z)
+                               same.pitched_z, same.peaks_z)
         else:
             checked = None
     if checked is None:
@@ -343,8 +324,7 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     if checked is None or checked.z < min_z or checked.harmonic_z < min_harmonic_z:
         return None
     offset_s, speed = checked.offset_s, checked.speed
-    score, confidence = grade(checked.z, checked.harmonic_z, on_line, checked.pitched_z, checked.peaks_z,
-                              checked.pitch_z)
+    score, confidence = grade(checked.z, checked.harmonic_z, on_line, checked.pitched_z, checked.peaks_z)
     if confidence is None:
         return None
     ref_dur = ref.duration_s
@@ -354,7 +334,7 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, votes:
     q_start, q_end = float(q_start), float(q_end)
     return Match(ref.path, ref.sha256, ref.stream_index, float(offset_s), float(speed), score, confidence,
                  1.0 - 2.0 * checked.bit_error_rate, checked.z, checked.harmonic_z, checked.pitched_z, checked.peaks_z,
-                 checked.pitch_z, on_line, q_start, q_end, float(offset_s + speed * q_start), float(offset_s + speed * q_end))
+                 on_line, q_start, q_end, float(offset_s + speed * q_start), float(offset_s + speed * q_end))
 
 
 def _together(q: NDArray[np.float64], r: NDArray[np.float64], rate_hz: int
@@ -390,7 +370,6 @@ class _Checked:
     harmonic_z: float
     pitched_z: float
     peaks_z: float
-    pitch_z: float | None
 
 
 def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatures, offset_s: float, speed: float,
@@ -456,8 +435,7 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatu
         shifted = max(_weighted_z(harmonic_changes(_pitched(power, factor), rate_hz)[:, :n][:, active],
                                   ref_harmonics)[0] for factor in _PITCH_FACTORS)
         return _Checked(offset / rate_hz, speed, z, ber, harmonic, shifted,
-                        _peaks_z(power, reference, r_first, r_last, rate_hz),
-                        _pitch_z(power, reference, r_first, r_last, active, rate_hz))
+                        _peaks_z(power, reference, r_first, r_last, rate_hz))
 
     if not search:
         return checked(offset_s * rate_hz, speed, *score(offset_s * rate_hz, speed))
@@ -522,51 +500,6 @@ def _peaks_z(power: NDArray[np.float32], reference: FrameFeatures, r_first: int,
     share = float(near[v_lo + 1:v_hi + 1, 1:n + 1].mean())
     expected = ref_frames.size * share
     return (hits - expected) / math.sqrt(max(expected * (1.0 - share), 1e-9))
-
-
-# The harmonics the pitch check looks at: those between these (resolved by 64 ms frames, within the phone's band).
-_COMB_LOW_HZ, _COMB_HIGH_HZ = 300.0, 2000.0
-_COMB_MIN_FRAMES = 8
-
-
-def _pitch_z(power: NDArray[np.float32], reference: FrameFeatures, r_first: int, r_last: int,
-             active: NDArray[np.bool_], rate_hz: int) -> float | None:
-    """Gives back how far beyond chance (standard deviations) the aligned query (`power`: bins x the frames
-    [r_first, r_last)) has more power on the harmonics of the reference's pitch, frame by frame, than halfway
-    between them; None when the library keeps no pitch for the reference, or it voices too few of these frames.
-
-    A copy, however noisy, carries the reference's voice, whose harmonics lie where the reference's pitch puts them
-    in every voiced frame; another take of the same words by the same voice, said at its own pitch with its own
-    intonation, puts them elsewhere as often as not. Each voiced frame gives one difference of mean log powers, and
-    their mean over their spread (times the root of their number) is the z.
-    """
-    if reference.pitch.size == 0:
-        return None
-    n = r_last - r_first
-    f0 = pitch_hz(reference.pitch[r_first:r_last])[:n]
-    voiced = np.flatnonzero((f0 > 0) & active[:f0.size])
-    if voiced.size < _COMB_MIN_FRAMES:
-        return None
-    bin_hz = rate_hz / N_FFT
-    k = np.arange(1, int(_COMB_HIGH_HZ / PITCH_LOW_HZ) + 2, dtype=np.float64)
-    on = f0[voiced, None] * k[None, :]  # frames x harmonics, Hz
-    inside = (on >= _COMB_LOW_HZ) & (on <= _COMB_HIGH_HZ)
-    used = inside.sum(axis=1) >= 3
-    if used.sum() < _COMB_MIN_FRAMES:
-        return None
-    voiced, on, inside = voiced[used], on[used], inside[used]
-    level = np.log(power[:, voiced].T.astype(np.float64) + 1e-10)  # frames x bins
-
-    def at(hz: NDArray[np.float64]) -> NDArray[np.float64]:
-        position = np.clip(hz / bin_hz, 0, level.shape[1] - 1.001)
-        low = position.astype(np.int64)
-        rows = np.arange(level.shape[0])[:, None]
-        return level[rows, low] * (1 - (position - low)) + level[rows, low + 1] * (position - low)
-
-    half = f0[voiced, None] / 2
-    difference = ((at(on) - at(on + half)) * inside).sum(axis=1) / inside.sum(axis=1)
-    spread = float(difference.std())
-    return float(difference.mean() / max(spread, 1e-9) * math.sqrt(difference.size))
 
 
 _PITCH_FACTORS = (0.96, 0.97, 0.98, 1.02, 1.03, 1.04)

@@ -77,11 +77,11 @@ def sha256_of(path: Path) -> str:
 
 
 def fingerprint_file(path: Path, *, sha256: str | None = None, peaks_per_s: float = LIBRARY_PEAKS_PER_S,
-                     known: Mapping[int, Features] | None = None, with_pitch: bool = True) -> Fingerprinted:
+                     known: Mapping[int, Features] | None = None) -> Fingerprinted:
     """Gives back the decoded audio and features of every track of a file; MediaError becomes `error`.
 
     `known` holds features worked out before (with the same `peaks_per_s`), by stream index:
-    those tracks are decoded but not analysed again. A query needs no pitch (`with_pitch`): a library keeps it.
+    those tracks are decoded but not analysed again.
     """
     path = Path(path)
     try:
@@ -95,8 +95,7 @@ def fingerprint_file(path: Path, *, sha256: str | None = None, peaks_per_s: floa
         known = known or {}
         return Fingerprinted(str(path), digest, audio, tuple(
             known[t.stream_index] if t.stream_index in known
-            else analyse(t.samples, t.sample_rate_hz, peaks_per_s=peaks_per_s, with_pitch=with_pitch)
-            for t in audio.tracks))
+            else analyse(t.samples, t.sample_rate_hz, peaks_per_s=peaks_per_s) for t in audio.tracks))
     except (MediaError, MemoryError) as ex:
         return Fingerprinted(str(path), digest, None, error=file_error(path.name, ex))
 
@@ -151,7 +150,7 @@ def match_paths(library: Library, paths: Sequence[Path], *, progress: ProgressCa
     results = []
     for done, path in enumerate(paths):
         tell(progress, done, len(paths), str(path))
-        printed = fingerprint_file(path, peaks_per_s=QUERY_PEAKS_PER_S, with_pitch=False)
+        printed = fingerprint_file(path, peaks_per_s=QUERY_PEAKS_PER_S)
         if printed.error is not None:
             results.append(QueryResult(str(path), error=printed.error))
             continue

@@ -12,9 +12,7 @@ frame numbers are int64 throughout.
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.fft  # type: ignore[import-untyped]  # SciPy ships no type stubs
@@ -57,9 +55,6 @@ class Features:
     bits: NDArray[np.uint16]  # (n_frames,) sub-band energy-difference bits
     harmonics: NDArray[np.uint16]  # (n_frames,) fine-spectrum bits: where the voice's harmonics lie
     level: NDArray[np.uint8]  # (n_frames,) voice-band level, 0.5 dB steps from -100 dB
-    # (n_frames,) the voice's pitch (pitch_hz): 0 where unvoiced; None when not worked out (a query's, or
-    # fingerprints stored before it was)
-    pitch: NDArray[np.uint8] | None = None
 
 
 def frame_count(n_samples: int) -> int:
@@ -73,9 +68,8 @@ def voice_bins(sample_rate_hz: int) -> tuple[int, int]:
     return int(np.searchsorted(freqs, LOW_HZ)), int(np.searchsorted(freqs, HIGH_HZ))
 
 
-def analyse(samples: NDArray[np.float32], sample_rate_hz: int, *, peaks_per_s: float = LIBRARY_PEAKS_PER_S,
-            with_pitch: bool = True) -> Features:
-    """Gives back the peaks, bits, levels and (`with_pitch`: what a library keeps, not a query) pitch of a whole track.
+def analyse(samples: NDArray[np.float32], sample_rate_hz: int, *, peaks_per_s: float = LIBRARY_PEAKS_PER_S) -> Features:
+    """Gives back the peaks, bits and levels of a whole track.
 
     `peaks_per_s` caps the landmarks kept in each second (the strongest), so a loud second
     does not crowd out a quiet one and the library grows at a bounded rate.
@@ -87,7 +81,6 @@ def analyse(samples: NDArray[np.float32], sample_rate_hz: int, *, peaks_per_s: f
     bits = np.zeros(n_frames, np.uint16)
     harmonics = np.zeros(n_frames, np.uint16)
     level = np.zeros(n_frames, np.uint8)
-    pitch = np.zeros(n_frames, np.uint8) if with_pitch else None
     for first in range(0, n_frames, CHUNK_FRAMES):
         last = min(first + CHUNK_FRAMES, n_frames)
         lo = max(0, first - _MARGIN_FRAMES)
@@ -98,51 +91,12 @@ def analyse(samples: NDArray[np.float32], sample_rate_hz: int, *, peaks_per_s: f
         bits[first:last] = band_bits(power, sample_rate_hz)[keep]
         harmonics[first:last] = to_bits(harmonic_changes(power, sample_rate_hz))[keep]
         level[first:last] = band_level(power, sample_rate_hz)[keep]
-        if pitch is not None:
-            pitch[first:last] = pitch_codes(chunk, sample_rate_hz)[keep]
         parts.append(_peaks(power, sample_rate_hz, lo, first, last, peaks_per_s))
     if parts:
         frames, bins_, strength = (np.concatenate(p) for p in zip(*parts))
     else:
         frames, bins_, strength = np.zeros(0), np.zeros(0, np.float32), np.zeros(0, np.float32)
-    return Features(sample_rate_hz, n_frames, frames, bins_, strength, bits, harmonics, level, pitch)
-
-
-# The pitch: a frame's autocorrelation peak between these, where it holds this share of the frame's power and the
-# frame is not among the quietest 30 % of its minute: a voiced frame. Codes 1-255 on a log scale (0.7 % a step).
-PITCH_LOW_HZ, PITCH_HIGH_HZ = 60.0, 500.0
-_VOICED_CORRELATION = 0.45
-_PITCH_STEPS = 254
-
-
-def pitch_codes(samples: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.uint8]:
-    """Gives back each STFT frame's pitch code (`pitch_hz` reads it): 0 where the frame is not voiced."""
-    n = frame_count(len(samples))
-    if n == 0:
-        return np.zeros(0, np.uint8)
-    frames = np.lib.stride_tricks.sliding_window_view(np.ascontiguousarray(samples, np.float32), N_FFT)[::HOP][:n]
-    windowed = frames * _WINDOW
-    spectrum = scipy.fft.rfft(windowed, 2 * N_FFT, axis=1)
-    lo, hi = int(sample_rate_hz / PITCH_HIGH_HZ), math.ceil(sample_rate_hz / PITCH_LOW_HZ)
-    correlation = scipy.fft.irfft(spectrum.real ** 2 + spectrum.imag ** 2, axis=1)[:, :hi + 2]
-    correlation /= correlation[:, :1] + 1e-12
-    lag = lo + np.argmax(correlation[:, lo:hi + 1], axis=1)
-    rows = np.arange(n)
-    a, b, c = correlation[rows, lag - 1], correlation[rows, lag], correlation[rows, lag + 1]
-    bend = a - 2 * b + c
-    fraction = np.where(bend < 0, 0.5 * (a - c) / np.where(bend < 0, bend, -1.0), 0.0)
-    hz = sample_rate_hz / (lag + np.clip(fraction, -0.5, 0.5))
-    energy = (windowed ** 2).mean(axis=1)
-    voiced = (b > _VOICED_CORRELATION) & (energy > np.percentile(energy, 30))
-    steps = np.rint(np.log(np.clip(hz, PITCH_LOW_HZ, PITCH_HIGH_HZ) / PITCH_LOW_HZ)
-                    / math.log(PITCH_HIGH_HZ / PITCH_LOW_HZ) * _PITCH_STEPS) + 1
-    return np.where(voiced, steps, 0).astype(np.uint8)
-
-
-def pitch_hz(codes: NDArray[np.uint8]) -> NDArray[np.float64]:
-    """Gives back the pitch in Hz of each code of pitch_codes (0 where unvoiced)."""
-    hz = PITCH_LOW_HZ * (PITCH_HIGH_HZ / PITCH_LOW_HZ) ** ((codes.astype(np.float64) - 1) / _PITCH_STEPS)
-    return np.where(codes > 0, hz, 0.0)
+    return Features(sample_rate_hz, n_frames, frames, bins_, strength, bits, harmonics, level)
 
 
 def power_spectrum(samples: NDArray[np.float32], *, single: bool = False) -> NDArray[np.float32]:
@@ -282,14 +236,10 @@ def _vertex(a: NDArray[np.float32], b: NDArray[np.float32], c: NDArray[np.float3
 def features_to_bytes(features: Features) -> bytes:
     """Gives back the features as a compressed .npz, the same bytes for the same features."""
     out = io.BytesIO()
-    arrays: dict[str, Any] = {
-        "sample_rate_hz": np.int64(features.sample_rate_hz), "n_frames": np.int64(features.n_frames),
-        "peak_frames": features.peak_frames, "peak_bins": features.peak_bins,
-        "peak_strength_db": features.peak_strength_db, "bits": features.bits, "harmonics": features.harmonics,
-        "level": features.level}
-    if features.pitch is not None:  # features without it are written as before it was
-        arrays["pitch"] = features.pitch
-    np.savez_compressed(out, **arrays)
+    np.savez_compressed(out, sample_rate_hz=np.int64(features.sample_rate_hz), n_frames=np.int64(features.n_frames),
+                        peak_frames=features.peak_frames, peak_bins=features.peak_bins,
+                        peak_strength_db=features.peak_strength_db, bits=features.bits,
+                        harmonics=features.harmonics, level=features.level)
     return out.getvalue()
 
 
@@ -297,8 +247,7 @@ def features_from_bytes(data: bytes) -> Features:
     """Reads features written by features_to_bytes."""
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         return Features(int(z["sample_rate_hz"]), int(z["n_frames"]), z["peak_frames"], z["peak_bins"],
-                        z["peak_strength_db"], z["bits"], z["harmonics"], z["level"],
-                        z["pitch"] if "pitch" in z.files else None)
+                        z["peak_strength_db"], z["bits"], z["harmonics"], z["level"])
 
 
 def sound_frames(level: NDArray[np.uint8]) -> NDArray[np.bool_]:
