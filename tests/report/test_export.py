@@ -18,11 +18,12 @@ from click.testing import CliRunner
 
 from case_builder import SERIAL, report_case  # noqa: F401
 from forensics.custody.log import LogEntry, read_entries
+from forensics.custody.names import is_invisible
 from forensics.custody.view import read_case
 from forensics.errors import ParameterError
 from forensics.media.metadata.record import Device
 from forensics.report.document import exported_case
-from forensics.report.export import CSV_COLUMNS, csv_bytes, write_export
+from forensics.report.export import CSV_COLUMNS, csv_bytes, document_bytes, write_export
 from forensics_cli.main import cli
 
 
@@ -109,8 +110,9 @@ def test_csv_has_one_row_per_item_and_never_a_formula(report_case, tmp_path):
                                                                                        "2024-03-14T09:26:58Z")
     assert by_name["video/strike_original.mp4"]["same_footage_as"] == report_case.sha256["video/strike_whatsapp.mp4"]
     excerpt = next(r for r in rows if r["sha256"] == report_case.sha256["video/strike_excerpt.mp4"])
+    # The newline inside a name is shown as \n: a line break in the cell only ever separates two names.
     assert {excerpt["name"], *excerpt["other_names"].split("\n")} == {"video/strike_excerpt.mp4",
-                                                                       "hostile/strike\nsecond line.mp4"}
+                                                                       "hostile/strike\\nsecond line.mp4"}
     case = exported_case(read_case(report_case.path))
     first = next(i for i in case.exhibits if i.metadata is not None)
     hostile = replace(first, receipts=(replace(first.receipts[0], name='=HYPERLINK("http://evil.example","x")'),),
@@ -118,6 +120,59 @@ def test_csv_has_one_row_per_item_and_never_a_formula(report_case, tmp_path):
     row = next(r for r in csv.DictReader(io.StringIO(csv_bytes(replace(case, exhibits=(hostile,))).decode("utf-8-sig"))))
     assert row["name"] == '\'=HYPERLINK("http://evil.example","x")' and row["device_make"] == "'@SUM(1+1)"
     assert row["device_model"] == "'-2+3"
+
+
+def _case_named(report_case, *groups: tuple[str, ...]):
+    """The exported case with one item per group of names (the first the name it was received by first)."""
+    case = exported_case(read_case(report_case.path))
+    first = next(i for i in case.exhibits if i.metadata is not None)
+    items = tuple(replace(first, receipts=tuple(replace(first.receipts[0], name=n) for n in names)) for names in groups)
+    return replace(case, exhibits=items)
+
+
+def _rows(case) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(csv_bytes(case).decode("utf-8-sig"))))
+
+
+def test_csv_shows_terminal_escapes_and_bidirectional_controls_as_escapes_never_raw(report_case):
+    esc, override, isolate = "esc\x1b[2J\x1b]0;owned\x07.jpg", "photo\u202egpj.exe", "a\u2066\u202eb\u2069c\u200f.mp4"
+    case = _case_named(report_case, (esc,), (override,), (isolate, "second\x1b[31m\nname\u200e.jpg"))
+    data = csv_bytes(case)
+    assert [c for c in "\x1b\x07\u202e\u2066\u2069\u200f\u200e" if c.encode() in data] == []
+    rows = _rows(case)
+    assert [r["name"] for r in rows] == ["esc\\x1b[2J\\x1b]0;owned\\x07.jpg", "photo\\u202egpj.exe",
+                                         "a\\u2066\\u202eb\\u2069c\\u200f.mp4"]
+    # Further names one a line, a newline inside one escaped: a line break only ever separates two names.
+    assert rows[2]["other_names"] == "second\\x1b[31m\\nname\\u200e.jpg"
+    # Only the CSV's display changes: the JSON export of the same case carries the names exactly.
+    received = json.loads(document_bytes(case, "json"))["items"]
+    assert [[r["name"] for r in i["received"]] for i in received] == [[esc], [override],
+                                                                      [isolate, "second\x1b[31m\nname\u200e.jpg"]]
+
+
+def test_the_whole_csv_of_a_hostile_case_holds_no_character_that_would_not_show(report_case, tmp_path):
+    _entry, data = exported(report_case, tmp_path, "csv")
+    text = data.decode("utf-8")
+    assert text.startswith("\ufeff")
+    hidden = {c for c in text[1:] if is_invisible(c) and c not in "\r\n"}
+    assert not hidden, sorted(map(hex, map(ord, hidden)))
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))}
+    assert "hostile/invoice\\u202egpj.exe" in rows
+    assert "hostile/strike\\nsecond line.mp4" in {n for r in rows.values() for n in (r["name"], r["other_names"])}
+
+
+def test_csv_keeps_names_of_every_script_and_plain_names_byte_for_byte(report_case):
+    names = ("فيديو_القصف_٢٠٢٤.mp4", "Київ_обстріл_фото.jpg", "סרטון.mov", "视频 2024.mp4", "Ärger über Öl.jpg",
+             "C:\\Users\\a.jpg", "written\\x1b as text.txt")
+    case = _case_named(report_case, *[(n,) for n in names], ("فيديو.mp4", "Київ.jpg"))
+    assert [r["name"] for r in _rows(case)] == [*names, "فيديو.mp4"]
+    assert _rows(case)[-1]["other_names"] == "Київ.jpg"
+    # Exactly what csv.writer gave for these cells before invisible characters were escaped.
+    lines = csv_bytes(case).decode("utf-8-sig").split("\r\n")
+    assert [line.split(",")[6] for line in lines[1:len(names) + 1]] == list(names)
+    # A Persian name's zero-width non-joiner is a format character: shown, as the HTML and PDF reports show it.
+    persian = "کتاب\u200cخانه.jpg"  # noqa: RUF001 (Persian letters, not look-alikes of Latin ones)
+    assert _rows(_case_named(report_case, (persian,)))[0]["name"] == persian.replace("\u200c", "\\u200c")
 
 
 def test_the_command_prints_to_stdout_and_refuses_to_write_into_the_case(report_case, tmp_path):

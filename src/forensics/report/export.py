@@ -24,6 +24,7 @@ from forensics.progress import ProgressCallback
 from forensics.report.case_uco import case_uco_graph
 from forensics.report.document import ExportedCase, ExportedItem, exported_case
 from forensics.report.exported import Exported, checked_target, log_export
+from forensics.report.figure import shown_text
 from forensics.report.redact import redact
 
 FORMATS = ("case-uco", "csv", "json")
@@ -51,7 +52,18 @@ def document_bytes(case: ExportedCase, fmt: str) -> bytes:
 
 def csv_bytes(case: ExportedCase) -> bytes:
     """Gives one CSV row per evidence item with its main fields (UTF-8 with a BOM, which spreadsheets need), by
-    exhibit number (the HTML and PDF reports' E1, E2...)."""
+    exhibit number (the HTML and PDF reports' E1, E2...).
+
+    Evidence text is shown, never obeyed, as the HTML and PDF reports show it (`figure.shown_text`): every
+    character that would not show, acts on a terminal or reorders a line (C0 and C1 controls such as ESC,
+    newlines and tabs inside a value, bidirectional overrides, embeddings, isolates and marks, zero-width and
+    other format characters, spaces other than the plain one) is written as its escape, `\\x1b`, `\\n`,
+    `\\u202e`, so `photo<U+202E>gpj.exe` reads `photo\\u202egpj.exe`, not `photoexe.jpg`. Letters of every
+    script (Arabic, Cyrillic...) stay as they are, and a backslash is written as it is, as the case records
+    a name whose bytes were not UTF-8 (`\\xff`, with the exact bytes in `name_b64`); the JSON export and the
+    case keep every name exactly. The only line breaks a cell holds separate its values (`other_names`,
+    `carried_by`: one a line), and a cell that a spreadsheet would run as a formula starts with `'`.
+    """
     same: dict[str, set[str]] = {}
     for group in case.duplicate_groups:
         members = {r.sha256 for r in group if r.sha256}
@@ -66,7 +78,7 @@ def csv_bytes(case: ExportedCase) -> bytes:
         gps = meta.gps if meta is not None else None
         device = meta.device if meta is not None else None
         row = [item.exhibit, item.sha256, item.stored.sha512, item.stored.size, item.media_type, item.mime,
-               names[0] if names else "", "\n".join(names[1:]),
+               names[0] if names else "", tuple(names[1:]),
                " ".join(sorted({r.incident for r in item.receipts if r.incident is not None})),
                item.receipts[0].time if item.receipts else "",
                iso(meta.captured_at_utc) if meta else None, iso(meta.captured_at) if meta else None,
@@ -95,8 +107,8 @@ def _provenance_cells(item: ExportedItem) -> list[Any]:
             if c is not None and c.signer else None, c.signed_at if c is not None else None,
             " ".join(a.action.removeprefix("c2pa.") for a in actions),
             " ".join(dict.fromkeys(a for a in ai if a)),
-            "\n".join(f"{m.source} {m.chat or ''} {m.sender or ''} ({m.message_id or m.line})".replace("  ", " ")
-                      for m in (carrier.message for carrier in item.carriers)), sent[0] if sent else None]
+            tuple(f"{m.source} {m.chat or ''} {m.sender or ''} ({m.message_id or m.line})".replace("  ", " ")
+                  for m in (carrier.message for carrier in item.carriers)), sent[0] if sent else None]
 
 
 def finite(value: float | None) -> float | None:
@@ -105,9 +117,10 @@ def finite(value: float | None) -> float | None:
 
 
 def _cell(value: Any) -> str:
+    """Gives one value (a tuple: one value a line) as its CSV cell: invisible characters escaped, never a formula."""
     if value is None:
         return ""
-    text = str(value)
+    text = "\n".join(map(shown_text, value)) if isinstance(value, tuple) else shown_text(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
