@@ -34,8 +34,9 @@ def _to_stdout(data: bytes) -> None:
               help="case-uco: CASE 1.x / UCO JSON-LD for forensic tools; csv: one row per evidence item; "
                    "json: everything, with the custody log.")
 @click.option("--redact", "redacted", is_flag=True,
-              help="Replace actor names, hosts, key ids, contacts, source folders and device serial numbers by "
-                   "stable pseudonyms (digests and times kept); logged as redacted.")
+              help="Replace actor names, hosts, key ids, the organisation, contacts and identifiers of bag-info.txt, "
+                   "source folders, incident ids and device serial numbers by stable pseudonyms (digests, times and "
+                   "the case id kept); logged as redacted.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
               help="The file to write, outside the case; an existing file is replaced only when it is an earlier "
                    "export of this case [default: standard output].")

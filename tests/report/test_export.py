@@ -244,8 +244,8 @@ def test_serials_given_as_numbers_or_inside_other_text_are_replaced_too():
     document = redacted.to_json()
     assert "signature" not in document["custody_log"][0] and "public_key" not in document["keys"][0]
     # The bag's e-mail is a contact and, under a key naming an e-mail, a person too: either way it is gone.
-    assert document["redacted"]["pseudonyms"] == {"actor": 1, "host": 1, "key": 1, "source": 1, "contact": 1,
-                                                  "person": 1, "serial": 1}
+    assert document["redacted"]["pseudonyms"] == {"actor": 1, "host": 1, "key": 1, "source": 1, "incident": 1,
+                                                  "contact": 1, "person": 1, "serial": 1}
     assert "sami@example.org" not in json.dumps(document)
     assert "signature" in case.to_json()["custody_log"][0] and case.redaction is None  # the original is unchanged
 

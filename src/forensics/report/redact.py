@@ -1,13 +1,24 @@
 """Redaction of the exported case (document.ExportedCase): investigators' identities and device serials replaced by stable pseudonyms.
 
-Actor names, host names, key ids (also where shown shortened), contact names and
-e-mails, the folders files were received from, ingest notes, and every device serial
-number (any tag whose name says serial) become "actor-1", "host-1", "key-1",
-"contact-1", "source-1", "note-1", "export-1", "serial-1", "person-1" (a tag naming the
+Actor names, host names, key ids (also where shown shortened), the case's bag-info
+(the organisation that received the files and its address, contact names, e-mails and
+phones, identifiers a sender gave), the folders files were received from, the
+incident ids, ingest notes, and every device serial number (any tag whose name says
+serial) become "actor-1", "host-1", "key-1", "organisation-1", "contact-1", "bag-info-1",
+"source-1", "incident-1", "note-1", "export-1", "serial-1", "person-1" (a tag naming the
 camera's owner, the photographer or an author) ... numbered in the order the custody log first shows them. The log
 is append-only, so the same case gives the same pseudonyms in every later
 export. Public keys and signatures are left out: either would identify the
-signer. Digests and times are kept exactly.
+signer. Digests and times are kept exactly, and so is the case id: a random UUID
+that says nothing of who or where, by which the holder of the case finds it.
+
+An incident id is the user's word for where or from whom files came (by default the
+name of the folder they were received in, which is a source folder's name), so it
+goes too: in every field that holds one, in the incident manifest's path, and where
+verify's findings quote one. Unlike the other names it is not replaced inside other
+text: ids such as "photo" or "video" (a folder's name) would turn evidence names,
+media types and MIME types into pseudonyms, and the exports write an incident id
+nowhere else.
 """
 
 from __future__ import annotations
@@ -40,6 +51,13 @@ _THROUGH_JSON = (MediaRecord, Carrier, ExportRecord)  # records whose JSON keys 
 MIN_SUBSTRING = 4  # characters a secret needs to be replaced anywhere inside longer text; shorter: as a whole word
 MIN_KEY_PREFIX = 8  # hex digits of a key id that identify it when shown shortened ("ed25519:f46d67da…")
 _HEX_RUN = re.compile(r"[0-9a-f]{%d,}" % MIN_KEY_PREFIX)  # noqa: UP031 - plainer than an f-string's {{{...},}}
+# Fields that hold an incident id (a log entry's, a receipt's, a problem's; the case's list of them; the bag's).
+_INCIDENT_KEYS = ("incident", "incidents", "Incident-Identifier")
+# Bag-info fields (RFC 8493) that describe the bag, not who made it: dates and sizes, kept as they are.
+_BAG_FACTS = frozenset({"bagging-date", "bag-size", "payload-oxum", "bag-count", "bag-software-agent",
+                        "custody-log-head"})
+# The incident manifest's path (custody/manifest.py's manifest_name), which verify findings name.
+_MANIFEST_PATH = re.compile(r"(?<![\w.-])(custody/manifests/)([A-Za-z0-9._-]{1,128})(\.json)(?![\w.-])")
 
 
 class Pseudonyms:
@@ -47,6 +65,12 @@ class Pseudonyms:
 
     def __init__(self) -> None:
         self.by_kind: dict[str, dict[str, str]] = {}
+        self.aliases: dict[str, str] = {}  # another spelling of a secret -> its pseudonym; not numbered, not counted
+
+    def alias(self, spelling: str, pseudonym: str) -> None:
+        """Replaces `spelling` too wherever the secret it spells is replaced, by the secret's pseudonym."""
+        if spelling and not any(spelling in names for names in self.by_kind.values()):
+            self.aliases.setdefault(spelling, pseudonym)
 
     def of(self, kind: str, value: str) -> str:
         names = self.by_kind.setdefault(kind, {})
@@ -55,9 +79,11 @@ class Pseudonyms:
         return names[value]
 
     def replacements(self) -> list[tuple[str, str]]:
-        """Gives (secret, pseudonym) pairs, longest secret first, so a name inside another is replaced after it."""
-        pairs = [(secret, name) for names in self.by_kind.values() for secret, name in names.items() if secret]
-        return sorted(pairs, key=lambda p: -len(p[0]))
+        """Gives (secret, pseudonym) pairs to replace inside any text, longest secret first, so a name inside another
+        is replaced after it. Incident ids are replaced only where a field holds one (see the module's docstring)."""
+        pairs = [(secret, name) for kind, names in self.by_kind.items() if kind != "incident"
+                 for secret, name in names.items() if secret]
+        return sorted([*pairs, *self.aliases.items()], key=lambda p: -len(p[0]))
 
 
 def redact(case: ExportedCase) -> ExportedCase:
@@ -78,9 +104,23 @@ def redact(case: ExportedCase) -> ExportedCase:
         # An investigator's note is their own words: who sent what, from where. It is withheld whole.
         if isinstance(details.get("note"), str) and details["note"]:
             names.of("note", details["note"])
+        if entry.incident:
+            names.of("incident", entry.incident)
+    for incident in case.incidents:
+        names.of("incident", incident)
+    # The contacts first, as earlier versions numbered them; then every other bag-info field, as the log gave it
+    # (a case's description may have changed since it was made: the log keeps the earlier values too).
     for label in ("Contact-Name", "Contact-Email"):
         if case.bag_info.get(label):
             names.of("contact", case.bag_info[label])
+    described = [entry.details.get("bag_info") for entry in case.custody_log if entry.details]
+    for bag_info in [*described, case.bag_info]:
+        # The organisation first: it is "organisation-1" whatever else describes it (the log sorts the labels).
+        for label, value in sorted(bag_info.items() if isinstance(bag_info, Mapping) else (),
+                                   key=lambda field: field[0] != "Source-Organization"):
+            if isinstance(value, str) and value.strip() and (kind := _bag_info_kind(str(label))):
+                # bag-info.txt holds it on one line, its spaces collapsed; verify quotes it so when the file differs.
+                names.alias(" ".join(value.split()), names.of(kind, value))
     # Tags that name a person or a serial are found by their names wherever they are, in the order the
     # json export shows them: the numbering stays what earlier versions gave the same case.
     _collect_identifying(case.to_json(), names)
@@ -89,10 +129,25 @@ def redact(case: ExportedCase) -> ExportedCase:
     redacted = redactor.typed(replace(case, redaction=None))
     return replace(redacted, redaction=Redaction(
         pseudonyms={kind: len(v) for kind, v in names.by_kind.items()}, left_out=DROPPED,
-        note="actor names, hosts, key ids (also shortened), contacts, source folders, ingest notes, device serial "
+        note="actor names, hosts, key ids (also shortened), the bag-info's organisation, contacts and identifiers, "
+             "source folders, incident ids, ingest notes, device serial "
              "numbers, the people tags name (owner, artist, author, copyright), messages' senders, forwarders and "
              "chat or channel ids, phone numbers and @handles in their text, and home folders in paths are "
              "replaced by stable pseudonyms; digests and times are exact"))
+
+
+def _bag_info_kind(label: str) -> str | None:
+    """Gives the pseudonym kind of a bag-info field's value, or None for a field that only describes the bag."""
+    name = label.lower()
+    if name in _BAG_FACTS:
+        return None
+    if name == "incident-identifier":
+        return "incident"
+    if name.startswith("contact-"):
+        return "contact"
+    # Source-Organization, Organization-Address; any other field a user gave (External-Identifier, Internal-Sender-
+    # Description, a field of their own) is theirs to describe the case by, and names them as surely.
+    return "organisation" if "organization" in name else "bag-info"
 
 
 def _collect_identifying(value: Any, names: Pseudonyms, key: str = "") -> None:
@@ -121,6 +176,10 @@ class _Redactor:
 
     def __init__(self, names: Pseudonyms, replacements: list[tuple[str, str]], keys: Mapping[str, str]) -> None:
         self.names, self.replacements, self.keys = names, replacements, keys
+        # An incident id quoted in text (verify's "Incident-Identifier is 'x', the log says 'y'") is that id.
+        incidents = sorted(names.by_kind.get("incident", {}), key=len, reverse=True)
+        either = "|".join(map(re.escape, incidents))
+        self.quoted_incident = re.compile(r"(['\"])(" + either + r")\1") if incidents else None
 
     def typed(self, value: Any, key: str = "") -> Any:
         """Gives `value` (a dataclass, a record, or JSON values) with identities replaced, of the same type."""
@@ -138,6 +197,8 @@ class _Redactor:
         return self.scalar(value, key)
 
     def scalar(self, value: Any, key: str) -> Any:
+        if key in _INCIDENT_KEYS and isinstance(value, str) and value:
+            return self.names.of("incident", value)
         kind = _kind_of(key)
         if kind and _is_serial_value(value):
             return self.names.of(kind, str(value))
@@ -153,6 +214,10 @@ class _Redactor:
                     value = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", pseudonym, value)
             # After the names known: a source folder in a home folder is "source-1" whole, not "home-1/Downloads".
             value = _HOME_PATH.sub(lambda m: self.names.of("home", m.group(0)), value)
+            value = _MANIFEST_PATH.sub(lambda m: m.group(1) + self.names.of("incident", m.group(2)) + m.group(3), value)
+            if self.quoted_incident is not None:
+                value = self.quoted_incident.sub(lambda m: m.group(1) + self.names.of("incident", m.group(2))
+                                                 + m.group(1), value)
             return _shortened_keys(value, self.keys) if self.keys else value
         return value
 
