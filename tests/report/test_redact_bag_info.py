@@ -140,3 +140,60 @@ def test_an_organisation_written_with_runs_of_spaces_is_replaced_as_bag_info_txt
         assert "Kharkiv" not in document_bytes(redacted, fmt).decode("utf-8"), fmt
     assert ("bag-info.txt", "Source-Organization is 'Other', the log says 'organisation-1'") in [
         (f.subject, f.message) for f in redacted.verification.findings]
+
+
+def test_the_exact_bytes_of_a_name_that_was_not_utf8_are_redacted_as_the_name_is(tmp_path):
+    """A name whose bytes were not UTF-8 is shown with \\xff escapes and kept exactly in name_b64: the secret in it
+    must not come back from those bytes (found by the adversarial pass)."""
+    import base64
+    import os
+
+    from forensics.custody.signing import new_key
+
+    source = tmp_path / "received" / "intake"
+    source.mkdir(parents=True)
+    odd = os.fsencode(source) + b"/Kharkiv Witness Group \xff.jpg"
+    with open(odd, "wb") as out:
+        out.write((FIXTURES / "incident" / "photo" / "IMG_0001.jpg").read_bytes())
+    key = new_key("Ines", tmp_path / "ines.key")
+    path = Path(ingest([source], tmp_path / "case", key=key, bag_info=BAG_INFO, analyse=False).case)
+    _exported, plain = write_export(path, key, fmt="json", out_path=tmp_path / "plain.json")
+    _exported, redacted = write_export(path, key, fmt="json", redacted=True, out_path=tmp_path / "redacted.json")
+
+    def encoded(data: bytes) -> list[bytes]:
+        found: list[bytes] = []
+
+        def walk(value, key=""):
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(v, k)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v, key)
+            elif key.endswith("_b64") and isinstance(value, str):
+                found.append(base64.b64decode(value))
+        walk(json.loads(data))
+        return found
+
+    assert b"Kharkiv Witness Group \xff.jpg" in encoded(plain)  # the plain export keeps the exact bytes
+    names = encoded(redacted)
+    assert names and all(b"Kharkiv" not in n for n in names)
+    assert b"organisation-1 \xff.jpg" in names  # the redacted name's bytes, the byte that was not UTF-8 kept
+
+
+def test_a_secret_that_spells_a_media_type_leaves_media_types_mime_types_and_stored_paths_alone(tmp_path):
+    from forensics.custody.signing import new_key
+
+    source = tmp_path / "received" / "intake"
+    source.mkdir(parents=True)
+    shutil.copy(FIXTURES / "incident" / "photo" / "IMG_0001.jpg", source / "image of the strike.jpg")
+    key = new_key("Ines", tmp_path / "ines.key")
+    path = Path(ingest([source], tmp_path / "case", key=key, analyse=False,
+                       bag_info={"Source-Organization": "image", "Contact-Name": "image/jpeg"}).case)
+    for fmt in FORMATS:  # the export is written (an organisation named "image" once made it unreadable)
+        _exported, redacted = write_export(path, key, fmt=fmt, redacted=True, out_path=tmp_path / f"r.{fmt}")
+        if fmt == "json":
+            [item] = json.loads(redacted)["items"]
+            assert (item["media_type"], item["mime"]) == ("image", "image/jpeg")
+            assert item["stored_path"].startswith("data/originals/")
+            assert item["received"][0]["name"].startswith("organisation-1 of the strike")

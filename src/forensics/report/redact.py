@@ -23,6 +23,7 @@ nowhere else.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass, replace
@@ -51,6 +52,10 @@ _THROUGH_JSON = (MediaRecord, Carrier, ExportRecord)  # records whose JSON keys 
 MIN_SUBSTRING = 4  # characters a secret needs to be replaced anywhere inside longer text; shorter: as a whole word
 MIN_KEY_PREFIX = 8  # hex digits of a key id that identify it when shown shortened ("ed25519:f46d67da…")
 _HEX_RUN = re.compile(r"[0-9a-f]{%d,}" % MIN_KEY_PREFIX)  # noqa: UP031 - plainer than an f-string's {{{...},}}
+# Fields whose values are the software's own words or the case's own paths (a media type, a MIME type, where an
+# original is stored, by its digest): never a name, and a secret that happens to spell one ("image") must not
+# change them, nor make the export unreadable.
+_VOCABULARY = frozenset({"media_type", "mime", "stored_path"})
 # Fields that hold an incident id (a log entry's, a receipt's, a problem's; the case's list of them; the bag's).
 _INCIDENT_KEYS = ("incident", "incidents", "Incident-Identifier")
 # Bag-info fields (RFC 8493) that describe the bag, not who made it: dates and sizes, kept as they are.
@@ -197,6 +202,10 @@ class _Redactor:
         return self.scalar(value, key)
 
     def scalar(self, value: Any, key: str) -> Any:
+        if key in _VOCABULARY:
+            return value
+        if key.endswith("_b64") and isinstance(value, str):
+            return self._encoded(value, key.removesuffix("_b64"))
         if key in _INCIDENT_KEYS and isinstance(value, str) and value:
             return self.names.of("incident", value)
         kind = _kind_of(key)
@@ -220,6 +229,20 @@ class _Redactor:
                                                  + m.group(1), value)
             return _shortened_keys(value, self.keys) if self.keys else value
         return value
+
+
+    def _encoded(self, value: str, key: str) -> str:
+        """Gives a name's exact bytes (base64, a name that was not UTF-8) redacted as the name beside them is: the
+        bytes of its redacted text, the same bytes again where nothing in it was replaced."""
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except ValueError:
+            return value
+        text = raw.decode("utf-8", "surrogateescape")
+        redacted = self.scalar(text, key)
+        if redacted == text:
+            return value
+        return base64.b64encode(str(redacted).encode("utf-8", "surrogateescape")).decode("ascii")
 
 
 def _shortened_keys(text: str, keys: Mapping[str, str]) -> str:
