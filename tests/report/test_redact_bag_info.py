@@ -197,3 +197,14 @@ def test_a_secret_that_spells_a_media_type_leaves_media_types_mime_types_and_sto
             assert (item["media_type"], item["mime"]) == ("image", "image/jpeg")
             assert item["stored_path"].startswith("data/originals/")
             assert item["received"][0]["name"].startswith("organisation-1 of the strike")
+
+
+def test_credits_rights_writers_contributors_and_composers_are_tags_that_name_people():
+    """Tags the adversarial pass found kept as received; each names a person as an artist tag does."""
+    from forensics.report.redact import _kind_of
+
+    for key in ("dc:rights", "Writer-Editor", "2:118", "2:122", "Credit", "photoshop:CaptionWriter",
+                "photoshop:Credit", "dc:contributor", "composer"):
+        assert _kind_of(key) == "person", key
+    for key in ("media_type", "mime", "width_px", "2:080x", "12:118", "codec", "handler_name"):
+        assert _kind_of(key) is None, key

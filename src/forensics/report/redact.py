@@ -38,8 +38,11 @@ _SERIAL = re.compile(r"serial|0xc62f", re.IGNORECASE)  # 0xC62F: the DNG CameraS
 # Tags that name or reach a person (the camera's owner, the photographer, an author): a witness, often.
 # A message's sender, its forwarder and their ids are people too (a source, often), and so is a post's uploader.
 # So are a chat's and a channel's ids (a private chat's id is the other person's account) and the channel's link.
+# Credits, rights, writers, contributors and composers name people as surely (IPTC 2:118 is the Contact, 2:122 the
+# Writer-Editor, shown by number when the reader has no name for them).
 _PERSON = re.compile(r"owner|artist|author|copyright|creator|by-?line|photographer|e-?mail|phone|sender|forwarded|"
-                     r"uploader|chat_id|channel_id|channel_url", re.IGNORECASE)
+                     r"uploader|chat_id|channel_id|channel_url|rights|writer|credit|contributor|composer|"
+                     r"^2:118$|^2:122$", re.IGNORECASE)
 # In a message's text: phone numbers and @handles reach a person as surely as a name does.
 _TEXT_CONTACT = re.compile(r"(?<![\w+])\+\d[\d ()-]{6,}\d(?!\w)|(?<!\w)\d{9,}(?!\w)|(?<![\w@])@[A-Za-z0-9_]{3,}")
 # A path on someone's machine (a downloader's home folder, as yt-dlp writes it) names that person.
