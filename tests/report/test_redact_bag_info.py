@@ -208,3 +208,22 @@ def test_credits_rights_writers_contributors_and_composers_are_tags_that_name_pe
         assert _kind_of(key) == "person", key
     for key in ("media_type", "mime", "width_px", "2:080x", "12:118", "codec", "handler_name"):
         assert _kind_of(key) is None, key
+
+
+def test_a_secret_is_found_however_a_file_name_cases_it_or_joins_its_words(tmp_path):
+    """Variants the adversarial pass found kept: another case, underscores, no space, two spaces, a no-break space."""
+    from forensics.custody.signing import new_key
+
+    source = tmp_path / "received" / "intake"
+    source.mkdir(parents=True)
+    variants = ("kharkiv witness group report.jpg", "KHARKIV_WITNESS_GROUP scan.jpg", "KharkivWitnessGroup.jpg",
+                "Kharkiv  Witness\u00a0Group copy.jpg")
+    for name in variants:
+        (source / name).write_bytes((FIXTURES / "incident" / "photo" / "IMG_0001.jpg").read_bytes() + name.encode())
+    key = new_key("Ines", tmp_path / "ines.key")
+    path = Path(ingest([source], tmp_path / "case", key=key, bag_info=BAG_INFO, analyse=False).case)
+    for fmt in FORMATS:
+        _exported, redacted = write_export(path, key, fmt=fmt, redacted=True, out_path=tmp_path / f"r.{fmt}")
+        text = redacted.decode("utf-8").lower()
+        assert "witness" not in text and "kharkiv" not in text, fmt
+        assert text.count("organisation-1") >= len(variants), fmt

@@ -184,6 +184,10 @@ class _Redactor:
 
     def __init__(self, names: Pseudonyms, replacements: list[tuple[str, str]], keys: Mapping[str, str]) -> None:
         self.names, self.replacements, self.keys = names, replacements, keys
+        # A secret long enough to be replaced inside other text is found however it is cased and whatever joins its
+        # words: "acme relief report.jpg", "ACME_Relief_scan.jpg" and "ACMERelief.jpg" name "ACME Relief" too.
+        self.spelled = {secret: re.compile(r"[\W_]*".join(map(re.escape, secret.split())), re.IGNORECASE)
+                        for secret, _ in replacements if len(secret) >= MIN_SUBSTRING and secret.strip()}
         # An incident id quoted in text (verify's "Incident-Identifier is 'x', the log says 'y'") is that id.
         incidents = sorted(names.by_kind.get("incident", {}), key=len, reverse=True)
         either = "|".join(map(re.escape, incidents))
@@ -218,8 +222,10 @@ class _Redactor:
             value = _TEXT_CONTACT.sub(lambda m: self.names.of("contact", m.group(0)), value)
         if isinstance(value, str) and not _DIGEST.match(value) and not _TIME.match(value):
             for secret, pseudonym in self.replacements:
-                if value == secret or (len(secret) >= MIN_SUBSTRING and secret in value):
-                    value = value.replace(secret, pseudonym)
+                if secret in self.spelled:
+                    value = self.spelled[secret].sub(pseudonym.replace("\\", r"\\"), value)
+                elif value == secret:
+                    value = pseudonym
                 elif secret in value:
                     # A short secret (an actor "Bo", a host "vm") only as a whole word: inside other words it
                     # would mangle evidence names and tags that merely contain those letters.
