@@ -227,3 +227,12 @@ def test_a_secret_is_found_however_a_file_name_cases_it_or_joins_its_words(tmp_p
         text = redacted.decode("utf-8").lower()
         assert "witness" not in text and "kharkiv" not in text, fmt
         assert text.count("organisation-1") >= len(variants), fmt
+
+
+def test_a_secret_otherwise_cased_inside_a_longer_word_is_left_as_it_is():
+    from forensics.report.redact import Pseudonyms, _Redactor
+
+    names = Pseudonyms()
+    names.of("actor", "Ines")
+    redactor = _Redactor(names, names.replacements(), {})
+    assert redactor.scalar("Mines near INES_report and Ines.jpg", "name") == "Mines near actor-1_report and actor-1.jpg"

@@ -184,9 +184,12 @@ class _Redactor:
 
     def __init__(self, names: Pseudonyms, replacements: list[tuple[str, str]], keys: Mapping[str, str]) -> None:
         self.names, self.replacements, self.keys = names, replacements, keys
-        # A secret long enough to be replaced inside other text is found however it is cased and whatever joins its
-        # words: "acme relief report.jpg", "ACME_Relief_scan.jpg" and "ACMERelief.jpg" name "ACME Relief" too.
-        self.spelled = {secret: re.compile(r"[\W_]*".join(map(re.escape, secret.split())), re.IGNORECASE)
+        # A secret long enough to be replaced inside other text is found as it is spelled anywhere, and otherwise
+        # cased or with its words otherwise joined where no letter or digit runs on either side of it: "acme relief
+        # report.jpg", "ACME_Relief_scan.jpg" and "ACMERelief.jpg" name "ACME Relief" too, but "Mines.jpg" does not
+        # name an actor "Ines".
+        self.spelled = {secret: re.compile(r"(?<![^\W_])" + r"[\W_]*".join(map(re.escape, secret.split()))
+                                           + r"(?![^\W_])", re.IGNORECASE)
                         for secret, _ in replacements if len(secret) >= MIN_SUBSTRING and secret.strip()}
         # An incident id quoted in text (verify's "Incident-Identifier is 'x', the log says 'y'") is that id.
         incidents = sorted(names.by_kind.get("incident", {}), key=len, reverse=True)
@@ -223,7 +226,7 @@ class _Redactor:
         if isinstance(value, str) and not _DIGEST.match(value) and not _TIME.match(value):
             for secret, pseudonym in self.replacements:
                 if secret in self.spelled:
-                    value = self.spelled[secret].sub(pseudonym.replace("\\", r"\\"), value)
+                    value = self.spelled[secret].sub(pseudonym.replace("\\", r"\\"), value.replace(secret, pseudonym))
                 elif value == secret:
                     value = pseudonym
                 elif secret in value:
