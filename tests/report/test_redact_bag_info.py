@@ -29,15 +29,20 @@ SECRETS = (INCIDENT, "Yablunska", *BAG_INFO.values(), "Kharkiv", "Mykola", "witn
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SigningKey]:
     """A case of a photo and a note, received from a folder named for a place, by an organisation that said who it is."""
-    from forensics.custody.signing import new_key
-
     root = tmp_path_factory.mktemp("redact-bag-info")
     source = root / "received" / INCIDENT
     source.mkdir(parents=True)
     shutil.copy(FIXTURES / "incident" / "photo" / "IMG_0001.jpg", source / "IMG_0001.jpg")
     shutil.copy(FIXTURES / "incident" / "notes.txt", source / "notes.txt")
+    return _ingested(source, root, BAG_INFO)
+
+
+def _ingested(source: Path, root: Path, bag_info: dict[str, str] | None = None) -> tuple[Path, SigningKey]:
+    """Gives (case, key) of `source`, its files written, ingested without analysis into root/case by Ines."""
+    from forensics.custody.signing import new_key
+
     key = new_key("Ines", root / "ines.key")
-    return Path(ingest([source], root / "case", key=key, bag_info=BAG_INFO, analyse=False).case), key
+    return Path(ingest([source], root / "case", key=key, bag_info=bag_info, analyse=False).case), key
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -84,13 +89,11 @@ def test_the_json_export_gives_each_bag_info_field_and_the_incident_one_stable_p
 
 
 def test_an_incident_named_like_a_media_type_is_replaced_only_where_it_is_the_incident(tmp_path):
-    from forensics.custody.signing import new_key
 
     source = tmp_path / "image"
     source.mkdir()
     shutil.copy(FIXTURES / "incident" / "photo" / "IMG_0001.jpg", source / "IMG_0001.jpg")
-    key = new_key("Ines", tmp_path / "ines.key")
-    path = Path(ingest([source], tmp_path / "case", key=key, analyse=False).case)
+    path, _key = _ingested(source, tmp_path)
     document = json.loads(document_bytes(redact(exported_case(read_case(path))), "json"))
     item = document["items"][0]
     assert item["received"][0]["incident"] == "incident-1" and document["incidents"] == ["incident-1"]
@@ -124,14 +127,12 @@ def test_findings_of_a_damaged_case_name_neither_the_incident_nor_the_organisati
 
 
 def test_an_organisation_written_with_runs_of_spaces_is_replaced_as_bag_info_txt_collapses_it_too(tmp_path):
-    from forensics.custody.signing import new_key
 
     source = tmp_path / "received"
     source.mkdir()
     (source / "note.txt").write_text("a note\n")
-    key = new_key("Ines", tmp_path / "ines.key")
     spaced = {"Source-Organization": "Kharkiv  Witness\tGroup "}
-    path = Path(ingest([source], tmp_path / "case", key=key, bag_info=spaced, analyse=False).case)
+    path, _key = _ingested(source, tmp_path, spaced)
     info = path / "bag-info.txt"
     info.write_text(info.read_text().replace("Source-Organization: Kharkiv Witness Group",
                                              "Source-Organization: Other"))
@@ -148,15 +149,13 @@ def test_the_exact_bytes_of_a_name_that_was_not_utf8_are_redacted_as_the_name_is
     import base64
     import os
 
-    from forensics.custody.signing import new_key
 
     source = tmp_path / "received" / "intake"
     source.mkdir(parents=True)
     odd = os.fsencode(source) + b"/Kharkiv Witness Group \xff.jpg"
     with open(odd, "wb") as out:
         out.write((FIXTURES / "incident" / "photo" / "IMG_0001.jpg").read_bytes())
-    key = new_key("Ines", tmp_path / "ines.key")
-    path = Path(ingest([source], tmp_path / "case", key=key, bag_info=BAG_INFO, analyse=False).case)
+    path, key = _ingested(source, tmp_path, BAG_INFO)
     _exported, plain = write_export(path, key, fmt="json", out_path=tmp_path / "plain.json")
     _exported, redacted = write_export(path, key, fmt="json", redacted=True, out_path=tmp_path / "redacted.json")
 
@@ -182,14 +181,11 @@ def test_the_exact_bytes_of_a_name_that_was_not_utf8_are_redacted_as_the_name_is
 
 
 def test_a_secret_that_spells_a_media_type_leaves_media_types_mime_types_and_stored_paths_alone(tmp_path):
-    from forensics.custody.signing import new_key
 
     source = tmp_path / "received" / "intake"
     source.mkdir(parents=True)
     shutil.copy(FIXTURES / "incident" / "photo" / "IMG_0001.jpg", source / "image of the strike.jpg")
-    key = new_key("Ines", tmp_path / "ines.key")
-    path = Path(ingest([source], tmp_path / "case", key=key, analyse=False,
-                       bag_info={"Source-Organization": "image", "Contact-Name": "image/jpeg"}).case)
+    path, key = _ingested(source, tmp_path, {"Source-Organization": "image", "Contact-Name": "image/jpeg"})
     for fmt in FORMATS:  # the export is written (an organisation named "image" once made it unreadable)
         _exported, redacted = write_export(path, key, fmt=fmt, redacted=True, out_path=tmp_path / f"r.{fmt}")
         if fmt == "json":
@@ -212,7 +208,6 @@ def test_credits_rights_writers_contributors_and_composers_are_tags_that_name_pe
 
 def test_a_secret_is_found_however_a_file_name_cases_it_or_joins_its_words(tmp_path):
     """Variants the adversarial pass found kept: another case, underscores, no space, two spaces, a no-break space."""
-    from forensics.custody.signing import new_key
 
     source = tmp_path / "received" / "intake"
     source.mkdir(parents=True)
@@ -220,8 +215,7 @@ def test_a_secret_is_found_however_a_file_name_cases_it_or_joins_its_words(tmp_p
                 "Kharkiv  Witness\u00a0Group copy.jpg")
     for name in variants:
         (source / name).write_bytes((FIXTURES / "incident" / "photo" / "IMG_0001.jpg").read_bytes() + name.encode())
-    key = new_key("Ines", tmp_path / "ines.key")
-    path = Path(ingest([source], tmp_path / "case", key=key, bag_info=BAG_INFO, analyse=False).case)
+    path, key = _ingested(source, tmp_path, BAG_INFO)
     for fmt in FORMATS:
         _exported, redacted = write_export(path, key, fmt=fmt, redacted=True, out_path=tmp_path / f"r.{fmt}")
         text = redacted.decode("utf-8").lower()

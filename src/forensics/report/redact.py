@@ -242,7 +242,6 @@ class _Redactor:
             return _shortened_keys(value, self.keys) if self.keys else value
         return value
 
-
     def _encoded(self, value: str, key: str) -> str:
         """Gives a name's exact bytes (base64, a name that was not UTF-8) redacted as the name beside them is: the
         bytes of its redacted text, the same bytes again where nothing in it was replaced."""
