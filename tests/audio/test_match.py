@@ -103,17 +103,46 @@ def test_a_match_carries_a_score_and_a_confidence_and_the_same_words_said_again_
 def test_scores_grow_with_the_evidence_and_nothing_is_graded_below_the_floor():
     from forensics.audio.match import FLOOR_HARMONIC_Z, FLOOR_Z, grade
 
-    scores = [grade(z, 4.0, 10, 2.6, 8.0)[0] for z in (3.0, 4.0, 6.0, 9.0)]  # harmonics 1.4 sharper at its own pitch
+    # harmonics 1.4 sharper at its own pitch; a query heard 5 dB above its noise
+    scores = [grade(z, 4.0, 10, 2.6, 8.0, 5.0)[0] for z in (3.0, 4.0, 6.0, 9.0)]
     assert scores == sorted(scores) and all(0.0 < s < 1.0 for s in scores)
-    by_peaks = [grade(3.0, 2.0, 8, 1.5, peaks)[0] for peaks in (2.0, 8.0, 16.0, 24.0)]
+    by_peaks = [grade(3.0, 2.0, 8, 1.5, peaks, 5.0)[0] for peaks in (2.0, 8.0, 16.0, 24.0)]
     assert by_peaks == sorted(by_peaks) and by_peaks[0] < 0.5 < 0.8 < by_peaks[-1]
-    assert grade(9.0, 8.0, 40, 6.6, 25.0)[1] == "strong"
+    assert grade(9.0, 8.0, 40, 6.6, 25.0, 8.0)[1] == "strong"
     # A score written as 0.99 (to 4 decimals) is strong, as the bands say, whatever the digits after.
     for peaks in np.linspace(10.0, 20.0, 2001):
-        score, confidence = grade(3.0, 2.0, 8, 1.5, float(peaks))
+        score, confidence = grade(3.0, 2.0, 8, 1.5, float(peaks), 5.0)
         assert (confidence == "strong") == (score >= 0.99) and score == round(score, 4)
-    assert grade(FLOOR_Z - 0.1, 9.0, 40, 7.6, 30.0)[1] is None
-    assert grade(9.0, FLOOR_HARMONIC_Z - 0.1, 40, -0.5, 30.0)[1] is None
+    assert grade(FLOOR_Z - 0.1, 9.0, 40, 7.6, 30.0, 2.0)[1] is None
+    assert grade(9.0, FLOOR_HARMONIC_Z - 0.1, 40, -0.5, 30.0, 2.0)[1] is None
+
+
+def test_the_same_agreement_counts_for_more_the_louder_the_noise_the_query_is_heard_through():
+    from forensics.audio.match import grade
+
+    # Agreement a query under -5 dB of noise gives (its sound 2-4 dB above the middle), which from a clean
+    # one (8 dB and more) is what another take of the same words gives.
+    by_range = [grade(3.0, 2.5, 8, 2.0, 14.0, heard)[0] for heard in (2.0, 4.0, 6.0, 8.0)]
+    assert by_range == sorted(by_range, reverse=True) and len(set(by_range)) == 4
+    assert grade(3.0, 2.5, 8, 2.0, 14.0, 3.0)[1] in ("strong", "likely")
+    assert grade(3.0, 2.5, 8, 2.0, 14.0, 8.0)[1] in ("weak", None)
+
+
+def test_how_clearly_a_query_is_heard_is_measured_over_the_matched_span_and_capped(intercepts: Intercepts):
+    from forensics.audio.match import RANGE_CAP_DB, query_range_db
+    from forensics.audio.spectrum import analyse
+
+    start, end = intercepts.spans[1]
+    clean, noisy = (analyse(_clip(intercepts, start, end - start, snr_db=snr, seed=2), RATE_HZ).level
+                    for snr in (None, -5.0))
+    n = clean.size
+    heard_clean, heard_noisy = query_range_db(clean, 0, n), query_range_db(noisy, 0, n)
+    assert 0.0 < heard_noisy < heard_clean - 2.0 and heard_clean <= RANGE_CAP_DB
+    # Over a span of under 16 frames, the whole query's; a query long in pauses is capped, not unbounded.
+    assert query_range_db(noisy, 5, 10) == heard_noisy
+    paused = np.concatenate([np.zeros(4 * n, np.uint8), clean])
+    assert query_range_db(paused, 0, paused.size) == RANGE_CAP_DB
+    assert query_range_db(np.zeros(0, np.uint8), 0, 0) == 0.0
 
 
 def test_a_match_far_weaker_than_another_place_of_the_same_stretch_is_weak():
@@ -121,7 +150,8 @@ def test_a_match_far_weaker_than_another_place_of_the_same_stretch_is_weak():
 
     from forensics.audio.match import Match, _graded
 
-    right = Match("a.wav", "a" * 64, 0, 10.0, 1.0, 0.999, "strong", 0.6, 9.0, 6.0, 2.0, 20.0, 30, 0.0, 5.0, 10.0, 15.0)
+    right = Match("a.wav", "a" * 64, 0, 10.0, 1.0, 0.999, "strong", 0.6, 9.0, 6.0, 2.0, 20.0, 6.0, 30, 0.0, 5.0, 10.0,
+                  15.0)
     echo = replace(right, reference="b.wav", reference_sha256="b" * 64, offset_s=40.0, score=0.85, confidence="likely",
                    z=4.0, harmonic_z=2.5, query_start_s=1.0, query_end_s=4.0)
     elsewhere = replace(echo, query_start_s=6.0, query_end_s=9.0)  # another stretch of the query: no contradiction
