@@ -15,13 +15,14 @@
    they agree best (at the query's own pitch for a copy, a few percent away for another take);
    and the reference's spectral peaks are looked for among the aligned query's, which is what
    is left of a voice under noise that drowns the bits.
-   5. These agreements and the landmarks' count give the match its `score`, the probability that
-   it is the right recording at the right place as measured on the benchmark's tuning half
-   (a logistic fit, below), and its `confidence`: `strong` (score 0.99 or more), `likely`
-   (0.8 or more) or `weak` (0.5 or more); a match placed elsewhere than a far better match
-   of the same stretch of query is weak whatever its score. Below the weak floor there is
-   no match, so unseen audio gives an empty list. Each band's precision on the held-out half
-   is printed by benchmarks/bench_audio.py.
+   5. These agreements and the landmarks' count, weighed against how clearly the query is heard
+   over the match (a copy agrees the more the less noise covers it), give the match its `score`,
+   the probability that it is the right recording at the right place as measured on the
+   benchmark's tuning half (a logistic fit, below), and its `confidence`: `strong` (score 0.99
+   or more), `likely` (0.8 or more) or `weak` (0.5 or more); a match placed elsewhere than a far
+   better match of the same stretch of query is weak whatever its score. Below the weak floor
+   there is no match, so unseen audio gives an empty list. Each band's precision on the
+   held-out half is printed by benchmarks/bench_audio.py.
 """
 
 from __future__ import annotations
