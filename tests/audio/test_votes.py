@@ -58,7 +58,7 @@ def test_the_coarse_count_leaves_out_no_candidate(intercepts: Intercepts, hours:
                 assert chosen == everything
                 assert guess_rank == 1 or near.entries.size < cast.entries.size / 4
                 for entry, speed_idx, offset in chosen:
-                    args = (lib, samples, SAMPLE_RATE_HZ, features.level)
+                    args = (lib, samples, SAMPLE_RATE_HZ, match.Heard.of(samples, SAMPLE_RATE_HZ, features.level))
                     assert match._verify(*args, near, entry, speed_idx, offset, 5, 3.5, 2.0) == \
                         match._verify(*args, cast, entry, speed_idx, offset, 5, 3.5, 2.0)
 

@@ -161,16 +161,20 @@ def band_changes(power: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.
     Their signs are the bits; their sizes say how sure each bit is, which the aligned-audio
     check uses to weigh the bits of a noisy query.
     """
-    edges = _band_edges(sample_rate_hz)
-    # Sums over each band's bins of the frames x bins layout power_spectrum's FFT leaves in
-    # memory; no BLAS call, which costs more to start than this work on a busy machine.
-    energy = np.log(np.add.reduceat(power.T[:, edges[0]:edges[-1]], edges[:-1] - edges[0], axis=1).T + 1e-10)
-    energy = ndimage.uniform_filter1d(energy, BITS_SMOOTH_FRAMES, axis=1, mode="nearest")
+    energy = ndimage.uniform_filter1d(band_energies(power, sample_rate_hz), BITS_SMOOTH_FRAMES, axis=1, mode="nearest")
     across = energy[:-1] - energy[1:]  # (16, frames)
     change = np.zeros_like(across)
     d = BITS_STEP_FRAMES
     change[:, d:] = across[:, d:] - across[:, :-d]
     return change
+
+
+def band_energies(power: NDArray[np.float32], sample_rate_hz: int) -> NDArray[np.float32]:
+    """Gives back (17, frames): the natural log of each voice band's energy (bands log-spaced over the voice band)."""
+    edges = _band_edges(sample_rate_hz)
+    # Sums over each band's bins of the frames x bins layout power_spectrum's FFT leaves in
+    # memory; no BLAS call, which costs more to start than this work on a busy machine.
+    return np.log(np.add.reduceat(power.T[:, edges[0]:edges[-1]], edges[:-1] - edges[0], axis=1).T + 1e-10)
 
 
 _EDGES: dict[int, NDArray[np.int64]] = {}
