@@ -44,15 +44,12 @@ def test_index_then_match_prints_the_offset_of_the_clip_and_an_empty_list_for_th
     assert {"reference", "reference_sha256", "offset_s", "speed", "score", "confidence", "query_start_s",
             "query_end_s", "reference_start_s", "reference_end_s"} <= set(found)
     assert found["confidence"] in ("strong", "likely")
+    [heard] = excerpt["matches"]  # the video's 1.6 s of the radio, behind street noise
+    assert abs(heard["offset_s"] - EXCERPT_FROM_S) < 0.010 and heard["query_end_s"] < 1.7
     every = runner.invoke(command, ["match", "--library", str(library), str(AUDIO / "intercept_clip.m4a"),
                                     str(FIXTURES / "incident" / "video" / "strike_excerpt.mp4"), "--json", "-q", "--all"])
     with_weak = [r["matches"] for r in json.loads(every.stdout)["results"]]
     assert [[m for m in ms if m["confidence"] != "weak"] for ms in with_weak] == [clip["matches"], excerpt["matches"]]
-    # The video's 1.6 s of the radio, 12 dB above the street noise, found at its offset (weak today, score 0.77:
-    # from a query heard that clearly the score expects more agreement than 1.6 s gives; README "Intercepts").
-    [heard] = with_weak[1]
-    assert abs(heard["offset_s"] - EXCERPT_FROM_S) < 0.010 and heard["query_end_s"] < 1.7
-    assert heard["query_range_db"] == 8.0 and heard["score"] >= 0.5
     refused = runner.invoke(command, ["match", "--library", str(library), str(silence), "--json", "-q"])
     shown = json.loads(refused.stdout)
     assert refused.exit_code == 1 and shown["results"] == [] and shown["errors"][0]["path"] == str(silence)
