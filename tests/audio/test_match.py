@@ -179,6 +179,15 @@ def test_a_match_far_weaker_than_another_place_of_the_same_stretch_is_weak():
                                                               ("b.wav", "likely")]
 
 
+def test_a_match_faster_or_slower_than_the_speed_search_covers_is_weak():
+    from forensics.audio.match import Match, _graded
+
+    at = [Match("a.wav", "a" * 64, 0, 10.0, speed, 0.999, "strong", 0.6, 9.0, 6.0, 2.0, 20.0, 6.0, 30, 0.0, 5.0,
+                10.0, 15.0) for speed in (0.97, 1.035, 1.043, 0.958)]
+    assert [m.confidence for m in _graded(at[:1])] + [m.confidence for m in _graded(at[1:2])] == ["strong", "strong"]
+    assert [m.confidence for m in _graded(at[2:3])] + [m.confidence for m in _graded(at[3:])] == ["weak", "weak"]
+
+
 def test_the_library_is_one_file_that_copies_and_grows_incrementally(intercepts: Intercepts, tmp_path: Path):
     copy = tmp_path / "copy.sqlite"
     shutil.copyfile(intercepts.library, copy)
