@@ -188,6 +188,19 @@ def test_a_match_faster_or_slower_than_the_speed_search_covers_is_weak():
     assert [m.confidence for m in _graded(at[2:3])] + [m.confidence for m in _graded(at[3:])] == ["weak", "weak"]
 
 
+def test_a_match_whose_harmonics_agree_better_at_another_pitch_is_weak():
+    from dataclasses import replace
+
+    from forensics.audio.match import Match, _graded
+
+    copy = Match("a.wav", "a" * 64, 0, 10.0, 1.0, 0.999, "strong", 0.6, 9.0, 6.0, 4.5, 20.0, 6.0, 30, 0.0, 5.0,
+                 10.0, 15.0)  # harmonics sharper at its own pitch
+    retake = replace(copy, pitched_z=6.8)  # sharper 2-4 % away: the same words said at another pitch
+    noisy = replace(copy, harmonic_z=2.5, pitched_z=3.2)  # too faint to tell: left to the score
+    assert [m.confidence for m in (*_graded([copy]), *_graded([retake]), *_graded([noisy]))] == [
+        "strong", "weak", "strong"]
+
+
 def test_the_library_is_one_file_that_copies_and_grows_incrementally(intercepts: Intercepts, tmp_path: Path):
     copy = tmp_path / "copy.sqlite"
     shutil.copyfile(intercepts.library, copy)

@@ -108,6 +108,13 @@ _CONTRADICTED_SHARE = 0.5
 # both hard negatives the first 960 of the tuning half listed, and 19 of the 49 retakes the adversarial pass
 # had listed (no right match of those corpora was lost).
 _MAX_LISTED_SPEED_OFF = 0.04
+# A match whose harmonics agree clearly (harmonic z above the first) and better still, by more than the second,
+# with the query pitched 2-4 % away is another take of the same words at another pitch, however well the rest
+# agrees: weak at most (the score weighs that difference, but a long clean retake's bits and peaks outweigh it).
+# On the tuning corpora no listed right match has both (the most is 0.5 above, under -5 dB of noise, at a harmonic z
+# of 2-3); on the third set of voices one of 280 does, and that set's one listed hard negative; of the
+# adversarial passes' listed retakes, 5 of 30 and 75 of 298 (chosen on those, so not a figure of what it does).
+_RETAKE_HARMONIC_Z, _RETAKE_PITCHED_MARGIN = 3.0, 0.5
 # An alignment whose band bits agree less than this at the best coarse shift is not refined (a third of the
 # time of matching went to refining chance): on the tuning corpora of fit_audio_score.py this left out 1 of
 # 643 right alignments above the floors, and changed no query's answer.
@@ -197,14 +204,16 @@ def match_samples(library: Library, samples: NDArray[np.float32], sample_rate_hz
 
 def _graded(matches: list[Match]) -> list[Match]:
     """The matches best first, each weak at most when a far better one places the same stretch of query elsewhere,
-    or when its speed lies beyond what the speed search covers (_MAX_LISTED_SPEED_OFF)."""
+    when its speed lies beyond what the speed search covers (_MAX_LISTED_SPEED_OFF), or when its harmonics agree
+    clearly, and better with the query pitched a few percent away than at its own pitch (_RETAKE_*)."""
     graded = []
     for m in matches:
         better = [o for o in matches if o is not m and not _same_place(o, m)
                   and o.query_start_s < m.query_end_s and m.query_start_s < o.query_end_s
                   and _CONTRADICTED_SHARE * (o.z + o.harmonic_z) > m.z + m.harmonic_z]
         beyond = abs(m.speed - 1.0) > _MAX_LISTED_SPEED_OFF
-        graded.append(replace(m, confidence="weak") if (better or beyond) and m.confidence != "weak" else m)
+        retake = m.harmonic_z > _RETAKE_HARMONIC_Z and m.pitched_z - m.harmonic_z > _RETAKE_PITCHED_MARGIN
+        graded.append(replace(m, confidence="weak") if (better or beyond or retake) and m.confidence != "weak" else m)
     return sorted(graded, key=lambda m: -m.score)
 
 
