@@ -11,8 +11,9 @@ benchmark), each built in a fresh process (so the same however often it is built
 alignment the matcher verifies is kept, whatever its grade, with its evidence (z, harmonic z, votes,
 pitched z, peaks z, the query's range in dB) and whether it is the right recording within 100 ms. A logistic
 regression (L2 0.01) of rightness on z, harmonic z, ln(votes), pitched z - harmonic z, peaks z and the query's
-range over the alignments above match.py's floors gives the coefficients. Figures: recall and false matches of the `strong` and `likely`
-bands, out of fold (five folds by recording, three seeds), and with the coefficients in match.py now.
+range over the alignments above match.py's floors gives the coefficients. Figures: recall and false matches of
+the `strong` and `likely` bands by score alone (not match.py's rules that make some matches weak), out of fold
+(five folds by recording, three seeds), and with the coefficients in match.py now.
 """
 
 from __future__ import annotations

@@ -12,9 +12,8 @@ from forensics.errors import ParameterError
 from forensics.record_kinds import VERSION_KEY, readable_version
 
 # 4: each match states query_range_db (read as None in versions 2 and 3). 3: each match states peaks_z (read as
-# None in version 2). 2: the record states its version. Version 1
-# (no version stated) is the same shape; its matches made before 2026-12-05 have no confidence, agreement or
-# pitched_z (read as None).
+# None in version 2). 2: the record states its version. Version 1 (no version stated) is the same shape; its
+# matches made before 2026-12-05 have no confidence, agreement or pitched_z (read as None).
 RECORD_VERSION = 4
 
 
