@@ -67,13 +67,16 @@ def test_a_renamed_or_missing_field_breaks_the_schema(case):
 def test_records_of_earlier_versions_follow_their_schema_and_are_read(path):
     kind = path.name.split(".")[-2]
     data = json.loads(path.read_bytes())
-    assert data.get("record_version") == {"before-peaks": 2, "before-range": 3}.get(path.parent.name)
+    assert data.get("record_version") == {"before-peaks": 2, "before-range": 3, "before-pitch": 4}.get(path.parent.name)
     assert schema_problems(kind, data) == []
     record = record_from_json(kind, data)
     if path.parent.name == "before-peaks":
         assert record.links and all(m.peaks_z is None and m.pitched_z is not None for m in record.links)
     if path.parent.name == "before-range":
         assert record.links and all(m.query_range_db is None and m.peaks_z is not None for m in record.links)
+    if path.parent.name == "before-pitch":
+        assert record.links and all(m.peaks_pitch is None and m.peaks_pitch_gain is None
+                                    and m.query_range_db is not None for m in record.links)
     if kind == FRAMES:
         assert record.parameters.rotation_cw_deg == 0 and record.thumbnail.startswith("data/derived/")
     if kind == NEAR_DUPLICATES:

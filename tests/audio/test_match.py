@@ -169,8 +169,8 @@ def test_a_match_far_weaker_than_another_place_of_the_same_stretch_is_weak():
 
     from forensics.audio.match import Match, _graded
 
-    right = Match("a.wav", "a" * 64, 0, 10.0, 1.0, 0.999, "strong", 0.6, 9.0, 6.0, 2.0, 20.0, 6.0, 30, 0.0, 5.0, 10.0,
-                  15.0)
+    right = Match("a.wav", "a" * 64, 0, 10.0, 1.0, 0.999, "strong", 0.6, 9.0, 6.0, 2.0, 20.0, 6.0, 1.0, 0.0, 30, 0.0,
+                  5.0, 10.0, 15.0)
     echo = replace(right, reference="b.wav", reference_sha256="b" * 64, offset_s=40.0, score=0.85, confidence="likely",
                    z=4.0, harmonic_z=2.5, query_start_s=1.0, query_end_s=4.0)
     elsewhere = replace(echo, query_start_s=6.0, query_end_s=9.0)  # another stretch of the query: no contradiction
@@ -182,8 +182,8 @@ def test_a_match_far_weaker_than_another_place_of_the_same_stretch_is_weak():
 def test_a_match_faster_or_slower_than_the_speed_search_covers_is_weak():
     from forensics.audio.match import Match, _graded
 
-    at = [Match("a.wav", "a" * 64, 0, 10.0, speed, 0.999, "strong", 0.6, 9.0, 6.0, 2.0, 20.0, 6.0, 30, 0.0, 5.0,
-                10.0, 15.0) for speed in (0.97, 1.035, 1.043, 0.958)]
+    at = [Match("a.wav", "a" * 64, 0, 10.0, speed, 0.999, "strong", 0.6, 9.0, 6.0, 2.0, 20.0, 6.0, 1.0, 0.0, 30, 0.0,
+                5.0, 10.0, 15.0) for speed in (0.97, 1.035, 1.043, 0.958)]
     assert [m.confidence for m in _graded(at[:1])] + [m.confidence for m in _graded(at[1:2])] == ["strong", "strong"]
     assert [m.confidence for m in _graded(at[2:3])] + [m.confidence for m in _graded(at[3:])] == ["weak", "weak"]
 
@@ -193,12 +193,45 @@ def test_a_match_whose_harmonics_agree_better_at_another_pitch_is_weak():
 
     from forensics.audio.match import Match, _graded
 
-    copy = Match("a.wav", "a" * 64, 0, 10.0, 1.0, 0.999, "strong", 0.6, 9.0, 6.0, 4.5, 20.0, 6.0, 30, 0.0, 5.0,
-                 10.0, 15.0)  # harmonics sharper at its own pitch
+    copy = Match("a.wav", "a" * 64, 0, 10.0, 1.0, 0.999, "strong", 0.6, 9.0, 6.0, 4.5, 20.0, 6.0, 1.0, 0.0, 30, 0.0,
+                 5.0, 10.0, 15.0)  # harmonics sharper at its own pitch
     retake = replace(copy, pitched_z=6.8)  # sharper 2-4 % away: the same words said at another pitch
     noisy = replace(copy, harmonic_z=2.5, pitched_z=3.2)  # too faint to tell: left to the score
     assert [m.confidence for m in (*_graded([copy]), *_graded([retake]), *_graded([noisy]))] == [
         "strong", "weak", "strong"]
+
+
+def test_a_match_whose_peaks_agree_clearly_better_at_another_pitch_is_weak():
+    from dataclasses import replace
+
+    from forensics.audio.match import Match, _graded
+
+    copy = Match("a.wav", "a" * 64, 0, 10.0, 1.0, 0.999, "strong", 0.6, 9.0, 6.0, 2.0, 20.0, 6.0, 0.995, 2.5, 30, 0.0,
+                 5.0, 10.0, 15.0)  # half a percent: within what a copy's alignment leaves
+    higher = replace(copy, peaks_pitch=1.02, peaks_pitch_gain=4.0)  # another take, 2 % higher
+    lower = replace(copy, peaks_pitch=0.985, peaks_pitch_gain=1.5)
+    barely = replace(copy, peaks_pitch=1.02, peaks_pitch_gain=0.5)  # no clearer there than at its own pitch
+    assert [_graded([m])[0].confidence for m in (copy, higher, lower, barely)] == ["strong", "weak", "weak", "strong"]
+
+
+def test_the_peaks_tell_the_pitch_of_the_aligned_query_to_a_quarter_of_a_percent(intercepts: Intercepts):
+    from forensics.audio.library import FrameFeatures
+    from forensics.audio.match import QUERY_PEAKS_PER_S, _peaks_pitch, _pitched
+    from forensics.audio.spectrum import analyse, peaks_of, power_spectrum
+
+    start, end = intercepts.spans[1]
+    speech = intercepts.samples[int(start * RATE_HZ): int(end * RATE_HZ)]
+    reference = FrameFeatures.kept(analyse(speech, RATE_HZ))
+    power = power_spectrum(speech, single=True)
+    found = {}
+    for pitch in (1.0, 0.98, 1.02, 1.035):  # the same audio, every frequency multiplied by `pitch`
+        frames, bins, _ = peaks_of(_pitched(power, pitch), RATE_HZ, QUERY_PEAKS_PER_S)
+        found[pitch] = _peaks_pitch(frames, bins, power.shape[1], reference, 0, power.shape[1], RATE_HZ)
+    assert abs(found[1.0][0] - 1.0) <= 0.0025 and found[1.0][1] <= 1.0
+    for pitch in (0.98, 1.02, 1.035):
+        assert abs(found[pitch][0] - pitch) <= 0.005 and found[pitch][1] > 5.0, (pitch, found[pitch])
+    # Too few peaks to tell: its own pitch, no gain.
+    assert _peaks_pitch(frames[:1], bins[:1], power.shape[1], reference, 0, power.shape[1], RATE_HZ) == (1.0, 0.0)
 
 
 def test_the_library_is_one_file_that_copies_and_grows_incrementally(intercepts: Intercepts, tmp_path: Path):

@@ -11,10 +11,11 @@ from typing import Any, Self
 from forensics.errors import ParameterError
 from forensics.record_kinds import VERSION_KEY, readable_version
 
-# 4: each match states query_range_db (read as None in versions 2 and 3). 3: each match states peaks_z (read as
-# None in version 2). 2: the record states its version. Version 1 (no version stated) is the same shape; its
+# 5: each match states peaks_pitch and peaks_pitch_gain (read as None in versions 2 to 4). 4: each match states
+# query_range_db (read as None in versions 2 and 3). 3: each match states peaks_z (read as None in version 2).
+# 2: the record states its version. Version 1 (no version stated) is the same shape; its
 # matches made before 2026-12-05 have no confidence, agreement or pitched_z (read as None).
-RECORD_VERSION = 4
+RECORD_VERSION = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +49,8 @@ class TrackEntry:
 
 
 _HIT_FIELDS = ("reference", "reference_sha256", "reference_stream", "offset_s", "speed", "score", "confidence",
-               "agreement", "z", "harmonic_z", "pitched_z", "peaks_z", "query_range_db", "votes", "query_start_s",
-               "query_end_s", "reference_start_s", "reference_end_s")
+               "agreement", "z", "harmonic_z", "pitched_z", "peaks_z", "query_range_db", "peaks_pitch",
+               "peaks_pitch_gain", "votes", "query_start_s", "query_end_s", "reference_start_s", "reference_end_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,8 @@ class InterceptHit:
     pitched_z: float | None = None
     peaks_z: float | None = None  # None in matches made before version 3
     query_range_db: float | None = None  # None in matches made before version 4
+    peaks_pitch: float | None = None  # None in matches made before version 5
+    peaks_pitch_gain: float | None = None  # None in matches made before version 5
     votes: int | None = None
     query_start_s: float | None = None
     query_end_s: float | None = None
@@ -140,7 +143,7 @@ class AudioRecord:
     def from_json(cls, data: Mapping[str, Any]) -> AudioRecord:
         """Gives back the record `to_json` wrote, of this version or an earlier one; raises ParameterError
         when `data` is not one."""
-        version = readable_version(data, (1, 2, 3, RECORD_VERSION), "audio")
+        version = readable_version(data, (1, 2, 3, 4, RECORD_VERSION), "audio")
         try:
             library = data.get("library")
             links = data.get("links")
