@@ -128,7 +128,7 @@ _RETAKE_PEAK_PITCH_OFF, _RETAKE_PEAK_PITCH_GAIN = 0.0125, 1.0
 # The pitches of the aligned query relative to the reference's at which the reference's peaks are looked for among
 # the query's (_peaks_pitch): 0.25 % apart, a sixth of a bin at 1 kHz.
 PEAK_PITCHES = np.round(np.arange(0.94, 1.0601, 0.0025), 4)
-_PEAK_PITCH_TOLERANCE_BINS = 0.75  # the reference's peak bins are rounded: within half a bin, and a quarter for the query's
+_PEAK_PITCH_TOLERANCE_BINS = 0.75  # the reference's peak bins are rounded (half a bin), with a quarter for the query's
 _PEAK_PITCH_LOW_BIN = 24  # 375 Hz: below it a bin is more than 2.5 % of the frequency, too coarse to tell the pitch
 # An alignment whose band bits agree less than this at the best coarse shift is not refined (a third of the
 # time of matching went to refining chance): on the tuning corpora of fit_audio_score.py this left out 1 of
@@ -172,7 +172,9 @@ class Match:
                 "agreement": round(self.agreement, 4), "z": round(self.z, 2),
                 "harmonic_z": round(self.harmonic_z, 2), "pitched_z": round(self.pitched_z, 2),
                 "peaks_z": round(self.peaks_z, 2), "query_range_db": round(self.query_range_db, 2),
-                "peaks_pitch": round(self.peaks_pitch, 4), "peaks_pitch_gain": round(self.peaks_pitch_gain, 2), "votes": self.votes, "query_start_s": round(self.query_start_s, 3), "query_end_s": round(self.query_end_s, 3), "reference_start_s": round(self.reference_start_s, 3),
+                "peaks_pitch": round(self.peaks_pitch, 4), "peaks_pitch_gain": round(self.peaks_pitch_gain, 2),
+                "votes": self.votes, "query_start_s": round(self.query_start_s, 3),
+                "query_end_s": round(self.query_end_s, 3), "reference_start_s": round(self.reference_start_s, 3),
                 "reference_end_s": round(self.reference_end_s, 3)}
 
 
@@ -428,7 +430,8 @@ def _verify(library: Library, samples: NDArray[np.float32], rate_hz: int, heard:
         return None
     return Match(ref.path, ref.sha256, ref.stream_index, float(offset_s), float(speed), score, confidence,
                  1.0 - 2.0 * checked.bit_error_rate, checked.z, checked.harmonic_z, checked.pitched_z, checked.peaks_z,
-                 clearly, checked.peaks_pitch, checked.peaks_pitch_gain, on_line, q_start, q_end, float(offset_s + speed * q_start), float(offset_s + speed * q_end))
+                 clearly, checked.peaks_pitch, checked.peaks_pitch_gain, on_line, q_start, q_end,
+                 float(offset_s + speed * q_start), float(offset_s + speed * q_end))
 
 
 def _together(q: NDArray[np.float64], r: NDArray[np.float64], rate_hz: int
@@ -532,7 +535,7 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatu
                                   ref_harmonics)[0] for factor in _PITCH_FACTORS)
         frames, bins, _ = peaks_of(power, rate_hz, QUERY_PEAKS_PER_S)
         return _Checked(offset / rate_hz, speed, z, ber, harmonic, shifted,
-                        _peaks_z(frames, bins, power.shape, reference, r_first, r_last, rate_hz),
+                        _peaks_z(frames, bins, power.shape[0], reference, r_first, r_last, rate_hz),
                         *_peaks_pitch(frames, bins, power.shape[1], reference, r_first, r_last, rate_hz))
 
     if not search:
@@ -568,11 +571,11 @@ def _agreement(samples: NDArray[np.float32], rate_hz: int, reference: FrameFeatu
     return checked(offset, speed, z, ber)
 
 
-def _peaks_z(frames: NDArray[np.float64], bins: NDArray[np.float32], shape: tuple[int, ...], reference: FrameFeatures,
+def _peaks_z(frames: NDArray[np.float64], bins: NDArray[np.float32], n_bins: int, reference: FrameFeatures,
              r_first: int, r_last: int, rate_hz: int) -> float:
     """Gives back how far beyond chance (standard deviations) the reference's peaks over frames [r_first, r_last)
     have a peak of the aligned query within a frame and a bin (`frames`, `bins`: the query's peaks in its
-    power spectrum of `shape`, bins x those frames).
+    power spectrum of `n_bins` bins over those frames).
 
     Under noise that drowns the band bits (-5 dB of crowd or engine), a voice's formant peaks still stand
     out where it speaks. By chance a peak falls near a query peak as often as the query's peaks, each
@@ -590,10 +593,10 @@ def _peaks_z(frames: NDArray[np.float64], bins: NDArray[np.float32], shape: tupl
     if at.size < 2:
         return 0.0
     # Cells a query peak covers, with a border of one cell all round so that no index wraps.
-    near = np.zeros((shape[0] + 2, n + 2), bool)
+    near = np.zeros((n_bins + 2, n + 2), bool)
     for dt in (-1, 0, 1):
         for db in (-1, 0, 1):
-            near[np.clip(at_bin + db + 1, 0, shape[0] + 1), np.clip(at + dt + 1, 0, n + 1)] = True
+            near[np.clip(at_bin + db + 1, 0, n_bins + 1), np.clip(at + dt + 1, 0, n + 1)] = True
     hits = int(near[ref_bins + 1, ref_frames + 1].sum())
     v_lo, v_hi = voice_bins(rate_hz)
     share = float(near[v_lo + 1:v_hi + 1, 1:n + 1].mean())
