@@ -217,6 +217,26 @@ def test_a_query_that_does_not_exist_is_its_own_error_and_the_others_are_read(tm
     assert abs(_offset_of_full(shown) - CLIP_FROM_S) < 0.010
 
 
+def test_a_folder_with_no_files_is_its_own_error_not_a_query_without_a_match(tmp_path: Path):
+    library = tmp_path / "lib.sqlite"
+    empty = tmp_path / "nothing"
+    (empty / "inside").mkdir(parents=True)  # folders, but no file at any depth
+    indexed = CliRunner().invoke(command, ["index", "--library", str(library), str(empty),
+                                           str(AUDIO / "intercept_full.wav"), "--json", "-q"])
+    assert indexed.exit_code == 1, indexed.output
+    shown = json.loads(indexed.stdout)
+    assert shown["errors"] == [{"path": str(empty), "error": "a folder with no files in it"}]
+    assert shown["library"]["references"] == 1
+    for args in (["match", "--library", str(library)], ["segments"]):
+        result = CliRunner().invoke(command, [*args, str(empty), str(AUDIO / "intercept_clip.m4a"), "--json", "-q"])
+        assert result.exit_code == 1, result.output
+        shown = json.loads(result.stdout)
+        assert shown["errors"] == [{"path": str(empty), "error": "a folder with no files in it"}]
+        assert [r["path"] for r in shown["results"]] == [str(AUDIO / "intercept_clip.m4a")]
+    said = CliRunner().invoke(command, ["match", "--library", str(library), str(empty), "-q"])
+    assert said.exit_code == 1 and "a folder with no files in it" in said.stdout
+
+
 def test_a_full_disk_while_adding_is_enospc_and_the_library_keeps_what_it_held(tmp_path: Path, monkeypatch):
     """SQLite's own 'database or disk is full' (its page limit standing for the disk): it rolls the add back
     itself, and the ROLLBACK after it must not stand in for that error."""
