@@ -53,7 +53,7 @@ def command(sources: tuple[Path, ...], case_path: Path, incident: str | None, ac
     transmissions and linked to the files that share them (and, with --library,
     to an intercept library), all logged.
     Running it again adds only what is new. Exits 1 when some files could not be
-    taken in (each is listed with its reason), 75 when the case is busy.
+    taken in (each is listed with its reason) or the sources hold no file, 75 when the case is busy.
     """
     bag_info = {k: v for k, v in (("Source-Organization", org), ("Contact-Name", contact),
                                   ("Contact-Email", contact_email)) if v}
@@ -67,13 +67,18 @@ def command(sources: tuple[Path, ...], case_path: Path, incident: str | None, ac
         emit_json(result.to_json())
     elif not quiet:
         _print_summary(result)
-    # A file left out (a link, FIFO or device: "skipped") was not taken in either: the run found a problem.
-    raise SystemExit(EXIT_PROBLEMS if result.counts.get("error") or result.counts.get("skipped") else EXIT_OK)
+    # A file left out (a link, FIFO or device: "skipped") was not taken in either: the run found a problem; so
+    # did sources with no file at all (a wrong folder named, most likely).
+    raise SystemExit(EXIT_PROBLEMS if result.counts.get("error") or result.counts.get("skipped")
+                     or not sum(result.counts.values()) else EXIT_OK)
 
 
 def _print_summary(result) -> None:
     c = result.counts
-    if result.added_nothing:
+    if not sum(c.values()):
+        stdout.print(f"nothing to take in: the sources hold no file (case {shown(result.case)}, incident "
+                     f"{shown(result.incident)})")
+    elif result.added_nothing:
         stdout.print(f"nothing new: all {c.get('already-present', 0)} files are already in case {shown(result.case)} "
                      f"(incident {shown(result.incident)})")
     else:

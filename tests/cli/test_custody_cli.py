@@ -71,6 +71,17 @@ def test_ingest_exits_1_when_a_file_could_not_be_taken_in(tmp_path, monkeypatch)
     assert "'bad.mp4': unreadable: Permission denied" in out
 
 
+def test_ingest_of_sources_with_no_file_says_so_and_exits_1(tmp_path):
+    empty = tmp_path / "raw"
+    (empty / "inside").mkdir(parents=True)
+    code, out, _ = run("ingest", str(empty), "--case", str(tmp_path / "case"))
+    assert code == 1 and "nothing to take in: the sources hold no file" in out
+    (empty / "inside" / "a.txt").write_bytes(b"a file")
+    assert run("ingest", str(empty), "--case", str(tmp_path / "case"), "-q")[0] == 0
+    code, out, _ = run("ingest", str(empty), "--case", str(tmp_path / "case"))  # again: nothing new, not nothing
+    assert code == 0 and "nothing new: all 1 files are already in case" in out
+
+
 def test_clear_errors_for_bad_arguments(tmp_path):
     (tmp_path / "not-a-case").mkdir()
     (tmp_path / "not-a-case" / "x").write_text("x")
