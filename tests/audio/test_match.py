@@ -211,7 +211,9 @@ def test_a_match_whose_peaks_agree_clearly_better_at_another_pitch_is_weak():
     higher = replace(copy, peaks_pitch=1.02, peaks_pitch_gain=4.0)  # another take, 2 % higher
     lower = replace(copy, peaks_pitch=0.985, peaks_pitch_gain=1.5)
     barely = replace(copy, peaks_pitch=1.02, peaks_pitch_gain=0.5)  # no clearer there than at its own pitch
-    assert [_graded([m])[0].confidence for m in (copy, higher, lower, barely)] == ["strong", "weak", "weak", "strong"]
+    near = replace(copy, peaks_pitch=0.9875, peaks_pitch_gain=20.0)  # a grid step short of 1.5 %
+    assert [_graded([m])[0].confidence for m in (copy, higher, lower, barely, near)] == [
+        "strong", "weak", "weak", "strong", "strong"]
 
 
 def test_the_peaks_tell_the_pitch_of_the_aligned_query_to_a_quarter_of_a_percent(intercepts: Intercepts):

@@ -123,8 +123,11 @@ _RETAKE_HARMONIC_Z, _RETAKE_PITCHED_MARGIN = 3.0, 0.5
 # listed right match's peaks agreed best further than 1 % away (copies 3 s long played 2-3 % faster or slower, whose
 # fitted speed was off by as much), but for one of the third set's under -5 dB, 1.5 % away with harmonic z 2.5:
 # whence the harmonics' condition, added after. As the benchmark lists, it takes 3 of the first adversarial
-# pass's 26 listed retakes and 18 of the second's 232 (picked with those in view: not a figure of elsewhere).
-_RETAKE_PEAK_PITCH_OFF, _RETAKE_PEAK_PITCH_GAIN = 0.0125, 1.0
+# pass's 26 listed retakes and 18 of the second's 232 (picked with those in view: not a figure of elsewhere). The
+# figure was meant as 1.25 %, which float rounding made 1.5 % on the grid: the third pass showed that at exactly
+# 1.25 % it would take 18 more retakes, and 5 copies (2 s clips slowed 1 %, whose fitted speed snapped to 1, and
+# speed ramps), so 1.5 %, the rule as measured, is kept and said.
+_RETAKE_PEAK_PITCH_OFF, _RETAKE_PEAK_PITCH_GAIN = 0.015, 1.0
 # The pitches of the aligned query relative to the reference's at which the reference's peaks are looked for among
 # the query's (_peaks_pitch): 0.25 % apart, a sixth of a bin at 1 kHz.
 PEAK_PITCHES = np.round(np.arange(0.94, 1.0601, 0.0025), 4)
@@ -234,7 +237,8 @@ def _graded(matches: list[Match]) -> list[Match]:
         beyond = abs(m.speed - 1.0) > _MAX_LISTED_SPEED_OFF
         retake = m.harmonic_z > _RETAKE_HARMONIC_Z and (
             m.pitched_z - m.harmonic_z > _RETAKE_PITCHED_MARGIN
-            or (abs(m.peaks_pitch - 1.0) >= _RETAKE_PEAK_PITCH_OFF and m.peaks_pitch_gain >= _RETAKE_PEAK_PITCH_GAIN))
+            or (abs(m.peaks_pitch - 1.0) >= _RETAKE_PEAK_PITCH_OFF - 1e-9  # pitches on a 0.25 % grid: 0.985 is 1.5 % off
+                and m.peaks_pitch_gain >= _RETAKE_PEAK_PITCH_GAIN))
         graded.append(replace(m, confidence="weak") if (better or beyond or retake) and m.confidence != "weak" else m)
     return sorted(graded, key=lambda m: -m.score)
 
