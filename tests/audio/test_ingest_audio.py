@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import FIXTURES, bag_valid
 from forensics.audio.library import Library
-from forensics.audio.search import index_paths
+from forensics.audio.search import index_paths, match_paths
 from forensics.custody.verify import verify_case
 from forensics.incident import ingest
 
@@ -31,12 +31,14 @@ def test_ingest_links_the_files_that_share_a_transmission_and_matches_the_librar
     library = tmp_path / "intercepts.sqlite"
     with Library(library) as lib:
         index_paths(lib, [FIXTURES / "incident" / "audio" / "intercept_full.wav"])
-    # The workers analyse each recording; linking decodes it again here, but reads the stored fingerprints.
+    # The workers analyse each recording for the case; linking decodes it again here and analyses it as a query,
+    # with the peaks `audio match` takes.
     import forensics.audio.search as search
+    from forensics.audio.match import QUERY_PEAKS_PER_S
     analysed_here, analyse = [], search.analyse
-    monkeypatch.setattr(search, "analyse", lambda *a, **k: analysed_here.append(a) or analyse(*a, **k))
+    monkeypatch.setattr(search, "analyse", lambda *a, **k: analysed_here.append(k) or analyse(*a, **k))
     result = ingest([FIXTURES / "incident"], tmp_path / "case", key=alice, audio_library=library)
-    assert analysed_here == []
+    assert analysed_here and all(k["peaks_per_s"] == QUERY_PEAKS_PER_S for k in analysed_here)
     case = Path(result.case)
     records = _audio_records(case)
     assert set(records) == {"audio/intercept_clip.m4a", "audio/intercept_full.wav", "video/strike_excerpt.mp4",
@@ -61,6 +63,12 @@ def test_ingest_links_the_files_that_share_a_transmission_and_matches_the_librar
     # The library holds only intercept_full: the clip and the original video are found in it, where they are.
     [in_library] = clip["library"]["matches"]
     assert abs(in_library["offset_s"] - CLIP_FROM_S) < 0.010
+    # The same file in the same library: the same matches, weak ones too, as `audio match --all` gives.
+    monkeypatch.undo()
+    with Library(library) as lib:
+        for name in ("audio/intercept_clip.m4a", "video/strike_original.mp4"):
+            [found] = match_paths(lib, [FIXTURES / "incident" / name])
+            assert records[name]["library"]["matches"] == [m.to_json() for m in found.matches], name
     assert abs(original["library"]["matches"][0]["offset_s"] - VIDEO_AUDIO_SHIFT_S) < 0.010
     assert verify_case(case).intact
     bag_valid(case)

@@ -169,38 +169,37 @@ def record_audio_links(case: Case, held: Sequence[tuple[str, AudioRecord | StepF
     """
     from forensics.audio.crossmatch import CrossMatcher
     from forensics.audio.library import Library
+    from forensics.audio.match import QUERY_PEAKS_PER_S
     from forensics.audio.record import InterceptHit, LibraryMatches
     from forensics.audio.search import fingerprint_file, match_fingerprinted
-    from forensics.audio.spectrum import Features, features_from_bytes
+    from forensics.audio.spectrum import features_from_bytes
 
-    stored: dict[str, dict[int, Features]] = {}  # the new items' fingerprints, by stream index
-
-    def tracks_of(sha256: str, record: AudioRecord) -> dict[int, Features]:
+    def add_tracks(sha256: str, record: AudioRecord) -> None:
+        """Adds the item's stored fingerprints to the case's own library."""
         name = case.state.items[sha256].receipts[0].name
-        found = {}
         for track in record.tracks:
             if track.fingerprint is None:
                 continue  # never so in a record the audio step wrote: each track's file is stored before it
-            found[track.stream_index] = features_from_bytes(case.read_stored(track.fingerprint,
-                                                                             max_bytes=_MAX_STORED_BYTES))
-            cross.add(sha256, name, track.stream_index, found[track.stream_index])
-        return found
+            cross.add(sha256, name, track.stream_index,
+                      features_from_bytes(case.read_stored(track.fingerprint, max_bytes=_MAX_STORED_BYTES)))
 
     with CrossMatcher() as cross:
         for item in case.state.items.values():  # what earlier runs fingerprinted
             earlier = _readable_record_of(case, item, AUDIO)
             if earlier is not None and _is_audio(earlier):
-                tracks_of(item.stored.sha256, earlier)
+                add_tracks(item.stored.sha256, earlier)
         for sha256, record, _ in held:
             if _is_audio(record):
-                stored[sha256] = tracks_of(sha256, record)
+                add_tracks(sha256, record)
         external = Library(library, create=False) if library is not None else None
         try:
             for sha256, record, performed_on in held:
                 if _is_audio(record) and record.tracks:
-                    # Decoded again rather than held (a case's recordings can be hours long), not analysed again.
+                    # Decoded again rather than held (a case's recordings can be hours long), and analysed again
+                    # as a query, with the peaks `audio match` takes (more than a library keeps): the scores were
+                    # fitted on those, and a file's matches in a library are then the same here as there.
                     printed = fingerprint_file(case.path / case.state.items[sha256].stored.path, sha256=sha256,
-                                               known=stored[sha256])
+                                               peaks_per_s=QUERY_PEAKS_PER_S)
                     if printed.audio is not None:
                         links = cross.links(sha256, printed.audio, printed.features)
                         record = dataclasses.replace(record, links=tuple(InterceptHit.from_json(m.to_json())
