@@ -56,6 +56,22 @@ def test_a_short_burst_is_found_at_its_offset(intercepts: Intercepts, tmp_path: 
     assert result.matches and abs(result.matches[0].offset_s - (start + 0.25)) < 0.010
 
 
+@pytest.mark.parametrize("speed", [0.99, 0.9875, 1.01])
+def test_a_short_burst_played_a_percent_off_speed_is_given_that_speed_by_its_pitch(intercepts: Intercepts,
+                                                                                  tmp_path: Path, speed: float):
+    """Over 2 s the bits cannot tell 1 % of speed (20 ms), and exactly 1 won: the peaks' pitch tells it."""
+    found = []
+    for i, (start, _end) in enumerate(intercepts.spans[:4]):
+        wav = write_wav(tmp_path / f"burst{i}.wav", _clip(intercepts, start + 0.25, 2.0, speed=speed, snr_db=10.0,
+                                                          seed=i))
+        with Library(intercepts.library) as lib:
+            [result] = match_paths(lib, [wav])
+        listed = [m for m in result.matches if m.confidence != "weak"]
+        found.append(bool(listed) and abs(listed[0].offset_s - (start + 0.25)) < 0.010
+                     and abs(listed[0].speed - speed) < 0.006 and abs(listed[0].peaks_pitch - 1.0) < 0.0075)
+    assert all(found), found
+
+
 @pytest.mark.parametrize("seed", [8, 9, 10])
 def test_a_burst_late_in_a_long_recording_is_placed_by_its_own_stretch(intercepts: Intercepts, tmp_path: Path,
                                                                         seed: int):
