@@ -247,9 +247,10 @@ def _graded(matches: list[Match]) -> list[Match]:
                   and o.query_start_s < m.query_end_s and m.query_start_s < o.query_end_s
                   and _CONTRADICTED_SHARE * (o.z + o.harmonic_z) > m.z + m.harmonic_z]
         beyond = abs(m.speed - 1.0) > _MAX_LISTED_SPEED_OFF
+        # (Pitches lie on a 0.25 % grid, where 0.985 is 1.5 % off to within a float's rounding.)
         retake = m.harmonic_z > _RETAKE_HARMONIC_Z and (
             m.pitched_z - m.harmonic_z > _RETAKE_PITCHED_MARGIN
-            or (abs(m.peaks_pitch - 1.0) >= _RETAKE_PEAK_PITCH_OFF - 1e-9  # pitches on a 0.25 % grid: 0.985 is 1.5 % off
+            or (abs(m.peaks_pitch - 1.0) >= _RETAKE_PEAK_PITCH_OFF - 1e-9
                 and m.peaks_pitch_gain >= _RETAKE_PEAK_PITCH_GAIN))
         graded.append(replace(m, confidence="weak") if (better or beyond or retake) and m.confidence != "weak" else m)
     return sorted(graded, key=lambda m: -m.score)
