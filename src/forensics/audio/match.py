@@ -131,7 +131,7 @@ _RETAKE_PEAK_PITCH_OFF, _RETAKE_PEAK_PITCH_GAIN = 0.015, 1.0
 # A match whose peaks agree best with the aligned query pitched this far or further from 1, and by this much
 # (standard deviations) more than at 1, is aligned again at the speed that undoes that pitch (_agreement): over
 # a short span the band bits barely tell speeds 1 % apart, and exactly 1 wins; the peaks can. Only a speed
-# further from 1 is tried (a speed nearer 1 than the lines' would make another take said faster or slower at
+# further from 1 is tried (a speed nearer 1 than the fitted line's would make another take said faster or slower at
 # the same pitch look like a copy), and taken only where the bits agree at least as well. On the third
 # adversarial pass's copies it took 2 s clips slowed or sped 1-1.25 % from 232 found of 240 to 240, and speed
 # changes of 2-3 s with codecs and ramps from 233 to 240 (speed error 95th percentile 0.8 % -> 0.4 %); on the
