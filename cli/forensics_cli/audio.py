@@ -14,7 +14,7 @@ from forensics.audio.library import FORMAT, Library
 from forensics.audio.search import QueryResult, index_paths, match_paths, track_summary
 from forensics.audio.upgrade import upgrade_library
 from forensics.errors import MediaError, file_error
-from forensics.inputs import media_files
+from forensics.inputs import EMPTY_FOLDER, empty_folders, media_files
 from forensics.progress import tell
 from forensics_cli.console import (
     EXIT_OK,
@@ -57,7 +57,8 @@ def segments(paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
     with library_errors(left_behind=_NOTHING_WRITTEN):
         files = media_files(paths)
     results: list[dict[str, Any]] = []
-    errors: list[dict[str, str]] = [{"path": str(p), "error": _EMPTY_FOLDER} for p in _empty_folders(paths, files)]
+    empty = empty_folders(paths, files)
+    errors: list[dict[str, str]] = [{"path": str(p), "error": EMPTY_FOLDER} for p in empty]
     with progress_bar(show_progress(quiet), "segments") as progress:
         for done, path in enumerate(files):
             tell(progress, done, len(files), str(path))
@@ -70,7 +71,7 @@ def segments(paths: tuple[Path, ...], as_json: bool, quiet: bool) -> None:
     if as_json:
         emit_results(results, errors)
     else:
-        for result in _in_given_order([*_empty_folders(paths, files), *files], results, errors):
+        for result in _in_given_order([*empty, *files], results, errors):
             _print_segments(result)
     raise SystemExit(EXIT_PROBLEMS if errors else EXIT_OK)
 
@@ -92,7 +93,7 @@ def index(library_path: Path, paths: tuple[Path, ...], as_json: bool, quiet: boo
         with Library(library_path) as lib, progress_bar(show_progress(quiet), "index") as progress:
             done = index_paths(lib, files, progress=progress)
             stats = lib.stats()
-    done = replace(done, errors=(*((str(p), _EMPTY_FOLDER) for p in _empty_folders(paths, files)), *done.errors))
+    done = replace(done, errors=(*((str(p), EMPTY_FOLDER) for p in empty_folders(paths, files)), *done.errors))
     if as_json:
         # A library is one collection: what was added and what it held already, besides the shared results/errors.
         emit_results([{"path": label, "added": added} for label, added in done.tracks],
@@ -124,7 +125,7 @@ def match(library_path: Path, paths: tuple[Path, ...], show_weak: bool, as_json:
         files = media_files(paths)
         with Library(library_path, create=False) as lib, progress_bar(show_progress(quiet), "match") as progress:
             results = match_paths(lib, files, progress=progress)
-    results = [QueryResult(str(p), error=_EMPTY_FOLDER) for p in _empty_folders(paths, files)] + results
+    results = [QueryResult(str(p), error=EMPTY_FOLDER) for p in empty_folders(paths, files)] + results
     if not show_weak:
         results = [replace(r, matches=tuple(m for m in r.matches if m.confidence != "weak")) for r in results]
     if as_json:
@@ -161,15 +162,6 @@ def upgrade(library_path: Path, as_json: bool, quiet: bool) -> None:
         stdout.print(f"{shown(library_path)}: upgraded from {done.old_format} to {FORMAT}: {done.references} tracks"
                      f"{again}", highlight=False)
     raise SystemExit(EXIT_OK)
-
-
-_EMPTY_FOLDER = "a folder with no files in it"
-
-
-def _empty_folders(paths: tuple[Path, ...], files: list[Path]) -> list[Path]:
-    """The folders named that hold no file at any depth: each is its own error, so that an empty folder is not
-    taken for files without sound or without a match."""
-    return [p for p in paths if p.is_dir() and not p.is_symlink() and not any(p in f.parents for f in files)]
 
 
 def _in_given_order(files: list[Path], results: list[dict[str, Any]],

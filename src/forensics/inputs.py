@@ -56,6 +56,17 @@ def regular_file(path: Path) -> os.stat_result:
     return info
 
 
+EMPTY_FOLDER = "a folder with no files in it"
+
+
+def empty_folders(paths: Iterable[Path], files: list[Path]) -> list[Path]:
+    """Gives the folders among `paths` that hold no file at any depth (`files`: media_files' answer for them),
+    each its own error for a command that reads files, so that an empty folder is not taken for files without
+    sound or without a match."""
+    return [Path(p) for p in paths if Path(p).is_dir() and not Path(p).is_symlink()
+            and not any(Path(p) in f.parents for f in files)]
+
+
 def media_files(paths: Iterable[Path]) -> list[Path]:
     """Gives the paths named, and every entry inside the folders named (recursively, hidden ones too, as
     ingest takes them; sorted within each folder), without following a link. A path that does not exist
